@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs Debian's Docker Engine (and the tools the seeding and tests use) and starts
+# dockerd when no engine answers. Idempotent.
+. "$(dirname "$0")/lib.sh"
+
+pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# policy-rc.d keeps the package from trying to start services through init scripts.
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -n "${DOCKER_HOST:-}" ] && engine_up; then
+	log "engine at $DOCKER_HOST answers"
+	exit 0
+fi
+if engine_up; then
+	log "engine answers: $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
+	exit 0
+fi
+
+log "starting dockerd"
+mkdir -p /var/log
+nohup dockerd >/var/log/dockerd.log 2>&1 &
+for _ in $(seq 1 60); do
+	engine_up && break
+	sleep 1
+done
+if ! engine_up; then
+	tail -30 /var/log/dockerd.log >&2
+	log "dockerd did not come up; see /var/log/dockerd.log"
+	exit 1
+fi
+log "engine answers: $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"

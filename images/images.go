@@ -1,0 +1,22 @@
+// Package images holds the agent image's build context (embedded in the plugin, so an
+// installed plugin builds from any directory) and its build targets, the plugin's one
+// definition of what docker-bake.hcl also declares.
+package images
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// Dockerfile is the Dockerfile's name inside the build context.
+const Dockerfile = "Dockerfile.claude"
+
+// ContextName is the build context's directory in this repository; --print reports it,
+// as docker buildx bake does for docker-bake.hcl's context.
+const ContextName = "images"
+
+//go:embed Dockerfile.claude tmux.conf supervisor/*.go
+var buildContext embed.FS
+
+// Context is the build context: the Dockerfile and the files it copies.
+func Context() fs.FS { return buildContext }

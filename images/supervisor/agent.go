@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// execAgent prepares Claude's config dir and credentials and replaces this process with
+// the agent command: args when given, else $MAGENTS_AGENT_CMD through /bin/sh. It runs
+// on every start of the session, so changed secret files are read again each time.
+func execAgent(cfg config, args []string) {
+	creds, err := resolveCredentials(os.Getenv)
+	if err != nil {
+		fail(err)
+	}
+	if err := prepareConfigDir(cfg, creds.env["ANTHROPIC_API_KEY"]); err != nil {
+		// Claude can still start (it then shows its own first-run screens); say why.
+		logf("preparing Claude's config dir: %v", err)
+	}
+	if len(args) == 0 {
+		args = []string{"/bin/sh", "-c", "exec " + cfg.AgentCmd}
+	}
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		fail(fmt.Errorf("%s: command not found in the image", args[0]))
+	}
+	if st, err := os.Stat(cfg.Workspace); err == nil && st.IsDir() && len(os.Args) > 1 && os.Args[1] == "agent" {
+		_ = os.Chdir(cfg.Workspace)
+	}
+	fail(syscall.Exec(path, args, agentEnv(os.Environ(), creds)))
+}
+
+func fail(err error) {
+	logf("%v", err)
+	os.Exit(127)
+}

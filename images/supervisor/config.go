@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// config is everything the supervisor reads from its environment.
+type config struct {
+	ClaudeConfigDir string        // CLAUDE_CONFIG_DIR
+	AuthDir         string        // MAGENTS_AUTH_DIR: read-only mount of a host's Claude login (the guide's /auth)
+	Workspace       string        // MAGENTS_WORKSPACE: the directory Claude works in and trusts
+	RunDir          string        // MAGENTS_RUN_DIR: status file and session log
+	Session         string        // MAGENTS_SESSION: the tmux session name
+	AgentCmd        string        // MAGENTS_AGENT_CMD: what runs in the session (a shell command line)
+	HealthAddr      string        // MAGENTS_HEALTH_ADDR, or ":$PORT": serve /healthz and /readyz
+	MinBackoff      time.Duration // MAGENTS_RESTART_BACKOFF: the first restart delay, doubled up to MaxBackoff
+	MaxBackoff      time.Duration
+	StopTimeout     time.Duration // how long the agent gets to exit on SIGTERM
+	Attach          bool          // MAGENTS_ATTACH=0 turns off the foreground attach on a TTY
+}
+
+func configFromEnv() config {
+	home := env("HOME", "/home/magents")
+	cfg := config{
+		ClaudeConfigDir: env("CLAUDE_CONFIG_DIR", filepath.Join(home, ".claude")),
+		AuthDir:         env("MAGENTS_AUTH_DIR", "/auth"),
+		Workspace:       env("MAGENTS_WORKSPACE", "/workspace"),
+		RunDir:          env("MAGENTS_RUN_DIR", env("TMUX_TMPDIR", "/run/magents")),
+		Session:         env("MAGENTS_SESSION", "claude"),
+		AgentCmd:        env("MAGENTS_AGENT_CMD", "claude"),
+		HealthAddr:      os.Getenv("MAGENTS_HEALTH_ADDR"),
+		MinBackoff:      duration("MAGENTS_RESTART_BACKOFF", time.Second),
+		MaxBackoff:      30 * time.Second,
+		StopTimeout:     duration("MAGENTS_STOP_TIMEOUT", 7*time.Second),
+		Attach:          os.Getenv("MAGENTS_ATTACH") != "0",
+	}
+	if cfg.HealthAddr == "" {
+		if port := os.Getenv("PORT"); port != "" {
+			cfg.HealthAddr = ":" + port
+		}
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	return cfg
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// duration reads a Go duration ("5s") or a number of seconds.
+func duration(key string, def time.Duration) time.Duration {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return d
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	logf("ignoring %s=%q: not a duration such as 5s", key, v)
+	return def
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Credential variables Claude Code reads, highest precedence first (as Claude Code itself
+// ranks them). Each may also be given as a file: NAME_FILE=/run/secrets/…, which is read
+// on every agent start so a rotated secret is picked up by the next start.
+var credentialVars = []struct {
+	name   string
+	method string
+}{
+	{"ANTHROPIC_AUTH_TOKEN", "auth-token"},
+	{"ANTHROPIC_API_KEY", "api-key"},
+	{"CLAUDE_CODE_OAUTH_TOKEN", "oauth-token"},
+}
+
+// legacyTokenVar is the guide's variable; its value is mapped by prefix.
+const legacyTokenVar = "CLAUDE_AUTH_TOKEN"
+
+// credentials is what the agent process gets: values for Claude's own variables.
+type credentials struct {
+	env    map[string]string
+	method string // names the source, never the value
+}
+
+// resolveCredentials reads credentials from the environment and from *_FILE secrets.
+// Errors name the variable or file, never a value.
+func resolveCredentials(getenv func(string) string) (credentials, error) {
+	c := credentials{env: map[string]string{}}
+	for _, v := range credentialVars {
+		val, err := lookupSecret(getenv, v.name)
+		if err != nil {
+			return c, err
+		}
+		if val != "" {
+			c.env[v.name] = val
+		}
+	}
+	legacy, err := lookupSecret(getenv, legacyTokenVar)
+	if err != nil {
+		return c, err
+	}
+	if legacy != "" {
+		name, err := mapLegacyToken(legacy)
+		if err != nil {
+			return c, err
+		}
+		if _, set := c.env[name]; !set {
+			c.env[name] = legacy
+		}
+	}
+	c.method = authMethod(getenv, c.env)
+	return c, nil
+}
+
+// mapLegacyToken maps the guide's CLAUDE_AUTH_TOKEN to the variable Claude Code reads.
+func mapLegacyToken(tok string) (string, error) {
+	switch {
+	case strings.HasPrefix(tok, "sk-ant-oat"):
+		return "CLAUDE_CODE_OAUTH_TOKEN", nil
+	case strings.HasPrefix(tok, "sk-ant-api"):
+		return "ANTHROPIC_API_KEY", nil
+	}
+	return "", fmt.Errorf("%s does not look like a Claude token (expected a value starting with sk-ant-oat… from `claude setup-token` or sk-ant-api… from the Console); set CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_API_KEY instead", legacyTokenVar)
+}
+
+// lookupSecret returns NAME from the environment, or the trimmed content of the file
+// that NAME_FILE names.
+func lookupSecret(getenv func(string) string, name string) (string, error) {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return v, nil
+	}
+	path := getenv(name + "_FILE")
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return "", fmt.Errorf("%s_FILE names %s, which does not exist: mount the secret there or unset %s_FILE", name, path, name)
+		}
+		if os.IsPermission(err) {
+			return "", fmt.Errorf("%s_FILE names %s, which user %d cannot read: make the file readable by the agent's user", name, path, os.Getuid())
+		}
+		return "", fmt.Errorf("reading %s_FILE: %w", name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// authMethod names what Claude Code will use, by its own precedence.
+func authMethod(getenv func(string) string, creds map[string]string) string {
+	switch {
+	case isTrue(getenv("CLAUDE_CODE_USE_BEDROCK")):
+		return "bedrock"
+	case isTrue(getenv("CLAUDE_CODE_USE_VERTEX")):
+		return "vertex"
+	}
+	for _, v := range credentialVars {
+		if creds[v.name] != "" {
+			return v.method
+		}
+	}
+	return ""
+}
+
+func isTrue(s string) bool {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// agentEnv is the environment the agent process runs with: the supervisor's own, minus
+// every credential variable and secret path, plus the resolved credentials.
+func agentEnv(environ []string, c credentials) []string {
+	drop := map[string]bool{legacyTokenVar: true, legacyTokenVar + "_FILE": true}
+	for _, v := range credentialVars {
+		drop[v.name] = true
+		drop[v.name+"_FILE"] = true
+	}
+	out := make([]string, 0, len(environ)+len(c.env))
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range c.env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// status is what the supervisor records for `health` (another process) to report.
+type status struct {
+	StartedAt time.Time `json:"startedAt"`
+	Restarts  int       `json:"restarts"`
+	LastExit  time.Time `json:"lastExit,omitzero"`
+	Auth      string    `json:"auth,omitempty"` // a method name, never a secret
+}
+
+type statusFile struct {
+	path string
+	mu   sync.Mutex
+	st   status
+}
+
+func newStatusFile(cfg config) *statusFile {
+	return &statusFile{path: filepath.Join(cfg.RunDir, "supervisor.json")}
+}
+
+func (f *statusFile) update(fn func(*status)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(&f.st)
+	b, _ := json.Marshal(f.st)
+	if err := writeFileAtomic(f.path, b, 0o644); err != nil {
+		logf("recording status: %v", err)
+	}
+}
+
+// healthReport is the JSON of `health`, /healthz and /readyz.
+type healthReport struct {
+	Status       string `json:"status"` // healthy or unhealthy
+	Session      string `json:"session"`
+	SessionAlive bool   `json:"sessionAlive"`
+	AgentAlive   bool   `json:"agentAlive"`
+	AgentPID     int    `json:"agentPid,omitempty"`
+	status
+	Error string `json:"error,omitempty"`
+}
+
+func currentHealth(cfg config) healthReport {
+	t := tmux{session: cfg.Session}
+	h := healthReport{Session: cfg.Session}
+	if b, err := os.ReadFile(filepath.Join(cfg.RunDir, "supervisor.json")); err == nil {
+		_ = json.Unmarshal(b, &h.status)
+	}
+	h.SessionAlive = t.hasSession()
+	if h.SessionAlive {
+		pid, err := t.panePID()
+		if err != nil {
+			h.Error = err.Error()
+		}
+		h.AgentPID = pid
+		h.AgentAlive = processAlive(pid)
+	} else {
+		h.Error = "tmux session " + cfg.Session + " is not running"
+	}
+	h.Status = "unhealthy"
+	if h.SessionAlive && h.AgentAlive {
+		h.Status = "healthy"
+	}
+	return h
+}
+
+// health prints the report and returns the exit code HEALTHCHECK expects.
+func health(cfg config, w io.Writer) int {
+	h := currentHealth(cfg)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(h)
+	if h.Status != "healthy" {
+		return 1
+	}
+	return 0
+}
+
+func writeHealth(w http.ResponseWriter, h healthReport, ok func(healthReport) bool) {
+	w.Header().Set("Content-Type", "application/json")
+	if !ok(h) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(h)
+}

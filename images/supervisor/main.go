@@ -1,0 +1,70 @@
+// Command magents-supervisor is the entrypoint of every docker-magents agent container.
+//
+// It prepares Claude Code's config dir, keeps the agent running in a detached tmux
+// session named "claude", restarts it with backoff when it exits, and reports health.
+// It imports only the standard library so that a Dockerfile stage can build it with
+// nothing but a Go toolchain and no network.
+//
+//	magents-supervisor            supervise the agent (the default; the image's entrypoint)
+//	magents-supervisor health     print the health JSON; exit 1 when unhealthy (HEALTHCHECK)
+//	magents-supervisor agent      prepare and exec the agent command (what tmux runs)
+//	magents-supervisor CMD ARG…   prepare, then exec CMD (e.g. docker run IMAGE claude --version)
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	cfg := configFromEnv()
+	args := os.Args[1:]
+	if len(args) == 0 {
+		os.Exit(supervise(cfg))
+	}
+	switch args[0] {
+	case "run", "supervise":
+		os.Exit(supervise(cfg))
+	case "health":
+		os.Exit(health(cfg, os.Stdout))
+	case "agent":
+		execAgent(cfg, args[1:])
+	case "version", "--version":
+		fmt.Println("magents-supervisor", version)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		execAgent(cfg, args)
+	}
+}
+
+const usage = `Usage: magents-supervisor [COMMAND]
+
+Commands:
+  (none), run   supervise the agent in tmux session "claude" (the image's entrypoint)
+  health        print the agent's health as JSON; exit 1 when unhealthy
+  agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
+  version       print the supervisor's version
+  CMD [ARG...]  any other command is run like "agent CMD ARG..."
+`
+
+func supervise(cfg config) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer stop()
+	s := newSupervisor(cfg)
+	if err := s.run(ctx); err != nil {
+		logf("%v", err)
+		return 1
+	}
+	return 0
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "magents-supervisor: "+format+"\n", args...)
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"syscall"
+	"time"
+)
+
+// pollInterval is how often the session is checked; a restart starts at most this late.
+const pollInterval = 500 * time.Millisecond
+
+type supervisor struct {
+	cfg    config
+	tmux   tmux
+	status *statusFile
+	self   string // this binary, which tmux runs as "agent"
+}
+
+func newSupervisor(cfg config) *supervisor {
+	self, err := os.Executable()
+	if err != nil {
+		self = "magents-supervisor"
+	}
+	return &supervisor{cfg: cfg, tmux: tmux{session: cfg.Session}, status: newStatusFile(cfg), self: self}
+}
+
+func (s *supervisor) run(ctx context.Context) error {
+	if err := os.MkdirAll(s.cfg.RunDir, 0o1777); err != nil {
+		return fmt.Errorf("creating %s: %w (it must be writable by uid %d)", s.cfg.RunDir, err, os.Getuid())
+	}
+	if os.Getuid() == 0 {
+		logf("warning: running as root; the image's own user is the non-root magents (uid 1000)")
+	}
+	creds, err := resolveCredentials(os.Getenv)
+	if err != nil {
+		// The agent wrapper reports the same error in the session; the supervisor keeps going.
+		logf("%v", err)
+	}
+	s.status.update(func(st *status) {
+		st.StartedAt = time.Now().UTC()
+		st.Auth = creds.method
+		if st.Auth == "" && (fileExists(s.cfg.ClaudeConfigDir+"/.credentials.json") || fileExists(s.cfg.AuthDir+"/.credentials.json")) {
+			st.Auth = "login"
+		}
+	})
+	if s.cfg.HealthAddr != "" {
+		srv, err := s.serveHealth(s.cfg.HealthAddr)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+
+	sessions := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() { done <- s.keepSession(ctx, sessions) }()
+
+	if s.cfg.Attach && isTerminal(os.Stdin.Fd()) {
+		go s.attachLoop(ctx, sessions)
+	}
+	err = <-done
+	s.stopAgent()
+	return err
+}
+
+// keepSession starts the session and starts it again, with backoff, whenever it ends.
+func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) error {
+	backoff := s.cfg.MinBackoff
+	for {
+		if !s.tmux.hasSession() {
+			if err := s.tmux.newSession(s.workdir(), s.self, "agent"); err != nil {
+				logf("starting session %s: %v", s.cfg.Session, err)
+			} else {
+				logf("session %s started", s.cfg.Session)
+				select {
+				case started <- struct{}{}:
+				default:
+				}
+			}
+		}
+		since := time.Now()
+		for s.tmux.hasSession() {
+			if !sleep(ctx, pollInterval) {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(since) > 2*time.Minute {
+			backoff = s.cfg.MinBackoff
+		}
+		s.status.update(func(st *status) {
+			st.Restarts++
+			st.LastExit = time.Now().UTC()
+		})
+		logf("session %s ended after %s; starting it again in %s", s.cfg.Session, time.Since(since).Round(time.Second), backoff)
+		if !sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = min(backoff*2, s.cfg.MaxBackoff)
+	}
+}
+
+func (s *supervisor) workdir() string {
+	if st, err := os.Stat(s.cfg.Workspace); err == nil && st.IsDir() {
+		return s.cfg.Workspace
+	}
+	return ""
+}
+
+// attachLoop shows the session on this container's terminal (docker run -it). Detaching
+// (C-b d) leaves the agent running; when the agent exits it is shown again once restarted.
+func (s *supervisor) attachLoop(ctx context.Context, started <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-started:
+		}
+		if err := s.tmux.attach(); err != nil && ctx.Err() == nil {
+			logf("attaching to session %s: %v", s.cfg.Session, err)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if s.tmux.hasSession() {
+			fmt.Fprintf(os.Stderr, "\r\nDetached from session %q; the agent keeps running.\r\n"+
+				"Attach again: docker exec -it CONTAINER tmux attach -t %s\r\n"+
+				"Leave this terminal: Ctrl-P Ctrl-Q; stop the agent: docker stop CONTAINER\r\n", s.cfg.Session, s.cfg.Session)
+			return
+		}
+	}
+}
+
+// stopAgent asks the agent to exit (SIGTERM), waits up to StopTimeout, then ends tmux.
+func (s *supervisor) stopAgent() {
+	if pid, err := s.tmux.panePID(); err == nil {
+		_ = syscallKill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(s.cfg.StopTimeout)
+		for processAlive(pid) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	s.tmux.killServer()
+	logf("stopped")
+}
+
+func (s *supervisor) serveHealth(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("health endpoint on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeHealth(w, currentHealth(s.cfg), func(h healthReport) bool { return h.SessionAlive })
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		writeHealth(w, currentHealth(s.cfg), func(h healthReport) bool { return h.SessionAlive && h.AgentAlive })
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logf("health endpoint: %v", err)
+		}
+	}()
+	logf("serving /healthz and /readyz on %s", ln.Addr())
+	return srv, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,156 @@
+package buildkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/frontend/dockerfile/builder"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/util/progress/progressui"
+	mobyclient "github.com/moby/moby/client"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+)
+
+// Request is one Dockerfile build.
+type Request struct {
+	Context    fsutil.FS // the build context; the Dockerfile is read from it too
+	Dockerfile string    // the Dockerfile's path inside Context
+	Target     string
+	Args       map[string]string
+	Tags       []string
+	Platforms  []string
+	NoCache    bool
+	Pull       bool              // always resolve base images from their registry
+	Secrets    map[string][]byte // BuildKit secrets (RUN --mount=type=secret,id=…)
+	Session    []session.Attachable
+}
+
+// Build solves req with the Dockerfile frontend running in this process (so the newest
+// Dockerfile syntax works on old daemons and nothing is pulled for it), shows progress
+// in mode on out, and puts the image into the engine: with the moby exporter on the
+// embedded BuildKit, else as a docker tarball loaded through the Engine API.
+func (b *Builder) Build(ctx context.Context, req Request, mode progressui.DisplayMode, out io.Writer) error {
+	if len(req.Tags) == 0 {
+		return errors.New("nothing to tag the image with: give at least one --tag")
+	}
+	attrs := map[string]string{
+		"filename": req.Dockerfile,
+		"target":   req.Target,
+	}
+	for k, v := range req.Args {
+		attrs["build-arg:"+k] = v
+	}
+	if len(req.Platforms) > 0 {
+		attrs["platform"] = strings.Join(req.Platforms, ",")
+	}
+	if req.NoCache {
+		attrs["no-cache"] = ""
+	}
+	if req.Pull {
+		attrs["image-resolve-mode"] = "pull"
+	}
+	opt := client.SolveOpt{
+		FrontendAttrs: attrs,
+		LocalMounts: map[string]fsutil.FS{
+			"context":    req.Context,
+			"dockerfile": req.Context,
+		},
+		Session: append([]session.Attachable{secretsprovider.FromMap(maps.Clone(req.Secrets))}, req.Session...),
+	}
+
+	display, err := progressui.NewDisplay(out, mode)
+	if err != nil {
+		return err
+	}
+	statusCh := make(chan *client.SolveStatus)
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		// The display drains the channel to its end, even when the build fails.
+		_, err := display.UpdateFrom(context.WithoutCancel(ctx), statusCh)
+		return err
+	})
+
+	name := strings.Join(req.Tags, ",")
+	var load *io.PipeWriter
+	if b.embedded {
+		opt.Exports = []client.ExportEntry{{Type: "moby", Attrs: map[string]string{"name": name}}}
+	} else {
+		pr, pw := io.Pipe()
+		load = pw
+		opt.Exports = []client.ExportEntry{{
+			Type:   client.ExporterDocker,
+			Attrs:  map[string]string{"name": name},
+			Output: func(map[string]string) (io.WriteCloser, error) { return pw, nil },
+		}}
+		eg.Go(func() error { return loadImage(ctx, b.engine, pr) })
+	}
+
+	eg.Go(func() error {
+		_, err := b.client.Build(ctx, opt, "docker-magents", builder.Build, statusCh)
+		if load != nil {
+			// On success the exporter has closed the pipe already; on failure this ends the load.
+			load.CloseWithError(fmt.Errorf("build failed"))
+		}
+		return err
+	})
+	if err := eg.Wait(); err != nil {
+		return describe(err)
+	}
+	return nil
+}
+
+// loadImage streams a docker image tarball into the engine and reports load errors.
+func loadImage(ctx context.Context, engine Engine, r io.ReadCloser) error {
+	defer r.Close()
+	resp, err := engine.ImageLoad(ctx, r, mobyclient.ImageLoadWithQuiet(true))
+	if err != nil {
+		return fmt.Errorf("loading the image into the Docker Engine: %w", err)
+	}
+	defer resp.Close()
+	dec := json.NewDecoder(resp)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail *struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("loading the image into the Docker Engine: %w", err)
+		}
+		if msg.ErrorDetail != nil && msg.ErrorDetail.Message != "" {
+			return fmt.Errorf("loading the image into the Docker Engine: %s", msg.ErrorDetail.Message)
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("loading the image into the Docker Engine: %s", msg.Error)
+		}
+	}
+}
+
+// describe turns a solve error into what buildx prints: the failing step, its place in
+// the Dockerfile, and the cause.
+func describe(err error) error {
+	var b strings.Builder
+	for _, src := range errdefs.Sources(err) {
+		if src.Info == nil {
+			continue
+		}
+		_ = src.Print(&b)
+	}
+	msg := unwrapGRPC(err).Error()
+	if b.Len() == 0 {
+		return fmt.Errorf("failed to solve: %s", msg)
+	}
+	return fmt.Errorf("failed to solve: %s\n%s", msg, strings.TrimRight(b.String(), "\n"))
+}

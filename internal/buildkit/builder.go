@@ -1,0 +1,127 @@
+// Package buildkit connects to a BuildKit daemon — the Docker Engine's embedded one or a
+// standalone buildkitd — and builds Dockerfiles with the Dockerfile frontend run
+// client-side, getting the result into the engine's image store.
+package buildkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer" // docker-container:// addresses
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"         // kube-pod:// addresses
+	mobyclient "github.com/moby/moby/client"
+)
+
+// Engine is what the builder needs of the Docker Engine API.
+type Engine interface {
+	DialHijack(ctx context.Context, url, proto string, meta map[string][]string) (net.Conn, error)
+	ImageLoad(ctx context.Context, input io.Reader, opts ...mobyclient.ImageLoadOption) (mobyclient.ImageLoadResult, error)
+}
+
+// Builder is a connected BuildKit daemon.
+type Builder struct {
+	// Name is "docker" for the engine's embedded BuildKit, else the daemon's address.
+	Name    string
+	Workers []*client.WorkerInfo
+
+	client   *client.Client
+	engine   Engine
+	embedded bool
+}
+
+// EmbeddedName names the Docker Engine's own BuildKit, as buildx's docker driver does.
+const EmbeddedName = "docker"
+
+// probeTimeout bounds the capability probe, so a daemon that accepts connections but
+// never answers gives an error rather than a hang.
+const probeTimeout = 30 * time.Second
+
+// Connect reaches the BuildKit daemon at addr (unix://, tcp://, docker-container://…),
+// or the engine's embedded BuildKit when addr is empty, and probes that it answers.
+func Connect(ctx context.Context, engine Engine, addr string) (*Builder, error) {
+	if addr == "" || addr == EmbeddedName {
+		return connectEmbedded(ctx, engine)
+	}
+	c, err := client.New(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("builder %s: %w", addr, err)
+	}
+	b := &Builder{Name: addr, client: c, engine: engine}
+	if err := b.probe(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("cannot reach BuildKit at %s: %w\nStart buildkitd there, or check the address given with --builder or BUILDKIT_HOST", addr, err)
+	}
+	return b, nil
+}
+
+// connectEmbedded talks to the engine's BuildKit the way buildx's docker driver does:
+// the gRPC API over a hijacked /grpc connection (h2c), sessions over /session.
+func connectEmbedded(ctx context.Context, engine Engine) (*Builder, error) {
+	c, err := client.New(ctx, "",
+		client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return engine.DialHijack(ctx, "/grpc", "h2c", nil)
+		}),
+		client.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+			return engine.DialHijack(ctx, "/session", proto, meta)
+		}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	b := &Builder{Name: EmbeddedName, client: c, engine: engine, embedded: true}
+	if err := b.probe(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("the Docker Engine's embedded BuildKit does not answer on /grpc: %w\n"+
+			"Use a standalone BuildKit daemon instead: --builder unix:///run/buildkit/buildkitd.sock (or set BUILDKIT_HOST)", err)
+	}
+	return b, nil
+}
+
+func (b *Builder) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	ws, err := b.client.ListWorkers(ctx)
+	if err != nil {
+		return unwrapGRPC(err)
+	}
+	if len(ws) == 0 {
+		return errors.New("it has no workers")
+	}
+	b.Workers = ws
+	return nil
+}
+
+// Embedded reports whether builds export straight into the engine's image store.
+func (b *Builder) Embedded() bool { return b.embedded }
+
+// Snapshotter is the first worker's snapshotter, when the daemon says. On the engine's
+// embedded BuildKit a containerd snapshotter means the containerd image store.
+func (b *Builder) Snapshotter() string {
+	for _, w := range b.Workers {
+		if s := w.Labels["org.mobyproject.buildkit.worker.snapshotter"]; s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func (b *Builder) Close() error { return b.client.Close() }
+
+// unwrapGRPC shortens gRPC's "rpc error: code = Unavailable desc = …" to its description.
+func unwrapGRPC(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "desc = "); i >= 0 {
+		return errors.New(msg[i+len("desc = "):])
+	}
+	return err
+}
+
+// BuildkitHost is the BUILDKIT_HOST environment variable, which --builder overrides.
+func BuildkitHost() string { return os.Getenv("BUILDKIT_HOST") }

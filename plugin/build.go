@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-magents/docker-magents/images"
+	"github.com/docker-magents/docker-magents/internal/buildkit"
+)
+
+type buildOptions struct {
+	targets   []string
+	tags      []string
+	buildArgs []string
+	platforms []string
+	noCache   bool
+	pull      bool
+	progress  string
+	caCert    string
+	builder   string
+	print     bool
+}
+
+func buildCmd(dockerCli command.Cli) *cobra.Command {
+	var opts buildOptions
+	cmd := &cobra.Command{
+		Use:   "build [OPTIONS]",
+		Short: "Build the Claude Code agent image with BuildKit",
+		Long: `Build the agent image (magents/claude-agent:TARGET) with BuildKit.
+
+By default the Docker Engine's own BuildKit builds it straight into the engine's
+image store; --builder (or BUILDKIT_HOST) uses a standalone buildkitd and loads the
+result into the engine. The Dockerfile and its context are part of this plugin, so
+it builds from any directory.`,
+		Example: `  docker magents build
+  docker magents build --target dev
+  docker magents build --ca-cert /etc/ssl/certs/ca-certificates.crt
+  docker magents build --builder unix:///run/buildkit/buildkitd.sock
+  docker magents build --print --target latest --target dev`,
+		Args: cli.NoArgs,
+		RunE: withSignals(func(ctx context.Context) error {
+			return runBuild(ctx, dockerCli, opts)
+		}),
+	}
+	flags := cmd.Flags()
+	flags.StringArrayVar(&opts.targets, "target", nil, fmt.Sprintf("Target to build (%s); repeat for several (default latest)", strings.Join(images.TargetNames, "|")))
+	flags.StringArrayVarP(&opts.tags, "tag", "t", nil, `Name and tag of the image (default "magents/claude-agent:TARGET"); needs a single --target`)
+	flags.StringArrayVar(&opts.buildArgs, "build-arg", nil, "Set a build argument (KEY=VALUE)")
+	flags.StringArrayVar(&opts.platforms, "platform", nil, "Target platform (e.g. linux/arm64)")
+	flags.BoolVar(&opts.noCache, "no-cache", false, "Do not use the build cache")
+	flags.BoolVar(&opts.pull, "pull", false, "Always pull base images from their registry")
+	flags.StringVar(&opts.progress, "progress", "auto", "Progress output: auto, tty, plain, rawjson, quiet")
+	flags.StringVar(&opts.caCert, "ca-cert", "", "PEM bundle of extra CA certificates, for TLS-intercepting proxies (used by the build and trusted by the image)")
+	flags.StringVar(&opts.builder, "builder", "", `BuildKit daemon address (unix://, tcp://, docker-container://); default $BUILDKIT_HOST, else the engine's own BuildKit`)
+	flags.BoolVar(&opts.print, "print", false, "Print the resolved targets as JSON (the shape of docker buildx bake --print) and exit")
+	return cmd
+}
+
+func runBuild(ctx context.Context, dockerCli command.Cli, opts buildOptions) error {
+	targets, err := resolveTargets(opts)
+	if err != nil {
+		return err
+	}
+	if opts.print {
+		enc := json.NewEncoder(dockerCli.Out())
+		enc.SetIndent("", "  ")
+		return enc.Encode(images.NewDefinition(targets))
+	}
+	mode, err := progressMode(opts.progress)
+	if err != nil {
+		return err
+	}
+	secrets := map[string][]byte{}
+	if opts.caCert != "" {
+		pemBytes, err := readCACert(opts.caCert)
+		if err != nil {
+			return err
+		}
+		secrets[images.CACertSecret] = pemBytes
+	}
+
+	addr := opts.builder
+	if addr == "" {
+		addr = buildkit.BuildkitHost()
+	}
+	b, err := buildkit.Connect(ctx, dockerCli.Client(), addr)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	auth := authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerCli.ConfigFile()),
+	})
+	for _, t := range targets {
+		req := buildkit.Request{
+			Context:    buildkit.NewFS(images.Context()),
+			Dockerfile: t.Dockerfile,
+			Target:     t.Target,
+			Args:       t.ArgValues(),
+			Tags:       t.Tags,
+			Platforms:  t.Platforms,
+			NoCache:    opts.noCache,
+			Pull:       opts.pull,
+			Secrets:    secrets,
+			Session:    []session.Attachable{auth},
+		}
+		if err := b.Build(ctx, req, mode, dockerCli.Err()); err != nil {
+			return fmt.Errorf("building target %s: %w", t.Name, err)
+		}
+		if mode != progressui.QuietMode && mode != progressui.RawJSONMode {
+			fmt.Fprintf(dockerCli.Err(), "Built %s (target %s, builder %s)\n", strings.Join(t.Tags, ", "), t.Name, b.Name)
+		}
+	}
+	return nil
+}
+
+// resolveTargets applies the flags to the default target definitions.
+func resolveTargets(opts buildOptions) ([]*images.Target, error) {
+	names := opts.targets
+	if len(names) == 0 {
+		names = []string{"latest"}
+	}
+	if len(opts.tags) > 0 && len(names) != 1 {
+		return nil, fmt.Errorf("--tag names one image: give it with a single --target (got %d targets)", len(names))
+	}
+	args, err := parseBuildArgs(opts.buildArgs)
+	if err != nil {
+		return nil, err
+	}
+	var caCertPath string
+	if opts.caCert != "" {
+		if caCertPath, err = filepath.Abs(opts.caCert); err != nil {
+			return nil, err
+		}
+	}
+	var targets []*images.Target
+	seen := map[string]bool{}
+	for _, name := range names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		t, err := images.NewTarget(name)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range args {
+			t.Args[k] = &v
+		}
+		if len(opts.tags) > 0 {
+			t.Tags = slices.Clone(opts.tags)
+		}
+		t.Platforms = opts.platforms
+		if opts.noCache {
+			t.NoCache = &opts.noCache
+		}
+		if opts.pull {
+			t.Pull = &opts.pull
+		}
+		if caCertPath != "" {
+			t.Secrets = []images.Secret{{ID: images.CACertSecret, FilePath: caCertPath}}
+		}
+		targets = append(targets, t)
+	}
+	return targets, nil
+}
+
+func parseBuildArgs(list []string) (map[string]string, error) {
+	args := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, fmt.Errorf("invalid --build-arg %q: expected KEY=VALUE", kv)
+		}
+		if !ok {
+			// As docker build: KEY alone takes its value from the environment.
+			val, set := os.LookupEnv(k)
+			if !set {
+				continue
+			}
+			v = val
+		}
+		args[k] = v
+	}
+	return args, nil
+}
+
+func progressMode(s string) (progressui.DisplayMode, error) {
+	switch m := progressui.DisplayMode(s); m {
+	case progressui.AutoMode, progressui.TtyMode, progressui.PlainMode, progressui.RawJSONMode, progressui.QuietMode:
+		return m, nil
+	case "":
+		return progressui.AutoMode, nil
+	}
+	return "", fmt.Errorf("invalid --progress %q: choose auto, tty, plain, rawjson or quiet", s)
+}
+
+// readCACert reads a PEM bundle and checks that it holds at least one certificate.
+func readCACert(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-cert: %w", err)
+	}
+	rest := b
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, fmt.Errorf("--ca-cert %s holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)", path)
+		}
+		if block.Type == "CERTIFICATE" {
+			return b, nil
+		}
+	}
+}
