@@ -5,10 +5,9 @@
 # and installs the plugins into $CLI_PLUGINS_DIR. Idempotent: a cached binary is reused.
 . "$(dirname "$0")/lib.sh"
 
-# build NAME VERSION MODULE PACKAGE
+# build NAME VERSION PACKAGE [LDFLAGS]
 build() {
-	# module is kept for the cache key's readability; go get resolves the package itself.
-	local name=$1 version=$2 module=$3 pkg=$4
+	local name=$1 version=$2 pkg=$3 ldflags=${4:-}
 	local out=$MAGENTS_CACHE/tools/$name-$version/$name
 	if [ -x "$out" ]; then
 		echo "$out"
@@ -21,7 +20,7 @@ build() {
 		cd "$tmp"
 		go mod init magents.local/build-$name >/dev/null 2>&1
 		GOFLAGS=-mod=mod go get "$pkg@$version" >&2
-		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/$name" "$pkg" >&2
+		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$name" "$pkg" >&2
 	)
 	mkdir -p "$(dirname "$out")"
 	mv "$tmp/$name" "$out"
@@ -36,17 +35,20 @@ install_plugin() {
 
 what=${1:-all}
 if [ "$what" = all ] || [ "$what" = compose ]; then
-	bin=$(build docker-compose "$COMPOSE_VERSION" github.com/docker/compose/v5 github.com/docker/compose/v5/cmd)
+	bin=$(build docker-compose "$COMPOSE_VERSION" github.com/docker/compose/v5/cmd \
+		"-X github.com/docker/compose/v5/internal.Version=$COMPOSE_VERSION")
 	install_plugin "$bin" docker-compose
 	log "compose: $(docker compose version)"
 fi
 if [ "$what" = all ] || [ "$what" = buildx ]; then
-	bin=$(build docker-buildx "$BUILDX_VERSION" github.com/docker/buildx github.com/docker/buildx/cmd/buildx)
+	bin=$(build docker-buildx "$BUILDX_VERSION" github.com/docker/buildx/cmd/buildx \
+		"-X github.com/docker/buildx/version.Version=$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx")
 	install_plugin "$bin" docker-buildx
 	log "buildx: $(docker buildx version)"
 fi
 if [ "$what" = all ] || [ "$what" = buildkitd ]; then
-	bin=$(build buildkitd "$BUILDKIT_VERSION" github.com/moby/buildkit github.com/moby/buildkit/cmd/buildkitd)
+	bin=$(build buildkitd "$BUILDKIT_VERSION" github.com/moby/buildkit/cmd/buildkitd \
+		"-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION -X github.com/moby/buildkit/version.Package=github.com/moby/buildkit")
 	install -m 0755 "$bin" /usr/local/bin/buildkitd
 	log "buildkitd: $(buildkitd --version)"
 fi

@@ -20,6 +20,9 @@ var defaultArgs = map[string]string{
 	"MAGENTS_GID":         "1000",
 }
 
+// BaseImageArgs are the build arguments that name the Dockerfile's base images.
+var BaseImageArgs = []string{"BASE_IMAGE", "GO_IMAGE"}
+
 // TargetNames are the image's targets, in the order of docker-bake.hcl's default group.
 var TargetNames = []string{"latest", "dev", "cloudrun"}
 
@@ -94,6 +97,8 @@ func NewDefinition(targets []*Target) Definition {
 		d.Target[t.Name] = t
 		names = append(names, t.Name)
 	}
+	// bake lists a group's targets sorted.
+	slices.Sort(names)
 	d.Group["default"] = Group{Targets: names}
 	return d
 }

@@ -49,11 +49,12 @@ func (t tmux) newSession(dir string, argv ...string) error {
 
 // panePID is the PID of the process running in the session's pane (the agent).
 func (t tmux) panePID() (int, error) {
-	out, err := t.run("display-message", "-p", "-t", t.target(), "#{pane_pid} #{pane_dead}")
+	out, err := t.run("list-panes", "-t", t.target(), "-F", "#{pane_pid} #{pane_dead}")
 	if err != nil {
 		return 0, err
 	}
-	pid, dead, _ := strings.Cut(out, " ")
+	first, _, _ := strings.Cut(out, "\n")
+	pid, dead, _ := strings.Cut(first, " ")
 	if dead == "1" {
 		return 0, fmt.Errorf("the agent in session %s has exited", t.session)
 	}

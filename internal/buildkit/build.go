@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/client"
@@ -72,10 +73,20 @@ func (b *Builder) Build(ctx context.Context, req Request, mode progressui.Displa
 		return err
 	}
 	statusCh := make(chan *client.SolveStatus)
+	displayCh := make(chan *client.SolveStatus)
+	var failed failedSteps
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
+		defer close(displayCh)
+		for st := range statusCh {
+			failed.record(st)
+			displayCh <- st
+		}
+		return nil
+	})
+	eg.Go(func() error {
 		// The display drains the channel to its end, even when the build fails.
-		_, err := display.UpdateFrom(context.WithoutCancel(ctx), statusCh)
+		_, err := display.UpdateFrom(context.WithoutCancel(ctx), displayCh)
 		return err
 	})
 
@@ -103,9 +114,23 @@ func (b *Builder) Build(ctx context.Context, req Request, mode progressui.Displa
 		return err
 	})
 	if err := eg.Wait(); err != nil {
-		return describe(err)
+		return describe(err, failed.names)
 	}
 	return nil
+}
+
+// failedSteps collects the names of the vertices BuildKit reports as failed (cancelled
+// siblings excepted), so the error can name the step as well as the cause.
+type failedSteps struct {
+	names []string
+}
+
+func (f *failedSteps) record(st *client.SolveStatus) {
+	for _, v := range st.Vertexes {
+		if v.Error != "" && !strings.Contains(v.Error, context.Canceled.Error()) && !slices.Contains(f.names, v.Name) {
+			f.names = append(f.names, v.Name)
+		}
+	}
 }
 
 // loadImage streams a docker image tarball into the engine and reports load errors.
@@ -139,18 +164,31 @@ func loadImage(ctx context.Context, engine Engine, r io.ReadCloser) error {
 }
 
 // describe turns a solve error into what buildx prints: the failing step, its place in
-// the Dockerfile, and the cause.
-func describe(err error) error {
+// the Dockerfile (when the daemon reports it), and the cause.
+func describe(err error, steps []string) error {
 	var b strings.Builder
+	for _, s := range steps {
+		fmt.Fprintf(&b, "failing step: %s\n", shorten(s, 120))
+	}
 	for _, src := range errdefs.Sources(err) {
 		if src.Info == nil {
 			continue
 		}
 		_ = src.Print(&b)
 	}
-	msg := unwrapGRPC(err).Error()
+	// Older daemons already say "failed to solve:".
+	msg := strings.TrimPrefix(unwrapGRPC(err).Error(), "failed to solve: ")
 	if b.Len() == 0 {
 		return fmt.Errorf("failed to solve: %s", msg)
 	}
 	return fmt.Errorf("failed to solve: %s\n%s", msg, strings.TrimRight(b.String(), "\n"))
+}
+
+// shorten collapses runs of blanks (a RUN step's continuation lines) and cuts s to n runes.
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -1,0 +1,57 @@
+# docker-magents — see README.md.
+#   make            build and install the plugin, then build the agent image (magents/claude-agent:latest)
+#   make test       provision what the tests need (engine, plugins, base images), then run every test
+#   make bench      benchmarks: docker magents build vs docker buildx bake, image sizes, supervisor RSS
+
+SHELL      := /bin/bash
+GO         ?= go
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+REVISION   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+PKG        := github.com/docker-magents/docker-magents
+LDFLAGS    := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Revision=$(REVISION)
+PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
+# Extra CA certificates for TLS-intercepting proxies; defaults to the host's bundle when
+# SSL_CERT_FILE names one.
+CA_CERT    ?= $(SSL_CERT_FILE)
+TARGETS    ?= latest
+# e2e selects the e2e suites' -run pattern; E2E_FLAGS adds go test flags.
+E2E_RUN    ?= .
+E2E_FLAGS  ?=
+
+export CA_CERT
+
+.PHONY: all build install image provision test test-unit test-e2e bench lint clean
+
+all: install image
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/docker-magents ./plugin
+
+install: build
+	install -d $(PLUGIN_DIR)
+	install -m 0755 bin/docker-magents $(PLUGIN_DIR)/docker-magents
+	@echo "installed $(PLUGIN_DIR)/docker-magents: run 'docker magents --help'"
+
+image: install
+	docker magents build $(foreach t,$(TARGETS),--target $(t)) $(if $(CA_CERT),--ca-cert $(CA_CERT))
+
+provision:
+	bash hack/provision.sh
+
+test: provision test-unit test-e2e
+
+test-unit:
+	@start=$$(date +%s); \
+	$(GO) vet ./... && $(GO) test -count=1 ./...; rc=$$?; \
+	echo "stage test-unit: $$(( $$(date +%s) - start ))s"; exit $$rc
+
+test-e2e:
+	@start=$$(date +%s); \
+	$(GO) test -count=1 -tags e2e -timeout 40m -v -run '$(E2E_RUN)' $(E2E_FLAGS) ./e2e/...; rc=$$?; \
+	echo "stage test-e2e: $$(( $$(date +%s) - start ))s"; exit $$rc
+
+bench: provision
+	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+
+clean:
+	rm -rf bin

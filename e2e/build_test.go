@@ -1,0 +1,241 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-magents/docker-magents/images"
+)
+
+const claudeVersion = "2.1.332"
+
+func TestPluginIsListedAndAnswers(t *testing.T) {
+	docker("--help").Assert(t, icmd.Expected{Out: "magents*"})
+	docker("magents", "--help").Assert(t, icmd.Expected{Out: "build"})
+	res := docker("magents", "version")
+	res.Assert(t, icmd.Success)
+	for _, want := range []string{"docker-magents:", "Engine:", "API ", "Image store:"} {
+		if !strings.Contains(res.Stdout(), want) {
+			t.Errorf("docker magents version lacks %q:\n%s", want, res.Stdout())
+		}
+	}
+	docker("magents", "nonsense").Assert(t, icmd.Expected{ExitCode: 1, Err: "unknown command"})
+	docker("magents", "build", "--progress", "fancy").Assert(t, icmd.Expected{ExitCode: 1, Err: "invalid --progress"})
+	docker("magents", "build", "--target", "nightly").Assert(t, icmd.Expected{ExitCode: 1, Err: "latest, dev, cloudrun"})
+}
+
+// Every target builds through the engine's embedded BuildKit, and the pinned Claude Code
+// runs in each.
+func TestBuildEachTarget(t *testing.T) {
+	for _, target := range images.TargetNames {
+		t.Run(target, func(t *testing.T) {
+			ensureImage(t, target)
+			img := images.Repository + ":" + target
+			docker("run", "--rm", img, "claude", "--version").Assert(t, icmd.Expected{Out: claudeVersion + " (Claude Code)"})
+			// A numeric non-root user, so Kubernetes' runAsNonRoot can check it.
+			docker("inspect", "-f", "{{.Config.User}}", img).Assert(t, icmd.Expected{Out: "1000:1000"})
+			docker("run", "--rm", img, "id", "-u").Assert(t, icmd.Expected{Out: "1000"})
+			size := docker("inspect", "-f", "{{.Size}}", img).Stdout()
+			t.Logf("%s: %s bytes", img, strings.TrimSpace(size))
+		})
+	}
+	// The runtime has no Node.js; dev has it (for npx MCP servers); cloudrun serves health on 8080.
+	docker("run", "--rm", images.Repository+":latest", "sh", "-c", "command -v node || exit 3").Assert(t, icmd.Expected{ExitCode: 3})
+	docker("run", "--rm", images.Repository+":dev", "sh", "-c", "node --version && npm --version && jq --version && python3 --version").Assert(t, icmd.Success)
+	docker("inspect", "-f", "{{json .Config.ExposedPorts}}", images.Repository+":cloudrun").Assert(t, icmd.Expected{Out: "8080/tcp"})
+}
+
+func TestLatestFitsItsBudget(t *testing.T) {
+	ensureImage(t, "latest")
+	var size int64
+	if err := json.Unmarshal([]byte(docker("inspect", "-f", "{{.Size}}", images.Repository+":latest").Stdout()), &size); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("magents/claude-agent:latest is %d MB", size/1_000_000)
+	if size > 600_000_000 {
+		t.Errorf("latest is %d MB, over its 600 MB budget", size/1_000_000)
+	}
+}
+
+// A rebuild with nothing changed is answered entirely from the cache: every RUN, COPY and
+// WORKDIR step is CACHED. BuildKit reports a FROM of an image already in the store as
+// cached on newer daemons; Engine 20.10's BuildKit 0.8 reports it as done in no time
+// instead, so a FROM passes when it is cached or when it fetched nothing.
+func TestWarmRebuildIsFullyCached(t *testing.T) {
+	ensureImage(t, "latest")
+	res := docker(append([]string{"magents", "build", "--progress", "rawjson"}, caFlags()...)...)
+	res.Assert(t, icmd.Success)
+	steps := dockerfileSteps(t, res.Stderr())
+	if len(steps) < 8 {
+		t.Fatalf("only %d Dockerfile steps in the rawjson progress:\n%s", len(steps), tail(res.Stderr(), 20))
+	}
+	for _, st := range steps {
+		switch {
+		case st.cached:
+		case strings.Contains(st.name, "] FROM ") && st.completed && st.progress == 0:
+			t.Logf("%s: loaded from the image store, nothing fetched", st.name)
+		default:
+			t.Errorf("not cached on a no-op rebuild: %s (completed %v, %d progress updates)", st.name, st.completed, st.progress)
+		}
+	}
+}
+
+var stepName = regexp.MustCompile(`^\[[a-z-]+ +\d+/\d+\] (FROM|RUN|COPY|ADD|WORKDIR)\b`)
+
+type step struct {
+	name      string
+	cached    bool
+	completed bool
+	progress  int // status updates (downloads, transfers) reported for the step
+}
+
+// dockerfileSteps reads `--progress rawjson` (one client.SolveStatus per line) and reports
+// what BuildKit said of each FROM/RUN/COPY step.
+func dockerfileSteps(t *testing.T, rawjson string) map[string]*step {
+	t.Helper()
+	steps := map[string]*step{}
+	sc := bufio.NewScanner(strings.NewReader(rawjson))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var st struct {
+			Vertexes []struct {
+				Digest    string  `json:"digest"`
+				Name      string  `json:"name"`
+				Cached    bool    `json:"cached"`
+				Completed *string `json:"completed"`
+			} `json:"vertexes"`
+			Statuses []struct {
+				Vertex string `json:"vertex"`
+			} `json:"statuses"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
+			continue
+		}
+		for _, v := range st.Vertexes {
+			if !stepName.MatchString(v.Name) {
+				continue
+			}
+			s := steps[v.Digest]
+			if s == nil {
+				s = &step{name: v.Name}
+				steps[v.Digest] = s
+			}
+			s.cached = s.cached || v.Cached
+			s.completed = s.completed || v.Completed != nil
+		}
+		for _, p := range st.Statuses {
+			if s := steps[p.Vertex]; s != nil {
+				s.progress++
+			}
+		}
+	}
+	return steps
+}
+
+// A failing step is named, with its place in the Dockerfile, and nothing is tagged.
+func TestBuildErrorNamesTheFailingStep(t *testing.T) {
+	ensureImage(t, "latest")
+	tag := "magents-e2e/broken:latest"
+	res := docker(append([]string{"magents", "build", "--progress", "plain", "--tag", tag,
+		"--build-arg", "CLAUDE_CODE_VERSION=0.0.0-does-not-exist"}, caFlags()...)...)
+	if res.ExitCode == 0 {
+		t.Fatal("a build of a Claude Code version that does not exist succeeded")
+	}
+	// The last lines, after the progress display, name the step and the cause.
+	summary := res.Stderr()[strings.LastIndex(res.Stderr(), "building target latest"):]
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`failed to solve: .*exit code: 22`),
+		regexp.MustCompile(`failing step: \[claude \d+/\d+\] RUN `),
+	} {
+		if !want.MatchString(summary) {
+			t.Errorf("error summary does not match %s:\n%s", want, summary)
+		}
+	}
+	docker("image", "inspect", tag).Assert(t, icmd.Expected{ExitCode: 1})
+}
+
+// `docker magents build --print` and `docker buildx bake --print` agree on every target.
+func TestPrintMatchesBake(t *testing.T) {
+	cases := map[string][]string{
+		"latest":   {"latest"},
+		"dev":      {"dev"},
+		"cloudrun": {"cloudrun"},
+		"default":  nil,
+	}
+	for name, targets := range cases {
+		t.Run(name, func(t *testing.T) {
+			magentsArgs := []string{"magents", "build", "--print"}
+			bakeArgs := []string{"buildx", "bake", "--print"}
+			if targets == nil {
+				targets = images.TargetNames
+			} else {
+				bakeArgs = append(bakeArgs, targets...)
+			}
+			for _, tg := range targets {
+				magentsArgs = append(magentsArgs, "--target", tg)
+			}
+			env := []string{"CA_CERT="}
+			if caCert != "" {
+				magentsArgs = append(magentsArgs, "--ca-cert", caCert)
+				env = []string{"CA_CERT=" + caCert}
+			}
+			ours := dockerIn(repoRoot, nil, magentsArgs...)
+			ours.Assert(t, icmd.Success)
+			bake := dockerIn(repoRoot, env, bakeArgs...)
+			bake.Assert(t, icmd.Success)
+			var a, b any
+			if err := json.Unmarshal([]byte(ours.Stdout()), &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(bake.Stdout()), &b); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("docker magents build --print:\n%s\ndocker buildx bake --print:\n%s", ours.Stdout(), bake.Stdout())
+			}
+		})
+	}
+}
+
+func TestBakeBuildsLatest(t *testing.T) {
+	ensureImage(t, "latest")
+	tag := "magents-e2e/bake:latest"
+	t.Cleanup(func() { docker("rmi", "-f", tag) })
+	dockerIn(repoRoot, []string{"CA_CERT=" + caCert}, "buildx", "bake", "--progress", "plain", "--set", "latest.tags="+tag, "latest").
+		Assert(t, icmd.Success)
+	docker("run", "--rm", tag, "claude", "--version").Assert(t, icmd.Expected{Out: claudeVersion})
+	sameConfig(t, tag, images.Repository+":latest")
+}
+
+// The Dockerfile builds with plain `docker build` too, and its default target is latest.
+func TestPlainDockerBuild(t *testing.T) {
+	ensureImage(t, "latest")
+	tag := "magents-e2e/plain:latest"
+	t.Cleanup(func() { docker("rmi", "-f", tag) })
+	args := []string{"build", "-f", "images/Dockerfile.claude", "-t", tag}
+	if caCert != "" {
+		args = append(args, "--secret", "id=ca-cert,src="+caCert)
+	}
+	dockerIn(repoRoot, nil, append(args, "images")...).Assert(t, icmd.Success)
+	docker("run", "--rm", tag, "claude", "--version").Assert(t, icmd.Expected{Out: claudeVersion})
+	sameConfig(t, tag, images.Repository+":latest")
+}
+
+// sameConfig compares the runtime configuration of two images.
+func sameConfig(t *testing.T, a, b string) {
+	t.Helper()
+	const format = "{{json .Config.Env}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.User}} {{json .Config.Healthcheck}} {{json .Config.ExposedPorts}} {{json .Config.WorkingDir}}"
+	ca := docker("inspect", "-f", format, a).Stdout()
+	cb := docker("inspect", "-f", format, b).Stdout()
+	if ca != cb {
+		t.Errorf("%s and %s differ in configuration:\n%s\n%s", a, b, ca, cb)
+	}
+}

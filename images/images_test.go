@@ -1,0 +1,54 @@
+package images
+
+import (
+	"io/fs"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The Dockerfile builds the supervisor offline from its sources alone, so it may import
+// nothing but the standard library.
+func TestSupervisorImportsOnlyStandardLibrary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-test", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./supervisor").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const self = "github.com/docker-magents/docker-magents/images/supervisor"
+	for _, pkg := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		// The package itself, its test variant "self [self.test]" and "self.test".
+		if pkg != "" && !strings.HasPrefix(pkg, self) {
+			t.Errorf("the supervisor imports %s; it must build with the standard library only", pkg)
+		}
+	}
+}
+
+func TestContextHoldsWhatTheDockerfileCopies(t *testing.T) {
+	for _, name := range []string{Dockerfile, "tmux.conf", "supervisor/main.go"} {
+		if _, err := fs.Stat(Context(), name); err != nil {
+			t.Errorf("embedded build context lacks %s: %v", name, err)
+		}
+	}
+	df, err := fs.ReadFile(Context(), Dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(string(df), "# syntax=") {
+		t.Error("the Dockerfile has a # syntax= line, which makes BuildKit pull a frontend image")
+	}
+	for _, name := range TargetNames {
+		if !strings.Contains(string(df), " AS "+name+"\n") {
+			t.Errorf("the Dockerfile has no stage %q", name)
+		}
+	}
+	stages := strings.Split(strings.TrimSpace(string(df)), "\nFROM ")
+	if last := stages[len(stages)-1]; !strings.HasSuffix(last, "AS latest") {
+		t.Errorf("the last stage must be latest (the default target of a plain docker build), got %q", last)
+	}
+}
+
+func TestNewTargetRejectsUnknownNames(t *testing.T) {
+	if _, err := NewTarget("nightly"); err == nil || !strings.Contains(err.Error(), "latest, dev, cloudrun") {
+		t.Errorf("err = %v, want the list of targets", err)
+	}
+}
