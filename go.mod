@@ -3,6 +3,7 @@ module github.com/docker-magents/docker-magents
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/docker/cli v29.9.3+incompatible
 	github.com/moby/buildkit v0.34.2
 	github.com/moby/moby/client v0.6.2
