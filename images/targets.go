@@ -103,5 +103,16 @@ func NewDefinition(targets []*Target) Definition {
 	return d
 }
 
+// BaseImages are the images the target's stages start FROM.
+func (t *Target) BaseImages() []string {
+	var refs []string
+	for _, k := range BaseImageArgs {
+		if v := t.Args[k]; v != nil && *v != "" && !slices.Contains(refs, *v) {
+			refs = append(refs, *v)
+		}
+	}
+	return refs
+}
+
 // DefaultArgs returns a copy of the default build arguments.
 func DefaultArgs() map[string]string { return maps.Clone(defaultArgs) }

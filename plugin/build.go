@@ -115,6 +115,7 @@ func runBuild(ctx context.Context, dockerCli command.Cli, opts buildOptions) err
 			Platforms:  t.Platforms,
 			NoCache:    opts.noCache,
 			Pull:       opts.pull,
+			BaseImages: t.BaseImages(),
 			Secrets:    secrets,
 			Session:    []session.Attachable{auth},
 		}

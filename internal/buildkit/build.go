@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/frontend/dockerfile/builder"
 	"github.com/moby/buildkit/session"
@@ -31,6 +32,7 @@ type Request struct {
 	Platforms  []string
 	NoCache    bool
 	Pull       bool              // always resolve base images from their registry
+	BaseImages []string          // images the Dockerfile starts FROM; a standalone daemon gets the engine's copies
 	Secrets    map[string][]byte // BuildKit secrets (RUN --mount=type=secret,id=…)
 	Session    []session.Attachable
 }
@@ -66,6 +68,18 @@ func (b *Builder) Build(ctx context.Context, req Request, mode progressui.Displa
 			"dockerfile": req.Context,
 		},
 		Session: append([]session.Attachable{secretsprovider.FromMap(maps.Clone(req.Secrets))}, req.Session...),
+	}
+
+	if !b.embedded && !req.Pull && len(req.BaseImages) > 0 {
+		li, err := exportLocalImages(ctx, b.engine, req.BaseImages)
+		if err != nil {
+			return err
+		}
+		if li != nil {
+			defer li.Close()
+			maps.Copy(attrs, li.contexts)
+			opt.OCIStores = map[string]content.Store{localStoreID: li.store}
+		}
 	}
 
 	display, err := progressui.NewDisplay(out, mode)

@@ -23,6 +23,8 @@ import (
 type Engine interface {
 	DialHijack(ctx context.Context, url, proto string, meta map[string][]string) (net.Conn, error)
 	ImageLoad(ctx context.Context, input io.Reader, opts ...mobyclient.ImageLoadOption) (mobyclient.ImageLoadResult, error)
+	ImageInspect(ctx context.Context, ref string, opts ...mobyclient.ImageInspectOption) (mobyclient.ImageInspectResult, error)
+	ImageSave(ctx context.Context, refs []string, opts ...mobyclient.ImageSaveOption) (mobyclient.ImageSaveResult, error)
 }
 
 // Builder is a connected BuildKit daemon.

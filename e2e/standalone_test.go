@@ -1,0 +1,100 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-magents/docker-magents/images"
+)
+
+// startBuildkitd runs a standalone buildkitd (built from the Go module proxy by
+// hack/build-tools.sh, using Debian's runc) and returns its address. Its state lives in
+// the tool cache, so a warm machine keeps its build cache.
+func startBuildkitd(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("buildkitd")
+	if err != nil {
+		t.Fatal("buildkitd is not installed: run hack/build-tools.sh buildkitd")
+	}
+	root := filepath.Join(cacheDir(), "buildkitd-e2e")
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		root = t.TempDir()
+	}
+	sockDir, err := os.MkdirTemp("", "bk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	sock := filepath.Join(sockDir, "buildkitd.sock")
+	logf, err := os.Create(filepath.Join(sockDir, "buildkitd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--root", root, "--addr", "unix://"+sock, "--containerd-worker=false", "--oci-worker=true")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		logf.Close()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return "unix://" + sock
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(logf.Name())
+	t.Fatalf("buildkitd did not listen on %s:\n%s", sock, b)
+	return ""
+}
+
+func cacheDir() string {
+	if d := os.Getenv("MAGENTS_CACHE"); d != "" {
+		return d
+	}
+	return "/var/cache/docker-magents"
+}
+
+// `latest` once more through a standalone buildkitd: the result is exported as a docker
+// tarball and loaded into the engine, and the base images come from the engine's store
+// (this machine has no registry), handed over as OCI layouts.
+func TestStandaloneBuildkitd(t *testing.T) {
+	ensureImage(t, "latest")
+	addr := startBuildkitd(t)
+	tag := fmt.Sprintf("magents-e2e/standalone:%d", time.Now().UnixNano())
+	t.Cleanup(func() { docker("rmi", "-f", tag) })
+	res := docker(append([]string{"magents", "build", "--builder", addr, "--tag", tag, "--progress", "plain"}, caFlags()...)...)
+	res.Assert(t, icmd.Success)
+	for _, want := range []string{"OCI load from client", "sending tarball", "builder " + addr} {
+		if !strings.Contains(res.Stderr(), want) {
+			t.Errorf("standalone build output lacks %q:\n%s", want, tail(res.Stderr(), 30))
+		}
+	}
+	docker("run", "--rm", tag, "claude", "--version").Assert(t, icmd.Expected{Out: claudeVersion})
+	sameConfig(t, tag, images.Repository+":latest")
+
+	// A builder that is not there is a clear error, not a hang.
+	docker("magents", "build", "--builder", "unix:///nonexistent/buildkitd.sock").
+		Assert(t, icmd.Expected{ExitCode: 1, Err: "cannot reach BuildKit at unix:///nonexistent/buildkitd.sock"})
+}
