@@ -50,7 +50,7 @@ test-e2e:
 	$(GO) test -count=1 -tags e2e -timeout 40m -v -run '$(E2E_RUN)' $(E2E_FLAGS) ./e2e/...; rc=$$?; \
 	echo "stage test-e2e: $$(( $$(date +%s) - start ))s"; exit $$rc
 
-bench: provision
+bench: install provision
 	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
 
 clean:

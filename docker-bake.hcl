@@ -4,7 +4,8 @@
 #
 #   docker buildx bake                  # latest, dev and cloudrun
 #   docker buildx bake dev
-#   CA_CERT=/etc/ssl/certs/ca-certificates.crt docker buildx bake   # behind a TLS-intercepting proxy
+#   # behind a TLS-intercepting proxy (bake asks before reading a file outside this directory):
+#   CA_CERT=/etc/ssl/certs/ca-certificates.crt docker buildx bake --allow fs.read=/etc/ssl/certs/ca-certificates.crt
 
 variable "BASE_IMAGE" {
   default = "debian:bookworm-slim"

@@ -209,8 +209,12 @@ func TestBakeBuildsLatest(t *testing.T) {
 	ensureImage(t, "latest")
 	tag := "magents-e2e/bake:latest"
 	t.Cleanup(func() { docker("rmi", "-f", tag) })
-	dockerIn(repoRoot, []string{"CA_CERT=" + caCert}, "buildx", "bake", "--progress", "plain", "--set", "latest.tags="+tag, "latest").
-		Assert(t, icmd.Success)
+	args := []string{"buildx", "bake", "--progress", "plain", "--set", "latest.tags=" + tag}
+	if caCert != "" {
+		// bake asks before it reads a file outside the working directory.
+		args = append(args, "--allow", "fs.read="+caCert)
+	}
+	dockerIn(repoRoot, []string{"CA_CERT=" + caCert}, append(args, "latest")...).Assert(t, icmd.Success)
 	docker("run", "--rm", tag, "claude", "--version").Assert(t, icmd.Expected{Out: claudeVersion})
 	sameConfig(t, tag, images.Repository+":latest")
 }
@@ -224,7 +228,9 @@ func TestPlainDockerBuild(t *testing.T) {
 	if caCert != "" {
 		args = append(args, "--secret", "id=ca-cert,src="+caCert)
 	}
-	dockerIn(repoRoot, nil, append(args, "images")...).Assert(t, icmd.Success)
+	// DOCKER_BUILDKIT=1: an older docker CLI would otherwise use the legacy builder, which
+	// knows no RUN --mount.
+	dockerIn(repoRoot, []string{"DOCKER_BUILDKIT=1"}, append(args, "images")...).Assert(t, icmd.Success)
 	docker("run", "--rm", tag, "claude", "--version").Assert(t, icmd.Expected{Out: claudeVersion})
 	sameConfig(t, tag, images.Repository+":latest")
 }
