@@ -5,10 +5,12 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/icmd"
 
@@ -32,6 +34,24 @@ func TestPluginIsListedAndAnswers(t *testing.T) {
 	docker("magents", "build", "--target", "nightly").Assert(t, icmd.Expected{ExitCode: 1, Err: "latest, dev, cloudrun"})
 }
 
+// Every engine call goes through the docker CLI's own client, so --context and DOCKER_HOST
+// choose the engine as they do for any docker command.
+func TestContextAndDockerHostAreHonoured(t *testing.T) {
+	host := strings.TrimSpace(docker("context", "inspect", "-f", "{{.Endpoints.docker.Host}}").Stdout())
+	if host == "" {
+		t.Fatal("cannot read the current context's engine address")
+	}
+	name := fmt.Sprintf("magents-e2e-%d", time.Now().UnixNano())
+	docker("context", "create", name, "--docker", "host="+host).Assert(t, icmd.Success)
+	t.Cleanup(func() { docker("context", "rm", "-f", name) })
+	docker("--context", name, "magents", "version").Assert(t, icmd.Expected{Out: "Image store:"})
+
+	bad := "unix:///nonexistent/docker.sock"
+	res := dockerIn("", []string{"DOCKER_HOST=" + bad}, "magents", "build", "--progress", "quiet")
+	res.Assert(t, icmd.Expected{ExitCode: 1, Err: "/nonexistent/docker.sock"})
+	dockerIn("", []string{"DOCKER_HOST=" + bad}, "magents", "version").Assert(t, icmd.Expected{Out: "not reachable"})
+}
+
 // Every target builds through the engine's embedded BuildKit, and the pinned Claude Code
 // runs in each.
 func TestBuildEachTarget(t *testing.T) {
@@ -43,6 +63,11 @@ func TestBuildEachTarget(t *testing.T) {
 			// A numeric non-root user, so Kubernetes' runAsNonRoot can check it.
 			docker("inspect", "-f", "{{.Config.User}}", img).Assert(t, icmd.Expected{Out: "1000:1000"})
 			docker("run", "--rm", img, "id", "-u").Assert(t, icmd.Expected{Out: "1000"})
+			if caCert != "" {
+				// --ca-cert: the bundle is in the image's trust store, which SSL_CERT_FILE names.
+				docker("run", "--rm", img, "sh", "-c", `test -s /usr/local/share/ca-certificates/magents-extra.crt && grep -q "$(sed -n 2p /usr/local/share/ca-certificates/magents-extra.crt)" "$SSL_CERT_FILE"`).
+					Assert(t, icmd.Success)
+			}
 			size := docker("inspect", "-f", "{{.Size}}", img).Stdout()
 			t.Logf("%s: %s bytes", img, strings.TrimSpace(size))
 		})
