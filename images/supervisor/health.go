@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"io"
 	"net/http"
 	"os"
@@ -39,22 +40,16 @@ func (f *statusFile) update(fn func(*status)) {
 }
 
 // healthReport is the JSON of `health`, /healthz and /readyz.
-type healthReport struct {
-	Status       string `json:"status"` // healthy or unhealthy
-	Session      string `json:"session"`
-	SessionAlive bool   `json:"sessionAlive"`
-	AgentAlive   bool   `json:"agentAlive"`
-	AgentPID     int    `json:"agentPid,omitempty"`
-	status
-	Error string `json:"error,omitempty"`
-}
+type healthReport = agentstate.Health
 
 func currentHealth(cfg config) healthReport {
 	t := tmux{session: cfg.Session}
 	h := healthReport{Session: cfg.Session}
+	var st status
 	if b, err := os.ReadFile(filepath.Join(cfg.RunDir, "supervisor.json")); err == nil {
-		_ = json.Unmarshal(b, &h.status)
+		_ = json.Unmarshal(b, &st)
 	}
+	h.StartedAt, h.Restarts, h.LastExit, h.Auth = st.StartedAt, st.Restarts, st.LastExit, st.Auth
 	h.SessionAlive = t.hasSession()
 	if h.SessionAlive {
 		pid, err := t.panePID()
@@ -70,7 +65,20 @@ func currentHealth(cfg config) healthReport {
 	if h.SessionAlive && h.AgentAlive {
 		h.Status = "healthy"
 	}
+	h.State = stateOf(h, st)
 	return h
+}
+
+// stateOf derives the agent's state. Until Claude's hooks report turns, a running session
+// is idle; a session that is down is starting before its first start and failed after.
+func stateOf(h healthReport, st status) agentstate.State {
+	switch {
+	case h.SessionAlive && h.AgentAlive:
+		return agentstate.Idle
+	case st.Restarts == 0 && st.LastExit.IsZero():
+		return agentstate.Starting
+	}
+	return agentstate.Failed
 }
 
 // health prints the report and returns the exit code HEALTHCHECK expects.
@@ -78,7 +86,7 @@ func health(cfg config, w io.Writer) int {
 	h := currentHealth(cfg)
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(h)
-	if h.Status != "healthy" {
+	if !h.Healthy() {
 		return 1
 	}
 	return 0

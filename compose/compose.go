@@ -1,0 +1,154 @@
+// Package compose renders a fleet as a compose project (the file `docker magents up`
+// writes and `docker compose` runs), validates it with compose-go's own loader, and reads
+// a fleet back from the x-magents block of a written file.
+package compose
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// Extension is the top-level key that holds the fleet's settings.
+const Extension = "x-magents"
+
+// AgentLabel marks agent containers with their number.
+const AgentLabel = "io.docker-magents.agent"
+
+// Project renders the fleet as a compose project.
+func Project(f *fleet.Fleet) *types.Project {
+	p := &types.Project{
+		Name:       f.Project,
+		WorkingDir: f.Dir(),
+		Services:   types.Services{},
+		Volumes:    types.Volumes{},
+		Extensions: types.Extensions{Extension: f},
+	}
+	for i, name := range f.AgentNames() {
+		p.Services[name] = agentService(f, name, f.ContainerName(name), f.Image, strconv.Itoa(i+1))
+		p.Volumes[fleet.ConfigVolume(name)] = types.VolumeConfig{}
+	}
+	if f.Dev {
+		// The guide's development container: the dev target, its own config volume.
+		name := fleet.DevService
+		p.Services[name] = agentService(f, name, f.Project+"-claude-dev", fleet.DefaultDevImage, "dev")
+		p.Volumes[fleet.ConfigVolume("claude-dev")] = types.VolumeConfig{}
+	}
+	return p
+}
+
+func agentService(f *fleet.Fleet, name, container, image, id string) types.ServiceConfig {
+	yes := true
+	s := types.ServiceConfig{Name: name}
+	// compose-go moves ServiceConfig fields between embedded structs across versions:
+	// set them by assignment so this compiles against each.
+	s.ContainerName = container
+	s.Image = image
+	s.Init = &yes
+	s.Restart = types.RestartPolicyUnlessStopped
+	s.User = f.User
+	s.WorkingDir = fleet.WorkspaceDir
+	s.Labels = types.Labels{AgentLabel: id}
+	s.EnvFiles = []types.EnvFile{{Path: f.EnvFile, Required: true}}
+	env := types.MappingWithEquals{"AGENT_ID": ptr(id)}
+	for _, c := range f.Credentials {
+		env[c+"_FILE"] = ptr(fleet.SecretsMountPath + "/" + fleet.SecretFileName(c))
+	}
+	s.Environment = env
+	volume := fleet.ConfigVolume(name)
+	if name == fleet.DevService {
+		volume = fleet.ConfigVolume("claude-dev")
+	}
+	s.Volumes = []types.ServiceVolumeConfig{
+		{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
+		{Type: types.VolumeTypeBind, Source: f.Workspace, Target: fleet.WorkspaceDir},
+	}
+	if len(f.Credentials) > 0 {
+		// The directory, not each file: a credential replaced by rename is seen by the
+		// next Claude start (a file bind mount would pin the old inode).
+		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+			Type: types.VolumeTypeBind, Source: relState(f, "secrets"), Target: fleet.SecretsMountPath, ReadOnly: true,
+		})
+	}
+	mem, _ := parseBytes(f.Memory)
+	s.MemLimit = types.UnitBytes(mem)
+	s.CPUS = float32(f.CPUs)
+	s.SecurityOpt = []string{"no-new-privileges:true"}
+	// Agents reach services on the host (a model gateway, a local API) as on Docker Desktop.
+	s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
+	s.HealthCheck = &types.HealthCheckConfig{
+		Test:        types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "health"},
+		Interval:    ptr(types.Duration(5 * time.Second)),
+		Timeout:     ptr(types.Duration(5 * time.Second)),
+		Retries:     ptr(uint64(3)),
+		StartPeriod: ptr(types.Duration(30 * time.Second)),
+	}
+	return s
+}
+
+// relState is a path in the state dir as the compose file writes it.
+func relState(f *fleet.Fleet, name string) string {
+	return "./" + filepath.ToSlash(filepath.Join(fleet.StateDirName, name))
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Render renders the fleet to compose YAML and checks it with compose-go's loader, so a
+// file compose would reject is never written.
+func Render(ctx context.Context, f *fleet.Fleet) ([]byte, error) {
+	b, err := Project(f).MarshalYAML()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Load(ctx, f.ComposeFile, b); err != nil {
+		return nil, fmt.Errorf("the generated compose file does not load (a bug in docker-magents): %w", err)
+	}
+	return b, nil
+}
+
+// Load parses and validates compose YAML as docker compose would, without reading the
+// env files it names.
+func Load(ctx context.Context, path string, content []byte) (*types.Project, error) {
+	return loader.LoadWithContext(ctx, types.ConfigDetails{
+		WorkingDir:  filepath.Dir(path),
+		ConfigFiles: []types.ConfigFile{{Filename: path, Content: content}},
+		Environment: types.Mapping{},
+	}, func(o *loader.Options) {
+		o.SkipResolveEnvironment = true
+	})
+}
+
+// ReadFleet reads the fleet saved in an existing compose file: its name and x-magents.
+// It returns (nil, nil) when the file does not exist.
+func ReadFleet(path string) (*fleet.Fleet, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Name    string       `yaml:"name"`
+		Magents *fleet.Fleet `yaml:"x-magents"`
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s is not valid YAML: %w", path, err)
+	}
+	if doc.Magents == nil {
+		return nil, fmt.Errorf("%s has no %s block: it was not written by docker magents; give another file with -f", path, Extension)
+	}
+	f := doc.Magents
+	f.Project, f.ComposeFile = doc.Name, path
+	return f, nil
+}

@@ -1,0 +1,85 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gotest.tools/v3/golden"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+func testFleet(agents int) *fleet.Fleet {
+	f := fleet.New("magents", "/home/dev/project/docker-compose.claude.yml")
+	f.Agents = agents
+	return f
+}
+
+// Golden files: go test ./compose -update refreshes them.
+func TestRenderGolden(t *testing.T) {
+	cases := map[string]func() *fleet.Fleet{
+		"one-agent":      func() *fleet.Fleet { return testFleet(1) },
+		"two-agents":     func() *fleet.Fleet { f := testFleet(2); f.Credentials = []string{"ANTHROPIC_API_KEY"}; return f },
+		"many-agents":    func() *fleet.Fleet { f := testFleet(12); f.CPUs = 2; f.Memory = "2g"; f.User = "1001:1001"; return f },
+		"dev-and-agents": func() *fleet.Fleet { f := testFleet(2); f.Dev = true; f.Project = "team-a"; return f },
+	}
+	for name, mk := range cases {
+		t.Run(name, func(t *testing.T) {
+			b, err := Render(context.Background(), mk())
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Assert(t, string(b), name+".yml")
+		})
+	}
+}
+
+// What is written reads back as the same fleet.
+func TestReadFleetRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	f := fleet.New("proj", filepath.Join(dir, fleet.DefaultFile))
+	f.Agents, f.CPUs, f.Dev, f.Credentials = 3, 1.5, true, []string{"CLAUDE_CODE_OAUTH_TOKEN"}
+	b, err := Render(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.ComposeFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadFleet(f.ComposeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%+v", *got) != fmt.Sprintf("%+v", *f) {
+		t.Errorf("read back\n%+v\nwant\n%+v", *got, *f)
+	}
+}
+
+func TestReadFleetRefusesForeignFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "compose.yml")
+	if err := os.WriteFile(path, []byte("services:\n  web:\n    image: nginx\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFleet(path); err == nil {
+		t.Fatal("a compose file without x-magents was taken for a fleet")
+	}
+	if f, err := ReadFleet(filepath.Join(t.TempDir(), "missing.yml")); f != nil || err != nil {
+		t.Fatalf("missing file: %v, %v", f, err)
+	}
+}
+
+func TestParseMemory(t *testing.T) {
+	for in, want := range map[string]int64{"4g": 4 << 30, "512m": 512 << 20, "512MB": 512 << 20, "1024": 1024, "1.5g": 3 << 29} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1g", "lots", "0"} {
+		if err := ParseMemory(bad); err == nil {
+			t.Errorf("ParseMemory(%q) accepted", bad)
+		}
+	}
+}

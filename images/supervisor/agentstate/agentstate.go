@@ -1,0 +1,41 @@
+// Package agentstate is the agent status that the supervisor reports (its health JSON)
+// and the plugin reads (docker magents ps --format json): one type for both. It imports
+// only the standard library, like the supervisor.
+package agentstate
+
+import "time"
+
+// State is what an agent is doing. The values are fixed for every feature that reports them.
+type State string
+
+const (
+	Starting     State = "starting"      // the container or its session is coming up
+	Working      State = "working"       // Claude is processing a turn
+	Waiting      State = "waiting"       // Claude waits for the user (a question or a permission)
+	Idle         State = "idle"          // Claude is at its prompt with nothing to do
+	Done         State = "done"          // a headless task finished
+	Failed       State = "failed"        // the session is down or keeps exiting
+	AuthRejected State = "auth-rejected" // the model API refused the credential
+)
+
+// States lists every State, in the order above.
+var States = []State{Starting, Working, Waiting, Idle, Done, Failed, AuthRejected}
+
+// Health is the supervisor's health report: `magents-supervisor health`, /healthz, /readyz.
+// It names the auth method in use, never a credential.
+type Health struct {
+	Status       string    `json:"status"` // "healthy" or "unhealthy"
+	State        State     `json:"state"`
+	Session      string    `json:"session"`
+	SessionAlive bool      `json:"sessionAlive"`
+	AgentAlive   bool      `json:"agentAlive"`
+	AgentPID     int       `json:"agentPid,omitempty"`
+	StartedAt    time.Time `json:"startedAt,omitzero"`
+	Restarts     int       `json:"restarts"`
+	LastExit     time.Time `json:"lastExit,omitzero"`
+	Auth         string    `json:"auth,omitempty"`
+	Error        string    `json:"error,omitempty"`
+}
+
+// Healthy reports whether the health check passes.
+func (h Health) Healthy() bool { return h.Status == "healthy" }

@@ -1,0 +1,142 @@
+// Package fleet is the one model every docker-magents command reads or changes: a fleet
+// of Claude Code agents. Its settings are saved in the compose file's x-magents block;
+// everything else (compose file, stack, manifests) is rendered from it.
+package fleet
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+const (
+	DefaultProject   = "magents"
+	DefaultFile      = "docker-compose.claude.yml"
+	DefaultEnvFile   = ".env.magents"
+	DefaultImage     = "magents/claude-agent:latest"
+	DefaultDevImage  = "magents/claude-agent:dev"
+	DefaultMemory    = "4g"
+	DefaultUser      = "1000:1000" // the image's own user
+	StateDirName     = ".magents"
+	MaxAgents        = 256
+	ClaudeConfigDir  = "/home/magents/.claude"
+	WorkspaceDir     = "/workspace"
+	SecretsMountPath = "/run/magents-secrets"
+)
+
+// Fleet is a project's agents and how they run. The yaml fields are the x-magents block.
+type Fleet struct {
+	// Project is the compose project name; ComposeFile the file's absolute path. Neither is
+	// saved in x-magents: the file's top-level name and its place say them.
+	Project     string `yaml:"-"`
+	ComposeFile string `yaml:"-"`
+
+	Agents    int     `yaml:"agents"`
+	Image     string  `yaml:"image"`
+	Workspace string  `yaml:"workspace"` // as written: relative to the compose file's directory, or absolute
+	EnvFile   string  `yaml:"env_file"`  // likewise
+	User      string  `yaml:"user"`      // UID:GID the agents run as
+	Memory    string  `yaml:"memory"`
+	CPUs      float64 `yaml:"cpus,omitempty"`
+	Dev       bool    `yaml:"dev,omitempty"` // also the claude-agent-dev service
+	// Credentials are the names of the credential variables the agents get as files from
+	// the state dir (never their values).
+	Credentials []string `yaml:"credentials,omitempty"`
+}
+
+// New is a fleet with the defaults of a new project.
+func New(project, composeFile string) *Fleet {
+	return &Fleet{
+		Project:     project,
+		ComposeFile: composeFile,
+		Agents:      1,
+		Image:       DefaultImage,
+		Workspace:   ".",
+		EnvFile:     DefaultEnvFile,
+		User:        DefaultUser,
+		Memory:      DefaultMemory,
+	}
+}
+
+// Dir is the directory of the compose file; relative paths in the fleet start there.
+func (f *Fleet) Dir() string { return filepath.Dir(f.ComposeFile) }
+
+// StateDir holds what is not a setting: secret files, the lock, worktrees.
+func (f *Fleet) StateDir() string { return filepath.Join(f.Dir(), StateDirName) }
+
+// SecretsDir holds the shared credential files, mounted read-only into every agent.
+func (f *Fleet) SecretsDir() string { return filepath.Join(f.StateDir(), "secrets") }
+
+// Abs resolves a path of the fleet's against the compose file's directory.
+func (f *Fleet) Abs(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(f.Dir(), p)
+}
+
+// AgentNames are agent-1 … agent-N: agents are numbered from 1 everywhere.
+func (f *Fleet) AgentNames() []string {
+	names := make([]string, f.Agents)
+	for i := range names {
+		names[i] = AgentName(i + 1)
+	}
+	return names
+}
+
+func AgentName(n int) string { return "agent-" + strconv.Itoa(n) }
+
+// ContainerName is <project>-agent-N: magents-agent-1 in the default project, as in the guide.
+func (f *Fleet) ContainerName(agent string) string { return f.Project + "-" + agent }
+
+// ConfigVolume is the agent's own volume for its Claude config dir.
+func ConfigVolume(agent string) string { return agent + "-config" }
+
+// DevService is the guide's development container, with --dev.
+const DevService = "claude-agent-dev"
+
+// AgentNumber parses "agent-N" (or just "N").
+func AgentNumber(name string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(name, "agent-"))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q is not an agent: agents are named agent-1, agent-2, …", name)
+	}
+	return n, nil
+}
+
+var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// Validate checks the settings a user gives; errors say what to give instead.
+func (f *Fleet) Validate() error {
+	var errs []error
+	if !projectName.MatchString(f.Project) {
+		errs = append(errs, fmt.Errorf("invalid project name %q: use lowercase letters, digits, '-' and '_', starting with a letter or digit", f.Project))
+	}
+	if f.Agents < 1 || f.Agents > MaxAgents {
+		errs = append(errs, fmt.Errorf("invalid number of agents %d: give 1 to %d", f.Agents, MaxAgents))
+	}
+	if f.Image == "" {
+		errs = append(errs, errors.New("no image: give --image"))
+	}
+	if _, _, err := ParseUser(f.User); err != nil {
+		errs = append(errs, err)
+	}
+	if f.CPUs < 0 {
+		errs = append(errs, fmt.Errorf("invalid --cpus %v: give a positive number", f.CPUs))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseUser parses a numeric UID:GID.
+func ParseUser(s string) (uid, gid int, err error) {
+	u, g, ok := strings.Cut(s, ":")
+	uid, err1 := strconv.Atoi(u)
+	gid, err2 := strconv.Atoi(g)
+	if !ok || err1 != nil || err2 != nil || uid < 0 || gid < 0 {
+		return 0, 0, fmt.Errorf("invalid user %q: give a numeric UID:GID such as 1000:1000", s)
+	}
+	return uid, gid, nil
+}
