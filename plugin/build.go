@@ -79,6 +79,11 @@ func runBuild(ctx context.Context, dockerCli command.Cli, opts buildOptions) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(images.NewDefinition(targets))
 	}
+	return buildTargets(ctx, dockerCli, targets, opts)
+}
+
+// buildTargets builds resolved targets; `up` builds a missing image through it too.
+func buildTargets(ctx context.Context, dockerCli command.Cli, targets []*images.Target, opts buildOptions) error {
 	mode, err := progressMode(opts.progress)
 	if err != nil {
 		return err

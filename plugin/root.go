@@ -5,22 +5,35 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
+
+	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
+// rootOptions are the flags of `docker magents` itself, given before the subcommand
+// (docker magents -f x.yml logs -f agent-1), as in docker compose.
+type rootOptions struct {
+	file    string
+	project string
+}
+
 func newRootCmd(dockerCli command.Cli) *cobra.Command {
+	var root rootOptions
 	cmd := &cobra.Command{
 		Use:   "magents",
 		Short: "Run fleets of Claude Code agents in containers",
 		Long: `docker magents builds the Claude Code agent images with BuildKit and runs
 fleets of agents, each in its own container with a persistent tmux session.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		SilenceUsage:     true,
+		SilenceErrors:    true,
+		TraverseChildren: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			// The plugin framework initialises the docker CLI (context, DOCKER_HOST, TLS) here.
 			return plugin.PersistentPreRunE(cmd, args)
@@ -32,20 +45,56 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 			return cmd.Help()
 		},
 	}
+	cmd.Flags().StringVarP(&root.file, "file", "f", fleet.DefaultFile, "Compose file of the fleet")
+	cmd.Flags().StringVarP(&root.project, "project-name", "p", "", `Project name (default: the file's name, else "magents")`)
 	cmd.AddCommand(
 		buildCmd(dockerCli),
+		upCmd(dockerCli, &root),
+		psCmd(dockerCli, &root),
+		attachCmd(dockerCli, &root),
+		logsCmd(dockerCli, &root),
+		execCmd(dockerCli, &root),
+		downCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)
 	return cmd
 }
 
+// composePath is the compose file's absolute path.
+func (r *rootOptions) composePath() (string, error) {
+	return filepath.Abs(r.file)
+}
+
+// loadFleet reads the fleet that `up` saved in the compose file.
+func (r *rootOptions) loadFleet() (*fleet.Fleet, error) {
+	path, err := r.composePath()
+	if err != nil {
+		return nil, err
+	}
+	f, err := compose.ReadFleet(path)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, errors.New("no fleet: " + r.file + " does not exist. Start one with 'docker magents up', or give its file with -f")
+	}
+	if r.project != "" && r.project != f.Project {
+		return nil, errors.New(r.file + " belongs to project " + f.Project + ", not " + r.project + ": drop -p or give the project's own file with -f")
+	}
+	return f, nil
+}
+
 // withSignals runs fn with a context that SIGINT and SIGTERM cancel; a cancelled run
 // exits 130, like buildx and compose.
 func withSignals(fn func(ctx context.Context) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
+	return withArgs(func(ctx context.Context, _ []string) error { return fn(ctx) })
+}
+
+func withArgs(fn func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		err := fn(ctx)
+		err := fn(ctx, args)
 		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return cli.StatusError{StatusCode: 130, Status: "cancelled"}
 		}

@@ -1,0 +1,306 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-magents/docker-magents/internal/anthropictest"
+)
+
+// workspaceUID owns test workspaces: not root and not the image's 1000, so the mapping
+// of agents to the workspace owner is really exercised.
+const workspaceUID = 1001
+
+// fleetEnv is a workspace with a Messages API test double the agents reach through
+// host.docker.internal.
+type fleetEnv struct {
+	t      *testing.T
+	dir    string
+	api    *anthropictest.Server
+	apiKey string
+}
+
+func newFleetEnv(t *testing.T, marker string) *fleetEnv {
+	t.Helper()
+	ensureImage(t, "latest")
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, workspaceUID, workspaceUID); err != nil {
+		t.Fatal(err)
+	}
+	api, err := anthropictest.Start("0.0.0.0:0", func(r anthropictest.Request) anthropictest.Reply {
+		if !r.HasTools() {
+			return anthropictest.Reply{Text: "Test title"}
+		}
+		if strings.Contains(r.LastUserText(), "ping") {
+			return anthropictest.Reply{Text: "pong " + marker}
+		}
+		return anthropictest.Reply{Text: "The Messages API test double heard you."}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Close() })
+	// Not a credential, so it belongs in the shared env file.
+	env := fmt.Sprintf("ANTHROPIC_BASE_URL=http://host.docker.internal:%s\n", api.Port())
+	if err := os.WriteFile(filepath.Join(dir, ".env.magents"), []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := &fleetEnv{t: t, dir: dir, api: api, apiKey: "sk-ant-api03-e2e-" + marker}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("compose file:\n%s", readFile(filepath.Join(dir, "docker-compose.claude.yml")))
+		}
+		e.magents("down", "--volumes")
+	})
+	return e
+}
+
+// magents runs docker magents in the workspace with the test's API key in its environment.
+func (e *fleetEnv) magents(args ...string) *icmd.Result {
+	return dockerIn(e.dir, []string{"ANTHROPIC_API_KEY=" + e.apiKey}, append([]string{"magents"}, args...)...)
+}
+
+func (e *fleetEnv) ps() []map[string]any {
+	e.t.Helper()
+	res := e.magents("ps", "--all", "--format", "json")
+	res.Assert(e.t, icmd.Success)
+	var out []map[string]any
+	if err := json.Unmarshal([]byte(res.Stdout()), &out); err != nil {
+		e.t.Fatalf("ps --format json: %v\n%s", err, res.Stdout())
+	}
+	return out
+}
+
+func containerID(t *testing.T, name string) string {
+	t.Helper()
+	res := docker("inspect", "-f", "{{.Id}}", name)
+	res.Assert(t, icmd.Success)
+	return strings.TrimSpace(res.Stdout())
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+func TestFleetUpAttachScaleDown(t *testing.T) {
+	e := newFleetEnv(t, fmt.Sprint(time.Now().UnixNano()))
+
+	e.magents("up", "--agents", "2").Assert(t, icmd.Success)
+	composeFile := filepath.Join(e.dir, "docker-compose.claude.yml")
+	// The written file is an ordinary compose project, and holds no credential.
+	dockerIn(e.dir, nil, "compose", "-f", composeFile, "config", "-q").Assert(t, icmd.Success)
+	if strings.Contains(readFile(composeFile), e.apiKey) {
+		t.Fatal("the compose file holds the API key")
+	}
+	for _, agent := range []string{"agent-1", "agent-2"} {
+		c := "magents-" + agent
+		docker("inspect", "-f", "{{.State.Health.Status}}", c).Assert(t, icmd.Expected{Out: "healthy"})
+		docker("exec", c, "tmux", "ls").Assert(t, icmd.Expected{Out: "claude:"})
+		// The agent runs as the workspace owner, and docker exec (as the guide does) too.
+		docker("exec", c, "id", "-u").Assert(t, icmd.Expected{Out: fmt.Sprint(workspaceUID)})
+		if out := docker("inspect", c).Stdout(); strings.Contains(out, e.apiKey) {
+			t.Errorf("docker inspect %s shows the API key", c)
+		}
+	}
+	statuses := e.ps()
+	if len(statuses) != 2 || statuses[0]["agent"] != "agent-1" || statuses[0]["state"] != "idle" || statuses[0]["auth"] != "api-key" {
+		t.Errorf("ps --format json = %v", statuses)
+	}
+	// Running up again changes nothing.
+	id1 := containerID(t, "magents-agent-1")
+	e.magents("up").Assert(t, icmd.Success)
+	if containerID(t, "magents-agent-1") != id1 {
+		t.Error("a second up recreated agent-1")
+	}
+
+	t.Run("attach", func(t *testing.T) {
+		cmd := exec.Command("docker", "magents", "attach", "agent-1")
+		cmd.Dir = e.dir
+		tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 150})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tty.Close()
+		out := &syncBuffer{}
+		go func() { _, _ = io.Copy(out, tty) }()
+		waitOutput(t, out, "Claude Code v"+claudeVersion, 30*time.Second)
+		waitOutput(t, out, "❯", 30*time.Second)
+		for _, unwanted := range []string{"Choose the text style", "Do you trust the files", "Do you want to use this API key", "Not logged in"} {
+			if strings.Contains(screenText(out.String()), unwanted) {
+				t.Errorf("attach shows %q instead of the prompt", unwanted)
+			}
+		}
+		// A prompt typed here is a real turn against the test double.
+		if _, err := tty.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if _, err := tty.Write([]byte("\r")); err != nil {
+			t.Fatal(err)
+		}
+		waitOutput(t, out, "pong "+strings.TrimPrefix(e.apiKey, "sk-ant-api03-e2e-"), 60*time.Second)
+		var sawKey bool
+		for _, r := range e.api.Requests() {
+			sawKey = sawKey || r.APIKey == e.apiKey
+		}
+		if !sawKey {
+			t.Error("the test double never received the fleet's API key")
+		}
+		// C-b d detaches: attach returns and the session goes on.
+		if _, err := tty.Write([]byte{0x02, 'd'}); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("attach exited with %v after detaching", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("attach did not return after C-b d")
+		}
+		docker("exec", "magents-agent-1", "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
+		// Without a terminal, attach says what to do instead.
+		e.magents("attach", "agent-1").Assert(t, icmd.Expected{ExitCode: 1, Err: "needs a terminal"})
+	})
+
+	t.Run("guide attach command", func(t *testing.T) {
+		cmd := exec.Command("docker", "exec", "-it", "magents-agent-1", "tmux", "attach", "-t", "claude")
+		tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 150})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tty.Close()
+		out := &syncBuffer{}
+		go func() { _, _ = io.Copy(out, tty) }()
+		waitOutput(t, out, "❯", 30*time.Second)
+		_, _ = tty.Write([]byte{0x02, 'd'})
+		_ = cmd.Wait()
+	})
+
+	t.Run("scale keeps agent-1 and its volume", func(t *testing.T) {
+		docker("exec", "magents-agent-1", "sh", "-c", `echo kept > "$CLAUDE_CONFIG_DIR/e2e-marker"`).Assert(t, icmd.Success)
+		e.magents("up", "--agents", "3").Assert(t, icmd.Success)
+		if containerID(t, "magents-agent-1") != id1 {
+			t.Error("scaling up recreated agent-1")
+		}
+		docker("inspect", "-f", "{{.State.Health.Status}}", "magents-agent-3").Assert(t, icmd.Expected{Out: "healthy"})
+		e.magents("up", "--agents", "1").Assert(t, icmd.Success)
+		if containerID(t, "magents-agent-1") != id1 {
+			t.Error("scaling down recreated agent-1")
+		}
+		docker("inspect", "magents-agent-2").Assert(t, icmd.Expected{ExitCode: 1})
+		statuses := e.ps()
+		var retained []string
+		for _, s := range statuses {
+			if s["retained"] == true {
+				retained = append(retained, s["agent"].(string))
+			}
+		}
+		if strings.Join(retained, ",") != "agent-2,agent-3" {
+			t.Errorf("ps --all lists retained volumes %v, want agent-2 and agent-3", retained)
+		}
+		docker("volume", "inspect", "magents_agent-2-config").Assert(t, icmd.Success)
+	})
+
+	t.Run("down then up brings the config back", func(t *testing.T) {
+		e.magents("down").Assert(t, icmd.Success)
+		docker("inspect", "magents-agent-1").Assert(t, icmd.Expected{ExitCode: 1})
+		e.magents("up").Assert(t, icmd.Success)
+		docker("exec", "magents-agent-1", "sh", "-c", `cat "$CLAUDE_CONFIG_DIR/e2e-marker"`).Assert(t, icmd.Expected{Out: "kept"})
+		// The saved settings held: still one agent.
+		docker("inspect", "magents-agent-2").Assert(t, icmd.Expected{ExitCode: 1})
+	})
+
+	t.Run("supervisor restarts a killed agent", func(t *testing.T) {
+		docker("exec", "magents-agent-1", "pkill", "-x", "claude").Assert(t, icmd.Success)
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			res := docker("exec", "magents-agent-1", "magents-supervisor", "health")
+			if res.ExitCode == 0 && strings.Contains(res.Stdout(), `"restarts":1`) {
+				return
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		t.Fatalf("the agent was not restarted: %s", docker("exec", "magents-agent-1", "magents-supervisor", "health").Combined())
+	})
+
+	t.Run("restart policy brings back a killed container", func(t *testing.T) {
+		pid := strings.TrimSpace(docker("inspect", "-f", "{{.State.Pid}}", "magents-agent-1").Stdout())
+		if out, err := exec.Command("kill", "-KILL", pid).CombinedOutput(); err != nil {
+			t.Fatalf("kill %s: %v %s", pid, err, out)
+		}
+		waitHealth(t, "magents-agent-1", "healthy", 60*time.Second)
+		docker("inspect", "-f", "{{.RestartCount}}", "magents-agent-1").Assert(t, icmd.Expected{Out: "1"})
+	})
+
+	t.Run("down --volumes removes the volumes, never the workspace", func(t *testing.T) {
+		e.magents("down", "--volumes").Assert(t, icmd.Success)
+		for _, v := range []string{"magents_agent-1-config", "magents_agent-2-config", "magents_agent-3-config"} {
+			docker("volume", "inspect", v).Assert(t, icmd.Expected{ExitCode: 1})
+		}
+		if _, err := os.Stat(filepath.Join(e.dir, ".env.magents")); err != nil {
+			t.Errorf("the workspace lost its env file: %v", err)
+		}
+	})
+}
+
+func TestUpRefusesBadInput(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]struct {
+		args []string
+		want string
+	}{
+		"zero agents":       {[]string{"up", "--agents", "0"}, "invalid number of agents 0"},
+		"negative agents":   {[]string{"up", "--agents", "-1"}, "invalid number of agents -1"},
+		"not a number":      {[]string{"up", "--agents", "abc"}, `invalid argument "abc"`}, // a flag error: 125, as docker
+		"too many":          {[]string{"up", "--agents", "257"}, "give 1 to 256"},
+		"missing workspace": {[]string{"up", "--workspace", "/nonexistent/ws"}, "does not exist"},
+		"bad project":       {[]string{"-p", "Bad Name!", "up"}, "invalid project name"},
+		"bad memory":        {[]string{"up", "--memory", "lots"}, "invalid memory size"},
+		"bad user":          {[]string{"up", "--user", "root"}, "numeric UID:GID"},
+		"unwritable output": {[]string{"-f", "/proc/docker-compose.claude.yml", "up"}, "cannot write the compose file"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			res := dockerIn(dir, nil, append([]string{"magents"}, c.args...)...)
+			code := 1
+			if name == "not a number" {
+				code = 125 // the docker CLI's exit code for a flag it cannot parse
+			}
+			res.Assert(t, icmd.Expected{ExitCode: code, Err: c.want})
+			if _, err := os.Stat(filepath.Join(dir, "docker-compose.claude.yml")); err == nil {
+				t.Error("a compose file was written despite the error")
+			}
+		})
+	}
+	// An env file that does not parse, or that holds a credential, is refused.
+	if err := os.WriteFile(filepath.Join(dir, ".env.magents"), []byte("ANTHROPIC_API_KEY=sk-ant-api03-oops\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dockerIn(dir, nil, "magents", "up").Assert(t, icmd.Expected{ExitCode: 1, Err: "holds ANTHROPIC_API_KEY"})
+	if err := os.WriteFile(filepath.Join(dir, ".env.magents"), []byte("FOO='unterminated\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dockerIn(dir, nil, "magents", "up").Assert(t, icmd.Expected{ExitCode: 1, Err: "does not parse"})
+	if _, err := os.Stat(filepath.Join(dir, "docker-compose.claude.yml")); err == nil {
+		t.Error("a compose file was written despite the error")
+	}
+}

@@ -1,0 +1,229 @@
+// Package anthropictest is a test double of Anthropic's Messages API, for tests that run
+// the real `claude` binary (pointed at it with ANTHROPIC_BASE_URL): it answers real turns
+// in the public streaming format — text, tool calls, errors — as each test scripts them,
+// and records every request, including the credential that arrived.
+package anthropictest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Request is one recorded call.
+type Request struct {
+	Method, Path string
+	APIKey       string // x-api-key
+	Bearer       string // Authorization: Bearer …
+	Body         MessagesRequest
+}
+
+// MessagesRequest is the part of a Messages API request the double reads.
+type MessagesRequest struct {
+	Model    string            `json:"model"`
+	Stream   bool              `json:"stream"`
+	Messages []json.RawMessage `json:"messages"`
+	Tools    []json.RawMessage `json:"tools"`
+}
+
+// HasTools tells the main conversation (which carries Claude Code's tools) from side
+// calls such as titles and summaries.
+func (r Request) HasTools() bool { return len(r.Body.Tools) > 0 }
+
+// LastUserText is the text of the last user message (its text blocks joined).
+func (r Request) LastUserText() string {
+	for i := len(r.Body.Messages) - 1; i >= 0; i-- {
+		var m struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		}
+		if json.Unmarshal(r.Body.Messages[i], &m) != nil || m.Role != "user" {
+			continue
+		}
+		var s string
+		if json.Unmarshal(m.Content, &s) == nil {
+			return s
+		}
+		var blocks []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal(m.Content, &blocks)
+		var parts []string
+		for _, b := range blocks {
+			if b.Type == "text" {
+				parts = append(parts, b.Text)
+			}
+		}
+		return strings.Join(parts, "\n")
+	}
+	return ""
+}
+
+// Reply is what the double answers to one Messages call.
+type Reply struct {
+	Text    string   // a text block
+	ToolUse *ToolUse // then a tool call (stop_reason tool_use)
+	Status  int      // an error status (401, 429, 529 …) instead of a message
+	Error   string   // its error type, e.g. authentication_error
+	Delay   time.Duration
+}
+
+// ToolUse is a tool call, such as {"name":"Write","input":{"file_path":…,"content":…}}.
+type ToolUse struct {
+	Name  string
+	Input map[string]any
+}
+
+// Responder scripts the answers; it sees every recorded request.
+type Responder func(Request) Reply
+
+// Server is a running test double.
+type Server struct {
+	URL string // http://HOST:PORT, what ANTHROPIC_BASE_URL gets
+
+	srv      *http.Server
+	mu       sync.Mutex
+	requests []Request
+	respond  Responder
+	ids      atomic.Int64
+}
+
+// Start serves on addr ("127.0.0.1:0"; "0.0.0.0:0" to be reachable from containers).
+func Start(addr string, respond Responder) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{respond: respond}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/hello", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("POST /v1/messages/count_tokens", func(w http.ResponseWriter, r *http.Request) {
+		s.record(r)
+		writeJSON(w, http.StatusOK, map[string]any{"input_tokens": 100})
+	})
+	mux.HandleFunc("POST /v1/messages", s.messages)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.record(r)
+		writeError(w, http.StatusNotFound, "not_found_error", "the test double does not serve "+r.URL.Path)
+	})
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	s.URL = "http://" + ln.Addr().String()
+	return s, nil
+}
+
+// Port is the port the double listens on.
+func (s *Server) Port() string {
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
+	return port
+}
+
+func (s *Server) Close() error { return s.srv.Close() }
+
+// Requests returns what was recorded so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+func (s *Server) record(r *http.Request) Request {
+	req := Request{Method: r.Method, Path: r.URL.Path, APIKey: r.Header.Get("x-api-key")}
+	if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		req.Bearer = b
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+	_ = json.Unmarshal(body, &req.Body)
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	s.mu.Unlock()
+	return req
+}
+
+func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+	req := s.record(r)
+	reply := Reply{Text: "OK"}
+	if s.respond != nil {
+		reply = s.respond(req)
+	}
+	if reply.Delay > 0 {
+		time.Sleep(reply.Delay)
+	}
+	if reply.Status >= 400 {
+		writeError(w, reply.Status, reply.Error, "scripted error from the Messages API test double")
+		return
+	}
+	id := fmt.Sprintf("msg_test_%d", s.ids.Add(1))
+	var blocks []map[string]any
+	if reply.Text != "" {
+		blocks = append(blocks, map[string]any{"type": "text", "text": reply.Text})
+	}
+	stop := "end_turn"
+	if reply.ToolUse != nil {
+		blocks = append(blocks, map[string]any{
+			"type": "tool_use", "id": fmt.Sprintf("toolu_test_%d", s.ids.Add(1)),
+			"name": reply.ToolUse.Name, "input": reply.ToolUse.Input,
+		})
+		stop = "tool_use"
+	}
+	if !req.Body.Stream {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"id": id, "type": "message", "role": "assistant", "model": req.Body.Model,
+			"content": blocks, "stop_reason": stop, "stop_sequence": nil,
+			"usage": map[string]any{"input_tokens": 100, "output_tokens": 10},
+		})
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	event := func(name string, data map[string]any) {
+		data["type"] = name
+		b, _ := json.Marshal(data)
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, b)
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	event("message_start", map[string]any{"message": map[string]any{
+		"id": id, "type": "message", "role": "assistant", "model": req.Body.Model, "content": []any{},
+		"stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": 100, "output_tokens": 1},
+	}})
+	for i, b := range blocks {
+		switch b["type"] {
+		case "text":
+			event("content_block_start", map[string]any{"index": i, "content_block": map[string]any{"type": "text", "text": ""}})
+			event("content_block_delta", map[string]any{"index": i, "delta": map[string]any{"type": "text_delta", "text": b["text"]}})
+		case "tool_use":
+			input, _ := json.Marshal(b["input"])
+			event("content_block_start", map[string]any{"index": i, "content_block": map[string]any{
+				"type": "tool_use", "id": b["id"], "name": b["name"], "input": map[string]any{},
+			}})
+			event("content_block_delta", map[string]any{"index": i, "delta": map[string]any{"type": "input_json_delta", "partial_json": string(input)}})
+		}
+		event("content_block_stop", map[string]any{"index": i})
+	}
+	event("message_delta", map[string]any{"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil}, "usage": map[string]any{"output_tokens": 10}})
+	event("message_stop", map[string]any{})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, typ, msg string) {
+	if typ == "" {
+		typ = "api_error"
+	}
+	writeJSON(w, status, map[string]any{"type": "error", "error": map[string]any{"type": typ, "message": msg}})
+}

@@ -1,0 +1,92 @@
+package anthropictest
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func post(t *testing.T, url, body string, header map[string]string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/v1/messages?beta=true", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestStreamsTextThenToolUseInTheMessagesFormat(t *testing.T) {
+	s, err := Start("127.0.0.1:0", func(r Request) Reply {
+		return Reply{Text: "on it: " + r.LastUserText(), ToolUse: &ToolUse{Name: "Write", Input: map[string]any{"file_path": "/tmp/x", "content": "hi"}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	resp := post(t, s.URL, `{"model":"m","stream":true,"tools":[{}],"messages":[{"role":"user","content":[{"type":"text","text":"write x"}]}]}`,
+		map[string]string{"x-api-key": "sk-ant-api-test"})
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content-type %q", ct)
+	}
+	var events []string
+	var stop string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			events = append(events, name)
+		}
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && strings.Contains(data, "message_delta") {
+			var d struct {
+				Delta struct {
+					StopReason string `json:"stop_reason"`
+				} `json:"delta"`
+			}
+			_ = json.Unmarshal([]byte(data), &d)
+			stop = d.Delta.StopReason
+		}
+	}
+	want := "message_start content_block_start content_block_delta content_block_stop content_block_start content_block_delta content_block_stop message_delta message_stop"
+	if got := strings.Join(events, " "); got != want {
+		t.Errorf("events:\n%s\nwant\n%s", got, want)
+	}
+	if stop != "tool_use" {
+		t.Errorf("stop_reason %q, want tool_use", stop)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 1 || reqs[0].APIKey != "sk-ant-api-test" || !reqs[0].HasTools() || reqs[0].LastUserText() != "write x" {
+		t.Errorf("recorded %+v", reqs)
+	}
+}
+
+func TestScriptedErrorsAndBearerTokens(t *testing.T) {
+	s, err := Start("127.0.0.1:0", func(Request) Reply { return Reply{Status: 401, Error: "authentication_error"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	resp := post(t, s.URL, `{"model":"m","messages":[]}`, map[string]string{"Authorization": "Bearer sk-ant-oat-test"})
+	defer resp.Body.Close()
+	var body struct {
+		Type  string `json:"type"`
+		Error struct {
+			Type string `json:"type"`
+		} `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != 401 || body.Type != "error" || body.Error.Type != "authentication_error" {
+		t.Errorf("got %d %+v", resp.StatusCode, body)
+	}
+	if r := s.Requests(); len(r) != 1 || r[0].Bearer != "sk-ant-oat-test" {
+		t.Errorf("recorded %+v", r)
+	}
+}

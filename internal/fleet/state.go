@@ -1,0 +1,137 @@
+package fleet
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Lock serializes commands that change a project (two `up` at once): it holds an
+// exclusive flock on the state dir's lock file until the returned func is called.
+func (f *Fleet) Lock() (unlock func(), err error) {
+	if err := os.MkdirAll(f.StateDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the project state dir: %w", err)
+	}
+	file, err := os.OpenFile(filepath.Join(f.StateDir(), "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fmt.Fprintf(os.Stderr, "waiting for another docker magents command on project %s to finish…\n", f.Project)
+		if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX); err != nil {
+			file.Close()
+			return nil, err
+		}
+	}
+	return func() { file.Close() }, nil
+}
+
+// WriteCredential stores a credential for the agents as a file in the secrets dir,
+// replaced by rename (running agents see the new file on their next Claude start),
+// readable only by the agents' user.
+func (f *Fleet) WriteCredential(name, value string) error {
+	uid, gid, err := ParseUser(f.User)
+	if err != nil {
+		return err
+	}
+	dir := f.SecretsDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return err
+		}
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(value); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(tmp.Name(), uid, gid); err != nil {
+			return err
+		}
+	} else if uid != os.Geteuid() {
+		return fmt.Errorf("the agents run as uid %d, which could not read a credential written by uid %d: run docker magents up as that user, or give --user %d:%d", uid, os.Geteuid(), os.Geteuid(), os.Getegid())
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, SecretFileName(name)))
+}
+
+// HasCredential reports whether the secrets dir holds the credential.
+func (f *Fleet) HasCredential(name string) bool {
+	_, err := os.Stat(filepath.Join(f.SecretsDir(), SecretFileName(name)))
+	return err == nil
+}
+
+// hashFile is where up records what it wrote, to tell hand edits from its own output.
+func (f *Fleet) hashFile() string { return filepath.Join(f.StateDir(), "compose.sha256") }
+
+// RecordWritten notes the content of the compose file that up wrote.
+func (f *Fleet) RecordWritten(content []byte) error {
+	sum := sha256.Sum256(content)
+	return os.WriteFile(f.hashFile(), []byte(hex.EncodeToString(sum[:])+"\n"), 0o644)
+}
+
+// EditedByHand reports whether the compose file differs from what up last wrote.
+func (f *Fleet) EditedByHand() (bool, error) {
+	current, err := os.ReadFile(f.ComposeFile)
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	recorded, err := os.ReadFile(f.hashFile())
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	sum := sha256.Sum256(current)
+	return strings.TrimSpace(string(recorded)) != hex.EncodeToString(sum[:]), nil
+}
+
+// IgnoreStateDir adds the state dir to .gitignore when the compose file's directory is
+// in a git work tree.
+func (f *Fleet) IgnoreStateDir() error {
+	cmd := exec.Command("git", "rev-parse", "--is-inside-work-tree")
+	cmd.Dir = f.Dir()
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
+		return nil
+	}
+	path := filepath.Join(f.Dir(), ".gitignore")
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if l := strings.TrimSpace(line); l == StateDirName+"/" || l == StateDirName || l == "/"+StateDirName+"/" {
+			return nil
+		}
+	}
+	prefix := ""
+	if len(b) > 0 && !strings.HasSuffix(string(b), "\n") {
+		prefix = "\n"
+	}
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	_, err = fh.WriteString(prefix + "# docker magents project state (secrets, lock)\n" + StateDirName + "/\n")
+	return err
+}

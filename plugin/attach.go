@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/shellout"
+)
+
+type attachOptions struct {
+	readonly bool
+}
+
+func attachCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
+	var opts attachOptions
+	cmd := &cobra.Command{
+		Use:   "attach [OPTIONS] AGENT",
+		Short: `Attach your terminal to an agent's tmux session "claude" (detach with C-b d)`,
+		Example: `  docker magents attach agent-1
+  docker magents attach --readonly 2`,
+		Args: cli.ExactArgs(1),
+		RunE: withArgs(func(ctx context.Context, args []string) error {
+			return runAttach(ctx, dockerCli, root, args[0], opts)
+		}),
+	}
+	cmd.Flags().BoolVarP(&opts.readonly, "readonly", "r", false, "Watch without typing into the session")
+	return cmd
+}
+
+func runAttach(ctx context.Context, dockerCli command.Cli, root *rootOptions, agent string, opts attachOptions) error {
+	if !dockerCli.In().IsTerminal() || !dockerCli.Out().IsTerminal() {
+		return errors.New("docker magents attach needs a terminal: run it in an interactive shell " +
+			"(to read an agent's session without one: docker magents logs " + agent + ")")
+	}
+	container, err := agentContainer(root, agent)
+	if err != nil {
+		return err
+	}
+	// docker exec runs as the container's user (the compose file's user:), the same user
+	// whose tmux server holds the session.
+	args := []string{"exec", "-it", container, "tmux", "attach-session", "-t", "claude"}
+	if opts.readonly {
+		args = append(args, "-r")
+	}
+	return shellout.Run(shellout.New(dockerCli).Command(ctx, args...))
+}
+
+// agentContainer maps an agent name (agent-1, or 1) to its container in the fleet.
+func agentContainer(root *rootOptions, agent string) (string, error) {
+	f, err := root.loadFleet()
+	if err != nil {
+		return "", err
+	}
+	if agent == fleet.DevService {
+		if !f.Dev {
+			return "", fmt.Errorf("project %s has no %s service: start it with 'docker magents up --dev'", f.Project, fleet.DevService)
+		}
+		return f.Project + "-claude-dev", nil
+	}
+	n, err := fleet.AgentNumber(agent)
+	if err != nil {
+		return "", err
+	}
+	if n > f.Agents {
+		return "", fmt.Errorf("project %s has %d agent(s): there is no agent-%d", f.Project, f.Agents, n)
+	}
+	return f.ContainerName(fleet.AgentName(n)), nil
+}

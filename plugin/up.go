@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/images"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/shellout"
+)
+
+type upOptions struct {
+	agents    int
+	image     string
+	workspace string
+	envFile   string
+	user      string
+	memory    string
+	cpus      float64
+	dev       bool
+	noBuild   bool
+	force     bool
+	caCert    string
+}
+
+func upCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
+	var opts upOptions
+	cmd := &cobra.Command{
+		Use:   "up [OPTIONS]",
+		Short: "Write the fleet's compose file and start its agents",
+		Long: `Write the compose file (default docker-compose.claude.yml) for N agents and start
+them with docker compose, waiting until every agent is healthy.
+
+Settings are saved in the file's x-magents block: a later 'up' keeps every setting
+it is not given. Changing --agents only creates or removes the difference; an
+agent's config volume is kept when it is removed (see 'docker magents ps --all').`,
+		Example: `  docker magents up --agents 2
+  docker magents up --agents 3 --memory 8g
+  docker magents -p team-a -f team-a.yml up --workspace ../service`,
+		Args: cli.NoArgs,
+	}
+	cmd.RunE = withSignals(func(ctx context.Context) error {
+		return runUp(ctx, dockerCli, root, opts, cmd.Flags())
+	})
+	flags := cmd.Flags()
+	flags.IntVarP(&opts.agents, "agents", "n", 1, fmt.Sprintf("Number of agents (1 to %d)", fleet.MaxAgents))
+	flags.StringVar(&opts.image, "image", fleet.DefaultImage, "Agent image")
+	flags.StringVarP(&opts.workspace, "workspace", "w", ".", "Directory mounted at /workspace in every agent")
+	flags.StringVar(&opts.envFile, "env-file", fleet.DefaultEnvFile, "Env file shared by the agents (created if missing; no credentials)")
+	flags.StringVarP(&opts.user, "user", "u", "", "UID:GID the agents run as (default: the workspace owner's, or 1000:1000 when that is root)")
+	flags.StringVarP(&opts.memory, "memory", "m", fleet.DefaultMemory, "Memory limit of each agent")
+	flags.Float64Var(&opts.cpus, "cpus", 0, "CPU limit of each agent (0: none)")
+	flags.BoolVar(&opts.dev, "dev", false, "Also run the claude-agent-dev service (the dev image)")
+	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
+	flags.BoolVar(&opts.force, "force", false, "Overwrite a compose file that was edited by hand")
+	flags.StringVar(&opts.caCert, "ca-cert", "", "Extra CA bundle for building a missing image (see 'docker magents build')")
+	return cmd
+}
+
+func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts upOptions, flags *pflag.FlagSet) error {
+	path, err := root.composePath()
+	if err != nil {
+		return err
+	}
+	if err := writableDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	// Check everything before touching the disk, then again under the project lock (another
+	// up may have changed the file meanwhile).
+	f, err := upFleet(path, root, opts, flags)
+	if err != nil {
+		return err
+	}
+	unlock, err := f.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if f, err = upFleet(path, root, opts, flags); err != nil {
+		return err
+	}
+	if err := compose.PrepareEnvFile(f.Abs(f.EnvFile)); err != nil {
+		return err
+	}
+	if err := storeCredentials(dockerCli, f); err != nil {
+		return err
+	}
+	content, err := compose.Render(ctx, f)
+	if err != nil {
+		return err
+	}
+	if edited, err := f.EditedByHand(); err != nil {
+		return err
+	} else if edited && !opts.force {
+		return fmt.Errorf("%s was edited by hand since docker magents wrote it: keep your changes in another compose file "+
+			"(docker compose -f %s -f yours.yml …), or run 'docker magents up --force' to overwrite them", root.file, root.file)
+	}
+	if err := writeFileAtomic(path, content, 0o644); err != nil {
+		return err
+	}
+	if err := f.RecordWritten(content); err != nil {
+		return err
+	}
+	if err := f.IgnoreStateDir(); err != nil {
+		fmt.Fprintf(dockerCli.Err(), "warning: could not add %s/ to .gitignore: %v\n", fleet.StateDirName, err)
+	}
+
+	if !opts.noBuild {
+		if err := buildMissingImages(ctx, dockerCli, f, opts); err != nil {
+			return err
+		}
+	}
+	c, err := shellout.New(dockerCli).Compose(ctx)
+	if err != nil {
+		return err
+	}
+	if err := shellout.Run(c.Command(ctx, path, f.Project, "up", "-d", "--wait", "--remove-orphans")); err != nil {
+		return fmt.Errorf("starting the agents: %w\nSee 'docker magents ps' and 'docker magents logs AGENT'", err)
+	}
+	fmt.Fprintf(dockerCli.Out(), "%d agent(s) of project %s are healthy. Attach: docker magents attach agent-1 (detach with C-b d)\n", f.Agents, f.Project)
+	return nil
+}
+
+// upFleet is the fleet `up` will write: the saved one (or a new one) with the flags applied.
+func upFleet(path string, root *rootOptions, opts upOptions, flags *pflag.FlagSet) (*fleet.Fleet, error) {
+	saved, err := compose.ReadFleet(path)
+	if err != nil {
+		return nil, err
+	}
+	f := saved
+	if f == nil {
+		project := root.project
+		if project == "" {
+			project = fleet.DefaultProject
+		}
+		f = fleet.New(project, path)
+	} else if root.project != "" && root.project != f.Project {
+		return nil, fmt.Errorf("%s belongs to project %s: drop -p %s, or give another file with -f", root.file, f.Project, root.project)
+	}
+	if err := applyUpFlags(f, opts, flags, saved == nil); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// applyUpFlags sets what the user gave; a flag left out keeps its saved value.
+func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProject bool) error {
+	if flags.Changed("agents") {
+		f.Agents = opts.agents
+	}
+	if flags.Changed("image") {
+		f.Image = opts.image
+	}
+	if flags.Changed("memory") {
+		f.Memory = opts.memory
+	}
+	if err := compose.ParseMemory(f.Memory); err != nil {
+		return err
+	}
+	if flags.Changed("cpus") {
+		f.CPUs = opts.cpus
+	}
+	if flags.Changed("dev") {
+		f.Dev = opts.dev
+	}
+	if flags.Changed("env-file") {
+		f.EnvFile = relTo(f.Dir(), opts.envFile)
+	}
+	if flags.Changed("workspace") {
+		f.Workspace = relTo(f.Dir(), opts.workspace)
+	}
+	ws := f.Abs(f.Workspace)
+	st, err := os.Stat(ws)
+	if err != nil || !st.IsDir() {
+		return fmt.Errorf("workspace %s does not exist or is not a directory: give an existing directory with --workspace", ws)
+	}
+	switch {
+	case flags.Changed("user"):
+		f.User = opts.user
+	case newProject || flags.Changed("workspace"):
+		f.User = ownerOf(st)
+	}
+	return f.Validate()
+}
+
+// ownerOf is the workspace owner's UID:GID, or the image's user when the owner is root:
+// nothing in an agent runs as root.
+func ownerOf(st os.FileInfo) string {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 {
+		return fmt.Sprintf("%d:%d", sys.Uid, sys.Gid)
+	}
+	return fleet.DefaultUser
+}
+
+// relTo writes p relative to dir when it lies inside it, so the compose file moves with
+// its directory; else absolute.
+func relTo(dir, p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		if rel == "." {
+			return "."
+		}
+		return "./" + rel
+	}
+	return abs
+}
+
+// storeCredentials takes the credentials given in up's environment into the secrets dir.
+func storeCredentials(dockerCli command.Cli, f *fleet.Fleet) error {
+	var names []string
+	for _, name := range fleet.CredentialVars {
+		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+			if err := f.WriteCredential(name, v); err != nil {
+				return fmt.Errorf("storing %s for the agents: %w", name, err)
+			}
+			names = append(names, name)
+		} else if f.HasCredential(name) {
+			names = append(names, name)
+		}
+	}
+	f.Credentials = names
+	if len(names) == 0 {
+		fmt.Fprintln(dockerCli.Err(), "warning: no credential given: the agents will ask you to /login. "+
+			"Give one in up's environment: ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN (from 'claude setup-token') or ANTHROPIC_AUTH_TOKEN")
+	}
+	return nil
+}
+
+// buildMissingImages builds the agent images the fleet needs and the engine lacks, when
+// they are this project's own (magents/claude-agent:TARGET).
+func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, opts upOptions) error {
+	wanted := []string{f.Image}
+	if f.Dev {
+		wanted = append(wanted, fleet.DefaultDevImage)
+	}
+	var targets []string
+	for _, ref := range wanted {
+		if _, err := dockerCli.Client().ImageInspect(ctx, ref); err == nil {
+			continue
+		}
+		target, ok := strings.CutPrefix(ref, images.Repository+":")
+		if !ok {
+			continue // someone else's image: compose pulls it
+		}
+		if _, err := images.NewTarget(target); err != nil {
+			return fmt.Errorf("image %s is missing and is not one docker magents builds: %w", ref, err)
+		}
+		targets = append(targets, target)
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	fmt.Fprintf(dockerCli.Err(), "Building %s (missing)…\n", strings.Join(wanted, ", "))
+	bopts := buildOptions{targets: targets, progress: "auto", caCert: opts.caCert}
+	resolved, err := resolveTargets(bopts)
+	if err != nil {
+		return err
+	}
+	return buildTargets(ctx, dockerCli, resolved, bopts)
+}
+
+func writableDir(dir string) error {
+	f, err := os.CreateTemp(dir, ".magents-write-test-")
+	if err != nil {
+		return fmt.Errorf("cannot write the compose file in %s: %w", dir, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// writeFileAtomic replaces path by rename, so no reader sees half a file.
+func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
