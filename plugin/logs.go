@@ -59,4 +59,3 @@ func runLogs(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 	}
 	return shellout.Run(docker.Command(ctx, append(args, container)...))
 }
-
