@@ -129,6 +129,28 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 		t.Error("a second up recreated agent-1")
 	}
 
+	// A hand-edited file is not overwritten unless asked.
+	f, err := os.OpenFile(composeFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString("# a note of mine\n")
+	f.Close()
+	e.magents("up").Assert(t, icmd.Expected{ExitCode: 1, Err: "edited by hand"})
+	e.magents("up", "--force").Assert(t, icmd.Success)
+	if strings.Contains(readFile(composeFile), "a note of mine") {
+		t.Error("up --force kept the hand edit")
+	}
+
+	// Two up commands at once are serialized by the project lock; both succeed.
+	first := icmd.StartCmd(icmd.Cmd{Command: []string{"docker", "magents", "up"}, Dir: e.dir, Env: append(os.Environ(), "ANTHROPIC_API_KEY="+e.apiKey)})
+	second := e.magents("up")
+	icmd.WaitOnCmd(2*time.Minute, first).Assert(t, icmd.Success)
+	second.Assert(t, icmd.Success)
+	if containerID(t, "magents-agent-1") != id1 {
+		t.Error("concurrent ups recreated agent-1")
+	}
+
 	t.Run("attach", func(t *testing.T) {
 		cmd := exec.Command("docker", "magents", "attach", "agent-1")
 		cmd.Dir = e.dir
@@ -243,11 +265,21 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 	})
 
 	t.Run("restart policy brings back a killed container", func(t *testing.T) {
+		before := strings.TrimSpace(docker("inspect", "-f", "{{.State.StartedAt}}", "magents-agent-1").Stdout())
 		pid := strings.TrimSpace(docker("inspect", "-f", "{{.State.Pid}}", "magents-agent-1").Stdout())
 		if out, err := exec.Command("kill", "-KILL", pid).CombinedOutput(); err != nil {
 			t.Fatalf("kill %s: %v %s", pid, err, out)
 		}
+		deadline := time.Now().Add(30 * time.Second)
+		for strings.TrimSpace(docker("inspect", "-f", "{{.State.StartedAt}}", "magents-agent-1").Stdout()) == before {
+			if time.Now().After(deadline) {
+				t.Fatal("the killed container was not started again")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 		waitHealth(t, "magents-agent-1", "healthy", 60*time.Second)
+		// The new start has its own session.
+		docker("exec", "magents-agent-1", "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
 		docker("inspect", "-f", "{{.RestartCount}}", "magents-agent-1").Assert(t, icmd.Expected{Out: "1"})
 	})
 
@@ -303,4 +335,18 @@ func TestUpRefusesBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "docker-compose.claude.yml")); err == nil {
 		t.Error("a compose file was written despite the error")
 	}
+}
+
+// --dev adds the guide's development container, on the dev image, next to the agents.
+func TestFleetDevService(t *testing.T) {
+	e := newFleetEnv(t, "dev")
+	ensureImage(t, "dev")
+	e.magents("-p", "devtest", "up", "--dev").Assert(t, icmd.Success)
+	t.Cleanup(func() { e.magents("-p", "devtest", "down", "--volumes") })
+	docker("inspect", "-f", "{{.Config.Image}} {{.State.Health.Status}}", "devtest-claude-dev").
+		Assert(t, icmd.Expected{Out: "magents/claude-agent:dev healthy"})
+	docker("exec", "devtest-claude-dev", "node", "--version").Assert(t, icmd.Success)
+	docker("exec", "devtest-agent-1", "tmux", "ls").Assert(t, icmd.Expected{Out: "claude:"})
+	// The project's file answers to its own name only.
+	e.magents("-p", "other", "ps").Assert(t, icmd.Expected{ExitCode: 1, Err: "belongs to project devtest"})
 }

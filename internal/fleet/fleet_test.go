@@ -1,0 +1,163 @@
+package fleet
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	ok := New("magents", "/x/docker-compose.claude.yml")
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	for name, mutate := range map[string]func(*Fleet){
+		"agents 0":       func(f *Fleet) { f.Agents = 0 },
+		"agents 257":     func(f *Fleet) { f.Agents = MaxAgents + 1 },
+		"project spaces": func(f *Fleet) { f.Project = "my project" },
+		"project upper":  func(f *Fleet) { f.Project = "Magents" },
+		"user name":      func(f *Fleet) { f.User = "magents" },
+		"user no gid":    func(f *Fleet) { f.User = "1000" },
+		"negative cpus":  func(f *Fleet) { f.CPUs = -1 },
+	} {
+		f := New("magents", "/x/docker-compose.claude.yml")
+		mutate(f)
+		if err := f.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestAgentNumbersStartAtOne(t *testing.T) {
+	f := New("p", "/x/c.yml")
+	f.Agents = 3
+	if got := strings.Join(f.AgentNames(), ","); got != "agent-1,agent-2,agent-3" {
+		t.Errorf("names %s", got)
+	}
+	if f.ContainerName("agent-1") != "p-agent-1" {
+		t.Errorf("container %s", f.ContainerName("agent-1"))
+	}
+	for in, want := range map[string]int{"agent-2": 2, "7": 7} {
+		if n, err := AgentNumber(in); err != nil || n != want {
+			t.Errorf("AgentNumber(%q) = %d, %v", in, n, err)
+		}
+	}
+	for _, bad := range []string{"agent-0", "agent-x", "web"} {
+		if _, err := AgentNumber(bad); err == nil {
+			t.Errorf("AgentNumber(%q) accepted", bad)
+		}
+	}
+}
+
+// A second Lock waits until the first is released.
+func TestLockSerializes(t *testing.T) {
+	f := New("p", filepath.Join(t.TempDir(), "c.yml"))
+	unlock, err := f.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{})
+	go func() {
+		u, err := f.Lock()
+		if err != nil {
+			t.Error(err)
+		}
+		close(got)
+		u()
+	}()
+	select {
+	case <-got:
+		t.Fatal("a second lock was granted while the first was held")
+	case <-time.After(300 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second lock was not granted after the first was released")
+	}
+}
+
+func TestEditedByHand(t *testing.T) {
+	f := New("p", filepath.Join(t.TempDir(), "c.yml"))
+	if err := os.MkdirAll(f.StateDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	content := []byte("name: p\n")
+	if err := os.WriteFile(f.ComposeFile, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.RecordWritten(content); err != nil {
+		t.Fatal(err)
+	}
+	if edited, err := f.EditedByHand(); err != nil || edited {
+		t.Fatalf("unchanged file: edited=%v err=%v", edited, err)
+	}
+	if err := os.WriteFile(f.ComposeFile, append(content, "# mine\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if edited, _ := f.EditedByHand(); !edited {
+		t.Fatal("a hand edit went unnoticed")
+	}
+}
+
+func TestIgnoreStateDirInGitWorkTree(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
+		t.Skipf("git init: %v %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("bin/"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := New("p", filepath.Join(dir, DefaultFile))
+	for range 2 { // idempotent
+		if err := f.IgnoreStateDir(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, ".gitignore"))
+	if strings.Count(string(b), ".magents/") != 1 || !strings.HasPrefix(string(b), "bin/\n") {
+		t.Errorf(".gitignore:\n%s", b)
+	}
+	// Outside a work tree nothing is written.
+	other := New("p", filepath.Join(t.TempDir(), DefaultFile))
+	if err := other.IgnoreStateDir(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(other.Dir(), ".gitignore")); err == nil {
+		t.Error("a .gitignore was written outside a git work tree")
+	}
+}
+
+func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
+	f := New("p", filepath.Join(t.TempDir(), "c.yml"))
+	f.User = "4321:4321"
+	if os.Geteuid() != 0 {
+		f.User = strings.Join([]string{itoa(os.Geteuid()), itoa(os.Getegid())}, ":")
+	}
+	if err := f.WriteCredential("ANTHROPIC_API_KEY", "sk-ant-api03-one"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(f.SecretsDir(), "anthropic_api_key")
+	st1, err := os.Stat(path)
+	if err != nil || st1.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v %v", st1, err)
+	}
+	if err := f.WriteCredential("ANTHROPIC_API_KEY", "sk-ant-api03-two"); err != nil {
+		t.Fatal(err)
+	}
+	st2, _ := os.Stat(path)
+	if os.SameFile(st1, st2) {
+		t.Error("the credential was rewritten in place: a running agent's mount would not see a rename-based rotation")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "sk-ant-api03-two" {
+		t.Errorf("content %q", b)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/pflag"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// upFlags parses args with up's own flag set, as cobra would.
+func upFlags(t *testing.T, args ...string) (upOptions, *pflag.FlagSet) {
+	t.Helper()
+	var cli command.Cli
+	cmd := upCmd(cli, &rootOptions{})
+	if err := cmd.Flags().Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	var opts upOptions
+	// Read the parsed values back through the flag set.
+	opts.agents, _ = cmd.Flags().GetInt("agents")
+	opts.memory, _ = cmd.Flags().GetString("memory")
+	opts.workspace, _ = cmd.Flags().GetString("workspace")
+	opts.user, _ = cmd.Flags().GetString("user")
+	opts.image, _ = cmd.Flags().GetString("image")
+	opts.envFile, _ = cmd.Flags().GetString("env-file")
+	return opts, cmd.Flags()
+}
+
+// Flags left out on a later up keep their saved values; a new project starts with 1 agent.
+func TestUpFlagsKeepSavedValues(t *testing.T) {
+	dir := t.TempDir()
+	f := fleet.New("magents", filepath.Join(dir, fleet.DefaultFile))
+	opts, flags := upFlags(t)
+	if err := applyUpFlags(f, opts, flags, true); err != nil {
+		t.Fatal(err)
+	}
+	if f.Agents != 1 {
+		t.Errorf("a new project has %d agents, want 1", f.Agents)
+	}
+	f.Agents, f.Memory = 5, "8g"
+	opts, flags = upFlags(t, "--image", "example/agent:1")
+	if err := applyUpFlags(f, opts, flags, false); err != nil {
+		t.Fatal(err)
+	}
+	if f.Agents != 5 || f.Memory != "8g" || f.Image != "example/agent:1" {
+		t.Errorf("after up --image: %+v", f)
+	}
+	opts, flags = upFlags(t, "-n", "2", "--user", "1234:5678")
+	if err := applyUpFlags(f, opts, flags, false); err != nil {
+		t.Fatal(err)
+	}
+	if f.Agents != 2 || f.User != "1234:5678" {
+		t.Errorf("after up -n 2 --user: %+v", f)
+	}
+}
+
+func TestUpWorkspaceIsWrittenRelativeWhenInside(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "src")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{dir: ".", sub: "./src", "/": "/"} {
+		if got := relTo(dir, in); got != want {
+			t.Errorf("relTo(%s) = %s, want %s", in, got, want)
+		}
+	}
+	if got := relTo(dir, dir+"-sibling"); got != dir+"-sibling" {
+		t.Errorf("a sibling directory became %s", got)
+	}
+}
+
+func TestBuildArgsAndTargets(t *testing.T) {
+	t.Setenv("FROM_ENV", "yes")
+	args, err := parseBuildArgs([]string{"A=1", "B=", "FROM_ENV", "UNSET_VAR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args["A"] != "1" || args["B"] != "" || args["FROM_ENV"] != "yes" {
+		t.Errorf("args %v", args)
+	}
+	if _, ok := args["UNSET_VAR"]; ok {
+		t.Error("an unset KEY was passed on")
+	}
+	if _, err := parseBuildArgs([]string{"=x"}); err == nil {
+		t.Error("=x accepted")
+	}
+	if _, err := resolveTargets(buildOptions{targets: []string{"latest", "dev"}, tags: []string{"x:y"}}); err == nil {
+		t.Error("--tag with two targets accepted")
+	}
+	ts, err := resolveTargets(buildOptions{targets: []string{"dev"}, buildArgs: []string{"CLAUDE_CODE_VERSION=9.9.9"}})
+	if err != nil || *ts[0].Args["CLAUDE_CODE_VERSION"] != "9.9.9" || ts[0].Tags[0] != "magents/claude-agent:dev" {
+		t.Errorf("resolved %+v, %v", ts, err)
+	}
+	if _, err := progressMode("fancy"); err == nil {
+		t.Error("--progress fancy accepted")
+	}
+}
