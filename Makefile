@@ -1,4 +1,5 @@
 # docker-magents — see README.md.
+#   make up         install the plugin, build the image, start AGENTS agents (default 2) on this checkout
 #   make            build and install the plugin, then build the agent image (magents/claude-agent:latest)
 #   make test       provision what the tests need (engine, plugins, base images), then run every test
 #   make bench      benchmarks: docker magents build vs docker buildx bake, image sizes, supervisor RSS
@@ -20,9 +21,26 @@ E2E_FLAGS  ?=
 
 export CA_CERT
 
-.PHONY: all build install image provision test test-unit test-e2e bench lint clean
+AGENTS     ?= 2
+
+.PHONY: all up engine base-images build install image provision test test-unit test-e2e bench clean
 
 all: install image
+
+# The main job on a fresh machine: an engine (on Debian, installed when none answers), the
+# compose plugin, base images (seeded offline when no registry can be reached), the plugin,
+# the image, and a fleet of $(AGENTS) agents.
+up: engine base-images image
+	docker magents up --agents $(AGENTS)
+
+engine:
+	@docker version >/dev/null 2>&1 || bash hack/install-engine.sh
+	@docker compose version >/dev/null 2>&1 || bash hack/build-tools.sh compose
+
+base-images:
+	@for img in debian:bookworm-slim golang:1.26-bookworm; do \
+	  docker image inspect $$img >/dev/null 2>&1 || docker pull -q $$img >/dev/null 2>&1 || bash hack/seed-base-images.sh || exit 1; \
+	done
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/docker-magents ./plugin
@@ -51,7 +69,8 @@ test-e2e:
 	echo "stage test-e2e: $$(( $$(date +%s) - start ))s"; exit $$rc
 
 bench: install provision
-	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+	$(GO) test -tags e2e -run '^$$' -bench 'Build|Up|SupervisorIdleRSS' -benchtime 1x -timeout 60m ./bench/...
+	$(GO) test -tags e2e -run '^$$' -bench Startup -benchtime 20x ./bench/...
 
 clean:
 	rm -rf bin
