@@ -15,7 +15,9 @@ PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
 # SSL_CERT_FILE names one.
 CA_CERT    ?= $(SSL_CERT_FILE)
 TARGETS    ?= latest
-# e2e selects the e2e suites' -run pattern; E2E_FLAGS adds go test flags.
+# ENGINES: the engines the e2e suites run against, in turn (host, engine26).
+# E2E_RUN selects tests (a go test -run pattern); E2E_FLAGS adds go test flags.
+ENGINES    ?= host engine26
 E2E_RUN    ?= .
 E2E_FLAGS  ?=
 
@@ -64,9 +66,7 @@ test-unit:
 	echo "stage test-unit: $$(( $$(date +%s) - start ))s"; exit $$rc
 
 test-e2e:
-	@start=$$(date +%s); \
-	$(GO) test -count=1 -tags e2e -timeout 40m -v -run '$(E2E_RUN)' $(E2E_FLAGS) ./e2e/...; rc=$$?; \
-	echo "stage test-e2e: $$(( $$(date +%s) - start ))s"; exit $$rc
+	E2E_RUN='$(E2E_RUN)' E2E_FLAGS='$(E2E_FLAGS)' bash hack/test-e2e.sh $(ENGINES)
 
 bench: install provision
 	$(GO) test -tags e2e -run '^$$' -bench 'Build|Up|SupervisorIdleRSS' -benchtime 1x -timeout 60m ./bench/...

@@ -9,4 +9,5 @@ start=$(date +%s)
 stage engine bash "$here/install-engine.sh"
 stage tools bash "$here/build-tools.sh"
 stage base-images bash "$here/seed-base-images.sh"
+stage engine26-image bash "$here/engine26.sh" image
 log "provisioning done in $(($(date +%s) - start))s"

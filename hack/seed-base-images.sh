@@ -12,12 +12,19 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BASE_TAG=${BASE_TAG:-debian:$SUITE-slim}
 GO_TAG=${GO_TAG:-golang:$(go env GOVERSION | sed -E 's/^go([0-9]+\.[0-9]+).*/\1/')-$SUITE}
 force=false
-[ "${1:-}" = --force ] && force=true
+base_only=false
+for arg in "$@"; do
+	case $arg in
+	--force) force=true ;;
+	--base-only) base_only=true ;;
+	esac
+done
 
 have_image() { ! $force && docker image inspect "$1" >/dev/null 2>&1; }
 
 rootfs_tar() {
 	local tar=$MAGENTS_CACHE/rootfs/$SUITE-slim.tar
+	# (trixie for the nested test engine, bookworm for the agent image)
 	if [ -s "$tar" ]; then
 		echo "$tar"
 		return
@@ -84,6 +91,9 @@ else
 	log "imported $BASE_TAG ($(docker image inspect -f '{{.Size}}' "$BASE_TAG" | awk '{printf "%.0f MB", $1/1e6}'))"
 fi
 
+if $base_only; then
+	exit 0
+fi
 if have_image "$GO_TAG"; then
 	log "$GO_TAG is in the image store"
 else
