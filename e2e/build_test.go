@@ -78,22 +78,31 @@ func TestBuildEachTarget(t *testing.T) {
 	docker("inspect", "-f", "{{json .Config.ExposedPorts}}", images.Repository+":cloudrun").Assert(t, icmd.Expected{Out: "8080/tcp"})
 }
 
+// The budget is on the uncompressed image: what the files take in a container's root
+// filesystem. (docker image inspect's Size is that on graph drivers, but the compressed
+// content size on the containerd image store.)
 func TestLatestFitsItsBudget(t *testing.T) {
 	ensureImage(t, "latest")
+	img := images.Repository + ":latest"
+	// As root only to read every directory; the image itself never runs as root.
+	res := docker("run", "--rm", "--user", "0", "--entrypoint", "du", img, "-sxb", "/")
+	res.Assert(t, icmd.Success)
 	var size int64
-	if err := json.Unmarshal([]byte(docker("inspect", "-f", "{{.Size}}", images.Repository+":latest").Stdout()), &size); err != nil {
-		t.Fatal(err)
+	if _, err := fmt.Sscan(res.Stdout(), &size); err != nil {
+		t.Fatalf("du: %v %q", err, res.Stdout())
 	}
-	t.Logf("magents/claude-agent:latest is %d MB", size/1_000_000)
+	reported := strings.TrimSpace(docker("inspect", "-f", "{{.Size}}", img).Stdout())
+	t.Logf("%s: %d MB uncompressed (the engine reports Size %s bytes)", img, size/1_000_000, reported)
 	if size > 600_000_000 {
-		t.Errorf("latest is %d MB, over its 600 MB budget", size/1_000_000)
+		t.Errorf("latest is %d MB uncompressed, over its 600 MB budget", size/1_000_000)
 	}
 }
 
 // A rebuild with nothing changed is answered entirely from the cache: every RUN, COPY and
-// WORKDIR step is CACHED. BuildKit reports a FROM of an image already in the store as
-// cached on newer daemons; Engine 20.10's BuildKit 0.8 reports it as done in no time
-// instead, so a FROM passes when it is cached or when it fetched nothing.
+// WORKDIR step is CACHED. Neither engine's BuildKit marks a FROM of an image already in the
+// store as cached: BuildKit 0.8 (Engine 20.10) reports it done in no time, BuildKit 0.13 on
+// the containerd image store reports a local "resolve" of its digest. So a FROM passes when
+// it is cached, or completed having transferred nothing.
 func TestWarmRebuildIsFullyCached(t *testing.T) {
 	ensureImage(t, "latest")
 	res := docker(append([]string{"magents", "build", "--progress", "rawjson"}, caFlags()...)...)
@@ -105,10 +114,10 @@ func TestWarmRebuildIsFullyCached(t *testing.T) {
 	for _, st := range steps {
 		switch {
 		case st.cached:
-		case strings.Contains(st.name, "] FROM ") && st.completed && st.progress == 0:
-			t.Logf("%s: loaded from the image store, nothing fetched", st.name)
+		case strings.Contains(st.name, "] FROM ") && st.completed && st.transfers == 0:
+			t.Logf("%s: taken from the image store, nothing transferred", st.name)
 		default:
-			t.Errorf("not cached on a no-op rebuild: %s (completed %v, %d progress updates)", st.name, st.completed, st.progress)
+			t.Errorf("not cached on a no-op rebuild: %s (completed %v, %d transfers)", st.name, st.completed, st.transfers)
 		}
 	}
 }
@@ -119,7 +128,7 @@ type step struct {
 	name      string
 	cached    bool
 	completed bool
-	progress  int // status updates (downloads, transfers) reported for the step
+	transfers int // status updates that moved bytes or fetched something (not a local resolve)
 }
 
 // dockerfileSteps reads `--progress rawjson` (one client.SolveStatus per line) and reports
@@ -138,7 +147,9 @@ func dockerfileSteps(t *testing.T, rawjson string) map[string]*step {
 				Completed *string `json:"completed"`
 			} `json:"vertexes"`
 			Statuses []struct {
-				Vertex string `json:"vertex"`
+				ID      string `json:"id"`
+				Vertex  string `json:"vertex"`
+				Current int64  `json:"current"`
 			} `json:"statuses"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
@@ -157,8 +168,8 @@ func dockerfileSteps(t *testing.T, rawjson string) map[string]*step {
 			s.completed = s.completed || v.Completed != nil
 		}
 		for _, p := range st.Statuses {
-			if s := steps[p.Vertex]; s != nil {
-				s.progress++
+			if s := steps[p.Vertex]; s != nil && (p.Current > 0 || !strings.HasPrefix(p.ID, "resolve ")) {
+				s.transfers++
 			}
 		}
 	}

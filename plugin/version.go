@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/docker/cli/cli"
@@ -12,6 +13,7 @@ import (
 	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/buildkit"
 	"github.com/docker-magents/docker-magents/internal/version"
 )
 
@@ -42,8 +44,21 @@ func runVersion(ctx context.Context, dockerCli command.Cli, opts versionOptions)
 	fmt.Fprintf(w, "docker-magents:\t%s (%s, %s %s/%s)\n", version.Version, version.Revision, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if err := engineVersion(ctx, w, dockerCli.Client()); err != nil {
 		fmt.Fprintf(w, "Engine:\tnot reachable (%v)\n", err)
+		return w.Flush()
+	}
+	// What the build uses: probed over /grpc, as the build itself does.
+	if b, err := buildkit.Connect(ctx, dockerCli.Client(), ""); err != nil {
+		fmt.Fprintf(w, "Builder:\tno embedded BuildKit (%v)\n", firstLine(err.Error()))
+	} else {
+		fmt.Fprintf(w, "Builder:\t%s\n", b.Describe(ctx))
+		b.Close()
 	}
 	return w.Flush()
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func engineVersion(ctx context.Context, w io.Writer, api mobyclient.APIClient) error {

@@ -116,6 +116,26 @@ func (b *Builder) Snapshotter() string {
 
 func (b *Builder) Close() error { return b.client.Close() }
 
+// Describe names the builder, its BuildKit version (daemons older than 0.11 do not say)
+// and its worker's snapshotter.
+func (b *Builder) Describe(ctx context.Context) string {
+	d := b.Name
+	if b.embedded {
+		d += " (the engine's embedded BuildKit"
+	} else {
+		d += " (standalone BuildKit"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if info, err := b.client.Info(ctx); err == nil && info.BuildkitVersion.Version != "" && !strings.HasPrefix(info.BuildkitVersion.Version, "v0.0.0") {
+		d += " " + info.BuildkitVersion.Version
+	}
+	if s := b.Snapshotter(); s != "" {
+		d += ", snapshotter " + s
+	}
+	return d + ")"
+}
+
 // unwrapGRPC shortens gRPC's "rpc error: code = Unavailable desc = …" to its description.
 func unwrapGRPC(err error) error {
 	msg := err.Error()
