@@ -61,8 +61,11 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	s.Labels = types.Labels{AgentLabel: id}
 	s.EnvFiles = []types.EnvFile{{Path: f.EnvFile, Required: true}}
 	env := types.MappingWithEquals{"AGENT_ID": ptr(id)}
-	for _, c := range f.Credentials {
-		env[c+"_FILE"] = ptr(fleet.SecretsMountPath + "/" + fleet.SecretFileName(c))
+	if f.Credential != "" {
+		env[f.Credential+"_FILE"] = ptr(fleet.SecretsMountPath + "/" + fleet.SecretFileName(f.Credential))
+	}
+	if f.AuthCheck {
+		env["MAGENTS_AUTH_CHECK"] = ptr("1")
 	}
 	s.Environment = env
 	volume := fleet.ConfigVolume(name)
@@ -73,11 +76,17 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
 		{Type: types.VolumeTypeBind, Source: f.Workspace, Target: fleet.WorkspaceDir},
 	}
-	if len(f.Credentials) > 0 {
+	if f.Credential != "" {
 		// The directory, not each file: a credential replaced by rename is seen by the
 		// next Claude start (a file bind mount would pin the old inode).
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
-			Type: types.VolumeTypeBind, Source: relState(f, "secrets"), Target: fleet.SecretsMountPath, ReadOnly: true,
+			Type: types.VolumeTypeBind, Source: fleet.AgentSecretsRel, Target: fleet.SecretsMountPath, ReadOnly: true,
+		})
+	}
+	if f.AuthLogin != "" {
+		// The guide's read-only /auth mount of a host login; the supervisor copies it in.
+		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+			Type: types.VolumeTypeBind, Source: f.AuthLogin, Target: fleet.AuthMountPath, ReadOnly: true,
 		})
 	}
 	mem, _ := parseBytes(f.Memory)
@@ -94,11 +103,6 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		StartPeriod: ptr(types.Duration(30 * time.Second)),
 	}
 	return s
-}
-
-// relState is a path in the state dir as the compose file writes it.
-func relState(f *fleet.Fleet, name string) string {
-	return "./" + filepath.ToSlash(filepath.Join(fleet.StateDirName, name))
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -22,9 +22,10 @@ func testFleet(agents int) *fleet.Fleet {
 func TestRenderGolden(t *testing.T) {
 	cases := map[string]func() *fleet.Fleet{
 		"one-agent":      func() *fleet.Fleet { return testFleet(1) },
-		"two-agents":     func() *fleet.Fleet { f := testFleet(2); f.Credentials = []string{"ANTHROPIC_API_KEY"}; return f },
+		"two-agents":     func() *fleet.Fleet { f := testFleet(2); f.Credential = "ANTHROPIC_API_KEY"; return f },
 		"many-agents":    func() *fleet.Fleet { f := testFleet(12); f.CPUs = 2; f.Memory = "2g"; f.User = "1001:1001"; return f },
 		"dev-and-agents": func() *fleet.Fleet { f := testFleet(2); f.Dev = true; f.Project = "team-a"; return f },
+		"host-login":     func() *fleet.Fleet { f := testFleet(1); f.AuthLogin = "/home/dev/.claude"; return f },
 	}
 	for name, mk := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -41,7 +42,7 @@ func TestRenderGolden(t *testing.T) {
 func TestReadFleetRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	f := fleet.New("proj", filepath.Join(dir, fleet.DefaultFile))
-	f.Agents, f.CPUs, f.Dev, f.Credentials = 3, 1.5, true, []string{"CLAUDE_CODE_OAUTH_TOKEN"}
+	f.Agents, f.CPUs, f.Dev, f.Credential = 3, 1.5, true, "CLAUDE_CODE_OAUTH_TOKEN"
 	b, err := Render(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)

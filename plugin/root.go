@@ -55,6 +55,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		logsCmd(dockerCli, &root),
 		execCmd(dockerCli, &root),
 		downCmd(dockerCli, &root),
+		authCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)
 	return cmd

@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images"
+	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
@@ -32,6 +33,10 @@ type upOptions struct {
 	noBuild   bool
 	force     bool
 	caCert    string
+	// An explicit credential, the highest-precedence source: a file ("-" for stdin).
+	apiKeyFile     string
+	oauthTokenFile string
+	authCheck      bool
 }
 
 func upCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -65,6 +70,9 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
 	flags.BoolVar(&opts.force, "force", false, "Overwrite a compose file that was edited by hand")
 	flags.StringVar(&opts.caCert, "ca-cert", "", "Extra CA bundle for building a missing image (see 'docker magents build')")
+	flags.BoolVar(&opts.authCheck, "auth-check", false, "Have each agent check its credential with the model API at every Claude start (shows auth-rejected at once)")
+	flags.StringVar(&opts.apiKeyFile, "api-key-file", "", `Give the agents the API key in this file ("-": stdin); overrides the stored one and the environment`)
+	flags.StringVar(&opts.oauthTokenFile, "oauth-token-file", "", `Give the agents the token (from 'claude setup-token') in this file ("-": stdin)`)
 	return cmd
 }
 
@@ -90,21 +98,25 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if f, err = upFleet(path, root, opts, flags); err != nil {
 		return err
 	}
-	if err := compose.PrepareEnvFile(f.Abs(f.EnvFile)); err != nil {
-		return err
-	}
-	if err := storeCredentials(dockerCli, f); err != nil {
-		return err
-	}
-	content, err := compose.Render(ctx, f)
-	if err != nil {
-		return err
-	}
 	if edited, err := f.EditedByHand(); err != nil {
 		return err
 	} else if edited && !opts.force {
 		return fmt.Errorf("%s was edited by hand since docker magents wrote it: keep your changes in another compose file "+
 			"(docker compose -f %s -f yours.yml …), or run 'docker magents up --force' to overwrite them", root.file, root.file)
+	}
+	flagCred, err := credentialFlag(dockerCli, opts)
+	if err != nil {
+		return err
+	}
+	if err := compose.PrepareEnvFile(f.Abs(f.EnvFile)); err != nil {
+		return err
+	}
+	if err := shareCredential(dockerCli, f, flagCred); err != nil {
+		return err
+	}
+	content, err := compose.Render(ctx, f)
+	if err != nil {
+		return err
 	}
 	if err := writeFileAtomic(path, content, 0o644); err != nil {
 		return err
@@ -174,6 +186,9 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	if flags.Changed("dev") {
 		f.Dev = opts.dev
 	}
+	if flags.Changed("auth-check") {
+		f.AuthCheck = opts.authCheck
+	}
 	if flags.Changed("env-file") {
 		f.EnvFile = relTo(f.Dir(), opts.envFile)
 	}
@@ -219,24 +234,61 @@ func relTo(dir, p string) string {
 	return abs
 }
 
-// storeCredentials takes the credentials given in up's environment into the secrets dir.
-func storeCredentials(dockerCli command.Cli, f *fleet.Fleet) error {
-	var names []string
-	for _, name := range fleet.CredentialVars {
-		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
-			if err := f.WriteCredential(name, v); err != nil {
-				return fmt.Errorf("storing %s for the agents: %w", name, err)
-			}
-			names = append(names, name)
-		} else if f.HasCredential(name) {
-			names = append(names, name)
+// credentialFlag reads --api-key-file or --oauth-token-file.
+func credentialFlag(dockerCli command.Cli, opts upOptions) (*auth.Credential, error) {
+	if opts.apiKeyFile != "" && opts.oauthTokenFile != "" {
+		return nil, errors.New("give either --api-key-file or --oauth-token-file, not both")
+	}
+	name, file := "ANTHROPIC_API_KEY", opts.apiKeyFile
+	if opts.oauthTokenFile != "" {
+		name, file = "CLAUDE_CODE_OAUTH_TOKEN", opts.oauthTokenFile
+	}
+	if file == "" {
+		return nil, nil
+	}
+	value, err := readSecretInput(dockerCli, file)
+	if err != nil {
+		return nil, err
+	}
+	c, err := auth.New(name, value)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// shareCredential decides which credential the agents share (auth.Resolve's precedence)
+// and hands it to them as a file. A later up with no source at all keeps what the agents
+// already have.
+func shareCredential(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) error {
+	store := auth.NewStore(dockerCli.ConfigFile().CredentialsStore, f.Project, f.SecretsDir())
+	eff, err := auth.Resolve(flag, store, os.Getenv, f.Agents)
+	if errors.Is(err, auth.ErrNoCredential) {
+		if v := f.AgentCredential(); v != "" {
+			f.Credential, f.AuthLogin = v, ""
+			fmt.Fprintf(dockerCli.Err(), "Credential: %s, as given to an earlier 'up'\n", v)
+			return nil
 		}
+		f.Credential, f.AuthLogin = "", ""
+		fmt.Fprintf(dockerCli.Err(), "warning: the agents will ask you to /login: %v\n", err)
+		return nil
 	}
-	f.Credentials = names
-	if len(names) == 0 {
-		fmt.Fprintln(dockerCli.Err(), "warning: no credential given: the agents will ask you to /login. "+
-			"Give one in up's environment: ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN (from 'claude setup-token') or ANTHROPIC_AUTH_TOKEN")
+	if err != nil {
+		return err
 	}
+	if eff.Source == auth.SourceHostLogin {
+		if err := f.ClearAgentCredential(); err != nil {
+			return err
+		}
+		f.Credential, f.AuthLogin = "", eff.LoginDir
+		fmt.Fprintln(dockerCli.Err(), auth.HostLoginWarning)
+		return nil
+	}
+	if err := f.WriteAgentCredential(eff.Credential.Var, eff.Credential.Value); err != nil {
+		return fmt.Errorf("handing the credential to the agents: %w", err)
+	}
+	f.Credential, f.AuthLogin = eff.Credential.Var, ""
+	fmt.Fprintf(dockerCli.Err(), "Credential: %s\n", eff.Describe())
 	return nil
 }
 

@@ -20,6 +20,7 @@ type config struct {
 	MaxBackoff      time.Duration
 	StopTimeout     time.Duration // how long the agent gets to exit on SIGTERM
 	Attach          bool          // MAGENTS_ATTACH=0 turns off the foreground attach on a TTY
+	AuthCheck       bool          // MAGENTS_AUTH_CHECK=1: ask the model API whether it takes the credential at each start
 }
 
 func configFromEnv() config {
@@ -36,6 +37,7 @@ func configFromEnv() config {
 		MaxBackoff:      30 * time.Second,
 		StopTimeout:     duration("MAGENTS_STOP_TIMEOUT", 7*time.Second),
 		Attach:          os.Getenv("MAGENTS_ATTACH") != "0",
+		AuthCheck:       isTrue(os.Getenv("MAGENTS_AUTH_CHECK")),
 	}
 	if cfg.HealthAddr == "" {
 		if port := os.Getenv("PORT"); port != "" {

@@ -17,6 +17,8 @@ type status struct {
 	Restarts  int       `json:"restarts"`
 	LastExit  time.Time `json:"lastExit,omitzero"`
 	Auth      string    `json:"auth,omitempty"` // a method name, never a secret
+	// AuthRejected: the model API refused the credential; cleared by a restart request.
+	AuthRejected bool `json:"authRejected,omitempty"`
 }
 
 type statusFile struct {
@@ -73,6 +75,8 @@ func currentHealth(cfg config) healthReport {
 // is idle; a session that is down is starting before its first start and failed after.
 func stateOf(h healthReport, st status) agentstate.State {
 	switch {
+	case st.AuthRejected:
+		return agentstate.AuthRejected
 	case h.SessionAlive && h.AgentAlive:
 		return agentstate.Idle
 	case st.Restarts == 0 && st.LastExit.IsZero():

@@ -33,6 +33,10 @@ func main() {
 		os.Exit(supervise(cfg))
 	case "health":
 		os.Exit(health(cfg, os.Stdout))
+	case "auth":
+		os.Exit(authInfo(os.Stdout))
+	case "restart":
+		os.Exit(requestRestart(cfg))
 	case "agent":
 		execAgent(cfg, args[1:])
 	case "version", "--version":
@@ -49,6 +53,8 @@ const usage = `Usage: magents-supervisor [COMMAND]
 Commands:
   (none), run   supervise the agent in tmux session "claude" (the image's entrypoint)
   health        print the agent's health as JSON; exit 1 when unhealthy
+  auth          print the auth method and the credential's fingerprint (never its value)
+  restart       restart Claude now (a new credential is read), keeping the container
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version
   CMD [ARG...]  any other command is run like "agent CMD ARG..."

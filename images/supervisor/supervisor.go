@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -72,6 +74,9 @@ func (s *supervisor) run(ctx context.Context) error {
 func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) error {
 	backoff := s.cfg.MinBackoff
 	for {
+		if s.cfg.AuthCheck {
+			s.checkCredential(ctx)
+		}
 		if !s.tmux.hasSession() {
 			if err := s.tmux.newSession(s.workdir(), s.self, "agent"); err != nil {
 				logf("starting session %s: %v", s.cfg.Session, err)
@@ -84,13 +89,23 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 			}
 		}
 		since := time.Now()
-		for s.tmux.hasSession() {
+		for n := 0; s.tmux.hasSession(); n++ {
 			if !sleep(ctx, pollInterval) {
 				return nil
+			}
+			if n%4 == 3 {
+				s.scanForAuthFailure()
 			}
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if s.takeRestartRequest() {
+			// Asked for (auth rotate): start again at once, with a clean slate.
+			backoff = s.cfg.MinBackoff
+			s.status.update(func(st *status) { st.Restarts++; st.AuthRejected = false })
+			logf("session %s ended on request; starting it again", s.cfg.Session)
+			continue
 		}
 		if time.Since(since) > 2*time.Minute {
 			backoff = s.cfg.MinBackoff
@@ -105,6 +120,60 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 		}
 		backoff = min(backoff*2, s.cfg.MaxBackoff)
 	}
+}
+
+// checkCredential asks the model API whether it takes the credential (MAGENTS_AUTH_CHECK).
+func (s *supervisor) checkCredential(ctx context.Context) {
+	creds, err := resolveCredentials(os.Getenv)
+	if err != nil {
+		return
+	}
+	rejected := checkAuth(ctx, creds, os.Getenv("ANTHROPIC_BASE_URL"))
+	s.setAuthRejected(rejected, "the model API refused the credential (HTTP 401/403)")
+}
+
+// scanForAuthFailure reads the end of the session's screen for Claude's own report of a
+// refused credential.
+func (s *supervisor) scanForAuthFailure() {
+	out, err := s.tmux.run("capture-pane", "-p", "-J", "-t", s.tmux.target(), "-S", "-60")
+	if err != nil {
+		return
+	}
+	if m := authFailure.FindString(out); m != "" {
+		s.setAuthRejected(true, "Claude reports "+strconv.Quote(m))
+	}
+}
+
+func (s *supervisor) setAuthRejected(rejected bool, why string) {
+	changed := false
+	s.status.update(func(st *status) {
+		changed = st.AuthRejected != rejected
+		st.AuthRejected = rejected
+	})
+	if changed && rejected {
+		logf("auth-rejected: %s; give the agents a valid credential with 'docker magents auth rotate'", why)
+	}
+}
+
+// takeRestartRequest reports (and clears) a restart asked for with `magents-supervisor restart`.
+func (s *supervisor) takeRestartRequest() bool {
+	return os.Remove(restartMarker(s.cfg)) == nil
+}
+
+func restartMarker(cfg config) string { return filepath.Join(cfg.RunDir, "restart-requested") }
+
+// requestRestart is `magents-supervisor restart`: Claude is stopped and the supervisor
+// starts it again at once, reading the credential afresh; the container stays.
+func requestRestart(cfg config) int {
+	if err := os.WriteFile(restartMarker(cfg), nil, 0o644); err != nil {
+		logf("requesting a restart: %v", err)
+		return 1
+	}
+	t := tmux{session: cfg.Session}
+	if pid, err := t.panePID(); err == nil {
+		_ = syscallKill(pid, syscall.SIGTERM)
+	}
+	return 0
 }
 
 func (s *supervisor) workdir() string {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -118,6 +120,89 @@ func TestSuperviseRealTmux(t *testing.T) {
 	}
 	if _, ok := healthy(); ok {
 		t.Error("session still running after the supervisor stopped")
+	}
+}
+
+// A refused credential turns the state to auth-rejected; a restart request (what auth
+// rotate sends) starts Claude again at once with the new credential and clears it.
+func TestAuthRejectedAndRestartRequest(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed on this host (apt-get install tmux)")
+	}
+	var accept atomic.Bool
+	var lastKey atomic.Value
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lastKey.Store(r.Header.Get("x-api-key"))
+		if r.URL.Path == "/v1/models" && !accept.Load() {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`)
+			return
+		}
+		fmt.Fprint(w, `{"data":[]}`)
+	}))
+	defer api.Close()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "magents-supervisor")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	keyFile := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyFile, []byte("sk-ant-api03-old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(),
+		"TMUX_TMPDIR="+filepath.Join(dir, "run"), "MAGENTS_RUN_DIR="+filepath.Join(dir, "run"),
+		"CLAUDE_CONFIG_DIR="+filepath.Join(dir, "claude"), "MAGENTS_AUTH_DIR="+filepath.Join(dir, "no-auth"),
+		"MAGENTS_WORKSPACE="+dir, "MAGENTS_AGENT_CMD=sleep 600", "MAGENTS_RESTART_BACKOFF=30s",
+		"MAGENTS_AUTH_CHECK=1", "ANTHROPIC_BASE_URL="+api.URL, "ANTHROPIC_API_KEY_FILE="+keyFile, "TMUX=",
+	)
+	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sup := exec.Command(bin)
+	sup.Env = env
+	if err := sup.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = sup.Process.Kill()
+		tm := exec.Command("tmux", "kill-server")
+		tm.Env = env
+		_ = tm.Run()
+	})
+	report := func() healthReport {
+		cmd := exec.Command(bin, "health")
+		cmd.Env = env
+		out, _ := cmd.Output()
+		var h healthReport
+		_ = json.Unmarshal(out, &h)
+		return h
+	}
+	waitFor(t, 10*time.Second, "auth-rejected", func() bool { return report().State == "auth-rejected" })
+	if got, _ := lastKey.Load().(string); got != "sk-ant-api03-old" {
+		t.Errorf("the check sent %q", got)
+	}
+
+	// Rotate: a new key in the file, the API now takes it, a restart request.
+	if err := os.WriteFile(keyFile, []byte("sk-ant-api03-new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	accept.Store(true)
+	restart := exec.Command(bin, "restart")
+	restart.Env = env
+	if out, err := restart.CombinedOutput(); err != nil {
+		t.Fatalf("restart: %v %s", err, out)
+	}
+	// Despite the 30s backoff, the session is back at once and the state is clear.
+	waitFor(t, 8*time.Second, "idle again", func() bool { h := report(); return h.State == "idle" && h.Restarts == 1 })
+	if got, _ := lastKey.Load().(string); got != "sk-ant-api03-new" {
+		t.Errorf("after the restart the check sent %q", got)
+	}
+	info := exec.Command(bin, "auth")
+	info.Env = env
+	out, err := info.Output()
+	if err != nil || !strings.Contains(string(out), `"fingerprint":"sha256:`) || strings.Contains(string(out), "sk-ant-api03-new") {
+		t.Errorf("auth info: %s %v", out, err)
 	}
 }
 

@@ -109,6 +109,17 @@ func Start(addr string, respond Responder) (*Server, error) {
 		writeJSON(w, http.StatusOK, map[string]any{"input_tokens": 100})
 	})
 	mux.HandleFunc("POST /v1/messages", s.messages)
+	// The free request a supervisor's credential check makes; scripted like a message.
+	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
+		req := s.record(r)
+		if s.respond != nil {
+			if reply := s.respond(req); reply.Status >= 400 {
+				writeError(w, reply.Status, reply.Error, "scripted error from the Messages API test double")
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": []any{map[string]any{"type": "model", "id": "claude-test-double"}}, "has_more": false})
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
 		writeError(w, http.StatusNotFound, "not_found_error", "the test double does not serve "+r.URL.Path)

@@ -42,9 +42,14 @@ type Fleet struct {
 	Memory    string  `yaml:"memory"`
 	CPUs      float64 `yaml:"cpus,omitempty"`
 	Dev       bool    `yaml:"dev,omitempty"` // also the claude-agent-dev service
-	// Credentials are the names of the credential variables the agents get as files from
-	// the state dir (never their values).
-	Credentials []string `yaml:"credentials,omitempty"`
+	// Credential names the variable of the shared credential the agents get as a file from
+	// the state dir (never its value); AuthLogin is instead a host's Claude config dir
+	// mounted read-only at /auth (one agent only).
+	Credential string `yaml:"credential,omitempty"`
+	AuthLogin  string `yaml:"auth_login,omitempty"`
+	// AuthCheck has each agent ask the model API whether it takes the credential at every
+	// Claude start (a free request), so a refused one shows as auth-rejected at once.
+	AuthCheck bool `yaml:"auth_check,omitempty"`
 }
 
 // New is a fleet with the defaults of a new project.
@@ -67,8 +72,18 @@ func (f *Fleet) Dir() string { return filepath.Dir(f.ComposeFile) }
 // StateDir holds what is not a setting: secret files, the lock, worktrees.
 func (f *Fleet) StateDir() string { return filepath.Join(f.Dir(), StateDirName) }
 
-// SecretsDir holds the shared credential files, mounted read-only into every agent.
+// SecretsDir (0700) holds the stored credential when no credential helper does.
 func (f *Fleet) SecretsDir() string { return filepath.Join(f.StateDir(), "secrets") }
+
+// AgentSecretsDir holds the credential file the agents read; it alone is mounted into
+// them, read-only.
+func (f *Fleet) AgentSecretsDir() string { return filepath.Join(f.SecretsDir(), "agents") }
+
+// AgentSecretsRel is AgentSecretsDir as the compose file writes it.
+const AgentSecretsRel = "./" + StateDirName + "/secrets/agents"
+
+// AuthMountPath is where a host's Claude login is mounted in an agent.
+const AuthMountPath = "/auth"
 
 // Abs resolves a path of the fleet's against the compose file's directory.
 func (f *Fleet) Abs(p string) string {

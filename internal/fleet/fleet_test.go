@@ -139,15 +139,15 @@ func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
 	if os.Geteuid() != 0 {
 		f.User = strings.Join([]string{itoa(os.Geteuid()), itoa(os.Getegid())}, ":")
 	}
-	if err := f.WriteCredential("ANTHROPIC_API_KEY", "sk-ant-api03-one"); err != nil {
+	if err := f.WriteAgentCredential("ANTHROPIC_API_KEY", "sk-ant-api03-one"); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(f.SecretsDir(), "anthropic_api_key")
+	path := filepath.Join(f.AgentSecretsDir(), "anthropic_api_key")
 	st1, err := os.Stat(path)
 	if err != nil || st1.Mode().Perm() != 0o600 {
 		t.Fatalf("secret file: %v %v", st1, err)
 	}
-	if err := f.WriteCredential("ANTHROPIC_API_KEY", "sk-ant-api03-two"); err != nil {
+	if err := f.WriteAgentCredential("ANTHROPIC_API_KEY", "sk-ant-api03-two"); err != nil {
 		t.Fatal(err)
 	}
 	st2, _ := os.Stat(path)
@@ -156,6 +156,19 @@ func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "sk-ant-api03-two" {
 		t.Errorf("content %q", b)
+	}
+	// Switching to another kind of credential leaves only that one.
+	if err := f.WriteAgentCredential("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-x"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.AgentCredential(); got != "CLAUDE_CODE_OAUTH_TOKEN" {
+		t.Errorf("agent credential %s", got)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("the API key file is still there after switching to an OAuth token")
+	}
+	if st, _ := os.Stat(f.SecretsDir()); st.Mode().Perm() != 0o700 {
+		t.Errorf("secrets dir mode %o", st.Mode().Perm())
 	}
 }
 

@@ -31,15 +31,55 @@ func (f *Fleet) Lock() (unlock func(), err error) {
 	return func() { file.Close() }, nil
 }
 
-// WriteCredential stores a credential for the agents as a file in the secrets dir,
-// replaced by rename (running agents see the new file on their next Claude start),
-// readable only by the agents' user.
-func (f *Fleet) WriteCredential(name, value string) error {
+// WriteAgentCredential puts the credential the agents read into their secrets dir, by
+// rename (a running agent sees the new file on its next Claude start), readable only by
+// the agents' user, and removes any other credential file there.
+func (f *Fleet) WriteAgentCredential(name, value string) error {
 	uid, gid, err := ParseUser(f.User)
 	if err != nil {
 		return err
 	}
-	dir := f.SecretsDir()
+	if os.Geteuid() != 0 && uid != os.Geteuid() {
+		return fmt.Errorf("the agents run as uid %d, which could not read a credential written by uid %d: run docker magents up as that user, or give --user %d:%d", uid, os.Geteuid(), os.Geteuid(), os.Getegid())
+	}
+	if err := os.MkdirAll(f.SecretsDir(), 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.SecretsDir(), 0o700); err != nil {
+		return err
+	}
+	dir := f.AgentSecretsDir()
+	if err := writeSecret(dir, SecretFileName(name), value, uid, gid); err != nil {
+		return err
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != SecretFileName(name) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	return nil
+}
+
+// ClearAgentCredential removes the agents' credential file.
+func (f *Fleet) ClearAgentCredential() error {
+	if err := os.RemoveAll(f.AgentSecretsDir()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// AgentCredential returns the variable of the credential file the agents have, if any.
+func (f *Fleet) AgentCredential() string {
+	for _, v := range CredentialVars {
+		if _, err := os.Stat(filepath.Join(f.AgentSecretsDir(), SecretFileName(v))); err == nil {
+			return v
+		}
+	}
+	return ""
+}
+
+func writeSecret(dir, name, value string, uid, gid int) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -64,16 +104,8 @@ func (f *Fleet) WriteCredential(name, value string) error {
 		if err := os.Chown(tmp.Name(), uid, gid); err != nil {
 			return err
 		}
-	} else if uid != os.Geteuid() {
-		return fmt.Errorf("the agents run as uid %d, which could not read a credential written by uid %d: run docker magents up as that user, or give --user %d:%d", uid, os.Geteuid(), os.Geteuid(), os.Getegid())
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, SecretFileName(name)))
-}
-
-// HasCredential reports whether the secrets dir holds the credential.
-func (f *Fleet) HasCredential(name string) bool {
-	_, err := os.Stat(filepath.Join(f.SecretsDir(), SecretFileName(name)))
-	return err == nil
+	return os.Rename(tmp.Name(), filepath.Join(dir, name))
 }
 
 // hashFile is where up records what it wrote, to tell hand edits from its own output.

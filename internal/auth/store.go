@@ -1,0 +1,185 @@
+package auth
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
+)
+
+// Store keeps a project's credential on the host.
+type Store interface {
+	// Get returns the stored credential, or nil when there is none.
+	Get() (*Credential, error)
+	Put(Credential) error
+	Erase() error
+	// Name says where: "credential helper pass", "file .magents/secrets/stored".
+	Name() string
+}
+
+// NewStore is the Docker credential store the user already has (credsStore in the docker
+// config, the helper `docker login` uses), else a private file in the project's secrets dir.
+func NewStore(credsStore, project, secretsDir string) Store {
+	if credsStore != "" {
+		if _, err := exec.LookPath("docker-credential-" + credsStore); err == nil {
+			return &helperStore{helper: credsStore, serverURL: "docker-magents://" + project}
+		}
+	}
+	return &fileStore{path: filepath.Join(secretsDir, "stored")}
+}
+
+// helperStore speaks the docker-credential-helpers protocol.
+type helperStore struct {
+	helper    string
+	serverURL string
+}
+
+func (h *helperStore) program() client.ProgramFunc {
+	return client.NewShellProgramFunc("docker-credential-" + h.helper)
+}
+
+func (h *helperStore) Name() string { return "credential helper " + h.helper }
+
+func (h *helperStore) Get() (*Credential, error) {
+	c, err := client.Get(h.program(), h.serverURL)
+	if credentials.IsErrCredentialsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the credential from docker-credential-%s: %w", h.helper, err)
+	}
+	cred, err := New(c.Username, c.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("the credential in docker-credential-%s: %w", h.helper, err)
+	}
+	return &cred, nil
+}
+
+func (h *helperStore) Put(c Credential) error {
+	err := client.Store(h.program(), &credentials.Credentials{ServerURL: h.serverURL, Username: c.Var, Secret: c.Value})
+	if err != nil {
+		return fmt.Errorf("storing the credential with docker-credential-%s: %w", h.helper, err)
+	}
+	return nil
+}
+
+func (h *helperStore) Erase() error {
+	err := client.Erase(h.program(), h.serverURL)
+	if err != nil && !credentials.IsErrCredentialsNotFound(err) {
+		return fmt.Errorf("erasing the credential from docker-credential-%s: %w", h.helper, err)
+	}
+	return nil
+}
+
+// fileStore is VAR=value in a 0600 file in a 0700 directory.
+type fileStore struct {
+	path string
+}
+
+func (f *fileStore) Name() string { return "file " + f.path }
+
+func (f *fileStore) Get() (*Credential, error) {
+	b, err := os.ReadFile(f.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	line, _ := bufio.NewReader(strings.NewReader(string(b))).ReadString('\n')
+	k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+	if !ok {
+		return nil, fmt.Errorf("%s is not VAR=value: remove it and run 'docker magents auth setup' again", f.path)
+	}
+	c, err := New(k, v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.path, err)
+	}
+	return &c, nil
+}
+
+func (f *fileStore) Put(c Credential) error {
+	return WriteSecretFile(f.path, []byte(c.Var+"="+c.Value+"\n"), -1, -1)
+}
+
+func (f *fileStore) Erase() error {
+	if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// WriteSecretFile writes a secret by rename within its directory (0700), as mode 0600,
+// owned by uid:gid when those are not -1 and the caller may chown. A reader never sees
+// half a value, and a directory bind mount shows the new file at once.
+func WriteSecretFile(path string, b []byte, uid, gid int) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if uid >= 0 && os.Geteuid() == 0 {
+		if err := os.Chown(tmp.Name(), uid, gid); err != nil {
+			return err
+		}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// WriteEnvFile sets VAR=value in an env file (created 0600, kept 0600), replacing an
+// earlier line for any credential variable and keeping every other line.
+func WriteEnvFile(path string, c Credential) error {
+	var keep []string
+	if b, err := os.ReadFile(path); err == nil {
+		for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			k, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "=")
+			if isVar(k) || k == legacyVar {
+				continue
+			}
+			keep = append(keep, line)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	keep = append(keep, c.Var+"="+c.Value)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.WriteString(strings.Join(keep, "\n") + "\n"); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"errors"
+	"os"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+func authCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "auth",
+		Short: "Manage the credential the fleet's agents share",
+		Long: `The agents of a fleet share one credential that can be shared: a token from
+'claude setup-token', an API key, or a gateway token. It is kept in your Docker
+credential store (the helper 'docker login' uses) or in .magents/secrets/, and reaches
+the agents as a file, never in the compose file or 'docker inspect'.
+
+Which source wins (highest first): an explicit flag to up; the stored credential
+(auth setup); the environment (ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY,
+CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_AUTH_TOKEN); the host's own Claude login (one agent only).`,
+	}
+	cmd.AddCommand(
+		authSetupCmd(dockerCli, root),
+		authStatusCmd(dockerCli, root),
+		authExportCmd(dockerCli, root),
+		authRotateCmd(dockerCli, root),
+	)
+	return cmd
+}
+
+// authProject is the fleet the auth commands act on: the saved one, or the defaults of
+// the project `up` would create (so auth setup can come first).
+func (r *rootOptions) authProject() (*fleet.Fleet, error) {
+	path, err := r.composePath()
+	if err != nil {
+		return nil, err
+	}
+	f, err := compose.ReadFleet(path)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		project := r.project
+		if project == "" {
+			project = fleet.DefaultProject
+		}
+		return fleet.New(project, path), nil
+	}
+	if r.project != "" && r.project != f.Project {
+		return nil, errors.New(r.file + " belongs to project " + f.Project + ", not " + r.project)
+	}
+	return f, nil
+}
+
+func credentialStore(dockerCli command.Cli, f *fleet.Fleet) auth.Store {
+	return auth.NewStore(dockerCli.ConfigFile().CredentialsStore, f.Project, f.SecretsDir())
+}
+
+// newCredential reads a credential the way auth setup and rotate take one.
+func newCredential(dockerCli command.Cli, apiKey, fromEnv bool, file string) (*auth.Credential, error) {
+	switch {
+	case fromEnv:
+		c, err := auth.FromEnv(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			return nil, errors.New("--from-env: none of ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_AUTH_TOKEN is set")
+		}
+		return c, nil
+	case apiKey || file != "":
+		if file == "" {
+			file = "-"
+		}
+		v, err := readSecretInput(dockerCli, file)
+		if err != nil {
+			return nil, err
+		}
+		name := "ANTHROPIC_API_KEY"
+		if !apiKey {
+			name = guessVar(v)
+		}
+		c, err := auth.New(name, v)
+		return &c, err
+	}
+	return nil, nil
+}
+
+// guessVar names a token read from a file by its prefix: setup tokens start sk-ant-oat.
+func guessVar(v string) string {
+	if len(v) >= 10 && v[:10] == "sk-ant-oat" {
+		return "CLAUDE_CODE_OAUTH_TOKEN"
+	}
+	return "ANTHROPIC_API_KEY"
+}
+

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/shellout"
+)
+
+type authStatusOptions struct {
+	format string
+}
+
+func authStatusCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
+	var opts authStatusOptions
+	cmd := &cobra.Command{
+		Use:   "status [OPTIONS]",
+		Short: "Say which credential is in effect and whether each running agent has it",
+		Args:  cli.NoArgs,
+		RunE: withSignals(func(ctx context.Context) error {
+			return runAuthStatus(ctx, dockerCli, root, opts)
+		}),
+	}
+	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
+	return cmd
+}
+
+// AuthStatus is `docker magents auth status --format json`. It holds no credential value.
+type AuthStatus struct {
+	Project string            `json:"project"`
+	Source  string            `json:"source"` // flag, stored, environment, host login; empty: none
+	Kind    string            `json:"kind,omitempty"`
+	Var     string            `json:"var,omitempty"`
+	Store   string            `json:"store,omitempty"`
+	Detail  string            `json:"detail"`
+	Agents  []AgentAuthStatus `json:"agents"`
+}
+
+// AgentAuthStatus says what a running agent would start Claude with.
+type AgentAuthStatus struct {
+	Agent   string `json:"agent"`
+	Method  string `json:"method,omitempty"`
+	Current bool   `json:"current"` // it has the credential in effect
+	State   string `json:"state"`   // the supervisor's agent state (auth-rejected when refused)
+	Error   string `json:"error,omitempty"`
+}
+
+func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts authStatusOptions) error {
+	if opts.format != "table" && opts.format != "json" {
+		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
+	}
+	f, err := root.authProject()
+	if err != nil {
+		return err
+	}
+	st := AuthStatus{Project: f.Project, Agents: []AgentAuthStatus{}}
+	store := credentialStore(dockerCli, f)
+	eff, err := auth.Resolve(nil, store, os.Getenv, max(f.Agents, 1))
+	switch {
+	case errors.Is(err, auth.ErrNoCredential):
+		st.Detail = err.Error()
+	case err != nil:
+		return err
+	default:
+		st.Source, st.Detail = eff.Source, eff.Describe()
+		if eff.Credential != nil {
+			st.Kind, st.Var = eff.Credential.Kind(), eff.Credential.Var
+		}
+		if eff.Source == auth.SourceStored {
+			st.Store = eff.StoreName
+		}
+	}
+	var want string
+	if eff.Credential != nil {
+		want = fingerprint(eff.Credential.Value)
+	}
+	statuses, _ := fleetStatus(ctx, dockerCli.Client(), f, false)
+	docker := shellout.New(dockerCli)
+	for _, s := range statuses {
+		a := AgentAuthStatus{Agent: s.Agent, State: string(s.State)}
+		if s.ContainerState != "running" {
+			a.Error = "not running"
+			st.Agents = append(st.Agents, a)
+			continue
+		}
+		// Asked inside the agent, which answers with a fingerprint, never the value.
+		cmd := docker.Command(ctx, "exec", s.Container, "magents-supervisor", "auth")
+		cmd.Stdout, cmd.Stderr = nil, nil
+		out, err := cmd.Output()
+		var info struct{ Method, Var, Fingerprint, Error string }
+		if jerr := json.Unmarshal(out, &info); jerr != nil && err != nil {
+			a.Error = "cannot ask the agent: " + err.Error()
+		}
+		a.Method, a.Error = info.Method, firstNonEmpty(a.Error, info.Error)
+		a.Current = want != "" && info.Fingerprint == want
+		st.Agents = append(st.Agents, a)
+	}
+	if opts.format == "json" {
+		enc := json.NewEncoder(dockerCli.Out())
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	fmt.Fprintf(dockerCli.Out(), "Project:     %s\nCredential:  %s\n", st.Project, st.Detail)
+	for _, a := range st.Agents {
+		line := fmt.Sprintf("%s: %s", a.Agent, orDash(a.Method))
+		switch {
+		case a.Error != "":
+			line += " (" + a.Error + ")"
+		case a.Current:
+			line += ", has the credential in effect"
+		case want != "":
+			line += ", has another credential: run 'docker magents auth rotate'"
+		}
+		if a.State == "auth-rejected" {
+			line += "; the model API REFUSED its credential"
+		}
+		fmt.Fprintln(dockerCli.Out(), "  "+strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// fingerprint matches the supervisor's: the first 12 hex digits of the value's SHA-256.
+func fingerprint(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return "sha256:" + hex.EncodeToString(sum[:])[:12]
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
