@@ -99,4 +99,3 @@ func guessVar(v string) string {
 	}
 	return "ANTHROPIC_API_KEY"
 }
-

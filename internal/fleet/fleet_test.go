@@ -173,4 +173,3 @@ func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
