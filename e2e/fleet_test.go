@@ -34,6 +34,12 @@ type fleetEnv struct {
 
 func newFleetEnv(t *testing.T, marker string) *fleetEnv {
 	t.Helper()
+	return newFleetEnvWith(t, marker, nil)
+}
+
+// newFleetEnvWith lets a test script the API; nil answers "pong MARKER" to "ping".
+func newFleetEnvWith(t *testing.T, marker string, respond anthropictest.Responder) *fleetEnv {
+	t.Helper()
 	ensureImage(t, "latest")
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -42,15 +48,18 @@ func newFleetEnv(t *testing.T, marker string) *fleetEnv {
 	if err := os.Chown(dir, workspaceUID, workspaceUID); err != nil {
 		t.Fatal(err)
 	}
-	api, err := anthropictest.Start("0.0.0.0:0", func(r anthropictest.Request) anthropictest.Reply {
-		if !r.HasTools() {
-			return anthropictest.Reply{Text: "Test title"}
+	if respond == nil {
+		respond = func(r anthropictest.Request) anthropictest.Reply {
+			if !r.HasTools() {
+				return anthropictest.Reply{Text: "Test title"}
+			}
+			if strings.Contains(r.LastUserText(), "ping") {
+				return anthropictest.Reply{Text: "pong " + marker}
+			}
+			return anthropictest.Reply{Text: "The Messages API test double heard you."}
 		}
-		if strings.Contains(r.LastUserText(), "ping") {
-			return anthropictest.Reply{Text: "pong " + marker}
-		}
-		return anthropictest.Reply{Text: "The Messages API test double heard you."}
-	})
+	}
+	api, err := anthropictest.Start("0.0.0.0:0", respond)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 type authExportOptions struct {
@@ -54,6 +55,10 @@ func runAuthExport(dockerCli command.Cli, root *rootOptions, opts authExportOpti
 	}
 	fmt.Fprintf(dockerCli.Out(), "Wrote %s to %s (mode 0600).\n", eff.Credential, opts.envFile)
 	fmt.Fprintln(dockerCli.Err(), "warning: a credential given with --env-file shows in 'docker inspect' of every container started with it.")
+	abs, _ := filepath.Abs(opts.envFile)
+	if err := fleet.IgnoreInGit(filepath.Dir(abs), "# credentials exported by docker magents auth export", filepath.Base(abs)); err != nil {
+		fmt.Fprintf(dockerCli.Err(), "warning: could not add %s to .gitignore: %v\n", opts.envFile, err)
+	}
 	if tracked(opts.envFile) {
 		fmt.Fprintf(dockerCli.Err(), "warning: %s is tracked by git: remove it from the repository (git rm --cached %s) and add it to .gitignore.\n", opts.envFile, opts.envFile)
 	}

@@ -125,7 +125,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		return err
 	}
 	if err := f.IgnoreStateDir(); err != nil {
-		fmt.Fprintf(dockerCli.Err(), "warning: could not add %s/ to .gitignore: %v\n", fleet.StateDirName, err)
+		fmt.Fprintf(dockerCli.Err(), "warning: could not add %s/ and the env file to .gitignore: %v\n", fleet.StateDirName, err)
 	}
 
 	if !opts.noBuild {

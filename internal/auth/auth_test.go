@@ -134,3 +134,21 @@ func TestFileStoreIsPrivate(t *testing.T) {
 		t.Errorf("secrets dir holds %d entries", len(entries))
 	}
 }
+
+func TestWriteEnvFileReplacesOnlyCredentials(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("FOO=bar\nANTHROPIC_API_KEY=old\nexport CLAUDE_AUTH_TOKEN=older\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := New("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-new")
+	if err := WriteEnvFile(path, c); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if string(b) != "FOO=bar\nCLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-new\n" {
+		t.Errorf("env file:\n%s", b)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %o", st.Mode().Perm())
+	}
+}

@@ -120,7 +120,7 @@ func TestIgnoreStateDirInGitWorkTree(t *testing.T) {
 		}
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, ".gitignore"))
-	if strings.Count(string(b), ".magents/") != 1 || !strings.HasPrefix(string(b), "bin/\n") {
+	if strings.Count(string(b), ".magents/") != 1 || strings.Count(string(b), ".env.magents") != 1 || !strings.HasPrefix(string(b), "bin/\n") {
 		t.Errorf(".gitignore:\n%s", b)
 	}
 	// Outside a work tree nothing is written.

@@ -137,23 +137,42 @@ func (f *Fleet) EditedByHand() (bool, error) {
 	return strings.TrimSpace(string(recorded)) != hex.EncodeToString(sum[:]), nil
 }
 
-// IgnoreStateDir adds the state dir to .gitignore when the compose file's directory is
-// in a git work tree.
+// IgnoreStateDir adds the state dir and the env file to .gitignore when the compose
+// file's directory is in a git work tree.
 func (f *Fleet) IgnoreStateDir() error {
+	entries := []string{StateDirName + "/"}
+	if env, err := filepath.Rel(f.Dir(), f.Abs(f.EnvFile)); err == nil && !strings.HasPrefix(env, "..") {
+		entries = append(entries, filepath.ToSlash(env))
+	}
+	return IgnoreInGit(f.Dir(), "# docker magents project state and settings", entries...)
+}
+
+// IgnoreInGit appends the entries (paths relative to dir) that .gitignore in dir lacks,
+// when dir is in a git work tree; elsewhere it does nothing.
+func IgnoreInGit(dir, comment string, entries ...string) error {
 	cmd := exec.Command("git", "rev-parse", "--is-inside-work-tree")
-	cmd.Dir = f.Dir()
+	cmd.Dir = dir
 	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
 		return nil
 	}
-	path := filepath.Join(f.Dir(), ".gitignore")
+	path := filepath.Join(dir, ".gitignore")
 	b, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
+	have := map[string]bool{}
 	for _, line := range strings.Split(string(b), "\n") {
-		if l := strings.TrimSpace(line); l == StateDirName+"/" || l == StateDirName || l == "/"+StateDirName+"/" {
-			return nil
+		l := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), "/"), "/")
+		have[l] = true
+	}
+	var add []string
+	for _, e := range entries {
+		if !have[strings.TrimSuffix(strings.TrimPrefix(e, "/"), "/")] {
+			add = append(add, e)
 		}
+	}
+	if len(add) == 0 {
+		return nil
 	}
 	prefix := ""
 	if len(b) > 0 && !strings.HasSuffix(string(b), "\n") {
@@ -164,6 +183,6 @@ func (f *Fleet) IgnoreStateDir() error {
 		return err
 	}
 	defer fh.Close()
-	_, err = fh.WriteString(prefix + "# docker magents project state (secrets, lock)\n" + StateDirName + "/\n")
+	_, err = fh.WriteString(prefix + comment + "\n" + strings.Join(add, "\n") + "\n")
 	return err
 }

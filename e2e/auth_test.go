@@ -1,0 +1,209 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-magents/docker-magents/images"
+	"github.com/docker-magents/docker-magents/internal/anthropictest"
+)
+
+// A canary credential reaches Claude in every agent, and nowhere else: not in docker
+// inspect, the compose file, the image history, any log, ps or auth status, or any file
+// outside .magents/secrets/. auth rotate swaps it without recreating the containers; a
+// credential the API refuses turns the agents to auth-rejected.
+func TestAuthCanaryNeverLeaks(t *testing.T) {
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	canary := "sk-ant-api03-CANARY-" + nonce
+	rotated := "sk-ant-api03-ROTATED-" + nonce
+	refused := "sk-ant-api03-REFUSED-" + nonce
+	var reject atomic.Bool
+	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
+		if reject.Load() && r.APIKey == refused {
+			return anthropictest.Reply{Status: 401, Error: "authentication_error"}
+		}
+		if !r.HasTools() {
+			return anthropictest.Reply{Text: "Test title"}
+		}
+		return anthropictest.Reply{Text: "heard: " + r.LastUserText()}
+	})
+	e.apiKey = canary
+	project := "authe2e"
+	mg := func(env []string, args ...string) *icmd.Result {
+		res := dockerIn(e.dir, env, append([]string{"magents", "-p", project}, args...)...)
+		for _, secret := range []string{canary, rotated, refused} {
+			if strings.Contains(res.Combined(), secret) {
+				t.Errorf("docker magents %v printed a credential", args)
+			}
+		}
+		return res
+	}
+	t.Cleanup(func() { mg(nil, "down", "--volumes") })
+
+	mg([]string{"ANTHROPIC_API_KEY=" + canary}, "up", "--agents", "2", "--auth-check").Assert(t, icmd.Success)
+	agents := []string{project + "-agent-1", project + "-agent-2"}
+
+	// A prompt typed into each agent reaches the API carrying exactly the canary.
+	for _, c := range agents {
+		waitPrompt(t, c)
+		docker("exec", c, "tmux", "send-keys", "-t", "claude", "ping from "+c, "Enter").Assert(t, icmd.Success)
+	}
+	waitRequests(t, e.api, func(rs []anthropictest.Request) bool {
+		seen := 0
+		for _, c := range agents {
+			for _, r := range rs {
+				if r.HasTools() && strings.Contains(r.LastUserText(), "ping from "+c) && r.APIKey == canary {
+					seen++
+					break
+				}
+			}
+		}
+		return seen == len(agents)
+	})
+	for _, r := range e.api.Requests() {
+		if r.Path == "/v1/messages" && r.APIKey != canary {
+			t.Errorf("a request carried another credential (%d bytes)", len(r.APIKey))
+		}
+	}
+
+	// Where the canary must not be.
+	places := map[string]string{}
+	for _, c := range agents {
+		places["docker inspect "+c] = docker("inspect", c).Combined()
+		places["docker logs "+c] = docker("logs", c).Combined()
+		places["health log of "+c] = docker("inspect", "-f", "{{json .State.Health}}", c).Combined()
+	}
+	places["docker history"] = docker("history", "--no-trunc", images.Repository+":latest").Combined()
+	places["docker image inspect"] = docker("image", "inspect", images.Repository+":latest").Combined()
+	places["ps --format json"] = mg(nil, "ps", "--all", "--format", "json").Combined()
+	places["docker magents logs"] = mg(nil, "logs", "agent-1").Combined()
+	status := mg(nil, "auth", "status", "--format", "json")
+	status.Assert(t, icmd.Success)
+	places["auth status"] = status.Combined()
+	for name, text := range places {
+		if strings.Contains(text, canary) {
+			t.Errorf("the canary leaks into %s", name)
+		}
+	}
+	_ = filepath.WalkDir(e.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			if d != nil && d.IsDir() && d.Name() == "secrets" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if b, _ := os.ReadFile(path); strings.Contains(string(b), canary) {
+			t.Errorf("the canary is in %s, outside .magents/secrets", path)
+		}
+		return nil
+	})
+
+	var st struct {
+		Source string
+		Kind   string
+		Agents []struct {
+			Agent   string
+			Current bool
+			Method  string
+		}
+	}
+	if err := json.Unmarshal([]byte(status.Stdout()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Source != "environment" || st.Kind != "api-key" || len(st.Agents) != 2 || !st.Agents[0].Current || !st.Agents[1].Current {
+		t.Errorf("auth status: %s", status.Stdout())
+	}
+
+	// auth rotate: the next request carries the new value; the containers stay.
+	ids := map[string]string{}
+	for _, c := range agents {
+		ids[c] = containerID(t, c)
+	}
+	before := restarts(t, agents[0])
+	mg([]string{"ANTHROPIC_API_KEY=" + rotated}, "auth", "rotate", "--from-env").Assert(t, icmd.Success)
+	for _, c := range agents {
+		if containerID(t, c) != ids[c] {
+			t.Errorf("auth rotate recreated %s", c)
+		}
+	}
+	// Claude was restarted by the supervisor; wait for the new one's prompt.
+	deadline := time.Now().Add(30 * time.Second)
+	for restarts(t, agents[0]) <= before {
+		if time.Now().After(deadline) {
+			t.Fatal("auth rotate did not restart Claude")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	waitPrompt(t, agents[0])
+	docker("exec", agents[0], "tmux", "send-keys", "-t", "claude", "ping after rotate", "Enter").Assert(t, icmd.Success)
+	waitRequests(t, e.api, func(rs []anthropictest.Request) bool {
+		for _, r := range rs {
+			if strings.Contains(r.LastUserText(), "ping after rotate") && r.APIKey == rotated {
+				return true
+			}
+		}
+		return false
+	})
+
+	// A refused credential: the agents report auth-rejected, and ps shows it.
+	reject.Store(true)
+	mg([]string{"ANTHROPIC_API_KEY=" + refused}, "auth", "rotate", "--from-env").Assert(t, icmd.Success)
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		var ps []struct{ Agent, State string }
+		_ = json.Unmarshal([]byte(mg(nil, "ps", "--format", "json").Stdout()), &ps)
+		if len(ps) == 2 && ps[0].State == "auth-rejected" && ps[1].State == "auth-rejected" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ps does not show auth-rejected: %+v", ps)
+		}
+		time.Sleep(time.Second)
+	}
+	if !strings.Contains(mg(nil, "ps").Stdout(), "auth-rejected") {
+		t.Error("the ps table does not show auth-rejected")
+	}
+}
+
+// restarts is the supervisor's count of session restarts in the container.
+func restarts(t *testing.T, container string) int {
+	t.Helper()
+	var h struct{ Restarts int }
+	_ = json.Unmarshal([]byte(docker("exec", container, "magents-supervisor", "health").Stdout()), &h)
+	return h.Restarts
+}
+
+func waitRequests(t *testing.T, api *anthropictest.Server, ok func([]anthropictest.Request) bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !ok(api.Requests()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the expected request never reached the test API (%d requests seen)", len(api.Requests()))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// waitPrompt waits until Claude's prompt is on the agent's screen.
+func waitPrompt(t *testing.T, container string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(docker("exec", container, "tmux", "capture-pane", "-p", "-t", "claude").Stdout(), "❯") {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("%s does not show Claude's prompt", container)
+}
