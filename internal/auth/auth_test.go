@@ -152,3 +152,33 @@ func TestWriteEnvFileReplacesOnlyCredentials(t *testing.T) {
 		t.Errorf("mode %o", st.Mode().Perm())
 	}
 }
+
+// A credential helper that fails is a clear error, and nothing is stored anywhere else.
+func TestFailingCredentialHelper(t *testing.T) {
+	bin := t.TempDir()
+	helper := filepath.Join(bin, "docker-credential-broken")
+	if err := os.WriteFile(helper, []byte("#!/bin/sh\necho 'the keyring is locked' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	secrets := filepath.Join(t.TempDir(), "secrets")
+	s := NewStore("broken", "proj", secrets)
+	if !strings.Contains(s.Name(), "credential helper broken") {
+		t.Fatalf("store %s", s.Name())
+	}
+	c, _ := New("ANTHROPIC_API_KEY", canary)
+	err := s.Put(c)
+	if err == nil || !strings.Contains(err.Error(), "docker-credential-broken") || strings.Contains(err.Error(), "CANARY") {
+		t.Errorf("Put: %v", err)
+	}
+	if _, err := s.Get(); err == nil {
+		t.Error("Get from a failing helper succeeded")
+	}
+	if _, err := os.Stat(secrets); err == nil {
+		t.Error("a failing helper left a file behind")
+	}
+	// A helper that is not installed falls back to the private file.
+	if s := NewStore("not-installed", "proj", secrets); !strings.HasPrefix(s.Name(), "file ") {
+		t.Errorf("store %s", s.Name())
+	}
+}
