@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gotest.tools/v3/icmd"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/docker-magents/docker-magents/images"
 	"github.com/docker-magents/docker-magents/internal/anthropictest"
@@ -182,6 +184,44 @@ func restarts(t *testing.T, container string) int {
 	var h struct{ Restarts int }
 	_ = json.Unmarshal([]byte(docker("exec", container, "magents-supervisor", "health").Stdout()), &h)
 	return h.Restarts
+}
+
+// auth deploy: a Kubernetes Secret that decodes strictly into the API's own type, written
+// 0600; a swarm secret created on a single-node swarm.
+func TestAuthDeploy(t *testing.T) {
+	dir := t.TempDir()
+	cred := "sk-ant-oat01-DEPLOY-" + fmt.Sprint(time.Now().UnixNano())
+	env := []string{"CLAUDE_CODE_OAUTH_TOKEN=" + cred, "HOME=" + dir}
+	out := filepath.Join(dir, "deploy")
+	dockerIn(dir, env, "magents", "-p", "deploye2e", "auth", "deploy", "k8s", "-o", out).Assert(t, icmd.Success)
+	path := filepath.Join(out, "claude-auth-secret.yaml")
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: %v %v", path, st, err)
+	}
+	b, _ := os.ReadFile(path)
+	var secret corev1.Secret
+	if err := yaml.UnmarshalStrict(b, &secret); err != nil {
+		t.Fatalf("not a Kubernetes Secret: %v", err)
+	}
+	if secret.Name != "claude-auth-deploye2e" || secret.StringData["CLAUDE_CODE_OAUTH_TOKEN"] != cred {
+		t.Errorf("secret %s with keys %v", secret.Name, secret.StringData)
+	}
+
+	// Swarm: only with --apply, on a swarm manager.
+	dockerIn(dir, env, "magents", "-p", "deploye2e", "auth", "deploy", "swarm").Assert(t, icmd.Expected{Out: "--apply"})
+	if strings.TrimSpace(docker("info", "-f", "{{.Swarm.LocalNodeState}}").Stdout()) != "active" {
+		docker("swarm", "init", "--advertise-addr", "127.0.0.1").Assert(t, icmd.Success)
+		t.Cleanup(func() { docker("swarm", "leave", "--force") })
+	}
+	t.Cleanup(func() { docker("secret", "rm", "claude-auth-deploye2e") })
+	res := dockerIn(dir, env, "magents", "-p", "deploye2e", "auth", "deploy", "swarm", "--apply")
+	res.Assert(t, icmd.Success)
+	if strings.Contains(res.Combined(), cred) {
+		t.Error("auth deploy swarm printed the credential")
+	}
+	docker("secret", "inspect", "-f", `{{index .Spec.Labels "io.docker-magents.var"}}`, "claude-auth-deploye2e").
+		Assert(t, icmd.Expected{Out: "CLAUDE_CODE_OAUTH_TOKEN"})
 }
 
 func waitRequests(t *testing.T, api *anthropictest.Server, ok func([]anthropictest.Request) bool) {

@@ -30,6 +30,7 @@ CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_AUTH_TOKEN); the host's own Claude login (one ag
 		authStatusCmd(dockerCli, root),
 		authExportCmd(dockerCli, root),
 		authRotateCmd(dockerCli, root),
+		authDeployCmd(dockerCli, root),
 	)
 	return cmd
 }
