@@ -316,7 +316,7 @@ func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fle
 	if len(targets) == 0 {
 		return nil
 	}
-	fmt.Fprintf(dockerCli.Err(), "Building %s (missing)…\n", strings.Join(wanted, ", "))
+	fmt.Fprintf(dockerCli.Err(), "Building the missing image target(s) %s…\n", strings.Join(targets, ", "))
 	bopts := buildOptions{targets: targets, progress: "auto", caCert: opts.caCert}
 	resolved, err := resolveTargets(bopts)
 	if err != nil {
