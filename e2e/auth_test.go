@@ -90,9 +90,13 @@ func TestAuthCanaryNeverLeaks(t *testing.T) {
 	places["docker image inspect"] = docker("image", "inspect", images.Repository+":latest").Combined()
 	places["ps --format json"] = mg(nil, "ps", "--all", "--format", "json").Combined()
 	places["docker magents logs"] = mg(nil, "logs", "agent-1").Combined()
-	status := mg(nil, "auth", "status", "--format", "json")
+	// In up's environment the source is that environment; elsewhere, what up gave the agents.
+	status := mg([]string{"ANTHROPIC_API_KEY=" + canary}, "auth", "status", "--format", "json")
 	status.Assert(t, icmd.Success)
 	places["auth status"] = status.Combined()
+	elsewhere := mg(nil, "auth", "status")
+	elsewhere.Assert(t, icmd.Expected{Out: "an earlier 'up'"})
+	places["auth status (table)"] = elsewhere.Combined()
 	for name, text := range places {
 		if strings.Contains(text, canary) {
 			t.Errorf("the canary leaks into %s", name)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
@@ -57,6 +59,27 @@ func (r *rootOptions) authProject() (*fleet.Fleet, error) {
 		return nil, errors.New(r.file + " belongs to project " + f.Project + ", not " + r.project)
 	}
 	return f, nil
+}
+
+// effectiveCredential is the credential the agents get on the next up: auth.Resolve's
+// precedence, then what an earlier up gave them.
+func effectiveCredential(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) (auth.Effective, error) {
+	eff, err := auth.Resolve(flag, credentialStore(dockerCli, f), os.Getenv, max(f.Agents, 1))
+	if !errors.Is(err, auth.ErrNoCredential) {
+		return eff, err
+	}
+	if v := f.AgentCredential(); v != "" {
+		b, rerr := os.ReadFile(filepath.Join(f.AgentSecretsDir(), fleet.SecretFileName(v)))
+		if rerr != nil {
+			return eff, fmt.Errorf("reading the agents' credential file: %w", rerr)
+		}
+		c, cerr := auth.New(v, string(b))
+		if cerr != nil {
+			return eff, cerr
+		}
+		return auth.Effective{Source: auth.SourceAgents, Credential: &c}, nil
+	}
+	return eff, err
 }
 
 func credentialStore(dockerCli command.Cli, f *fleet.Fleet) auth.Store {

@@ -14,7 +14,6 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
@@ -58,7 +57,7 @@ func runAuthDeploy(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if err != nil {
 		return err
 	}
-	eff, err := auth.Resolve(nil, credentialStore(dockerCli, f), os.Getenv, 2)
+	eff, err := effectiveCredential(dockerCli, f, nil)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 
@@ -42,7 +41,7 @@ func runAuthExport(dockerCli command.Cli, root *rootOptions, opts authExportOpti
 	if err != nil {
 		return err
 	}
-	eff, err := auth.Resolve(nil, credentialStore(dockerCli, f), os.Getenv, 1)
+	eff, err := effectiveCredential(dockerCli, f, nil)
 	if err != nil {
 		return err
 	}

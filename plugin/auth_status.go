@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/docker/cli/cli"
@@ -65,8 +64,7 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return err
 	}
 	st := AuthStatus{Project: f.Project, Agents: []AgentAuthStatus{}}
-	store := credentialStore(dockerCli, f)
-	eff, err := auth.Resolve(nil, store, os.Getenv, max(f.Agents, 1))
+	eff, err := effectiveCredential(dockerCli, f, nil)
 	switch {
 	case errors.Is(err, auth.ErrNoCredential):
 		st.Detail = err.Error()

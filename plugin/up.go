@@ -261,14 +261,8 @@ func credentialFlag(dockerCli command.Cli, opts upOptions) (*auth.Credential, er
 // and hands it to them as a file. A later up with no source at all keeps what the agents
 // already have.
 func shareCredential(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) error {
-	store := auth.NewStore(dockerCli.ConfigFile().CredentialsStore, f.Project, f.SecretsDir())
-	eff, err := auth.Resolve(flag, store, os.Getenv, f.Agents)
+	eff, err := effectiveCredential(dockerCli, f, flag)
 	if errors.Is(err, auth.ErrNoCredential) {
-		if v := f.AgentCredential(); v != "" {
-			f.Credential, f.AuthLogin = v, ""
-			fmt.Fprintf(dockerCli.Err(), "Credential: %s, as given to an earlier 'up'\n", v)
-			return nil
-		}
 		f.Credential, f.AuthLogin = "", ""
 		fmt.Fprintf(dockerCli.Err(), "warning: the agents will ask you to /login: %v\n", err)
 		return nil

@@ -13,6 +13,8 @@ const (
 	SourceStored    = "stored"
 	SourceEnv       = "environment"
 	SourceHostLogin = "host login"
+	// SourceAgents: no source has one now, but the agents keep what an earlier up gave them.
+	SourceAgents = "earlier up"
 )
 
 // Effective is the credential a fleet's agents get, and where it came from.
@@ -30,6 +32,8 @@ func (e Effective) Describe() string {
 		return "the host's Claude login in " + e.LoginDir + " (an OAuth login with a single-use refresh token)"
 	case SourceStored:
 		return e.Credential.String() + " stored in the " + e.StoreName
+	case SourceAgents:
+		return e.Credential.String() + ", as given to the agents by an earlier 'up'"
 	case "":
 		return "none"
 	}
