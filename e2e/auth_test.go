@@ -180,6 +180,10 @@ func TestAuthCanaryNeverLeaks(t *testing.T) {
 	if !strings.Contains(mg(nil, "ps").Stdout(), "auth-rejected") {
 		t.Error("the ps table does not show auth-rejected")
 	}
+	refusedStatus := mg(nil, "auth", "status")
+	if !strings.Contains(refusedStatus.Stdout(), "REFUSED its credential: the model API refused the credential (HTTP 401/403)") {
+		t.Errorf("auth status does not say why:\n%s", refusedStatus.Stdout())
+	}
 }
 
 // restarts is the supervisor's count of session restarts in the container.

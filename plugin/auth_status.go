@@ -50,8 +50,9 @@ type AuthStatus struct {
 type AgentAuthStatus struct {
 	Agent   string `json:"agent"`
 	Method  string `json:"method,omitempty"`
-	Current bool   `json:"current"` // it has the credential in effect
-	State   string `json:"state"`   // the supervisor's agent state (auth-rejected when refused)
+	Current bool   `json:"current"`           // it has the credential in effect
+	State   string `json:"state"`             // the supervisor's agent state (auth-rejected when refused)
+	Refused string `json:"refused,omitempty"` // when auth-rejected: what the API or Claude said
 	Error   string `json:"error,omitempty"`
 }
 
@@ -86,7 +87,7 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	statuses, _ := fleetStatus(ctx, dockerCli.Client(), f, false)
 	docker := shellout.New(dockerCli)
 	for _, s := range statuses {
-		a := AgentAuthStatus{Agent: s.Agent, State: string(s.State)}
+		a := AgentAuthStatus{Agent: s.Agent, State: string(s.State), Refused: s.AuthError}
 		if s.ContainerState != "running" {
 			a.Error = "not running"
 			st.Agents = append(st.Agents, a)
@@ -121,7 +122,7 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 			line += ", has another credential: run 'docker magents auth rotate'"
 		}
 		if a.State == "auth-rejected" {
-			line += "; the model API REFUSED its credential"
+			line += "; the model API REFUSED its credential: " + a.Refused
 		}
 		fmt.Fprintln(dockerCli.Out(), "  "+strings.TrimSpace(line))
 	}

@@ -53,6 +53,7 @@ type AgentStatus struct {
 	Image          string           `json:"image,omitempty"`
 	Restarts       int              `json:"restarts"` // session restarts by the supervisor
 	Auth           string           `json:"auth,omitempty"`
+	AuthError      string           `json:"authError,omitempty"` // why the model API refused the credential
 	ConfigVolume   string           `json:"configVolume"`
 	Retained       bool             `json:"retained,omitempty"` // only the config volume is left
 }
@@ -134,7 +135,7 @@ func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 				if n := len(st.Health.Log); n > 0 {
 					var h agentstate.Health
 					if json.Unmarshal([]byte(st.Health.Log[n-1].Output), &h) == nil && h.State != "" {
-						s.State, s.Restarts, s.Auth = h.State, h.Restarts, h.Auth
+						s.State, s.Restarts, s.Auth, s.AuthError = h.State, h.Restarts, h.Auth, h.AuthError
 					}
 				}
 			}

@@ -19,6 +19,8 @@ type status struct {
 	Auth      string    `json:"auth,omitempty"` // a method name, never a secret
 	// AuthRejected: the model API refused the credential; cleared by a restart request.
 	AuthRejected bool `json:"authRejected,omitempty"`
+	// AuthError says why, in the API's or Claude's words (never the credential).
+	AuthError string `json:"authError,omitempty"`
 }
 
 type statusFile struct {
@@ -51,7 +53,7 @@ func currentHealth(cfg config) healthReport {
 	if b, err := os.ReadFile(filepath.Join(cfg.RunDir, "supervisor.json")); err == nil {
 		_ = json.Unmarshal(b, &st)
 	}
-	h.StartedAt, h.Restarts, h.LastExit, h.Auth = st.StartedAt, st.Restarts, st.LastExit, st.Auth
+	h.StartedAt, h.Restarts, h.LastExit, h.Auth, h.AuthError = st.StartedAt, st.Restarts, st.LastExit, st.Auth, st.AuthError
 	h.SessionAlive = t.hasSession()
 	if h.SessionAlive {
 		pid, err := t.panePID()

@@ -103,7 +103,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 		if s.takeRestartRequest() {
 			// Asked for (auth rotate): start again at once, with a clean slate.
 			backoff = s.cfg.MinBackoff
-			s.status.update(func(st *status) { st.Restarts++; st.AuthRejected = false })
+			s.status.update(func(st *status) { st.Restarts++; st.AuthRejected, st.AuthError = false, "" })
 			logf("session %s ended on request; starting it again", s.cfg.Session)
 			continue
 		}
@@ -149,6 +149,10 @@ func (s *supervisor) setAuthRejected(rejected bool, why string) {
 	s.status.update(func(st *status) {
 		changed = st.AuthRejected != rejected
 		st.AuthRejected = rejected
+		st.AuthError = ""
+		if rejected {
+			st.AuthError = why
+		}
 	})
 	if changed && rejected {
 		logf("auth-rejected: %s; give the agents a valid credential with 'docker magents auth rotate'", why)

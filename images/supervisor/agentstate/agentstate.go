@@ -34,6 +34,7 @@ type Health struct {
 	Restarts     int       `json:"restarts"`
 	LastExit     time.Time `json:"lastExit,omitzero"`
 	Auth         string    `json:"auth,omitempty"`
+	AuthError    string    `json:"authError,omitempty"` // why the model API refused the credential
 	Error        string    `json:"error,omitempty"`
 }
 
