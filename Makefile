@@ -58,10 +58,14 @@ image: install
 provision:
 	bash hack/provision.sh
 
-test: provision test-unit test-e2e
+# After provisioning, tests that need a provisioned tool (tmux, pass, a credential helper)
+# fail rather than skip when it is missing.
+test: provision
+	$(MAKE) test-unit MAGENTS_REQUIRE_TOOLS=1
+	$(MAKE) test-e2e
 
 test-unit:
-	@start=$$(date +%s); \
+	@export MAGENTS_REQUIRE_TOOLS=$(MAGENTS_REQUIRE_TOOLS); start=$$(date +%s); \
 	$(GO) vet ./... && $(GO) test -count=1 ./...; rc=$$?; \
 	echo "stage test-unit: $$(( $$(date +%s) - start ))s"; exit $$rc
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the compose v2 and buildx CLI plugins and buildkitd from the Go module proxy
+# Builds the compose v2 and buildx CLI plugins, buildkitd and docker-credential-pass from the Go module proxy
 # (go install refuses those modules because of their go.mod directives, so each is built
 # from a throwaway module), caches the binaries under $MAGENTS_CACHE/tools/<name>-<version>,
 # and installs the plugins into $CLI_PLUGINS_DIR. Idempotent: a cached binary is reused.
@@ -51,4 +51,10 @@ if [ "$what" = all ] || [ "$what" = buildkitd ]; then
 		"-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION -X github.com/moby/buildkit/version.Package=github.com/moby/buildkit")
 	install -m 0755 "$bin" /usr/local/bin/buildkitd
 	log "buildkitd: $(buildkitd --version)"
+fi
+if [ "$what" = all ] || [ "$what" = credential-pass ]; then
+	bin=$(build docker-credential-pass "$CREDENTIAL_HELPERS_VERSION" github.com/docker/docker-credential-helpers/pass/cmd \
+		"-X github.com/docker/docker-credential-helpers/credentials.Version=$CREDENTIAL_HELPERS_VERSION")
+	install -m 0755 "$bin" /usr/local/bin/docker-credential-pass
+	log "docker-credential-pass: $(docker-credential-pass version)"
 fi

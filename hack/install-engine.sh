@@ -3,7 +3,8 @@
 # dockerd when no engine answers. Idempotent.
 . "$(dirname "$0")/lib.sh"
 
-pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables)
+# pass and gnupg back docker-credential-pass, the real credential helper the auth tests use.
+pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables pass gnupg)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -11,6 +11,7 @@ CLI_PLUGINS_DIR=${CLI_PLUGINS_DIR:-/usr/local/lib/docker/cli-plugins}
 COMPOSE_VERSION=${COMPOSE_VERSION:-v5.6.0}
 BUILDX_VERSION=${BUILDX_VERSION:-v0.38.2}
 BUILDKIT_VERSION=${BUILDKIT_VERSION:-v0.34.2}
+CREDENTIAL_HELPERS_VERSION=${CREDENTIAL_HELPERS_VERSION:-v0.9.13}
 
 log() { printf '%s [%s] %s\n' "$(date -u +%H:%M:%S)" "${0##*/}" "$*" >&2; }
 

@@ -21,9 +21,7 @@ import (
 // comes up healthy, a killed tmux server makes it unhealthy until the supervisor starts
 // the session again, and SIGTERM stops everything with exit 0.
 func TestSuperviseRealTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed on this host (apt-get install tmux)")
-	}
+	needTmux(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "magents-supervisor")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -126,9 +124,7 @@ func TestSuperviseRealTmux(t *testing.T) {
 // A refused credential turns the state to auth-rejected; a restart request (what auth
 // rotate sends) starts Claude again at once with the new credential and clears it.
 func TestAuthRejectedAndRestartRequest(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed on this host (apt-get install tmux)")
-	}
+	needTmux(t)
 	var accept atomic.Bool
 	var lastKey atomic.Value
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -203,6 +199,18 @@ func TestAuthRejectedAndRestartRequest(t *testing.T) {
 	out, err := info.Output()
 	if err != nil || !strings.Contains(string(out), `"fingerprint":"sha256:`) || strings.Contains(string(out), "sk-ant-api03-new") {
 		t.Errorf("auth info: %s %v", out, err)
+	}
+}
+
+// needTmux skips without tmux, unless make test provisioned the machine
+// (MAGENTS_REQUIRE_TOOLS=1): then it is a failure.
+func needTmux(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("MAGENTS_REQUIRE_TOOLS") == "1" {
+			t.Fatal("tmux is not installed: run hack/provision.sh")
+		}
+		t.Skip("tmux is not installed on this host (apt-get install tmux)")
 	}
 }
 
