@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/config/credentials"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
@@ -83,7 +85,26 @@ func effectiveCredential(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Crede
 }
 
 func credentialStore(dockerCli command.Cli, f *fleet.Fleet) auth.Store {
-	return auth.NewStore(dockerCli.ConfigFile().CredentialsStore, f.Project, f.SecretsDir())
+	cs := dockerCli.ConfigFile().CredentialsStore
+	// The docker CLI fills in a platform default when config.json names no helper.
+	guessed := cs != "" && cs == credentials.DetectDefaultStore("") && !configNamesStore(dockerCli)
+	store, note := auth.NewStore(cs, guessed, f.Project, f.SecretsDir())
+	if note != "" {
+		fmt.Fprintln(dockerCli.Err(), "note: "+note)
+	}
+	return store
+}
+
+// configNamesStore reports whether config.json itself sets credsStore.
+func configNamesStore(dockerCli command.Cli) bool {
+	b, err := os.ReadFile(dockerCli.ConfigFile().Filename)
+	if err != nil {
+		return false
+	}
+	var raw struct {
+		CredsStore string `json:"credsStore"`
+	}
+	return json.Unmarshal(b, &raw) == nil && raw.CredsStore != ""
 }
 
 // newCredential reads a credential the way auth setup and rotate take one.

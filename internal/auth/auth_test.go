@@ -162,7 +162,7 @@ func TestFailingCredentialHelper(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	secrets := filepath.Join(t.TempDir(), "secrets")
-	s := NewStore("broken", "proj", secrets)
+	s, _ := NewStore("broken", false, "proj", secrets)
 	if !strings.Contains(s.Name(), "credential helper broken") {
 		t.Fatalf("store %s", s.Name())
 	}
@@ -177,8 +177,12 @@ func TestFailingCredentialHelper(t *testing.T) {
 	if _, err := os.Stat(secrets); err == nil {
 		t.Error("a failing helper left a file behind")
 	}
+	// A helper the docker CLI only guessed (installed, but not set up) is not used.
+	if s, note := NewStore("broken", true, "proj", secrets); !strings.HasPrefix(s.Name(), "file ") || !strings.Contains(note, "not usable") {
+		t.Errorf("guessed broken helper: store %s, note %q", s.Name(), note)
+	}
 	// A helper that is not installed falls back to the private file.
-	if s := NewStore("not-installed", "proj", secrets); !strings.HasPrefix(s.Name(), "file ") {
+	if s, _ := NewStore("not-installed", false, "proj", secrets); !strings.HasPrefix(s.Name(), "file ") {
 		t.Errorf("store %s", s.Name())
 	}
 }

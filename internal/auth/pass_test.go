@@ -55,7 +55,10 @@ func TestPassCredentialHelper(t *testing.T) {
 	run("pass", "init", fpr)
 
 	secrets := filepath.Join(t.TempDir(), "secrets")
-	s := NewStore("pass", "proj", secrets)
+	s, note := NewStore("pass", true, "proj", secrets)
+	if note != "" {
+		t.Fatalf("an initialised pass was not used: %s", note)
+	}
 	if s.Name() != "credential helper pass" {
 		t.Fatalf("store %s", s.Name())
 	}

@@ -25,13 +25,30 @@ type Store interface {
 
 // NewStore is the Docker credential store the user already has (credsStore in the docker
 // config, the helper `docker login` uses), else a private file in the project's secrets dir.
-func NewStore(credsStore, project, secretsDir string) Store {
-	if credsStore != "" {
-		if _, err := exec.LookPath("docker-credential-" + credsStore); err == nil {
-			return &helperStore{helper: credsStore, serverURL: "docker-magents://" + project}
+// When the docker CLI only guessed the helper (it picks pass or secretservice when their
+// helper binary is installed, set up or not), the helper must answer a list request to be
+// used; otherwise the file is, and the returned note says why.
+func NewStore(credsStore string, guessed bool, project, secretsDir string) (Store, string) {
+	file := &fileStore{path: filepath.Join(secretsDir, "stored")}
+	if credsStore == "" {
+		return file, ""
+	}
+	if _, err := exec.LookPath("docker-credential-" + credsStore); err != nil {
+		return file, ""
+	}
+	h := &helperStore{helper: credsStore, serverURL: "docker-magents://" + project}
+	if guessed {
+		if _, err := client.List(h.program()); err != nil {
+			return file, fmt.Sprintf("docker-credential-%s is installed but not usable (%s): the credential is kept in %s instead",
+				credsStore, firstLine(err.Error()), file.path)
 		}
 	}
-	return &fileStore{path: filepath.Join(secretsDir, "stored")}
+	return h, ""
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
 }
 
 // helperStore speaks the docker-credential-helpers protocol.
