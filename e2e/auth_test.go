@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -254,4 +255,66 @@ func waitPrompt(t *testing.T, container string) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatalf("%s does not show Claude's prompt", container)
+}
+
+// auth setup from stdin, status, export; bad input stores nothing.
+func TestAuthSetupStatusExport(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
+	env := []string{"HOME=" + dir} // no host login, no credential in the environment
+	for _, v := range []string{"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_AUTH_TOKEN"} {
+		env = append(env, v+"=")
+	}
+	mg := func(stdin string, args ...string) *icmd.Result {
+		cmd := icmd.Command("docker", append([]string{"magents", "-p", "setupe2e"}, args...)...)
+		cmd.Dir, cmd.Env, cmd.Stdin = dir, append(os.Environ(), env...), strings.NewReader(stdin)
+		return icmd.RunCmd(cmd)
+	}
+	for input, want := range map[string]string{
+		"":                       "no credential on stdin",
+		"sk-ant-api03 spaced":    "contains spaces",
+		"sk-ant-api03-a\nline-2": "spans several lines",
+	} {
+		res := mg(input, "auth", "setup", "--api-key")
+		res.Assert(t, icmd.Expected{ExitCode: 1, Err: want})
+	}
+	mg("", "auth", "setup", "--file", filepath.Join(dir, "missing")).Assert(t, icmd.Expected{ExitCode: 1, Err: "no such file"})
+	mg("", "auth", "status").Assert(t, icmd.Expected{Out: "no credential"})
+
+	key := "sk-ant-api03-SETUP-" + fmt.Sprint(time.Now().UnixNano())
+	res := mg(key+"\n", "auth", "setup", "--api-key")
+	res.Assert(t, icmd.Success)
+	if strings.Contains(res.Combined(), key) {
+		t.Error("auth setup printed the key")
+	}
+	status := mg("", "auth", "status", "--format", "json")
+	status.Assert(t, icmd.Success)
+	if !strings.Contains(status.Stdout(), `"source": "stored"`) || strings.Contains(status.Combined(), key) {
+		t.Errorf("auth status after setup:\n%s", status.Stdout())
+	}
+	stored := filepath.Join(dir, ".magents", "secrets", "stored")
+	if st, err := os.Stat(stored); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("stored credential file: %v %v", st, err)
+	}
+
+	// export: 0600, ignored by git, and a warning once git tracks it.
+	mg("", "auth", "export").Assert(t, icmd.Expected{Err: "docker inspect"})
+	envFile := filepath.Join(dir, ".env")
+	if b, err := os.ReadFile(envFile); err != nil || string(b) != "ANTHROPIC_API_KEY="+key+"\n" {
+		t.Errorf(".env: %q %v", b, err)
+	}
+	if st, _ := os.Stat(envFile); st.Mode().Perm() != 0o600 {
+		t.Errorf(".env mode %o", st.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ".gitignore")); !strings.Contains(string(b), ".env") {
+		t.Errorf(".gitignore lacks .env:\n%s", b)
+	}
+	add := exec.Command("git", "add", "-f", ".env")
+	add.Dir = dir
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("git add: %v %s", err, out)
+	}
+	mg("", "auth", "export").Assert(t, icmd.Expected{Err: "tracked by git"})
 }

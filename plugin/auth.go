@@ -88,11 +88,7 @@ func credentialStore(dockerCli command.Cli, f *fleet.Fleet) auth.Store {
 	cs := dockerCli.ConfigFile().CredentialsStore
 	// The docker CLI fills in a platform default when config.json names no helper.
 	guessed := cs != "" && cs == credentials.DetectDefaultStore("") && !configNamesStore(dockerCli)
-	store, note := auth.NewStore(cs, guessed, f.Project, f.SecretsDir())
-	if note != "" {
-		fmt.Fprintln(dockerCli.Err(), "note: "+note)
-	}
-	return store
+	return auth.NewStore(cs, guessed, f.Project, f.SecretsDir(), dockerCli.Err())
 }
 
 // configNamesStore reports whether config.json itself sets credsStore.

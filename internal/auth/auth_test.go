@@ -162,7 +162,7 @@ func TestFailingCredentialHelper(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	secrets := filepath.Join(t.TempDir(), "secrets")
-	s, _ := NewStore("broken", false, "proj", secrets)
+	s := NewStore("broken", false, "proj", secrets, nil)
 	if !strings.Contains(s.Name(), "credential helper broken") {
 		t.Fatalf("store %s", s.Name())
 	}
@@ -177,12 +177,21 @@ func TestFailingCredentialHelper(t *testing.T) {
 	if _, err := os.Stat(secrets); err == nil {
 		t.Error("a failing helper left a file behind")
 	}
-	// A helper the docker CLI only guessed (installed, but not set up) is not used.
-	if s, note := NewStore("broken", true, "proj", secrets); !strings.HasPrefix(s.Name(), "file ") || !strings.Contains(note, "not usable") {
-		t.Errorf("guessed broken helper: store %s, note %q", s.Name(), note)
+	// A helper the docker CLI only guessed (installed, but not set up) gives way to the file.
+	var notes strings.Builder
+	g := NewStore("broken", true, "proj", secrets, &notes)
+	if err := g.Put(c); err != nil || !strings.HasPrefix(g.Name(), "file ") || !strings.Contains(notes.String(), "not usable") {
+		t.Errorf("guessed broken helper: %v, store %s, notes %q", err, g.Name(), notes.String())
 	}
+	if got, err := g.Get(); err != nil || got == nil || got.Value != canary {
+		t.Errorf("read back through the guessed store: %v %v", got, err)
+	}
+	if err := g.Erase(); err == nil {
+		t.Error("erasing through a broken helper reported no error")
+	}
+	os.RemoveAll(secrets)
 	// A helper that is not installed falls back to the private file.
-	if s, _ := NewStore("not-installed", false, "proj", secrets); !strings.HasPrefix(s.Name(), "file ") {
+	if s := NewStore("not-installed", false, "proj", secrets, nil); !strings.HasPrefix(s.Name(), "file ") {
 		t.Errorf("store %s", s.Name())
 	}
 }

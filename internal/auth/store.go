@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,24 +27,63 @@ type Store interface {
 // NewStore is the Docker credential store the user already has (credsStore in the docker
 // config, the helper `docker login` uses), else a private file in the project's secrets dir.
 // When the docker CLI only guessed the helper (it picks pass or secretservice when their
-// helper binary is installed, set up or not), the helper must answer a list request to be
-// used; otherwise the file is, and the returned note says why.
-func NewStore(credsStore string, guessed bool, project, secretsDir string) (Store, string) {
+// helper binary is installed, set up or not), a helper that fails to store falls back to
+// the file, with a note on stderr.
+func NewStore(credsStore string, guessed bool, project, secretsDir string, notes io.Writer) Store {
 	file := &fileStore{path: filepath.Join(secretsDir, "stored")}
 	if credsStore == "" {
-		return file, ""
+		return file
 	}
 	if _, err := exec.LookPath("docker-credential-" + credsStore); err != nil {
-		return file, ""
+		return file
 	}
 	h := &helperStore{helper: credsStore, serverURL: "docker-magents://" + project}
 	if guessed {
-		if _, err := client.List(h.program()); err != nil {
-			return file, fmt.Sprintf("docker-credential-%s is installed but not usable (%s): the credential is kept in %s instead",
-				credsStore, firstLine(err.Error()), file.path)
-		}
+		return &guessedStore{helper: h, file: file, notes: notes}
 	}
-	return h, ""
+	return h
+}
+
+// guessedStore uses a helper the docker CLI guessed when it works, else the file.
+type guessedStore struct {
+	helper *helperStore
+	file   *fileStore
+	notes  io.Writer
+	used   Store
+}
+
+func (g *guessedStore) Name() string {
+	if g.used != nil {
+		return g.used.Name()
+	}
+	return g.helper.Name()
+}
+
+func (g *guessedStore) Get() (*Credential, error) {
+	if c, err := g.helper.Get(); err == nil && c != nil {
+		g.used = g.helper
+		return c, nil
+	}
+	g.used = g.file
+	return g.file.Get()
+}
+
+func (g *guessedStore) Put(c Credential) error {
+	err := g.helper.Put(c)
+	if err == nil {
+		g.used = g.helper
+		return g.file.Erase()
+	}
+	if g.notes != nil {
+		fmt.Fprintf(g.notes, "note: docker-credential-%s is installed but not usable (%s): keeping the credential in %s instead\n",
+			g.helper.helper, firstLine(err.Error()), g.file.path)
+	}
+	g.used = g.file
+	return g.file.Put(c)
+}
+
+func (g *guessedStore) Erase() error {
+	return errors.Join(g.helper.Erase(), g.file.Erase())
 }
 
 func firstLine(s string) string {
