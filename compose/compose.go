@@ -72,9 +72,18 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if name == fleet.DevService {
 		volume = fleet.ConfigVolume("claude-dev")
 	}
+	workspace := f.Workspace
+	if f.Isolation == "worktree" && name != fleet.DevService {
+		workspace = fleet.WorktreeRel(name)
+	}
 	s.Volumes = []types.ServiceVolumeConfig{
 		{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
-		{Type: types.VolumeTypeBind, Source: f.Workspace, Target: fleet.WorkspaceDir},
+		{Type: types.VolumeTypeBind, Source: workspace, Target: fleet.WorkspaceDir},
+	}
+	if f.Isolation == "worktree" && f.GitDir != "" && name != fleet.DevService {
+		// A worktree's .git file names its git dir by absolute host path: mount the
+		// repository's git dir at that same path. It shares objects and refs with the host.
+		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: f.GitDir, Target: f.GitDir})
 	}
 	if f.Credential != "" {
 		// The directory, not each file: a credential replaced by rename is seen by the

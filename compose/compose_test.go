@@ -26,6 +26,11 @@ func TestRenderGolden(t *testing.T) {
 		"many-agents":    func() *fleet.Fleet { f := testFleet(12); f.CPUs = 2; f.Memory = "2g"; f.User = "1001:1001"; return f },
 		"dev-and-agents": func() *fleet.Fleet { f := testFleet(2); f.Dev = true; f.Project = "team-a"; return f },
 		"host-login":     func() *fleet.Fleet { f := testFleet(1); f.AuthLogin = "/home/dev/.claude"; return f },
+		"worktrees": func() *fleet.Fleet {
+			f := testFleet(2)
+			f.Isolation, f.GitDir, f.Includes = "worktree", "/home/dev/project/.git", []string{".env"}
+			return f
+		},
 	}
 	for name, mk := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -42,8 +42,11 @@ func newFleetEnvWith(t *testing.T, marker string, respond anthropictest.Responde
 	t.Helper()
 	ensureImage(t, "latest")
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+	// The owner must reach it too (git runs as the owner): open the parent go test made.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.Chown(dir, workspaceUID, workspaceUID); err != nil {
 		t.Fatal(err)

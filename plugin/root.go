@@ -56,6 +56,8 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		execCmd(dockerCli, &root),
 		downCmd(dockerCli, &root),
 		authCmd(dockerCli, &root),
+		diffCmd(dockerCli, &root),
+		mergeCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)
 	return cmd

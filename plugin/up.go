@@ -19,6 +19,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
 type upOptions struct {
@@ -37,6 +38,9 @@ type upOptions struct {
 	apiKeyFile     string
 	oauthTokenFile string
 	authCheck      bool
+	isolation      string
+	base           string
+	includes       []string
 }
 
 func upCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -70,6 +74,9 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
 	flags.BoolVar(&opts.force, "force", false, "Overwrite a compose file that was edited by hand")
 	flags.StringVar(&opts.caCert, "ca-cert", "", "Extra CA bundle for building a missing image (see 'docker magents build')")
+	flags.StringVar(&opts.isolation, "isolation", "", `How agents share the workspace: "worktree" (a git worktree and branch magents/agent-N each; the default in a git repository) or "shared"`)
+	flags.StringVar(&opts.base, "base", "", "Ref new agent branches start from (default: HEAD)")
+	flags.StringArrayVar(&opts.includes, "include", nil, "Untracked files to carry into each new worktree (a gitignore-style pattern; also read from .magentsinclude)")
 	flags.BoolVar(&opts.authCheck, "auth-check", false, "Have each agent check its credential with the model API at every Claude start (shows auth-rejected at once)")
 	flags.StringVar(&opts.apiKeyFile, "api-key-file", "", `Give the agents the API key in this file ("-": stdin); overrides the stored one and the environment`)
 	flags.StringVar(&opts.oauthTokenFile, "oauth-token-file", "", `Give the agents the token (from 'claude setup-token') in this file ("-": stdin)`)
@@ -122,6 +129,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		return err
 	}
 	if err := f.RecordWritten(content); err != nil {
+		return err
+	}
+	if err := prepareWorktrees(dockerCli, f); err != nil {
 		return err
 	}
 	if err := f.IgnoreStateDir(); err != nil {
@@ -189,6 +199,12 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	if flags.Changed("auth-check") {
 		f.AuthCheck = opts.authCheck
 	}
+	if flags.Changed("base") {
+		f.Base = opts.base
+	}
+	if flags.Changed("include") {
+		f.Includes = opts.includes
+	}
 	if flags.Changed("env-file") {
 		f.EnvFile = relTo(f.Dir(), opts.envFile)
 	}
@@ -206,7 +222,63 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	case newProject || flags.Changed("workspace"):
 		f.User = ownerOf(st)
 	}
+	if err := applyIsolation(f, ws, opts, flags, newProject); err != nil {
+		return err
+	}
 	return f.Validate()
+}
+
+// applyIsolation sets how agents share the workspace: a worktree each when it is a git
+// repository (unless told otherwise), else the shared directory.
+func applyIsolation(f *fleet.Fleet, ws string, opts upOptions, flags *pflag.FlagSet, newProject bool) error {
+	repo, err := workspace.Open(ws)
+	if err != nil {
+		return err
+	}
+	switch {
+	case flags.Changed("isolation"):
+		f.Isolation = opts.isolation
+	case newProject || flags.Changed("workspace") || f.Isolation == "":
+		f.Isolation = workspace.Shared
+		if repo != nil {
+			f.Isolation = workspace.Worktree
+		}
+	}
+	switch f.Isolation {
+	case workspace.Shared:
+		f.GitDir = ""
+	case workspace.Worktree:
+		if repo == nil {
+			return fmt.Errorf("--isolation worktree needs a git repository, and %s is not in one: use --isolation shared, or git init it", ws)
+		}
+		f.GitDir = repo.CommonDir
+	default:
+		return fmt.Errorf(`invalid --isolation %q: use "worktree" or "shared"`, f.Isolation)
+	}
+	return nil
+}
+
+// prepareWorktrees gives each agent its worktree (new ones only; existing worktrees and
+// their work are left alone).
+func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
+	if f.Isolation != workspace.Worktree {
+		return nil
+	}
+	repo, err := workspace.Open(f.Abs(f.Workspace))
+	if err != nil || repo == nil {
+		return fmt.Errorf("opening the workspace's git repository: %v", err)
+	}
+	includes, err := repo.Includes(f.Includes)
+	if err != nil {
+		return err
+	}
+	for _, agent := range f.AgentNames() {
+		if err := repo.AddWorktree(f.WorktreeDir(agent), agent, f.Base, includes); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(dockerCli.Err(), "Worktrees: %s (branches magents/agent-1…%d)\n", filepath.Join(fleet.StateDirName, "worktrees"), f.Agents)
+	return nil
 }
 
 // ownerOf is the workspace owner's UID:GID, or the image's user when the owner is root:

@@ -50,7 +50,21 @@ type Fleet struct {
 	// AuthCheck has each agent ask the model API whether it takes the credential at every
 	// Claude start (a free request), so a refused one shows as auth-rejected at once.
 	AuthCheck bool `yaml:"auth_check,omitempty"`
+
+	// Isolation is how agents share the workspace: "worktree" (a git worktree and branch
+	// each, under the state dir), or "shared". GitDir is the repository's common git dir,
+	// mounted at its own path so the worktrees' git metadata works inside the agents.
+	Isolation string   `yaml:"isolation,omitempty"`
+	Base      string   `yaml:"base,omitempty"`
+	Includes  []string `yaml:"include,omitempty"`
+	GitDir    string   `yaml:"git_dir,omitempty"`
 }
+
+// WorktreeDir is where agent's worktree lives (under the state dir).
+func (f *Fleet) WorktreeDir(agent string) string { return filepath.Join(f.StateDir(), "worktrees", agent) }
+
+// WorktreeRel is WorktreeDir as the compose file writes it.
+func WorktreeRel(agent string) string { return "./" + StateDirName + "/worktrees/" + agent }
 
 // New is a fleet with the defaults of a new project.
 func New(project, composeFile string) *Fleet {

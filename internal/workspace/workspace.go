@@ -1,0 +1,209 @@
+// Package workspace gives each agent of a fleet its own place to work: a git worktree on
+// its own branch (the default in a git repository), the shared directory, or (later) a
+// private clone. It runs git as the workspace's owner, so nothing it creates is owned by
+// root.
+package workspace
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Isolation modes.
+const (
+	Worktree = "worktree"
+	Shared   = "shared"
+	Clone    = "clone"
+)
+
+// IncludeFile lists untracked files (gitignore-style patterns, one per line) to carry into
+// every agent's worktree, like .worktreeinclude.
+const IncludeFile = ".magentsinclude"
+
+// Repo is the git repository a workspace lives in.
+type Repo struct {
+	Root      string // the work tree's top directory
+	CommonDir string // the git dir shared by all worktrees (absolute)
+	uid, gid  int    // the owner, whom git runs as
+}
+
+// Open returns the repository at dir, or nil when dir is not in a git work tree.
+func Open(dir string) (*Repo, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{uid: -1, gid: -1}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		r.uid, r.gid = int(sys.Uid), int(sys.Gid)
+	}
+	top, err := r.git(dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		if strings.Contains(err.Error(), "not a git repository") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("looking for a git repository in %s (as its owner, uid %d): %w", dir, r.uid, err)
+	}
+	r.Root = top
+	common, err := r.git(dir, "rev-parse", "--path-format=absolute", "--git-common-dir")
+	if err != nil {
+		return nil, err
+	}
+	r.CommonDir = common
+	return r, nil
+}
+
+// Branch is agent's branch: magents/agent-N.
+func Branch(agent string) string { return "magents/" + agent }
+
+// AddWorktree creates the agent's worktree at path on its own branch, from base (a ref;
+// HEAD when empty), unless it exists already; then copies the untracked files that
+// match the include patterns. It never touches an existing worktree's contents.
+func (r *Repo) AddWorktree(path, agent, base string, includes []string) error {
+	if _, err := os.Stat(filepath.Join(path, ".git")); err == nil {
+		return nil
+	}
+	if base == "" {
+		base = "HEAD"
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	r.chown(filepath.Dir(path))
+	branch := Branch(agent)
+	args := []string{"worktree", "add", path, branch}
+	if _, err := r.git(r.Root, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch); err != nil {
+		args = []string{"worktree", "add", "-b", branch, path, base}
+	}
+	if _, err := r.git(r.Root, args...); err != nil {
+		return fmt.Errorf("creating the worktree of %s: %w", agent, err)
+	}
+	return r.copyIncludes(path, includes)
+}
+
+// Includes reads the include patterns: those given plus the repository's .magentsinclude.
+func (r *Repo) Includes(given []string) ([]string, error) {
+	out := append([]string{}, given...)
+	f, err := os.Open(filepath.Join(r.Root, IncludeFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out, sc.Err()
+}
+
+// copyIncludes copies untracked (including ignored) files matching the patterns from the
+// main work tree into the new worktree, keeping their modes.
+func (r *Repo) copyIncludes(dst string, patterns []string) error {
+	if len(patterns) == 0 {
+		return nil
+	}
+	args := []string{"ls-files", "--others", "-z", "--"}
+	out, err := r.git(r.Root, append(args, patterns...)...)
+	if err != nil {
+		return err
+	}
+	for _, rel := range strings.Split(out, "\x00") {
+		if rel == "" || strings.HasPrefix(rel, ".magents/") {
+			continue
+		}
+		if err := copyFile(filepath.Join(r.Root, rel), filepath.Join(dst, rel)); err != nil {
+			return fmt.Errorf("carrying %s into the worktree: %w", rel, err)
+		}
+		r.chown(filepath.Join(dst, rel))
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, st.Mode().Perm())
+}
+
+// git runs git in dir as the repository's owner and returns its trimmed output.
+func (r *Repo) git(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	if os.Geteuid() == 0 && r.uid > 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid)}}
+		// The owner's own git identity and settings, not root's.
+		home := os.TempDir()
+		if u, err := user.LookupId(strconv.Itoa(r.uid)); err == nil && u.HomeDir != "" {
+			home = u.HomeDir
+		}
+		cmd.Env = append(cmd.Env, "HOME="+home)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && len(exit.Stderr) > 0 {
+			return "", fmt.Errorf("git %s: %s", args[0], strings.TrimSpace(string(exit.Stderr)))
+		}
+		return "", fmt.Errorf("git %s: %w", args[0], err)
+	}
+	return strings.TrimRight(string(out), "\n"), nil
+}
+
+func (r *Repo) chown(path string) {
+	if os.Geteuid() == 0 && r.uid > 0 {
+		_ = os.Chown(path, r.uid, r.gid)
+	}
+}
+
+// Diff is what agent's branch changed since it left base (the merge base with the
+// current branch), as a patch.
+func (r *Repo) Diff(agent string, stat bool) (string, error) {
+	args := []string{"diff"}
+	if stat {
+		args = append(args, "--stat")
+	}
+	return r.git(r.Root, append(args, "HEAD..."+Branch(agent))...)
+}
+
+// Merge merges agent's branch into the checked-out branch (or into), fast-forward when it
+// can, else with a merge commit. On a conflict it aborts, leaving both sides as they were.
+func (r *Repo) Merge(agent, into string) (string, error) {
+	if into != "" {
+		if _, err := r.git(r.Root, "checkout", "--quiet", into); err != nil {
+			return "", err
+		}
+	}
+	if dirty, _ := r.git(r.Root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
+		return "", errors.New("the host work tree has uncommitted changes: commit or stash them first")
+	}
+	out, err := r.git(r.Root, "merge", "--no-edit", Branch(agent))
+	if err != nil {
+		_, _ = r.git(r.Root, "merge", "--abort")
+		return "", fmt.Errorf("merging %s: %w\nNothing was changed: resolve it by hand (git merge %s) or rebase the agent's branch", Branch(agent), err, Branch(agent))
+	}
+	return out, nil
+}
