@@ -61,7 +61,9 @@ type Fleet struct {
 }
 
 // WorktreeDir is where agent's worktree lives (under the state dir).
-func (f *Fleet) WorktreeDir(agent string) string { return filepath.Join(f.StateDir(), "worktrees", agent) }
+func (f *Fleet) WorktreeDir(agent string) string {
+	return filepath.Join(f.StateDir(), "worktrees", agent)
+}
 
 // WorktreeRel is WorktreeDir as the compose file writes it.
 func WorktreeRel(agent string) string { return "./" + StateDirName + "/worktrees/" + agent }
