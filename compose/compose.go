@@ -67,6 +67,11 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if f.AuthCheck {
 		env["MAGENTS_AUTH_CHECK"] = ptr("1")
 	}
+	if n, err := fleet.AgentNumber(name); err == nil {
+		if task := f.TaskFor(n); task != "" {
+			env["TASK"] = ptr(task)
+		}
+	}
 	s.Environment = env
 	volume := fleet.ConfigVolume(name)
 	if name == fleet.DevService {

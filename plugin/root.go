@@ -57,6 +57,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		downCmd(dockerCli, &root),
 		authCmd(dockerCli, &root),
 		diffCmd(dockerCli, &root),
+		taskCmd(dockerCli, &root),
 		mergeCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)

@@ -41,6 +41,8 @@ type upOptions struct {
 	isolation      string
 	base           string
 	includes       []string
+	tasks          []string
+	tasksFile      string
 }
 
 func upCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -77,6 +79,8 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.StringVar(&opts.isolation, "isolation", "", `How agents share the workspace: "worktree" (a git worktree and branch magents/agent-N each; the default in a git repository) or "shared"`)
 	flags.StringVar(&opts.base, "base", "", "Ref new agent branches start from (default: HEAD)")
 	flags.StringArrayVar(&opts.includes, "include", nil, "Untracked files to carry into each new worktree (a gitignore-style pattern; also read from .magentsinclude)")
+	flags.StringArrayVar(&opts.tasks, "task", nil, "A task for the next agent in order (repeat: agent-1, agent-2, …); typed into Claude once it is ready")
+	flags.StringVar(&opts.tasksFile, "tasks", "", "File of tasks, one per line or a YAML list (agent-1 gets the first)")
 	flags.BoolVar(&opts.authCheck, "auth-check", false, "Have each agent check its credential with the model API at every Claude start (shows auth-rejected at once)")
 	flags.StringVar(&opts.apiKeyFile, "api-key-file", "", `Give the agents the API key in this file ("-": stdin); overrides the stored one and the environment`)
 	flags.StringVar(&opts.oauthTokenFile, "oauth-token-file", "", `Give the agents the token (from 'claude setup-token') in this file ("-": stdin)`)
@@ -204,6 +208,20 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("include") {
 		f.Includes = opts.includes
+	}
+	switch {
+	case flags.Changed("task") && flags.Changed("tasks"):
+		return errors.New("give tasks with --task or with --tasks FILE, not both")
+	case flags.Changed("task"):
+		f.Tasks = opts.tasks
+	case flags.Changed("tasks"):
+		b, err := os.ReadFile(opts.tasksFile)
+		if err != nil {
+			return fmt.Errorf("--tasks: %w", err)
+		}
+		if f.Tasks, err = fleet.ParseTasks(b); err != nil {
+			return fmt.Errorf("--tasks %s: %w", opts.tasksFile, err)
+		}
 	}
 	if flags.Changed("env-file") {
 		f.EnvFile = relTo(f.Dir(), opts.envFile)

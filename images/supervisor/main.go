@@ -37,6 +37,8 @@ func main() {
 		os.Exit(authInfo(os.Stdout))
 	case "restart":
 		os.Exit(requestRestart(cfg))
+	case "task":
+		os.Exit(giveTask(cfg, args[1:]))
 	case "agent":
 		execAgent(cfg, args[1:])
 	case "version", "--version":
@@ -55,6 +57,7 @@ Commands:
   health        print the agent's health as JSON; exit 1 when unhealthy
   auth          print the auth method and the credential's fingerprint (never its value)
   restart       restart Claude now (a new credential is read), keeping the container
+  task TEXT     type a task into Claude's prompt once it is ready
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version
   CMD [ARG...]  any other command is run like "agent CMD ARG..."

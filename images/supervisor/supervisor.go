@@ -65,6 +65,7 @@ func (s *supervisor) run(ctx context.Context) error {
 	if s.cfg.Attach && isTerminal(os.Stdin.Fd()) {
 		go s.attachLoop(ctx, sessions)
 	}
+	go s.deliverStartTask(ctx)
 	err = <-done
 	s.stopAgent()
 	return err

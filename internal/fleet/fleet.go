@@ -58,6 +58,10 @@ type Fleet struct {
 	Base      string   `yaml:"base,omitempty"`
 	Includes  []string `yaml:"include,omitempty"`
 	GitDir    string   `yaml:"git_dir,omitempty"`
+
+	// Tasks are given to the agents in order (agent-1 the first): typed into Claude's
+	// prompt once it is ready, the first time each agent starts.
+	Tasks []string `yaml:"tasks,omitempty"`
 }
 
 // WorktreeDir is where agent's worktree lives (under the state dir).
@@ -154,6 +158,9 @@ func (f *Fleet) Validate() error {
 	}
 	if _, _, err := ParseUser(f.User); err != nil {
 		errs = append(errs, err)
+	}
+	if len(f.Tasks) > f.Agents {
+		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents", len(f.Tasks), f.Agents))
 	}
 	if f.CPUs < 0 {
 		errs = append(errs, fmt.Errorf("invalid --cpus %v: give a positive number", f.CPUs))

@@ -173,3 +173,26 @@ func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestParseTasks(t *testing.T) {
+	for in, want := range map[string]string{
+		"Implement feature X\n\n# a comment\nWrite tests for feature X\n": "Implement feature X|Write tests for feature X",
+		"- Implement feature X\n- 'Write tests: for X'\n":                   "Implement feature X|Write tests: for X",
+		`["one", "two"]`: "one|two",
+	} {
+		got, err := ParseTasks([]byte(in))
+		if err != nil || strings.Join(got, "|") != want {
+			t.Errorf("ParseTasks(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "# only a comment\n", "- [unclosed\n", "- ''\n"} {
+		if _, err := ParseTasks([]byte(bad)); err == nil {
+			t.Errorf("ParseTasks(%q) accepted", bad)
+		}
+	}
+	f := New("p", "/x/c.yml")
+	f.Agents, f.Tasks = 1, []string{"a", "b"}
+	if err := f.Validate(); err == nil || !strings.Contains(err.Error(), "2 tasks for 1 agent") {
+		t.Errorf("more tasks than agents: %v", err)
+	}
+}

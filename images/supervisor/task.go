@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// promptMarker is what Claude Code's input line starts with when it is ready for input.
+const promptMarker = "❯"
+
+// waitReady waits until Claude shows its prompt in the session: read from the pane,
+// never a fixed sleep.
+func waitReady(ctx context.Context, t tmux, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if out, err := t.run("capture-pane", "-p", "-t", t.target()); err == nil && strings.Contains(out, promptMarker) {
+			return nil
+		}
+		if !sleep(ctx, 300*time.Millisecond) {
+			return fmt.Errorf("Claude did not show its prompt within %s", timeout)
+		}
+	}
+}
+
+// typeTask types text into Claude's prompt and submits it.
+func typeTask(ctx context.Context, t tmux, text string) error {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return errors.New("the task is empty")
+	}
+	if err := waitReady(ctx, t, 2*time.Minute); err != nil {
+		return err
+	}
+	// -l: literally, so words such as "Enter" or "C-c" in a task are text, not keys.
+	if _, err := t.run("send-keys", "-t", t.target(), "-l", text); err != nil {
+		return err
+	}
+	// Claude's input takes a paste and an Enter in one burst as a newline; let it settle.
+	sleep(ctx, 300*time.Millisecond)
+	_, err := t.run("send-keys", "-t", t.target(), "Enter")
+	return err
+}
+
+// giveTask is `magents-supervisor task TEXT`: type a task into the running agent.
+func giveTask(cfg config, args []string) int {
+	if err := typeTask(context.Background(), tmux{session: cfg.Session}, strings.Join(args, " ")); err != nil {
+		logf("task: %v", err)
+		return 1
+	}
+	return 0
+}
+
+// deliverStartTask types $TASK once per Claude config dir (so not again on every restart
+// of the container), when the agent is interactive.
+func (s *supervisor) deliverStartTask(ctx context.Context) {
+	task := strings.TrimSpace(os.Getenv("TASK"))
+	if task == "" {
+		return
+	}
+	sum := sha256.Sum256([]byte(task))
+	marker := filepath.Join(s.cfg.ClaudeConfigDir, ".magents-task")
+	if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == hex.EncodeToString(sum[:]) {
+		return
+	}
+	if err := typeTask(ctx, s.tmux, task); err != nil {
+		logf("giving the agent its task: %v", err)
+		return
+	}
+	_ = os.WriteFile(marker, []byte(hex.EncodeToString(sum[:])+"\n"), 0o600)
+	logf("task given to Claude")
+}
