@@ -22,6 +22,13 @@ func TestFleetTasks(t *testing.T) {
 
 	mg("up", "--agents", "1", "--task", "a", "--task", "b").Assert(t, icmd.Expected{ExitCode: 1, Err: "2 tasks for 1 agent"})
 	mg("up", "--agents", "2", "--task", "ping from the first task", "--task", "write the second thing").Assert(t, icmd.Success)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, c := range []string{"taske2e-agent-1", "taske2e-agent-2"} {
+				t.Logf("%s logs:\n%s\npane:\n%s", c, docker("logs", c).Combined(), docker("exec", c, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
+			}
+		}
+	})
 	seen := func(text string) func([]anthropictest.Request) bool {
 		return func(rs []anthropictest.Request) bool {
 			for _, r := range rs {

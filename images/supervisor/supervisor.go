@@ -136,7 +136,7 @@ func (s *supervisor) checkCredential(ctx context.Context) {
 // scanForAuthFailure reads the end of the session's screen for Claude's own report of a
 // refused credential.
 func (s *supervisor) scanForAuthFailure() {
-	out, err := s.tmux.run("capture-pane", "-p", "-J", "-t", s.tmux.target(), "-S", "-60")
+	out, err := s.tmux.run("capture-pane", "-p", "-J", "-t", s.tmux.paneTarget(), "-S", "-60")
 	if err != nil {
 		return
 	}

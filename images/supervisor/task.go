@@ -21,7 +21,7 @@ func waitReady(ctx context.Context, t tmux, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		if out, err := t.run("capture-pane", "-p", "-t", t.target()); err == nil && strings.Contains(out, promptMarker) {
+		if out, err := t.run("capture-pane", "-p", "-t", t.paneTarget()); err == nil && strings.Contains(out, promptMarker) {
 			return nil
 		}
 		if !sleep(ctx, 300*time.Millisecond) {
@@ -40,12 +40,12 @@ func typeTask(ctx context.Context, t tmux, text string) error {
 		return err
 	}
 	// -l: literally, so words such as "Enter" or "C-c" in a task are text, not keys.
-	if _, err := t.run("send-keys", "-t", t.target(), "-l", text); err != nil {
+	if _, err := t.run("send-keys", "-t", t.paneTarget(), "-l", text); err != nil {
 		return err
 	}
 	// Claude's input takes a paste and an Enter in one burst as a newline; let it settle.
 	sleep(ctx, 300*time.Millisecond)
-	_, err := t.run("send-keys", "-t", t.target(), "Enter")
+	_, err := t.run("send-keys", "-t", t.paneTarget(), "Enter")
 	return err
 }
 

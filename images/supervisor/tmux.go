@@ -32,6 +32,10 @@ func (t tmux) run(args ...string) (string, error) {
 // target names the session exactly ("=claude"), not by prefix.
 func (t tmux) target() string { return "=" + t.session }
 
+// paneTarget names the session's active pane ("=claude:"); commands that take a pane
+// (capture-pane, send-keys) do not resolve a bare "=claude".
+func (t tmux) paneTarget() string { return "=" + t.session + ":" }
+
 func (t tmux) hasSession() bool {
 	_, err := t.run("has-session", "-t", t.target())
 	return err == nil
