@@ -13,10 +13,10 @@ import (
 
 func taskCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "task AGENT TEXT...",
-		Short: "Give a running agent a task: typed into Claude's prompt once it is ready",
+		Use:     "task AGENT TEXT...",
+		Short:   "Give a running agent a task: typed into Claude's prompt once it is ready",
 		Example: `  docker magents task agent-2 "Write tests for the parser"`,
-		Args: cli.RequiresMinArgs(2),
+		Args:    cli.RequiresMinArgs(2),
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			container, err := agentContainer(root, args[0])
 			if err != nil {

@@ -177,7 +177,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func TestParseTasks(t *testing.T) {
 	for in, want := range map[string]string{
 		"Implement feature X\n\n# a comment\nWrite tests for feature X\n": "Implement feature X|Write tests for feature X",
-		"- Implement feature X\n- 'Write tests: for X'\n":                   "Implement feature X|Write tests: for X",
+		"- Implement feature X\n- 'Write tests: for X'\n":                 "Implement feature X|Write tests: for X",
 		`["one", "two"]`: "one|two",
 	} {
 		got, err := ParseTasks([]byte(in))
