@@ -11,7 +11,6 @@ import (
 	"github.com/docker/cli/cli/config/credentials"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
@@ -42,25 +41,8 @@ CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_AUTH_TOKEN); the host's own Claude login (one ag
 // authProject is the fleet the auth commands act on: the saved one, or the defaults of
 // the project `up` would create (so auth setup can come first).
 func (r *rootOptions) authProject() (*fleet.Fleet, error) {
-	path, err := r.composePath()
-	if err != nil {
-		return nil, err
-	}
-	f, err := compose.ReadFleet(path)
-	if err != nil {
-		return nil, err
-	}
-	if f == nil {
-		project := r.project
-		if project == "" {
-			project = fleet.DefaultProject
-		}
-		return fleet.New(project, path), nil
-	}
-	if r.project != "" && r.project != f.Project {
-		return nil, errors.New(r.file + " belongs to project " + f.Project + ", not " + r.project)
-	}
-	return f, nil
+	f, _, err := r.fleetOrNew()
+	return f, err
 }
 
 // effectiveCredential is the credential the agents get on the next up: auth.Resolve's

@@ -69,21 +69,38 @@ func (r *rootOptions) composePath() (string, error) {
 	return filepath.Abs(r.file)
 }
 
-// loadFleet reads the fleet that `up` saved in the compose file.
-func (r *rootOptions) loadFleet() (*fleet.Fleet, error) {
+// fleetOrNew reads the fleet saved in the compose file, or returns the defaults of the
+// project `up` would create there (saved reports which). -p must match a saved project.
+func (r *rootOptions) fleetOrNew() (f *fleet.Fleet, saved bool, err error) {
 	path, err := r.composePath()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	f, err := compose.ReadFleet(path)
+	f, err = compose.ReadFleet(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if f == nil {
+		project := r.project
+		if project == "" {
+			project = fleet.DefaultProject
+		}
+		return fleet.New(project, path), false, nil
+	}
+	if r.project != "" && r.project != f.Project {
+		return nil, false, errors.New(r.file + " belongs to project " + f.Project + ", not " + r.project + ": drop -p or give the project's own file with -f")
+	}
+	return f, true, nil
+}
+
+// loadFleet reads the fleet that `up` saved in the compose file.
+func (r *rootOptions) loadFleet() (*fleet.Fleet, error) {
+	f, saved, err := r.fleetOrNew()
 	if err != nil {
 		return nil, err
 	}
-	if f == nil {
+	if !saved {
 		return nil, errors.New("no fleet: " + r.file + " does not exist. Start one with 'docker magents up', or give its file with -f")
-	}
-	if r.project != "" && r.project != f.Project {
-		return nil, errors.New(r.file + " belongs to project " + f.Project + ", not " + r.project + ": drop -p or give the project's own file with -f")
 	}
 	return f, nil
 }

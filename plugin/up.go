@@ -97,7 +97,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	}
 	// Check everything before touching the disk, then again under the project lock (another
 	// up may have changed the file meanwhile).
-	f, err := upFleet(path, root, opts, flags)
+	f, err := upFleet(root, opts, flags)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		return err
 	}
 	defer unlock()
-	if f, err = upFleet(path, root, opts, flags); err != nil {
+	if f, err = upFleet(root, opts, flags); err != nil {
 		return err
 	}
 	if edited, err := f.EditedByHand(); err != nil {
@@ -159,22 +159,12 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 }
 
 // upFleet is the fleet `up` will write: the saved one (or a new one) with the flags applied.
-func upFleet(path string, root *rootOptions, opts upOptions, flags *pflag.FlagSet) (*fleet.Fleet, error) {
-	saved, err := compose.ReadFleet(path)
+func upFleet(root *rootOptions, opts upOptions, flags *pflag.FlagSet) (*fleet.Fleet, error) {
+	f, saved, err := root.fleetOrNew()
 	if err != nil {
 		return nil, err
 	}
-	f := saved
-	if f == nil {
-		project := root.project
-		if project == "" {
-			project = fleet.DefaultProject
-		}
-		f = fleet.New(project, path)
-	} else if root.project != "" && root.project != f.Project {
-		return nil, fmt.Errorf("%s belongs to project %s: drop -p %s, or give another file with -f", root.file, f.Project, root.project)
-	}
-	if err := applyUpFlags(f, opts, flags, saved == nil); err != nil {
+	if err := applyUpFlags(f, opts, flags, !saved); err != nil {
 		return nil, err
 	}
 	return f, nil
