@@ -67,6 +67,9 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if f.AuthCheck {
 		env["MAGENTS_AUTH_CHECK"] = ptr("1")
 	}
+	if f.Headless && name != fleet.DevService {
+		env["CLAUDE_HEADLESS"] = ptr("true")
+	}
 	if n, err := fleet.AgentNumber(name); err == nil {
 		if task := f.TaskFor(n); task != "" {
 			env["TASK"] = ptr(task)

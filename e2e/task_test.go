@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -52,4 +53,50 @@ func TestFleetTasks(t *testing.T) {
 	mg("task", "agent-2", "ping", "from", "the", "task", "command").Assert(t, icmd.Success)
 	waitRequests(t, e.api, seen("ping from the task command"))
 	mg("task", "agent-3", "x").Assert(t, icmd.Expected{ExitCode: 1, Err: "there is no agent-3"})
+}
+
+// A headless agent runs its task once with claude -p, keeps the result in its volume and
+// reports done; results prints it.
+func TestFleetHeadless(t *testing.T) {
+	nonce := time.Now().Format("150405.000")
+	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
+		if strings.Contains(r.LastUserText(), "summarize the repository") {
+			return anthropictest.Reply{Text: "headless result " + nonce}
+		}
+		return anthropictest.Reply{Text: "Test title"}
+	})
+	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "headlesse2e"}, args...)...) }
+	t.Cleanup(func() { mg("down", "--volumes") })
+
+	mg("up", "--headless").Assert(t, icmd.Expected{ExitCode: 1, Err: "headless agents need a task each"})
+	mg("up", "--headless", "--task", "summarize the repository").Assert(t, icmd.Success)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var rs []struct {
+			Agent    string
+			Done     bool
+			ExitCode int
+			Result   string
+		}
+		_ = json.Unmarshal([]byte(mg("results", "--format", "json").Stdout()), &rs)
+		if len(rs) == 1 && rs[0].Done {
+			if rs[0].ExitCode != 0 || rs[0].Result != "headless result "+nonce {
+				t.Fatalf("result: %+v", rs[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the headless task did not finish: %s\n%s", mg("results").Combined(), docker("logs", "headlesse2e-agent-1").Combined())
+		}
+		time.Sleep(time.Second)
+	}
+	// ps shows done once the health check has run; the container stays up and healthy.
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(mg("ps").Stdout(), "done") {
+		if time.Now().After(deadline) {
+			t.Fatalf("ps does not show done:\n%s", mg("ps").Stdout())
+		}
+		time.Sleep(time.Second)
+	}
+	mg("results").Assert(t, icmd.Expected{Out: "headless result " + nonce})
 }

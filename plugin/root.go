@@ -58,6 +58,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		authCmd(dockerCli, &root),
 		diffCmd(dockerCli, &root),
 		taskCmd(dockerCli, &root),
+		resultsCmd(dockerCli, &root),
 		mergeCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)

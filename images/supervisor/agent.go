@@ -19,6 +19,12 @@ func execAgent(cfg config, args []string) {
 		// Claude can still start (it then shows its own first-run screens); say why.
 		logf("preparing Claude's config dir: %v", err)
 	}
+	if len(args) == 0 && headless(cfg) {
+		if st, err := os.Stat(cfg.Workspace); err == nil && st.IsDir() {
+			_ = os.Chdir(cfg.Workspace)
+		}
+		runHeadless(cfg, agentEnv(os.Environ(), creds))
+	}
 	if len(args) == 0 {
 		args = []string{"/bin/sh", "-c", "exec " + cfg.AgentCmd}
 	}

@@ -55,6 +55,14 @@ func currentHealth(cfg config) healthReport {
 	}
 	h.StartedAt, h.Restarts, h.LastExit, h.Auth, h.AuthError = st.StartedAt, st.Restarts, st.LastExit, st.Auth, st.AuthError
 	h.SessionAlive = t.hasSession()
+	if r, done := readResult(cfg); done && !h.SessionAlive {
+		// A finished headless run: the agent did its work; its state says how it went.
+		h.Status, h.State = "healthy", agentstate.Done
+		if r.ExitCode != 0 || r.IsError {
+			h.State = agentstate.Failed
+		}
+		return h
+	}
 	if h.SessionAlive {
 		pid, err := t.panePID()
 		if err != nil {
@@ -70,6 +78,9 @@ func currentHealth(cfg config) healthReport {
 		h.Status = "healthy"
 	}
 	h.State = stateOf(h, st)
+	if h.State == agentstate.Idle && headless(cfg) {
+		h.State = agentstate.Working // a headless run is at work until it finishes
+	}
 	return h
 }
 

@@ -39,6 +39,8 @@ func main() {
 		os.Exit(requestRestart(cfg))
 	case "task":
 		os.Exit(giveTask(cfg, args[1:]))
+	case "result":
+		os.Exit(printResult(cfg))
 	case "agent":
 		execAgent(cfg, args[1:])
 	case "version", "--version":
@@ -58,6 +60,7 @@ Commands:
   auth          print the auth method and the credential's fingerprint (never its value)
   restart       restart Claude now (a new credential is read), keeping the container
   task TEXT     type a task into Claude's prompt once it is ready
+  result        print the finished headless run's result (JSON)
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version
   CMD [ARG...]  any other command is run like "agent CMD ARG..."

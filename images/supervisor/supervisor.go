@@ -65,7 +65,9 @@ func (s *supervisor) run(ctx context.Context) error {
 	if s.cfg.Attach && isTerminal(os.Stdin.Fd()) {
 		go s.attachLoop(ctx, sessions)
 	}
-	go s.deliverStartTask(ctx)
+	if !headless(s.cfg) {
+		go s.deliverStartTask(ctx)
+	}
 	err = <-done
 	s.stopAgent()
 	return err
@@ -75,6 +77,13 @@ func (s *supervisor) run(ctx context.Context) error {
 func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) error {
 	backoff := s.cfg.MinBackoff
 	for {
+		if headless(s.cfg) {
+			if _, done := readResult(s.cfg); done {
+				// A headless run happens once: wait here until the container stops.
+				<-ctx.Done()
+				return nil
+			}
+		}
 		if s.cfg.AuthCheck {
 			s.checkCredential(ctx)
 		}

@@ -62,6 +62,9 @@ type Fleet struct {
 	// Tasks are given to the agents in order (agent-1 the first): typed into Claude's
 	// prompt once it is ready, the first time each agent starts.
 	Tasks []string `yaml:"tasks,omitempty"`
+	// Headless agents run `claude -p TASK` once and report done or failed (the guide's
+	// CLAUDE_HEADLESS=true); their result stays in their config volume.
+	Headless bool `yaml:"headless,omitempty"`
 }
 
 // WorktreeDir is where agent's worktree lives (under the state dir).
@@ -158,6 +161,9 @@ func (f *Fleet) Validate() error {
 	}
 	if _, _, err := ParseUser(f.User); err != nil {
 		errs = append(errs, err)
+	}
+	if f.Headless && len(f.Tasks) < f.Agents {
+		errs = append(errs, fmt.Errorf("headless agents need a task each: %d task(s) for %d agent(s)", len(f.Tasks), f.Agents))
 	}
 	if len(f.Tasks) > f.Agents {
 		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents", len(f.Tasks), f.Agents))

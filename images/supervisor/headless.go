@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Result is what a headless run leaves in the agent's config volume (result.json), and
+// what `docker magents results` prints.
+type Result struct {
+	Task       string    `json:"task"`
+	ExitCode   int       `json:"exitCode"`
+	Result     string    `json:"result"` // Claude's final text
+	IsError    bool      `json:"isError"`
+	FinishedAt time.Time `json:"finishedAt"`
+	Transcript string    `json:"transcript"` // the stream-json transcript's path in the agent
+}
+
+func headless(cfg config) bool {
+	return isTrue(os.Getenv("MAGENTS_HEADLESS")) || isTrue(os.Getenv("CLAUDE_HEADLESS"))
+}
+
+func resultDir(cfg config) string  { return filepath.Join(cfg.ClaudeConfigDir, "magents") }
+func resultFile(cfg config) string { return filepath.Join(resultDir(cfg), "result.json") }
+
+// readResult returns the finished headless run, if any.
+func readResult(cfg config) (*Result, bool) {
+	b, err := os.ReadFile(resultFile(cfg))
+	if err != nil {
+		return nil, false
+	}
+	var r Result
+	if json.Unmarshal(b, &r) != nil {
+		return nil, false
+	}
+	return &r, true
+}
+
+// runHeadless runs `claude -p TASK --output-format stream-json --verbose` with the agent's
+// environment, shows the stream in the session, keeps the transcript and the result in
+// the agent's volume, and exits with Claude's status.
+func runHeadless(cfg config, env []string) {
+	task := strings.TrimSpace(os.Getenv("TASK"))
+	if task == "" {
+		fail(fmt.Errorf("a headless agent needs a task: give one with up --task"))
+	}
+	if err := os.MkdirAll(resultDir(cfg), 0o700); err != nil {
+		fail(err)
+	}
+	transcript := filepath.Join(resultDir(cfg), "transcript.jsonl")
+	out, err := os.Create(transcript)
+	if err != nil {
+		fail(err)
+	}
+	cmd := exec.Command("claude", "-p", task, "--output-format", "stream-json", "--verbose")
+	cmd.Env, cmd.Stderr = env, os.Stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		fail(err)
+	}
+	if err := cmd.Start(); err != nil {
+		fail(err)
+	}
+	res := Result{Task: task, Transcript: transcript}
+	sc := bufio.NewScanner(io.TeeReader(pipe, out))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var ev struct {
+			Type    string `json:"type"`
+			Result  string `json:"result"`
+			IsError bool   `json:"is_error"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Type == "result" {
+			res.Result, res.IsError = ev.Result, ev.IsError
+		}
+		fmt.Println(sc.Text())
+	}
+	err = cmd.Wait()
+	out.Close()
+	res.ExitCode = cmd.ProcessState.ExitCode()
+	if err != nil && res.ExitCode == 0 {
+		res.ExitCode = 1
+	}
+	res.FinishedAt = time.Now().UTC()
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := writeFileAtomic(resultFile(cfg), append(b, '\n'), 0o600); err != nil {
+		logf("saving the result: %v", err)
+	}
+	fmt.Printf("\nheadless task finished: exit %d\n", res.ExitCode)
+	os.Exit(res.ExitCode)
+}
+
+// printResult is `magents-supervisor result`.
+func printResult(cfg config) int {
+	b, err := os.ReadFile(resultFile(cfg))
+	if err != nil {
+		logf("no result: this agent has not finished a headless task")
+		return 1
+	}
+	os.Stdout.Write(b)
+	return 0
+}
