@@ -23,10 +23,7 @@ import (
 func TestSuperviseRealTmux(t *testing.T) {
 	needTmux(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "magents-supervisor")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildSupervisor(t, dir)
 	port := freePort(t)
 	env := append(os.Environ(),
 		"TMUX_TMPDIR="+filepath.Join(dir, "run"),
@@ -44,28 +41,8 @@ func TestSuperviseRealTmux(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	sup := exec.Command(bin)
-	sup.Env = env
-	logs := &strings.Builder{}
-	sup.Stdout, sup.Stderr = logs, logs
-	if err := sup.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = sup.Process.Kill()
-		tm := exec.Command("tmux", "kill-server")
-		tm.Env = env
-		_ = tm.Run()
-	})
-
-	healthy := func() (healthReport, bool) {
-		cmd := exec.Command(bin, "health")
-		cmd.Env = env
-		out, err := cmd.Output()
-		var h healthReport
-		_ = json.Unmarshal(out, &h)
-		return h, err == nil
-	}
+	sup, logs := startSupervisor(t, bin, env)
+	healthy := func() (healthReport, bool) { return healthOf(bin, env) }
 	waitFor(t, 10*time.Second, "healthy", func() bool { _, ok := healthy(); return ok })
 	h, _ := healthy()
 	if h.Auth != "api-key" || h.AgentPID == 0 {
@@ -138,10 +115,7 @@ func TestAuthRejectedAndRestartRequest(t *testing.T) {
 	}))
 	defer api.Close()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "magents-supervisor")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildSupervisor(t, dir)
 	keyFile := filepath.Join(dir, "key")
 	if err := os.WriteFile(keyFile, []byte("sk-ant-api03-old"), 0o600); err != nil {
 		t.Fatal(err)
@@ -155,25 +129,8 @@ func TestAuthRejectedAndRestartRequest(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	sup := exec.Command(bin)
-	sup.Env = env
-	if err := sup.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = sup.Process.Kill()
-		tm := exec.Command("tmux", "kill-server")
-		tm.Env = env
-		_ = tm.Run()
-	})
-	report := func() healthReport {
-		cmd := exec.Command(bin, "health")
-		cmd.Env = env
-		out, _ := cmd.Output()
-		var h healthReport
-		_ = json.Unmarshal(out, &h)
-		return h
-	}
+	startSupervisor(t, bin, env)
+	report := func() healthReport { h, _ := healthOf(bin, env); return h }
 	waitFor(t, 10*time.Second, "auth-rejected", func() bool { return report().State == "auth-rejected" })
 	if got, _ := lastKey.Load().(string); got != "sk-ant-api03-old" {
 		t.Errorf("the check sent %q", got)
@@ -200,6 +157,45 @@ func TestAuthRejectedAndRestartRequest(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `"fingerprint":"sha256:`) || strings.Contains(string(out), "sk-ant-api03-new") {
 		t.Errorf("auth info: %s %v", out, err)
 	}
+}
+
+// buildSupervisor builds this package into dir.
+func buildSupervisor(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "magents-supervisor")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startSupervisor runs the supervisor with env; the test's end kills it and its tmux server.
+func startSupervisor(t *testing.T, bin string, env []string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	sup := exec.Command(bin)
+	sup.Env = env
+	logs := &strings.Builder{}
+	sup.Stdout, sup.Stderr = logs, logs
+	if err := sup.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = sup.Process.Kill()
+		tm := exec.Command("tmux", "kill-server")
+		tm.Env = env
+		_ = tm.Run()
+	})
+	return sup, logs
+}
+
+// healthOf runs `magents-supervisor health`: the report, and whether it passed.
+func healthOf(bin string, env []string) (healthReport, bool) {
+	cmd := exec.Command(bin, "health")
+	cmd.Env = env
+	out, err := cmd.Output()
+	var h healthReport
+	_ = json.Unmarshal(out, &h)
+	return h, err == nil
 }
 
 // needTmux skips without tmux, unless make test provisioned the machine
