@@ -41,11 +41,7 @@ carries the new value. Session history stays in the agents' config volumes.`,
 }
 
 func runAuthRotate(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts authRotateOptions) error {
-	f, err := root.loadFleet()
-	if err != nil {
-		return err
-	}
-	unlock, err := f.Lock()
+	f, unlock, err := root.lockFleet()
 	if err != nil {
 		return err
 	}

@@ -31,11 +31,7 @@ func downCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 }
 
 func runDown(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts downOptions) error {
-	f, err := root.loadFleet()
-	if err != nil {
-		return err
-	}
-	unlock, err := f.Lock()
+	f, unlock, err := root.lockFleet()
 	if err != nil {
 		return err
 	}

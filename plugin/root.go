@@ -106,6 +106,17 @@ func (r *rootOptions) loadFleet() (*fleet.Fleet, error) {
 	return f, nil
 }
 
+// lockFleet is loadFleet under the project lock (see fleet.Lock); call unlock when done.
+func (r *rootOptions) lockFleet() (f *fleet.Fleet, unlock func(), err error) {
+	if f, err = r.loadFleet(); err != nil {
+		return nil, nil, err
+	}
+	if unlock, err = f.Lock(); err != nil {
+		return nil, nil, err
+	}
+	return f, unlock, nil
+}
+
 // withSignals runs fn with a context that SIGINT and SIGTERM cancel; a cancelled run
 // exits 130, like buildx and compose.
 func withSignals(fn func(ctx context.Context) error) func(*cobra.Command, []string) error {
