@@ -19,6 +19,11 @@ func execAgent(cfg config, args []string) {
 		// Claude can still start (it then shows its own first-run screens); say why.
 		logf("preparing Claude's config dir: %v", err)
 	}
+	if self, err := os.Executable(); err == nil {
+		if err := installHooks(cfg, self); err != nil {
+			logf("installing Claude's hooks (the agent's state will not be reported): %v", err)
+		}
+	}
 	if len(args) == 0 && headless(cfg) {
 		if st, err := os.Stat(cfg.Workspace); err == nil && st.IsDir() {
 			_ = os.Chdir(cfg.Workspace)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,6 +22,10 @@ type status struct {
 	AuthRejected bool `json:"authRejected,omitempty"`
 	// AuthError says why, in the API's or Claude's words (never the credential).
 	AuthError string `json:"authError,omitempty"`
+	// AuthRejectedAt is when the credential was refused.
+	AuthRejectedAt time.Time `json:"authRejectedAt,omitzero"`
+	// SessionAt is when the current tmux session started.
+	SessionAt time.Time `json:"sessionAt,omitzero"`
 }
 
 type statusFile struct {
@@ -57,7 +62,7 @@ func currentHealth(cfg config) healthReport {
 	h.SessionAlive = t.hasSession()
 	if r, done := readResult(cfg); done && !h.SessionAlive {
 		// A finished headless run: the agent did its work; its state says how it went.
-		h.Status, h.State = "healthy", agentstate.Done
+		h.Status, h.State, h.Since = "healthy", agentstate.Done, r.FinishedAt
 		if r.ExitCode != 0 || r.IsError {
 			h.State = agentstate.Failed
 		}
@@ -77,25 +82,41 @@ func currentHealth(cfg config) healthReport {
 	if h.SessionAlive && h.AgentAlive {
 		h.Status = "healthy"
 	}
-	h.State = stateOf(h, st)
+	hs, hooked := readHookState(cfg)
+	h.State, h.Since, h.Detail = stateOf(h, st, hs, hooked, claudeCommand(cfg.AgentCmd))
 	if h.State == agentstate.Idle && headless(cfg) {
 		h.State = agentstate.Working // a headless run is at work until it finishes
 	}
 	return h
 }
 
-// stateOf derives the agent's state. Until Claude's hooks report turns, a running session
-// is idle; a session that is down is starting before its first start and failed after.
-func stateOf(h healthReport, st status) agentstate.State {
+// stateOf derives the agent's state and since when it holds. While the session runs,
+// Claude's hooks say what it does; before the first hook Claude is starting (an agent
+// command other than claude has no hooks, so it is idle once it runs). A session that is
+// down is starting before its first start and failed after.
+func stateOf(h healthReport, st status, hs hookState, hooked, claude bool) (agentstate.State, time.Time, string) {
 	switch {
 	case st.AuthRejected:
-		return agentstate.AuthRejected
+		return agentstate.AuthRejected, st.AuthRejectedAt, st.AuthError
+	case h.SessionAlive && h.AgentAlive && hooked:
+		return hs.State, hs.Since, hs.Detail
+	case h.SessionAlive && h.AgentAlive && claude:
+		return agentstate.Starting, st.SessionAt, ""
 	case h.SessionAlive && h.AgentAlive:
-		return agentstate.Idle
+		return agentstate.Idle, st.SessionAt, ""
 	case st.Restarts == 0 && st.LastExit.IsZero():
-		return agentstate.Starting
+		return agentstate.Starting, st.StartedAt, ""
 	}
-	return agentstate.Failed
+	return agentstate.Failed, st.LastExit, h.Error
+}
+
+// claudeCommand reports whether the agent command runs Claude Code (and so its hooks).
+func claudeCommand(cmd string) bool {
+	f := strings.Fields(cmd)
+	for len(f) > 0 && strings.Contains(f[0], "=") { // leading VAR=value assignments
+		f = f[1:]
+	}
+	return len(f) > 0 && filepath.Base(f[0]) == "claude"
 }
 
 // health prints the report and returns the exit code HEALTHCHECK expects.

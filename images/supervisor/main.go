@@ -41,6 +41,8 @@ func main() {
 		os.Exit(giveTask(cfg, args[1:]))
 	case "result":
 		os.Exit(printResult(cfg))
+	case "hook":
+		os.Exit(recordHook(cfg, args[1:], os.Stdin))
 	case "agent":
 		execAgent(cfg, args[1:])
 	case "version", "--version":
@@ -61,6 +63,7 @@ Commands:
   restart       restart Claude now (a new credential is read), keeping the container
   task TEXT     type a task into Claude's prompt once it is ready
   result        print the finished headless run's result (JSON)
+  hook EVENT    record a Claude Code hook event (JSON on stdin); Claude runs it
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version
   CMD [ARG...]  any other command is run like "agent CMD ARG..."

@@ -88,10 +88,12 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 			s.checkCredential(ctx)
 		}
 		if !s.tmux.hasSession() {
+			clearHookState(s.cfg)
 			if err := s.tmux.newSession(s.workdir(), s.self, "agent"); err != nil {
 				logf("starting session %s: %v", s.cfg.Session, err)
 			} else {
 				logf("session %s started", s.cfg.Session)
+				s.status.update(func(st *status) { st.SessionAt = time.Now().UTC() })
 				select {
 				case started <- struct{}{}:
 				default:
@@ -158,6 +160,9 @@ func (s *supervisor) setAuthRejected(rejected bool, why string) {
 	changed := false
 	s.status.update(func(st *status) {
 		changed = st.AuthRejected != rejected
+		if changed && rejected {
+			st.AuthRejectedAt = time.Now().UTC()
+		}
 		st.AuthRejected = rejected
 		st.AuthError = ""
 		if rejected {

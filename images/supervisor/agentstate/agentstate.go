@@ -26,6 +26,8 @@ var States = []State{Starting, Working, Waiting, Idle, Done, Failed, AuthRejecte
 type Health struct {
 	Status       string    `json:"status"` // "healthy" or "unhealthy"
 	State        State     `json:"state"`
+	Since        time.Time `json:"since,omitzero"`   // when the agent entered State
+	Detail       string    `json:"detail,omitempty"` // what a waiting agent waits for
 	Session      string    `json:"session"`
 	SessionAlive bool      `json:"sessionAlive"`
 	AgentAlive   bool      `json:"agentAlive"`

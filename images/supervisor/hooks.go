@@ -1,0 +1,191 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+)
+
+// Claude Code runs command hooks from its settings.json at points of its own loop. The
+// supervisor installs one that calls `magents-supervisor hook EVENT` for each event below;
+// what they report is the agent's state in `health` and so in `docker magents ps`.
+//
+// hookMarker identifies the hooks the supervisor owns, so a user's own hooks in the same
+// settings are kept and ours are replaced, never duplicated.
+const hookMarker = "magents-supervisor hook"
+
+// hookEvent is one entry of Claude's "hooks" settings: an event and, for tool events, the
+// tools it matches.
+type hookEvent struct {
+	Name    string
+	Matcher string
+}
+
+var hookEvents = []hookEvent{
+	{Name: "SessionStart"},     // Claude is at its prompt: idle
+	{Name: "UserPromptSubmit"}, // a prompt was submitted: working
+	{Name: "PreToolUse", Matcher: "AskUserQuestion"},
+	{Name: "PostToolUse"},  // a tool ran (after a permission was given): working
+	{Name: "Notification"}, // a permission request or a question: waiting
+	{Name: "Stop"},         // the turn ended: idle
+}
+
+// installHooks adds the supervisor's hooks to Claude's user settings in the config dir,
+// keeping every other setting and hook.
+func installHooks(cfg config, self string) error {
+	path := filepath.Join(cfg.ClaudeConfigDir, "settings.json")
+	settings, err := readJSONObject(path)
+	if err != nil {
+		return err
+	}
+	setHooks(settings, self)
+	return writeJSONObject(path, settings, 0o600)
+}
+
+// setHooks replaces the supervisor's hooks in settings (a settings.json object).
+func setHooks(settings map[string]any, self string) {
+	hooks := object(settings, "hooks")
+	for _, ev := range hookEvents {
+		groups, _ := hooks[ev.Name].([]any)
+		kept := make([]any, 0, len(groups)+1)
+		for _, g := range groups {
+			if !ownedHookGroup(g) {
+				kept = append(kept, g)
+			}
+		}
+		group := map[string]any{"hooks": []any{map[string]any{
+			"type":    "command",
+			"command": shellQuote(self) + " hook " + ev.Name,
+			"timeout": 10,
+		}}}
+		if ev.Matcher != "" {
+			group["matcher"] = ev.Matcher
+		}
+		hooks[ev.Name] = append(kept, group)
+	}
+}
+
+func ownedHookGroup(g any) bool {
+	m, _ := g.(map[string]any)
+	list, _ := m["hooks"].([]any)
+	for _, h := range list {
+		hm, _ := h.(map[string]any)
+		if cmd, _ := hm["command"].(string); strings.Contains(cmd, hookMarker) {
+			return true
+		}
+	}
+	return false
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// hookInput is the part of the JSON that Claude writes to a hook's stdin that we read.
+type hookInput struct {
+	Event            string `json:"hook_event_name"`
+	Source           string `json:"source"`            // SessionStart: startup, resume, clear, compact
+	Message          string `json:"message"`           // Notification
+	NotificationType string `json:"notification_type"` // Notification: permission_prompt, idle_prompt, …
+	ToolName         string `json:"tool_name"`
+}
+
+// hookState is what the hooks last reported, kept in the run dir for `health`.
+type hookState struct {
+	State  agentstate.State `json:"state"`
+	Since  time.Time        `json:"since"`
+	Event  string           `json:"event"`
+	Detail string           `json:"detail,omitempty"` // what Claude waits for, in its words
+}
+
+func hookStateFile(cfg config) string { return filepath.Join(cfg.RunDir, "agent-state.json") }
+
+// nextState is the hooks' state machine: the state after event in, given the state before.
+func nextState(prev hookState, in hookInput, now time.Time) hookState {
+	next := prev
+	next.Event = in.Event
+	switch in.Event {
+	case "SessionStart":
+		if in.Source == "compact" && prev.State != "" {
+			break // a compaction within a turn changes nothing
+		}
+		next.State, next.Detail = agentstate.Idle, ""
+	case "UserPromptSubmit", "PostToolUse":
+		next.State, next.Detail = agentstate.Working, ""
+	case "PreToolUse":
+		if in.ToolName == "AskUserQuestion" {
+			next.State, next.Detail = agentstate.Waiting, "Claude asks a question"
+		}
+	case "Notification":
+		switch {
+		case in.NotificationType == "idle_prompt" || strings.Contains(strings.ToLower(in.Message), "waiting for your input"):
+			// Claude has sat at its prompt for a while: still idle, it asks for nothing.
+			if prev.State == "" || prev.State == agentstate.Idle {
+				next.State = agentstate.Idle
+			}
+		case in.NotificationType == "auth_success":
+		default:
+			next.State, next.Detail = agentstate.Waiting, in.Message
+		}
+	case "Stop":
+		next.State, next.Detail = agentstate.Idle, ""
+	}
+	if next.State != prev.State || prev.Since.IsZero() {
+		next.Since = now.UTC()
+	}
+	return next
+}
+
+// recordHook is `magents-supervisor hook EVENT`, run by Claude. It never fails Claude's
+// turn and prints nothing: what a SessionStart or UserPromptSubmit hook prints becomes
+// part of Claude's context.
+func recordHook(cfg config, args []string, stdin io.Reader) int {
+	var in hookInput
+	b, _ := io.ReadAll(io.LimitReader(stdin, 1<<20))
+	if err := json.Unmarshal(b, &in); err != nil && len(b) > 0 {
+		logf("hook: reading Claude's event: %v", err)
+	}
+	if in.Event == "" && len(args) > 0 {
+		in.Event = args[0]
+	}
+	if in.Event == "" {
+		logf("hook: no event name (usage: magents-supervisor hook EVENT < event.json)")
+		return 0
+	}
+	prev, _ := readHookState(cfg)
+	next := nextState(prev, in, time.Now())
+	if data, err := json.Marshal(next); err == nil {
+		if err := writeFileAtomic(hookStateFile(cfg), data, 0o644); err != nil {
+			logf("hook: %v", err)
+		}
+	}
+	return 0
+}
+
+func readHookState(cfg config) (hookState, bool) {
+	var st hookState
+	b, err := os.ReadFile(hookStateFile(cfg))
+	if err != nil {
+		return st, false
+	}
+	return st, json.Unmarshal(b, &st) == nil && st.State != ""
+}
+
+// clearHookState forgets what the hooks of an ended session reported.
+func clearHookState(cfg config) {
+	if err := os.Remove(hookStateFile(cfg)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		logf("clearing the agent's state: %v", err)
+	}
+}
