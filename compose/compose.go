@@ -67,6 +67,9 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if f.AuthCheck {
 		env["MAGENTS_AUTH_CHECK"] = ptr("1")
 	}
+	if f.PermissionMode != "" {
+		env["MAGENTS_PERMISSION_MODE"] = ptr(f.PermissionMode)
+	}
 	if f.Headless && name != fleet.DevService {
 		env["CLAUDE_HEADLESS"] = ptr("true")
 	}

@@ -26,6 +26,11 @@ func TestRenderGolden(t *testing.T) {
 		"many-agents":    func() *fleet.Fleet { f := testFleet(12); f.CPUs = 2; f.Memory = "2g"; f.User = "1001:1001"; return f },
 		"dev-and-agents": func() *fleet.Fleet { f := testFleet(2); f.Dev = true; f.Project = "team-a"; return f },
 		"host-login":     func() *fleet.Fleet { f := testFleet(1); f.AuthLogin = "/home/dev/.claude"; return f },
+		"tasks": func() *fleet.Fleet {
+			f := testFleet(2)
+			f.Tasks, f.PermissionMode = []string{"Write the parser", "Test it"}, "acceptEdits"
+			return f
+		},
 		"worktrees": func() *fleet.Fleet {
 			f := testFleet(2)
 			f.Isolation, f.GitDir, f.Includes = "worktree", "/home/dev/project/.git", []string{".env"}
@@ -48,6 +53,7 @@ func TestReadFleetRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	f := fleet.New("proj", filepath.Join(dir, fleet.DefaultFile))
 	f.Agents, f.CPUs, f.Dev, f.Credential = 3, 1.5, true, "CLAUDE_CODE_OAUTH_TOKEN"
+	f.PermissionMode, f.Tasks = "plan", []string{"Plan the refactor"}
 	b, err := Render(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)

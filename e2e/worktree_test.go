@@ -19,35 +19,7 @@ import (
 // workspace's owner; down keeps worktrees and branches.
 func TestFleetWorktrees(t *testing.T) {
 	e := newFleetEnv(t, "worktrees")
-	git := func(args ...string) string {
-		t.Helper()
-		// As root on the owner's repository: say it is safe, as the owner would not need to.
-		cmd := exec.Command("git", append([]string{"-c", "safe.directory=*"}, args...)...)
-		cmd.Dir = e.dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	git("init", "-q", "-b", "main")
-	git("config", "user.email", "owner@example.invalid")
-	git("config", "user.name", "Owner")
-	if err := os.WriteFile(filepath.Join(e.dir, ".gitignore"), []byte(".magents/\n.env.magents\n.env\ndocker-compose.claude.yml\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(e.dir, "README"), []byte("project\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	git("add", ".")
-	git("commit", "-q", "-m", "start")
-	if err := os.WriteFile(filepath.Join(e.dir, ".env"), []byte("LOCAL_SETTING=1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("chown", "-R", fmt.Sprintf("%d:%d", workspaceUID, workspaceUID), e.dir).CombinedOutput(); err != nil {
-		t.Fatalf("chown: %v %s", err, out)
-	}
-
+	git := e.initRepo()
 	e.magents("up", "--agents", "2", "--include", ".env").Assert(t, icmd.Success)
 	for i, agent := range []string{"agent-1", "agent-2"} {
 		c := "magents-" + agent
@@ -91,4 +63,40 @@ func TestFleetWorktrees(t *testing.T) {
 	}
 	// A merge that conflicts changes nothing.
 	e.magents("merge", "nonsense").Assert(t, icmd.Expected{ExitCode: 1, Err: "not an agent"})
+}
+
+// initRepo makes the workspace a git repository with one commit and an untracked .env,
+// owned by the workspace owner, and returns a git runner for it.
+func (e *fleetEnv) initRepo() func(args ...string) string {
+	t := e.t
+	t.Helper()
+	git := func(args ...string) string {
+		t.Helper()
+		// As root on the owner's repository: say it is safe, as the owner would not need to.
+		cmd := exec.Command("git", append([]string{"-c", "safe.directory=*"}, args...)...)
+		cmd.Dir = e.dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	git("config", "user.email", "owner@example.invalid")
+	git("config", "user.name", "Owner")
+	if err := os.WriteFile(filepath.Join(e.dir, ".gitignore"), []byte(".magents/\n.env.magents\n.env\ndocker-compose.claude.yml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "README"), []byte("project\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("add", ".")
+	git("commit", "-q", "-m", "start")
+	if err := os.WriteFile(filepath.Join(e.dir, ".env"), []byte("LOCAL_SETTING=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "-R", fmt.Sprintf("%d:%d", workspaceUID, workspaceUID), e.dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	return git
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,8 +15,10 @@ import (
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
 	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
@@ -22,8 +26,10 @@ import (
 )
 
 type psOptions struct {
-	format string
-	all    bool
+	format   string
+	all      bool
+	watch    bool
+	interval time.Duration
 }
 
 func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -38,6 +44,8 @@ func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
 	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "Also list config volumes kept from removed agents")
+	cmd.Flags().BoolVarP(&opts.watch, "watch", "w", false, "Refresh the list in place until interrupted")
+	cmd.Flags().DurationVar(&opts.interval, "interval", 2*time.Second, "How often --watch refreshes")
 	return cmd
 }
 
@@ -48,6 +56,9 @@ type AgentStatus struct {
 	ContainerState string           `json:"containerState,omitempty"`
 	Health         string           `json:"health,omitempty"` // healthy, unhealthy, starting
 	State          agentstate.State `json:"state"`
+	Since          time.Time        `json:"since,omitzero"` // when the agent entered State
+	StateSeconds   int64            `json:"stateSeconds"`   // how long it has held
+	Detail         string           `json:"detail,omitempty"`
 	StartedAt      time.Time        `json:"startedAt,omitzero"`
 	UptimeSeconds  int64            `json:"uptimeSeconds"`
 	Image          string           `json:"image,omitempty"`
@@ -62,33 +73,105 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 	if opts.format != "table" && opts.format != "json" {
 		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
 	}
+	if opts.watch && opts.interval < 100*time.Millisecond {
+		return fmt.Errorf("invalid --interval %s: use at least 100ms", opts.interval)
+	}
 	f, err := root.loadFleet()
 	if err != nil {
 		return err
 	}
-	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, opts.all)
-	if err != nil {
-		return err
+	if !opts.watch {
+		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, opts.all)
+		if err != nil {
+			return err
+		}
+		return writeStatuses(dockerCli.Out(), statuses, opts.format)
 	}
-	if opts.format == "json" {
-		enc := json.NewEncoder(dockerCli.Out())
+	// --watch: like docker stats, redraw in place on a terminal; elsewhere (a pipe, a log)
+	// print each refresh after the last, JSON as one array per line.
+	term := dockerCli.Out().IsTerminal()
+	for {
+		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, opts.all)
+		if ctx.Err() != nil {
+			return nil // interrupted: the normal way to leave --watch
+		}
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if term {
+			buf.WriteString("\033[H\033[2J")
+		}
+		if opts.format == "json" {
+			b, _ := json.Marshal(statuses)
+			buf.Write(append(b, '\n'))
+		} else if err := writeStatuses(&buf, statuses, "table"); err != nil {
+			return err
+		}
+		if !term && opts.format == "table" {
+			buf.WriteString("\n")
+		}
+		if _, err := dockerCli.Out().Write(buf.Bytes()); err != nil {
+			return err
+		}
+		if !sleepCtx(ctx, opts.interval) {
+			return nil
+		}
+	}
+}
+
+func writeStatuses(out io.Writer, statuses []AgentStatus, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(statuses)
 	}
-	w := tabwriter.NewWriter(dockerCli.Out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "AGENT\tCONTAINER\tSTATE\tHEALTH\tUPTIME\tIMAGE")
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "AGENT\tCONTAINER\tSTATE\tFOR\tHEALTH\tUPTIME\tIMAGE")
 	for _, s := range statuses {
 		uptime := "-"
 		if s.UptimeSeconds > 0 {
 			uptime = units.HumanDuration(time.Duration(s.UptimeSeconds) * time.Second)
 		}
-		container, state, health := s.Container, string(s.State), s.Health
-		if s.Retained {
-			container, state, health = "-", "removed (config volume "+s.ConfigVolume+" kept)", "-"
+		held := "-"
+		if !s.Since.IsZero() {
+			held = shortDuration(time.Duration(s.StateSeconds) * time.Second)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Agent, container, state, orDash(health), uptime, orDash(s.Image))
+		name, state, health := s.Container, string(s.State), s.Health
+		if s.Detail != "" && (s.State == agentstate.Waiting || s.State == agentstate.AuthRejected) {
+			state += ": " + s.Detail
+		}
+		if s.Retained {
+			name, state, health = "-", "removed (config volume "+s.ConfigVolume+" kept)", "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Agent, name, state, held, orDash(health), uptime, orDash(s.Image))
 	}
 	return w.Flush()
+}
+
+// shortDuration is a duration for a column: 45s, 3m12s, 2h5m, 3d4h.
+func shortDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func orDash(s string) string {
@@ -98,7 +181,7 @@ func orDash(s string) string {
 	return s
 }
 
-// fleetStatus reads each agent's container and the supervisor's last health report.
+// fleetStatus reads each agent's container and asks its supervisor for its health.
 func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, all bool) ([]AgentStatus, error) {
 	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
 		All:     true,
@@ -107,46 +190,26 @@ func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 	if err != nil {
 		return nil, err
 	}
-	var out []AgentStatus
 	seen := map[string]bool{}
+	var items []container.Summary
 	for _, c := range list.Items {
-		service := c.Labels["com.docker.compose.service"]
-		if service == fleet.DevService {
-			continue
+		if service := c.Labels["com.docker.compose.service"]; service != fleet.DevService {
+			seen[service] = true
+			items = append(items, c)
 		}
-		seen[service] = true
-		s := AgentStatus{Agent: service, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
-		if len(c.Names) > 0 {
-			s.Container = strings.TrimPrefix(c.Names[0], "/")
-		}
-		insp, err := api.ContainerInspect(ctx, c.ID, mobyclient.ContainerInspectOptions{})
-		if err != nil {
-			return nil, err
-		}
-		st := insp.Container.State
-		if st != nil {
-			if t, err := time.Parse(time.RFC3339Nano, st.StartedAt); err == nil && st.Running {
-				s.StartedAt = t
-				s.UptimeSeconds = int64(time.Since(t).Seconds())
-			}
-			s.State = agentstate.Starting
-			if st.Health != nil {
-				s.Health = string(st.Health.Status)
-				if n := len(st.Health.Log); n > 0 {
-					var h agentstate.Health
-					if json.Unmarshal([]byte(st.Health.Log[n-1].Output), &h) == nil && h.State != "" {
-						s.State, s.Restarts, s.Auth, s.AuthError = h.State, h.Restarts, h.Auth, h.AuthError
-					}
-				}
-			}
-			if !st.Running {
-				s.State = agentstate.Failed
-				if st.ExitCode == 0 {
-					s.State = agentstate.Done
-				}
-			}
-		}
-		out = append(out, s)
+	}
+	// One inspect and one health exec per agent, all at once: ps stays quick with many agents.
+	out := make([]AgentStatus, len(items))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range items {
+		g.Go(func() error {
+			s, err := agentStatus(gctx, api, f, c)
+			out[i] = s
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if all {
 		vols, err := api.VolumeList(ctx, mobyclient.VolumeListOptions{
@@ -168,6 +231,67 @@ func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 	}
 	slices.SortFunc(out, func(a, b AgentStatus) int { return agentOrder(a.Agent) - agentOrder(b.Agent) })
 	return out, nil
+}
+
+// agentHealth asks the agent's supervisor for its health now; when it cannot be asked
+// (the container is not running, or the exec fails) the last health check's report stands.
+func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State) (agentstate.Health, bool) {
+	var h agentstate.Health
+	if st.Running {
+		if out, _, err := execOutput(ctx, api, id, "/usr/local/bin/magents-supervisor", "health"); err == nil && json.Unmarshal(out, &h) == nil && h.State != "" {
+			return h, true
+		}
+	}
+	if st.Health != nil {
+		if n := len(st.Health.Log); n > 0 && json.Unmarshal([]byte(st.Health.Log[n-1].Output), &h) == nil && h.State != "" {
+			return h, true
+		}
+	}
+	return h, false
+}
+
+func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary) (AgentStatus, error) {
+	service := c.Labels["com.docker.compose.service"]
+	s := AgentStatus{Agent: service, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
+	if len(c.Names) > 0 {
+		s.Container = strings.TrimPrefix(c.Names[0], "/")
+	}
+	insp, err := api.ContainerInspect(ctx, c.ID, mobyclient.ContainerInspectOptions{})
+	if err != nil {
+		return s, err
+	}
+	st := insp.Container.State
+	if st == nil {
+		return s, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, st.StartedAt); err == nil && st.Running {
+		s.StartedAt = t
+		s.UptimeSeconds = int64(time.Since(t).Seconds())
+	}
+	s.State = agentstate.Starting
+	if st.Health != nil {
+		s.Health = string(st.Health.Status)
+	}
+	if h, ok := agentHealth(ctx, api, c.ID, st); ok {
+		s.State, s.Since, s.Detail = h.State, h.Since, h.Detail
+		s.Restarts, s.Auth, s.AuthError = h.Restarts, h.Auth, h.AuthError
+		if s.Detail == "" && h.State == agentstate.AuthRejected {
+			s.Detail = h.AuthError
+		}
+	}
+	if !st.Running {
+		s.State, s.Since, s.Detail = agentstate.Failed, time.Time{}, ""
+		if st.ExitCode == 0 {
+			s.State = agentstate.Done
+		}
+		if t, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil && t.Year() > 1 {
+			s.Since = t
+		}
+	}
+	if !s.Since.IsZero() {
+		s.StateSeconds = int64(time.Since(s.Since).Seconds())
+	}
+	return s, nil
 }
 
 func agentOrder(name string) int {

@@ -44,6 +44,7 @@ type upOptions struct {
 	tasks          []string
 	tasksFile      string
 	headless       bool
+	permissionMode string
 }
 
 func upCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -81,6 +82,7 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.StringVar(&opts.base, "base", "", "Ref new agent branches start from (default: HEAD)")
 	flags.StringArrayVar(&opts.includes, "include", nil, "Untracked files to carry into each new worktree (a gitignore-style pattern; also read from .magentsinclude)")
 	flags.StringArrayVar(&opts.tasks, "task", nil, "A task for the next agent in order (repeat: agent-1, agent-2, …); typed into Claude once it is ready")
+	flags.StringVar(&opts.permissionMode, "permission-mode", "", "Claude's permission mode in every agent: "+strings.Join(fleet.PermissionModes, ", ")+" (default: Claude's own)")
 	flags.BoolVar(&opts.headless, "headless", false, "Run each agent's task once with claude -p and report done or failed (see 'docker magents results')")
 	flags.StringVar(&opts.tasksFile, "tasks", "", "File of tasks, one per line or a YAML list (agent-1 gets the first)")
 	flags.BoolVar(&opts.authCheck, "auth-check", false, "Have each agent check its credential with the model API at every Claude start (shows auth-rejected at once)")
@@ -197,6 +199,9 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("headless") {
 		f.Headless = opts.headless
+	}
+	if flags.Changed("permission-mode") {
+		f.PermissionMode = opts.permissionMode
 	}
 	if flags.Changed("base") {
 		f.Base = opts.base

@@ -20,8 +20,8 @@ func execAgent(cfg config, args []string) {
 		logf("preparing Claude's config dir: %v", err)
 	}
 	if self, err := os.Executable(); err == nil {
-		if err := installHooks(cfg, self); err != nil {
-			logf("installing Claude's hooks (the agent's state will not be reported): %v", err)
+		if err := writeSettings(cfg, self); err != nil {
+			logf("writing Claude's settings (the agent's state will not be reported): %v", err)
 		}
 	}
 	if len(args) == 0 && headless(cfg) {

@@ -21,6 +21,7 @@ type config struct {
 	StopTimeout     time.Duration // how long the agent gets to exit on SIGTERM
 	Attach          bool          // MAGENTS_ATTACH=0 turns off the foreground attach on a TTY
 	AuthCheck       bool          // MAGENTS_AUTH_CHECK=1: ask the model API whether it takes the credential at each start
+	PermissionMode  string        // MAGENTS_PERMISSION_MODE: Claude's permissions.defaultMode
 }
 
 func configFromEnv() config {
@@ -38,6 +39,7 @@ func configFromEnv() config {
 		StopTimeout:     duration("MAGENTS_STOP_TIMEOUT", 7*time.Second),
 		Attach:          os.Getenv("MAGENTS_ATTACH") != "0",
 		AuthCheck:       isTrue(os.Getenv("MAGENTS_AUTH_CHECK")),
+		PermissionMode:  os.Getenv("MAGENTS_PERMISSION_MODE"),
 	}
 	if cfg.HealthAddr == "" {
 		if port := os.Getenv("PORT"); port != "" {

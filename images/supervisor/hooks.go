@@ -37,15 +37,19 @@ var hookEvents = []hookEvent{
 	{Name: "Stop"},         // the turn ended: idle
 }
 
-// installHooks adds the supervisor's hooks to Claude's user settings in the config dir,
-// keeping every other setting and hook.
-func installHooks(cfg config, self string) error {
+// writeSettings adds the supervisor's hooks to Claude's user settings in the config dir,
+// and the fleet's permission mode (MAGENTS_PERMISSION_MODE) when it sets one, keeping
+// every other setting and hook.
+func writeSettings(cfg config, self string) error {
 	path := filepath.Join(cfg.ClaudeConfigDir, "settings.json")
 	settings, err := readJSONObject(path)
 	if err != nil {
 		return err
 	}
 	setHooks(settings, self)
+	if cfg.PermissionMode != "" {
+		object(settings, "permissions")["defaultMode"] = cfg.PermissionMode
+	}
 	return writeJSONObject(path, settings, 0o600)
 }
 

@@ -93,13 +93,13 @@ func TestNextStateWaitingSaysWhat(t *testing.T) {
 // agent starts, and every other setting stays.
 func TestInstallHooks(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config{ClaudeConfigDir: dir}
-	user := `{"model":"opus","hooks":{"Stop":[{"hooks":[{"type":"command","command":"notify-send done"}]}]}}`
+	cfg := config{ClaudeConfigDir: dir, PermissionMode: "manual"}
+	user := `{"model":"opus","permissions":{"allow":["Bash(make:*)"]},"hooks":{"Stop":[{"hooks":[{"type":"command","command":"notify-send done"}]}]}}`
 	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(user), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if err := installHooks(cfg, "/usr/local/bin/magents-supervisor"); err != nil {
+		if err := writeSettings(cfg, "/usr/local/bin/magents-supervisor"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -108,7 +108,11 @@ func TestInstallHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		Model string
+		Model       string
+		Permissions struct {
+			Allow       []string
+			DefaultMode string
+		}
 		Hooks map[string][]struct {
 			Matcher string
 			Hooks   []struct{ Type, Command string }
@@ -116,6 +120,9 @@ func TestInstallHooks(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
+	}
+	if got.Permissions.DefaultMode != "manual" || len(got.Permissions.Allow) != 1 {
+		t.Errorf("permissions: %+v, want the user's allow list and defaultMode manual", got.Permissions)
 	}
 	if got.Model != "opus" {
 		t.Errorf("the user's model setting was lost: %s", b)

@@ -30,8 +30,10 @@ func waitReady(ctx context.Context, t tmux, timeout time.Duration) error {
 	}
 }
 
-// typeTask types text into Claude's prompt and submits it.
-func typeTask(ctx context.Context, t tmux, text string) error {
+// typeTask types text into Claude's prompt and submits it. With Claude's hooks in place it
+// returns once Claude has taken the prompt (its UserPromptSubmit hook ran), so that a
+// `docker magents wait` that follows sees the agent working, not the idle before.
+func typeTask(ctx context.Context, cfg config, t tmux, text string) error {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return errors.New("the task is empty")
@@ -45,13 +47,29 @@ func typeTask(ctx context.Context, t tmux, text string) error {
 	}
 	// Claude's input takes a paste and an Enter in one burst as a newline; let it settle.
 	sleep(ctx, 300*time.Millisecond)
-	_, err := t.run("send-keys", "-t", t.paneTarget(), "Enter")
-	return err
+	sent := time.Now()
+	if _, err := t.run("send-keys", "-t", t.paneTarget(), "Enter"); err != nil {
+		return err
+	}
+	if !claudeCommand(cfg.AgentCmd) {
+		return nil
+	}
+	taken, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		if hs, ok := readHookState(cfg); ok && hs.Event != "SessionStart" && !hs.Since.Before(sent) {
+			return nil
+		}
+		if !sleep(taken, 200*time.Millisecond) {
+			logf("the task is typed in, but Claude has not started on it yet (it may be busy with a turn)")
+			return nil
+		}
+	}
 }
 
 // giveTask is `magents-supervisor task TEXT`: type a task into the running agent.
 func giveTask(cfg config, args []string) int {
-	if err := typeTask(context.Background(), tmux{session: cfg.Session}, strings.Join(args, " ")); err != nil {
+	if err := typeTask(context.Background(), cfg, tmux{session: cfg.Session}, strings.Join(args, " ")); err != nil {
 		logf("task: %v", err)
 		return 1
 	}
@@ -70,7 +88,7 @@ func (s *supervisor) deliverStartTask(ctx context.Context) {
 	if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == hex.EncodeToString(sum[:]) {
 		return
 	}
-	if err := typeTask(ctx, s.tmux, task); err != nil {
+	if err := typeTask(ctx, s.cfg, s.tmux, task); err != nil {
 		logf("giving the agent its task: %v", err)
 		return
 	}

@@ -26,7 +26,7 @@ func TestTypeTaskWaitsForThePrompt(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-server").Run() })
-	if err := typeTask(context.Background(), tm, "Enter C-c literally"); err != nil {
+	if err := typeTask(context.Background(), config{AgentCmd: script}, tm, "Enter C-c literally"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -42,5 +42,34 @@ func TestTypeTaskWaitsForThePrompt(t *testing.T) {
 	}
 	if err := waitReady(context.Background(), tmux{session: "nosuch"}, time.Second); err == nil {
 		t.Error("ready without a session")
+	}
+}
+
+// TestTypeTaskWaitsUntilClaudeTakesIt: with Claude as the agent, the task command returns
+// only after Claude's UserPromptSubmit hook has reported the prompt taken.
+func TestTypeTaskWaitsUntilClaudeTakesIt(t *testing.T) {
+	needTmux(t)
+	dir := t.TempDir()
+	t.Setenv("TMUX_TMPDIR", dir)
+	t.Setenv("TMUX", "")
+	cfg := config{AgentCmd: "claude", RunDir: dir}
+	// Stands in for Claude's prompt only: the hook state it writes 2 s after the Enter is
+	// what Claude's UserPromptSubmit hook (magents-supervisor hook) records.
+	script := filepath.Join(dir, "prompt.sh")
+	body := "#!/bin/sh\nprintf '❯ '\nread line\nsleep 2\n" +
+		"printf '{\"state\":\"working\",\"since\":\"%s\",\"event\":\"UserPromptSubmit\"}' \"$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)\" > " + hookStateFile(cfg) + "\nsleep 30\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tm := tmux{session: "claude"}
+	if err := tm.newSession(dir, script); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-server").Run() })
+	if err := typeTask(context.Background(), cfg, tm, "go"); err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := readHookState(cfg); !ok || st.Event != "UserPromptSubmit" {
+		t.Fatalf("typeTask returned before the prompt was taken: %+v %v", st, ok)
 	}
 }

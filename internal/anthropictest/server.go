@@ -66,6 +66,43 @@ func (r Request) LastUserText() string {
 	return ""
 }
 
+// ToolResult is the text of the tool results in the last user message, and whether it
+// carries any: the request that follows a tool call Claude ran.
+func (r Request) ToolResult() (string, bool) {
+	if len(r.Body.Messages) == 0 {
+		return "", false
+	}
+	var m struct {
+		Role    string `json:"role"`
+		Content []struct {
+			Type    string          `json:"type"`
+			Content json.RawMessage `json:"content"`
+		} `json:"content"`
+	}
+	if json.Unmarshal(r.Body.Messages[len(r.Body.Messages)-1], &m) != nil || m.Role != "user" {
+		return "", false
+	}
+	var parts []string
+	found := false
+	for _, b := range m.Content {
+		if b.Type != "tool_result" {
+			continue
+		}
+		found = true
+		var s string
+		if json.Unmarshal(b.Content, &s) == nil {
+			parts = append(parts, s)
+			continue
+		}
+		var blocks []struct{ Text string }
+		_ = json.Unmarshal(b.Content, &blocks)
+		for _, tb := range blocks {
+			parts = append(parts, tb.Text)
+		}
+	}
+	return strings.Join(parts, "\n"), found
+}
+
 // Reply is what the double answers to one Messages call.
 type Reply struct {
 	Text    string   // a text block

@@ -90,3 +90,25 @@ func TestScriptedErrorsAndBearerTokens(t *testing.T) {
 		t.Errorf("recorded %+v", r)
 	}
 }
+
+func TestToolResult(t *testing.T) {
+	req := func(last string) Request {
+		return Request{Body: MessagesRequest{Messages: []json.RawMessage{json.RawMessage(`{"role":"user","content":"go"}`), json.RawMessage(last)}}}
+	}
+	for _, tc := range []struct {
+		last string
+		want string
+		ok   bool
+	}{
+		{`{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"done"}]}`, "done", true},
+		{`{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`, "a\nb", true},
+		{`{"role":"user","content":[{"type":"text","text":"hello"}]}`, "", false},
+		{`{"role":"user","content":"hello"}`, "", false},
+		{`{"role":"assistant","content":[{"type":"text","text":"hi"}]}`, "", false},
+	} {
+		got, ok := req(tc.last).ToolResult()
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ToolResult(%s) = %q, %v; want %q, %v", tc.last, got, ok, tc.want, tc.ok)
+		}
+	}
+}

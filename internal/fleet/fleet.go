@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -65,7 +66,13 @@ type Fleet struct {
 	// Headless agents run `claude -p TASK` once and report done or failed (the guide's
 	// CLAUDE_HEADLESS=true); their result stays in their config volume.
 	Headless bool `yaml:"headless,omitempty"`
+	// PermissionMode is Claude Code's permission mode for every agent (its
+	// permissions.defaultMode setting); empty leaves Claude's own default.
+	PermissionMode string `yaml:"permission_mode,omitempty"`
 }
+
+// PermissionModes are the modes Claude Code takes (claude --permission-mode).
+var PermissionModes = []string{"manual", "acceptEdits", "auto", "plan", "dontAsk", "bypassPermissions"}
 
 // WorktreeDir is where agent's worktree lives (under the state dir).
 func (f *Fleet) WorktreeDir(agent string) string {
@@ -167,6 +174,9 @@ func (f *Fleet) Validate() error {
 	}
 	if len(f.Tasks) > f.Agents {
 		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents", len(f.Tasks), f.Agents))
+	}
+	if f.PermissionMode != "" && !slices.Contains(PermissionModes, f.PermissionMode) {
+		errs = append(errs, fmt.Errorf("invalid permission mode %q: use one of %s", f.PermissionMode, strings.Join(PermissionModes, ", ")))
 	}
 	if f.CPUs < 0 {
 		errs = append(errs, fmt.Errorf("invalid --cpus %v: give a positive number", f.CPUs))

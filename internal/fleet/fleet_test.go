@@ -16,13 +16,14 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("defaults do not validate: %v", err)
 	}
 	for name, mutate := range map[string]func(*Fleet){
-		"agents 0":       func(f *Fleet) { f.Agents = 0 },
-		"agents 257":     func(f *Fleet) { f.Agents = MaxAgents + 1 },
-		"project spaces": func(f *Fleet) { f.Project = "my project" },
-		"project upper":  func(f *Fleet) { f.Project = "Magents" },
-		"user name":      func(f *Fleet) { f.User = "magents" },
-		"user no gid":    func(f *Fleet) { f.User = "1000" },
-		"negative cpus":  func(f *Fleet) { f.CPUs = -1 },
+		"agents 0":        func(f *Fleet) { f.Agents = 0 },
+		"agents 257":      func(f *Fleet) { f.Agents = MaxAgents + 1 },
+		"project spaces":  func(f *Fleet) { f.Project = "my project" },
+		"project upper":   func(f *Fleet) { f.Project = "Magents" },
+		"user name":       func(f *Fleet) { f.User = "magents" },
+		"user no gid":     func(f *Fleet) { f.User = "1000" },
+		"negative cpus":   func(f *Fleet) { f.CPUs = -1 },
+		"permission mode": func(f *Fleet) { f.PermissionMode = "yolo" },
 	} {
 		f := New("magents", "/x/docker-compose.claude.yml")
 		mutate(f)
