@@ -140,6 +140,8 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 			t.Errorf("docker inspect %s shows the API key", c)
 		}
 	}
+	// Claude's SessionStart hook says when it is at its prompt.
+	e.magents("wait", "--timeout", "60s").Assert(t, icmd.Success)
 	statuses := e.ps()
 	if len(statuses) != 2 || statuses[0]["agent"] != "agent-1" || statuses[0]["state"] != "idle" || statuses[0]["auth"] != "api-key" {
 		t.Errorf("ps --format json = %v", statuses)
@@ -290,8 +292,9 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 		before := strings.TrimSpace(docker("inspect", "-f", "{{.State.StartedAt}}", "magents-agent-1").Stdout())
 		// SIGKILL the image's entrypoint (tini, under compose's init): the container dies as
 		// if it crashed. From inside, so it works the same on a nested engine, whose PIDs
-		// the host does not see.
-		docker("exec", "magents-agent-1", "pkill", "-KILL", "-x", "tini").Assert(t, icmd.Success)
+		// the host does not see. Detached: the exec dies with the container it kills, and
+		// that can come before or after pkill reports.
+		docker("exec", "-d", "magents-agent-1", "pkill", "-KILL", "-x", "tini").Assert(t, icmd.Success)
 		deadline := time.Now().Add(30 * time.Second)
 		for strings.TrimSpace(docker("inspect", "-f", "{{.State.StartedAt}}", "magents-agent-1").Stdout()) == before {
 			if time.Now().After(deadline) {

@@ -41,6 +41,8 @@ func main() {
 		os.Exit(giveTask(cfg, args[1:]))
 	case "result":
 		os.Exit(printResult(cfg))
+	case "doctor":
+		os.Exit(doctor(cfg, os.Stdout))
 	case "hook":
 		os.Exit(recordHook(cfg, args[1:], os.Stdin))
 	case "agent":
@@ -63,6 +65,7 @@ Commands:
   restart       restart Claude now (a new credential is read), keeping the container
   task TEXT     type a task into Claude's prompt once it is ready
   result        print the finished headless run's result (JSON)
+  doctor        check the agent from inside (claude, tmux, writable dirs, credential, env) as JSON
   hook EVENT    record a Claude Code hook event (JSON on stdin); Claude runs it
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version

@@ -207,3 +207,91 @@ func (r *Repo) Merge(agent, into string) (string, error) {
 	}
 	return out, nil
 }
+
+// WorktreeStatus is what an agent's worktree holds that exists nowhere else.
+type WorktreeStatus struct {
+	Agent    string   `json:"agent"`
+	Path     string   `json:"path"`
+	Branch   string   `json:"branch"`
+	Exists   bool     `json:"exists"`             // the worktree directory is there
+	Changed  []string `json:"changed,omitempty"`  // uncommitted changes, as git status --porcelain lists them
+	Unmerged int      `json:"unmerged,omitempty"` // commits on its branch that no other branch has
+}
+
+// Clean reports whether removing the worktree and its branch loses nothing.
+func (s WorktreeStatus) Clean() bool { return len(s.Changed) == 0 && s.Unmerged == 0 }
+
+// Summary says, in a few words, what would be lost.
+func (s WorktreeStatus) Summary() string {
+	var parts []string
+	if n := len(s.Changed); n > 0 {
+		parts = append(parts, plural(n, "uncommitted change"))
+	}
+	if s.Unmerged > 0 {
+		parts = append(parts, plural(s.Unmerged, "unmerged commit")+" on "+s.Branch)
+	}
+	if len(parts) == 0 {
+		return "clean"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// Status reports what agent's worktree at path holds that is not elsewhere.
+func (r *Repo) Status(agent, path string) (WorktreeStatus, error) {
+	s := WorktreeStatus{Agent: agent, Path: path, Branch: Branch(agent)}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		s.Exists = true
+		out, err := r.git(path, "status", "--porcelain")
+		if err != nil {
+			return s, fmt.Errorf("reading %s's worktree: %w", agent, err)
+		}
+		if out != "" {
+			s.Changed = strings.Split(out, "\n")
+		}
+	}
+	ref := "refs/heads/" + s.Branch
+	if _, err := r.git(r.Root, "rev-parse", "--verify", "--quiet", ref); err != nil {
+		return s, nil // no branch: nothing committed to lose
+	}
+	out, err := r.git(r.Root, "rev-list", "--count", ref, "--not", "--exclude="+s.Branch, "--branches")
+	if err != nil {
+		return s, err
+	}
+	s.Unmerged, _ = strconv.Atoi(out)
+	return s, nil
+}
+
+// RemoveWorktree removes agent's worktree at path and its branch. It refuses when that
+// would lose uncommitted changes or unmerged commits, unless force.
+func (r *Repo) RemoveWorktree(agent, path string, force bool) error {
+	s, err := r.Status(agent, path)
+	if err != nil {
+		return err
+	}
+	if !force && !s.Clean() {
+		return fmt.Errorf("%s has %s: merge it (docker magents merge %s), or give --force to delete it", agent, s.Summary(), agent)
+	}
+	if s.Exists {
+		args := []string{"worktree", "remove", path}
+		if force {
+			args = []string{"worktree", "remove", "--force", "--force", path}
+		}
+		if _, err := r.git(r.Root, args...); err != nil {
+			return err
+		}
+	}
+	_, _ = r.git(r.Root, "worktree", "prune")
+	if _, err := r.git(r.Root, "rev-parse", "--verify", "--quiet", "refs/heads/"+s.Branch); err == nil {
+		if _, err := r.git(r.Root, "branch", "-D", s.Branch); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -114,3 +114,62 @@ func TestWorktreesBranchesIncludesDiffMerge(t *testing.T) {
 		t.Error("a refused merge changed the agent's worktree")
 	}
 }
+
+// Removing a worktree refuses to lose uncommitted changes or unmerged commits, and says
+// which; a merged, clean worktree goes with its branch; --force deletes anything.
+func TestRemoveWorktreeKeepsWork(t *testing.T) {
+	dir := newRepo(t)
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt := func(agent string) string { return filepath.Join(dir, ".magents", "worktrees", agent) }
+	for _, agent := range []string{"agent-1", "agent-2", "agent-3"} {
+		if err := r.AddWorktree(wt(agent), agent, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// agent-1: merged work. agent-2: an unmerged commit and an uncommitted file. agent-3: nothing.
+	write(t, filepath.Join(wt("agent-1"), "a.txt"), "a\n")
+	gitIn(t, wt("agent-1"), "add", "a.txt")
+	gitIn(t, wt("agent-1"), "commit", "-q", "-m", "a")
+	if _, err := r.Merge("agent-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(wt("agent-2"), "b.txt"), "b\n")
+	gitIn(t, wt("agent-2"), "add", "b.txt")
+	gitIn(t, wt("agent-2"), "commit", "-q", "-m", "b")
+	write(t, filepath.Join(wt("agent-2"), "wip.txt"), "wip\n")
+
+	st, err := r.Status("agent-2", wt("agent-2"))
+	if err != nil || st.Clean() || st.Unmerged != 1 || len(st.Changed) != 1 {
+		t.Fatalf("agent-2 status %+v %v", st, err)
+	}
+	if got := st.Summary(); got != "1 uncommitted change, 1 unmerged commit on magents/agent-2" {
+		t.Errorf("summary %q", got)
+	}
+	err = r.RemoveWorktree("agent-2", wt("agent-2"), false)
+	if err == nil || !strings.Contains(err.Error(), "1 unmerged commit") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("removing agent-2's work: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(wt("agent-2"), "wip.txt")); err != nil {
+		t.Fatal("a refused removal deleted the work")
+	}
+	for _, agent := range []string{"agent-1", "agent-3"} {
+		if err := r.RemoveWorktree(agent, wt(agent), false); err != nil {
+			t.Fatalf("%s: %v", agent, err)
+		}
+		if _, err := os.Stat(wt(agent)); err == nil {
+			t.Errorf("%s's worktree is still there", agent)
+		}
+	}
+	if err := r.RemoveWorktree("agent-2", wt("agent-2"), true); err != nil {
+		t.Fatal(err)
+	}
+	if branches := gitIn(t, dir, "branch", "--list", "magents/*"); branches != "" {
+		t.Errorf("branches left: %s", branches)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.txt")); err != nil {
+		t.Error("the merged work left the host")
+	}
+}

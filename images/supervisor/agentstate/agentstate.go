@@ -42,3 +42,23 @@ type Health struct {
 
 // Healthy reports whether the health check passes.
 func (h Health) Healthy() bool { return h.Status == "healthy" }
+
+// Check is one finding of `docker magents doctor`; the supervisor reports the checks made
+// inside an agent (`magents-supervisor doctor`) in the same form.
+type Check struct {
+	Scope  string      `json:"scope"` // "fleet", or the agent's name
+	Name   string      `json:"name"`
+	Status CheckStatus `json:"status"`
+	Detail string      `json:"detail,omitempty"` // what was found; never a credential
+	Fix    string      `json:"fix,omitempty"`    // what to do when it is not ok
+}
+
+// CheckStatus is a check's outcome.
+type CheckStatus string
+
+const (
+	CheckOK   CheckStatus = "ok"
+	CheckWarn CheckStatus = "warn" // works, but deserves a look
+	CheckFail CheckStatus = "fail" // broken: doctor exits non-zero
+	CheckSkip CheckStatus = "skip" // not checked, because an earlier check failed
+)
