@@ -15,6 +15,11 @@ import (
 // `docker compose up -d --wait` on the very same file, from no containers each time.
 func BenchmarkUp(b *testing.B) {
 	dir := b.TempDir()
+	// Owned by the image's user, as a developer's checkout is by the developer: up refuses
+	// a workspace the agents cannot write.
+	if err := os.Chown(dir, 1000, 1000); err != nil {
+		b.Fatal(err)
+	}
 	file := filepath.Join(dir, "docker-compose.claude.yml")
 	run := func(args ...string) time.Duration {
 		cmd := exec.Command("docker", args...)

@@ -98,6 +98,9 @@ func TestAuthCanaryNeverLeaks(t *testing.T) {
 	elsewhere := mg(nil, "auth", "status")
 	elsewhere.Assert(t, icmd.Expected{Out: "an earlier 'up'"})
 	places["auth status (table)"] = elsewhere.Combined()
+	places["doctor"] = mg(nil, "doctor").Combined()
+	places["doctor --format json"] = mg(nil, "doctor", "--format", "json").Combined()
+	places["doctor (in up's environment)"] = mg([]string{"ANTHROPIC_API_KEY=" + canary}, "doctor", "--format", "json").Combined()
 	for name, text := range places {
 		if strings.Contains(text, canary) {
 			t.Errorf("the canary leaks into %s", name)

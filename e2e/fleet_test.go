@@ -320,7 +320,23 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 }
 
 func TestUpRefusesBadInput(t *testing.T) {
+	// A root-owned workspace the image's user cannot write is refused, with the way out.
+	rootOwned := t.TempDir()
+	if err := os.Chmod(rootOwned, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerIn(rootOwned, nil, "magents", "up").Assert(t, icmd.Expected{ExitCode: 1, Err: "the agents run as 1000:1000 and cannot write " + rootOwned + " (owned by 0:0, mode 0755): run them as a user who can, with --user UID:GID"})
+	if _, err := os.Stat(filepath.Join(rootOwned, "docker-compose.claude.yml")); err == nil {
+		t.Error("a compose file was written despite the error")
+	}
+
 	dir := t.TempDir()
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil { // git runs as the owner: let it in
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, workspaceUID, workspaceUID); err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string]struct {
 		args []string
 		want string

@@ -53,6 +53,9 @@ func TestFleetWorktrees(t *testing.T) {
 		t.Errorf("host HEAD: %s", log)
 	}
 
+	// A running agent's worktree stays.
+	e.magents("worktree", "prune", "agent-2").Assert(t, icmd.Expected{ExitCode: 1, Err: "agent-2 is running: stop it first"})
+
 	// down keeps worktrees and branches.
 	e.magents("down").Assert(t, icmd.Success)
 	if _, err := os.Stat(filepath.Join(e.dir, ".magents", "worktrees", "agent-2", "README")); err != nil {
@@ -63,6 +66,27 @@ func TestFleetWorktrees(t *testing.T) {
 	}
 	// A merge that conflicts changes nothing.
 	e.magents("merge", "nonsense").Assert(t, icmd.Expected{ExitCode: 1, Err: "not an agent"})
+
+	// prune removes what is merged and clean, keeps (and names) what holds work, and
+	// deletes that too only when forced.
+	wt2 := filepath.Join(e.dir, ".magents", "worktrees", "agent-2")
+	if err := os.WriteFile(filepath.Join(wt2, "draft.txt"), []byte("unsaved\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.magents("worktree", "ls").Assert(t, icmd.Expected{Out: "1 uncommitted change"})
+	prune := e.magents("worktree", "prune")
+	prune.Assert(t, icmd.Expected{ExitCode: 1, Out: "Removed agent-1", Err: "agent-2 has 1 uncommitted change"})
+	if _, err := os.Stat(filepath.Join(wt2, "draft.txt")); err != nil {
+		t.Fatalf("prune deleted agent-2's work: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, ".magents", "worktrees", "agent-1")); err == nil {
+		t.Error("agent-1's merged worktree is still there")
+	}
+	e.magents("worktree", "prune", "--force", "agent-2").Assert(t, icmd.Expected{Out: "Removed agent-2"})
+	if branches := git("branch", "--list", "magents/*"); branches != "" {
+		t.Errorf("branches after prune --force: %s", branches)
+	}
+	e.magents("worktree", "prune").Assert(t, icmd.Expected{Err: "Nothing to prune"})
 }
 
 // initRepo makes the workspace a git repository with one commit and an untracked .env,

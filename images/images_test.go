@@ -52,3 +52,14 @@ func TestNewTargetRejectsUnknownNames(t *testing.T) {
 		t.Errorf("err = %v, want the list of targets", err)
 	}
 }
+
+// The plugin reads the Claude Code version from the label the Dockerfile sets.
+func TestDockerfileSetsTheClaudeVersionLabel(t *testing.T) {
+	b, err := fs.ReadFile(Context(), "Dockerfile.claude")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), ClaudeVersionLabel+`="${CLAUDE_CODE_VERSION}"`) {
+		t.Errorf("Dockerfile.claude does not set %s", ClaudeVersionLabel)
+	}
+}

@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// ClaudeVersionLabel is the image label that holds the Claude Code version it installs.
+const ClaudeVersionLabel = "io.docker-magents.claude-code.version"
+
 // Repository is the image name every target is tagged under.
 const Repository = "magents/claude-agent"
 

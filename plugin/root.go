@@ -61,6 +61,8 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		taskCmd(dockerCli, &root),
 		resultsCmd(dockerCli, &root),
 		mergeCmd(dockerCli, &root),
+		worktreeCmd(dockerCli, &root),
+		doctorCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)
 	return cmd

@@ -243,7 +243,30 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	if err := applyIsolation(f, ws, opts, flags, newProject); err != nil {
 		return err
 	}
-	return f.Validate()
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	return checkAgentsCanWrite(f, ws)
+}
+
+// checkAgentsCanWrite refuses a workspace the agents' user cannot write in (a root-owned
+// checkout, say): they would fail at their first edit. In a worktree fleet the agents
+// also write the repository's git dir (objects, refs).
+func checkAgentsCanWrite(f *fleet.Fleet, ws string) error {
+	uid, gid, err := fleet.ParseUser(f.User)
+	if err != nil {
+		return err
+	}
+	dirs := []string{ws}
+	if f.Isolation == workspace.Worktree {
+		dirs = append(dirs, f.GitDir)
+	}
+	for _, d := range dirs {
+		if err := workspace.CheckWritable(d, uid, gid); err != nil {
+			return fmt.Errorf("%w: run them as a user who can, with --user UID:GID (agents never run as root), or give that user the directory (chown -R UID:GID %s)", err, d)
+		}
+	}
+	return nil
 }
 
 // applyIsolation sets how agents share the workspace: a worktree each when it is a git

@@ -62,11 +62,11 @@ func (d *Docker) Command(ctx context.Context, args ...string) *exec.Cmd {
 // binary of version 2 or newer.
 func (d *Docker) Compose(ctx context.Context) (*Compose, error) {
 	if out, err := d.output(ctx, d.path, "compose", "version", "--short"); err == nil && majorAtLeast2(out) {
-		return &Compose{d: d, bin: d.path, pre: []string{"compose"}}, nil
+		return &Compose{d: d, bin: d.path, pre: []string{"compose"}, Version: out}, nil
 	}
 	if bin, err := exec.LookPath("docker-compose"); err == nil {
 		if out, err := d.output(ctx, bin, "version", "--short"); err == nil && majorAtLeast2(out) {
-			return &Compose{d: d, bin: bin}, nil
+			return &Compose{d: d, bin: bin, Version: out}, nil
 		}
 	}
 	return nil, errors.New("docker compose v2 is not installed: install the compose plugin " +
@@ -89,9 +89,10 @@ func majorAtLeast2(v string) bool {
 
 // Compose runs docker compose on one file and project.
 type Compose struct {
-	d   *Docker
-	bin string
-	pre []string
+	d       *Docker
+	bin     string
+	pre     []string
+	Version string // as compose version --short prints it
 }
 
 // Command is `docker compose -f FILE -p PROJECT ARGS…`.

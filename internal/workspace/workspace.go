@@ -295,3 +295,40 @@ func (r *Repo) RemoveWorktree(agent, path string, force bool) error {
 	}
 	return nil
 }
+
+// AgentBranches lists the agents that have a magents/agent-N branch.
+func (r *Repo) AgentBranches() ([]string, error) {
+	out, err := r.git(r.Root, "for-each-ref", "--format=%(refname:lstrip=3)", "refs/heads/magents/")
+	if err != nil || out == "" {
+		return nil, err
+	}
+	return strings.Split(out, "\n"), nil
+}
+
+// CheckWritable reports an error when uid:gid may not create files in dir, judged by the
+// directory's owner, group and mode bits as the kernel would for a process with no
+// supplementary groups.
+func CheckWritable(dir string, uid, gid int) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || uid == 0 {
+		return nil
+	}
+	mode := st.Mode().Perm()
+	var can bool
+	switch {
+	case int(sys.Uid) == uid:
+		can = mode&0o300 == 0o300
+	case int(sys.Gid) == gid:
+		can = mode&0o030 == 0o030
+	default:
+		can = mode&0o003 == 0o003
+	}
+	if can {
+		return nil
+	}
+	return fmt.Errorf("the agents run as %d:%d and cannot write %s (owned by %d:%d, mode %04o)", uid, gid, dir, sys.Uid, sys.Gid, mode)
+}

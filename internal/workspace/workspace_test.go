@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -172,4 +173,41 @@ func TestRemoveWorktreeKeepsWork(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "a.txt")); err != nil {
 		t.Error("the merged work left the host")
 	}
+}
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	if os.Getuid() == 0 {
+		// Root may write anywhere: give the directory a non-root owner to judge.
+		if err := os.Chown(dir, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := os.Stat(dir)
+	owner := int(st.Sys().(*syscall.Stat_t).Uid)
+	group := int(st.Sys().(*syscall.Stat_t).Gid)
+	if err := CheckWritable(dir, 0, 0); err != nil {
+		t.Errorf("root: %v", err)
+	}
+	for _, tc := range []struct {
+		mode     os.FileMode
+		uid, gid int
+		ok       bool
+	}{
+		{0o755, owner + 1000, group + 1000, false},
+		{0o757, owner + 1000, group + 1000, true},
+		{0o775, owner + 1000, group, true},
+		{0o755, owner + 1000, group, false},
+		{0o700, owner, group, true},
+		{0o500, owner, group, false},
+	} {
+		if err := os.Chmod(dir, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		err := CheckWritable(dir, tc.uid, tc.gid)
+		if (err == nil) != tc.ok {
+			t.Errorf("mode %04o as %d:%d: %v, want ok=%v", tc.mode, tc.uid, tc.gid, err, tc.ok)
+		}
+	}
+	_ = os.Chmod(dir, 0o700)
 }
