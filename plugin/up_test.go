@@ -33,6 +33,9 @@ func upFlags(t *testing.T, args ...string) (upOptions, *pflag.FlagSet) {
 // Flags left out on a later up keep their saved values; a new project starts with 1 agent.
 func TestUpFlagsKeepSavedValues(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil { // writable by the agents' user
+		t.Fatal(err)
+	}
 	f := fleet.New("magents", filepath.Join(dir, fleet.DefaultFile))
 	opts, flags := upFlags(t)
 	if err := applyUpFlags(f, opts, flags, true); err != nil {
