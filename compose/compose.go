@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -37,6 +38,9 @@ func Project(f *fleet.Fleet) *types.Project {
 	for i, name := range f.AgentNames() {
 		p.Services[name] = agentService(f, name, f.ContainerName(name), f.Image, strconv.Itoa(i+1))
 		p.Volumes[fleet.ConfigVolume(name)] = types.VolumeConfig{}
+		if f.Isolation == "clone" {
+			p.Volumes[fleet.CloneVolume(name)] = types.VolumeConfig{}
+		}
 	}
 	if f.Dev {
 		// The guide's development container: the dev target, its own config volume.
@@ -67,6 +71,21 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if f.AuthCheck {
 		env["MAGENTS_AUTH_CHECK"] = ptr("1")
 	}
+	if f.Isolation == "clone" && name != fleet.DevService {
+		env["MAGENTS_CLONE_FROM"] = ptr(fleet.OriginMountPath)
+		env["MAGENTS_CLONE_BRANCH"] = ptr("magents/" + name)
+		// The origin belongs to the host user: let git in the agent use it (a command-line
+		// scope setting, which safe.directory honours).
+		env["GIT_CONFIG_COUNT"] = ptr("1")
+		env["GIT_CONFIG_KEY_0"] = ptr("safe.directory")
+		env["GIT_CONFIG_VALUE_0"] = ptr(fleet.OriginMountPath)
+		if f.Base != "" {
+			env["MAGENTS_CLONE_BASE"] = ptr(f.Base)
+		}
+		if len(f.Includes) > 0 {
+			env["MAGENTS_CLONE_INCLUDE"] = ptr(strings.Join(f.Includes, "\n"))
+		}
+	}
 	if f.PermissionMode != "" {
 		env["MAGENTS_PERMISSION_MODE"] = ptr(f.PermissionMode)
 	}
@@ -90,6 +109,15 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	s.Volumes = []types.ServiceVolumeConfig{
 		{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
 		{Type: types.VolumeTypeBind, Source: workspace, Target: fleet.WorkspaceDir},
+	}
+	if f.Isolation == "clone" && name != fleet.DevService {
+		// A private clone in the agent's own volume, made by the supervisor from the host
+		// repository, which the agent sees read-only: the host tree is never touched.
+		s.Volumes = []types.ServiceVolumeConfig{
+			{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
+			{Type: types.VolumeTypeVolume, Source: fleet.CloneVolume(name), Target: fleet.WorkspaceDir},
+			{Type: types.VolumeTypeBind, Source: f.Workspace, Target: fleet.OriginMountPath, ReadOnly: true},
+		}
 	}
 	if f.Isolation == "worktree" && f.GitDir != "" && name != fleet.DevService {
 		// A worktree's .git file names its git dir by absolute host path: mount the

@@ -31,6 +31,11 @@ func TestRenderGolden(t *testing.T) {
 			f.Tasks, f.PermissionMode = []string{"Write the parser", "Test it"}, "acceptEdits"
 			return f
 		},
+		"clones": func() *fleet.Fleet {
+			f := testFleet(2)
+			f.Isolation, f.Base, f.Includes = "clone", "main", []string{".env", "config/local.yml"}
+			return f
+		},
 		"worktrees": func() *fleet.Fleet {
 			f := testFleet(2)
 			f.Isolation, f.GitDir, f.Includes = "worktree", "/home/dev/project/.git", []string{".env"}

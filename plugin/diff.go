@@ -23,21 +23,22 @@ func diffCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Short: "Show what an agent's branch changed since it left yours",
 		Args:  cli.ExactArgs(1),
 		RunE: withArgs(func(ctx context.Context, args []string) error {
-			return runDiff(dockerCli, root, args[0], opts)
+			return runDiff(ctx, dockerCli, root, args[0], opts)
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.stat, "stat", false, "Show a diffstat")
 	return cmd
 }
 
-// agentRepo is the fleet's repository and the agent's name, for worktree commands.
-func agentRepo(root *rootOptions, agent string) (*workspace.Repo, string, error) {
+// agentRepo is the fleet's repository and the agent's name, for the commands on agent
+// branches. A clone's branch is fetched into the host repository first.
+func agentRepo(ctx context.Context, dockerCli command.Cli, root *rootOptions, agent string) (*workspace.Repo, string, error) {
 	f, err := root.loadFleet()
 	if err != nil {
 		return nil, "", err
 	}
-	if f.Isolation != workspace.Worktree {
-		return nil, "", fmt.Errorf("project %s shares one workspace (isolation %s): there is no agent branch to compare; start it with --isolation worktree", f.Project, f.Isolation)
+	if f.Isolation != workspace.Worktree && f.Isolation != workspace.Clone {
+		return nil, "", fmt.Errorf("project %s shares one workspace (isolation %s): there is no agent branch to compare; start it with --isolation worktree or clone", f.Project, f.Isolation)
 	}
 	n, err := fleet.AgentNumber(agent)
 	if err != nil {
@@ -47,11 +48,17 @@ func agentRepo(root *rootOptions, agent string) (*workspace.Repo, string, error)
 	if err != nil || repo == nil {
 		return nil, "", fmt.Errorf("the workspace %s is no longer a git repository", f.Abs(f.Workspace))
 	}
-	return repo, fleet.AgentName(n), nil
+	name := fleet.AgentName(n)
+	if f.Isolation == workspace.Clone {
+		if err := fetchClone(ctx, dockerCli, f, repo, name); err != nil {
+			return nil, "", err
+		}
+	}
+	return repo, name, nil
 }
 
-func runDiff(dockerCli command.Cli, root *rootOptions, agent string, opts diffOptions) error {
-	repo, name, err := agentRepo(root, agent)
+func runDiff(ctx context.Context, dockerCli command.Cli, root *rootOptions, agent string, opts diffOptions) error {
+	repo, name, err := agentRepo(ctx, dockerCli, root, agent)
 	if err != nil {
 		return err
 	}

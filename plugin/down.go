@@ -3,17 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
 type downOptions struct {
 	volumes bool
+	force   bool
 }
 
 func downCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -26,7 +31,8 @@ func downCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 			return runDown(ctx, dockerCli, root, opts)
 		}),
 	}
-	cmd.Flags().BoolVarP(&opts.volumes, "volumes", "v", false, "Also remove the agents' named config volumes (the workspace is never touched)")
+	cmd.Flags().BoolVarP(&opts.volumes, "volumes", "v", false, "Also remove the agents' named volumes: config, and clones (the workspace is never touched)")
+	cmd.Flags().BoolVar(&opts.force, "force", false, "With --volumes, also remove clones that hold work the host does not have")
 	return cmd
 }
 
@@ -36,6 +42,11 @@ func runDown(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts
 		return err
 	}
 	defer unlock()
+	if opts.volumes && !opts.force && f.Isolation == workspace.Clone {
+		if err := checkClonesSaved(ctx, dockerCli, f); err != nil {
+			return err
+		}
+	}
 	c, err := shellout.New(dockerCli).Compose(ctx)
 	if err != nil {
 		return err
@@ -63,6 +74,40 @@ func runDown(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts
 			return fmt.Errorf("removing volume %s: %w", v.Name, err)
 		}
 		fmt.Fprintf(dockerCli.Err(), "Volume %s removed\n", v.Name)
+	}
+	return nil
+}
+
+// checkClonesSaved refuses to remove clone volumes that hold work the host repository
+// does not have, naming each agent and what it holds.
+func checkClonesSaved(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet) error {
+	repo, err := workspace.Open(f.Abs(f.Workspace))
+	if err != nil || repo == nil {
+		return fmt.Errorf("cannot check the agents' clones against the workspace %s (no longer a git repository?): give --force to remove them anyway", f.Abs(f.Workspace))
+	}
+	vols, err := dockerCli.Client().VolumeList(ctx, mobyclient.VolumeListOptions{
+		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+	})
+	if err != nil {
+		return err
+	}
+	var held []string
+	for _, v := range vols.Items {
+		agent, ok := strings.CutSuffix(v.Labels["com.docker.compose.volume"], "-work")
+		if !ok {
+			continue
+		}
+		work, err := cloneWork(ctx, dockerCli, f, repo, agent)
+		if err != nil {
+			return fmt.Errorf("checking %s's clone: %w (give --force to remove it anyway)", agent, err)
+		}
+		if work != "" {
+			held = append(held, agent+": "+work)
+		}
+	}
+	if len(held) > 0 {
+		slices.Sort(held)
+		return fmt.Errorf("not removing anything: these clones hold work the host does not have:\n  %s\nmerge it first (docker magents merge AGENT), or give --force to delete it", strings.Join(held, "\n  "))
 	}
 	return nil
 }

@@ -24,15 +24,15 @@ func mergeCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 BRANCH. A conflict aborts the merge and changes nothing on either side.`,
 		Args: cli.ExactArgs(1),
 		RunE: withArgs(func(ctx context.Context, args []string) error {
-			return runMerge(dockerCli, root, args[0], opts)
+			return runMerge(ctx, dockerCli, root, args[0], opts)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.into, "into", "", "Branch to merge into (checked out first)")
 	return cmd
 }
 
-func runMerge(dockerCli command.Cli, root *rootOptions, agent string, opts mergeOptions) error {
-	repo, name, err := agentRepo(root, agent)
+func runMerge(ctx context.Context, dockerCli command.Cli, root *rootOptions, agent string, opts mergeOptions) error {
+	repo, name, err := agentRepo(ctx, dockerCli, root, agent)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
 	flags.BoolVar(&opts.force, "force", false, "Overwrite a compose file that was edited by hand")
 	flags.StringVar(&opts.caCert, "ca-cert", "", "Extra CA bundle for building a missing image (see 'docker magents build')")
-	flags.StringVar(&opts.isolation, "isolation", "", `How agents share the workspace: "worktree" (a git worktree and branch magents/agent-N each; the default in a git repository) or "shared"`)
+	flags.StringVar(&opts.isolation, "isolation", "", `How agents share the workspace: "worktree" (a git worktree and branch magents/agent-N each; the default in a git repository), "clone" (a private clone in each agent's volume; the host tree is only read) or "shared"`)
 	flags.StringVar(&opts.base, "base", "", "Ref new agent branches start from (default: HEAD)")
 	flags.StringArrayVar(&opts.includes, "include", nil, "Untracked files to carry into each new worktree (a gitignore-style pattern; also read from .magentsinclude)")
 	flags.StringArrayVar(&opts.tasks, "task", nil, "A task for the next agent in order (repeat: agent-1, agent-2, …); typed into Claude once it is ready")
@@ -257,9 +257,12 @@ func checkAgentsCanWrite(f *fleet.Fleet, ws string) error {
 	if err != nil {
 		return err
 	}
-	dirs := []string{ws}
-	if f.Isolation == workspace.Worktree {
-		dirs = append(dirs, f.GitDir)
+	var dirs []string
+	switch f.Isolation {
+	case workspace.Shared:
+		dirs = []string{ws}
+	case workspace.Worktree:
+		dirs = []string{ws, f.GitDir}
 	}
 	for _, d := range dirs {
 		if err := workspace.CheckWritable(d, uid, gid); err != nil {
@@ -293,8 +296,16 @@ func applyIsolation(f *fleet.Fleet, ws string, opts upOptions, flags *pflag.Flag
 			return fmt.Errorf("--isolation worktree needs a git repository, and %s is not in one: use --isolation shared, or git init it", ws)
 		}
 		f.GitDir = repo.CommonDir
+	case workspace.Clone:
+		if repo == nil {
+			return fmt.Errorf("--isolation clone needs a git repository, and %s is not in one: use --isolation shared, or git init it", ws)
+		}
+		if repo.Root != ws {
+			return fmt.Errorf("--isolation clone clones the repository at its top directory: give --workspace %s", repo.Root)
+		}
+		f.GitDir = ""
 	default:
-		return fmt.Errorf(`invalid --isolation %q: use "worktree" or "shared"`, f.Isolation)
+		return fmt.Errorf(`invalid --isolation %q: use "worktree", "clone" or "shared"`, f.Isolation)
 	}
 	return nil
 }

@@ -24,6 +24,8 @@ type status struct {
 	AuthError string `json:"authError,omitempty"`
 	// AuthRejectedAt is when the credential was refused.
 	AuthRejectedAt time.Time `json:"authRejectedAt,omitzero"`
+	// SetupError is why the agent's workspace could not be prepared (its clone).
+	SetupError string `json:"setupError,omitempty"`
 	// SessionAt is when the current tmux session started.
 	SessionAt time.Time `json:"sessionAt,omitzero"`
 }
@@ -96,6 +98,8 @@ func currentHealth(cfg config) healthReport {
 // down is starting before its first start and failed after.
 func stateOf(h healthReport, st status, hs hookState, hooked, claude bool) (agentstate.State, time.Time, string) {
 	switch {
+	case st.SetupError != "":
+		return agentstate.Failed, st.StartedAt, st.SetupError
 	case st.AuthRejected:
 		return agentstate.AuthRejected, st.AuthRejectedAt, st.AuthError
 	case h.SessionAlive && h.AgentAlive && hooked:

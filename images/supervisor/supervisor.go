@@ -58,6 +58,11 @@ func (s *supervisor) run(ctx context.Context) error {
 		defer srv.Close()
 	}
 
+	if err := prepareClone(s.cfg, os.Getenv); err != nil {
+		logf("preparing the agent's clone: %v", err)
+		s.status.update(func(st *status) { st.SetupError = "preparing the agent's clone: " + err.Error() })
+	}
+
 	sessions := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() { done <- s.keepSession(ctx, sessions) }()

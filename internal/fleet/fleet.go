@@ -140,6 +140,13 @@ func (f *Fleet) ContainerName(agent string) string { return f.Project + "-" + ag
 // ConfigVolume is the agent's own volume for its Claude config dir.
 func ConfigVolume(agent string) string { return agent + "-config" }
 
+// CloneVolume is the named volume that holds agent's private clone (isolation clone).
+func CloneVolume(agent string) string { return agent + "-work" }
+
+// OriginMountPath is where a clone-mode agent sees the host repository, read-only: the
+// origin it clones from.
+const OriginMountPath = "/magents/origin"
+
 // DevService is the guide's development container, with --dev.
 const DevService = "claude-agent-dev"
 

@@ -225,10 +225,10 @@ func (s WorktreeStatus) Clean() bool { return len(s.Changed) == 0 && s.Unmerged 
 func (s WorktreeStatus) Summary() string {
 	var parts []string
 	if n := len(s.Changed); n > 0 {
-		parts = append(parts, plural(n, "uncommitted change"))
+		parts = append(parts, Plural(n, "uncommitted change"))
 	}
 	if s.Unmerged > 0 {
-		parts = append(parts, plural(s.Unmerged, "unmerged commit")+" on "+s.Branch)
+		parts = append(parts, Plural(s.Unmerged, "unmerged commit")+" on "+s.Branch)
 	}
 	if len(parts) == 0 {
 		return "clean"
@@ -236,7 +236,8 @@ func (s WorktreeStatus) Summary() string {
 	return strings.Join(parts, ", ")
 }
 
-func plural(n int, what string) string {
+// Plural is "1 what" or "N whats".
+func Plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
@@ -331,4 +332,19 @@ func CheckWritable(dir string, uid, gid int) error {
 		return nil
 	}
 	return fmt.Errorf("the agents run as %d:%d and cannot write %s (owned by %d:%d, mode %04o)", uid, gid, dir, sys.Uid, sys.Gid, mode)
+}
+
+// FetchBundle sets branch to what it is in the git bundle at path (an agent's clone).
+func (r *Repo) FetchBundle(path, branch string) error {
+	ref := "refs/heads/" + branch
+	if _, err := r.git(r.Root, "fetch", "--quiet", "--no-tags", path, "+"+ref+":"+ref); err != nil {
+		return fmt.Errorf("fetching %s from the agent's clone: %w", branch, err)
+	}
+	return nil
+}
+
+// HasCommit reports whether the repository has the commit sha.
+func (r *Repo) HasCommit(sha string) bool {
+	_, err := r.git(r.Root, "cat-file", "-e", sha+"^{commit}")
+	return err == nil
 }

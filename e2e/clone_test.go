@@ -1,0 +1,64 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/icmd"
+)
+
+// --isolation clone: each agent works in a private clone in its own volume, the host
+// repository mounted read-only as its origin; the host tree is never written. What an
+// agent commits comes to the host with diff and merge, and down --volumes refuses to
+// delete a clone holding work the host does not have.
+func TestFleetClones(t *testing.T) {
+	e := newFleetEnv(t, "clones")
+	git := e.initRepo()
+	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "clonee2e"}, args...)...) }
+	t.Cleanup(func() { mg("down", "--volumes", "--force") })
+
+	mg("up", "--agents", "2", "--isolation", "clone", "--include", ".env").Assert(t, icmd.Success)
+	for _, agent := range []string{"agent-1", "agent-2"} {
+		c := "clonee2e-" + agent
+		docker("exec", c, "git", "-C", "/workspace", "branch", "--show-current").Assert(t, icmd.Expected{Out: "magents/" + agent})
+		docker("exec", c, "cat", "/workspace/.env").Assert(t, icmd.Expected{Out: "LOCAL_SETTING=1"})
+		docker("exec", c, "touch", "/magents/origin/x").Assert(t, icmd.Expected{ExitCode: 1, Err: "Read-only file system"})
+		docker("exec", c, "git", "-C", "/workspace", "fetch", "-q", "origin").Assert(t, icmd.Success)
+	}
+	docker("exec", "clonee2e-agent-1", "sh", "-c", "cd /workspace && echo 'from the clone' > cloned.txt && git add cloned.txt && "+
+		"git -c user.name=Agent -c user.email=agent@example.invalid commit -qm 'clone work'").Assert(t, icmd.Success)
+	docker("exec", "clonee2e-agent-2", "sh", "-c", "echo draft > /workspace/draft.txt").Assert(t, icmd.Success)
+	if st := git("status", "--porcelain"); st != "" {
+		t.Errorf("the host tree changed:\n%s", st)
+	}
+
+	res := mg("down", "--volumes")
+	res.Assert(t, icmd.Expected{ExitCode: 1, Err: "agent-1: commits on magents/agent-1 the host does not have"})
+	if !strings.Contains(res.Stderr(), "agent-2: 1 uncommitted change") {
+		t.Errorf("down --volumes does not name agent-2's work:\n%s", res.Stderr())
+	}
+	docker("volume", "inspect", "clonee2e_agent-1-work").Assert(t, icmd.Success)
+	docker("exec", "clonee2e-agent-1", "true").Assert(t, icmd.Success) // refused before anything stopped
+
+	diff := mg("diff", "agent-1")
+	diff.Assert(t, icmd.Success)
+	if !strings.Contains(diff.Stdout(), "+from the clone") {
+		t.Fatalf("diff agent-1:\n%s", diff.Combined())
+	}
+	mg("merge", "agent-1").Assert(t, icmd.Expected{Out: "Merged magents/agent-1"})
+	if log := git("log", "-1", "--format=%s"); log != "clone work" {
+		t.Errorf("host HEAD after merge: %q", log)
+	}
+
+	// Stopped, the clones are still read through their volumes.
+	mg("down").Assert(t, icmd.Success)
+	res = mg("down", "--volumes")
+	res.Assert(t, icmd.Expected{ExitCode: 1, Err: "agent-2: 1 uncommitted change"})
+	if strings.Contains(res.Stderr(), "agent-1") {
+		t.Errorf("agent-1's merged clone is still said to hold work:\n%s", res.Stderr())
+	}
+	mg("down", "--volumes", "--force").Assert(t, icmd.Success)
+	docker("volume", "inspect", "clonee2e_agent-2-work").Assert(t, icmd.Expected{ExitCode: 1})
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func gitT(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// The clone is made once, on the agent's branch, with the untracked files asked for; a
+// second start keeps it and the work in it.
+func TestPrepareClone(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	origin, ws := t.TempDir(), t.TempDir()
+	gitT(t, origin, "init", "-q", "-b", "main")
+	gitT(t, origin, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid", "commit", "-q", "--allow-empty", "-m", "first")
+	first := gitT(t, origin, "rev-parse", "HEAD")
+	for name, content := range map[string]string{".gitignore": ".env\nlocal/\n", "README": "hi\n"} {
+		if err := os.WriteFile(filepath.Join(origin, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitT(t, origin, "add", ".")
+	gitT(t, origin, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid", "commit", "-q", "-m", "second")
+	for name, content := range map[string]string{".env": "A=1\n", "local/conf": "x\n", "scratch": "no\n", ".magentsinclude": "local/\n"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(origin, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(origin, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"MAGENTS_CLONE_FROM": origin, "MAGENTS_CLONE_BRANCH": "magents/agent-2", "MAGENTS_CLONE_INCLUDE": ".env"}
+	cfg := config{Workspace: ws}
+	if err := prepareClone(cfg, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if b := gitT(t, ws, "branch", "--show-current"); b != "magents/agent-2" {
+		t.Errorf("on branch %q", b)
+	}
+	for _, name := range []string{".env", "local/conf"} {
+		if _, err := os.Stat(filepath.Join(ws, name)); err != nil {
+			t.Errorf("%s not carried over: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(ws, "scratch")); err == nil {
+		t.Error("an untracked file nobody asked for was copied")
+	}
+	// Work in the clone survives the next start.
+	if err := os.WriteFile(filepath.Join(ws, "work.txt"), []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := prepareClone(cfg, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(ws, "work.txt")); err != nil {
+		t.Error("a second start lost the work in the clone")
+	}
+
+	// From a base: a commit, or a branch of the origin.
+	ws2 := t.TempDir()
+	env["MAGENTS_CLONE_BASE"], env["MAGENTS_CLONE_INCLUDE"] = first, ""
+	if err := prepareClone(config{Workspace: ws2}, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if head := gitT(t, ws2, "rev-parse", "HEAD"); head != first {
+		t.Errorf("from base %s: HEAD is %s", first, head)
+	}
+	ws3 := t.TempDir()
+	env["MAGENTS_CLONE_BASE"] = "nosuchbranch"
+	if err := prepareClone(config{Workspace: ws3}, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "nosuchbranch") {
+		t.Errorf("an unknown base: %v", err)
+	}
+}
