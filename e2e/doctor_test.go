@@ -3,9 +3,13 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/icmd"
 
@@ -46,6 +50,23 @@ func TestDoctor(t *testing.T) {
 	res.Assert(t, icmd.Success)
 	if err := json.Unmarshal([]byte(res.Stdout()), &report); err != nil || !report.OK || len(report.Checks) < 10 {
 		t.Fatalf("doctor --format json: %v\n%s", err, res.Stdout())
+	}
+
+	// ps --watch refreshes until interrupted, and an interrupt is the normal way out.
+	watch := exec.Command("docker", "magents", "-p", "doctore2e", "ps", "--watch", "--interval", "200ms")
+	watch.Dir = e.dir
+	var out bytes.Buffer
+	watch.Stdout = &out
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	_ = watch.Process.Signal(os.Interrupt)
+	if err := watch.Wait(); err != nil {
+		t.Errorf("ps --watch interrupted: %v", err)
+	}
+	if n := strings.Count(out.String(), "AGENT"); n < 2 || !strings.Contains(out.String(), "doctore2e-agent-1") {
+		t.Errorf("ps --watch printed %d refreshes:\n%s", n, out.String())
 	}
 
 	// The image goes (the running agent keeps its copy): doctor fails and says what to do.
