@@ -137,7 +137,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 			Type: types.VolumeTypeBind, Source: f.AuthLogin, Target: fleet.AuthMountPath, ReadOnly: true,
 		})
 	}
-	mem, _ := parseBytes(f.Memory)
+	mem, _ := fleet.ParseBytes(f.Memory)
 	s.MemLimit = types.UnitBytes(mem)
 	s.CPUS = float32(f.CPUs)
 	s.SecurityOpt = []string{"no-new-privileges:true"}

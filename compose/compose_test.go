@@ -88,15 +88,37 @@ func TestReadFleetRefusesForeignFiles(t *testing.T) {
 	}
 }
 
-func TestParseMemory(t *testing.T) {
-	for in, want := range map[string]int64{"4g": 4 << 30, "512m": 512 << 20, "512MB": 512 << 20, "1024": 1024, "1.5g": 3 << 29} {
-		if got, err := parseBytes(in); err != nil || got != want {
-			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
-		}
+func TestStackGolden(t *testing.T) {
+	secret := &StackSecret{Var: "CLAUDE_CODE_OAUTH_TOKEN", File: "/home/dev/project/.magents/secrets/agents/CLAUDE_CODE_OAUTH_TOKEN", Name: "claude-auth-magents-0123abcd"}
+	for name, mk := range map[string]func() *fleet.Fleet{
+		"stack-one-agent": func() *fleet.Fleet { return testFleet(1) },
+		"stack-three-agents": func() *fleet.Fleet {
+			f := testFleet(3)
+			f.CPUs, f.Tasks, f.PermissionMode = 2, []string{"Write the parser", "Test it"}, "acceptEdits"
+			return f
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := Stack(mk(), secret, map[string]string{"ANTHROPIC_BASE_URL": "https://gateway.example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Assert(t, string(b), name+".yml")
+		})
 	}
-	for _, bad := range []string{"", "-1g", "lots", "0"} {
-		if err := ParseMemory(bad); err == nil {
-			t.Errorf("ParseMemory(%q) accepted", bad)
+}
+
+// docker stack deploy's loader refuses what compose accepts: the stack validation must
+// too, or it proves nothing.
+func TestValidateStackRefusesWhatStackDeployRefuses(t *testing.T) {
+	for name, doc := range map[string]string{
+		"compose's top-level name": "version: \"3.9\"\nname: x\nservices:\n  a:\n    image: busybox\n",
+		"no version":               "services:\n  a:\n    image: busybox\n",
+		"an unknown field":         "version: \"3.9\"\nservices:\n  a:\n    image: busybox\n    mem_limitt: 1g\n",
+		"build":                    "version: \"3.9\"\nservices:\n  a:\n    image: busybox\n    build: .\n",
+	} {
+		if err := ValidateStack([]byte(doc), t.TempDir()); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }

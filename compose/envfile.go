@@ -19,6 +19,18 @@ const envFileHeader = `# Settings shared by every docker magents agent (KEY=VALU
 # ANTHROPIC_BASE_URL=https://gateway.example.com
 `
 
+// ReadEnvFile reads the shared env file's settings (checked as PrepareEnvFile does), for
+// targets that carry them inline; a missing file is no settings.
+func ReadEnvFile(path string) (map[string]string, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err := PrepareEnvFile(path); err != nil {
+		return nil, err
+	}
+	return dotenv.Read(path)
+}
+
 // PrepareEnvFile creates the shared env file when it is missing (mode 0600) and checks an
 // existing one: it must parse, and it must not hold credentials.
 func PrepareEnvFile(path string) error {

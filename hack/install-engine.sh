@@ -4,7 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # pass and gnupg back docker-credential-pass, the real credential helper the auth tests use.
-pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables pass gnupg)
+# awscli: the ECS task definitions are checked by the AWS CLI's own parameter validation.
+pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables pass gnupg awscli)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

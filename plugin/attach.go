@@ -14,7 +14,11 @@ import (
 )
 
 type attachOptions struct {
-	readonly bool
+	readonly  bool
+	swarm     bool
+	k8s       bool
+	context   string
+	namespace string
 }
 
 func attachCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -30,6 +34,10 @@ func attachCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		}),
 	}
 	cmd.Flags().BoolVarP(&opts.readonly, "readonly", "r", false, "Watch without typing into the session")
+	cmd.Flags().BoolVar(&opts.swarm, "swarm", false, "Attach to the agent's task of the Swarm stack (docker magents deploy swarm)")
+	cmd.Flags().BoolVar(&opts.k8s, "k8s", false, "Attach to the agent's pod in Kubernetes (docker magents deploy k8s)")
+	cmd.Flags().StringVar(&opts.context, "context", "", "With --k8s, the kubeconfig context (default: the current one)")
+	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "", "With --k8s, the namespace (default: the context's)")
 	return cmd
 }
 
@@ -38,7 +46,20 @@ func runAttach(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 		return errors.New("docker magents attach needs a terminal: run it in an interactive shell " +
 			"(to read an agent's session without one: docker magents logs " + agent + ")")
 	}
-	container, err := agentContainer(root, agent)
+	if opts.k8s {
+		return attachK8s(ctx, dockerCli, root, agent, opts)
+	}
+	var container string
+	var err error
+	if opts.swarm {
+		f, _, ferr := root.fleetOrNew()
+		if ferr != nil {
+			return ferr
+		}
+		container, err = swarmContainer(ctx, dockerCli.Client(), f.Project, agent)
+	} else {
+		container, err = agentContainer(root, agent)
+	}
 	if err != nil {
 		return err
 	}

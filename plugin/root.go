@@ -63,6 +63,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		mergeCmd(dockerCli, &root),
 		worktreeCmd(dockerCli, &root),
 		doctorCmd(dockerCli, &root),
+		deployCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)
 	return cmd

@@ -185,7 +185,7 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	if flags.Changed("memory") {
 		f.Memory = opts.memory
 	}
-	if err := compose.ParseMemory(f.Memory); err != nil {
+	if err := fleet.ParseMemory(f.Memory); err != nil {
 		return err
 	}
 	if flags.Changed("cpus") {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -47,7 +46,7 @@ func readResult(cfg config) (*Result, bool) {
 // environment, shows the stream in the session, keeps the transcript and the result in
 // the agent's volume, and exits with Claude's status.
 func runHeadless(cfg config, env []string) {
-	task := strings.TrimSpace(os.Getenv("TASK"))
+	task := startTask(os.Getenv)
 	if task == "" {
 		fail(fmt.Errorf("a headless agent needs a task: give one with up --task"))
 	}

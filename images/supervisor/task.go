@@ -79,7 +79,7 @@ func giveTask(cfg config, args []string) int {
 // deliverStartTask types $TASK once per Claude config dir (so not again on every restart
 // of the container), when the agent is interactive.
 func (s *supervisor) deliverStartTask(ctx context.Context) {
-	task := strings.TrimSpace(os.Getenv("TASK"))
+	task := startTask(os.Getenv)
 	if task == "" {
 		return
 	}
@@ -94,4 +94,22 @@ func (s *supervisor) deliverStartTask(ctx context.Context) {
 	}
 	_ = os.WriteFile(marker, []byte(hex.EncodeToString(sum[:])+"\n"), 0o600)
 	logf("task given to Claude")
+}
+
+// startTask is the agent's task at start: $TASK, else the file named by the agent's
+// number in $MAGENTS_TASKS_DIR (a Kubernetes ConfigMap holds one task per agent for the
+// pods of one StatefulSet, which share their environment).
+func startTask(getenv func(string) string) string {
+	if task := strings.TrimSpace(getenv("TASK")); task != "" {
+		return task
+	}
+	dir, id := getenv("MAGENTS_TASKS_DIR"), getenv("AGENT_ID")
+	if dir == "" || id == "" || strings.ContainsAny(id, "/.") {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(dir, id))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -73,3 +73,24 @@ func TestTypeTaskWaitsUntilClaudeTakesIt(t *testing.T) {
 		t.Fatalf("typeTask returned before the prompt was taken: %+v %v", st, ok)
 	}
 }
+
+func TestStartTask(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "2"), []byte("Write tests\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"TASK": " Fix it ", "MAGENTS_TASKS_DIR": dir, "AGENT_ID": "2"}, "Fix it"},
+		{map[string]string{"MAGENTS_TASKS_DIR": dir, "AGENT_ID": "2"}, "Write tests"},
+		{map[string]string{"MAGENTS_TASKS_DIR": dir, "AGENT_ID": "1"}, ""},
+		{map[string]string{"MAGENTS_TASKS_DIR": dir, "AGENT_ID": "../2"}, ""},
+		{map[string]string{}, ""},
+	} {
+		if got := startTask(func(k string) string { return tc.env[k] }); got != tc.want {
+			t.Errorf("startTask(%v) = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}

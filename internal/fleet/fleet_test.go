@@ -197,3 +197,16 @@ func TestParseTasks(t *testing.T) {
 		t.Errorf("more tasks than agents: %v", err)
 	}
 }
+
+func TestParseMemory(t *testing.T) {
+	for in, want := range map[string]int64{"4g": 4 << 30, "512m": 512 << 20, "512MB": 512 << 20, "1024": 1024, "1.5g": 3 << 29} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1g", "lots", "0"} {
+		if err := ParseMemory(bad); err == nil {
+			t.Errorf("ParseMemory(%q) accepted", bad)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package compose
+package fleet
 
 import (
 	"fmt"
@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// parseBytes reads a memory size as docker does: 4g, 512m, 1024k, or bytes.
-func parseBytes(size string) (int64, error) {
+// ParseBytes reads a memory size as docker does: 4g, 512m, 1024k, or bytes.
+func ParseBytes(size string) (int64, error) {
 	s := strings.ToLower(strings.TrimSpace(size))
 	mult := int64(1)
 	for suffix, m := range map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40} {
@@ -26,6 +26,6 @@ func parseBytes(size string) (int64, error) {
 
 // ParseMemory validates a memory size.
 func ParseMemory(s string) error {
-	_, err := parseBytes(s)
+	_, err := ParseBytes(s)
 	return err
 }

@@ -1,0 +1,163 @@
+package compose
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	cliloader "github.com/docker/cli/cli/compose/loader"
+	clitypes "github.com/docker/cli/cli/compose/types"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// StackVersion is the compose file format a Swarm stack file is written in: docker stack
+// deploy validates against docker/cli's own v3 schemas, which reject what only the
+// Compose Specification allows (a top-level name:, for one).
+const StackVersion = "3.9"
+
+// StackSecret is the credential a stack gives its agents: a Swarm secret created by
+// docker stack deploy from File. Swarm secrets cannot change, so Name carries a digest of
+// the value: a rotated credential is a new secret.
+type StackSecret struct {
+	Var  string // the variable Claude reads: ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN …
+	File string // absolute path of the file holding the value
+	Name string // the Swarm secret's name
+}
+
+// StackSecretKey is the secret's key in the stack file, and its file name in the agents
+// (/run/secrets/claude-auth).
+const StackSecretKey = "claude-auth"
+
+// Stack renders the fleet as a Swarm stack file: one service per agent (agent-1 …, one
+// replica each, its own AGENT_ID and volumes for Claude's config and the workspace),
+// deploy resources and restart policy, the credential as a Swarm secret. There is no
+// container_name, build or host bind mount: tasks may land on any node.
+//
+// env is the shared env file's settings, written into each service's environment so the
+// stack file stands alone (an env_file would be read from wherever it is deployed).
+func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string) ([]byte, error) {
+	cfg := clitypes.Config{Version: StackVersion, Volumes: map[string]clitypes.VolumeConfig{}}
+	if secret != nil {
+		cfg.Secrets = map[string]clitypes.SecretConfig{StackSecretKey: {Name: secret.Name, File: secret.File}}
+	}
+	for i, name := range f.AgentNames() {
+		cfg.Services = append(cfg.Services, stackService(f, name, strconv.Itoa(i+1), secret, env))
+		cfg.Volumes[fleet.ConfigVolume(name)] = clitypes.VolumeConfig{}
+		cfg.Volumes[fleet.CloneVolume(name)] = clitypes.VolumeConfig{}
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&cfg); err != nil {
+		return nil, err
+	}
+	if err := ValidateStack(buf.Bytes(), f.Dir()); err != nil {
+		return nil, fmt.Errorf("the generated stack file does not load (a bug in docker-magents): %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared map[string]string) clitypes.ServiceConfig {
+	yes := true
+	env := clitypes.MappingWithEquals{}
+	for k, v := range shared {
+		env[k] = ptr(v)
+	}
+	env["AGENT_ID"] = ptr(id)
+	if secret != nil {
+		env[secret.Var+"_FILE"] = ptr("/run/secrets/" + StackSecretKey)
+	}
+	if f.AuthCheck {
+		env["MAGENTS_AUTH_CHECK"] = ptr("1")
+	}
+	if f.Headless {
+		env["CLAUDE_HEADLESS"] = ptr("true")
+	}
+	if f.PermissionMode != "" {
+		env["MAGENTS_PERMISSION_MODE"] = ptr(f.PermissionMode)
+	}
+	if n, err := fleet.AgentNumber(name); err == nil {
+		if task := f.TaskFor(n); task != "" {
+			env["TASK"] = ptr(task)
+		}
+	}
+	s := clitypes.ServiceConfig{
+		Name:        name,
+		Image:       f.Image,
+		Init:        &yes,
+		Environment: env,
+		WorkingDir:  fleet.WorkspaceDir,
+		Labels:      clitypes.Labels{AgentLabel: id},
+		Volumes: []clitypes.ServiceVolumeConfig{
+			{Type: "volume", Source: fleet.ConfigVolume(name), Target: fleet.ClaudeConfigDir},
+			{Type: "volume", Source: fleet.CloneVolume(name), Target: fleet.WorkspaceDir},
+		},
+		HealthCheck: &clitypes.HealthCheckConfig{
+			Test:        clitypes.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "health"},
+			Interval:    durationPtr(5 * time.Second),
+			Timeout:     durationPtr(5 * time.Second),
+			Retries:     ptr(uint64(3)),
+			StartPeriod: durationPtr(30 * time.Second),
+		},
+		StopGracePeriod: durationPtr(15 * time.Second),
+		Deploy: clitypes.DeployConfig{
+			Replicas: ptr(uint64(1)),
+			Labels:   clitypes.Labels{AgentLabel: id},
+			RestartPolicy: &clitypes.RestartPolicy{
+				Condition: "any", Delay: durationPtr(5 * time.Second),
+			},
+		},
+	}
+	if f.Headless {
+		// A finished headless run stays up with its result; a crash is restarted.
+		s.Deploy.RestartPolicy.Condition = "on-failure"
+	}
+	if secret != nil {
+		// Readable by the image's user only (the stack sets no user: the image's 1000:1000).
+		s.Secrets = []clitypes.ServiceSecretConfig{{Source: StackSecretKey, UID: "1000", GID: "1000", Mode: ptr(uint32(0o400))}}
+	}
+	limits := &clitypes.ResourceLimit{}
+	if mem, err := fleet.ParseBytes(f.Memory); err == nil && mem > 0 {
+		limits.MemoryBytes = clitypes.UnitBytes(mem)
+	}
+	if f.CPUs > 0 {
+		limits.NanoCPUs = strconv.FormatFloat(f.CPUs, 'f', -1, 64)
+	}
+	if *limits != (clitypes.ResourceLimit{}) {
+		s.Deploy.Resources.Limits = limits
+	}
+	return s
+}
+
+func durationPtr(d time.Duration) *clitypes.Duration { return ptr(clitypes.Duration(d)) }
+
+// ValidateStack loads a stack file as docker stack deploy does: docker/cli's compose
+// loader, its v3 schema for the file's version and its list of forbidden properties.
+func ValidateStack(b []byte, dir string) error {
+	dict, err := cliloader.ParseYAML(b)
+	if err != nil {
+		return err
+	}
+	if v, _ := dict["version"].(string); v != StackVersion {
+		return fmt.Errorf("stack file version %q, want %q", v, StackVersion)
+	}
+	cfg, err := cliloader.Load(clitypes.ConfigDetails{
+		WorkingDir:  dir,
+		ConfigFiles: []clitypes.ConfigFile{{Filename: filepath.Join(dir, "stack.yml"), Config: dict}},
+		Environment: map[string]string{},
+	})
+	if err != nil {
+		return err
+	}
+	if unsupported := cliloader.GetUnsupportedProperties(dict); len(unsupported) > 0 {
+		return fmt.Errorf("properties docker stack deploy ignores: %v", unsupported)
+	}
+	if len(cfg.Services) == 0 {
+		return fmt.Errorf("no services")
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package deploy
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+
+	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/templates"
+)
+
+// K8sOptions are what a Kubernetes rendering needs beyond the fleet.
+type K8sOptions struct {
+	Templates string            // override directory (--templates)
+	Env       map[string]string // the fleet's shared env file
+	AuthInit  bool              // copy the credential into the config volume with an init container
+	Resources Resources
+}
+
+// Resources are an agent's requests and limits; zero values take the defaults.
+type Resources struct {
+	MemoryRequest, MemoryLimit string // Kubernetes quantities: 2Gi
+	CPURequest, CPULimit       string
+	ConfigStorage              string
+	WorkspaceStorage           string
+}
+
+// Document is one rendered file and the object it decodes to.
+type Document struct {
+	Name    string // file name: claude-auth-secret.yaml …
+	Content []byte
+	Object  any  // the decoded API object (*corev1.Secret, *appsv1.StatefulSet …)
+	Secret  bool // holds a credential
+}
+
+// K8sName is the StatefulSet's name; its pods are K8sName-1 … K8sName-N.
+func K8sName(project string) string { return project + "-agent" }
+
+type envVar struct{ Name, Value string }
+
+type taskEntry struct{ Agent, Text string }
+
+// K8s renders the fleet for Kubernetes: the credential Secret, a ConfigMap of the shared
+// env, one of tasks when there are any, the headless Service and the StatefulSet — each
+// decoded strictly into its k8s.io/api type before it is returned.
+func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
+	secret, err := AuthSecretK8s(o.Templates, f.Project, c)
+	if err != nil {
+		return nil, err
+	}
+	var s corev1.Secret
+	_ = yaml.Unmarshal(secret, &s)
+	docs := []Document{{Name: "claude-auth-secret.yaml", Content: secret, Object: &s, Secret: true}}
+
+	r := o.Resources.withDefaults(f)
+	for _, q := range []struct{ name, v string }{
+		{"memory request", r.MemoryRequest}, {"memory limit", r.MemoryLimit}, {"CPU request", r.CPURequest},
+		{"CPU limit", r.CPULimit}, {"config storage", r.ConfigStorage}, {"workspace storage", r.WorkspaceStorage},
+	} {
+		if _, err := resource.ParseQuantity(q.v); err != nil {
+			return nil, fmt.Errorf("invalid %s %q: give a Kubernetes quantity such as 2Gi or 500m", q.name, q.v)
+		}
+	}
+	data := map[string]any{
+		"Project": f.Project, "Name": K8sName(f.Project), "Image": f.Image, "Agents": f.Agents,
+		"Var": c.Var, "SecretName": AuthSecretName(f.Project), "SecretFile": fleet.SecretFileName(c.Var),
+		"AuthInit": o.AuthInit, "PermissionMode": f.PermissionMode, "Headless": f.Headless, "AuthCheck": f.AuthCheck,
+		"MemoryRequest": r.MemoryRequest, "MemoryLimit": r.MemoryLimit, "CPURequest": r.CPURequest, "CPULimit": r.CPULimit,
+		"ConfigStorage": r.ConfigStorage, "WorkspaceStorage": r.WorkspaceStorage,
+		"Env": sortedEnv(o.Env), "Tasks": tasks(f),
+	}
+	render := func(name, tmpl string, obj any) error {
+		b, err := templates.Render(o.Templates, "k8s/"+tmpl, data)
+		if err != nil {
+			return err
+		}
+		if err := yaml.UnmarshalStrict(b, obj); err != nil {
+			return fmt.Errorf("%s does not decode into its Kubernetes type: %w", name, err)
+		}
+		docs = append(docs, Document{Name: name, Content: b, Object: obj})
+		return nil
+	}
+	if err := render("claude-env-configmap.yaml", "claude-env-configmap.yaml.tmpl", &corev1.ConfigMap{}); err != nil {
+		return nil, err
+	}
+	if len(f.Tasks) > 0 {
+		if err := render("claude-tasks-configmap.yaml", "claude-tasks-configmap.yaml.tmpl", &corev1.ConfigMap{}); err != nil {
+			return nil, err
+		}
+	}
+	if err := render("claude-agents-service.yaml", "claude-agents-service.yaml.tmpl", &corev1.Service{}); err != nil {
+		return nil, err
+	}
+	var sts appsv1.StatefulSet
+	if err := render("claude-agents-statefulset.yaml", "claude-agents-statefulset.yaml.tmpl", &sts); err != nil {
+		return nil, err
+	}
+	if err := checkStatefulSet(&sts, f); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// checkStatefulSet checks what the rest of docker-magents relies on, so an edited template
+// that breaks it is refused with a reason.
+func checkStatefulSet(sts *appsv1.StatefulSet, f *fleet.Fleet) error {
+	switch {
+	case sts.APIVersion != "apps/v1" || sts.Kind != "StatefulSet":
+		return fmt.Errorf("the StatefulSet template renders %s %s, not apps/v1 StatefulSet", sts.APIVersion, sts.Kind)
+	case sts.Name != K8sName(f.Project):
+		return fmt.Errorf("the StatefulSet is named %q: attach and the pod names need %q", sts.Name, K8sName(f.Project))
+	case sts.Spec.Replicas == nil || int(*sts.Spec.Replicas) != f.Agents:
+		return fmt.Errorf("the StatefulSet does not have %d replicas", f.Agents)
+	case sts.Spec.Ordinals == nil || sts.Spec.Ordinals.Start != 1:
+		return fmt.Errorf("the StatefulSet's ordinals must start at 1, so agents are numbered from 1")
+	case len(sts.Spec.Template.Spec.Containers) == 0:
+		return fmt.Errorf("the StatefulSet has no container")
+	}
+	return nil
+}
+
+func (r Resources) withDefaults(f *fleet.Fleet) Resources {
+	def := func(v, d string) string {
+		if v == "" {
+			return d
+		}
+		return v
+	}
+	limit := "4Gi"
+	if n, err := fleet.ParseBytes(f.Memory); err == nil && n > 0 {
+		limit = strconv.FormatInt(n/(1<<20), 10) + "Mi"
+	}
+	cpu := "2"
+	if f.CPUs > 0 {
+		cpu = strconv.FormatFloat(f.CPUs, 'f', -1, 64)
+	}
+	return Resources{
+		MemoryRequest: def(r.MemoryRequest, "2Gi"), MemoryLimit: def(r.MemoryLimit, limit),
+		CPURequest: def(r.CPURequest, "1"), CPULimit: def(r.CPULimit, cpu),
+		ConfigStorage: def(r.ConfigStorage, "1Gi"), WorkspaceStorage: def(r.WorkspaceStorage, "10Gi"),
+	}
+}
+
+func sortedEnv(env map[string]string) []envVar {
+	out := make([]envVar, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, envVar{k, env[k]})
+	}
+	return out
+}
+
+func tasks(f *fleet.Fleet) []taskEntry {
+	var out []taskEntry
+	for i := 1; i <= f.Agents; i++ {
+		if t := f.TaskFor(i); t != "" {
+			out = append(out, taskEntry{strconv.Itoa(i), t})
+		}
+	}
+	return out
+}

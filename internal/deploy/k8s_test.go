@@ -1,0 +1,99 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/golden"
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+func testFleet(n int) *fleet.Fleet {
+	f := fleet.New("magents", "/home/dev/project/docker-compose.claude.yml")
+	f.Agents = n
+	return f
+}
+
+func TestK8sGolden(t *testing.T) {
+	env := map[string]string{"ANTHROPIC_BASE_URL": "https://gateway.example.com", "LOG_LEVEL": "debug"}
+	for name, tc := range map[string]struct {
+		f    *fleet.Fleet
+		opts K8sOptions
+	}{
+		"k8s-1": {testFleet(1), K8sOptions{Env: env}},
+		"k8s-3": {func() *fleet.Fleet {
+			f := testFleet(3)
+			f.Tasks, f.PermissionMode, f.CPUs, f.Memory = []string{"Write the parser", "", "Review"}, "acceptEdits", 1.5, "6g"
+			return f
+		}(), K8sOptions{Env: env, AuthInit: true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			docs, err := K8s(tc.f, testCred, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all []string
+			for _, d := range docs {
+				all = append(all, "# "+d.Name+"\n"+string(d.Content))
+			}
+			golden.Assert(t, strings.Join(all, "---\n"), name+".yaml")
+			sts := docs[len(docs)-1].Object.(*appsv1.StatefulSet)
+			pod := sts.Spec.Template.Spec
+			c := pod.Containers[0]
+			switch {
+			case *sts.Spec.Replicas != int32(tc.f.Agents), sts.Spec.Ordinals.Start != 1:
+				t.Errorf("replicas/ordinals: %v %v", *sts.Spec.Replicas, sts.Spec.Ordinals)
+			case pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot:
+				t.Error("not runAsNonRoot")
+			case c.SecurityContext.AllowPrivilegeEscalation == nil || *c.SecurityContext.AllowPrivilegeEscalation,
+				len(c.SecurityContext.Capabilities.Drop) != 1 || c.SecurityContext.Capabilities.Drop[0] != "ALL":
+				t.Error("privilege escalation allowed, or capabilities kept")
+			case c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Path != "/readyz":
+				t.Error("probes do not ask the supervisor")
+			case len(sts.Spec.VolumeClaimTemplates) != 2:
+				t.Error("no claims for config and workspace")
+			case tc.opts.AuthInit != (len(pod.InitContainers) == 1):
+				t.Errorf("auth-init %v, init containers %d", tc.opts.AuthInit, len(pod.InitContainers))
+			}
+			for _, d := range docs {
+				if !d.Secret && strings.Contains(string(d.Content), testCred.Value) {
+					t.Errorf("%s holds the credential", d.Name)
+				}
+			}
+		})
+	}
+}
+
+// A template override that breaks what agents rely on is refused, naming why.
+func TestK8sRefusesBrokenTemplates(t *testing.T) {
+	for name, tc := range map[string]struct{ from, to, want string }{
+		"unknown field": {"podManagementPolicy: Parallel", "podManagementPolicy: Parallel\n  replicaz: 3", "unknown field"},
+		"ordinals":      {"start: 1", "start: 0", "ordinals must start at 1"},
+		"template":      {"replicas: {{ .Agents }}", "replicas: {{ .Agentz }}", "Agentz"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			src, err := os.ReadFile(filepath.Join("..", "..", "templates", "k8s", "claude-agents-statefulset.yaml.tmpl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "k8s"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			broken := strings.Replace(string(src), tc.from, tc.to, 1)
+			if err := os.WriteFile(filepath.Join(dir, "k8s", "claude-agents-statefulset.yaml.tmpl"), []byte(broken), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := K8s(testFleet(2), testCred, K8sOptions{Templates: dir}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := K8s(testFleet(1), testCred, K8sOptions{Resources: Resources{CPULimit: "two"}}); err == nil || !strings.Contains(err.Error(), "CPU limit") {
+		t.Errorf("a bad quantity: %v", err)
+	}
+}

@@ -1,0 +1,237 @@
+// Package k8s applies rendered manifests to a Kubernetes cluster with client-go (server-side
+// apply), waits for the agents' pods, and execs into them — what kubectl would do, without
+// needing kubectl.
+package k8s
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/remotecommand"
+	"sigs.k8s.io/yaml"
+)
+
+// FieldManager owns the fields docker-magents applies.
+const FieldManager = "docker-magents"
+
+// Client talks to the cluster of the current kubeconfig context (KUBECONFIG, or
+// ~/.kube/config), or of the context named.
+type Client struct {
+	Namespace string
+	Context   string // the kubeconfig context in use
+	config    *rest.Config
+	typed     kubernetes.Interface
+	dynamic   dynamic.Interface
+	mapper    meta.RESTMapper
+}
+
+// Connect reads the kubeconfig. namespace empty means the context's (or "default").
+func Connect(contextName, namespace string) (*Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: contextName})
+	raw, err := cc.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no Kubernetes cluster configured (%v): set KUBECONFIG or give --context", err)
+	}
+	if namespace == "" {
+		if namespace, _, err = cc.Namespace(); err != nil {
+			return nil, err
+		}
+	}
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	current := raw.CurrentContext
+	if contextName != "" {
+		current = contextName
+	}
+	return &Client{
+		Namespace: namespace, Context: current, config: cfg, typed: typed, dynamic: dyn,
+		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(typed.Discovery())),
+	}, nil
+}
+
+// Apply server-side applies each YAML document, in order. With dryRun the server checks
+// and defaults them and persists nothing.
+func (c *Client) Apply(ctx context.Context, docs map[string][]byte, order []string, dryRun bool) error {
+	for _, name := range order {
+		obj, err := c.object(docs[name])
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		res, err := c.resource(obj)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		if _, err := res.Apply(ctx, obj.GetName(), obj, opts); err != nil {
+			return fmt.Errorf("applying %s (%s %s): %w", name, obj.GetKind(), obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// Delete deletes what the documents describe, in reverse order. Claims made from a
+// StatefulSet's volumeClaimTemplates are not among them: they stay.
+func (c *Client) Delete(ctx context.Context, docs map[string][]byte, order []string) error {
+	for _, name := range slices.Backward(order) {
+		obj, err := c.object(docs[name])
+		if err != nil {
+			return err
+		}
+		res, err := c.resource(obj)
+		if err != nil {
+			return err
+		}
+		if err := res.Delete(ctx, obj.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func (c *Client) object(doc []byte) (*unstructured.Unstructured, error) {
+	m := map[string]any{}
+	if err := yaml.Unmarshal(doc, &m); err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+func (c *Client) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+	gvk := obj.GroupVersionKind()
+	mapping, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, fmt.Errorf("the cluster does not serve %s: %w", gvk, err)
+	}
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return c.dynamic.Resource(mapping.Resource).Namespace(c.Namespace), nil
+	}
+	return c.dynamic.Resource(mapping.Resource), nil
+}
+
+// WaitReady waits until every pod named is Ready (its readiness probe passes), saying why
+// when time runs out.
+func (c *Client) WaitReady(ctx context.Context, pods []string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		var pending []string
+		for _, name := range pods {
+			pod, err := c.typed.CoreV1().Pods(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				pending = append(pending, name+": "+err.Error())
+				continue
+			}
+			if !podReady(pod) {
+				pending = append(pending, name+": "+podWhy(pod))
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not every agent is Ready after %s: %s", timeout, strings.Join(pending, "; "))
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// PodsLeft lists the pods of the StatefulSet named that still exist (after a scale-down).
+func (c *Client) PodsLeft(ctx context.Context, selector string) ([]string, error) {
+	list, err := c.typed.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			names = append(names, p.Name)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// Claims lists the PersistentVolumeClaims matching selector.
+func (c *Client) Claims(ctx context.Context, selector string) ([]string, error) {
+	list, err := c.typed.CoreV1().PersistentVolumeClaims(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range list.Items {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func podWhy(p *corev1.Pod) string {
+	for _, s := range p.Status.ContainerStatuses {
+		if s.State.Waiting != nil {
+			return s.State.Waiting.Reason + " " + s.State.Waiting.Message
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Status != corev1.ConditionTrue && c.Message != "" {
+			return string(c.Type) + ": " + c.Message
+		}
+	}
+	return string(p.Status.Phase)
+}
+
+// Exec runs cmd in the pod's container, as kubectl exec does, with a terminal when tty.
+func (c *Client) Exec(ctx context.Context, pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool, sizes remotecommand.TerminalSizeQueue) error {
+	req := c.typed.CoreV1().RESTClient().Post().Resource("pods").Name(pod).Namespace(c.Namespace).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{
+			Container: container, Command: cmd, Stdin: stdin != nil, Stdout: stdout != nil, Stderr: stderr != nil && !tty, TTY: tty,
+		}, scheme.ParameterCodec)
+	exec, err := remotecommand.NewSPDYExecutor(c.config, "POST", req.URL())
+	if err != nil {
+		return err
+	}
+	opts := remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Tty: tty, TerminalSizeQueue: sizes}
+	if !tty {
+		opts.Stderr = stderr
+	}
+	return exec.StreamWithContext(ctx, opts)
+}

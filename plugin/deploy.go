@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+func deployCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "deploy TARGET",
+		Short: "Render the fleet for Swarm, Kubernetes, ECS or Cloud Run, and deploy it where one machine is not enough",
+		Args:  cli.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(deploySwarmCmd(dockerCli, root), deployK8sCmd(dockerCli, root), deployECSCmd(dockerCli, root))
+	return cmd
+}
+
+// deployOptions are the flags every deploy target shares.
+type deployOptions struct {
+	output    string // -o DIR; stdout when empty
+	agents    int
+	image     string
+	templates string
+	flags     *pflag.FlagSet
+}
+
+func (o *deployOptions) addFlags(flags *pflag.FlagSet) {
+	o.flags = flags
+	flags.StringVarP(&o.output, "output", "o", "", "Write the files into this directory (default: print them)")
+	flags.IntVar(&o.agents, "agents", 0, "Number of agents (default: the fleet's)")
+	flags.StringVar(&o.image, "image", "", "Agent image, pullable by the target (default: the fleet's)")
+	flags.StringVar(&o.templates, "templates", "", "Directory of templates that override the built-in ones (same relative names)")
+}
+
+// deployFleet is the fleet to deploy: the saved one (or the defaults of a new project)
+// with the deploy flags applied. The compose file is not changed.
+func deployFleet(root *rootOptions, opts deployOptions, maxAgents int) (*fleet.Fleet, error) {
+	f, _, err := root.fleetOrNew()
+	if err != nil {
+		return nil, err
+	}
+	if opts.flags != nil && opts.flags.Changed("agents") {
+		f.Agents = opts.agents
+	}
+	if f.Agents < 1 || f.Agents > maxAgents {
+		return nil, fmt.Errorf("invalid number of agents %d: give 1 to %d", f.Agents, maxAgents)
+	}
+	if opts.image != "" {
+		f.Image = opts.image
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// writeDeployFiles writes the rendered files into dir (secret ones 0600), or prints them
+// to stdout, each preceded by its name, when dir is empty. Nothing is written unless
+// every file rendered.
+func writeDeployFiles(dockerCli command.Cli, dir string, files []deployFile) error {
+	if dir == "" {
+		for i, f := range files {
+			if len(files) > 1 {
+				if i > 0 {
+					fmt.Fprintln(dockerCli.Out())
+				}
+				fmt.Fprintf(dockerCli.Out(), "# %s\n", f.name)
+			}
+			if _, err := dockerCli.Out().Write(f.content); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, f := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f.name)), 0o755); err != nil {
+			return err
+		}
+		perm := os.FileMode(0o644)
+		if f.secret {
+			perm = 0o600
+		}
+		path := filepath.Join(dir, f.name)
+		if err := writeFileAtomic(path, f.content, perm); err != nil {
+			return err
+		}
+		fmt.Fprintf(dockerCli.Err(), "Wrote %s\n", path)
+	}
+	return nil
+}
+
+type deployFile struct {
+	name    string
+	content []byte
+	secret  bool // holds a credential: written 0600
+}
