@@ -44,7 +44,9 @@ func attachK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 }
 
 // terminalSizes reports the terminal's size now and on every resize (SIGWINCH).
-type terminalSizes struct{ ch chan remotecommand.TerminalSize }
+type terminalSizes struct {
+	ch chan remotecommand.TerminalSize
+}
 
 func newTerminalSizes(ctx context.Context, dockerCli command.Cli) *terminalSizes {
 	q := &terminalSizes{ch: make(chan remotecommand.TerminalSize, 1)}
