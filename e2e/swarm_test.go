@@ -20,7 +20,7 @@ import (
 // and docker stack rm keeps the volumes.
 func TestDeploySwarm(t *testing.T) {
 	e := newFleetEnv(t, "swarm")
-	if !strings.Contains(docker("info", "--format", "{{.Swarm.LocalNodeState}}").Stdout(), "active") {
+	if strings.TrimSpace(docker("info", "--format", "{{.Swarm.LocalNodeState}}").Stdout()) != "active" {
 		docker("swarm", "init", "--advertise-addr", "127.0.0.1").Assert(t, icmd.Success)
 		t.Cleanup(func() { docker("swarm", "leave", "--force") })
 	}

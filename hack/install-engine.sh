@@ -5,7 +5,8 @@
 
 # pass and gnupg back docker-credential-pass, the real credential helper the auth tests use.
 # awscli: the ECS task definitions are checked by the AWS CLI's own parameter validation.
-pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables pass gnupg awscli)
+# docker-registry: the registry build --push is tested against (run in a container on each engine).
+pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables pass gnupg awscli docker-registry)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

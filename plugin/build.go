@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -32,6 +33,7 @@ type buildOptions struct {
 	caCert    string
 	builder   string
 	print     bool
+	push      bool
 }
 
 func buildCmd(dockerCli command.Cli) *cobra.Command {
@@ -49,7 +51,8 @@ it builds from any directory.`,
   docker magents build --target dev
   docker magents build --ca-cert /etc/ssl/certs/ca-certificates.crt
   docker magents build --builder unix:///run/buildkit/buildkitd.sock
-  docker magents build --print --target latest --target dev`,
+  docker magents build --print --target latest --target dev
+  docker magents build --push --tag registry.example.com/team/claude-agent:1`,
 		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runBuild(ctx, dockerCli, opts)
@@ -65,11 +68,15 @@ it builds from any directory.`,
 	flags.StringVar(&opts.progress, "progress", "auto", "Progress output: auto, tty, plain, rawjson, quiet")
 	flags.StringVar(&opts.caCert, "ca-cert", "", "PEM bundle of extra CA certificates, for TLS-intercepting proxies (used by the build and trusted by the image)")
 	flags.StringVar(&opts.builder, "builder", "", `BuildKit daemon address (unix://, tcp://, docker-container://); default $BUILDKIT_HOST, else the engine's own BuildKit`)
+	flags.BoolVar(&opts.push, "push", false, "Also push the image to the registry its --tag names (with docker login's credentials)")
 	flags.BoolVar(&opts.print, "print", false, "Print the resolved targets as JSON (the shape of docker buildx bake --print) and exit")
 	return cmd
 }
 
 func runBuild(ctx context.Context, dockerCli command.Cli, opts buildOptions) error {
+	if opts.push && len(opts.tags) == 0 {
+		return errors.New("--push needs --tag REGISTRY/REPOSITORY:TAG: the default name magents/claude-agent would go to Docker Hub")
+	}
 	targets, err := resolveTargets(opts)
 	if err != nil {
 		return err
@@ -123,6 +130,10 @@ func buildTargets(ctx context.Context, dockerCli command.Cli, targets []*images.
 			BaseImages: t.BaseImages(),
 			Secrets:    secrets,
 			Session:    []session.Attachable{auth},
+			Push:       opts.push,
+			RegistryAuth: func(ref string) (string, error) {
+				return command.RetrieveAuthTokenFromImage(dockerCli.ConfigFile(), ref)
+			},
 		}
 		if err := b.Build(ctx, req, mode, dockerCli.Err()); err != nil {
 			return fmt.Errorf("building target %s: %w", t.Name, err)

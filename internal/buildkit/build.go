@@ -34,7 +34,12 @@ type Request struct {
 	Pull       bool              // always resolve base images from their registry
 	BaseImages []string          // images the Dockerfile starts FROM; a standalone daemon gets the engine's copies
 	Secrets    map[string][]byte // BuildKit secrets (RUN --mount=type=secret,id=…)
-	Session    []session.Attachable
+	Session    []session.Attachable // give an auth provider (docker login credentials) to pull or push
+	// Push pushes the image to the registry each tag names, besides loading it into the
+	// engine. RegistryAuth gives the engine's push its credentials (base64 JSON, as the
+	// Engine API takes them) for a tag, when the engine pushes.
+	Push         bool
+	RegistryAuth func(ref string) (string, error)
 }
 
 // Build solves req with the Dockerfile frontend running in this process (so the newest
@@ -89,6 +94,7 @@ func (b *Builder) Build(ctx context.Context, req Request, mode progressui.Displa
 	statusCh := make(chan *client.SolveStatus)
 	displayCh := make(chan *client.SolveStatus)
 	var failed failedSteps
+	parent := ctx // the errgroup's context ends with the build; the push comes after
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		defer close(displayCh)
@@ -106,8 +112,19 @@ func (b *Builder) Build(ctx context.Context, req Request, mode progressui.Displa
 
 	name := strings.Join(req.Tags, ",")
 	var load *io.PipeWriter
+	enginePush := false
 	if b.embedded {
-		opt.Exports = []client.ExportEntry{{Type: "moby", Attrs: map[string]string{"name": name}}}
+		attrs := map[string]string{"name": name}
+		if req.Push {
+			// The containerd image store lets the engine's BuildKit push what it builds;
+			// the graph-driver store does not: then the engine pushes it (as buildx's docker driver does).
+			if b.containerdStore(ctx) {
+				attrs["push"] = "true"
+			} else {
+				enginePush = true
+			}
+		}
+		opt.Exports = []client.ExportEntry{{Type: "moby", Attrs: attrs}}
 	} else {
 		pr, pw := io.Pipe()
 		load = pw
@@ -117,6 +134,9 @@ func (b *Builder) Build(ctx context.Context, req Request, mode progressui.Displa
 			Output: func(map[string]string) (io.WriteCloser, error) { return pw, nil },
 		}}
 		eg.Go(func() error { return loadImage(ctx, b.engine, pr) })
+		if req.Push {
+			opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": name, "push": "true"}})
+		}
 	}
 
 	eg.Go(func() error {
@@ -129,6 +149,40 @@ func (b *Builder) Build(ctx context.Context, req Request, mode progressui.Displa
 	})
 	if err := eg.Wait(); err != nil {
 		return describe(err, failed.names)
+	}
+	if enginePush {
+		for _, tag := range req.Tags {
+			if err := pushImage(parent, b.engine, tag, req.RegistryAuth, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pushImage pushes ref from the engine's image store to its registry.
+func pushImage(ctx context.Context, engine Engine, ref string, registryAuth func(string) (string, error), out io.Writer) error {
+	var encoded string
+	if registryAuth != nil {
+		var err error
+		if encoded, err = registryAuth(ref); err != nil {
+			return err
+		}
+	}
+	resp, err := engine.ImagePush(ctx, ref, mobyclient.ImagePushOptions{RegistryAuth: encoded})
+	if err != nil {
+		return fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	for msg, err := range resp.JSONMessages(ctx) {
+		if err != nil {
+			return fmt.Errorf("pushing %s: %w", ref, err)
+		}
+		if msg.Error != nil {
+			return fmt.Errorf("pushing %s: %s (log in with docker login, or check the name)", ref, msg.Error.Message)
+		}
+		if msg.Aux == nil && msg.Status != "" && msg.Progress == nil {
+			fmt.Fprintf(out, "push %s: %s %s\n", ref, msg.ID, msg.Status)
+		}
 	}
 	return nil
 }

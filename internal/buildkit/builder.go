@@ -25,6 +25,8 @@ type Engine interface {
 	ImageLoad(ctx context.Context, input io.Reader, opts ...mobyclient.ImageLoadOption) (mobyclient.ImageLoadResult, error)
 	ImageInspect(ctx context.Context, ref string, opts ...mobyclient.ImageInspectOption) (mobyclient.ImageInspectResult, error)
 	ImageSave(ctx context.Context, refs []string, opts ...mobyclient.ImageSaveOption) (mobyclient.ImageSaveResult, error)
+	ImagePush(ctx context.Context, image string, options mobyclient.ImagePushOptions) (mobyclient.ImagePushResponse, error)
+	Info(ctx context.Context, options mobyclient.InfoOptions) (mobyclient.SystemInfoResult, error)
 }
 
 // Builder is a connected BuildKit daemon.
@@ -98,6 +100,21 @@ func (b *Builder) probe(ctx context.Context) error {
 	}
 	b.Workers = ws
 	return nil
+}
+
+// containerdStore reports whether the engine keeps images in containerd (its embedded
+// BuildKit can then push what it builds).
+func (b *Builder) containerdStore(ctx context.Context) bool {
+	info, err := b.engine.Info(ctx, mobyclient.InfoOptions{})
+	if err != nil {
+		return false
+	}
+	for _, kv := range info.Info.DriverStatus {
+		if len(kv) == 2 && kv[0] == "driver-type" && kv[1] == "io.containerd.snapshotter.v1" {
+			return true
+		}
+	}
+	return false
 }
 
 // Embedded reports whether builds export straight into the engine's image store.
