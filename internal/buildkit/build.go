@@ -31,9 +31,9 @@ type Request struct {
 	Tags       []string
 	Platforms  []string
 	NoCache    bool
-	Pull       bool              // always resolve base images from their registry
-	BaseImages []string          // images the Dockerfile starts FROM; a standalone daemon gets the engine's copies
-	Secrets    map[string][]byte // BuildKit secrets (RUN --mount=type=secret,id=…)
+	Pull       bool                 // always resolve base images from their registry
+	BaseImages []string             // images the Dockerfile starts FROM; a standalone daemon gets the engine's copies
+	Secrets    map[string][]byte    // BuildKit secrets (RUN --mount=type=secret,id=…)
 	Session    []session.Attachable // give an auth provider (docker login credentials) to pull or push
 	// Push pushes the image to the registry each tag names, besides loading it into the
 	// engine. RegistryAuth gives the engine's push its credentials (base64 JSON, as the
