@@ -6,7 +6,10 @@
 # pass and gnupg back docker-credential-pass, the real credential helper the auth tests use.
 # awscli: the ECS task definitions are checked by the AWS CLI's own parameter validation.
 # docker-registry: the registry build --push is tested against (run in a container on each engine).
-pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables pass gnupg awscli docker-registry)
+# etcd-server, containernetworking-plugins, gcc, libc6-dev, curl: the single-node Kubernetes
+# of hack/kubernetes.sh (etcd, CNI plugins, the pause binary, health probes).
+pkgs=(docker.io runc containerd debootstrap tmux git ca-certificates iptables pass gnupg awscli docker-registry
+	etcd-server containernetworking-plugins gcc libc6-dev curl)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

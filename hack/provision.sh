@@ -10,4 +10,5 @@ stage engine bash "$here/install-engine.sh"
 stage tools bash "$here/build-tools.sh"
 stage base-images bash "$here/seed-base-images.sh"
 stage engine26-image bash "$here/engine26.sh" image
+stage kubernetes bash "$here/kubernetes.sh" build
 log "provisioning done in $(($(date +%s) - start))s"

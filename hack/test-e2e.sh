@@ -24,7 +24,14 @@ for engine in "${engines[@]}"; do
 	start=$(date +%s)
 	case $engine in
 	host)
-		(unset DOCKER_HOST DOCKER_CONTEXT; run_suite) || rc=1
+		# The single-node Kubernetes cluster the deploy k8s test applies to: once, in this
+		# pass (it imports images from this engine). E2E_K8S=0 leaves it out.
+		kubeconfig=
+		if [ "${E2E_K8S:-1}" != 0 ]; then
+			kubeconfig=$(bash "$here/kubernetes.sh" start) || { rc=1; kubeconfig=; }
+		fi
+		(unset DOCKER_HOST DOCKER_CONTEXT; MAGENTS_E2E_KUBECONFIG=$kubeconfig run_suite) || rc=1
+		[ -z "$kubeconfig" ] || bash "$here/kubernetes.sh" stop
 		;;
 	engine26)
 		bash "$here/engine26.sh" start "$E2E_ROOT" || { rc=1; continue; }

@@ -20,7 +20,7 @@ func deployCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Args:  cli.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(deploySwarmCmd(dockerCli, root), deployK8sCmd(dockerCli, root), deployECSCmd(dockerCli, root))
+	cmd.AddCommand(deploySwarmCmd(dockerCli, root), deployK8sCmd(dockerCli, root), deployECSCmd(dockerCli, root), deployCloudRunCmd(dockerCli, root))
 	return cmd
 }
 

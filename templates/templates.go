@@ -15,7 +15,7 @@ import (
 	"text/template"
 )
 
-//go:embed k8s/*.tmpl ecs/*.tmpl
+//go:embed k8s/*.tmpl ecs/*.tmpl cloudrun/*.tmpl
 var embedded embed.FS
 
 // Render executes the template at name ("k8s/claude-auth-secret.yaml.tmpl") with data,

@@ -1,0 +1,192 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"gotest.tools/v3/icmd"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/docker-magents/docker-magents/images"
+)
+
+// deploy k8s on a real single-node cluster (hack/kubernetes.sh, started by
+// hack/test-e2e.sh in the host engine's pass): a server-side dry run of every document,
+// --auth-init included; --apply with client-go until both agents are Ready through the
+// supervisor's probes; attach --k8s reaches Claude; a smaller deploy scales down; --delete
+// keeps the claims. The cluster has no volume provisioner: the test makes hostPath
+// PersistentVolumes for the claims.
+func TestDeployKubernetes(t *testing.T) {
+	kubeconfig := os.Getenv("MAGENTS_E2E_KUBECONFIG")
+	if kubeconfig == "" {
+		if os.Getenv("DOCKER_HOST") != "" {
+			t.Skip("the Kubernetes e2e runs once, in the host engine's pass (its cluster imports images from that engine)")
+		}
+		if os.Getenv("CI") == "true" || os.Getenv("MAGENTS_REQUIRE_TOOLS") == "1" {
+			t.Fatal("no test cluster: MAGENTS_E2E_KUBECONFIG is not set (hack/test-e2e.sh starts one with hack/kubernetes.sh)")
+		}
+		t.Skip("no test cluster: run through hack/test-e2e.sh, which starts one with hack/kubernetes.sh")
+	}
+	ensureImage(t, "latest")
+	load := exec.Command("bash", "../hack/kubernetes.sh", "load", images.Repository+":latest")
+	if out, err := load.CombinedOutput(); err != nil {
+		t.Fatalf("loading the image into the cluster: %v\n%s", err, out)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	project, name := "k8se2e", "k8se2e-agent"
+	e := newFleetEnv(t, "k8s")
+	env := []string{"KUBECONFIG=" + kubeconfig, "ANTHROPIC_API_KEY=" + e.apiKey}
+	mg := func(args ...string) *icmd.Result {
+		return dockerIn(e.dir, env, append([]string{"magents", "-p", project}, args...)...)
+	}
+	pvRoot := filepath.Join(os.TempDir(), "magents-k8s-pv-"+fmt.Sprint(time.Now().UnixNano()))
+	t.Cleanup(func() {
+		if t.Failed() {
+			pods, _ := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+			for _, p := range pods.Items {
+				t.Logf("pod %s: %s %+v", p.Name, p.Status.Phase, p.Status.ContainerStatuses)
+			}
+		}
+		mg("deploy", "k8s", "--delete")
+		for i := 1; i <= 2; i++ {
+			for _, v := range []string{"config", "workspace"} {
+				claim := fmt.Sprintf("%s-%s-%d", v, name, i)
+				_ = kube.CoreV1().PersistentVolumeClaims("default").Delete(ctx, claim, metav1.DeleteOptions{})
+				_ = kube.CoreV1().PersistentVolumes().Delete(ctx, "pv-"+claim, metav1.DeleteOptions{})
+			}
+		}
+		os.RemoveAll(pvRoot)
+	})
+	// A PersistentVolume for each claim the StatefulSet will make, writable by the agents.
+	for i := 1; i <= 2; i++ {
+		for _, v := range []string{"config", "workspace"} {
+			claim := fmt.Sprintf("%s-%s-%d", v, name, i)
+			dir := filepath.Join(pvRoot, claim)
+			if err := os.MkdirAll(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			hostPathType := corev1.HostPathDirectory
+			pv := &corev1.PersistentVolume{
+				ObjectMeta: metav1.ObjectMeta{Name: "pv-" + claim},
+				Spec: corev1.PersistentVolumeSpec{
+					Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
+					AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+					StorageClassName:              "",
+					ClaimRef:                      &corev1.ObjectReference{Namespace: "default", Name: claim},
+					PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: &hostPathType}},
+				},
+			}
+			if _, err := kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// The cluster accepts every document, with and without the init container.
+	mg("deploy", "k8s", "--agents", "2", "--dry-run").Assert(t, icmd.Expected{Err: "server-side dry run"})
+	mg("deploy", "k8s", "--agents", "2", "--dry-run", "--auth-init").Assert(t, icmd.Expected{Err: "server-side dry run"})
+	if _, err := kube.AppsV1().StatefulSets("default").Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a dry run stored the StatefulSet: %v", err)
+	}
+
+	mg("deploy", "k8s", "--apply", "--agents", "2", "--auth-init", "--timeout", "4m").Assert(t, icmd.Expected{Err: "2 agent(s) Ready"})
+	for i := 1; i <= 2; i++ {
+		pod, err := kube.CoreV1().Pods("default").Get(ctx, fmt.Sprintf("%s-%d", name, i), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := podEnvFromIndex(pod); id != fmt.Sprint(i) {
+			t.Errorf("pod %s: AGENT_ID from pod index %q", pod.Name, id)
+		}
+	}
+
+	cmd := exec.Command("docker", "magents", "-p", project, "attach", "--k8s", "agent-1")
+	cmd.Dir, cmd.Env = e.dir, append(os.Environ(), env...)
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 150})
+	if err != nil {
+		t.Fatal(err)
+	}
+	screen := &syncBuffer{}
+	go func() { _, _ = io.Copy(screen, tty) }()
+	waitOutput(t, screen, "Claude Code v"+claudeVersion, 60*time.Second)
+	_, _ = tty.Write([]byte{0x02, 'd'})
+	_ = cmd.Wait()
+	tty.Close()
+
+	mg("deploy", "k8s", "--apply", "--agents", "1", "--auth-init").Assert(t, icmd.Expected{Err: "1 agent(s) Ready"})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pods, err := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + project})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range pods.Items {
+			names = append(names, p.Name)
+		}
+		if slices.Equal(names, []string{name + "-1"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after scaling to 1, pods: %v", names)
+		}
+		time.Sleep(time.Second)
+	}
+
+	mg("deploy", "k8s", "--delete").Assert(t, icmd.Expected{Err: "their volume claims stay"})
+	claims, err := kube.CoreV1().PersistentVolumeClaims("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, c := range claims.Items {
+		kept = append(kept, c.Name)
+	}
+	for _, want := range []string{"config-" + name + "-1", "workspace-" + name + "-2"} {
+		if !slices.Contains(kept, want) {
+			t.Errorf("claim %s is gone after delete: %v", want, kept)
+		}
+	}
+	if _, err := kube.AppsV1().StatefulSets("default").Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the StatefulSet is still there: %v", err)
+	}
+}
+
+// podEnvFromIndex is the value AGENT_ID gets in pod: its pod-index label.
+func podEnvFromIndex(pod *corev1.Pod) string {
+	for _, e := range pod.Spec.Containers[0].Env {
+		if e.Name == "AGENT_ID" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			key := strings.TrimSuffix(strings.TrimPrefix(e.ValueFrom.FieldRef.FieldPath, "metadata.labels['"), "']")
+			return pod.Labels[key]
+		}
+	}
+	return ""
+}
