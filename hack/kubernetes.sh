@@ -142,7 +142,7 @@ YAML
 		--cert-dir="$K8S_ROOT/pki" --token-auth-file="$K8S_ROOT/tokens.csv" --authorization-mode=AlwaysAllow \
 		--service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$K8S_ROOT/pki/sa.pub" \
 		--service-account-signing-key-file="$K8S_ROOT/pki/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
-		--allow-privileged=true
+		--allow-privileged=true --kubelet-preferred-address-types=Hostname
 	wait_for kube-apiserver 90 curl -fsSk -H "Authorization: Bearer $token" https://127.0.0.1:6443/readyz
 
 	spawn kube-controller-manager "$K8S_BIN/kube-controller-manager" --kubeconfig="$K8S_ROOT/kubeconfig" \
@@ -209,34 +209,53 @@ evictionHard:
   imagefs.available: "1%"
 imageGCHighThresholdPercent: 100
 YAML
+	# A node IP may not be loopback: the node is named localhost instead, and the API server
+	# reaches the kubelet (on 127.0.0.1 only) by that name.
 	spawn kubelet "$K8S_BIN/kubelet" --config="$K8S_ROOT/kubelet.yaml" --kubeconfig="$K8S_ROOT/kubeconfig" \
-		--root-dir="$K8S_ROOT/kubelet" --hostname-override=magents-node --node-ip=127.0.0.1
+		--root-dir="$K8S_ROOT/kubelet" --hostname-override=localhost
 	wait_for kubelet 120 node_ready "$token"
 	log "single-node cluster up: KUBECONFIG=$K8S_ROOT/kubeconfig"
 	echo "$K8S_ROOT/kubeconfig"
 }
 
 node_ready() {
-	curl -fsSk -H "Authorization: Bearer $1" https://127.0.0.1:6443/api/v1/nodes/magents-node |
+	curl -fsSk -H "Authorization: Bearer $1" https://127.0.0.1:6443/api/v1/nodes/localhost |
 		tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
 }
 
 stop() {
 	local name pid
-	for name in kubelet kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do
-		[ -f "$K8S_ROOT/pid/$name" ] || continue
-		pid=$(cat "$K8S_ROOT/pid/$name")
-		if kill -0 "$pid" 2>/dev/null; then
-			kill "$pid"
-			for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-			kill -9 "$pid" 2>/dev/null || true
-		fi
-		rm -f "$K8S_ROOT/pid/$name"
+	# The kubelet first, then every pod container while containerd still answers.
+	stop_process kubelet
+	if [ -S "$K8S_RUN/containerd.sock" ]; then
+		for id in $("${CTR[@]}" tasks ls -q 2>/dev/null); do
+			"${CTR[@]}" tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
+		done
+		sleep 1
+		for id in $("${CTR[@]}" tasks ls -q 2>/dev/null); do
+			"${CTR[@]}" tasks delete -f "$id" >/dev/null 2>&1 || true
+		done
+	fi
+	for name in kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do
+		stop_process "$name"
 	done
-	# The kubelet's pods outlive it: end their shims (started by our containerd only).
-	pkill -f "containerd-shim-runc-v2 -namespace k8s.io -address $K8S_RUN/containerd.sock" 2>/dev/null || true
+	# Shims of tasks that did not go (ours only: they name our containerd's socket).
+	pkill -9 -f "containerd-shim-runc-v2 .*-address $K8S_RUN/containerd.sock" 2>/dev/null || true
 	grep " $K8S_ROOT/" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l 2>/dev/null || true
+	ip link delete magents-k8s0 2>/dev/null || true
 	log "stopped"
+}
+
+stop_process() {
+	local name=$1 pid
+	[ -f "$K8S_ROOT/pid/$name" ] || return 0
+	pid=$(cat "$K8S_ROOT/pid/$name")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill "$pid"
+		for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	rm -f "$K8S_ROOT/pid/$name"
 }
 
 load() {
