@@ -66,6 +66,8 @@ test: provision
 
 test-unit:
 	@export MAGENTS_REQUIRE_TOOLS=$(MAGENTS_REQUIRE_TOOLS); start=$$(date +%s); \
+	unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt'ed (run gofmt -w): $$unformatted"; exit 1; fi; \
 	$(GO) vet ./... && $(GO) test -count=1 ./...; rc=$$?; \
 	echo "stage test-unit: $$(( $$(date +%s) - start ))s"; exit $$rc
 

@@ -65,6 +65,16 @@ func TestDeployRender(t *testing.T) {
 	if _, err := os.Stat(out("broken")); err == nil {
 		t.Error("a refused k8s deploy wrote its directory")
 	}
+	// Without any credential, a target that needs one says so.
+	bare := t.TempDir()
+	if err := os.Chmod(bare, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	dockerIn(bare, []string{"ANTHROPIC_API_KEY=", "CLAUDE_CODE_OAUTH_TOKEN=", "ANTHROPIC_AUTH_TOKEN=", "HOME=" + bare},
+		"magents", "deploy", "k8s", "-o", filepath.Join(bare, "out")).Assert(t, icmd.Expected{ExitCode: 1, Err: "Kubernetes agents get it from a Secret"})
+	if _, err := os.Stat(filepath.Join(bare, "out")); err == nil {
+		t.Error("a deploy without a credential wrote its directory")
+	}
 	e.magents("deploy", "nomad").Assert(t, icmd.Expected{ExitCode: 1, Err: "unknown command"})
 	e.magents("deploy", "k8s", "--agents", "300").Assert(t, icmd.Expected{ExitCode: 1, Err: "give 1 to 256"})
 }

@@ -7,8 +7,17 @@ here=$(dirname "$0")
 
 start=$(date +%s)
 stage engine bash "$here/install-engine.sh"
+# The Kubernetes binaries take the longest to build: start them now, so their downloads
+# and the stages that mostly wait on disk and network overlap with them.
+k8s_log=$(mktemp)
+bash "$here/kubernetes.sh" build >"$k8s_log" 2>&1 &
+k8s_pid=$!
 stage tools bash "$here/build-tools.sh"
 stage base-images bash "$here/seed-base-images.sh"
 stage engine26-image bash "$here/engine26.sh" image
-stage kubernetes bash "$here/kubernetes.sh" build
+k8s_rc=0
+wait "$k8s_pid" || k8s_rc=$?
+cat "$k8s_log" >&2
+rm -f "$k8s_log"
+[ "$k8s_rc" = 0 ] || { log "building Kubernetes failed"; exit 1; }
 log "provisioning done in $(($(date +%s) - start))s"
