@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -140,7 +141,21 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	mem, _ := fleet.ParseBytes(f.Memory)
 	s.MemLimit = types.UnitBytes(mem)
 	s.CPUS = float32(f.CPUs)
+	// Least privilege: no capabilities (the agent runs as a non-root user and needs none),
+	// no privilege gain through setuid binaries, bounded processes.
+	s.CapDrop = []string{"ALL"}
 	s.SecurityOpt = []string{"no-new-privileges:true"}
+	s.PidsLimit = f.PidsLimit()
+	if f.ReadOnlyRootfs {
+		s.ReadOnly = true
+		s.Tmpfs = types.StringList{"/tmp", "/run/magents", "/home/magents"}
+	}
+	if f.Docker && name != fleet.DevService {
+		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: DockerSocket, Target: DockerSocket})
+		if gid := socketGroup(); gid != "" {
+			s.GroupAdd = []string{gid}
+		}
+	}
 	// Agents reach services on the host (a model gateway, a local API) as on Docker Desktop.
 	s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
 	s.HealthCheck = &types.HealthCheckConfig{
@@ -154,6 +169,22 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// DockerSocket is the engine's socket, mounted into agents only with --docker.
+const DockerSocket = "/var/run/docker.sock"
+
+// socketGroup is the group that owns the engine's socket here, so a non-root agent given
+// --docker can use it.
+func socketGroup() string {
+	st, err := os.Stat(DockerSocket)
+	if err != nil {
+		return ""
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return strconv.FormatUint(uint64(sys.Gid), 10)
+	}
+	return ""
+}
 
 // Render renders the fleet to compose YAML and checks it with compose-go's loader, so a
 // file compose would reject is never written.

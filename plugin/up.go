@@ -23,17 +23,20 @@ import (
 )
 
 type upOptions struct {
-	agents    int
-	image     string
-	workspace string
-	envFile   string
-	user      string
-	memory    string
-	cpus      float64
-	dev       bool
-	noBuild   bool
-	force     bool
-	caCert    string
+	agents         int
+	image          string
+	workspace      string
+	envFile        string
+	user           string
+	memory         string
+	cpus           float64
+	pids           int
+	readOnlyRootfs bool
+	docker         bool
+	dev            bool
+	noBuild        bool
+	force          bool
+	caCert         string
 	// An explicit credential, the highest-precedence source: a file ("-" for stdin).
 	apiKeyFile     string
 	oauthTokenFile string
@@ -74,6 +77,9 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.StringVarP(&opts.user, "user", "u", "", "UID:GID the agents run as (default: the workspace owner's, or 1000:1000 when that is root)")
 	flags.StringVarP(&opts.memory, "memory", "m", fleet.DefaultMemory, "Memory limit of each agent")
 	flags.Float64Var(&opts.cpus, "cpus", 0, "CPU limit of each agent (0: none)")
+	flags.IntVar(&opts.pids, "pids", fleet.DefaultPids, "Process limit of each agent (-1: none)")
+	flags.BoolVar(&opts.readOnlyRootfs, "read-only-rootfs", false, "Read-only root filesystem, with tmpfs for /tmp, the run dir and the home directory")
+	flags.BoolVar(&opts.docker, "docker", false, "Mount the Docker socket into the agents (gives them root on this host: only for agents you trust)")
 	flags.BoolVar(&opts.dev, "dev", false, "Also run the claude-agent-dev service (the dev image)")
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
 	flags.BoolVar(&opts.force, "force", false, "Overwrite a compose file that was edited by hand")
@@ -122,6 +128,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	flagCred, err := credentialFlag(dockerCli, opts)
 	if err != nil {
 		return err
+	}
+	if f.Docker {
+		fmt.Fprintf(dockerCli.Err(), "WARNING: the agents get the Docker socket (%s): whoever controls an agent is root on this host\n", compose.DockerSocket)
 	}
 	if err := compose.PrepareEnvFile(f.Abs(f.EnvFile)); err != nil {
 		return err
@@ -190,6 +199,15 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("cpus") {
 		f.CPUs = opts.cpus
+	}
+	if flags.Changed("pids") {
+		f.Pids = opts.pids
+	}
+	if flags.Changed("read-only-rootfs") {
+		f.ReadOnlyRootfs = opts.readOnlyRootfs
+	}
+	if flags.Changed("docker") {
+		f.Docker = opts.docker
 	}
 	if flags.Changed("dev") {
 		f.Dev = opts.dev

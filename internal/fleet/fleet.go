@@ -20,6 +20,7 @@ const (
 	DefaultImage     = "magents/claude-agent:latest"
 	DefaultDevImage  = "magents/claude-agent:dev"
 	DefaultMemory    = "4g"
+	DefaultPids      = 1024        // processes per agent: room for builds and test runs, not for a fork bomb
 	DefaultUser      = "1000:1000" // the image's own user
 	StateDirName     = ".magents"
 	MaxAgents        = 256
@@ -43,6 +44,14 @@ type Fleet struct {
 	Memory    string  `yaml:"memory"`
 	CPUs      float64 `yaml:"cpus,omitempty"`
 	Dev       bool    `yaml:"dev,omitempty"` // also the claude-agent-dev service
+	// Pids limits each agent's processes: 0 is DefaultPids, -1 none.
+	Pids int `yaml:"pids,omitempty"`
+	// ReadOnlyRootfs makes the agents' root filesystem read-only, with tmpfs for /tmp,
+	// the run dir and the home directory.
+	ReadOnlyRootfs bool `yaml:"read_only_rootfs,omitempty"`
+	// Docker mounts the engine's socket into the agents: root on the host for whoever
+	// controls them. Off unless asked for.
+	Docker bool `yaml:"docker,omitempty"`
 	// Credential names the variable of the shared credential the agents get as a file from
 	// the state dir (never its value); AuthLogin is instead a host's Claude config dir
 	// mounted read-only at /auth (one agent only).
@@ -94,6 +103,14 @@ func New(project, composeFile string) *Fleet {
 		User:        DefaultUser,
 		Memory:      DefaultMemory,
 	}
+}
+
+// PidsLimit is the agents' process limit as compose takes it (-1: none).
+func (f *Fleet) PidsLimit() int64 {
+	if f.Pids == 0 {
+		return DefaultPids
+	}
+	return int64(f.Pids)
 }
 
 // Dir is the directory of the compose file; relative paths in the fleet start there.
@@ -184,6 +201,9 @@ func (f *Fleet) Validate() error {
 	}
 	if f.PermissionMode != "" && !slices.Contains(PermissionModes, f.PermissionMode) {
 		errs = append(errs, fmt.Errorf("invalid permission mode %q: use one of %s", f.PermissionMode, strings.Join(PermissionModes, ", ")))
+	}
+	if f.Pids < -1 {
+		errs = append(errs, fmt.Errorf("invalid --pids %d: give a positive number, or -1 for no limit", f.Pids))
 	}
 	if f.CPUs < 0 {
 		errs = append(errs, fmt.Errorf("invalid --cpus %v: give a positive number", f.CPUs))
