@@ -25,7 +25,7 @@ export CA_CERT
 
 AGENTS     ?= 2
 
-.PHONY: all up engine base-images build install image provision test test-unit test-e2e bench clean
+.PHONY: all up engine base-images build install image provision test test-unit test-fuzz test-e2e bench clean
 
 all: install image
 
@@ -62,7 +62,21 @@ provision:
 # fail rather than skip when it is missing.
 test: provision
 	$(MAKE) test-unit MAGENTS_REQUIRE_TOOLS=1
+	$(MAKE) test-fuzz
 	$(MAKE) test-e2e
+
+# Each fuzz target for FUZZTIME (their seed corpora also run in test-unit); a crash leaves
+# its input under testdata/fuzz/, to commit as a regression test.
+FUZZTIME ?= 15s
+FUZZ_TARGETS = internal/fleet:FuzzParseTasks internal/fleet:FuzzAgentNumber internal/fleet:FuzzParseUser \
+	compose:FuzzPrepareEnvFile compose:FuzzRender \
+	images/supervisor:FuzzRecordHook images/supervisor:FuzzNextState
+test-fuzz:
+	@start=$$(date +%s); for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) >/tmp/magents-fuzz.log 2>&1 || { cat /tmp/magents-fuzz.log; exit 1; }; \
+		echo "fuzz $$pkg $$fn: $$(grep -o 'execs: [0-9]*' /tmp/magents-fuzz.log | tail -1)"; \
+	done; echo "stage test-fuzz: $$(( $$(date +%s) - start ))s"
 
 test-unit:
 	@export MAGENTS_REQUIRE_TOOLS=$(MAGENTS_REQUIRE_TOOLS); start=$$(date +%s); \

@@ -29,9 +29,11 @@ func ParseTasks(b []byte) ([]string, error) {
 	return checkTasks(list)
 }
 
+// checkTasks trims each task (what is typed into Claude's prompt has no stray spaces) and
+// refuses empty ones.
 func checkTasks(list []string) ([]string, error) {
 	for i, t := range list {
-		if strings.TrimSpace(t) == "" {
+		if list[i] = strings.TrimSpace(t); list[i] == "" {
 			return nil, fmt.Errorf("task %d is empty", i+1)
 		}
 	}
