@@ -25,7 +25,7 @@ export CA_CERT
 
 AGENTS     ?= 2
 
-.PHONY: all up engine base-images build install image provision test test-unit test-fuzz test-e2e bench clean
+.PHONY: all up engine base-images build install image provision test test-unit test-fuzz test-faults test-e2e bench clean
 
 all: install image
 
@@ -84,6 +84,10 @@ test-unit:
 	if [ -n "$$unformatted" ]; then echo "not gofmt'ed (run gofmt -w): $$unformatted"; exit 1; fi; \
 	$(GO) vet ./... && $(GO) test -count=1 ./...; rc=$$?; \
 	echo "stage test-unit: $$(( $$(date +%s) - start ))s"; exit $$rc
+
+# The fault suite alone (it is part of test-e2e too), on each engine.
+test-faults:
+	E2E_RUN='TestFault|TestFleetUpAttachScaleDown' E2E_K8S=0 bash hack/test-e2e.sh $(ENGINES)
 
 test-e2e:
 	E2E_RUN='$(E2E_RUN)' E2E_FLAGS='$(E2E_FLAGS)' bash hack/test-e2e.sh $(ENGINES)

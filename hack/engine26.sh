@@ -72,6 +72,17 @@ start() {
 	done
 }
 
+# restart restarts the nested engine's container (a dockerd restart: its state is kept).
+restart() {
+	host_engine restart "$NAME" >/dev/null
+	for _ in $(seq 1 60); do
+		nested version >/dev/null 2>&1 && break
+		sleep 1
+	done
+	nested version >/dev/null 2>&1 || { log "the nested engine did not come back"; exit 1; }
+	log "restarted $NAME"
+}
+
 stop() {
 	host_engine rm -f "$NAME" >/dev/null 2>&1 || true
 	log "stopped $NAME"
@@ -87,12 +98,13 @@ case ${1:-} in
 image) ensure_image ;;
 start) start "${2:-}" ;;
 stop) stop ;;
+restart) restart ;;
 env)
 	echo "DOCKER_HOST=unix://$ENGINE26_SOCK"
 	echo "MAGENTS_E2E_HOST_ADDR=$(host_addr)"
 	;;
 *)
-	echo "usage: $0 start [TEST_ROOT] | stop | env" >&2
+	echo "usage: $0 start [TEST_ROOT] | stop | restart | env" >&2
 	exit 2
 	;;
 esac

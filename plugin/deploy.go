@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -63,6 +67,31 @@ func deployFleet(root *rootOptions, opts deployOptions, maxAgents int) (*fleet.F
 	return f, nil
 }
 
+// deployInputs are what every target renders from: the fleet, its shared env file's
+// settings, and the credential the agents share (never a host login, whose single-use
+// refresh token cannot be shared).
+func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, where string) (*fleet.Fleet, map[string]string, auth.Credential, error) {
+	f, err := deployFleet(root, opts, fleet.MaxAgents)
+	if err != nil {
+		return nil, nil, auth.Credential{}, err
+	}
+	env, err := compose.ReadEnvFile(f.Abs(f.EnvFile))
+	if err != nil {
+		return nil, nil, auth.Credential{}, err
+	}
+	eff, err := effectiveCredential(dockerCli, f, nil)
+	switch {
+	case errors.Is(err, auth.ErrNoCredential):
+		return nil, nil, auth.Credential{}, fmt.Errorf("%w: %s", err, where)
+	case err != nil:
+		return nil, nil, auth.Credential{}, err
+	case eff.Credential == nil:
+		return nil, nil, auth.Credential{}, errors.New("a host login cannot be shared by agents beyond this machine (its refresh token is single-use): " +
+			"give a token from 'claude setup-token' or an API key (docker magents auth setup)")
+	}
+	return f, env, *eff.Credential, nil
+}
+
 // writeDeployFiles writes the rendered files into dir (secret ones 0600), or prints them
 // to stdout, each preceded by its name, when dir is empty. Nothing is written unless
 // every file rendered.
@@ -96,6 +125,24 @@ func writeDeployFiles(dockerCli command.Cli, dir string, files []deployFile) err
 		fmt.Fprintf(dockerCli.Err(), "Wrote %s\n", path)
 	}
 	return nil
+}
+
+// writeDeployWithCommands writes (or prints) documents and the shell commands that deploy
+// them: into a script in the directory, or after the printed documents on stderr.
+func writeDeployWithCommands(dockerCli command.Cli, dir string, docs []deploy.Document, script, commands string) error {
+	files := make([]deployFile, 0, len(docs)+1)
+	for _, d := range docs {
+		files = append(files, deployFile{name: d.Name, content: d.Content, secret: d.Secret})
+	}
+	if dir == "" {
+		if err := writeDeployFiles(dockerCli, "", files); err != nil {
+			return err
+		}
+		fmt.Fprint(dockerCli.Err(), "\nThen, in the directory of the files:\n"+commands)
+		return nil
+	}
+	files = append(files, deployFile{name: script, content: []byte("#!/bin/sh\nset -e\n" + commands)})
+	return writeDeployFiles(dockerCli, dir, files)
 }
 
 type deployFile struct {

@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images"
-	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/deploy"
-	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 type deployCloudRunOptions struct {
@@ -45,28 +40,15 @@ nothing is sent to Google Cloud.`,
 }
 
 func runDeployCloudRun(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts deployCloudRunOptions) error {
-	f, err := deployFleet(root, opts.deployOptions, fleet.MaxAgents)
+	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, "the service names its variable (the value stays in Secret Manager)")
 	if err != nil {
 		return err
 	}
 	if opts.image == "" && f.Image == images.Repository+":latest" {
 		f.Image = images.Repository + ":cloudrun" // the variant built for Cloud Run
 	}
-	env, err := compose.ReadEnvFile(f.Abs(f.EnvFile))
-	if err != nil {
-		return err
-	}
-	eff, err := effectiveCredential(dockerCli, f, nil)
-	switch {
-	case errors.Is(err, auth.ErrNoCredential):
-		return fmt.Errorf("%w: the service names its variable (the value stays in Secret Manager)", err)
-	case err != nil:
-		return err
-	case eff.Credential == nil:
-		return errors.New("a host login cannot be shared by agents on Cloud Run (its refresh token is single-use): give a token from 'claude setup-token' or an API key (docker magents auth setup)")
-	}
 	o := opts.cloudrun
-	o.Templates, o.Env, o.Var = opts.templates, env, eff.Credential.Var
+	o.Templates, o.Env, o.Var = opts.templates, env, c.Var
 	if o.Secret == "" {
 		o.Secret = deploy.AuthSecretName(f.Project)
 	}
@@ -74,18 +56,5 @@ func runDeployCloudRun(ctx context.Context, dockerCli command.Cli, root *rootOpt
 	if err != nil {
 		return err
 	}
-	commands := deploy.CloudRunCommands(f, o)
-	files := make([]deployFile, 0, len(docs)+1)
-	for _, d := range docs {
-		files = append(files, deployFile{name: d.Name, content: d.Content})
-	}
-	if opts.output == "" {
-		if err := writeDeployFiles(dockerCli, "", files); err != nil {
-			return err
-		}
-		fmt.Fprint(dockerCli.Err(), "\nThen, in the directory of the files:\n"+commands)
-		return nil
-	}
-	files = append(files, deployFile{name: "cloudrun-commands.sh", content: []byte("#!/bin/sh\nset -e\n" + commands)})
-	return writeDeployFiles(dockerCli, opts.output, files)
+	return writeDeployWithCommands(dockerCli, opts.output, docs, "cloudrun-commands.sh", deploy.CloudRunCommands(f, o))
 }

@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-magents/docker-magents/compose"
-	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/deploy"
-	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 type deployECSOptions struct {
@@ -51,41 +46,15 @@ one-task service are printed; nothing is sent to AWS.`,
 }
 
 func runDeployECS(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts deployECSOptions) error {
-	f, err := deployFleet(root, opts.deployOptions, fleet.MaxAgents)
+	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, "the task definition names its variable (the value stays in Secrets Manager)")
 	if err != nil {
 		return err
-	}
-	env, err := compose.ReadEnvFile(f.Abs(f.EnvFile))
-	if err != nil {
-		return err
-	}
-	eff, err := effectiveCredential(dockerCli, f, nil)
-	switch {
-	case errors.Is(err, auth.ErrNoCredential):
-		return fmt.Errorf("%w: the task definition names its variable (the value stays in Secrets Manager)", err)
-	case err != nil:
-		return err
-	case eff.Credential == nil:
-		return errors.New("a host login cannot be shared by agents on ECS (its refresh token is single-use): give a token from 'claude setup-token' or an API key (docker magents auth setup)")
 	}
 	o := opts.ecs
-	o.Templates, o.Env, o.Var = opts.templates, env, eff.Credential.Var
+	o.Templates, o.Env, o.Var = opts.templates, env, c.Var
 	docs, err := deploy.ECS(f, o)
 	if err != nil {
 		return err
 	}
-	commands := deploy.ECSCommands(f, o, opts.cluster)
-	files := make([]deployFile, 0, len(docs)+1)
-	for _, d := range docs {
-		files = append(files, deployFile{name: d.Name, content: d.Content})
-	}
-	if opts.output == "" {
-		if err := writeDeployFiles(dockerCli, "", files); err != nil {
-			return err
-		}
-		fmt.Fprint(dockerCli.Err(), "\nThen, in the directory of the files:\n"+commands)
-		return nil
-	}
-	files = append(files, deployFile{name: "ecs-commands.sh", content: []byte("#!/bin/sh\nset -e\n" + commands)})
-	return writeDeployFiles(dockerCli, opts.output, files)
+	return writeDeployWithCommands(dockerCli, opts.output, docs, "ecs-commands.sh", deploy.ECSCommands(f, o, opts.cluster))
 }

@@ -10,8 +10,6 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-magents/docker-magents/compose"
-	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/k8s"
@@ -71,25 +69,11 @@ kubectl exec -it PROJECT-agent-1 -- tmux attach -t claude does.`,
 }
 
 func renderK8s(dockerCli command.Cli, root *rootOptions, opts deployK8sOptions) (*fleet.Fleet, []deploy.Document, error) {
-	f, err := deployFleet(root, opts.deployOptions, fleet.MaxAgents)
+	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, "Kubernetes agents get it from a Secret")
 	if err != nil {
 		return nil, nil, err
 	}
-	env, err := compose.ReadEnvFile(f.Abs(f.EnvFile))
-	if err != nil {
-		return nil, nil, err
-	}
-	eff, err := effectiveCredential(dockerCli, f, nil)
-	if err != nil {
-		if errors.Is(err, auth.ErrNoCredential) {
-			return nil, nil, fmt.Errorf("%w: Kubernetes agents get it from a Secret", err)
-		}
-		return nil, nil, err
-	}
-	if eff.Credential == nil {
-		return nil, nil, errors.New("a host login cannot be shared by agents in a cluster (its refresh token is single-use): give a token from 'claude setup-token' or an API key (docker magents auth setup)")
-	}
-	docs, err := deploy.K8s(f, *eff.Credential, deploy.K8sOptions{
+	docs, err := deploy.K8s(f, c, deploy.K8sOptions{
 		Templates: opts.templates, Env: env, AuthInit: opts.authInit, Resources: opts.resources,
 	})
 	return f, docs, err

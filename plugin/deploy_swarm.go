@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -18,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
-	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
@@ -61,25 +59,10 @@ keeps the volumes.`,
 }
 
 func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts deploySwarmOptions) error {
-	f, err := deployFleet(root, opts.deployOptions, fleet.MaxAgents)
+	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, "a Swarm stack carries it as a Swarm secret")
 	if err != nil {
 		return err
 	}
-	env, err := compose.ReadEnvFile(f.Abs(f.EnvFile))
-	if err != nil {
-		return err
-	}
-	eff, err := effectiveCredential(dockerCli, f, nil)
-	if err != nil {
-		if errors.Is(err, auth.ErrNoCredential) {
-			return fmt.Errorf("%w: a Swarm stack carries it as a Swarm secret", err)
-		}
-		return err
-	}
-	if eff.Credential == nil {
-		return errors.New("a host login cannot be shared by a Swarm fleet (its refresh token is single-use): give a token from 'claude setup-token' or an API key (docker magents auth setup)")
-	}
-	c := eff.Credential
 	// The secret's file: the one up keeps for the agents, read by docker stack deploy.
 	if err := f.WriteAgentCredential(c.Var, c.Value); err != nil {
 		return err

@@ -217,6 +217,9 @@ func containerChecks(ctx context.Context, api mobyclient.APIClient, s AgentStatu
 	case s.State == agentstate.AuthRejected:
 		c.add(a, "container", agentstate.CheckFail, s.Container+" is running; the model API refused its credential ("+s.Detail+")",
 			"give the agents a valid credential: docker magents auth rotate")
+	case len(s.Problems) > 0:
+		c.add(a, "container", agentstate.CheckWarn, s.Container+" is running, "+orDash(s.Health)+", "+state+"; "+strings.Join(s.Problems, "; "),
+			"see what the agent ran: docker magents logs "+a)
 	default:
 		c.add(a, "container", agentstate.CheckOK, s.Container+" is running, "+orDash(s.Health)+", "+state, "")
 	}

@@ -59,6 +59,8 @@ type AgentStatus struct {
 	Since          time.Time        `json:"since,omitzero"` // when the agent entered State
 	StateSeconds   int64            `json:"stateSeconds"`   // how long it has held
 	Detail         string           `json:"detail,omitempty"`
+	OOMKills       int              `json:"oomKills,omitempty"`
+	Problems       []string         `json:"problems,omitempty"` // OOM kills, full volumes
 	StartedAt      time.Time        `json:"startedAt,omitzero"`
 	UptimeSeconds  int64            `json:"uptimeSeconds"`
 	Image          string           `json:"image,omitempty"`
@@ -140,6 +142,9 @@ func writeStatuses(out io.Writer, statuses []AgentStatus, format string) error {
 		name, state, health := s.Container, string(s.State), s.Health
 		if s.Detail != "" && (s.State == agentstate.Waiting || s.State == agentstate.AuthRejected) {
 			state += ": " + s.Detail
+		}
+		if len(s.Problems) > 0 {
+			state += " (" + strings.Join(s.Problems, "; ") + ")"
 		}
 		if s.Retained {
 			name, state, health = "-", "removed (config volume "+s.ConfigVolume+" kept)", "-"
@@ -275,6 +280,7 @@ func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 	if h, ok := agentHealth(ctx, api, c.ID, st); ok {
 		s.State, s.Since, s.Detail = h.State, h.Since, h.Detail
 		s.Restarts, s.Auth, s.AuthError = h.Restarts, h.Auth, h.AuthError
+		s.OOMKills, s.Problems = h.OOMKills, h.Problems
 		if s.Detail == "" && h.State == agentstate.AuthRejected {
 			s.Detail = h.AuthError
 		}

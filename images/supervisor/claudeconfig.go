@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // prepareConfigDir makes the Claude config dir ready for an unattended start: the
@@ -24,7 +25,16 @@ func prepareConfigDir(cfg config, apiKey string) error {
 	}
 	path := filepath.Join(cfg.ClaudeConfigDir, ".claude.json")
 	state, err := readJSONObject(path)
-	if err != nil {
+	if errors.Is(err, errNotJSON) {
+		// A corrupt state file (a crash mid-write by some other tool, a full disk) would
+		// leave Claude at its first-run screens: keep it aside and start afresh.
+		backup := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405Z")
+		if rerr := os.Rename(path, backup); rerr != nil {
+			return fmt.Errorf("%w; keeping it aside failed too: %v", err, rerr)
+		}
+		logf("%v: kept as %s, and started afresh", err, backup)
+		state = map[string]any{}
+	} else if err != nil {
 		return err
 	}
 	// The host's state wins over what the volume kept, except for what we seed below.
@@ -104,6 +114,9 @@ func unreadable(path string, err error) error {
 	return fmt.Errorf("reading %s: %w", path, err)
 }
 
+// errNotJSON marks a file that exists but does not hold a JSON object.
+var errNotJSON = errors.New("fix or remove it")
+
 func readJSONObject(path string) (map[string]any, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -117,7 +130,7 @@ func readJSONObject(path string) (map[string]any, error) {
 		return m, nil
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s is not a JSON object (%v): fix or remove it", path, err)
+		return nil, fmt.Errorf("%s is not a JSON object (%v): %w", path, err, errNotJSON)
 	}
 	return m, nil
 }

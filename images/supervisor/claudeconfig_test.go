@@ -60,11 +60,23 @@ func TestPrepareConfigDirCopiesAuthMount(t *testing.T) {
 	}
 }
 
-func TestPrepareConfigDirRejectsCorruptState(t *testing.T) {
+// A corrupt .claude.json is kept aside, byte for byte, and the state seeded afresh, so
+// Claude still starts at its prompt.
+func TestPrepareConfigDirRepairsCorruptState(t *testing.T) {
 	cfg := config{ClaudeConfigDir: t.TempDir(), Workspace: "/workspace"}
 	write(t, filepath.Join(cfg.ClaudeConfigDir, ".claude.json"), `{not json`)
-	if err := prepareConfigDir(cfg, ""); err == nil {
-		t.Fatal("want an error for a corrupt .claude.json")
+	if err := prepareConfigDir(cfg, ""); err != nil {
+		t.Fatal(err)
+	}
+	if st := readState(t, cfg); st["hasCompletedOnboarding"] != true {
+		t.Errorf("not seeded afresh: %v", st)
+	}
+	backups, _ := filepath.Glob(filepath.Join(cfg.ClaudeConfigDir, ".claude.json.corrupt-*"))
+	if len(backups) != 1 {
+		t.Fatalf("backups: %v", backups)
+	}
+	if b, _ := os.ReadFile(backups[0]); string(b) != `{not json` {
+		t.Errorf("the backup holds %q", b)
 	}
 }
 

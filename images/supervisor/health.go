@@ -61,6 +61,7 @@ func currentHealth(cfg config) healthReport {
 		_ = json.Unmarshal(b, &st)
 	}
 	h.StartedAt, h.Restarts, h.LastExit, h.Auth, h.AuthError = st.StartedAt, st.Restarts, st.LastExit, st.Auth, st.AuthError
+	h.OOMKills, h.Problems = problems(cfg)
 	h.SessionAlive = t.hasSession()
 	if r, done := readResult(cfg); done && !h.SessionAlive {
 		// A finished headless run: the agent did its work; its state says how it went.

@@ -38,6 +38,8 @@ type Health struct {
 	Auth         string    `json:"auth,omitempty"`
 	AuthError    string    `json:"authError,omitempty"` // why the model API refused the credential
 	Error        string    `json:"error,omitempty"`
+	OOMKills     int       `json:"oomKills,omitempty"` // processes the kernel killed at the memory limit
+	Problems     []string  `json:"problems,omitempty"` // what stands in the agent's way: OOM kills, full volumes
 }
 
 // Healthy reports whether the health check passes.

@@ -1,0 +1,186 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/icmd"
+)
+
+// The fault suite (make test-faults): each case injects a fault, waits, and checks that
+// the fleet converged and nothing was lost — marker files in the workspace and the config
+// dir, Claude's conversation history. (A killed container main process and two ups at
+// once are covered by TestFleetUpAttachScaleDown.)
+
+// faultFleet starts one agent in a git workspace and leaves markers to check later.
+func faultFleet(t *testing.T, project string, upArgs ...string) (*fleetEnv, func(args ...string) *icmd.Result, string) {
+	e := newFleetEnv(t, project)
+	e.initRepo()
+	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", project}, args...)...) }
+	t.Cleanup(func() {
+		if t.Failed() {
+			c := project + "-agent-1"
+			t.Logf("%s logs:\n%s\npane:\n%s", c, docker("logs", "--tail", "40", c).Combined(),
+				docker("exec", c, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
+		}
+		mg("down", "--volumes", "--force")
+	})
+	mg(append([]string{"up"}, upArgs...)...).Assert(t, icmd.Success)
+	mg("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
+	c := project + "-agent-1"
+	docker("exec", c, "sh", "-c", "echo kept > /workspace/marker && echo kept > $CLAUDE_CONFIG_DIR/marker").Assert(t, icmd.Success)
+	return e, mg, c
+}
+
+func checkMarkers(t *testing.T, c string) {
+	t.Helper()
+	docker("exec", c, "sh", "-c", "cat /workspace/marker $CLAUDE_CONFIG_DIR/marker").Assert(t, icmd.Expected{Out: "kept\nkept"})
+}
+
+func health(t *testing.T, c string) (h struct {
+	State    string
+	Restarts int
+	OOMKills int
+	Problems []string
+}) {
+	t.Helper()
+	out := docker("exec", c, "magents-supervisor", "health").Stdout()
+	if err := json.Unmarshal([]byte(out), &h); err != nil {
+		t.Fatalf("health of %s: %v: %s", c, err, out)
+	}
+	return h
+}
+
+// Claude killed: the supervisor starts it again in the same session, and the conversation
+// it had is still in the config volume.
+func TestFaultClaudeKilled(t *testing.T) {
+	e, mg, c := faultFleet(t, "faultclaude")
+	mg("task", "agent-1", "ping before the fault").Assert(t, icmd.Success)
+	mg("wait", "--for", "idle", "--timeout", "60s", "agent-1").Assert(t, icmd.Success)
+	transcripts := docker("exec", c, "sh", "-c", "ls $CLAUDE_CONFIG_DIR/projects/*/*.jsonl").Stdout()
+	if strings.TrimSpace(transcripts) == "" {
+		t.Fatal("no conversation transcript before the fault")
+	}
+	docker("exec", c, "pkill", "-KILL", "-x", "claude").Assert(t, icmd.Success)
+	mg("wait", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Success)
+	if h := health(t, c); h.Restarts < 1 {
+		t.Errorf("no restart counted: %+v", h)
+	}
+	docker("exec", c, "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
+	docker("exec", c, "sh", "-c", "grep -l 'ping before the fault' "+strings.Join(strings.Fields(transcripts), " ")).Assert(t, icmd.Success)
+	checkMarkers(t, c)
+	_ = e
+}
+
+// The tmux server killed: the session comes back with Claude in it.
+func TestFaultTmuxKilled(t *testing.T) {
+	_, mg, c := faultFleet(t, "faulttmux")
+	docker("exec", c, "tmux", "kill-server").Assert(t, icmd.Success)
+	mg("wait", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Success)
+	docker("exec", c, "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
+	checkMarkers(t, c)
+}
+
+// dockerd restarted: every agent comes back healthy, with its state.
+func TestFaultEngineRestarted(t *testing.T) {
+	_, mg, c := faultFleet(t, "faultengine")
+	restart := exec.Command("bash", "../hack/restart-engine.sh")
+	if out, err := restart.CombinedOutput(); err != nil {
+		t.Fatalf("restarting the engine: %v\n%s", err, out)
+	}
+	waitHealth(t, c, "healthy", 120*time.Second)
+	mg("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
+	checkMarkers(t, c)
+}
+
+// A runaway command past the memory limit: the kernel kills it, not the container, and
+// Claude's session survives; health and ps say what happened.
+func TestFaultOutOfMemory(t *testing.T) {
+	_, mg, c := faultFleet(t, "faultoom", "--memory", "768m")
+	id := containerID(t, c)
+	// tail of an endless line keeps all of it in memory.
+	docker("exec", c, "sh", "-c", "tail /dev/zero").Assert(t, icmd.Expected{ExitCode: 137})
+	if containerID(t, c) != id || strings.TrimSpace(docker("inspect", "-f", "{{.State.Running}}", c).Stdout()) != "true" {
+		t.Fatal("the container did not survive the runaway command")
+	}
+	docker("exec", c, "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
+	if h := health(t, c); h.OOMKills < 1 || len(h.Problems) == 0 {
+		t.Errorf("health does not report the OOM kill: %+v", h)
+	}
+	if out := mg("ps").Stdout(); !strings.Contains(out, "memory limit") {
+		t.Errorf("ps does not report the OOM kill:\n%s", out)
+	}
+	mg("wait", "--for", "idle", "--timeout", "30s").Assert(t, icmd.Success)
+	checkMarkers(t, c)
+}
+
+// up interrupted half-way: the next up converges.
+func TestFaultUpInterrupted(t *testing.T) {
+	e := newFleetEnv(t, "interrupted")
+	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "faultint"}, args...)...) }
+	t.Cleanup(func() { mg("down", "--volumes") })
+	cmd := exec.Command("docker", "magents", "-p", "faultint", "up", "--agents", "3")
+	cmd.Dir, cmd.Env = e.dir, append(os.Environ(), "ANTHROPIC_API_KEY="+e.apiKey)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	_ = cmd.Wait()
+	mg("up", "--agents", "3").Assert(t, icmd.Success)
+	for _, a := range []string{"agent-1", "agent-2", "agent-3"} {
+		waitHealth(t, "faultint-"+a, "healthy", 60*time.Second)
+	}
+	dockerIn(e.dir, nil, "compose", "-f", filepath.Join(e.dir, "docker-compose.claude.yml"), "config", "-q").Assert(t, icmd.Success)
+}
+
+// A full workspace volume: health says so, nothing is corrupted, and it clears once space
+// is freed. The clone mode's volume is made a 4 MiB tmpfs before up.
+func TestFaultDiskFull(t *testing.T) {
+	e := newFleetEnv(t, "diskfull")
+	e.initRepo()
+	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "faultdisk"}, args...)...) }
+	t.Cleanup(func() { mg("down", "--volumes", "--force") })
+	docker("volume", "create", "--driver", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs",
+		"--opt", "o=size=4m,uid=1001,gid=1001", "--label", "com.docker.compose.project=faultdisk",
+		"--label", "com.docker.compose.volume=agent-1-work", "faultdisk_agent-1-work").Assert(t, icmd.Success)
+	mg("up", "--isolation", "clone").Assert(t, icmd.Success)
+	mg("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
+	c := "faultdisk-agent-1"
+	docker("exec", c, "sh", "-c", "dd if=/dev/zero of=/workspace/fill bs=1M count=16").Assert(t, icmd.Expected{ExitCode: 1, Err: "No space left on device"})
+	h := health(t, c)
+	if !strings.Contains(strings.Join(h.Problems, ";"), "workspace /workspace is full") {
+		t.Errorf("health does not say the workspace is full: %+v", h)
+	}
+	mg("doctor", "agent-1").Assert(t, icmd.Expected{Out: "[warn] container"})
+	docker("exec", c, "git", "-C", "/workspace", "status", "--short").Assert(t, icmd.Success) // the clone is intact
+	docker("exec", c, "rm", "/workspace/fill").Assert(t, icmd.Success)
+	if h := health(t, c); len(h.Problems) != 0 {
+		t.Errorf("problems after freeing space: %v", h.Problems)
+	}
+}
+
+// A corrupt .claude.json: the supervisor keeps it aside and Claude starts at its prompt.
+func TestFaultCorruptClaudeState(t *testing.T) {
+	_, mg, c := faultFleet(t, "faultstate")
+	docker("exec", c, "sh", "-c", "printf '{broken' > $CLAUDE_CONFIG_DIR/.claude.json && pkill -KILL -x claude").Assert(t, icmd.Success)
+	mg("wait", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Success)
+	docker("exec", c, "sh", "-c", "cat $CLAUDE_CONFIG_DIR/.claude.json.corrupt-*").Assert(t, icmd.Expected{Out: "{broken"})
+	out := docker("exec", c, "sh", "-c", "cat $CLAUDE_CONFIG_DIR/.claude.json").Stdout()
+	var state map[string]any
+	if err := json.Unmarshal([]byte(out), &state); err != nil || state["hasCompletedOnboarding"] != true {
+		t.Errorf("the state was not repaired: %v\n%s", err, out)
+	}
+	if !strings.Contains(docker("logs", c).Combined(), "kept as") {
+		t.Error("the supervisor did not say it kept the corrupt file aside")
+	}
+	checkMarkers(t, c)
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Restarts the engine DOCKER_HOST names, as an administrator would (the fault suite's
+# "dockerd restarted" case): the nested Engine 26 by restarting its container, the host's
+# dockerd by stopping it (SIGTERM, as systemctl stop does) and starting it again.
+. "$(dirname "$0")/lib.sh"
+here=$(dirname "$0")
+
+nested=$(bash "$here/engine26.sh" env | sed -n 's/^DOCKER_HOST=//p')
+if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" = "$nested" ]; then
+	exec bash "$here/engine26.sh" restart
+fi
+pid=$(pidof dockerd || true)
+if [ -z "$pid" ]; then
+	log "no dockerd runs here to restart"
+	exit 1
+fi
+log "stopping dockerd ($pid)"
+kill -TERM "$pid"
+for _ in $(seq 1 60); do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 1
+done
+exec bash "$here/install-engine.sh"
