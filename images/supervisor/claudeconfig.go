@@ -23,18 +23,12 @@ func prepareConfigDir(cfg config, apiKey string) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(cfg.ClaudeConfigDir, ".claude.json")
+	path := claudeStatePath(cfg)
+	if _, err := setAsideCorrupt(path); err != nil {
+		return err
+	}
 	state, err := readJSONObject(path)
-	if errors.Is(err, errNotJSON) {
-		// A corrupt state file (a crash mid-write by some other tool, a full disk) would
-		// leave Claude at its first-run screens: keep it aside and start afresh.
-		backup := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405Z")
-		if rerr := os.Rename(path, backup); rerr != nil {
-			return fmt.Errorf("%w; keeping it aside failed too: %v", err, rerr)
-		}
-		logf("%v: kept as %s, and started afresh", err, backup)
-		state = map[string]any{}
-	} else if err != nil {
+	if err != nil {
 		return err
 	}
 	// The host's state wins over what the volume kept, except for what we seed below.
@@ -112,6 +106,24 @@ func unreadable(path string, err error) error {
 		return fmt.Errorf("cannot read %s as uid %d: the host file is probably mode 0600 and owned by another user; run the agent as that user (docker run --user UID:GID) or make the file readable", path, os.Getuid())
 	}
 	return fmt.Errorf("reading %s: %w", path, err)
+}
+
+func claudeStatePath(cfg config) string { return filepath.Join(cfg.ClaudeConfigDir, ".claude.json") }
+
+// setAsideCorrupt moves a .claude.json that is not a JSON object (a crash mid-write by
+// another tool, a full disk) to a dated backup, so Claude starts afresh rather than stop
+// at its first-run screens; it returns the backup's path when it did.
+func setAsideCorrupt(path string) (string, error) {
+	_, err := readJSONObject(path)
+	if !errors.Is(err, errNotJSON) {
+		return "", nil
+	}
+	backup := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405.000Z")
+	if rerr := os.Rename(path, backup); rerr != nil {
+		return "", fmt.Errorf("%w; keeping it aside failed too: %v", err, rerr)
+	}
+	logf("%v: kept as %s; Claude starts afresh", err, backup)
+	return backup, nil
 }
 
 // errNotJSON marks a file that exists but does not hold a JSON object.

@@ -86,18 +86,22 @@ func currentHealth(cfg config) healthReport {
 		h.Status = "healthy"
 	}
 	hs, hooked := readHookState(cfg)
-	h.State, h.Since, h.Detail = stateOf(h, st, hs, hooked, claudeCommand(cfg.AgentCmd))
+	h.State, h.Since, h.Detail = stateOf(h, st, hs, hooked, claudeCommand(cfg.AgentCmd), time.Now())
 	if h.State == agentstate.Idle && headless(cfg) {
 		h.State = agentstate.Working // a headless run is at work until it finishes
 	}
 	return h
 }
 
+// restartGrace is how long a session that ended counts as restarting rather than failed:
+// longer than the first backoffs, shorter than the backoff of a session that keeps exiting.
+const restartGrace = 10 * time.Second
+
 // stateOf derives the agent's state and since when it holds. While the session runs,
 // Claude's hooks say what it does; before the first hook Claude is starting (an agent
 // command other than claude has no hooks, so it is idle once it runs). A session that is
 // down is starting before its first start and failed after.
-func stateOf(h healthReport, st status, hs hookState, hooked, claude bool) (agentstate.State, time.Time, string) {
+func stateOf(h healthReport, st status, hs hookState, hooked, claude bool, now time.Time) (agentstate.State, time.Time, string) {
 	switch {
 	case st.SetupError != "":
 		return agentstate.Failed, st.StartedAt, st.SetupError
@@ -111,6 +115,9 @@ func stateOf(h healthReport, st status, hs hookState, hooked, claude bool) (agen
 		return agentstate.Idle, st.SessionAt, ""
 	case st.Restarts == 0 && st.LastExit.IsZero():
 		return agentstate.Starting, st.StartedAt, ""
+	case now.Sub(st.LastExit) < restartGrace:
+		// Just ended: the supervisor starts it again within its backoff.
+		return agentstate.Starting, st.LastExit, "restarting after the session ended"
 	}
 	return agentstate.Failed, st.LastExit, h.Error
 }

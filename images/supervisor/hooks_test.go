@@ -211,11 +211,12 @@ func TestStateOf(t *testing.T) {
 		{"claude before its first hook", up, st, hookState{}, false, true, agentstate.Starting, st.SessionAt},
 		{"another command has no hooks", up, st, hookState{}, false, false, agentstate.Idle, st.SessionAt},
 		{"not started yet", down, st, hookState{}, false, true, agentstate.Starting, t0},
-		{"ended", down, status{Restarts: 1, LastExit: t0.Add(time.Minute)}, hookState{}, false, true, agentstate.Failed, t0.Add(time.Minute)},
+		{"just ended: restarting", down, status{Restarts: 1, LastExit: t0.Add(-2 * time.Second)}, hookState{}, false, true, agentstate.Starting, t0.Add(-2 * time.Second)},
+		{"ended and not back", down, status{Restarts: 3, LastExit: t0.Add(-time.Minute)}, hookState{}, false, true, agentstate.Failed, t0.Add(-time.Minute)},
 		{"credential refused", up, status{AuthRejected: true, AuthRejectedAt: t0.Add(2 * time.Second)}, working, true, true, agentstate.AuthRejected, t0.Add(2 * time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, since, _ := stateOf(tc.h, tc.st, tc.hs, tc.hooked, tc.claude)
+			got, since, _ := stateOf(tc.h, tc.st, tc.hs, tc.hooked, tc.claude, t0)
 			if got != tc.want || !since.Equal(tc.since) {
 				t.Errorf("stateOf = %s since %s, want %s since %s", got, since, tc.want, tc.since)
 			}

@@ -94,6 +94,10 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 		}
 		if !s.tmux.hasSession() {
 			clearHookState(s.cfg)
+			// Checked here too, so the repair shows in the container's log.
+			if _, err := setAsideCorrupt(claudeStatePath(s.cfg)); err != nil {
+				logf("%v", err)
+			}
 			if err := s.tmux.newSession(s.workdir(), s.self, "agent"); err != nil {
 				logf("starting session %s: %v", s.cfg.Session, err)
 			} else {
