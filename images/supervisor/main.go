@@ -41,6 +41,12 @@ func main() {
 		os.Exit(giveTask(cfg, args[1:]))
 	case "result":
 		os.Exit(printResult(cfg))
+	case "proxy":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		os.Exit(runProxy(ctx))
+	case "proxy-denied":
+		os.Exit(proxyDenied(os.Stdout))
 	case "doctor":
 		os.Exit(doctor(cfg, os.Stdout))
 	case "hook":
@@ -66,6 +72,8 @@ Commands:
   task TEXT     type a task into Claude's prompt once it is ready
   result        print the finished headless run's result (JSON)
   doctor        check the agent from inside (claude, tmux, writable dirs, credential, env) as JSON
+  proxy         run the fleet's egress proxy (MAGENTS_EGRESS_ALLOW, MAGENTS_PROXY_ADDR)
+  proxy-denied  print the running egress proxy's denials (JSON)
   hook EVENT    record a Claude Code hook event (JSON on stdin); Claude runs it
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version

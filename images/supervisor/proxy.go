@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The egress proxy (`magents-supervisor proxy`) is the only way out of a fleet's internal
+// network: agents reach the world through it (HTTPS_PROXY/HTTP_PROXY), and it lets through
+// only the hosts of its allowlist. Names are resolved per request, so changing IPs and
+// IPv6 need no firewall updates. Every denied request is logged with the agent, the host
+// and the time, and counted.
+
+// allowlist holds host names ("api.anthropic.com") and wildcard domains ("*.github.com":
+// any subdomain of github.com, not github.com itself).
+type allowlist []string
+
+func parseAllowlist(s string) allowlist {
+	var out allowlist
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == ' ' }) {
+		if f = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(f), ".")); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// allows reports whether host (a name, without port) may be reached. An IP address is
+// allowed only when it is listed itself: a name cannot be used to smuggle one.
+func (a allowlist) allows(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, p := range a {
+		if suffix, ok := strings.CutPrefix(p, "*."); ok {
+			if strings.HasSuffix(host, "."+suffix) {
+				return true
+			}
+			continue
+		}
+		if host == p {
+			return true
+		}
+	}
+	return false
+}
+
+// denial is one refused request.
+type denial struct {
+	Time   time.Time `json:"time"`
+	Agent  string    `json:"agent"`
+	Host   string    `json:"host"`
+	Method string    `json:"method"`
+}
+
+type egressProxy struct {
+	allow  allowlist
+	log    io.Writer
+	mu     sync.Mutex
+	counts map[string]int // denials per agent
+	recent []denial       // the last 200
+	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
+	lookup func(ctx context.Context, addr string) ([]string, error)
+}
+
+func newEgressProxy(allow allowlist, log io.Writer) *egressProxy {
+	d := &net.Dialer{Timeout: 15 * time.Second}
+	return &egressProxy{allow: allow, log: log, counts: map[string]int{}, dial: d.DialContext, lookup: net.DefaultResolver.LookupAddr}
+}
+
+// agentOf names the client: its container's name by reverse DNS (Docker's embedded DNS
+// answers for containers on user-defined networks), else its address.
+func (p *egressProxy) agentOf(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if names, err := p.lookup(ctx, ip); err == nil && len(names) > 0 {
+		name, _, _ := strings.Cut(names[0], ".")
+		return name
+	}
+	return ip
+}
+
+func (p *egressProxy) deny(w http.ResponseWriter, r *http.Request, host string) {
+	d := denial{Time: time.Now().UTC(), Agent: p.agentOf(r), Host: host, Method: r.Method}
+	p.mu.Lock()
+	p.counts[d.Agent]++
+	p.recent = append(p.recent, d)
+	if len(p.recent) > 200 {
+		p.recent = p.recent[len(p.recent)-200:]
+	}
+	p.mu.Unlock()
+	b, _ := json.Marshal(struct {
+		Event string `json:"event"`
+		denial
+	}{"egress-denied", d})
+	fmt.Fprintf(p.log, "%s\n", b)
+	http.Error(w, fmt.Sprintf("docker-magents egress proxy: %s is not on this fleet's allowlist (add it with docker magents up --allow %s)", host, host), http.StatusForbidden)
+}
+
+func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodConnect:
+		p.connect(w, r)
+	case r.URL.IsAbs():
+		p.forward(w, r)
+	case r.URL.Path == "/magents/denied":
+		p.report(w)
+	case r.URL.Path == "/healthz":
+		fmt.Fprintln(w, "ok")
+	default:
+		http.Error(w, "docker-magents egress proxy: give it absolute URLs (HTTP_PROXY) or CONNECT (HTTPS_PROXY)", http.StatusBadRequest)
+	}
+}
+
+func (p *egressProxy) connect(w http.ResponseWriter, r *http.Request) {
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		http.Error(w, "CONNECT needs host:port", http.StatusBadRequest)
+		return
+	}
+	if !p.allow.allows(host) {
+		p.deny(w, r, host)
+		return
+	}
+	upstream, err := p.dial(r.Context(), "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		http.Error(w, fmt.Sprintf("reaching %s: %v", r.Host, err), http.StatusBadGateway)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		upstream.Close()
+		http.Error(w, "cannot tunnel", http.StatusInternalServerError)
+		return
+	}
+	client, buf, err := hj.Hijack()
+	if err != nil {
+		upstream.Close()
+		return
+	}
+	_, _ = client.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+	go func() {
+		if n := buf.Reader.Buffered(); n > 0 {
+			b, _ := buf.Reader.Peek(n)
+			_, _ = upstream.Write(b)
+		}
+		_, _ = io.Copy(upstream, client)
+		closeWrite(upstream)
+	}()
+	_, _ = io.Copy(client, upstream)
+	client.Close()
+	upstream.Close()
+}
+
+func closeWrite(c net.Conn) {
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+	}
+}
+
+// hopHeaders are not forwarded (RFC 9110, section 7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func (p *egressProxy) forward(w http.ResponseWriter, r *http.Request) {
+	if !p.allow.allows(r.URL.Hostname()) {
+		p.deny(w, r, r.URL.Hostname())
+		return
+	}
+	out := r.Clone(r.Context())
+	out.RequestURI = ""
+	for _, h := range hopHeaders {
+		out.Header.Del(h)
+	}
+	transport := &http.Transport{DialContext: p.dial, Proxy: nil, ResponseHeaderTimeout: 5 * time.Minute}
+	resp, err := transport.RoundTrip(out)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("reaching %s: %v", r.URL.Host, err), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for _, h := range hopHeaders {
+		resp.Header.Del(h)
+	}
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	flushCopy(w, resp.Body)
+}
+
+// flushCopy copies a response body, flushing as it goes (server-sent events stream).
+func flushCopy(w http.ResponseWriter, r io.Reader) {
+	f, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if f != nil {
+				f.Flush()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// egressReport is what /magents/denied answers: denials per agent and the latest ones.
+type egressReport struct {
+	Allow  []string       `json:"allow"`
+	Counts map[string]int `json:"counts"`
+	Recent []denial       `json:"recent"`
+}
+
+func (p *egressProxy) report(w http.ResponseWriter) {
+	p.mu.Lock()
+	rep := egressReport{Allow: slices.Clone(p.allow), Counts: map[string]int{}, Recent: slices.Clone(p.recent)}
+	for k, v := range p.counts {
+		rep.Counts[k] = v
+	}
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(rep)
+}
+
+// runProxy is `magents-supervisor proxy`: serve on MAGENTS_PROXY_ADDR (default :3128)
+// with the allowlist of MAGENTS_EGRESS_ALLOW until stopped.
+func runProxy(ctx context.Context) int {
+	addr := env("MAGENTS_PROXY_ADDR", ":3128")
+	allow := parseAllowlist(os.Getenv("MAGENTS_EGRESS_ALLOW"))
+	p := newEgressProxy(allow, os.Stdout)
+	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	logf("egress proxy on %s; allowed: %s", addr, strings.Join(allow, ", "))
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logf("egress proxy: %v", err)
+		return 1
+	}
+	return 0
+}
+
+// proxyDenied is `magents-supervisor proxy-denied`: print the running proxy's report.
+func proxyDenied(w io.Writer) int {
+	addr := env("MAGENTS_PROXY_ADDR", ":3128")
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	resp, err := client.Get("http://" + addr + "/magents/denied")
+	if err != nil {
+		logf("asking the egress proxy: %v", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(w, resp.Body)
+	return 0
+}

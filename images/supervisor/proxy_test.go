@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestAllowlist(t *testing.T) {
+	a := parseAllowlist("api.anthropic.com, *.github.com\nregistry.npmjs.org. 10.0.0.7")
+	for host, want := range map[string]bool{
+		"api.anthropic.com":      true,
+		"API.Anthropic.com.":     true,
+		"evil-api.anthropic.com": false,
+		"anthropic.com":          false,
+		"objects.github.com":     true,
+		"a.b.github.com":         true,
+		"github.com":             false,
+		"github.com.evil.org":    false,
+		"registry.npmjs.org":     true,
+		"10.0.0.7":               true,
+		"10.0.0.8":               false,
+		"":                       false,
+	} {
+		if got := a.allows(host); got != want {
+			t.Errorf("allows(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// The proxy forwards plain HTTP and tunnels CONNECT to allowed hosts only, and logs and
+// counts every denial with the agent that asked.
+func TestEgressProxy(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "upstream saw %s %s", r.Host, r.URL.Path)
+	}))
+	defer upstream.Close()
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	var log bytes.Buffer
+	p := newEgressProxy(parseAllowlist("allowed.test,*.tunnel.test"), &log)
+	// Names resolve to the local test servers; the client is "agent-2".
+	p.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		target := strings.TrimPrefix(upstream.URL, "http://")
+		if strings.HasSuffix(host, "tunnel.test") {
+			target = echo.Addr().String()
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, target)
+	}
+	p.lookup = func(context.Context, string) ([]string, error) { return []string{"proj-agent-2.proj_agents."}, nil }
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	proxyURL, _ := url.Parse(srv.URL)
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
+
+	resp, err := client.Get("http://allowed.test/ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "upstream saw allowed.test /ok" {
+		t.Errorf("allowed: %d %q", resp.StatusCode, body)
+	}
+	resp, err = client.Get("http://denied.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "--allow denied.test") {
+		t.Errorf("denied: %d %q", resp.StatusCode, body)
+	}
+
+	tunnel := func(target string) (string, string) {
+		c, err := net.Dial("tcp", proxyURL.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+		br := bufio.NewReader(c)
+		status, _ := br.ReadString('\n')
+		if !strings.Contains(status, " 200 ") {
+			return status, ""
+		}
+		for line, _ := br.ReadString('\n'); line != "\r\n" && line != ""; line, _ = br.ReadString('\n') {
+		}
+		fmt.Fprint(c, "ping\n")
+		echoed, _ := br.ReadString('\n')
+		return status, echoed
+	}
+	if status, echoed := tunnel("git.tunnel.test:443"); echoed != "ping\n" {
+		t.Errorf("allowed CONNECT: %q, echoed %q", status, echoed)
+	}
+	if status, _ := tunnel("tunnel.test:443"); !strings.Contains(status, " 403 ") {
+		t.Errorf("CONNECT to the bare domain of a wildcard: %q", status)
+	}
+	if status, _ := tunnel("203.0.113.9:443"); !strings.Contains(status, " 403 ") {
+		t.Errorf("CONNECT to an IP: %q", status)
+	}
+
+	resp, err = http.Get(srv.URL + "/magents/denied")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep egressReport
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if rep.Counts["proj-agent-2"] != 3 || len(rep.Recent) != 3 || rep.Recent[0].Host != "denied.test" {
+		t.Errorf("report: %+v", rep)
+	}
+	if lines := strings.Count(log.String(), `"event":"egress-denied"`); lines != 3 || !strings.Contains(log.String(), `"agent":"proj-agent-2"`) {
+		t.Errorf("denial log:\n%s", log.String())
+	}
+}
