@@ -43,6 +43,15 @@ func Project(f *fleet.Fleet) *types.Project {
 			p.Volumes[fleet.CloneVolume(name)] = types.VolumeConfig{}
 		}
 	}
+	if f.Egress == fleet.EgressAllowlist {
+		// Agents sit on an internal network with no route out; the egress proxy, on it and
+		// on an ordinary one, is their only way out.
+		p.Networks = types.Networks{
+			AgentsNetwork: types.NetworkConfig{Internal: true},
+			EgressNetwork: types.NetworkConfig{},
+		}
+		p.Services[fleet.EgressProxyService] = egressProxyService(f)
+	}
 	if f.Dev {
 		// The guide's development container: the dev target, its own config volume.
 		name := fleet.DevService
@@ -85,6 +94,15 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		}
 		if len(f.Includes) > 0 {
 			env["MAGENTS_CLONE_INCLUDE"] = ptr(strings.Join(f.Includes, "\n"))
+		}
+	}
+	if f.Egress == fleet.EgressAllowlist {
+		proxy := "http://" + fleet.EgressProxyService + ":" + ProxyPort
+		for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"} {
+			env[k] = ptr(proxy)
+		}
+		for _, k := range []string{"NO_PROXY", "no_proxy"} {
+			env[k] = ptr("localhost,127.0.0.1,::1")
 		}
 	}
 	if f.PermissionMode != "" {
@@ -158,6 +176,10 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	}
 	// Agents reach services on the host (a model gateway, a local API) as on Docker Desktop.
 	s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
+	if f.Egress == fleet.EgressAllowlist {
+		s.Networks = map[string]*types.ServiceNetworkConfig{AgentsNetwork: nil}
+		s.DependsOn = types.DependsOnConfig{fleet.EgressProxyService: {Condition: types.ServiceConditionHealthy, Required: true}}
+	}
 	s.HealthCheck = &types.HealthCheckConfig{
 		Test:        types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "health"},
 		Interval:    ptr(types.Duration(5 * time.Second)),
@@ -169,6 +191,47 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The networks of an egress-controlled fleet.
+const (
+	AgentsNetwork = "agents" // internal: no route out
+	EgressNetwork = "egress"
+)
+
+// ProxyPort is where the egress proxy listens.
+const ProxyPort = "3128"
+
+// EgressProxyLabel marks the egress proxy's container.
+const EgressProxyLabel = "io.docker-magents.egress-proxy"
+
+func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
+	yes := true
+	s := types.ServiceConfig{Name: fleet.EgressProxyService}
+	s.ContainerName = f.Project + "-" + fleet.EgressProxyService
+	s.Image = f.Image
+	s.Command = types.ShellCommand{"proxy"}
+	s.Init = &yes
+	s.Restart = types.RestartPolicyUnlessStopped
+	s.Labels = types.Labels{EgressProxyLabel: "true"}
+	s.Environment = types.MappingWithEquals{
+		"MAGENTS_EGRESS_ALLOW": ptr(strings.Join(f.AllowList(), ",")),
+		"MAGENTS_PROXY_ADDR":   ptr(":" + ProxyPort),
+	}
+	s.Networks = map[string]*types.ServiceNetworkConfig{AgentsNetwork: nil, EgressNetwork: nil}
+	s.CapDrop = []string{"ALL"}
+	s.SecurityOpt = []string{"no-new-privileges:true"}
+	s.ReadOnly = true
+	s.PidsLimit = 256
+	s.MemLimit = types.UnitBytes(128 << 20)
+	s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
+	s.HealthCheck = &types.HealthCheckConfig{
+		Test:     types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "proxy-denied"},
+		Interval: ptr(types.Duration(5 * time.Second)),
+		Timeout:  ptr(types.Duration(5 * time.Second)),
+		Retries:  ptr(uint64(3)),
+	}
+	return s
+}
 
 // DockerSocket is the engine's socket, mounted into agents only with --docker.
 const DockerSocket = "/var/run/docker.sock"

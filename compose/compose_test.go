@@ -31,6 +31,11 @@ func TestRenderGolden(t *testing.T) {
 			f.Tasks, f.PermissionMode = []string{"Write the parser", "Test it"}, "acceptEdits"
 			return f
 		},
+		"egress-allowlist": func() *fleet.Fleet {
+			f := testFleet(2)
+			f.Egress, f.Allow = fleet.EgressAllowlist, []string{"gateway.example.com", "*.internal.example.com"}
+			return f
+		},
 		"hardened": func() *fleet.Fleet {
 			f := testFleet(1)
 			f.ReadOnlyRootfs, f.Pids, f.CPUs = true, 256, 1.5

@@ -60,7 +60,8 @@ type AgentStatus struct {
 	StateSeconds   int64            `json:"stateSeconds"`   // how long it has held
 	Detail         string           `json:"detail,omitempty"`
 	OOMKills       int              `json:"oomKills,omitempty"`
-	Problems       []string         `json:"problems,omitempty"` // OOM kills, full volumes
+	Problems       []string         `json:"problems,omitempty"`     // OOM kills, full volumes
+	EgressDenied   int              `json:"egressDenied,omitempty"` // requests the egress proxy refused
 	StartedAt      time.Time        `json:"startedAt,omitzero"`
 	UptimeSeconds  int64            `json:"uptimeSeconds"`
 	Image          string           `json:"image,omitempty"`
@@ -143,8 +144,12 @@ func writeStatuses(out io.Writer, statuses []AgentStatus, format string) error {
 		if s.Detail != "" && (s.State == agentstate.Waiting || s.State == agentstate.AuthRejected) {
 			state += ": " + s.Detail
 		}
-		if len(s.Problems) > 0 {
-			state += " (" + strings.Join(s.Problems, "; ") + ")"
+		problems := s.Problems
+		if s.EgressDenied > 0 {
+			problems = append(problems, fmt.Sprintf("%d request(s) refused by the egress proxy: docker magents egress log", s.EgressDenied))
+		}
+		if len(problems) > 0 {
+			state += " (" + strings.Join(problems, "; ") + ")"
 		}
 		if s.Retained {
 			name, state, health = "-", "removed (config volume "+s.ConfigVolume+" kept)", "-"
@@ -215,6 +220,13 @@ func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if f.Egress == fleet.EgressAllowlist {
+		if rep, err := egressReport(ctx, api, f); err == nil {
+			for i := range out {
+				out[i].EgressDenied = rep.Counts[out[i].Agent]
+			}
+		}
 	}
 	if all {
 		vols, err := api.VolumeList(ctx, mobyclient.VolumeListOptions{

@@ -64,6 +64,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		worktreeCmd(dockerCli, &root),
 		doctorCmd(dockerCli, &root),
 		deployCmd(dockerCli, &root),
+		egressCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)
 	return cmd

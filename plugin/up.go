@@ -31,6 +31,8 @@ type upOptions struct {
 	memory         string
 	cpus           float64
 	pids           int
+	egress         string
+	allow          []string
 	readOnlyRootfs bool
 	docker         bool
 	dev            bool
@@ -79,6 +81,8 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.Float64Var(&opts.cpus, "cpus", 0, "CPU limit of each agent (0: none)")
 	flags.IntVar(&opts.pids, "pids", fleet.DefaultPids, "Process limit of each agent (-1: none)")
 	flags.BoolVar(&opts.readOnlyRootfs, "read-only-rootfs", false, "Read-only root filesystem, with tmpfs for /tmp, the run dir and the home directory")
+	flags.StringVar(&opts.egress, "egress", "", `Network egress: "allowlist" (only through the fleet's egress proxy, to allowlisted hosts) or "open" (default: open)`)
+	flags.StringArrayVar(&opts.allow, "allow", nil, "With --egress allowlist, also allow this host name or wildcard domain (*.example.com); repeatable")
 	flags.BoolVar(&opts.docker, "docker", false, "Mount the Docker socket into the agents (gives them root on this host: only for agents you trust)")
 	flags.BoolVar(&opts.dev, "dev", false, "Also run the claude-agent-dev service (the dev image)")
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
@@ -208,6 +212,12 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("docker") {
 		f.Docker = opts.docker
+	}
+	if flags.Changed("egress") {
+		f.Egress = opts.egress
+	}
+	if flags.Changed("allow") {
+		f.Allow = opts.allow
 	}
 	if flags.Changed("dev") {
 		f.Dev = opts.dev

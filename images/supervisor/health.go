@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"io"
 	"net/http"
@@ -62,6 +63,10 @@ func currentHealth(cfg config) healthReport {
 	}
 	h.StartedAt, h.Restarts, h.LastExit, h.Auth, h.AuthError = st.StartedAt, st.Restarts, st.LastExit, st.Auth, st.AuthError
 	h.OOMKills, h.Problems = problems(cfg)
+	if denied := egressDenials(os.Getenv); len(denied) > 0 {
+		last := denied[len(denied)-1]
+		h.Problems = append(h.Problems, fmt.Sprintf("the egress proxy refused %d request(s), the last to %s: allow it with docker magents up --allow %s", len(denied), last.Host, last.Host))
+	}
 	h.SessionAlive = t.hasSession()
 	if r, done := readResult(cfg); done && !h.SessionAlive {
 		// A finished headless run: the agent did its work; its state says how it went.

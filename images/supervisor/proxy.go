@@ -57,6 +57,7 @@ func (a allowlist) allows(host string) bool {
 type denial struct {
 	Time   time.Time `json:"time"`
 	Agent  string    `json:"agent"`
+	Client string    `json:"client"` // the agent's address
 	Host   string    `json:"host"`
 	Method string    `json:"method"`
 }
@@ -76,6 +77,14 @@ func newEgressProxy(allow allowlist, log io.Writer) *egressProxy {
 	return &egressProxy{allow: allow, log: log, counts: map[string]int{}, dial: d.DialContext, lookup: net.DefaultResolver.LookupAddr}
 }
 
+func clientIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
+}
+
 // agentOf names the client: its container's name by reverse DNS (Docker's embedded DNS
 // answers for containers on user-defined networks), else its address.
 func (p *egressProxy) agentOf(r *http.Request) string {
@@ -93,7 +102,7 @@ func (p *egressProxy) agentOf(r *http.Request) string {
 }
 
 func (p *egressProxy) deny(w http.ResponseWriter, r *http.Request, host string) {
-	d := denial{Time: time.Now().UTC(), Agent: p.agentOf(r), Host: host, Method: r.Method}
+	d := denial{Time: time.Now().UTC(), Agent: p.agentOf(r), Client: clientIP(r), Host: host, Method: r.Method}
 	p.mu.Lock()
 	p.counts[d.Agent]++
 	p.recent = append(p.recent, d)
@@ -276,4 +285,38 @@ func proxyDenied(w io.Writer) int {
 	defer resp.Body.Close()
 	_, _ = io.Copy(w, resp.Body)
 	return 0
+}
+
+// egressDenials is what the fleet's egress proxy (the one HTTP_PROXY names) refused this
+// agent: its own addresses are matched against the proxy's report. Nil without a proxy.
+func egressDenials(getenv func(string) string) []denial {
+	proxy := getenv("HTTP_PROXY")
+	if proxy == "" || !strings.Contains(proxy, "egress-proxy") {
+		return nil
+	}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	resp, err := client.Get(strings.TrimSuffix(proxy, "/") + "/magents/denied")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var rep egressReport
+	if json.NewDecoder(resp.Body).Decode(&rep) != nil {
+		return nil
+	}
+	mine := map[string]bool{}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipnet, ok := a.(*net.IPNet); ok {
+				mine[ipnet.IP.String()] = true
+			}
+		}
+	}
+	var out []denial
+	for _, d := range rep.Recent {
+		if mine[d.Client] {
+			out = append(out, d)
+		}
+	}
+	return out
 }

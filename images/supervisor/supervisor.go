@@ -161,6 +161,11 @@ func (s *supervisor) scanForAuthFailure() {
 		return
 	}
 	if m := authFailure.FindString(out); m != "" {
+		// Claude takes any 403 for a refused credential, the egress proxy's too: when the
+		// proxy refused this agent, that is the cause, not the credential.
+		if denied := egressDenials(os.Getenv); len(denied) > 0 {
+			return
+		}
 		s.setAuthRejected(true, "Claude reports "+strconv.Quote(m))
 	}
 }

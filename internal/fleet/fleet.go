@@ -52,6 +52,11 @@ type Fleet struct {
 	// Docker mounts the engine's socket into the agents: root on the host for whoever
 	// controls them. Off unless asked for.
 	Docker bool `yaml:"docker,omitempty"`
+	// Egress is "allowlist" (the agents reach the outside only through the fleet's egress
+	// proxy, and only the hosts of DefaultAllow and Allow) or "open" ("" in files written
+	// before egress control: open).
+	Egress string   `yaml:"egress,omitempty"`
+	Allow  []string `yaml:"allow,omitempty"`
 	// Credential names the variable of the shared credential the agents get as a file from
 	// the state dir (never its value); AuthLogin is instead a host's Claude config dir
 	// mounted read-only at /auth (one agent only).
@@ -79,6 +84,28 @@ type Fleet struct {
 	// permissions.defaultMode setting); empty leaves Claude's own default.
 	PermissionMode string `yaml:"permission_mode,omitempty"`
 }
+
+// Egress modes.
+const (
+	EgressAllowlist = "allowlist"
+	EgressOpen      = "open"
+)
+
+// DefaultAllow is what an agent needs out there: Claude Code's API and telemetry, the npm
+// registry and the Go module proxy, GitHub.
+var DefaultAllow = []string{
+	"api.anthropic.com", "statsig.anthropic.com", "console.anthropic.com", "sentry.io", "*.sentry.io",
+	"registry.npmjs.org", "proxy.golang.org", "sum.golang.org",
+	"github.com", "*.github.com", "*.githubusercontent.com",
+}
+
+// AllowList is the egress proxy's whole allowlist: the defaults and the fleet's own.
+func (f *Fleet) AllowList() []string {
+	return append(append([]string{}, DefaultAllow...), f.Allow...)
+}
+
+// EgressProxyService is the compose service of the egress proxy.
+const EgressProxyService = "egress-proxy"
 
 // PermissionModes are the modes Claude Code takes (claude --permission-mode).
 var PermissionModes = []string{"manual", "acceptEdits", "auto", "plan", "dontAsk", "bypassPermissions"}
@@ -201,6 +228,14 @@ func (f *Fleet) Validate() error {
 	}
 	if f.PermissionMode != "" && !slices.Contains(PermissionModes, f.PermissionMode) {
 		errs = append(errs, fmt.Errorf("invalid permission mode %q: use one of %s", f.PermissionMode, strings.Join(PermissionModes, ", ")))
+	}
+	if f.Egress != "" && f.Egress != EgressAllowlist && f.Egress != EgressOpen {
+		errs = append(errs, fmt.Errorf(`invalid --egress %q: use "allowlist" or "open"`, f.Egress))
+	}
+	for _, a := range f.Allow {
+		if a == "" || strings.ContainsAny(a, " /:,") || strings.Count(a, "*") > 1 || (strings.Contains(a, "*") && !strings.HasPrefix(a, "*.")) {
+			errs = append(errs, fmt.Errorf("invalid --allow %q: give a host name (api.example.com) or a wildcard domain (*.example.com)", a))
+		}
 	}
 	if f.Pids < -1 {
 		errs = append(errs, fmt.Errorf("invalid --pids %d: give a positive number, or -1 for no limit", f.Pids))

@@ -24,6 +24,9 @@ func TestValidate(t *testing.T) {
 		"user no gid":     func(f *Fleet) { f.User = "1000" },
 		"negative cpus":   func(f *Fleet) { f.CPUs = -1 },
 		"permission mode": func(f *Fleet) { f.PermissionMode = "yolo" },
+		"egress":          func(f *Fleet) { f.Egress = "closed" },
+		"allow url":       func(f *Fleet) { f.Allow = []string{"https://example.com"} },
+		"allow pattern":   func(f *Fleet) { f.Allow = []string{"api.*.com"} },
 	} {
 		f := New("magents", "/x/docker-compose.claude.yml")
 		mutate(f)
