@@ -7,6 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +77,67 @@ func BenchmarkStartup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkLoad: 32 agents running bash instead of Claude on this 2-core machine: time to
+// all healthy (against docker compose up -d --wait on the same file), supervisor RSS per
+// agent, the engine's memory, and the latency of docker magents ps with all 32 up.
+func BenchmarkLoad(b *testing.B) {
+	const n = 32
+	dir := b.TempDir()
+	if err := os.Chown(dir, 1000, 1000); err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(dir, "docker-compose.claude.yml")
+	run := func(args ...string) (time.Duration, []byte) {
+		cmd := exec.Command("docker", args...)
+		cmd.Dir = dir
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("docker %v: %v\n%s", args, err, out)
+		}
+		return time.Since(start), out
+	}
+	b.Cleanup(func() { _ = exec.Command("docker", "magents", "-f", file, "down", "--volumes").Run() })
+	for i := 0; i < b.N; i++ {
+		up, _ := run("magents", "-p", "benchload", "up", "--agents", fmt.Sprint(n), "--agent-cmd", "bash", "--memory", "256m", "--egress", "open")
+		var ps []time.Duration
+		for range 5 {
+			d, _ := run("magents", "-f", file, "ps", "--format", "json")
+			ps = append(ps, d)
+		}
+		slices.Sort(ps)
+		var rss int
+		for a := 1; a <= n; a++ {
+			_, out := run("exec", fmt.Sprintf("benchload-agent-%d", a), "ps", "-o", "rss=", "-C", "magents-supervisor")
+			for _, f := range strings.Fields(string(out)) {
+				kb, _ := strconv.Atoi(f)
+				rss += kb
+			}
+		}
+		engine := 0.0
+		if pid, err := exec.Command("pidof", "dockerd").Output(); err == nil && os.Getenv("DOCKER_HOST") == "" {
+			if status, err := os.ReadFile("/proc/" + strings.Fields(string(pid))[0] + "/status"); err == nil {
+				for _, line := range strings.Split(string(status), "\n") {
+					if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+						kb, _ := strconv.Atoi(strings.Fields(v)[0])
+						engine = float64(kb) / 1024
+					}
+				}
+			}
+		}
+		run("magents", "-f", file, "down")
+		compose, _ := run("compose", "-f", file, "-p", "benchload", "up", "-d", "--wait")
+		run("magents", "-f", file, "down")
+		b.ReportMetric(up.Seconds(), "magents-up-s")
+		b.ReportMetric(compose.Seconds(), "compose-up-s")
+		b.ReportMetric(up.Seconds()/compose.Seconds(), "magents/compose")
+		b.ReportMetric(ps[len(ps)/2].Seconds(), "ps-median-s")
+		b.ReportMetric(float64(rss)/float64(n)/1024, "supervisor-rss-MB/agent")
+		if engine > 0 {
+			b.ReportMetric(engine, "dockerd-rss-MB")
+		}
 	}
 }

@@ -105,6 +105,9 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 			env[k] = ptr("localhost,127.0.0.1,::1")
 		}
 	}
+	if f.AgentCmd != "" {
+		env["MAGENTS_AGENT_CMD"] = ptr(f.AgentCmd)
+	}
 	if f.PermissionMode != "" {
 		env["MAGENTS_PERMISSION_MODE"] = ptr(f.PermissionMode)
 	}
@@ -213,6 +216,8 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.Init = &yes
 	s.Restart = types.RestartPolicyUnlessStopped
 	s.Labels = types.Labels{EgressProxyLabel: "true"}
+	// The shared settings: the proxy allows the host of their ANTHROPIC_BASE_URL too.
+	s.EnvFiles = []types.EnvFile{{Path: f.EnvFile, Required: true}}
 	s.Environment = types.MappingWithEquals{
 		"MAGENTS_EGRESS_ALLOW": ptr(strings.Join(f.AllowList(), ",")),
 		"MAGENTS_PROXY_ADDR":   ptr(":" + ProxyPort),

@@ -38,7 +38,7 @@ func TestRenderGolden(t *testing.T) {
 		},
 		"hardened": func() *fleet.Fleet {
 			f := testFleet(1)
-			f.ReadOnlyRootfs, f.Pids, f.CPUs = true, 256, 1.5
+			f.ReadOnlyRootfs, f.Pids, f.CPUs, f.AgentCmd = true, 256, 1.5, "bash"
 			return f
 		},
 		"clones": func() *fleet.Fleet {

@@ -50,6 +50,7 @@ type upOptions struct {
 	tasksFile      string
 	headless       bool
 	permissionMode string
+	agentCmd       string
 }
 
 func upCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -81,7 +82,7 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.Float64Var(&opts.cpus, "cpus", 0, "CPU limit of each agent (0: none)")
 	flags.IntVar(&opts.pids, "pids", fleet.DefaultPids, "Process limit of each agent (-1: none)")
 	flags.BoolVar(&opts.readOnlyRootfs, "read-only-rootfs", false, "Read-only root filesystem, with tmpfs for /tmp, the run dir and the home directory")
-	flags.StringVar(&opts.egress, "egress", "", `Network egress: "allowlist" (only through the fleet's egress proxy, to allowlisted hosts) or "open" (default: open)`)
+	flags.StringVar(&opts.egress, "egress", "", `Network egress: "allowlist" (only through the fleet's egress proxy, to allowlisted hosts; the default) or "open"`)
 	flags.StringArrayVar(&opts.allow, "allow", nil, "With --egress allowlist, also allow this host name or wildcard domain (*.example.com); repeatable")
 	flags.BoolVar(&opts.docker, "docker", false, "Mount the Docker socket into the agents (gives them root on this host: only for agents you trust)")
 	flags.BoolVar(&opts.dev, "dev", false, "Also run the claude-agent-dev service (the dev image)")
@@ -93,6 +94,7 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.StringArrayVar(&opts.includes, "include", nil, "Untracked files to carry into each new worktree (a gitignore-style pattern; also read from .magentsinclude)")
 	flags.StringArrayVar(&opts.tasks, "task", nil, "A task for the next agent in order (repeat: agent-1, agent-2, …); typed into Claude once it is ready")
 	flags.StringVar(&opts.permissionMode, "permission-mode", "", "Claude's permission mode in every agent: "+strings.Join(fleet.PermissionModes, ", ")+" (default: Claude's own)")
+	flags.StringVar(&opts.agentCmd, "agent-cmd", "", `What runs in each agent's session instead of claude (a shell command line; e.g. "bash" for a load test)`)
 	flags.BoolVar(&opts.headless, "headless", false, "Run each agent's task once with claude -p and report done or failed (see 'docker magents results')")
 	flags.StringVar(&opts.tasksFile, "tasks", "", "File of tasks, one per line or a YAML list (agent-1 gets the first)")
 	flags.BoolVar(&opts.authCheck, "auth-check", false, "Have each agent check its credential with the model API at every Claude start (shows auth-rejected at once)")
@@ -227,6 +229,9 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("headless") {
 		f.Headless = opts.headless
+	}
+	if flags.Changed("agent-cmd") {
+		f.AgentCmd = opts.agentCmd
 	}
 	if flags.Changed("permission-mode") {
 		f.PermissionMode = opts.permissionMode

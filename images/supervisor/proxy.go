@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -254,6 +255,12 @@ func (p *egressProxy) report(w http.ResponseWriter) {
 func runProxy(ctx context.Context) int {
 	addr := env("MAGENTS_PROXY_ADDR", ":3128")
 	allow := parseAllowlist(os.Getenv("MAGENTS_EGRESS_ALLOW"))
+	// The model endpoint the fleet's env file names is one the agents need.
+	if base := os.Getenv("ANTHROPIC_BASE_URL"); base != "" {
+		if u, err := url.Parse(base); err == nil && u.Hostname() != "" && !allow.allows(u.Hostname()) {
+			allow = append(allow, strings.ToLower(u.Hostname()))
+		}
+	}
 	p := newEgressProxy(allow, os.Stdout)
 	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: 30 * time.Second}
 	go func() {

@@ -53,8 +53,9 @@ type Fleet struct {
 	// controls them. Off unless asked for.
 	Docker bool `yaml:"docker,omitempty"`
 	// Egress is "allowlist" (the agents reach the outside only through the fleet's egress
-	// proxy, and only the hosts of DefaultAllow and Allow) or "open" ("" in files written
-	// before egress control: open).
+	// proxy, and only the hosts of DefaultAllow, Allow and the env file's
+	// ANTHROPIC_BASE_URL; the default of new projects) or "open" ("" in files written
+	// before egress control: open, as they were).
 	Egress string   `yaml:"egress,omitempty"`
 	Allow  []string `yaml:"allow,omitempty"`
 	// Credential names the variable of the shared credential the agents get as a file from
@@ -80,6 +81,9 @@ type Fleet struct {
 	// Headless agents run `claude -p TASK` once and report done or failed (the guide's
 	// CLAUDE_HEADLESS=true); their result stays in their config volume.
 	Headless bool `yaml:"headless,omitempty"`
+	// AgentCmd replaces claude as what runs in each agent's session (a shell command line):
+	// bash for load tests, or a wrapper. Empty is claude.
+	AgentCmd string `yaml:"agent_cmd,omitempty"`
 	// PermissionMode is Claude Code's permission mode for every agent (its
 	// permissions.defaultMode setting); empty leaves Claude's own default.
 	PermissionMode string `yaml:"permission_mode,omitempty"`
@@ -129,6 +133,7 @@ func New(project, composeFile string) *Fleet {
 		EnvFile:     DefaultEnvFile,
 		User:        DefaultUser,
 		Memory:      DefaultMemory,
+		Egress:      EgressAllowlist,
 	}
 }
 
