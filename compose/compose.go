@@ -222,6 +222,9 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 		"MAGENTS_EGRESS_ALLOW": ptr(strings.Join(f.AllowList(), ",")),
 		"MAGENTS_PROXY_ADDR":   ptr(":" + ProxyPort),
 	}
+	if f.DenyModelEndpoint {
+		s.Environment["MAGENTS_EGRESS_MODEL_ENDPOINT"] = ptr("deny")
+	}
 	s.Networks = map[string]*types.ServiceNetworkConfig{AgentsNetwork: nil, EgressNetwork: nil}
 	s.CapDrop = []string{"ALL"}
 	s.SecurityOpt = []string{"no-new-privileges:true"}

@@ -27,7 +27,8 @@ func TestEgressAllowlist(t *testing.T) {
 		docker("rm", "-f", "egresse2e-allowed", "egresse2e-denied")
 		mg("down", "--volumes")
 	})
-	mg("up", "--egress", "allowlist", "--allow", "allowed.test", "--allow", api).Assert(t, icmd.Success)
+	// The test API's host needs no --allow: it is the env file's ANTHROPIC_BASE_URL.
+	mg("up", "--egress", "allowlist", "--allow", "allowed.test:3128").Assert(t, icmd.Success)
 	mg("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
 
 	// Two servers outside, on the egress network: the proxy's own health endpoint serves.
@@ -60,6 +61,9 @@ func TestEgressAllowlist(t *testing.T) {
 	if out := viaProxy("http://" + allowedIP + ":3128/healthz"); !strings.Contains(out, "403") {
 		t.Errorf("an allowed host by IP through the proxy:\n%s", out)
 	}
+	if out := viaProxy("http://allowed.test:8080/healthz"); !strings.Contains(out, "403") {
+		t.Errorf("an allowed host on a port it was not allowed:\n%s", out)
+	}
 	// No way around it: the agents' network has no route out, by name or by address.
 	// (A name fails or times out: the internal network's DNS cannot ask outside either.)
 	for _, target := range []string{"allowed.test", allowedIP} {
@@ -84,7 +88,7 @@ func TestEgressAllowlist(t *testing.T) {
 
 	// The API's host taken off the list: Claude's next turn is refused at the proxy, said in
 	// egress log and ps, and nothing reaches the API.
-	mg("up", "--allow", "allowed.test").Assert(t, icmd.Success)
+	mg("up", "--allow-model-endpoint=false").Assert(t, icmd.Success)
 	before := len(e.api.Requests())
 	mg("task", "agent-1", "ping after the change").Assert(t, icmd.Success)
 	waitFor("a refusal of the API's host in egress log", func() bool {

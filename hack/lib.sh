@@ -21,7 +21,10 @@ stage() {
 	shift
 	start=$(date +%s)
 	log "stage $name: start"
-	"$@" || rc=$?
+	# As a job of its own: under "CMD || rc=$?" bash would switch errexit off inside CMD
+	# (a shell function's failing steps would go unnoticed).
+	"$@" &
+	wait $! || rc=$?
 	log "stage $name: $([ $rc -eq 0 ] && echo done || echo "FAILED ($rc)") in $(($(date +%s) - start))s"
 	return $rc
 }

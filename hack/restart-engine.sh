@@ -9,9 +9,10 @@ nested=$(bash "$here/engine26.sh" env | sed -n 's/^DOCKER_HOST=//p')
 if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" = "$nested" ]; then
 	exec bash "$here/engine26.sh" restart
 fi
-pid=$(pidof dockerd || true)
-if [ -z "$pid" ]; then
-	log "no dockerd runs here to restart"
+# The host's own dockerd (a nested engine's dockerd shows in the host's process list too).
+pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+	log "no dockerd runs here to restart (/var/run/docker.pid)"
 	exit 1
 fi
 log "stopping dockerd ($pid)"
@@ -20,4 +21,8 @@ for _ in $(seq 1 60); do
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 1
 done
+if kill -0 "$pid" 2>/dev/null; then
+	log "dockerd ($pid) did not stop within 60s"
+	exit 1
+fi
 exec bash "$here/install-engine.sh"

@@ -89,6 +89,10 @@ func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, 
 		return nil, nil, auth.Credential{}, errors.New("a host login cannot be shared by agents beyond this machine (its refresh token is single-use): " +
 			"give a token from 'claude setup-token' or an API key (docker magents auth setup)")
 	}
+	if f.Egress == fleet.EgressAllowlist {
+		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's egress allowlist is enforced by the egress proxy of docker magents up; "+
+			"where this deploys, restrict the agents' egress with the platform's own means (network policies, security groups, VPC egress).")
+	}
 	return f, env, *eff.Credential, nil
 }
 

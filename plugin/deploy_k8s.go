@@ -83,6 +83,9 @@ func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if opts.apply && opts.delete {
 		return errors.New("--apply and --delete: give one")
 	}
+	if opts.dryRun && (opts.apply || opts.delete) {
+		return errors.New("--dry-run checks without changing the cluster: give it without --apply or --delete")
+	}
 	f, docs, err := renderK8s(dockerCli, root, opts)
 	if err != nil {
 		return err
@@ -119,7 +122,7 @@ func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 		fmt.Fprintf(dockerCli.Err(), "Deleted the agents of %s from %s (namespace %s); their volume claims stay\n", f.Project, c.Context, c.Namespace)
 		return nil
 	}
-	if err := c.Apply(ctx, byName, order, opts.dryRun && !opts.apply); err != nil {
+	if err := c.Apply(ctx, byName, order, opts.dryRun); err != nil {
 		return err
 	}
 	if !opts.apply {

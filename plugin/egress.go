@@ -63,7 +63,10 @@ func egressReport(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet)
 		return nil, fmt.Errorf("project %s has open egress: there is no egress proxy (start it with docker magents up --egress allowlist)", f.Project)
 	}
 	out, code, err := execOutput(ctx, api, f.Project+"-"+fleet.EgressProxyService, "/usr/local/bin/magents-supervisor", "proxy-denied")
-	if err != nil || code != 0 {
+	if err == nil && code != 0 {
+		err = fmt.Errorf("it exited %d", code)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("asking the egress proxy %s-%s (is the fleet up?): %v", f.Project, fleet.EgressProxyService, err)
 	}
 	var rep EgressReport

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/go-units"
@@ -255,6 +256,8 @@ func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State) (agentstate.Health, bool) {
 	var h agentstate.Health
 	if st.Running {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // one stuck agent does not hang ps
+		defer cancel()
 		if out, _, err := execOutput(ctx, api, id, "/usr/local/bin/magents-supervisor", "health"); err == nil && json.Unmarshal(out, &h) == nil && h.State != "" {
 			return h, true
 		}
@@ -274,6 +277,11 @@ func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 		s.Container = strings.TrimPrefix(c.Names[0], "/")
 	}
 	insp, err := api.ContainerInspect(ctx, c.ID, mobyclient.ContainerInspectOptions{})
+	if errdefs.IsNotFound(err) {
+		// Removed since the list (an up or down under way): it is gone, not an error.
+		s.ContainerState, s.State = "removed", agentstate.Failed
+		return s, nil
+	}
 	if err != nil {
 		return s, err
 	}

@@ -33,6 +33,7 @@ type upOptions struct {
 	pids           int
 	egress         string
 	allow          []string
+	allowModel     bool
 	readOnlyRootfs bool
 	docker         bool
 	dev            bool
@@ -83,7 +84,8 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.IntVar(&opts.pids, "pids", fleet.DefaultPids, "Process limit of each agent (-1: none)")
 	flags.BoolVar(&opts.readOnlyRootfs, "read-only-rootfs", false, "Read-only root filesystem, with tmpfs for /tmp, the run dir and the home directory")
 	flags.StringVar(&opts.egress, "egress", "", `Network egress: "allowlist" (only through the fleet's egress proxy, to allowlisted hosts; the default) or "open"`)
-	flags.StringArrayVar(&opts.allow, "allow", nil, "With --egress allowlist, also allow this host name or wildcard domain (*.example.com); repeatable")
+	flags.StringArrayVar(&opts.allow, "allow", nil, "With --egress allowlist, also allow this host name or wildcard domain (*.example.com), on 80 and 443 or on the port given (host:port); repeatable")
+	flags.BoolVar(&opts.allowModel, "allow-model-endpoint", true, "With --egress allowlist, allow the env file's ANTHROPIC_BASE_URL (its host and port)")
 	flags.BoolVar(&opts.docker, "docker", false, "Mount the Docker socket into the agents (gives them root on this host: only for agents you trust)")
 	flags.BoolVar(&opts.dev, "dev", false, "Also run the claude-agent-dev service (the dev image)")
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
@@ -220,6 +222,9 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("allow") {
 		f.Allow = opts.allow
+	}
+	if flags.Changed("allow-model-endpoint") {
+		f.DenyModelEndpoint = !opts.allowModel
 	}
 	if flags.Changed("dev") {
 		f.Dev = opts.dev

@@ -22,14 +22,16 @@ func prepareClone(cfg config, getenv func(string) string) error {
 		return nil
 	}
 	ws := cfg.Workspace
-	if _, err := os.Stat(filepath.Join(ws, ".git")); err == nil {
-		return nil
-	}
 	branch := getenv("MAGENTS_CLONE_BRANCH")
 	if branch == "" {
 		return errors.New("MAGENTS_CLONE_BRANCH is not set")
 	}
-	if err := git("", "clone", "--quiet", "--no-hardlinks", origin, ws); err != nil {
+	if _, err := os.Stat(filepath.Join(ws, ".git")); err == nil {
+		if git(ws, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch) == nil {
+			return nil // made before: leave it and the work in it alone
+		}
+		// Cloned, but its branch never made (a start that failed half-way): make it now.
+	} else if err := git("", "clone", "--quiet", "--no-hardlinks", origin, ws); err != nil {
 		return fmt.Errorf("cloning %s into %s: %w", origin, ws, err)
 	}
 	start := "HEAD"

@@ -36,18 +36,23 @@ func parseAllowlist(s string) allowlist {
 	return out
 }
 
-// allows reports whether host (a name, without port) may be reached. An IP address is
-// allowed only when it is listed itself: a name cannot be used to smuggle one.
-func (a allowlist) allows(host string) bool {
+// allows reports whether host may be reached on port. An entry without a port allows the
+// web's ports, 80 and 443; "host:port" allows that port only. An IP address is allowed
+// only when it is listed itself: a name cannot be used to smuggle one.
+func (a allowlist) allows(host, port string) bool {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	for _, p := range a {
-		if suffix, ok := strings.CutPrefix(p, "*."); ok {
+		name, only, hasPort := strings.Cut(p, ":")
+		if hasPort && port != only || !hasPort && port != "80" && port != "443" {
+			continue
+		}
+		if suffix, ok := strings.CutPrefix(name, "*."); ok {
 			if strings.HasSuffix(host, "."+suffix) {
 				return true
 			}
 			continue
 		}
-		if host == p {
+		if host == name {
 			return true
 		}
 	}
@@ -64,13 +69,15 @@ type denial struct {
 }
 
 type egressProxy struct {
-	allow  allowlist
-	log    io.Writer
-	mu     sync.Mutex
-	counts map[string]int // denials per agent
-	recent []denial       // the last 200
-	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
-	lookup func(ctx context.Context, addr string) ([]string, error)
+	once      sync.Once
+	forwarder *http.Transport
+	allow     allowlist
+	log       io.Writer
+	mu        sync.Mutex
+	counts    map[string]int // denials per agent
+	recent    []denial       // the last 200
+	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
+	lookup    func(ctx context.Context, addr string) ([]string, error)
 }
 
 func newEgressProxy(allow allowlist, log io.Writer) *egressProxy {
@@ -140,8 +147,8 @@ func (p *egressProxy) connect(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "CONNECT needs host:port", http.StatusBadRequest)
 		return
 	}
-	if !p.allow.allows(host) {
-		p.deny(w, r, host)
+	if !p.allow.allows(host, port) {
+		p.deny(w, r, net.JoinHostPort(host, port))
 		return
 	}
 	upstream, err := p.dial(r.Context(), "tcp", net.JoinHostPort(host, port))
@@ -183,9 +190,26 @@ func closeWrite(c net.Conn) {
 // hopHeaders are not forwarded (RFC 9110, section 7.6.1).
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
+// transport is the one transport of plain-HTTP forwarding, so idle connections are reused
+// and closed rather than piling up.
+func (p *egressProxy) transport() *http.Transport {
+	p.once.Do(func() {
+		p.forwarder = &http.Transport{DialContext: p.dial, Proxy: nil, ResponseHeaderTimeout: 5 * time.Minute,
+			IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 4}
+	})
+	return p.forwarder
+}
+
 func (p *egressProxy) forward(w http.ResponseWriter, r *http.Request) {
-	if !p.allow.allows(r.URL.Hostname()) {
-		p.deny(w, r, r.URL.Hostname())
+	port := r.URL.Port()
+	if port == "" {
+		port = "80"
+		if r.URL.Scheme == "https" {
+			port = "443"
+		}
+	}
+	if !p.allow.allows(r.URL.Hostname(), port) {
+		p.deny(w, r, net.JoinHostPort(r.URL.Hostname(), port))
 		return
 	}
 	out := r.Clone(r.Context())
@@ -193,8 +217,7 @@ func (p *egressProxy) forward(w http.ResponseWriter, r *http.Request) {
 	for _, h := range hopHeaders {
 		out.Header.Del(h)
 	}
-	transport := &http.Transport{DialContext: p.dial, Proxy: nil, ResponseHeaderTimeout: 5 * time.Minute}
-	resp, err := transport.RoundTrip(out)
+	resp, err := p.transport().RoundTrip(out)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("reaching %s: %v", r.URL.Host, err), http.StatusBadGateway)
 		return
@@ -255,10 +278,18 @@ func (p *egressProxy) report(w http.ResponseWriter) {
 func runProxy(ctx context.Context) int {
 	addr := env("MAGENTS_PROXY_ADDR", ":3128")
 	allow := parseAllowlist(os.Getenv("MAGENTS_EGRESS_ALLOW"))
-	// The model endpoint the fleet's env file names is one the agents need.
-	if base := os.Getenv("ANTHROPIC_BASE_URL"); base != "" {
-		if u, err := url.Parse(base); err == nil && u.Hostname() != "" && !allow.allows(u.Hostname()) {
-			allow = append(allow, strings.ToLower(u.Hostname()))
+	// The model endpoint the fleet's env file names is one the agents need (its host and
+	// port only), unless the fleet says otherwise.
+	if base := os.Getenv("ANTHROPIC_BASE_URL"); base != "" && os.Getenv("MAGENTS_EGRESS_MODEL_ENDPOINT") != "deny" {
+		if u, err := url.Parse(base); err == nil && u.Hostname() != "" {
+			port := u.Port()
+			if port == "" {
+				port = map[string]string{"http": "80"}[u.Scheme]
+				if port == "" {
+					port = "443"
+				}
+			}
+			allow = append(allow, strings.ToLower(net.JoinHostPort(u.Hostname(), port)))
 		}
 	}
 	p := newEgressProxy(allow, os.Stdout)
@@ -295,7 +326,8 @@ func proxyDenied(w io.Writer) int {
 }
 
 // egressDenials is what the fleet's egress proxy (the one HTTP_PROXY names) refused this
-// agent: its own addresses are matched against the proxy's report. Nil without a proxy.
+// agent in the last few minutes: its own addresses are matched against the proxy's
+// report. Nil without a proxy.
 func egressDenials(getenv func(string) string) []denial {
 	proxy := getenv("HTTP_PROXY")
 	if proxy == "" || !strings.Contains(proxy, "egress-proxy") {
@@ -319,11 +351,16 @@ func egressDenials(getenv func(string) string) []denial {
 			}
 		}
 	}
+	// Only recent ones: an old refusal says nothing about a 403 now.
 	var out []denial
+	since := time.Now().Add(-recentDenial)
 	for _, d := range rep.Recent {
-		if mine[d.Client] {
+		if mine[d.Client] && d.Time.After(since) {
 			out = append(out, d)
 		}
 	}
 	return out
 }
+
+// recentDenial is how long a refusal counts for the agent's health.
+const recentDenial = 2 * time.Minute

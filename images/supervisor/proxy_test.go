@@ -16,23 +16,28 @@ import (
 )
 
 func TestAllowlist(t *testing.T) {
-	a := parseAllowlist("api.anthropic.com, *.github.com\nregistry.npmjs.org. 10.0.0.7")
-	for host, want := range map[string]bool{
-		"api.anthropic.com":      true,
-		"API.Anthropic.com.":     true,
-		"evil-api.anthropic.com": false,
-		"anthropic.com":          false,
-		"objects.github.com":     true,
-		"a.b.github.com":         true,
-		"github.com":             false,
-		"github.com.evil.org":    false,
-		"registry.npmjs.org":     true,
-		"10.0.0.7":               true,
-		"10.0.0.8":               false,
-		"":                       false,
+	a := parseAllowlist("api.anthropic.com, *.github.com\nregistry.npmjs.org. 10.0.0.7 gateway.test:8080")
+	for hostport, want := range map[string]bool{
+		"api.anthropic.com:443":      true,
+		"API.Anthropic.com.:443":     true,
+		"api.anthropic.com:80":       true,
+		"api.anthropic.com:22":       false,
+		"evil-api.anthropic.com:443": false,
+		"anthropic.com:443":          false,
+		"objects.github.com:443":     true,
+		"a.b.github.com:443":         true,
+		"github.com:443":             false,
+		"github.com.evil.org:443":    false,
+		"registry.npmjs.org:443":     true,
+		"10.0.0.7:443":               true,
+		"10.0.0.8:443":               false,
+		"gateway.test:8080":          true,
+		"gateway.test:443":           false,
+		":443":                       false,
 	} {
-		if got := a.allows(host); got != want {
-			t.Errorf("allows(%q) = %v, want %v", host, got, want)
+		host, port, _ := strings.Cut(hostport, ":")
+		if got := a.allows(host, port); got != want {
+			t.Errorf("allows(%q, %q) = %v, want %v", host, port, got, want)
 		}
 	}
 }
@@ -131,7 +136,7 @@ func TestEgressProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if rep.Counts["proj-agent-2"] != 3 || len(rep.Recent) != 3 || rep.Recent[0].Host != "denied.test" {
+	if rep.Counts["proj-agent-2"] != 3 || len(rep.Recent) != 3 || rep.Recent[0].Host != "denied.test:80" {
 		t.Errorf("report: %+v", rep)
 	}
 	if lines := strings.Count(log.String(), `"event":"egress-denied"`); lines != 3 || !strings.Contains(log.String(), `"agent":"proj-agent-2"`) {

@@ -60,6 +60,15 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 	docs := []Document{{Name: "claude-auth-secret.yaml", Content: secret, Object: &s, Secret: true}}
 
 	r := o.Resources.withDefaults(f)
+	// A request above its limit is refused by the API server: a small --memory or --cpus
+	// lowers the request too.
+	for _, pair := range []struct{ req, lim *string }{{&r.MemoryRequest, &r.MemoryLimit}, {&r.CPURequest, &r.CPULimit}} {
+		req, err1 := resource.ParseQuantity(*pair.req)
+		lim, err2 := resource.ParseQuantity(*pair.lim)
+		if err1 == nil && err2 == nil && req.Cmp(lim) > 0 {
+			*pair.req = *pair.lim
+		}
+	}
 	for _, q := range []struct{ name, v string }{
 		{"memory request", r.MemoryRequest}, {"memory limit", r.MemoryLimit}, {"CPU request", r.CPURequest},
 		{"CPU limit", r.CPULimit}, {"config storage", r.ConfigStorage}, {"workspace storage", r.WorkspaceStorage},

@@ -93,6 +93,16 @@ func TestK8sRefusesBrokenTemplates(t *testing.T) {
 			}
 		})
 	}
+	small := testFleet(1)
+	small.Memory, small.CPUs = "1g", 0.5
+	docs, err := K8s(small, testCred, K8sOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := docs[len(docs)-1].Object.(*appsv1.StatefulSet).Spec.Template.Spec.Containers[0].Resources
+	if res.Requests.Memory().Cmp(*res.Limits.Memory()) > 0 || res.Requests.Cpu().Cmp(*res.Limits.Cpu()) > 0 {
+		t.Errorf("requests above limits: %v / %v", res.Requests, res.Limits)
+	}
 	if _, err := K8s(testFleet(1), testCred, K8sOptions{Resources: Resources{CPULimit: "two"}}); err == nil || !strings.Contains(err.Error(), "CPU limit") {
 		t.Errorf("a bad quantity: %v", err)
 	}

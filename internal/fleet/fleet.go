@@ -58,6 +58,9 @@ type Fleet struct {
 	// before egress control: open, as they were).
 	Egress string   `yaml:"egress,omitempty"`
 	Allow  []string `yaml:"allow,omitempty"`
+	// DenyModelEndpoint keeps the env file's ANTHROPIC_BASE_URL off the allowlist (it is
+	// allowed by default: the agents need their model).
+	DenyModelEndpoint bool `yaml:"deny_model_endpoint,omitempty"`
 	// Credential names the variable of the shared credential the agents get as a file from
 	// the state dir (never its value); AuthLogin is instead a host's Claude config dir
 	// mounted read-only at /auth (one agent only).
@@ -238,8 +241,10 @@ func (f *Fleet) Validate() error {
 		errs = append(errs, fmt.Errorf(`invalid --egress %q: use "allowlist" or "open"`, f.Egress))
 	}
 	for _, a := range f.Allow {
-		if a == "" || strings.ContainsAny(a, " /:,") || strings.Count(a, "*") > 1 || (strings.Contains(a, "*") && !strings.HasPrefix(a, "*.")) {
-			errs = append(errs, fmt.Errorf("invalid --allow %q: give a host name (api.example.com) or a wildcard domain (*.example.com)", a))
+		host, port, hasPort := strings.Cut(a, ":")
+		if _, err := strconv.Atoi(port); hasPort && (err != nil || port == "") || host == "" || strings.ContainsAny(host, " /,:") ||
+			strings.Count(host, "*") > 1 || (strings.Contains(host, "*") && !strings.HasPrefix(host, "*.")) {
+			errs = append(errs, fmt.Errorf("invalid --allow %q: give a host name (api.example.com), a wildcard domain (*.example.com), or either with a port (gateway.example.com:8080; without one, 80 and 443)", a))
 		}
 	}
 	if f.Pids < -1 {
