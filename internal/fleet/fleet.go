@@ -98,10 +98,11 @@ const (
 	EgressOpen      = "open"
 )
 
-// DefaultAllow is what an agent needs out there: Claude Code's API and telemetry, the npm
-// registry and the Go module proxy, GitHub.
+// DefaultAllow is what an agent needs out there: Claude Code's API, telemetry and
+// downloads, the npm registry and the Go module proxy, GitHub.
 var DefaultAllow = []string{
 	"api.anthropic.com", "statsig.anthropic.com", "console.anthropic.com", "sentry.io", "*.sentry.io",
+	"claude.ai", "*.claude.ai", // Claude Code fetches from downloads.claude.ai at start
 	"registry.npmjs.org", "proxy.golang.org", "sum.golang.org",
 	"github.com", "*.github.com", "*.githubusercontent.com",
 }
