@@ -20,6 +20,7 @@ func TestFleetTasks(t *testing.T) {
 	e := newFleetEnv(t, nonce)
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "taske2e"}, args...)...) }
 	t.Cleanup(func() { mg("down", "--volumes") })
+	removeProjectLeftovers(t, "taske2e") // a task is given once per config volume
 
 	mg("up", "--agents", "1", "--task", "a", "--task", "b").Assert(t, icmd.Expected{ExitCode: 1, Err: "2 tasks for 1 agent"})
 	mg("up", "--agents", "2", "--task", "ping from the first task", "--task", "write the second thing").Assert(t, icmd.Success)
@@ -67,6 +68,7 @@ func TestFleetHeadless(t *testing.T) {
 	})
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "headlesse2e"}, args...)...) }
 	t.Cleanup(func() { mg("down", "--volumes") })
+	removeProjectLeftovers(t, "headlesse2e") // a headless result stays in its config volume
 
 	mg("up", "--headless").Assert(t, icmd.Expected{ExitCode: 1, Err: "headless agents need a task each"})
 	mg("up", "--headless", "--task", "summarize the repository").Assert(t, icmd.Success)
@@ -99,4 +101,17 @@ func TestFleetHeadless(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	mg("results").Assert(t, icmd.Expected{Out: "headless result " + nonce})
+}
+
+// removeProjectLeftovers removes what an interrupted earlier run left of a compose
+// project: its containers and volumes (which would hold that run's task marker or result).
+func removeProjectLeftovers(t *testing.T, project string) {
+	t.Helper()
+	filter := "label=com.docker.compose.project=" + project
+	if ids := strings.Fields(docker("ps", "-aq", "--filter", filter).Stdout()); len(ids) > 0 {
+		docker(append([]string{"rm", "-f"}, ids...)...)
+	}
+	if vols := strings.Fields(docker("volume", "ls", "-q", "--filter", filter).Stdout()); len(vols) > 0 {
+		docker(append([]string{"volume", "rm", "-f"}, vols...)...).Assert(t, icmd.Success)
+	}
 }
