@@ -110,9 +110,25 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 			}
 		}
 		since := time.Now()
+		var asked time.Time // when a pending restart request was first seen
 		for n := 0; s.tmux.hasSession(); n++ {
 			if !sleep(ctx, pollInterval) {
 				return nil
+			}
+			if fileExists(restartMarker(s.cfg)) {
+				// A restart asked for while the session was starting (the request's
+				// SIGTERM found no agent), or one the agent did not end on: ask it to
+				// end, then end the session.
+				switch {
+				case asked.IsZero():
+					asked = time.Now()
+					if pid, err := s.tmux.panePID(); err == nil {
+						_ = syscallKill(pid, syscall.SIGTERM)
+					}
+				case time.Since(asked) > restartGrace/2:
+					s.tmux.killSession()
+				}
+				continue
 			}
 			if n%4 == 3 {
 				s.scanForAuthFailure()
@@ -124,7 +140,11 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 		if s.takeRestartRequest() {
 			// Asked for (auth rotate): start again at once, with a clean slate.
 			backoff = s.cfg.MinBackoff
-			s.status.update(func(st *status) { st.Restarts++; st.AuthRejected, st.AuthError = false, "" })
+			s.status.update(func(st *status) {
+				st.Restarts++
+				st.LastExit = time.Now().UTC()
+				st.AuthRejected, st.AuthError = false, ""
+			})
 			logf("session %s ended on request; starting it again", s.cfg.Session)
 			continue
 		}

@@ -67,6 +67,8 @@ func (t tmux) panePID() (int, error) {
 
 func (t tmux) killServer() { _, _ = t.run("kill-server") }
 
+func (t tmux) killSession() { _, _ = t.run("kill-session", "-t", t.target()) }
+
 // attach runs a tmux client attached to the session on this process's terminal.
 func (t tmux) attach() error {
 	cmd := exec.Command("tmux", "attach-session", "-t", t.target())
