@@ -47,10 +47,12 @@ func Project(f *fleet.Fleet) *types.Project {
 		// Agents sit on an internal network with no route out; the egress proxy, on it and
 		// on an ordinary one, is their only way out.
 		p.Networks = types.Networks{
-			AgentsNetwork: types.NetworkConfig{Internal: true},
-			EgressNetwork: types.NetworkConfig{},
+			AgentsNetwork: withIPv6(f, types.NetworkConfig{Internal: true}, 1),
+			EgressNetwork: withIPv6(f, types.NetworkConfig{}, 2),
 		}
 		p.Services[fleet.EgressProxyService] = egressProxyService(f)
+	} else if f.IPv6 {
+		p.Networks = types.Networks{"default": withIPv6(f, types.NetworkConfig{}, 1)}
 	}
 	if f.Dev {
 		// The guide's development container: the dev target, its own config volume.
@@ -194,6 +196,19 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// withIPv6 turns IPv6 on for the fleet's network number n when the fleet asks for it. The
+// subnet is explicit: engines before 27 allocate none, and an IPv6 network without one
+// fails to create.
+func withIPv6(f *fleet.Fleet, n types.NetworkConfig, number uint16) types.NetworkConfig {
+	if !f.IPv6 {
+		return n
+	}
+	yes := true
+	n.EnableIPv6 = &yes
+	n.Ipam = types.IPAMConfig{Config: []*types.IPAMPool{{Subnet: f.IPv6Subnet(number)}}}
+	return n
+}
 
 // The networks of an egress-controlled fleet.
 const (

@@ -36,6 +36,16 @@ func TestRenderGolden(t *testing.T) {
 			f.Egress, f.Allow = fleet.EgressAllowlist, []string{"gateway.example.com", "*.internal.example.com"}
 			return f
 		},
+		"egress-ipv6": func() *fleet.Fleet {
+			f := testFleet(1)
+			f.Egress, f.IPv6 = fleet.EgressAllowlist, true
+			return f
+		},
+		"open-ipv6": func() *fleet.Fleet {
+			f := testFleet(1)
+			f.Egress, f.IPv6 = fleet.EgressOpen, true
+			return f
+		},
 		"hardened": func() *fleet.Fleet {
 			f := testFleet(1)
 			f.ReadOnlyRootfs, f.Pids, f.CPUs, f.AgentCmd = true, 256, 1.5, "bash"

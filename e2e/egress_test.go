@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images"
 	"github.com/docker-magents/docker-magents/internal/anthropictest"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 // --egress allowlist: agents sit on an internal network and reach out only through the
@@ -72,6 +75,15 @@ func TestEgressAllowlist(t *testing.T) {
 		}
 	}
 
+	// Nor by DNS: the engine's resolver asks outside for names it does not know from the
+	// agent's network namespace, where the internal network drops it (a name the proxy
+	// resolves stays unknown to the agents, so DNS is no tunnel out).
+	if docker("exec", "egresse2e-egress-proxy", "getent", "hosts", "deb.debian.org").ExitCode != 0 {
+		t.Log("skipping the DNS check: this machine's resolver does not know deb.debian.org")
+	} else if res := agent("getent hosts deb.debian.org"); res.ExitCode == 0 {
+		t.Errorf("an agent resolved an outside name:\n%s", res.Stdout())
+	}
+
 	// The real Claude through the proxy: a turn reaches the test API and its answer shows.
 	mg("task", "agent-1", "ping through the proxy").Assert(t, icmd.Success)
 	waitRequests(t, e.api, func(rs []anthropictest.Request) bool {
@@ -123,4 +135,72 @@ func TestEgressAllowlist(t *testing.T) {
 		t.Errorf("health after the refusal: %+v", h)
 	}
 	docker("exec", "egresse2e-agent-1", "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
+}
+
+// --ipv6: the same fence over IPv6. A server listening on its IPv6 address alone is
+// reached through the proxy by name and refused by address; directly it is out of reach.
+func TestEgressIPv6(t *testing.T) {
+	info := docker("info", "--format", "{{.ExperimentalBuild}} {{.ServerVersion}}")
+	info.Assert(t, icmd.Success)
+	experimental, version, _ := strings.Cut(strings.TrimSpace(info.Stdout()), " ")
+	if major, _ := strconv.Atoi(strings.SplitN(version, ".", 2)[0]); experimental != "true" && major < 27 {
+		t.Skipf("Engine %s filters IPv6 only with experimental and ip6tables on in daemon.json (hack/install-engine.sh writes them)", version)
+	}
+	e := newFleetEnv(t, "ipv6")
+	const project = "egress6e2e"
+	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", project}, args...)...) }
+	t.Cleanup(func() {
+		docker("rm", "-f", project+"-allowed", project+"-denied")
+		mg("down", "--volumes")
+	})
+	mg("up", "--egress", "allowlist", "--ipv6", "--agent-cmd", "bash",
+		"--allow", "allowed.test:3128", "--allow", "denied-port.test:80").Assert(t, icmd.Success)
+	mg("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
+
+	subnet, err := netip.ParsePrefix((&fleet.Fleet{Project: project}).IPv6Subnet(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := map[string]string{}
+	for i, name := range []string{"allowed", "denied"} {
+		a := subnet.Addr().As16()
+		a[15] = byte(0x10 + i)
+		ip := netip.AddrFrom16(a).String()
+		addrs[name] = ip
+		docker("run", "-d", "--name", project+"-"+name, "--network", project+"_egress", "--ip6", ip,
+			"--network-alias", name+".test", "-e", "MAGENTS_PROXY_ADDR=["+ip+"]:3128",
+			images.Repository+":latest", "proxy").Assert(t, icmd.Success)
+	}
+	agentIP := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "`+project+`_agents").GlobalIPv6Address}}`, project+"-agent-1").Stdout())
+	if !netip.MustParsePrefix((&fleet.Fleet{Project: project}).IPv6Subnet(1)).Contains(netip.MustParseAddr(agentIP)) {
+		t.Fatalf("the agent has no IPv6 address of the agents network: %q", agentIP)
+	}
+	agent := func(script string) *icmd.Result {
+		return docker("exec", project+"-agent-1", "timeout", "10", "bash", "-c", script)
+	}
+	viaProxy := func(url string) string {
+		return agent(`exec 3<>/dev/tcp/egress-proxy/3128 && printf 'GET ` + url + ` HTTP/1.0\r\n\r\n' >&3 && cat <&3`).Combined()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for out := ""; !strings.Contains(out, "200 OK"); out = viaProxy("http://allowed.test:3128/healthz") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the IPv6-only server is not reached through the proxy by name:\n%s", out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for url, why := range map[string]string{
+		"http://denied.test:3128/healthz":                "a denied host",
+		"http://[" + addrs["allowed"] + "]:3128/healthz": "an allowed host by its IPv6 address",
+		"http://[" + addrs["denied"] + "]:3128/healthz":  "a denied host by its IPv6 address",
+		"http://denied-port.test:3128/healthz":           "a host allowed on another port",
+	} {
+		if out := viaProxy(url); !strings.Contains(out, "403") {
+			t.Errorf("%s through the proxy was not refused:\n%s", why, out)
+		}
+	}
+	for _, ip := range addrs {
+		if res := agent("exec 3<>/dev/tcp/" + ip + "/3128"); res.ExitCode == 0 {
+			t.Errorf("an agent reached %s directly over IPv6", ip)
+		}
+	}
 }

@@ -41,15 +41,18 @@ start() {
 		host_engine rm -f "$NAME" >/dev/null 2>&1 || true
 		mkdir -p "$SOCK_DIR" "$STATE/docker" "$STATE/containerd"
 		rm -f "$ENGINE26_SOCK"
-		local mounts=(-v "$SOCK_DIR:/run/engine26" -v "$STATE/docker:/var/lib/docker" -v "$STATE/containerd:/var/lib/containerd" -v /sys/fs/cgroup:/sys/fs/cgroup:rw)
+		# daemon.json from the checkout, so a change to it needs no image rebuild.
+		local mounts=(-v "$here/engine26/daemon.json:/etc/docker/daemon.json:ro" -v "$SOCK_DIR:/run/engine26" -v "$STATE/docker:/var/lib/docker" -v "$STATE/containerd:/var/lib/containerd" -v /sys/fs/cgroup:/sys/fs/cgroup:rw)
 		if [ -n "$root" ]; then
 			mkdir -p "$root"
 			mounts+=(-v "$root:$root")
 		fi
+		# systempaths=unconfined: the nested engine writes its networks' sysctls (IPv6 on a
+		# bridge) under /proc/sys, read-only in a container otherwise; they are per netns.
 		log "starting $NAME"
 		host_engine run -d --name "$NAME" \
 			--cap-add ALL --cap-drop SYS_RESOURCE \
-			--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+			--security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
 			-e DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1 \
 			"${mounts[@]}" "$IMAGE" >/dev/null
 	fi

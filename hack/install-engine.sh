@@ -22,6 +22,23 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The tests' engine filters IPv6 as it does IPv4 (the egress tests): Engine 20.10 does that
+# only with experimental and ip6tables on (hack/daemon.json). A daemon.json of the machine's
+# own is kept as it is.
+if [ -z "${DOCKER_HOST:-}" ]; then
+	if [ ! -e /etc/docker/daemon.json ]; then
+		install -D -m 0644 "$(dirname "$0")/daemon.json" /etc/docker/daemon.json
+		log "wrote /etc/docker/daemon.json (IPv6 with ip6tables)"
+	elif ! cmp -s "$(dirname "$0")/daemon.json" /etc/docker/daemon.json; then
+		log "/etc/docker/daemon.json is the machine's own: kept (the IPv6 egress test needs experimental and ip6tables on)"
+	fi
+	if engine_up && cmp -s "$(dirname "$0")/daemon.json" /etc/docker/daemon.json &&
+		[ "$(docker info --format '{{.ExperimentalBuild}}' 2>/dev/null)" != true ]; then
+		log "restarting dockerd to load /etc/docker/daemon.json"
+		exec bash "$(dirname "$0")/restart-engine.sh"
+	fi
+fi
+
 if [ -n "${DOCKER_HOST:-}" ] && engine_up; then
 	log "engine at $DOCKER_HOST answers"
 	exit 0

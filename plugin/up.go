@@ -34,6 +34,7 @@ type upOptions struct {
 	egress         string
 	allow          []string
 	allowModel     bool
+	ipv6           bool
 	readOnlyRootfs bool
 	docker         bool
 	dev            bool
@@ -86,6 +87,7 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.StringVar(&opts.egress, "egress", "", `Network egress: "allowlist" (only through the fleet's egress proxy, to allowlisted hosts; the default) or "open"`)
 	flags.StringArrayVar(&opts.allow, "allow", nil, "With --egress allowlist, also allow this host name or wildcard domain (*.example.com), on 80 and 443 or on the port given (host:port); repeatable")
 	flags.BoolVar(&opts.allowModel, "allow-model-endpoint", true, "With --egress allowlist, allow the env file's ANTHROPIC_BASE_URL (its host and port)")
+	flags.BoolVar(&opts.ipv6, "ipv6", false, "Give the fleet's networks IPv6 too (a /64 each from a ULA prefix of the project's own; the engine must filter IPv6: Engine 27+, or experimental and ip6tables in daemon.json)")
 	flags.BoolVar(&opts.docker, "docker", false, "Mount the Docker socket into the agents (gives them root on this host: only for agents you trust)")
 	flags.BoolVar(&opts.dev, "dev", false, "Also run the claude-agent-dev service (the dev image)")
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
@@ -225,6 +227,9 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("allow-model-endpoint") {
 		f.DenyModelEndpoint = !opts.allowModel
+	}
+	if flags.Changed("ipv6") {
+		f.IPv6 = opts.ipv6
 	}
 	if flags.Changed("dev") {
 		f.Dev = opts.dev

@@ -61,6 +61,10 @@ type Fleet struct {
 	// DenyModelEndpoint keeps the env file's ANTHROPIC_BASE_URL off the allowlist (it is
 	// allowed by default: the agents need their model).
 	DenyModelEndpoint bool `yaml:"deny_model_endpoint,omitempty"`
+	// IPv6 gives the fleet's networks IPv6 too, each with a /64 of the fleet's own ULA
+	// prefix (IPv6Subnet). The engine must filter IPv6 (Engine 27+, or "experimental"
+	// and "ip6tables" in daemon.json before), else the agents network is not isolated.
+	IPv6 bool `yaml:"ipv6,omitempty"`
 	// Credential names the variable of the shared credential the agents get as a file from
 	// the state dir (never its value); AuthLogin is instead a host's Claude config dir
 	// mounted read-only at /auth (one agent only).

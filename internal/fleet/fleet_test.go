@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,5 +212,21 @@ func TestParseMemory(t *testing.T) {
 		if err := ParseMemory(bad); err == nil {
 			t.Errorf("ParseMemory(%q) accepted", bad)
 		}
+	}
+}
+
+func TestIPv6Subnet(t *testing.T) {
+	a, b := &Fleet{Project: "alpha"}, &Fleet{Project: "beta"}
+	for _, s := range []string{a.IPv6Subnet(1), a.IPv6Subnet(2), b.IPv6Subnet(1)} {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || p.Bits() != 64 || !netip.MustParsePrefix("fd00::/8").Contains(p.Addr()) || p.Masked() != p {
+			t.Errorf("%s is not a ULA /64 (%v)", s, err)
+		}
+	}
+	if a.IPv6Subnet(1) == a.IPv6Subnet(2) || a.IPv6Subnet(1) == b.IPv6Subnet(1) {
+		t.Errorf("subnets not distinct: %s %s %s", a.IPv6Subnet(1), a.IPv6Subnet(2), b.IPv6Subnet(1))
+	}
+	if a.IPv6Subnet(1) != (&Fleet{Project: "alpha"}).IPv6Subnet(1) {
+		t.Error("the subnet of a project changes between runs")
 	}
 }
