@@ -145,12 +145,10 @@ func writeStatuses(out io.Writer, statuses []AgentStatus, format string) error {
 		if s.Detail != "" && (s.State == agentstate.Waiting || s.State == agentstate.AuthRejected) {
 			state += ": " + s.Detail
 		}
-		problems := s.Problems
-		if s.EgressDenied > 0 {
-			problems = append(problems, fmt.Sprintf("%d request(s) refused by the egress proxy: docker magents egress log", s.EgressDenied))
-		}
-		if len(problems) > 0 {
-			state += " (" + strings.Join(problems, "; ") + ")"
+		// The supervisor's own problems say it all, egress refusals included (the proxy's
+		// total count, EgressDenied, stays in the JSON).
+		if len(s.Problems) > 0 {
+			state += " (" + strings.Join(s.Problems, "; ") + ")"
 		}
 		if s.Retained {
 			name, state, health = "-", "removed (config volume "+s.ConfigVolume+" kept)", "-"

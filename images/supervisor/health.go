@@ -63,7 +63,7 @@ func currentHealth(cfg config) healthReport {
 	}
 	h.StartedAt, h.Restarts, h.LastExit, h.Auth, h.AuthError = st.StartedAt, st.Restarts, st.LastExit, st.Auth, st.AuthError
 	h.OOMKills, h.Problems = problems(cfg)
-	if denied := egressDenials(os.Getenv); len(denied) > 0 {
+	if denied := cachedEgressDenials(cfg, os.Getenv, time.Now()); len(denied) > 0 {
 		last := denied[len(denied)-1]
 		h.Problems = append(h.Problems, fmt.Sprintf("the egress proxy refused %d request(s), the last to %s: allow it with docker magents up --allow %s", len(denied), last.Host, last.Host))
 	}

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -78,11 +80,18 @@ type egressProxy struct {
 	recent    []denial       // the last 200
 	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
 	lookup    func(ctx context.Context, addr string) ([]string, error)
+	// tunnelIdle ends a CONNECT tunnel that carried nothing either way for that long.
+	tunnelIdle time.Duration
 }
+
+// tunnelIdle is the default: longer than any pause of a streamed model response (the
+// Messages API sends ping events) or a slow download.
+const tunnelIdle = 10 * time.Minute
 
 func newEgressProxy(allow allowlist, log io.Writer) *egressProxy {
 	d := &net.Dialer{Timeout: 15 * time.Second}
-	return &egressProxy{allow: allow, log: log, counts: map[string]int{}, dial: d.DialContext, lookup: net.DefaultResolver.LookupAddr}
+	return &egressProxy{allow: allow, log: log, counts: map[string]int{}, dial: d.DialContext,
+		lookup: net.DefaultResolver.LookupAddr, tunnelIdle: tunnelIdle}
 }
 
 func clientIP(r *http.Request) string {
@@ -168,17 +177,56 @@ func (p *egressProxy) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = client.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+	t := &tunnel{idle: p.tunnelIdle}
+	t.touch()
 	go func() {
 		if n := buf.Reader.Buffered(); n > 0 {
 			b, _ := buf.Reader.Peek(n)
 			_, _ = upstream.Write(b)
 		}
-		_, _ = io.Copy(upstream, client)
+		if t.pipe(upstream, client) != nil {
+			upstream.Close() // idle or broken: end the other way too
+		}
 		closeWrite(upstream)
 	}()
-	_, _ = io.Copy(client, upstream)
+	_ = t.pipe(client, upstream)
 	client.Close()
 	upstream.Close()
+}
+
+// tunnel copies both ways of a CONNECT tunnel and ends it once neither way carried
+// anything for idle: a tunnel left open by a stuck or gone client does not hold its
+// connections (and the proxy's file descriptors) for ever.
+type tunnel struct {
+	idle time.Duration
+	last atomic.Int64 // UnixNano of the last byte either way
+}
+
+func (t *tunnel) touch() { t.last.Store(time.Now().UnixNano()) }
+
+// pipe copies src to dst until src ends (nil) or fails or the tunnel idles (an error).
+func (t *tunnel) pipe(dst, src net.Conn) error {
+	buf := make([]byte, 32<<10)
+	for {
+		_ = src.SetReadDeadline(time.Now().Add(t.idle))
+		n, err := src.Read(buf)
+		if n > 0 {
+			t.touch()
+			_ = dst.SetWriteDeadline(time.Now().Add(t.idle))
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.Is(err, os.ErrDeadlineExceeded) && time.Since(time.Unix(0, t.last.Load())) < t.idle:
+			// Quiet this way only: the other way carries data.
+		default:
+			return err
+		}
+	}
 }
 
 func closeWrite(c net.Conn) {
@@ -329,10 +377,10 @@ func proxyDenied(w io.Writer) int {
 // agent in the last few minutes: its own addresses are matched against the proxy's
 // report. Nil without a proxy.
 func egressDenials(getenv func(string) string) []denial {
-	proxy := getenv("HTTP_PROXY")
-	if proxy == "" || !strings.Contains(proxy, "egress-proxy") {
+	if !behindEgressProxy(getenv) {
 		return nil
 	}
+	proxy := getenv("HTTP_PROXY")
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := client.Get(strings.TrimSuffix(proxy, "/") + "/magents/denied")
 	if err != nil {
@@ -360,6 +408,35 @@ func egressDenials(getenv func(string) string) []denial {
 		}
 	}
 	return out
+}
+
+// cachedEgressDenials is egressDenials as health reports it: asked of the proxy at most
+// once per egressCacheTTL (HEALTHCHECK, the health endpoint and ps each ask for health),
+// the answer kept in the run dir between those processes.
+func cachedEgressDenials(cfg config, getenv func(string) string, now time.Time) []denial {
+	if !behindEgressProxy(getenv) {
+		return nil
+	}
+	path := filepath.Join(cfg.RunDir, "egress-denials.json")
+	var cached struct {
+		At     time.Time `json:"at"`
+		Denied []denial  `json:"denied"`
+	}
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &cached) == nil && now.Sub(cached.At) < egressCacheTTL && !cached.At.After(now) {
+		return cached.Denied
+	}
+	cached.At, cached.Denied = now, egressDenials(getenv)
+	if b, err := json.Marshal(cached); err == nil {
+		_ = writeFileAtomic(path, b, 0o644)
+	}
+	return cached.Denied
+}
+
+// egressCacheTTL is how long health reuses the proxy's answer.
+const egressCacheTTL = 15 * time.Second
+
+func behindEgressProxy(getenv func(string) string) bool {
+	return strings.Contains(getenv("HTTP_PROXY"), "egress-proxy")
 }
 
 // recentDenial is how long a refusal counts for the agent's health.

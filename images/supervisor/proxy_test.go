@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +13,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestAllowlist(t *testing.T) {
@@ -141,5 +144,89 @@ func TestEgressProxy(t *testing.T) {
 	}
 	if lines := strings.Count(log.String(), `"event":"egress-denied"`); lines != 3 || !strings.Contains(log.String(), `"agent":"proj-agent-2"`) {
 		t.Errorf("denial log:\n%s", log.String())
+	}
+}
+
+// Health asks the proxy at most once per egressCacheTTL; the answer is kept in the run dir.
+func TestCachedEgressDenials(t *testing.T) {
+	var asked atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		_ = json.NewEncoder(w).Encode(egressReport{Recent: []denial{{Time: time.Now(), Client: "127.0.0.1", Host: "evil.test:443"}}})
+	}))
+	defer proxy.Close()
+	getenv := func(k string) string {
+		if k == "HTTP_PROXY" {
+			return proxy.URL + "/egress-proxy" // the name marks the fleet's proxy
+		}
+		return ""
+	}
+	cfg := config{RunDir: t.TempDir()}
+	now := time.Now()
+	for i, at := range []time.Duration{0, 5 * time.Second, egressCacheTTL + time.Second} {
+		d := cachedEgressDenials(cfg, getenv, now.Add(at))
+		if len(d) != 1 || d[0].Host != "evil.test:443" {
+			t.Fatalf("call %d: %+v", i, d)
+		}
+	}
+	if n := asked.Load(); n != 2 {
+		t.Errorf("the proxy was asked %d times for 3 calls over %s, want 2", n, egressCacheTTL+time.Second)
+	}
+	if d := cachedEgressDenials(cfg, func(string) string { return "" }, now); d != nil {
+		t.Errorf("without the fleet's proxy: %+v", d)
+	}
+}
+
+// A CONNECT tunnel stays while either way carries data, and ends once both are quiet.
+func TestTunnelIdle(t *testing.T) {
+	// The upstream only reads: the way back stays quiet while the agent sends.
+	sink, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	go func() {
+		for {
+			c, err := sink.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	p := newEgressProxy(parseAllowlist("sink.test:9"), io.Discard)
+	p.tunnelIdle = 300 * time.Millisecond
+	p.dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, sink.Addr().String())
+	}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "CONNECT sink.test:9 HTTP/1.1\r\nHost: sink.test:9\r\n\r\n")
+	br := bufio.NewReader(c)
+	if status, _ := br.ReadString('\n'); !strings.Contains(status, " 200 ") {
+		t.Fatalf("CONNECT: %q", status)
+	}
+	for line, _ := br.ReadString('\n'); line != "\r\n" && line != ""; line, _ = br.ReadString('\n') {
+	}
+	// Three idle periods of sending one way only: the tunnel stays.
+	for range 18 {
+		if _, err := fmt.Fprint(c, "data\n"); err != nil {
+			t.Fatalf("the tunnel ended while the agent was sending: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Quiet both ways: the proxy ends it.
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("an idle tunnel: %v after %s, want the proxy to close it", err, time.Since(start))
+	}
+	if d := time.Since(start); d < p.tunnelIdle/2 {
+		t.Errorf("the tunnel was closed %s after the agent stopped sending: it ended while one way was busy", d)
 	}
 }
