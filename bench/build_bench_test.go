@@ -1,10 +1,9 @@
 //go:build e2e
 
-// Package bench measures docker-magents against its peer tools in the same run, on the
-// real engine: `make bench` (it installs the plugin first).
 package bench
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,50 +60,88 @@ func timed(b *testing.B, env []string, args ...string) time.Duration {
 // latest target, docker magents build against docker buildx bake, on the same engine.
 func BenchmarkBuild(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		coldMagents := magentsBuild(b, "--no-cache")
-		coldBake := bakeBuild(b, "--no-cache")
+		if !smoke {
+			coldMagents := magentsBuild(b, "--no-cache")
+			coldBake := bakeBuild(b, "--no-cache")
+			record(b, figure{Name: "cold build (latest)", Unit: "s", Value: coldMagents.Seconds(), Peer: "docker buildx bake", PeerValue: coldBake.Seconds()})
+		}
 		var warmMagents, warmBake []time.Duration
-		for range 5 {
+		for range pick(5, 1) {
 			warmMagents = append(warmMagents, magentsBuild(b))
 			warmBake = append(warmBake, bakeBuild(b))
 		}
-		wm, wb := median(warmMagents), median(warmBake)
-		b.ReportMetric(coldMagents.Seconds(), "cold-magents-s")
-		b.ReportMetric(coldBake.Seconds(), "cold-bake-s")
-		b.ReportMetric(wm.Seconds(), "warm-magents-s")
-		b.ReportMetric(wb.Seconds(), "warm-bake-s")
-		b.ReportMetric(wm.Seconds()/wb.Seconds(), "warm-magents/bake")
-	}
-	for _, target := range []string{"latest", "dev", "cloudrun"} {
-		out, err := exec.Command("docker", "image", "inspect", "-f", "{{.Size}}", "magents/claude-agent:"+target).Output()
-		if err != nil {
-			continue // not built: `docker magents build --target ` + target
-		}
-		size, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-		b.ReportMetric(size/1e6, target+"-MB")
+		record(b, figure{Name: "warm no-op rebuild (latest)", Unit: "s", Value: median(warmMagents).Seconds(),
+			Peer: "docker buildx bake", PeerValue: median(warmBake).Seconds(), Note: fmt.Sprintf("median of %d", len(warmMagents))})
 	}
 }
 
-// BenchmarkSupervisorIdleRSS: the supervisor's resident memory in an idle agent.
-func BenchmarkSupervisorIdleRSS(b *testing.B) {
+// BenchmarkImageSize: each target's size against the sum of its parts: the base image,
+// the Claude Code and supervisor binaries, and the Debian packages the target adds.
+func BenchmarkImageSize(b *testing.B) {
+	base := "debian:bookworm-slim"
+	baseSize := imageSize(b, base)
+	basePkgs := installedKiB(b, base)
 	for i := 0; i < b.N; i++ {
-		out, err := exec.Command("docker", "run", "-d", "magents/claude-agent:latest").Output()
-		if err != nil {
-			b.Fatalf("docker run: %v", err)
+		for _, target := range []string{"latest", "dev", "cloudrun"} {
+			img := "magents/claude-agent:" + target
+			if exec.Command("docker", "image", "inspect", img).Run() != nil {
+				b.Logf("%s is not built: docker magents build --target %s", img, target)
+				continue
+			}
+			out := output(b, "docker", "run", "--rm", "--entrypoint", "sh", img, "-c",
+				`stat -Lc %s "$(command -v claude)" "$(command -v magents-supervisor)"`)
+			var binaries float64
+			for _, f := range strings.Fields(out) {
+				n, _ := strconv.ParseFloat(f, 64)
+				binaries += n
+			}
+			pkgs := (installedKiB(b, img) - basePkgs) * 1024
+			parts := baseSize + binaries + pkgs
+			record(b, figure{Name: "image size (" + target + ")", Unit: "MB", Value: imageSize(b, img) / 1e6,
+				Peer: "sum of its parts", PeerValue: parts / 1e6,
+				Note: fmt.Sprintf("base %.0f + claude and supervisor %.0f + packages %.0f MB", baseSize/1e6, binaries/1e6, pkgs/1e6)})
 		}
-		id := strings.TrimSpace(string(out))
-		time.Sleep(10 * time.Second)
-		rss, err := exec.Command("docker", "exec", id, "ps", "-o", "rss=", "-C", "magents-supervisor").Output()
-		_ = exec.Command("docker", "rm", "-f", id).Run()
-		if err != nil {
-			b.Fatalf("ps in the agent: %v", err)
-		}
-		kb, err := strconv.Atoi(strings.Fields(string(rss))[0])
-		if err != nil {
-			b.Fatalf("parsing %q: %v", rss, err)
-		}
-		b.ReportMetric(float64(kb)/1024, "supervisor-RSS-MB")
 	}
+}
+
+func imageSize(b *testing.B, img string) float64 {
+	n, err := strconv.ParseFloat(output(b, "docker", "image", "inspect", "-f", "{{.Size}}", img), 64)
+	if err != nil {
+		b.Fatalf("size of %s: %v", img, err)
+	}
+	return n
+}
+
+// installedKiB is the sum of the Installed-Size of the Debian packages in img.
+func installedKiB(b *testing.B, img string) float64 {
+	out := output(b, "docker", "run", "--rm", "--entrypoint", "dpkg-query", img, "-W", "-f", "${Installed-Size}\n")
+	var kib float64
+	for _, f := range strings.Fields(out) {
+		n, _ := strconv.ParseFloat(f, 64)
+		kib += n
+	}
+	return kib
+}
+
+// output runs a command and returns its trimmed stdout; a failure ends the benchmark.
+func output(b *testing.B, name string, args ...string) string {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// pick is n, or small in a smoke run.
+func pick(n, small int) int {
+	if smoke {
+		return small
+	}
+	return n
 }
 
 func median(d []time.Duration) time.Duration {

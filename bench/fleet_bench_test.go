@@ -7,137 +7,220 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// BenchmarkUp: `docker magents up --agents N` until every agent is healthy, against
-// `docker compose up -d --wait` on the very same file, from no containers each time.
-func BenchmarkUp(b *testing.B) {
-	dir := b.TempDir()
-	// Owned by the image's user, as a developer's checkout is by the developer: up refuses
-	// a workspace the agents cannot write.
-	if err := os.Chown(dir, 1000, 1000); err != nil {
-		b.Fatal(err)
-	}
-	file := filepath.Join(dir, "docker-compose.claude.yml")
-	run := func(args ...string) time.Duration {
-		cmd := exec.Command("docker", args...)
-		cmd.Dir = dir
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("docker %v: %v\n%s", args, err, out)
-		}
-		return time.Since(start)
-	}
-	b.Cleanup(func() { _ = exec.Command("docker", "magents", "-f", file, "down", "--volumes").Run() })
-	for _, n := range []int{1, 4, 8} {
-		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				run("magents", "-p", "benchfleet", "up", "--agents", fmt.Sprint(n))
-				run("magents", "-f", file, "down")
-				magents := run("magents", "-p", "benchfleet", "up", "--agents", fmt.Sprint(n))
-				run("magents", "-f", file, "down")
-				compose := run("compose", "-f", file, "-p", "benchfleet", "up", "-d", "--wait")
-				run("magents", "-f", file, "down")
-				b.ReportMetric(magents.Seconds(), "magents-up-s")
-				b.ReportMetric(compose.Seconds(), "compose-up-s")
-				b.ReportMetric(magents.Seconds()/compose.Seconds(), "magents/compose")
-			}
-		})
-	}
-}
-
-// BenchmarkStartup: the plugin's own start-up, next to compose's: `docker X --help`, and
-// the metadata call docker makes on every `docker --help`.
-func BenchmarkStartup(b *testing.B) {
-	home, _ := os.UserHomeDir()
-	plugins := map[string]string{
-		"magents": filepath.Join(home, ".docker", "cli-plugins", "docker-magents"),
-		"compose": "/usr/local/lib/docker/cli-plugins/docker-compose",
-	}
-	for _, name := range []string{"magents", "compose"} {
-		b.Run(name+"/help", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				if out, err := exec.Command("docker", name, "--help").CombinedOutput(); err != nil {
-					b.Fatalf("%v %s", err, out)
-				}
-			}
-		})
-		b.Run(name+"/metadata", func(b *testing.B) {
-			if _, err := os.Stat(plugins[name]); err != nil {
-				b.Skipf("%s is not installed at %s", name, plugins[name])
-			}
-			for i := 0; i < b.N; i++ {
-				if out, err := exec.Command(plugins[name], "docker-cli-plugin-metadata").CombinedOutput(); err != nil {
-					b.Fatalf("%v %s", err, out)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkLoad: 32 agents running bash instead of Claude on this 2-core machine: time to
-// all healthy (against docker compose up -d --wait on the same file), supervisor RSS per
-// agent, the engine's memory, and the latency of docker magents ps with all 32 up.
-func BenchmarkLoad(b *testing.B) {
-	const n = 32
+// fleetDir is a workspace for a benchmark's fleet, owned by the image's user as a
+// developer's checkout is by the developer (up refuses a workspace the agents cannot write).
+func fleetDir(b *testing.B) (file string, run func(args ...string) (time.Duration, string)) {
 	dir := b.TempDir()
 	if err := os.Chown(dir, 1000, 1000); err != nil {
 		b.Fatal(err)
 	}
-	file := filepath.Join(dir, "docker-compose.claude.yml")
-	run := func(args ...string) (time.Duration, []byte) {
+	file = filepath.Join(dir, "docker-compose.claude.yml")
+	run = func(args ...string) (time.Duration, string) {
+		b.Helper()
 		cmd := exec.Command("docker", args...)
 		cmd.Dir = dir
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			b.Fatalf("docker %v: %v\n%s", args, err, out)
+			b.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return time.Since(start), out
+		return time.Since(start), string(out)
 	}
 	b.Cleanup(func() { _ = exec.Command("docker", "magents", "-f", file, "down", "--volumes").Run() })
+	return file, run
+}
+
+// BenchmarkUp: `docker magents up --agents N` (real Claude Code agents) until every agent
+// is healthy, against `docker compose up -d --wait` on the very same file, from no
+// containers each time (the images and config volumes are there for both).
+func BenchmarkUp(b *testing.B) {
+	sizes := []int{1, 8, 32}
+	if smoke {
+		sizes = []int{1}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) {
+			file, run := fleetDir(b)
+			up := []string{"magents", "-p", "benchup", "up", "--agents", strconv.Itoa(n), "--egress", "open"}
+			for i := 0; i < b.N; i++ {
+				run(up...) // first: volumes, worktrees, the credential file
+				run("magents", "-f", file, "down")
+				magents, _ := run(up...)
+				run("magents", "-f", file, "down")
+				compose, _ := run("compose", "-f", file, "-p", "benchup", "up", "-d", "--wait")
+				run("magents", "-f", file, "down")
+				record(b, figure{Name: fmt.Sprintf("up --agents %d to all healthy", n), Unit: "s", Value: magents.Seconds(),
+					Peer: "docker compose up -d --wait", PeerValue: compose.Seconds()})
+			}
+		})
+	}
+}
+
+// BenchmarkPrompt: from `docker start` of a stopped agent to Claude's prompt in its tmux
+// pane (docker exec polls the pane: about 0.1 s resolution); then, with the agent idle,
+// the supervisor's resident memory against Claude's own.
+func BenchmarkPrompt(b *testing.B) {
+	_, run := fleetDir(b)
+	run("magents", "-p", "benchprompt", "up", "--agents", "1", "--egress", "open")
+	const agent = "benchprompt-agent-1"
+	prompt := func(timeout time.Duration) bool {
+		for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+			out, _ := exec.Command("docker", "exec", agent, "tmux", "capture-pane", "-p", "-t", "claude").Output()
+			if strings.Contains(string(out), "❯") {
+				return true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return false
+	}
+	if !prompt(2 * time.Minute) {
+		b.Fatal("Claude's prompt never showed")
+	}
 	for i := 0; i < b.N; i++ {
-		up, _ := run("magents", "-p", "benchload", "up", "--agents", fmt.Sprint(n), "--agent-cmd", "bash", "--memory", "256m", "--egress", "open")
+		var took []time.Duration
+		for range pick(5, 1) {
+			run("stop", agent)
+			start := time.Now()
+			run("start", agent)
+			if !prompt(2 * time.Minute) {
+				b.Fatal("Claude's prompt did not show after a start")
+			}
+			took = append(took, time.Since(start))
+		}
+		record(b, figure{Name: "container start to Claude's prompt", Unit: "s", Value: median(took).Seconds(), Note: fmt.Sprintf("median of %d", len(took))})
+
+		time.Sleep(10 * time.Second) // idle
+		sup, claude := rssKiB(b, agent, "magents-supervisor"), rssKiB(b, agent, "claude")
+		record(b, figure{Name: "supervisor idle RSS per agent", Unit: "MB", Value: sup / 1024, Peer: "Claude Code's idle RSS", PeerValue: claude / 1024})
+		if avail := memAvailableKiB(); avail > 0 {
+			record(b, figure{Name: "agents this machine's free memory holds", Unit: "agents", Value: float64(int(avail / (sup + claude))),
+				Note: fmt.Sprintf("%.1f GiB available / (supervisor + Claude) per agent", avail/(1<<20))})
+		}
+	}
+}
+
+// rssKiB is the resident memory of the processes named comm in container.
+func rssKiB(b *testing.B, container, comm string) float64 {
+	out := output(b, "docker", "exec", container, "ps", "-o", "rss=", "-C", comm)
+	var kib float64
+	for _, f := range strings.Fields(out) {
+		n, _ := strconv.ParseFloat(f, 64)
+		kib += n
+	}
+	if kib == 0 {
+		b.Fatalf("no %s process in %s", comm, container)
+	}
+	return kib
+}
+
+func memAvailableKiB() float64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			var kib float64
+			fmt.Sscan(v, &kib)
+			return kib
+		}
+	}
+	return 0
+}
+
+// BenchmarkStartup: the plugin's own start-up against compose's: `docker magents version`
+// against `docker compose version` (each through the docker CLI, as users run them), and
+// the metadata call the CLI makes to every plugin on `docker --help`.
+func BenchmarkStartup(b *testing.B) {
+	home, _ := os.UserHomeDir()
+	plugin := map[string]string{
+		"magents": filepath.Join(home, ".docker", "cli-plugins", "docker-magents"),
+		"compose": "/usr/local/lib/docker/cli-plugins/docker-compose",
+	}
+	n := pick(20, 3)
+	timeIt := func(name string, args ...string) time.Duration {
+		var took []time.Duration
+		for range n {
+			start := time.Now()
+			if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+				b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+			}
+			took = append(took, time.Since(start))
+		}
+		return median(took)
+	}
+	for i := 0; i < b.N; i++ {
+		m, c := timeIt("docker", "magents", "version"), timeIt("docker", "compose", "version")
+		record(b, figure{Name: "docker magents version", Unit: "ms", Value: ms(m), Peer: "docker compose version", PeerValue: ms(c), Note: fmt.Sprintf("median of %d", n)})
+		m, c = timeIt("docker", "magents", "--help"), timeIt("docker", "compose", "--help")
+		record(b, figure{Name: "docker magents --help", Unit: "ms", Value: ms(m), Peer: "docker compose --help", PeerValue: ms(c), Note: fmt.Sprintf("median of %d", n)})
+		m, c = timeIt(plugin["magents"], "docker-cli-plugin-metadata"), timeIt(plugin["compose"], "docker-cli-plugin-metadata")
+		record(b, figure{Name: "plugin metadata call", Unit: "ms", Value: ms(m), Peer: "compose's", PeerValue: ms(c), Note: fmt.Sprintf("median of %d", n)})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkLoad: 32 agents running bash instead of Claude on this 2-core machine: time to
+// all healthy (against docker compose up -d --wait on the same file), supervisor RSS per
+// agent, the engine's memory, and the latency of docker magents ps with all 32 up.
+func BenchmarkLoad(b *testing.B) {
+	n := pick(32, 4)
+	file, run := fleetDir(b)
+	up := []string{"magents", "-p", "benchload", "up", "--agents", strconv.Itoa(n), "--agent-cmd", "bash", "--memory", "256m", "--egress", "open"}
+	for i := 0; i < b.N; i++ {
+		run(up...)
+		run("magents", "-f", file, "down")
+		took, _ := run(up...)
 		var ps []time.Duration
-		for range 5 {
+		for range pick(5, 2) {
 			d, _ := run("magents", "-f", file, "ps", "--format", "json")
 			ps = append(ps, d)
 		}
-		slices.Sort(ps)
-		var rss int
+		var rss float64
 		for a := 1; a <= n; a++ {
-			_, out := run("exec", fmt.Sprintf("benchload-agent-%d", a), "ps", "-o", "rss=", "-C", "magents-supervisor")
-			for _, f := range strings.Fields(string(out)) {
-				kb, _ := strconv.Atoi(f)
-				rss += kb
-			}
+			rss += rssKiB(b, fmt.Sprintf("benchload-agent-%d", a), "magents-supervisor")
 		}
-		engine := 0.0
-		if pid, err := exec.Command("pidof", "dockerd").Output(); err == nil && os.Getenv("DOCKER_HOST") == "" {
-			if status, err := os.ReadFile("/proc/" + strings.Fields(string(pid))[0] + "/status"); err == nil {
-				for _, line := range strings.Split(string(status), "\n") {
-					if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-						kb, _ := strconv.Atoi(strings.Fields(v)[0])
-						engine = float64(kb) / 1024
-					}
-				}
-			}
-		}
+		engine := dockerdRSSKiB()
 		run("magents", "-f", file, "down")
 		compose, _ := run("compose", "-f", file, "-p", "benchload", "up", "-d", "--wait")
 		run("magents", "-f", file, "down")
-		b.ReportMetric(up.Seconds(), "magents-up-s")
-		b.ReportMetric(compose.Seconds(), "compose-up-s")
-		b.ReportMetric(up.Seconds()/compose.Seconds(), "magents/compose")
-		b.ReportMetric(ps[len(ps)/2].Seconds(), "ps-median-s")
-		b.ReportMetric(float64(rss)/float64(n)/1024, "supervisor-rss-MB/agent")
+		record(b, figure{Name: fmt.Sprintf("load: up --agents %d (bash) to all healthy", n), Unit: "s", Value: took.Seconds(),
+			Peer: "docker compose up -d --wait", PeerValue: compose.Seconds()})
+		record(b, figure{Name: fmt.Sprintf("load: docker magents ps, %d agents", n), Unit: "s", Value: median(ps).Seconds(),
+			Note: fmt.Sprintf("median of %d; goal under 1 s", len(ps))})
+		record(b, figure{Name: fmt.Sprintf("load: supervisor RSS per agent, %d agents", n), Unit: "MB", Value: rss / float64(n) / 1024})
 		if engine > 0 {
-			b.ReportMetric(engine, "dockerd-rss-MB")
+			record(b, figure{Name: fmt.Sprintf("load: dockerd RSS, %d agents up", n), Unit: "MB", Value: engine / 1024})
 		}
 	}
+}
+
+// dockerdRSSKiB is the host dockerd's resident memory (0 for a nested or remote engine).
+func dockerdRSSKiB() float64 {
+	if os.Getenv("DOCKER_HOST") != "" {
+		return 0
+	}
+	pid, err := os.ReadFile("/var/run/docker.pid")
+	if err != nil {
+		return 0
+	}
+	status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kib float64
+			fmt.Sscan(v, &kib)
+			return kib
+		}
+	}
+	return 0
 }
