@@ -20,7 +20,7 @@ func execAgent(cfg config, args []string) {
 		logf("preparing Claude's config dir: %v", err)
 	}
 	if self, err := os.Executable(); err == nil {
-		if err := writeSettings(cfg, self); err != nil {
+		if err := configureAgent(cfg, self); err != nil {
 			logf("writing Claude's settings (the agent's state will not be reported): %v", err)
 		}
 	}

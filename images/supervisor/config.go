@@ -22,6 +22,8 @@ type config struct {
 	Attach          bool          // MAGENTS_ATTACH=0 turns off the foreground attach on a TTY
 	AuthCheck       bool          // MAGENTS_AUTH_CHECK=1: ask the model API whether it takes the credential at each start
 	PermissionMode  string        // MAGENTS_PERMISSION_MODE: Claude's permissions.defaultMode
+	SharedConfig    bool          // MAGENTS_SHARED_CONFIG=1: the fleet delivers a shared config (agentconfig)
+	DeliveredConfig string        // MAGENTS_CONFIG_DIR: where compose puts it (default /etc/magents/config)
 }
 
 func configFromEnv() config {
@@ -40,6 +42,8 @@ func configFromEnv() config {
 		Attach:          os.Getenv("MAGENTS_ATTACH") != "0",
 		AuthCheck:       isTrue(os.Getenv("MAGENTS_AUTH_CHECK")),
 		PermissionMode:  os.Getenv("MAGENTS_PERMISSION_MODE"),
+		SharedConfig:    os.Getenv("MAGENTS_SHARED_CONFIG") == "1",
+		DeliveredConfig: env("MAGENTS_CONFIG_DIR", "/etc/magents/config"),
 	}
 	if cfg.HealthAddr == "" {
 		if port := os.Getenv("PORT"); port != "" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,6 +77,24 @@ func agentChecks(cfg config, getenv func(string) string) []agentstate.Check {
 		add("credential", agentstate.CheckOK, method, "")
 	}
 	add(envStatus(getenv))
+
+	// MCP servers whose runtime this image lacks would fail at each Claude start, quietly.
+	state, _ := readJSONObject(claudeStatePath(cfg))
+	if servers, _ := state["mcpServers"].(map[string]any); len(servers) > 0 {
+		var problems []string
+		for name, s := range servers {
+			m, _ := s.(map[string]any)
+			if p := serverRuntimeProblem(name, m); p != "" {
+				problems = append(problems, p)
+			}
+		}
+		slices.Sort(problems)
+		if len(problems) > 0 {
+			add("mcp servers", agentstate.CheckFail, strings.Join(problems, "; "), "see docker magents config show")
+		} else {
+			add("mcp servers", agentstate.CheckOK, fmt.Sprintf("%d server(s), each runtime present", len(servers)), "")
+		}
+	}
 	return checks
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
@@ -37,15 +38,17 @@ var hookEvents = []hookEvent{
 	{Name: "Stop"},         // the turn ended: idle
 }
 
-// writeSettings adds the supervisor's hooks to Claude's user settings in the config dir,
-// and the fleet's permission mode (MAGENTS_PERMISSION_MODE) when it sets one, keeping
-// every other setting and hook.
-func writeSettings(cfg config, self string) error {
+// writeSettings writes Claude's user settings in the config dir: the agent's own, with
+// the fleet's shared settings laid over them (their keys win; rec records which), the
+// supervisor's hooks added to whatever hooks result, and the fleet's permission mode
+// (MAGENTS_PERMISSION_MODE) when it sets one.
+func writeSettings(cfg config, self string, shared map[string]any, rec *placedRecord) error {
 	path := filepath.Join(cfg.ClaudeConfigDir, "settings.json")
 	settings, err := readJSONObject(path)
 	if err != nil {
 		return err
 	}
+	settings, rec.SettingsKeys = agentconfig.MergeSettings(settings, shared, rec.SettingsKeys)
 	setHooks(settings, self)
 	if cfg.PermissionMode != "" {
 		object(settings, "permissions")["defaultMode"] = cfg.PermissionMode

@@ -99,7 +99,7 @@ func TestInstallHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if err := writeSettings(cfg, "/usr/local/bin/magents-supervisor"); err != nil {
+		if err := writeSettings(cfg, "/usr/local/bin/magents-supervisor", nil, &placedRecord{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -49,6 +49,15 @@ func main() {
 		os.Exit(proxyDenied(os.Stdout))
 	case "doctor":
 		os.Exit(doctor(cfg, os.Stdout))
+	case "config":
+		switch {
+		case len(args) > 1 && args[1] == "apply":
+			os.Exit(configApply(cfg, os.Stdin, os.Stdout))
+		case len(args) > 1 && args[1] == "show":
+			os.Exit(configShow(cfg, os.Stdout))
+		}
+		fmt.Fprint(os.Stderr, "usage: magents-supervisor config apply|show\n")
+		os.Exit(2)
 	case "hook":
 		os.Exit(recordHook(cfg, args[1:], os.Stdin))
 	case "agent":
@@ -74,6 +83,8 @@ Commands:
   doctor        check the agent from inside (claude, tmux, writable dirs, credential, env) as JSON
   proxy         run the fleet's egress proxy (MAGENTS_EGRESS_ALLOW, MAGENTS_PROXY_ADDR)
   proxy-denied  print the running egress proxy's denials (JSON)
+  config show   print the fleet's shared config as this agent has it (JSON; env and headers redacted)
+  config apply  stage and place a shared config set given as JSON on stdin (docker magents config sync)
   hook EVENT    record a Claude Code hook event (JSON on stdin); Claude runs it
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version

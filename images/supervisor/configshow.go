@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+)
+
+// shownConfig is what `magents-supervisor config show` prints: what this agent
+// effectively has of the fleet's shared config. Values of env and headers are redacted.
+type shownConfig struct {
+	Shared     bool              `json:"shared"`
+	Generation string            `json:"generation,omitempty"`
+	Digest     string            `json:"digest,omitempty"`
+	Files      []shownFile       `json:"files"`
+	Servers    []shownServer     `json:"mcpServers"`
+	Settings   []string          `json:"settingsKeys"`
+	Git        map[string]string `json:"git,omitempty"`
+	Problems   []string          `json:"problems,omitempty"`
+}
+
+type shownFile struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"` // where Claude reads it
+	Digest string `json:"digest"`
+}
+
+type shownServer struct {
+	Name    string         `json:"name"`
+	Server  map[string]any `json:"server"` // redacted
+	Problem string         `json:"problem,omitempty"`
+}
+
+func configShow(cfg config, w io.Writer) int {
+	out := shownConfig{Shared: cfg.SharedConfig, Files: []shownFile{}, Servers: []shownServer{}, Settings: []string{}}
+	set, m, err := readSet(stagedDir(cfg))
+	if err != nil {
+		out.Problems = append(out.Problems, err.Error())
+	}
+	if cfg.SharedConfig && set != nil {
+		out.Generation, out.Digest = m.Generation, m.Digest()
+		for _, name := range set.Names() {
+			path := filepath.Join(cfg.ClaudeConfigDir, filepath.FromSlash(name))
+			switch name {
+			case agentconfig.MCP:
+				path = claudeStatePath(cfg) + " (mcpServers)"
+			case agentconfig.Settings:
+				path = filepath.Join(cfg.ClaudeConfigDir, "settings.json") + " (merged)"
+			}
+			out.Files = append(out.Files, shownFile{Name: name, Path: path, Digest: agentconfig.Digest(set[name])})
+		}
+	}
+	var rec placedRecord
+	if b, err := os.ReadFile(placedPath(cfg)); err == nil {
+		_ = json.Unmarshal(b, &rec)
+	}
+	out.Settings = append(out.Settings, rec.SettingsKeys...)
+	state, _ := readJSONObject(claudeStatePath(cfg))
+	servers, _ := state["mcpServers"].(map[string]any)
+	names := make([]string, 0, len(servers))
+	for n := range servers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s, _ := servers[n].(map[string]any)
+		shown := shownServer{Name: n, Server: agentconfig.Redacted(s), Problem: serverRuntimeProblem(n, s)}
+		if shown.Problem != "" {
+			out.Problems = append(out.Problems, shown.Problem)
+		}
+		out.Servers = append(out.Servers, shown)
+	}
+	for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"} {
+		if v := os.Getenv(k); v != "" {
+			if out.Git == nil {
+				out.Git = map[string]string{}
+			}
+			out.Git[strings.ToLower(strings.TrimPrefix(k, "GIT_AUTHOR_"))] = v
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(out)
+	return 0
+}
+
+// serverRuntimeProblem says when a stdio MCP server's command is not in this image, with
+// the fix; "" when it is there (or the server is remote).
+func serverRuntimeProblem(name string, s map[string]any) string {
+	cmd, _ := s["command"].(string)
+	if cmd == "" {
+		return ""
+	}
+	if _, err := exec.LookPath(cmd); err == nil {
+		return ""
+	}
+	fix := "install it in an image derived from this one (FROM magents/claude-agent) and run the agents on that (docker magents up --image …)"
+	switch filepath.Base(cmd) {
+	case "npx", "node", "npm":
+		fix = "use the dev image, which has Node.js: docker magents up --image magents/claude-agent:dev (built with docker magents build --target dev)"
+	}
+	return fmt.Sprintf("MCP server %q runs %s, which this image lacks: %s", name, cmd, fix)
+}
