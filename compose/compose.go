@@ -6,6 +6,7 @@ package compose
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -53,6 +55,9 @@ func Project(f *fleet.Fleet) *types.Project {
 		p.Services[fleet.EgressProxyService] = egressProxyService(f)
 	} else if f.IPv6 {
 		p.Networks = types.Networks{"default": withIPv6(f, types.NetworkConfig{}, 1)}
+	}
+	if len(f.ConfigSet) > 0 {
+		p.Configs = sharedConfigs(f)
 	}
 	if f.Dev {
 		// The guide's development container: the dev target, its own config volume.
@@ -120,6 +125,18 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		if task := f.TaskFor(n); task != "" {
 			env["TASK"] = ptr(task)
 		}
+	}
+	if len(f.ConfigSet) > 0 {
+		env["MAGENTS_SHARED_CONFIG"] = ptr("1")
+		s.Configs = sharedConfigRefs(f)
+	}
+	// The git identity of the agents' commits: in their environment, never in a
+	// repository's .git/config (in worktree mode that is the host user's own).
+	if n := f.Config.GitUserName; n != "" {
+		env["GIT_AUTHOR_NAME"], env["GIT_COMMITTER_NAME"] = ptr(n), ptr(n)
+	}
+	if e := f.Config.GitUserEmail; e != "" {
+		env["GIT_AUTHOR_EMAIL"], env["GIT_COMMITTER_EMAIL"] = ptr(e), ptr(e)
 	}
 	s.Environment = env
 	volume := fleet.ConfigVolume(name)
@@ -196,6 +213,45 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// sharedConfigs are the shared agent config's files as compose configs with inline
+// content (compose copies those into each container at its start; a file: config would be
+// a bind mount of the host file), and their manifest.
+func sharedConfigs(f *fleet.Fleet) types.Configs {
+	configs := types.Configs{}
+	for _, name := range f.ConfigSet.Names() {
+		configs[configObjectName(name)] = types.ConfigObjConfig{Content: escapeDollars(f.ConfigSet[name])}
+	}
+	m, _ := json.MarshalIndent(f.ConfigSet.Manifest(f.Config.Generation), "", "  ")
+	configs[configObjectName(agentconfig.ManifestName)] = types.ConfigObjConfig{Content: string(m) + "\n"}
+	return configs
+}
+
+func sharedConfigRefs(f *fleet.Fleet) []types.ServiceConfigObjConfig {
+	mode := types.FileMode(0o444)
+	names := append(f.ConfigSet.Names(), agentconfig.ManifestName)
+	refs := make([]types.ServiceConfigObjConfig, 0, len(names))
+	for _, name := range names {
+		refs = append(refs, types.ServiceConfigObjConfig{
+			Source: configObjectName(name), Target: fleet.ConfigDeliveredDir + "/" + name, Mode: &mode,
+		})
+	}
+	return refs
+}
+
+// configObjectName is the compose config of a shared file: magents-claude-md, …; a
+// command's has a digest of its path after it, so paths that differ only in / . _ stay
+// apart (magents-commands-go-test-md-1a2b3c4d).
+func configObjectName(file string) string {
+	s := strings.ToLower(strings.NewReplacer("/", "-", ".", "-", "_", "-").Replace(file))
+	if strings.HasPrefix(file, agentconfig.CommandsDir+"/") {
+		return "magents-" + s + "-" + strings.TrimPrefix(agentconfig.Digest(file), "sha256:")[:8]
+	}
+	return "magents-" + s
+}
+
+// escapeDollars keeps content as it is through compose's interpolation ($$ is a $).
+func escapeDollars(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 
 // withIPv6 turns IPv6 on for the fleet's network number n when the fleet asks for it. The
 // subnet is explicit: engines before 27 allocate none, and an IPv6 network without one
@@ -279,8 +335,15 @@ func Render(ctx context.Context, f *fleet.Fleet) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := Load(ctx, f.ComposeFile, b); err != nil {
+	p, err := Load(ctx, f.ComposeFile, b)
+	if err != nil {
 		return nil, fmt.Errorf("the generated compose file does not load (a bug in docker-magents): %w", err)
+	}
+	// The shared config must reach the agents as it is on the host, interpolation and all.
+	for _, name := range f.ConfigSet.Names() {
+		if got := p.Configs[configObjectName(name)].Content; got != f.ConfigSet[name] {
+			return nil, fmt.Errorf("the shared %s does not survive the compose file as it is (a bug in docker-magents)", name)
+		}
 	}
 	return b, nil
 }

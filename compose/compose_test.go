@@ -9,6 +9,7 @@ import (
 
 	"gotest.tools/v3/golden"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -44,6 +45,19 @@ func TestRenderGolden(t *testing.T) {
 		"open-ipv6": func() *fleet.Fleet {
 			f := testFleet(1)
 			f.Egress, f.IPv6 = fleet.EgressOpen, true
+			return f
+		},
+		"shared-config": func() *fleet.Fleet {
+			f := testFleet(2)
+			f.Config = fleet.AgentConfig{ClaudeMD: "/home/dev/team/CLAUDE.md", Settings: "./claude-settings.json", MCP: "./.mcp.json",
+				Commands: "./commands", GitUserName: "Dev Team", GitUserEmail: "dev@example.com",
+				Generation: "2026-11-27T10:00:00Z", Digest: "sha256:x"}
+			f.ConfigSet = agentconfig.Set{
+				agentconfig.ClaudeMD: "# Team\nCosts are in $USD; keep ${HOME} literal.\n",
+				agentconfig.Settings: `{"model": "opus"}`,
+				agentconfig.MCP:      `{"mcpServers": {"docs": {"command": "docs-mcp", "env": {"TOKEN": "${DOCS_TOKEN}"}}}}`,
+				"commands/review.md":  "Review $ARGUMENTS.\n",
+			}
 			return f
 		},
 		"hardened": func() *fleet.Fleet {

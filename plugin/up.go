@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -53,6 +55,13 @@ type upOptions struct {
 	headless       bool
 	permissionMode string
 	agentCmd       string
+	// The shared agent config: files from outside the repository, and the git identity.
+	claudeMD     string
+	settings     string
+	mcp          string
+	commands     string
+	gitUserName  string
+	gitUserEmail string
 }
 
 func upCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -87,6 +96,12 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.StringVar(&opts.egress, "egress", "", `Network egress: "allowlist" (only through the fleet's egress proxy, to allowlisted hosts; the default) or "open"`)
 	flags.StringArrayVar(&opts.allow, "allow", nil, "With --egress allowlist, also allow this host name or wildcard domain (*.example.com), on 80 and 443 or on the port given (host:port); repeatable")
 	flags.BoolVar(&opts.allowModel, "allow-model-endpoint", true, "With --egress allowlist, allow the env file's ANTHROPIC_BASE_URL (its host and port)")
+	flags.StringVar(&opts.claudeMD, "claude-md", "", `A CLAUDE.md every agent gets as its user memory (besides the workspace's own); "" drops it`)
+	flags.StringVar(&opts.settings, "settings", "", `Claude settings (JSON) every agent gets: its keys win over the agent's, the supervisor's hooks are added; "" drops them`)
+	flags.StringVar(&opts.mcp, "mcp", "", `MCP servers (an .mcp.json) every agent gets in its user scope; "" drops them`)
+	flags.StringVar(&opts.commands, "commands", "", `A directory of slash commands (*.md) every agent gets; "" drops them`)
+	flags.StringVar(&opts.gitUserName, "git-user-name", "", "Author and committer name of the agents' commits (default: this host's git config user.name)")
+	flags.StringVar(&opts.gitUserEmail, "git-user-email", "", "Author and committer email of the agents' commits (default: this host's git config user.email)")
 	flags.BoolVar(&opts.ipv6, "ipv6", false, "Give the fleet's networks IPv6 too (a /64 each from a ULA prefix of the project's own; the engine must filter IPv6: Engine 27+, or experimental and ip6tables in daemon.json)")
 	flags.BoolVar(&opts.docker, "docker", false, "Mount the Docker socket into the agents (gives them root on this host: only for agents you trust)")
 	flags.BoolVar(&opts.dev, "dev", false, "Also run the claude-agent-dev service (the dev image)")
@@ -286,10 +301,64 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	if err := applyIsolation(f, ws, opts, flags, newProject); err != nil {
 		return err
 	}
+	applyConfigFlags(f, opts, flags, newProject)
 	if err := f.Validate(); err != nil {
 		return err
 	}
+	if err := f.LoadConfigSet(time.Now()); err != nil {
+		return err
+	}
 	return checkAgentsCanWrite(f, ws)
+}
+
+// applyConfigFlags sets the shared agent config's files (paths as given: relative to the
+// current directory, saved relative to the compose file's) and the git identity, which a
+// new project takes from this host's git config.
+func applyConfigFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProject bool) {
+	for flag, dst := range map[string]*string{
+		"claude-md": &f.Config.ClaudeMD, "settings": &f.Config.Settings, "mcp": &f.Config.MCP, "commands": &f.Config.Commands,
+	} {
+		if !flags.Changed(flag) {
+			continue
+		}
+		v, _ := flags.GetString(flag)
+		*dst = relativeToFleet(f, v)
+	}
+	if flags.Changed("git-user-name") {
+		f.Config.GitUserName = opts.gitUserName
+	} else if newProject {
+		f.Config.GitUserName = hostGitConfig("user.name")
+	}
+	if flags.Changed("git-user-email") {
+		f.Config.GitUserEmail = opts.gitUserEmail
+	} else if newProject {
+		f.Config.GitUserEmail = hostGitConfig("user.email")
+	}
+}
+
+// relativeToFleet is a path given on the command line as the fleet saves it: relative to
+// the compose file's directory when it is under it, else absolute.
+func relativeToFleet(f *fleet.Fleet, p string) string {
+	if p == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(f.Dir(), abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		return "./" + rel
+	}
+	return abs
+}
+
+// hostGitConfig is `git config --get KEY` on this host ("" without git or the key).
+func hostGitConfig(key string) string {
+	out, err := exec.Command("git", "config", "--get", key).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // checkAgentsCanWrite refuses a workspace the agents' user cannot write in (a root-owned

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 )
 
 const (
@@ -94,6 +96,28 @@ type Fleet struct {
 	// PermissionMode is Claude Code's permission mode for every agent (its
 	// permissions.defaultMode setting); empty leaves Claude's own default.
 	PermissionMode string `yaml:"permission_mode,omitempty"`
+	// Config is what every agent starts with besides the workspace's own CLAUDE.md,
+	// .mcp.json and .claude/: files from outside the repository and the git identity.
+	Config AgentConfig `yaml:"config,omitempty"`
+
+	// ConfigSet is Config's files as read from the host (LoadConfigSet), which the
+	// compose file carries; not itself saved in x-magents.
+	ConfigSet agentconfig.Set `yaml:"-"`
+}
+
+// AgentConfig names the shared agent configuration's files on the host, as written
+// (relative to the compose file's directory, or absolute), and the git identity.
+type AgentConfig struct {
+	ClaudeMD     string `yaml:"claude_md,omitempty"`
+	Settings     string `yaml:"settings,omitempty"`
+	MCP          string `yaml:"mcp,omitempty"`
+	Commands     string `yaml:"commands,omitempty"` // a directory of slash commands (*.md)
+	GitUserName  string `yaml:"git_user_name,omitempty"`
+	GitUserEmail string `yaml:"git_user_email,omitempty"`
+	// Generation and Digest of the files' set as last written: the generation changes
+	// only when the set does (agents keep the newer of two sets).
+	Generation string `yaml:"generation,omitempty"`
+	Digest     string `yaml:"digest,omitempty"`
 }
 
 // Egress modes.
@@ -257,6 +281,12 @@ func (f *Fleet) Validate() error {
 	}
 	if f.CPUs < 0 {
 		errs = append(errs, fmt.Errorf("invalid --cpus %v: give a positive number", f.CPUs))
+	}
+	if f.ReadOnlyRootfs && f.Config.hasFiles() {
+		errs = append(errs, errors.New("--read-only-rootfs and a shared agent config (--claude-md, --settings, --mcp, --commands) do not go together: compose copies the config into each container, which a read-only root refuses; drop one of them"))
+	}
+	if strings.ContainsAny(f.Config.GitUserName+f.Config.GitUserEmail, "\n\x00") {
+		errs = append(errs, errors.New("invalid git identity: a name or email on one line"))
 	}
 	return errors.Join(errs...)
 }

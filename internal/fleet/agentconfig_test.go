@@ -1,0 +1,71 @@
+package fleet
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigSet(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, content string) {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("team/CLAUDE.md", "rules")
+	write("settings.json", `{"model": "opus"}`)
+	write("cmds/review.md", "review")
+	write("cmds/go/test.md", "test")
+	write("cmds/notes.txt", "not a command")
+	write("cmds/.hidden/x.md", "hidden")
+	f := New("p", filepath.Join(dir, DefaultFile))
+	f.Config = AgentConfig{ClaudeMD: "./team/CLAUDE.md", Settings: filepath.Join(dir, "settings.json"), Commands: "./cmds"}
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	if err := f.LoadConfigSet(t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.ConfigSet.Names(), " "); got != "CLAUDE.md commands/go/test.md commands/review.md settings.json" {
+		t.Errorf("set: %s", got)
+	}
+	gen := f.Config.Generation
+	if gen != "2026-11-27T10:00:00Z" || f.Config.Digest == "" {
+		t.Errorf("generation %q digest %q", gen, f.Config.Digest)
+	}
+	// Unchanged files keep the generation; a change makes a new one.
+	if err := f.LoadConfigSet(t0.Add(time.Hour)); err != nil || f.Config.Generation != gen {
+		t.Errorf("unchanged set: generation %q, %v", f.Config.Generation, err)
+	}
+	write("team/CLAUDE.md", "rules v2")
+	if err := f.LoadConfigSet(t0.Add(2 * time.Hour)); err != nil || f.Config.Generation == gen {
+		t.Errorf("changed set: generation %q, %v", f.Config.Generation, err)
+	}
+
+	write("settings.json", "{\n  \"model\": opus\n}")
+	if err := f.LoadConfigSet(t0); err == nil || !strings.Contains(err.Error(), "settings.json: line 2, column 12") {
+		t.Errorf("bad settings: %v", err)
+	}
+	f.Config.Settings = "./missing.json"
+	if err := f.LoadConfigSet(t0); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("a missing file: %v", err)
+	}
+	// Nothing shared: no set, no generation.
+	f.Config = AgentConfig{GitUserName: "x"}
+	if err := f.LoadConfigSet(t0); err != nil || f.ConfigSet != nil || f.Config.Generation != "" {
+		t.Errorf("no files: %v %v %q", f.ConfigSet, err, f.Config.Generation)
+	}
+}
+
+func TestValidateReadOnlyRootfsWithSharedConfig(t *testing.T) {
+	f := New("p", "/x/"+DefaultFile)
+	f.ReadOnlyRootfs, f.Config.ClaudeMD = true, "./CLAUDE.md"
+	if err := f.Validate(); err == nil || !strings.Contains(err.Error(), "--read-only-rootfs") {
+		t.Errorf("got %v", err)
+	}
+}
