@@ -56,7 +56,7 @@ func TestRenderGolden(t *testing.T) {
 				agentconfig.ClaudeMD: "# Team\nCosts are in $USD; keep ${HOME} literal.\n",
 				agentconfig.Settings: `{"model": "opus"}`,
 				agentconfig.MCP:      `{"mcpServers": {"docs": {"command": "docs-mcp", "env": {"TOKEN": "${DOCS_TOKEN}"}}}}`,
-				"commands/review.md":  "Review $ARGUMENTS.\n",
+				"commands/review.md": "Review $ARGUMENTS.\n",
 			}
 			return f
 		},
