@@ -13,27 +13,41 @@ import (
 // process) and returns its standard output and exit code. Standard error is kept for the
 // error when the command cannot run at all.
 func execOutput(ctx context.Context, api mobyclient.APIClient, container string, cmd ...string) ([]byte, int, error) {
+	out, _, code, err := execWithInput(ctx, api, container, nil, cmd...)
+	return out, code, err
+}
+
+// execWithInput is execOutput with stdin (nil: none), also returning standard error.
+func execWithInput(ctx context.Context, api mobyclient.APIClient, container string, stdin []byte, cmd ...string) ([]byte, []byte, int, error) {
 	created, err := api.ExecCreate(ctx, container, mobyclient.ExecCreateOptions{
-		Cmd: cmd, AttachStdout: true, AttachStderr: true,
+		Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: stdin != nil,
 	})
 	if err != nil {
-		return nil, -1, err
+		return nil, nil, -1, err
 	}
 	att, err := api.ExecAttach(ctx, created.ID, mobyclient.ExecAttachOptions{})
 	if err != nil {
-		return nil, -1, err
+		return nil, nil, -1, err
 	}
 	defer att.Close()
+	if stdin != nil {
+		if _, err := att.Conn.Write(stdin); err != nil {
+			return nil, nil, -1, fmt.Errorf("sending input to %s in %s: %w", cmd[0], container, err)
+		}
+		if err := att.CloseWrite(); err != nil {
+			return nil, nil, -1, err
+		}
+	}
 	var stdout, stderr bytes.Buffer
 	if _, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader); err != nil {
-		return nil, -1, fmt.Errorf("reading the output of %s in %s: %w", cmd[0], container, err)
+		return nil, nil, -1, fmt.Errorf("reading the output of %s in %s: %w", cmd[0], container, err)
 	}
 	insp, err := api.ExecInspect(ctx, created.ID, mobyclient.ExecInspectOptions{})
 	if err != nil {
-		return nil, -1, err
+		return nil, nil, -1, err
 	}
 	if insp.ExitCode == 126 || insp.ExitCode == 127 {
-		return stdout.Bytes(), insp.ExitCode, fmt.Errorf("running %s in %s: %s", cmd[0], container, bytes.TrimSpace(stderr.Bytes()))
+		return stdout.Bytes(), stderr.Bytes(), insp.ExitCode, fmt.Errorf("running %s in %s: %s", cmd[0], container, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return stdout.Bytes(), insp.ExitCode, nil
+	return stdout.Bytes(), stderr.Bytes(), insp.ExitCode, nil
 }

@@ -65,6 +65,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		doctorCmd(dockerCli, &root),
 		deployCmd(dockerCli, &root),
 		egressCmd(dockerCli, &root),
+		configCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)
 	return cmd

@@ -13,33 +13,10 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 )
 
-// shownConfig is what `magents-supervisor config show` prints: what this agent
-// effectively has of the fleet's shared config. Values of env and headers are redacted.
-type shownConfig struct {
-	Shared     bool              `json:"shared"`
-	Generation string            `json:"generation,omitempty"`
-	Digest     string            `json:"digest,omitempty"`
-	Files      []shownFile       `json:"files"`
-	Servers    []shownServer     `json:"mcpServers"`
-	Settings   []string          `json:"settingsKeys"`
-	Git        map[string]string `json:"git,omitempty"`
-	Problems   []string          `json:"problems,omitempty"`
-}
-
-type shownFile struct {
-	Name   string `json:"name"`
-	Path   string `json:"path"` // where Claude reads it
-	Digest string `json:"digest"`
-}
-
-type shownServer struct {
-	Name    string         `json:"name"`
-	Server  map[string]any `json:"server"` // redacted
-	Problem string         `json:"problem,omitempty"`
-}
-
+// configShow is `magents-supervisor config show`: what this agent effectively has of the
+// fleet's shared config, as an agentconfig.Report.
 func configShow(cfg config, w io.Writer) int {
-	out := shownConfig{Shared: cfg.SharedConfig, Files: []shownFile{}, Servers: []shownServer{}, Settings: []string{}}
+	out := agentconfig.Report{Shared: cfg.SharedConfig, Files: []agentconfig.ReportFile{}, Servers: []agentconfig.ReportServer{}, Settings: []string{}}
 	set, m, err := readSet(stagedDir(cfg))
 	if err != nil {
 		out.Problems = append(out.Problems, err.Error())
@@ -54,7 +31,7 @@ func configShow(cfg config, w io.Writer) int {
 			case agentconfig.Settings:
 				path = filepath.Join(cfg.ClaudeConfigDir, "settings.json") + " (merged)"
 			}
-			out.Files = append(out.Files, shownFile{Name: name, Path: path, Digest: agentconfig.Digest(set[name])})
+			out.Files = append(out.Files, agentconfig.ReportFile{Name: name, Path: path, Digest: agentconfig.Digest(set[name])})
 		}
 	}
 	var rec placedRecord
@@ -71,7 +48,7 @@ func configShow(cfg config, w io.Writer) int {
 	sort.Strings(names)
 	for _, n := range names {
 		s, _ := servers[n].(map[string]any)
-		shown := shownServer{Name: n, Server: agentconfig.Redacted(s), Problem: serverRuntimeProblem(n, s)}
+		shown := agentconfig.ReportServer{Name: n, Server: agentconfig.Redacted(s), Problem: serverRuntimeProblem(n, s)}
 		if shown.Problem != "" {
 			out.Problems = append(out.Problems, shown.Problem)
 		}

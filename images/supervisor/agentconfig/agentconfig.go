@@ -294,3 +294,32 @@ func Redacted(obj map[string]any) map[string]any {
 	}
 	return copyOf("", obj).(map[string]any)
 }
+
+// Report is what an agent effectively has of the shared config (`magents-supervisor
+// config show`, and per agent in `docker magents config show --format json`). Values of
+// env and headers are redacted.
+type Report struct {
+	Shared     bool              `json:"shared"`
+	Generation string            `json:"generation,omitempty"`
+	Digest     string            `json:"digest,omitempty"`
+	Files      []ReportFile      `json:"files"`
+	Servers    []ReportServer    `json:"mcpServers"`
+	Settings   []string          `json:"settingsKeys"`
+	Git        map[string]string `json:"git,omitempty"`
+	Problems   []string          `json:"problems,omitempty"`
+}
+
+// ReportFile is one file of the set and where Claude reads it.
+type ReportFile struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Digest string `json:"digest"`
+}
+
+// ReportServer is one MCP server of the agent's user scope, redacted, with what keeps it
+// from starting in this image.
+type ReportServer struct {
+	Name    string         `json:"name"`
+	Server  map[string]any `json:"server"`
+	Problem string         `json:"problem,omitempty"`
+}

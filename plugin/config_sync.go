@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-magents/docker-magents/compose"
+)
+
+type configSyncOptions struct {
+	restartClaude bool
+}
+
+func configSyncCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
+	var opts configSyncOptions
+	cmd := &cobra.Command{
+		Use:   "sync [OPTIONS] [AGENT...]",
+		Short: "Send the shared config's changed files to the running agents, without recreating them",
+		Long: `Read the shared config's files on this host again, write them into the compose file,
+and give them to each running agent: its supervisor checks them, writes each file by
+rename inside the agent's own config dir, and places them (CLAUDE.md, settings with its
+hooks, MCP servers, commands). The containers are not recreated; Claude sees new
+settings at once and the rest at its next start (--restart-claude restarts it now).`,
+		Example: `  docker magents config sync
+  docker magents config sync --restart-claude agent-2`,
+		RunE: withArgs(func(ctx context.Context, args []string) error {
+			return runConfigSync(ctx, dockerCli, root, args, opts)
+		}),
+	}
+	cmd.Flags().BoolVar(&opts.restartClaude, "restart-claude", false, "Restart Claude in each agent afterwards (its session and container stay)")
+	return cmd
+}
+
+func runConfigSync(ctx context.Context, dockerCli command.Cli, root *rootOptions, agents []string, opts configSyncOptions) error {
+	f, unlock, err := root.lockFleet()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if agents, err = checkAgentNames(f, agents); err != nil {
+		return err
+	}
+	if err := f.LoadConfigSet(time.Now()); err != nil {
+		return fmt.Errorf("%w\nNothing was sent: fix the file and run docker magents config sync again", err)
+	}
+	if len(f.ConfigSet) == 0 {
+		return fmt.Errorf("project %s has no shared config files: give them with docker magents up --claude-md, --settings, --mcp or --commands", f.Project)
+	}
+	if edited, err := f.EditedByHand(); err != nil {
+		return err
+	} else if edited {
+		return fmt.Errorf("%s was edited by hand since docker magents wrote it: run docker magents up --force to write it anew, then config sync", root.file)
+	}
+	content, err := compose.Render(ctx, f)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(f.ComposeFile, content, 0o644); err != nil {
+		return err
+	}
+	if err := f.RecordWritten(content); err != nil {
+		return err
+	}
+
+	payload, err := json.Marshal(map[string]any{"generation": f.Config.Generation, "files": f.ConfigSet})
+	if err != nil {
+		return err
+	}
+	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, false)
+	if err != nil {
+		return err
+	}
+	digest := short(f.ConfigSet.Manifest("").Digest())
+	var errs []error
+	for _, a := range agents {
+		i := slices.IndexFunc(statuses, func(s AgentStatus) bool { return s.Agent == a })
+		if i < 0 || statuses[i].ContainerState != "running" {
+			fmt.Fprintf(dockerCli.Out(), "%s: not running; it gets the set when docker magents up starts it\n", a)
+			continue
+		}
+		container := statuses[i].Container
+		_, stderr, code, err := execWithInput(ctx, dockerCli.Client(), container, payload, "magents-supervisor", "config", "apply")
+		if err == nil && code != 0 {
+			err = fmt.Errorf("%s", bytes.TrimSpace(stderr))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+			continue
+		}
+		if opts.restartClaude {
+			if _, code, err := execOutput(ctx, dockerCli.Client(), container, "magents-supervisor", "restart"); err != nil || code != 0 {
+				errs = append(errs, fmt.Errorf("%s: the set is applied but Claude did not restart (exit %d): %v", a, code, err))
+				continue
+			}
+			fmt.Fprintf(dockerCli.Out(), "%s: set %s applied, Claude restarting\n", a, digest)
+			continue
+		}
+		fmt.Fprintf(dockerCli.Out(), "%s: set %s applied\n", a, digest)
+	}
+	return errors.Join(errs...)
+}
