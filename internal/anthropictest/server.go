@@ -5,6 +5,7 @@
 package anthropictest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,8 +29,23 @@ type Request struct {
 type MessagesRequest struct {
 	Model    string            `json:"model"`
 	Stream   bool              `json:"stream"`
+	System   json.RawMessage   `json:"system"`
 	Messages []json.RawMessage `json:"messages"`
 	Tools    []json.RawMessage `json:"tools"`
+}
+
+// Mentions reports whether s appears anywhere in the request's system prompt or messages
+// (Claude Code puts the user's CLAUDE.md in one or the other).
+func (r Request) Mentions(s string) bool {
+	if bytes.Contains(r.Body.System, []byte(s)) {
+		return true
+	}
+	for _, m := range r.Body.Messages {
+		if bytes.Contains(m, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }
 
 // HasTools tells the main conversation (which carries Claude Code's tools) from side
