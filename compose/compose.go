@@ -239,16 +239,8 @@ func sharedConfigRefs(f *fleet.Fleet) []types.ServiceConfigObjConfig {
 	return refs
 }
 
-// configObjectName is the compose config of a shared file: magents-claude-md, …; a
-// command's has a digest of its path after it, so paths that differ only in / . _ stay
-// apart (magents-commands-go-test-md-1a2b3c4d).
-func configObjectName(file string) string {
-	s := strings.ToLower(strings.NewReplacer("/", "-", ".", "-", "_", "-").Replace(file))
-	if strings.HasPrefix(file, agentconfig.CommandsDir+"/") {
-		return "magents-" + s + "-" + strings.TrimPrefix(agentconfig.Digest(file), "sha256:")[:8]
-	}
-	return "magents-" + s
-}
+// configObjectName is the compose config of a shared file: magents-claude-md, ….
+func configObjectName(file string) string { return "magents-" + agentconfig.ObjectName(file) }
 
 // escapeDollars keeps content as it is through compose's interpolation ($$ is a $).
 func escapeDollars(s string) string { return strings.ReplaceAll(s, "$", "$$") }

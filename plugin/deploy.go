@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -88,6 +89,13 @@ func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, 
 	case eff.Credential == nil:
 		return nil, nil, auth.Credential{}, errors.New("a host login cannot be shared by agents beyond this machine (its refresh token is single-use): " +
 			"give a token from 'claude setup-token' or an API key (docker magents auth setup)")
+	}
+	if err := f.LoadConfigSet(time.Now()); err != nil {
+		return nil, nil, auth.Credential{}, err
+	}
+	if len(f.ConfigSet) > 0 && where != k8sWhere {
+		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's shared agent config (--claude-md, --settings, --mcp, --commands) is carried "+
+			"only by deploy k8s (a ConfigMap) so far; here the agents start without it.")
 	}
 	if f.Egress == fleet.EgressAllowlist {
 		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's egress allowlist is enforced by the egress proxy of docker magents up; "+

@@ -69,7 +69,7 @@ kubectl exec -it PROJECT-agent-1 -- tmux attach -t claude does.`,
 }
 
 func renderK8s(dockerCli command.Cli, root *rootOptions, opts deployK8sOptions) (*fleet.Fleet, []deploy.Document, error) {
-	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, "Kubernetes agents get it from a Secret")
+	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, k8sWhere)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -153,3 +153,6 @@ func writeYAMLStream(dockerCli command.Cli, docs []deploy.Document) error {
 	_, err := dockerCli.Out().Write(b.Bytes())
 	return err
 }
+
+// k8sWhere says where Kubernetes agents get the credential.
+const k8sWhere = "Kubernetes agents get it from a Secret"

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/templates"
@@ -83,7 +85,7 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		"AuthInit": o.AuthInit, "PermissionMode": f.PermissionMode, "Headless": f.Headless, "AuthCheck": f.AuthCheck,
 		"MemoryRequest": r.MemoryRequest, "MemoryLimit": r.MemoryLimit, "CPURequest": r.CPURequest, "CPULimit": r.CPULimit,
 		"ConfigStorage": r.ConfigStorage, "WorkspaceStorage": r.WorkspaceStorage,
-		"Env": sortedEnv(o.Env), "Tasks": tasks(f),
+		"Env": sortedEnv(o.Env), "Tasks": tasks(f), "SharedConfig": sharedConfig(f), "Git": gitEnv(f),
 	}
 	render := func(name, tmpl string, obj any) error {
 		b, err := templates.Render(o.Templates, "k8s/"+tmpl, data)
@@ -101,6 +103,11 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 	}
 	if len(f.Tasks) > 0 {
 		if err := render("claude-tasks-configmap.yaml", "claude-tasks-configmap.yaml.tmpl", &corev1.ConfigMap{}); err != nil {
+			return nil, err
+		}
+	}
+	if len(f.ConfigSet) > 0 {
+		if err := render("claude-config-configmap.yaml", "claude-config-configmap.yaml.tmpl", &corev1.ConfigMap{}); err != nil {
 			return nil, err
 		}
 	}
@@ -173,4 +180,33 @@ func tasks(f *fleet.Fleet) []taskEntry {
 		}
 	}
 	return out
+}
+
+// sharedFile is one file of the shared agent config where a platform keeps files by a
+// flat key: its key, its path under the config dir, its content.
+type sharedFile struct{ Key, Path, Content string }
+
+// sharedConfig is the fleet's shared agent config and its manifest, by flat key.
+func sharedConfig(f *fleet.Fleet) []sharedFile {
+	if len(f.ConfigSet) == 0 {
+		return nil
+	}
+	var out []sharedFile
+	for _, name := range f.ConfigSet.Names() {
+		out = append(out, sharedFile{Key: agentconfig.ObjectName(name), Path: name, Content: f.ConfigSet[name]})
+	}
+	m, _ := json.MarshalIndent(f.ConfigSet.Manifest(f.Config.Generation), "", "  ")
+	return append(out, sharedFile{Key: agentconfig.ObjectName(agentconfig.ManifestName), Path: agentconfig.ManifestName, Content: string(m) + "\n"})
+}
+
+// gitEnv is the agents' git identity as environment variables.
+func gitEnv(f *fleet.Fleet) []envVar {
+	var env []envVar
+	if n := f.Config.GitUserName; n != "" {
+		env = append(env, envVar{"GIT_AUTHOR_NAME", n}, envVar{"GIT_COMMITTER_NAME", n})
+	}
+	if e := f.Config.GitUserEmail; e != "" {
+		env = append(env, envVar{"GIT_AUTHOR_EMAIL", e}, envVar{"GIT_COMMITTER_EMAIL", e})
+	}
+	return env
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,7 +9,9 @@ import (
 
 	"gotest.tools/v3/golden"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -105,5 +108,65 @@ func TestK8sRefusesBrokenTemplates(t *testing.T) {
 	}
 	if _, err := K8s(testFleet(1), testCred, K8sOptions{Resources: Resources{CPULimit: "two"}}); err == nil || !strings.Contains(err.Error(), "CPU limit") {
 		t.Errorf("a bad quantity: %v", err)
+	}
+}
+
+// The shared agent config renders as a ConfigMap mounted where compose would deliver it,
+// each file at its path (commands in their directories), with the manifest; the git
+// identity is in the agents' env.
+func TestK8sSharedConfig(t *testing.T) {
+	f := testFleet(2)
+	f.Config = fleet.AgentConfig{GitUserName: "Team Bot", GitUserEmail: "bot@example.invalid", Generation: "2026-11-27T10:00:00Z"}
+	f.ConfigSet = agentconfig.Set{
+		agentconfig.ClaudeMD: "# Team\n\"quoted\" and $literal\n",
+		agentconfig.MCP:      `{"mcpServers": {"docs": {"command": "docs-mcp"}}}`,
+		"commands/go/test.md": "Run the tests.",
+	}
+	docs, err := K8s(f, testCred, K8sOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm *corev1.ConfigMap
+	for _, d := range docs {
+		if d.Name == "claude-config-configmap.yaml" {
+			cm = d.Object.(*corev1.ConfigMap)
+		}
+	}
+	if cm == nil {
+		t.Fatal("no config ConfigMap")
+	}
+	if cm.Data["claude-md"] != f.ConfigSet[agentconfig.ClaudeMD] {
+		t.Errorf("CLAUDE.md in the ConfigMap: %q", cm.Data["claude-md"])
+	}
+	var m agentconfig.Manifest
+	if err := json.Unmarshal([]byte(cm.Data["manifest-json"]), &m); err != nil || m.Generation != f.Config.Generation || len(m.Files) != 3 {
+		t.Errorf("manifest: %+v %v", m, err)
+	}
+	pod := docs[len(docs)-1].Object.(*appsv1.StatefulSet).Spec.Template.Spec
+	var items map[string]string
+	for _, v := range pod.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == cm.Name {
+			items = map[string]string{}
+			for _, it := range v.ConfigMap.Items {
+				items[it.Key] = it.Path
+				if _, ok := cm.Data[it.Key]; !ok {
+					t.Errorf("item %s is not in the ConfigMap", it.Key)
+				}
+			}
+		}
+	}
+	if items[agentconfig.ObjectName("commands/go/test.md")] != "commands/go/test.md" || items["manifest-json"] != "manifest.json" {
+		t.Errorf("items: %v", items)
+	}
+	env := map[string]string{}
+	for _, e := range pod.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	mounted := false
+	for _, vm := range pod.Containers[0].VolumeMounts {
+		mounted = mounted || (vm.MountPath == fleet.ConfigDeliveredDir && vm.ReadOnly)
+	}
+	if env["MAGENTS_SHARED_CONFIG"] != "1" || env["GIT_AUTHOR_NAME"] != "Team Bot" || env["GIT_COMMITTER_EMAIL"] != "bot@example.invalid" || !mounted {
+		t.Errorf("env %v, mounted %v", env, mounted)
 	}
 }

@@ -92,6 +92,17 @@ func (s Set) Names() []string {
 	return names
 }
 
+// ObjectName names a set's file where a platform keeps it by a flat name (a compose
+// config, a ConfigMap key): claude-md, settings-json, …; a command's carries a digest of
+// its path, so paths that differ only in / . _ stay apart (commands-go-test-md-1a2b3c4d).
+func ObjectName(file string) string {
+	s := strings.ToLower(strings.NewReplacer("/", "-", ".", "-", "_", "-").Replace(file))
+	if strings.HasPrefix(file, CommandsDir+"/") {
+		return s + "-" + strings.TrimPrefix(Digest(file), "sha256:")[:8]
+	}
+	return s
+}
+
 // ValidName reports whether name may be a file of a set: one of the fixed names or a
 // Markdown command under commands/ (a clean relative path, no dot files).
 func ValidName(name string) bool {
