@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/golden"
@@ -124,8 +125,17 @@ func TestReadFleetRefusesForeignFiles(t *testing.T) {
 
 func TestStackGolden(t *testing.T) {
 	secret := &StackSecret{Var: "CLAUDE_CODE_OAUTH_TOKEN", File: "/home/dev/project/.magents/secrets/agents/CLAUDE_CODE_OAUTH_TOKEN", Name: "claude-auth-magents-0123abcd"}
+	configs := []StackConfig{
+		{Key: "magents-claude-md", Name: "magents-claude-md-5d862f9434f5", File: "/home/dev/project/.magents/swarm-config/CLAUDE.md", Path: "CLAUDE.md"},
+		{Key: "magents-manifest-json", Name: "magents-manifest-json-0a1b2c3d4e5f", File: "/home/dev/project/.magents/swarm-config/manifest.json", Path: "manifest.json"},
+	}
 	for name, mk := range map[string]func() *fleet.Fleet{
 		"stack-one-agent": func() *fleet.Fleet { return testFleet(1) },
+		"stack-shared-config": func() *fleet.Fleet {
+			f := testFleet(2)
+			f.Config.GitUserName, f.Config.GitUserEmail = "Team Bot", "bot@example.invalid"
+			return f
+		},
 		"stack-three-agents": func() *fleet.Fleet {
 			f := testFleet(3)
 			f.CPUs, f.Tasks, f.PermissionMode = 2, []string{"Write the parser", "Test it"}, "acceptEdits"
@@ -133,7 +143,11 @@ func TestStackGolden(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Stack(mk(), secret, map[string]string{"ANTHROPIC_BASE_URL": "https://gateway.example.com"})
+			var cs []StackConfig
+			if name == "stack-shared-config" {
+				cs = configs
+			}
+			b, err := Stack(mk(), secret, map[string]string{"ANTHROPIC_BASE_URL": "https://gateway.example.com"}, cs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,5 +168,37 @@ func TestValidateStackRefusesWhatStackDeployRefuses(t *testing.T) {
 		if err := ValidateStack([]byte(doc), t.TempDir()); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestWriteStackConfigs(t *testing.T) {
+	f := testFleet(1)
+	f.Config.Generation = "2026-11-27T10:00:00Z"
+	f.ConfigSet = agentconfig.Set{agentconfig.ClaudeMD: "rules", "commands/go/test.md": "test"}
+	dir := t.TempDir()
+	cs, err := WriteStackConfigs(f, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 3 {
+		t.Fatalf("configs: %+v", cs)
+	}
+	for _, c := range cs {
+		b, err := os.ReadFile(c.File)
+		if err != nil || !strings.HasPrefix(c.File, dir) || !strings.HasPrefix(c.Name, "magents-") {
+			t.Errorf("%+v: %v", c, err)
+		}
+		if c.Path == "commands/go/test.md" && string(b) != "test" {
+			t.Errorf("command file: %q", b)
+		}
+	}
+	// Another content, another name: Swarm configs cannot change.
+	f.ConfigSet[agentconfig.ClaudeMD] = "rules v2"
+	cs2, _ := WriteStackConfigs(f, dir)
+	if cs[0].Path != agentconfig.ClaudeMD || cs2[0].Name == cs[0].Name {
+		t.Errorf("names %s and %s", cs[0].Name, cs2[0].Name)
+	}
+	if b, err := Stack(f, nil, nil, cs2); err != nil || !strings.Contains(string(b), "target: /etc/magents/config/commands/go/test.md") {
+		t.Errorf("stack: %v\n%s", err, b)
 	}
 }

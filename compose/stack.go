@@ -2,15 +2,21 @@ package compose
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	cliloader "github.com/docker/cli/cli/compose/loader"
 	clitypes "github.com/docker/cli/cli/compose/types"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -32,6 +38,16 @@ type StackSecret struct {
 // (/run/secrets/claude-auth).
 const StackSecretKey = "claude-auth"
 
+// StackConfig is one file of the shared agent config as a Swarm config: created by docker
+// stack deploy from File, under a Name with a digest of its content (Swarm configs cannot
+// change either), delivered to Path under the agents' config delivery dir.
+type StackConfig struct {
+	Key  string // the config's key in the stack file
+	Name string
+	File string // absolute path of the file on this host
+	Path string // its path under fleet.ConfigDeliveredDir
+}
+
 // Stack renders the fleet as a Swarm stack file: one service per agent (agent-1 …, one
 // replica each, its own AGENT_ID and volumes for Claude's config and the workspace),
 // deploy resources and restart policy, the credential as a Swarm secret. There is no
@@ -39,13 +55,19 @@ const StackSecretKey = "claude-auth"
 //
 // env is the shared env file's settings, written into each service's environment so the
 // stack file stands alone (an env_file would be read from wherever it is deployed).
-func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string) ([]byte, error) {
+func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs []StackConfig) ([]byte, error) {
 	cfg := clitypes.Config{Version: StackVersion, Volumes: map[string]clitypes.VolumeConfig{}}
 	if secret != nil {
 		cfg.Secrets = map[string]clitypes.SecretConfig{StackSecretKey: {Name: secret.Name, File: secret.File}}
 	}
+	if len(configs) > 0 {
+		cfg.Configs = map[string]clitypes.ConfigObjConfig{}
+		for _, c := range configs {
+			cfg.Configs[c.Key] = clitypes.ConfigObjConfig{Name: c.Name, File: c.File}
+		}
+	}
 	for i, name := range f.AgentNames() {
-		cfg.Services = append(cfg.Services, stackService(f, name, strconv.Itoa(i+1), secret, env))
+		cfg.Services = append(cfg.Services, stackService(f, name, strconv.Itoa(i+1), secret, env, configs))
 		cfg.Volumes[fleet.ConfigVolume(name)] = clitypes.VolumeConfig{}
 		cfg.Volumes[fleet.CloneVolume(name)] = clitypes.VolumeConfig{}
 	}
@@ -61,7 +83,7 @@ func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string) ([]byte, 
 	return buf.Bytes(), nil
 }
 
-func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared map[string]string) clitypes.ServiceConfig {
+func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared map[string]string, configs []StackConfig) clitypes.ServiceConfig {
 	yes := true
 	env := clitypes.MappingWithEquals{}
 	for k, v := range shared {
@@ -84,6 +106,15 @@ func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared m
 		if task := f.TaskFor(n); task != "" {
 			env["TASK"] = ptr(task)
 		}
+	}
+	if len(configs) > 0 {
+		env["MAGENTS_SHARED_CONFIG"] = ptr("1")
+	}
+	if n := f.Config.GitUserName; n != "" {
+		env["GIT_AUTHOR_NAME"], env["GIT_COMMITTER_NAME"] = ptr(n), ptr(n)
+	}
+	if e := f.Config.GitUserEmail; e != "" {
+		env["GIT_AUTHOR_EMAIL"], env["GIT_COMMITTER_EMAIL"] = ptr(e), ptr(e)
 	}
 	s := clitypes.ServiceConfig{
 		Name:        name,
@@ -119,6 +150,11 @@ func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared m
 	if secret != nil {
 		// Readable by the image's user only (the stack sets no user: the image's 1000:1000).
 		s.Secrets = []clitypes.ServiceSecretConfig{{Source: StackSecretKey, UID: "1000", GID: "1000", Mode: ptr(uint32(0o400))}}
+	}
+	for _, c := range configs {
+		s.Configs = append(s.Configs, clitypes.ServiceConfigObjConfig{
+			Source: c.Key, Target: fleet.ConfigDeliveredDir + "/" + c.Path, Mode: ptr(uint32(0o444)),
+		})
 	}
 	limits := &clitypes.ResourceLimit{}
 	if mem, err := fleet.ParseBytes(f.Memory); err == nil && mem > 0 {
@@ -160,4 +196,35 @@ func ValidateStack(b []byte, dir string) error {
 		return fmt.Errorf("no services")
 	}
 	return nil
+}
+
+// WriteStackConfigs writes the fleet's shared agent config and its manifest under dir
+// (where docker stack deploy reads them) and returns them as Swarm configs; none without
+// a shared config.
+func WriteStackConfigs(f *fleet.Fleet, dir string) ([]StackConfig, error) {
+	if len(f.ConfigSet) == 0 {
+		return nil, nil
+	}
+	m, err := json.MarshalIndent(f.ConfigSet.Manifest(f.Config.Generation), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{agentconfig.ManifestName: string(m) + "\n"}
+	for name, content := range f.ConfigSet {
+		files[name] = content
+	}
+	var out []StackConfig
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(files[name]), 0o600); err != nil {
+			return nil, err
+		}
+		key := "magents-" + agentconfig.ObjectName(name)
+		sum := strings.TrimPrefix(agentconfig.Digest(files[name]), "sha256:")[:12]
+		out = append(out, StackConfig{Key: key, Name: f.Project + "-" + agentconfig.ObjectName(name) + "-" + sum, File: path, Path: name})
+	}
+	return out, nil
 }

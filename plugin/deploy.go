@@ -93,9 +93,9 @@ func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, 
 	if err := f.LoadConfigSet(time.Now()); err != nil {
 		return nil, nil, auth.Credential{}, err
 	}
-	if len(f.ConfigSet) > 0 && where != k8sWhere {
+	if len(f.ConfigSet) > 0 && where != k8sWhere && where != swarmWhere {
 		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's shared agent config (--claude-md, --settings, --mcp, --commands) is carried "+
-			"only by deploy k8s (a ConfigMap) so far; here the agents start without it.")
+			"by deploy k8s (a ConfigMap) and deploy swarm (configs) only; here the agents start without it.")
 	}
 	if f.Egress == fleet.EgressAllowlist {
 		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's egress allowlist is enforced by the egress proxy of docker magents up; "+

@@ -59,7 +59,7 @@ keeps the volumes.`,
 }
 
 func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts deploySwarmOptions) error {
-	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, "a Swarm stack carries it as a Swarm secret")
+	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, swarmWhere)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,12 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 		File: filepath.Join(f.AgentSecretsDir(), fleet.SecretFileName(c.Var)),
 		Name: "claude-auth-" + f.Project + "-" + hex.EncodeToString(sum[:])[:12],
 	}
-	stack, err := compose.Stack(f, secret, env)
+	// The shared agent config's files, where docker stack deploy reads them into configs.
+	configs, err := compose.WriteStackConfigs(f, filepath.Join(f.StateDir(), "swarm-config"))
+	if err != nil {
+		return err
+	}
+	stack, err := compose.Stack(f, secret, env, configs)
 	if err != nil {
 		return err
 	}
@@ -173,3 +178,6 @@ func swarmContainer(ctx context.Context, api mobyclient.APIClient, project, agen
 	}
 	return list.Items[0].ID, nil
 }
+
+// swarmWhere says where Swarm agents get the credential.
+const swarmWhere = "a Swarm stack carries it as a Swarm secret"
