@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 type configSyncOptions struct {
@@ -70,6 +71,12 @@ func runConfigSync(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return err
 	}
 
+	return pushConfigSet(ctx, dockerCli, f, agents, opts.restartClaude)
+}
+
+// pushConfigSet gives the fleet's shared config set to each of agents that runs (its
+// supervisor stages and places it), restarting Claude in them when asked.
+func pushConfigSet(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agents []string, restartClaude bool) error {
 	payload, err := json.Marshal(map[string]any{"generation": f.Config.Generation, "files": f.ConfigSet})
 	if err != nil {
 		return err
@@ -95,7 +102,7 @@ func runConfigSync(ctx context.Context, dockerCli command.Cli, root *rootOptions
 			errs = append(errs, fmt.Errorf("%s: %w", a, err))
 			continue
 		}
-		if opts.restartClaude {
+		if restartClaude {
 			if _, code, err := execOutput(ctx, dockerCli.Client(), container, "magents-supervisor", "restart"); err != nil || code != 0 {
 				errs = append(errs, fmt.Errorf("%s: the set is applied but Claude did not restart (exit %d): %v", a, code, err))
 				continue

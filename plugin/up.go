@@ -130,6 +130,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err := writableDir(filepath.Dir(path)); err != nil {
 		return err
 	}
+	// The shared config's generation before this up: a new one is given to running agents,
+	// whose containers compose does not recreate for a config's content.
+	before, _ := compose.ReadFleet(path)
 	// Check everything before touching the disk, then again under the project lock (another
 	// up may have changed the file meanwhile).
 	f, err := upFleet(root, opts, flags)
@@ -191,6 +194,11 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	}
 	if err := shellout.Run(c.Command(ctx, path, f.Project, "up", "-d", "--wait", "--remove-orphans")); err != nil {
 		return fmt.Errorf("starting the agents: %w\nSee 'docker magents ps' and 'docker magents logs AGENT'", err)
+	}
+	if len(f.ConfigSet) > 0 && before != nil && before.Config.Generation != f.Config.Generation {
+		if err := pushConfigSet(ctx, dockerCli, f, f.AgentNames(), false); err != nil {
+			return fmt.Errorf("giving the running agents the changed shared config: %w\nRun docker magents config sync to try again", err)
+		}
 	}
 	fmt.Fprintf(dockerCli.Out(), "%d agent(s) of project %s are healthy. Attach: docker magents attach agent-1 (detach with C-b d)\n", f.Agents, f.Project)
 	return nil
