@@ -140,6 +140,17 @@ func TestSharedConfig(t *testing.T) {
 	waitHealth(t, "magents-agent-2", "healthy", 90*time.Second)
 	docker("exec", "magents-agent-2", "grep", "-qF", rule2, claudeDir+"/CLAUDE.md").Assert(t, icmd.Success)
 
+	// For ECS and Cloud Run, which have no config objects: an image with the set in it. An
+	// agent of that image places it at its start like a compose-delivered one.
+	build := e.magents(append([]string{"build", "--with-config", "--progress", "quiet"}, caFlags()...)...)
+	build.Assert(t, icmd.Success)
+	t.Cleanup(func() { docker("rmi", "magents/claude-agent:latest-magents") })
+	placed := docker("run", "--rm", "--entrypoint", "sh", "magents/claude-agent:latest-magents", "-c",
+		"magents-supervisor agent true && cat "+claudeDir+"/CLAUDE.md && echo \"$GIT_AUTHOR_NAME\"")
+	if !strings.Contains(placed.Stdout(), rule2) || !strings.Contains(placed.Stdout(), "Team Bot") {
+		t.Errorf("the image built --with-config does not give its agents the set:\n%s", placed.Combined())
+	}
+
 	// Settings that do not parse are refused with their line; nothing changes.
 	before := readFile(filepath.Join(e.dir, "docker-compose.claude.yml"))
 	write("settings.json", "{\n  \"includeCoAuthoredBy\": nope\n}")

@@ -34,9 +34,12 @@ type buildOptions struct {
 	builder   string
 	print     bool
 	push      bool
+	// withConfig also builds an image of each target with the fleet's shared agent config
+	// in it (for platforms without config objects: ECS, Cloud Run).
+	withConfig bool
 }
 
-func buildCmd(dockerCli command.Cli) *cobra.Command {
+func buildCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	var opts buildOptions
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS]",
@@ -52,9 +55,13 @@ it builds from any directory.`,
   docker magents build --ca-cert /etc/ssl/certs/ca-certificates.crt
   docker magents build --builder unix:///run/buildkit/buildkitd.sock
   docker magents build --print --target latest --target dev
-  docker magents build --push --tag registry.example.com/team/claude-agent:1`,
+  docker magents build --push --tag registry.example.com/team/claude-agent:1
+  docker magents build --with-config --push --tag registry.example.com/team/claude-agent:team`,
 		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
+			if opts.withConfig {
+				return runBuildWithConfig(ctx, dockerCli, root, opts)
+			}
 			return runBuild(ctx, dockerCli, opts)
 		}),
 	}
@@ -69,6 +76,7 @@ it builds from any directory.`,
 	flags.StringVar(&opts.caCert, "ca-cert", "", "PEM bundle of extra CA certificates, for TLS-intercepting proxies (used by the build and trusted by the image)")
 	flags.StringVar(&opts.builder, "builder", "", `BuildKit daemon address (unix://, tcp://, docker-container://); default $BUILDKIT_HOST, else the engine's own BuildKit`)
 	flags.BoolVar(&opts.push, "push", false, "Also push the image to the registry its --tag names (with docker login's credentials)")
+	flags.BoolVar(&opts.withConfig, "with-config", false, `Then build an image with the fleet's shared agent config in it (default tag TARGET-PROJECT; --tag names it), for ECS and Cloud Run, which have no config objects`)
 	flags.BoolVar(&opts.print, "print", false, "Print the resolved targets as JSON (the shape of docker buildx bake --print) and exit")
 	return cmd
 }

@@ -94,8 +94,8 @@ func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, 
 		return nil, nil, auth.Credential{}, err
 	}
 	if len(f.ConfigSet) > 0 && where != k8sWhere && where != swarmWhere {
-		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's shared agent config (--claude-md, --settings, --mcp, --commands) is carried "+
-			"by deploy k8s (a ConfigMap) and deploy swarm (configs) only; here the agents start without it.")
+		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's shared agent config (--claude-md, --settings, --mcp, --commands) has no config "+
+			"object here: build it into the image with docker magents build --with-config --push --tag REF, and deploy with --image REF.")
 	}
 	if f.Egress == fleet.EgressAllowlist {
 		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's egress allowlist is enforced by the egress proxy of docker magents up; "+

@@ -48,7 +48,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 	cmd.Flags().StringVarP(&root.file, "file", "f", fleet.DefaultFile, "Compose file of the fleet")
 	cmd.Flags().StringVarP(&root.project, "project-name", "p", "", `Project name (default: the file's name, else "magents")`)
 	cmd.AddCommand(
-		buildCmd(dockerCli),
+		buildCmd(dockerCli, &root),
 		upCmd(dockerCli, &root),
 		psCmd(dockerCli, &root),
 		waitCmd(dockerCli, &root),
