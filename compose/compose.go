@@ -88,19 +88,33 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if f.AuthCheck {
 		env["MAGENTS_AUTH_CHECK"] = ptr("1")
 	}
+	// git settings of the agents, in the command-line scope (GIT_CONFIG_COUNT): never in a
+	// repository's or the user's git config.
+	var gitConfig [][2]string
 	if f.Isolation == "clone" && name != fleet.DevService {
 		env["MAGENTS_CLONE_FROM"] = ptr(fleet.OriginMountPath)
 		env["MAGENTS_CLONE_BRANCH"] = ptr("magents/" + name)
 		// The origin belongs to the host user: let git in the agent use it (a command-line
 		// scope setting, which safe.directory honours).
-		env["GIT_CONFIG_COUNT"] = ptr("1")
-		env["GIT_CONFIG_KEY_0"] = ptr("safe.directory")
-		env["GIT_CONFIG_VALUE_0"] = ptr(fleet.OriginMountPath)
+		gitConfig = append(gitConfig, [2]string{"safe.directory", fleet.OriginMountPath})
 		if f.Base != "" {
 			env["MAGENTS_CLONE_BASE"] = ptr(f.Base)
 		}
 		if len(f.Includes) > 0 {
 			env["MAGENTS_CLONE_INCLUDE"] = ptr(strings.Join(f.Includes, "\n"))
+		}
+	}
+	if f.Config.GitCredentials != "" {
+		// Pushing with the fleet's tokens: the supervisor's helper reads them from the
+		// read-only secrets mount and stores nothing.
+		env["MAGENTS_GIT_CREDENTIALS"] = ptr(fleet.SecretsMountPath + "/" + fleet.GitCredentialsFile)
+		gitConfig = append(gitConfig, [2]string{"credential.helper", "!magents-supervisor git-credential"})
+	}
+	if len(gitConfig) > 0 {
+		env["GIT_CONFIG_COUNT"] = ptr(strconv.Itoa(len(gitConfig)))
+		for i, kv := range gitConfig {
+			env["GIT_CONFIG_KEY_"+strconv.Itoa(i)] = ptr(kv[0])
+			env["GIT_CONFIG_VALUE_"+strconv.Itoa(i)] = ptr(kv[1])
 		}
 	}
 	if f.Egress == fleet.EgressAllowlist {
@@ -165,7 +179,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		// repository's git dir at that same path. It shares objects and refs with the host.
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: f.GitDir, Target: f.GitDir})
 	}
-	if f.Credential != "" {
+	if f.Credential != "" || f.Config.GitCredentials != "" {
 		// The directory, not each file: a credential replaced by rename is seen by the
 		// next Claude start (a file bind mount would pin the old inode).
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{

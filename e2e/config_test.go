@@ -41,11 +41,14 @@ func TestSharedConfig(t *testing.T) {
 	write("settings.json", `{"includeCoAuthoredBy": false, "env": {"MAGENTS_TEAM": "yes"}}`)
 	write("mcp.json", `{"mcpServers": {"teamdocs": {"command": "cat"}, "nodetool": {"command": "npx", "args": ["-y", "some-mcp-server"]}}}`)
 	write("commands/review.md", "Review the diff of $ARGUMENTS.\n")
+	token := "ghp_e2e" + nonce
+	write("git-credentials", "https://team-bot:"+token+"@git.example.invalid\n")
 
 	e.magents("up", "--agents", "2",
 		"--claude-md", filepath.Join(team, "CLAUDE.md"), "--settings", filepath.Join(team, "settings.json"),
 		"--mcp", filepath.Join(team, "mcp.json"), "--commands", filepath.Join(team, "commands"),
-		"--git-user-name", "Team Bot", "--git-user-email", "bot@example.invalid").Assert(t, icmd.Success)
+		"--git-user-name", "Team Bot", "--git-user-email", "bot@example.invalid",
+		"--git-credentials", filepath.Join(team, "git-credentials")).Assert(t, icmd.Success)
 	e.magents("wait", "--for", "idle", "--timeout", "120s").Assert(t, icmd.Success)
 	// The compose file is what docker compose itself accepts.
 	dockerIn(e.dir, nil, "compose", "-f", "docker-compose.claude.yml", "config", "--quiet").Assert(t, icmd.Success)
@@ -84,6 +87,15 @@ func TestSharedConfig(t *testing.T) {
 	}
 	if name := git("config", "--local", "user.name"); name != "Owner" {
 		t.Errorf("the repository's own user.name became %q", name)
+	}
+	// The push token reaches git's credential helper, and nothing else: not the env, not
+	// the compose file.
+	fill := docker("exec", "magents-agent-1", "sh", "-c", "printf 'protocol=https\\nhost=git.example.invalid\\n\\n' | git credential fill")
+	if !strings.Contains(fill.Stdout(), "password="+token) || !strings.Contains(fill.Stdout(), "username=team-bot") {
+		t.Errorf("git credential fill in the agent:\n%s", fill.Combined())
+	}
+	if strings.Contains(docker("inspect", "magents-agent-1").Stdout(), token) || strings.Contains(readFile(filepath.Join(e.dir, "docker-compose.claude.yml")), token) {
+		t.Error("the push token is in docker inspect or the compose file")
 	}
 
 	var shown struct {

@@ -62,6 +62,7 @@ type upOptions struct {
 	commands     string
 	gitUserName  string
 	gitUserEmail string
+	gitCreds     string
 }
 
 func upCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -102,6 +103,7 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.StringVar(&opts.commands, "commands", "", `A directory of slash commands (*.md) every agent gets; "" drops them`)
 	flags.StringVar(&opts.gitUserName, "git-user-name", "", "Author and committer name of the agents' commits (default: this host's git config user.name)")
 	flags.StringVar(&opts.gitUserEmail, "git-user-email", "", "Author and committer email of the agents' commits (default: this host's git config user.email)")
+	flags.StringVar(&opts.gitCreds, "git-credentials", "", `A git-credentials file (https://USER:TOKEN@HOST per line) whose tokens the agents push with: copied into the state dir for them, never into env or the compose file; "" drops it`)
 	flags.BoolVar(&opts.ipv6, "ipv6", false, "Give the fleet's networks IPv6 too (a /64 each from a ULA prefix of the project's own; the engine must filter IPv6: Engine 27+, or experimental and ip6tables in daemon.json)")
 	flags.BoolVar(&opts.docker, "docker", false, "Mount the Docker socket into the agents (gives them root on this host: only for agents you trust)")
 	flags.BoolVar(&opts.dev, "dev", false, "Also run the claude-agent-dev service (the dev image)")
@@ -164,6 +166,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		return err
 	}
 	if err := shareCredential(dockerCli, f, flagCred); err != nil {
+		return err
+	}
+	if err := f.WriteGitCredentials(); err != nil {
 		return err
 	}
 	content, err := compose.Render(ctx, f)
@@ -325,6 +330,7 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 func applyConfigFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProject bool) {
 	for flag, dst := range map[string]*string{
 		"claude-md": &f.Config.ClaudeMD, "settings": &f.Config.Settings, "mcp": &f.Config.MCP, "commands": &f.Config.Commands,
+		"git-credentials": &f.Config.GitCredentials,
 	} {
 		if !flags.Changed(flag) {
 			continue

@@ -58,6 +58,8 @@ func main() {
 		}
 		fmt.Fprint(os.Stderr, "usage: magents-supervisor config apply|show\n")
 		os.Exit(2)
+	case "git-credential":
+		os.Exit(gitCredential(args[1:], os.Stdin, os.Stdout))
 	case "hook":
 		os.Exit(recordHook(cfg, args[1:], os.Stdin))
 	case "agent":
@@ -85,6 +87,8 @@ Commands:
   proxy-denied  print the running egress proxy's denials (JSON)
   config show   print the fleet's shared config as this agent has it (JSON; env and headers redacted)
   config apply  stage and place a shared config set given as JSON on stdin (docker magents config sync)
+  git-credential get|store|erase
+                the agents' git credential helper: answers from MAGENTS_GIT_CREDENTIALS, writes nothing
   hook EVENT    record a Claude Code hook event (JSON on stdin); Claude runs it
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version

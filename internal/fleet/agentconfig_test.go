@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,43 @@ func TestValidateReadOnlyRootfsWithSharedConfig(t *testing.T) {
 	f.ReadOnlyRootfs, f.Config.ClaudeMD = true, "./CLAUDE.md"
 	if err := f.Validate(); err == nil || !strings.Contains(err.Error(), "--read-only-rootfs") {
 		t.Errorf("got %v", err)
+	}
+}
+
+func TestWriteGitCredentials(t *testing.T) {
+	dir := t.TempDir()
+	f := New("p", filepath.Join(dir, DefaultFile))
+	f.User = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
+	src := filepath.Join(dir, "creds")
+	os.WriteFile(src, []byte("https://bot:ghp_secret1@github.com\nnot a url with secret2\n"), 0o600)
+	f.Config.GitCredentials = src
+	err := f.WriteGitCredentials()
+	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("a bad line: %v", err)
+	}
+	os.WriteFile(src, []byte("https://bot:ghp_secret1@github.com\n"), 0o600)
+	if err := f.WriteGitCredentials(); err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(f.AgentSecretsDir(), GitCredentialsFile)
+	if b, err := os.ReadFile(copied); err != nil || !strings.Contains(string(b), "ghp_secret1") {
+		t.Errorf("copy: %q %v", b, err)
+	}
+	if st, _ := os.Stat(copied); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", st.Mode())
+	}
+	// The agents' credential is written beside it and keeps it.
+	if err := f.WriteAgentCredential("ANTHROPIC_API_KEY", "sk-ant-x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(copied); err != nil {
+		t.Error("writing the agents' credential removed the git credentials")
+	}
+	f.Config.GitCredentials = ""
+	if err := f.WriteGitCredentials(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(copied); err == nil {
+		t.Error("dropped git credentials stayed")
 	}
 }

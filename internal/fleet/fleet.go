@@ -114,6 +114,10 @@ type AgentConfig struct {
 	Commands     string `yaml:"commands,omitempty"` // a directory of slash commands (*.md)
 	GitUserName  string `yaml:"git_user_name,omitempty"`
 	GitUserEmail string `yaml:"git_user_email,omitempty"`
+	// GitCredentials is a host file in the git-credentials format whose tokens the agents
+	// push with: copied into the state dir for them, read by their credential helper;
+	// never in env or the compose file.
+	GitCredentials string `yaml:"git_credentials,omitempty"`
 	// Generation and Digest of the files' set as last written: the generation changes
 	// only when the set does (agents keep the newer of two sets).
 	Generation string `yaml:"generation,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,11 +55,55 @@ func (f *Fleet) WriteAgentCredential(name, value string) error {
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if e.Name() != SecretFileName(name) {
+		if e.Name() != SecretFileName(name) && e.Name() != GitCredentialsFile {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
 	return nil
+}
+
+// GitCredentialsFile is the agents' git credentials in their secrets dir.
+const GitCredentialsFile = "git-credentials"
+
+// WriteGitCredentials copies the fleet's git credentials file (Config.GitCredentials)
+// into the agents' secrets dir, readable by them only, after checking each line is a URL
+// with a user and a password; without one, it removes an earlier copy.
+func (f *Fleet) WriteGitCredentials() error {
+	path := filepath.Join(f.AgentSecretsDir(), GitCredentialsFile)
+	if f.Config.GitCredentials == "" {
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		return nil
+	}
+	src := f.Abs(f.Config.GitCredentials)
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("reading the git credentials: %w", err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		u, err := url.Parse(line)
+		hasPass := false
+		if err == nil && u.User != nil {
+			_, hasPass = u.User.Password()
+		}
+		if !hasPass || u.Host == "" {
+			// The line itself holds a secret: name it by number only.
+			return fmt.Errorf("%s line %d: not a URL with a user and a password (the git-credentials format: https://USER:TOKEN@HOST)", src, i+1)
+		}
+	}
+	uid, gid, err := ParseUser(f.User)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.SecretsDir(), 0o700); err != nil {
+		return err
+	}
+	return writeSecret(f.AgentSecretsDir(), GitCredentialsFile, string(b), uid, gid)
 }
 
 // ClearAgentCredential removes the agents' credential file.

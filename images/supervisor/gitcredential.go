@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// gitCredential is `magents-supervisor git-credential get|store|erase`, the agents' git
+// credential helper (credential.helper "!magents-supervisor git-credential") when the
+// fleet gives them git credentials (up --git-credentials): it answers get from the
+// read-only file MAGENTS_GIT_CREDENTIALS (the git-credentials format, one
+// https://USER:TOKEN@HOST per line) and ignores store and erase, so nothing is written.
+func gitCredential(args []string, stdin io.Reader, stdout io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: magents-supervisor git-credential get|store|erase")
+		return 2
+	}
+	if args[0] != "get" {
+		_, _ = io.Copy(io.Discard, stdin)
+		return 0
+	}
+	want := map[string]string{}
+	sc := bufio.NewScanner(stdin)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			want[k] = v
+		}
+	}
+	b, err := os.ReadFile(env("MAGENTS_GIT_CREDENTIALS", "/run/magents-secrets/git-credentials"))
+	if err != nil {
+		return 0 // none: git asks the next helper, or fails as it would without one
+	}
+	if user, pass, ok := matchCredential(string(b), want); ok {
+		fmt.Fprintf(stdout, "username=%s\npassword=%s\n", user, pass)
+	}
+	return 0
+}
+
+// matchCredential finds the first line of a git-credentials file for the protocol and
+// host git asks about (and its username, when it gives one).
+func matchCredential(file string, want map[string]string) (user, pass string, ok bool) {
+	for _, line := range strings.Split(file, "\n") {
+		u, err := url.Parse(strings.TrimSpace(line))
+		if err != nil || u.User == nil {
+			continue
+		}
+		p, hasPass := u.User.Password()
+		if !hasPass || u.Scheme != want["protocol"] || !strings.EqualFold(u.Host, want["host"]) {
+			continue
+		}
+		if w := want["username"]; w != "" && w != u.User.Username() {
+			continue
+		}
+		return u.User.Username(), p, true
+	}
+	return "", "", false
+}
