@@ -118,8 +118,8 @@ func TestK8sSharedConfig(t *testing.T) {
 	f := testFleet(2)
 	f.Config = fleet.AgentConfig{GitUserName: "Team Bot", GitUserEmail: "bot@example.invalid", Generation: "2026-11-27T10:00:00Z"}
 	f.ConfigSet = agentconfig.Set{
-		agentconfig.ClaudeMD: "# Team\n\"quoted\" and $literal\n",
-		agentconfig.MCP:      `{"mcpServers": {"docs": {"command": "docs-mcp"}}}`,
+		agentconfig.ClaudeMD:  "# Team\n\"quoted\" and $literal\n",
+		agentconfig.MCP:       `{"mcpServers": {"docs": {"command": "docs-mcp"}}}`,
 		"commands/go/test.md": "Run the tests.",
 	}
 	docs, err := K8s(f, testCred, K8sOptions{})
