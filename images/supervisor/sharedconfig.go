@@ -119,6 +119,9 @@ func currentSet(cfg config) (agentconfig.Set, error) {
 		staged, sm = nil, agentconfig.Manifest{}
 	}
 	if delivered != nil && (staged == nil || dm.Newer(sm)) {
+		if err := delivered.Check(); err != nil {
+			return nil, err
+		}
 		if err := stageSet(cfg, delivered, dm); err != nil {
 			return nil, fmt.Errorf("staging the shared config: %w", err)
 		}
@@ -224,11 +227,15 @@ func savePlaced(cfg config, rec *placedRecord) error {
 // hooks.
 func configureAgent(cfg config, self string) error {
 	set, err := currentSet(cfg)
-	if err != nil {
-		logf("the fleet's shared config: %v (the agent starts without it)", err)
-		set = nil
+	if err == nil {
+		if err = applyConfig(cfg, self, set); err == nil {
+			return nil
+		}
 	}
-	return applyConfig(cfg, self, set)
+	// A set that cannot be placed leaves what was placed before as it is; the supervisor's
+	// own hooks go in regardless, or the agent's state would not be reported.
+	logf("the fleet's shared config: %v (the agent starts with what it had)", err)
+	return writeSettings(cfg, self, nil, &placedRecord{})
 }
 
 func applyConfig(cfg config, self string, set agentconfig.Set) error {

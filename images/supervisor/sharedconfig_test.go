@@ -164,3 +164,15 @@ func TestAgentsOwnClaudeMDKeptAside(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// A delivered set that does not check out changes nothing placed; the hooks still go in.
+func TestBadDeliveredSetKeepsHooks(t *testing.T) {
+	cfg := config{ClaudeConfigDir: t.TempDir(), DeliveredConfig: t.TempDir(), SharedConfig: true}
+	deliver(t, cfg.DeliveredConfig, agentconfig.Set{agentconfig.Settings: `{"model": }`}, "2026-11-27T10:00:00Z")
+	if err := configureAgent(cfg, self); err != nil {
+		t.Fatal(err)
+	}
+	if s := mustJSON(readJSON(t, filepath.Join(cfg.ClaudeConfigDir, "settings.json"))); !strings.Contains(s, "hook Stop") {
+		t.Errorf("no hooks: %s", s)
+	}
+}
