@@ -3,6 +3,7 @@ package images
 import (
 	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,22 @@ func TestDockerfileSetsTheClaudeVersionLabel(t *testing.T) {
 	}
 	if !strings.Contains(string(b), ClaudeVersionLabel+`="${CLAUDE_CODE_VERSION}"`) {
 		t.Errorf("Dockerfile.claude does not set %s", ClaudeVersionLabel)
+	}
+}
+
+// The embedded build context holds every source file the supervisor builds from (a new
+// package left out of the go:embed list breaks docker magents build, not go build).
+func TestContextHasSupervisorSources(t *testing.T) {
+	err := filepath.WalkDir("supervisor", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		if _, err := fs.Stat(Context(), path); err != nil {
+			t.Errorf("%s is not in the embedded build context: add it to the go:embed list in images.go", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
