@@ -17,6 +17,12 @@ import (
 // developer's checkout is by the developer (up refuses a workspace the agents cannot write).
 func fleetDir(b *testing.B) (file string, run func(args ...string) (time.Duration, string)) {
 	dir := b.TempDir()
+	// The owner must reach it too (git runs as the owner): open the parent go test made.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err := os.Chown(dir, 1000, 1000); err != nil {
 		b.Fatal(err)
 	}

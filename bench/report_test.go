@@ -130,6 +130,8 @@ func markdown(r report) string {
 
 func num(v float64, unit string) string {
 	switch {
+	case unit == "agents":
+		return fmt.Sprintf("%.0f %s", v, unit)
 	case v >= 100:
 		return fmt.Sprintf("%.0f %s", v, unit)
 	case v >= 1:
