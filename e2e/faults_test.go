@@ -115,7 +115,7 @@ func TestFaultOutOfMemory(t *testing.T) {
 	if h := health(t, c); h.OOMKills < 1 || len(h.Problems) == 0 {
 		t.Errorf("health does not report the OOM kill: %+v", h)
 	}
-	if out := mg("ps").Stdout(); !strings.Contains(out, "memory limit") {
+	if out := mg("ps", "--live").Stdout(); !strings.Contains(out, "memory limit") {
 		t.Errorf("ps does not report the OOM kill:\n%s", out)
 	}
 	mg("wait", "--for", "idle", "--timeout", "30s").Assert(t, icmd.Success)

@@ -89,7 +89,7 @@ func (e *fleetEnv) magents(args ...string) *icmd.Result {
 
 func (e *fleetEnv) ps() []map[string]any {
 	e.t.Helper()
-	res := e.magents("ps", "--all", "--format", "json")
+	res := e.magents("ps", "--all", "--live", "--format", "json")
 	res.Assert(e.t, icmd.Success)
 	var out []map[string]any
 	if err := json.Unmarshal([]byte(res.Stdout()), &out); err != nil {

@@ -76,7 +76,7 @@ func TestFleetHooksAndClaudeCommits(t *testing.T) {
 	if !strings.Contains(res.Stdout(), "agent-1\twaiting") || !strings.Contains(strings.ToLower(res.Stdout()), "permission") {
 		t.Errorf("wait --for waiting printed:\n%s", res.Stdout())
 	}
-	table := e.magents("ps").Stdout()
+	table := e.magents("ps", "--live").Stdout()
 	if !strings.Contains(table, "FOR") || !strings.Contains(table, "waiting: ") {
 		t.Errorf("ps does not show what agent-1 waits for:\n%s", table)
 	}
@@ -131,7 +131,7 @@ func TestFleetHooksAndClaudeCommits(t *testing.T) {
 func (e *fleetEnv) state(agent string) string {
 	e.t.Helper()
 	var statuses []struct{ Agent, State string }
-	res := e.magents("ps", "--format", "json")
+	res := e.magents("ps", "--live", "--format", "json")
 	if err := json.Unmarshal([]byte(res.Stdout()), &statuses); err != nil {
 		e.t.Fatalf("ps --format json: %v\n%s", err, res.Combined())
 	}

@@ -64,7 +64,7 @@ func runAuthRotate(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if err := f.WriteAgentCredential(c.Var, c.Value); err != nil {
 		return err
 	}
-	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, false)
+	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true})
 	if err != nil {
 		return err
 	}

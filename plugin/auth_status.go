@@ -84,7 +84,7 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if eff.Credential != nil {
 		want = fingerprint(eff.Credential.Value)
 	}
-	statuses, _ := fleetStatus(ctx, dockerCli.Client(), f, false)
+	statuses, _ := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true})
 	docker := shellout.New(dockerCli)
 	for _, s := range statuses {
 		a := AgentAuthStatus{Agent: s.Agent, State: string(s.State), Refused: s.AuthError}

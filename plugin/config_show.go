@@ -72,7 +72,7 @@ func runConfigShow(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return err
 	}
 	shown := ConfigShown{Host: hostConfig(f)}
-	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, false)
+	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{})
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func pushConfigSet(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, a
 	if err != nil {
 		return err
 	}
-	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, false)
+	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{})
 	if err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ func agentChecks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, age
 	var statuses []AgentStatus
 	if engineUp {
 		var err error
-		if statuses, err = fleetStatus(ctx, dockerCli.Client(), f, false); err != nil {
+		if statuses, err = fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true}); err != nil {
 			c.add("fleet", "agents", agentstate.CheckFail, firstLine(err.Error()), "")
 			return
 		}

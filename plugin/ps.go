@@ -29,6 +29,7 @@ import (
 type psOptions struct {
 	format   string
 	all      bool
+	live     bool
 	watch    bool
 	interval time.Duration
 }
@@ -45,6 +46,7 @@ func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
 	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "Also list config volumes kept from removed agents")
+	cmd.Flags().BoolVar(&opts.live, "live", false, "Ask each agent's supervisor now (an exec each) rather than read its last health check (at most 5 s old)")
 	cmd.Flags().BoolVarP(&opts.watch, "watch", "w", false, "Refresh the list in place until interrupted")
 	cmd.Flags().DurationVar(&opts.interval, "interval", 2*time.Second, "How often --watch refreshes")
 	return cmd
@@ -85,7 +87,7 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 		return err
 	}
 	if !opts.watch {
-		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, opts.all)
+		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{all: opts.all, live: opts.live})
 		if err != nil {
 			return err
 		}
@@ -95,7 +97,7 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 	// print each refresh after the last, JSON as one array per line.
 	term := dockerCli.Out().IsTerminal()
 	for {
-		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, opts.all)
+		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{all: opts.all, live: opts.live})
 		if ctx.Err() != nil {
 			return nil // interrupted: the normal way to leave --watch
 		}
@@ -191,7 +193,11 @@ func orDash(s string) string {
 }
 
 // fleetStatus reads each agent's container and asks its supervisor for its health.
-func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, all bool) ([]AgentStatus, error) {
+// statusOptions: all also lists config volumes kept from removed agents; live asks each
+// running agent's supervisor now (an exec each) instead of reading its last health check.
+type statusOptions struct{ all, live bool }
+
+func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts statusOptions) ([]AgentStatus, error) {
 	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
 		All:     true,
 		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project).Add("label", compose.AgentLabel),
@@ -207,12 +213,12 @@ func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 			items = append(items, c)
 		}
 	}
-	// One inspect and one health exec per agent, all at once: ps stays quick with many agents.
+	// One inspect (and with live, one health exec) per agent, all at once.
 	out := make([]AgentStatus, len(items))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, c := range items {
 		g.Go(func() error {
-			s, err := agentStatus(gctx, api, f, c)
+			s, err := agentStatus(gctx, api, f, c, opts.live)
 			out[i] = s
 			return err
 		})
@@ -227,7 +233,7 @@ func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 			}
 		}
 	}
-	if all {
+	if opts.all {
 		vols, err := api.VolumeList(ctx, mobyclient.VolumeListOptions{
 			Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
 		})
@@ -249,10 +255,22 @@ func fleetStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 	return out, nil
 }
 
-// agentHealth asks the agent's supervisor for its health now; when it cannot be asked
-// (the container is not running, or the exec fails) the last health check's report stands.
-func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State) (agentstate.Health, bool) {
+// recentCheck is how old the last health check's report may be to stand for now: the
+// image's HEALTHCHECK runs every 5 s (and may take up to its 5 s timeout).
+const recentCheck = 12 * time.Second
+
+// agentHealth is the agent's health: the report of its last health check (the supervisor's
+// own JSON, kept by the engine) while that is recent, else — or with live — asked of its
+// supervisor now; when it cannot be asked (the container is not running, or the exec
+// fails) the last report stands, however old.
+func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, live bool) (agentstate.Health, bool) {
 	var h agentstate.Health
+	if !live && st.Running && st.Health != nil {
+		if n := len(st.Health.Log); n > 0 && time.Since(st.Health.Log[n-1].End) < recentCheck &&
+			json.Unmarshal([]byte(st.Health.Log[n-1].Output), &h) == nil && h.State != "" {
+			return h, true
+		}
+	}
 	if st.Running {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // one stuck agent does not hang ps
 		defer cancel()
@@ -268,7 +286,7 @@ func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *c
 	return h, false
 }
 
-func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary) (AgentStatus, error) {
+func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, live bool) (AgentStatus, error) {
 	service := c.Labels["com.docker.compose.service"]
 	s := AgentStatus{Agent: service, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
 	if len(c.Names) > 0 {
@@ -295,7 +313,7 @@ func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 	if st.Health != nil {
 		s.Health = string(st.Health.Status)
 	}
-	if h, ok := agentHealth(ctx, api, c.ID, st); ok {
+	if h, ok := agentHealth(ctx, api, c.ID, st, live); ok {
 		s.State, s.Since, s.Detail = h.State, h.Since, h.Detail
 		s.Restarts, s.Auth, s.AuthError = h.Restarts, h.Auth, h.AuthError
 		s.OOMKills, s.Problems = h.OOMKills, h.Problems

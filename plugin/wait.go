@@ -105,7 +105,7 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 	var failed []string
 	last := map[string]agentstate.State{}
 	for {
-		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, false)
+		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true})
 		if err != nil && ctx.Err() == nil {
 			return err
 		}

@@ -115,7 +115,7 @@ func runWorktreePrune(ctx context.Context, dockerCli command.Cli, root *rootOpti
 		return err
 	}
 	running := map[string]bool{}
-	agentStates, err := fleetStatus(ctx, dockerCli.Client(), f, false)
+	agentStates, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{})
 	if err != nil {
 		return err
 	}
