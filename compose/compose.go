@@ -88,8 +88,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if f.AuthCheck {
 		env["MAGENTS_AUTH_CHECK"] = ptr("1")
 	}
-	// git settings of the agents, in the command-line scope (GIT_CONFIG_COUNT): never in a
-	// repository's or the user's git config.
+	// git settings of the agents, in git's command-line scope (fleet.GitConfigEnv).
 	var gitConfig [][2]string
 	if f.Isolation == "clone" && name != fleet.DevService {
 		env["MAGENTS_CLONE_FROM"] = ptr(fleet.OriginMountPath)
@@ -110,12 +109,9 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		env["MAGENTS_GIT_CREDENTIALS"] = ptr(fleet.SecretsMountPath + "/" + fleet.GitCredentialsFile)
 		gitConfig = append(gitConfig, [2]string{"credential.helper", "!magents-supervisor git-credential"})
 	}
-	if len(gitConfig) > 0 {
-		env["GIT_CONFIG_COUNT"] = ptr(strconv.Itoa(len(gitConfig)))
-		for i, kv := range gitConfig {
-			env["GIT_CONFIG_KEY_"+strconv.Itoa(i)] = ptr(kv[0])
-			env["GIT_CONFIG_VALUE_"+strconv.Itoa(i)] = ptr(kv[1])
-		}
+	// With the fleet's git identity: the author and committer of the agents' commits.
+	for k, v := range f.GitConfigEnv(gitConfig...) {
+		env[k] = ptr(v)
 	}
 	if f.Egress == fleet.EgressAllowlist {
 		proxy := "http://" + fleet.EgressProxyService + ":" + ProxyPort
@@ -143,14 +139,6 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if len(f.ConfigSet) > 0 {
 		env["MAGENTS_SHARED_CONFIG"] = ptr("1")
 		s.Configs = sharedConfigRefs(f)
-	}
-	// The git identity of the agents' commits: in their environment, never in a
-	// repository's .git/config (in worktree mode that is the host user's own).
-	if n := f.Config.GitUserName; n != "" {
-		env["GIT_AUTHOR_NAME"], env["GIT_COMMITTER_NAME"] = ptr(n), ptr(n)
-	}
-	if e := f.Config.GitUserEmail; e != "" {
-		env["GIT_AUTHOR_EMAIL"], env["GIT_COMMITTER_EMAIL"] = ptr(e), ptr(e)
 	}
 	s.Environment = env
 	volume := fleet.ConfigVolume(name)

@@ -110,11 +110,8 @@ func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared m
 	if len(configs) > 0 {
 		env["MAGENTS_SHARED_CONFIG"] = ptr("1")
 	}
-	if n := f.Config.GitUserName; n != "" {
-		env["GIT_AUTHOR_NAME"], env["GIT_COMMITTER_NAME"] = ptr(n), ptr(n)
-	}
-	if e := f.Config.GitUserEmail; e != "" {
-		env["GIT_AUTHOR_EMAIL"], env["GIT_COMMITTER_EMAIL"] = ptr(e), ptr(e)
+	for k, v := range f.GitConfigEnv() {
+		env[k] = ptr(v)
 	}
 	s := clitypes.ServiceConfig{
 		Name:        name,

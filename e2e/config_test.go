@@ -158,7 +158,7 @@ func TestSharedConfig(t *testing.T) {
 	build.Assert(t, icmd.Success)
 	t.Cleanup(func() { docker("rmi", "magents/claude-agent:latest-magents") })
 	placed := docker("run", "--rm", "--entrypoint", "sh", "magents/claude-agent:latest-magents", "-c",
-		"magents-supervisor agent true && cat "+claudeDir+"/CLAUDE.md && echo \"$GIT_AUTHOR_NAME\"")
+		"magents-supervisor agent true && cat "+claudeDir+"/CLAUDE.md && git config user.name")
 	if !strings.Contains(placed.Stdout(), rule2) || !strings.Contains(placed.Stdout(), "Team Bot") {
 		t.Errorf("the image built --with-config does not give its agents the set:\n%s", placed.Combined())
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"strings"
 	"testing/fstest"
 	"time"
@@ -78,15 +80,10 @@ func configContext(f *fleet.Fleet, from string) (fs.FS, error) {
 	var df strings.Builder
 	fmt.Fprintf(&df, "FROM %s\n", from)
 	fmt.Fprintf(&df, "COPY config/ %s/\n", fleet.ConfigDeliveredDir)
-	env := [][2]string{{"MAGENTS_SHARED_CONFIG", "1"}}
-	if n := f.Config.GitUserName; n != "" {
-		env = append(env, [2]string{"GIT_AUTHOR_NAME", n}, [2]string{"GIT_COMMITTER_NAME", n})
-	}
-	if e := f.Config.GitUserEmail; e != "" {
-		env = append(env, [2]string{"GIT_AUTHOR_EMAIL", e}, [2]string{"GIT_COMMITTER_EMAIL", e})
-	}
-	for _, kv := range env {
-		fmt.Fprintf(&df, "ENV %s=%s\n", kv[0], dockerfileQuote(kv[1]))
+	env := map[string]string{"MAGENTS_SHARED_CONFIG": "1"}
+	maps.Copy(env, f.GitConfigEnv())
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		fmt.Fprintf(&df, "ENV %s=%s\n", k, dockerfileQuote(env[k]))
 	}
 	fmt.Fprintf(&df, "LABEL io.docker-magents.config-digest=%s\n", f.ConfigSet.Manifest("").Digest())
 	ctx["Dockerfile"] = &fstest.MapFile{Data: []byte(df.String()), Mode: 0o644}

@@ -22,8 +22,9 @@ func TestConfigContext(t *testing.T) {
 		"FROM magents/claude-agent:latest\n",
 		"COPY config/ /etc/magents/config/\n",
 		"ENV MAGENTS_SHARED_CONFIG=\"1\"\n",
-		`ENV GIT_AUTHOR_NAME="Dev \"The Bot\" \$USER"` + "\n",
-		"ENV GIT_COMMITTER_EMAIL=\"bot@example.invalid\"\n",
+		"ENV GIT_CONFIG_KEY_0=\"user.name\"\n",
+		`ENV GIT_CONFIG_VALUE_0="Dev \"The Bot\" \$USER"` + "\n",
+		"ENV GIT_CONFIG_VALUE_1=\"bot@example.invalid\"\n",
 		"LABEL io.docker-magents.config-digest=sha256:",
 	} {
 		if !strings.Contains(string(df), want) {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
@@ -54,12 +55,15 @@ func configShow(cfg config, w io.Writer) int {
 		}
 		out.Servers = append(out.Servers, shown)
 	}
-	for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"} {
-		if v := os.Getenv(k); v != "" {
+	// The fleet's git identity, in git's command-line scope (GIT_CONFIG_COUNT …).
+	n, _ := strconv.Atoi(os.Getenv("GIT_CONFIG_COUNT"))
+	for i := range n {
+		key := os.Getenv("GIT_CONFIG_KEY_" + strconv.Itoa(i))
+		if k, ok := strings.CutPrefix(key, "user."); ok && (k == "name" || k == "email") {
 			if out.Git == nil {
 				out.Git = map[string]string{}
 			}
-			out.Git[strings.ToLower(strings.TrimPrefix(k, "GIT_AUTHOR_"))] = v
+			out.Git[k] = os.Getenv("GIT_CONFIG_VALUE_" + strconv.Itoa(i))
 		}
 	}
 	enc := json.NewEncoder(w)

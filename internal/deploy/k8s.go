@@ -199,14 +199,5 @@ func sharedConfig(f *fleet.Fleet) []sharedFile {
 	return append(out, sharedFile{Key: agentconfig.ObjectName(agentconfig.ManifestName), Path: agentconfig.ManifestName, Content: string(m) + "\n"})
 }
 
-// gitEnv is the agents' git identity as environment variables.
-func gitEnv(f *fleet.Fleet) []envVar {
-	var env []envVar
-	if n := f.Config.GitUserName; n != "" {
-		env = append(env, envVar{"GIT_AUTHOR_NAME", n}, envVar{"GIT_COMMITTER_NAME", n})
-	}
-	if e := f.Config.GitUserEmail; e != "" {
-		env = append(env, envVar{"GIT_AUTHOR_EMAIL", e}, envVar{"GIT_COMMITTER_EMAIL", e})
-	}
-	return env
-}
+// gitEnv is the agents' git identity as environment variables (fleet.GitConfigEnv).
+func gitEnv(f *fleet.Fleet) []envVar { return sortedEnv(f.GitConfigEnv()) }

@@ -166,7 +166,8 @@ func TestK8sSharedConfig(t *testing.T) {
 	for _, vm := range pod.Containers[0].VolumeMounts {
 		mounted = mounted || (vm.MountPath == fleet.ConfigDeliveredDir && vm.ReadOnly)
 	}
-	if env["MAGENTS_SHARED_CONFIG"] != "1" || env["GIT_AUTHOR_NAME"] != "Team Bot" || env["GIT_COMMITTER_EMAIL"] != "bot@example.invalid" || !mounted {
+	if env["MAGENTS_SHARED_CONFIG"] != "1" || env["GIT_CONFIG_KEY_0"] != "user.name" || env["GIT_CONFIG_VALUE_0"] != "Team Bot" ||
+		env["GIT_CONFIG_VALUE_1"] != "bot@example.invalid" || !mounted {
 		t.Errorf("env %v, mounted %v", env, mounted)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,4 +87,29 @@ func (f *Fleet) LoadConfigSet(now time.Time) error {
 	}
 	f.ConfigSet = set
 	return nil
+}
+
+// GitConfigEnv is git settings for the agents as environment variables in git's
+// command-line scope (GIT_CONFIG_COUNT, GIT_CONFIG_KEY_n, GIT_CONFIG_VALUE_n): above every
+// config file, so never written into a repository's .git/config (in worktree mode the
+// host user's own), and below an explicit git -c. The fleet's git identity comes first
+// (user.name, user.email: author and committer of the agents' commits), then extra.
+func (f *Fleet) GitConfigEnv(extra ...[2]string) map[string]string {
+	var pairs [][2]string
+	if n := f.Config.GitUserName; n != "" {
+		pairs = append(pairs, [2]string{"user.name", n})
+	}
+	if e := f.Config.GitUserEmail; e != "" {
+		pairs = append(pairs, [2]string{"user.email", e})
+	}
+	pairs = append(pairs, extra...)
+	if len(pairs) == 0 {
+		return nil
+	}
+	env := map[string]string{"GIT_CONFIG_COUNT": strconv.Itoa(len(pairs))}
+	for i, kv := range pairs {
+		env["GIT_CONFIG_KEY_"+strconv.Itoa(i)] = kv[0]
+		env["GIT_CONFIG_VALUE_"+strconv.Itoa(i)] = kv[1]
+	}
+	return env
 }
