@@ -117,7 +117,23 @@ func TestDeployKubernetes(t *testing.T) {
 		t.Fatalf("a dry run stored the StatefulSet: %v", err)
 	}
 
+	// The fleet up saved, with a shared CLAUDE.md: the agents get it from a ConfigMap.
+	rule := "K8SRULE" + fmt.Sprint(time.Now().UnixNano())
+	claudeMD := filepath.Join(t.TempDir(), "CLAUDE.md")
+	if err := os.WriteFile(claudeMD, []byte(rule+": the team's rules.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mg("up", "--no-build", "--agents", "1", "--egress", "open", "--claude-md", claudeMD).Assert(t, icmd.Success)
+	mg("down").Assert(t, icmd.Success)
+
 	mg("deploy", "k8s", "--apply", "--agents", "2", "--auth-init", "--timeout", "4m").Assert(t, icmd.Expected{Err: "2 agent(s) Ready"})
+	// Each agent's supervisor placed it in its config volume (a host path here).
+	for i := 1; i <= 2; i++ {
+		placed := readFile(filepath.Join(pvRoot, fmt.Sprintf("config-%s-%d", name, i), "CLAUDE.md"))
+		if !strings.Contains(placed, rule) {
+			t.Errorf("agent %d's config volume has CLAUDE.md %q", i, placed)
+		}
+	}
 	for i := 1; i <= 2; i++ {
 		pod, err := kube.CoreV1().Pods("default").Get(ctx, fmt.Sprintf("%s-%d", name, i), metav1.GetOptions{})
 		if err != nil {

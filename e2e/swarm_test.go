@@ -39,6 +39,15 @@ func TestDeploySwarm(t *testing.T) {
 		}
 	})
 
+	// The fleet up saved, with a shared CLAUDE.md: the stack carries it as a Swarm config.
+	rule := "SWARMRULE" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "")
+	claudeMD := filepath.Join(t.TempDir(), "CLAUDE.md")
+	if err := os.WriteFile(claudeMD, []byte(rule+": the team's rules.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mg("up", "--no-build", "--agents", "1", "--egress", "open", "--claude-md", claudeMD).Assert(t, icmd.Success)
+	mg("down").Assert(t, icmd.Success)
+
 	// The rendered file is what docker stack deploy reads; -o writes it.
 	out := filepath.Join(e.dir, "deploy")
 	mg("deploy", "swarm", "--agents", "3", "-o", out).Assert(t, icmd.Success)
@@ -59,6 +68,10 @@ func TestDeploySwarm(t *testing.T) {
 			t.Errorf("the credential shows in docker service inspect %s", agent)
 		}
 	}
+
+	// Each task's supervisor placed the shared CLAUDE.md from its Swarm config.
+	task := strings.TrimSpace(docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=swarme2e_agent-2").Stdout())
+	docker("exec", task, "grep", "-qF", rule, "/home/magents/.claude/CLAUDE.md").Assert(t, icmd.Success)
 
 	cmd := exec.Command("docker", "magents", "-p", "swarme2e", "attach", "--swarm", "agent-1")
 	cmd.Dir = e.dir
