@@ -6,7 +6,6 @@ package compose
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -221,21 +220,18 @@ func ptr[T any](v T) *T { return &v }
 // a bind mount of the host file), and their manifest.
 func sharedConfigs(f *fleet.Fleet) types.Configs {
 	configs := types.Configs{}
-	for _, name := range f.ConfigSet.Names() {
-		configs[configObjectName(name)] = types.ConfigObjConfig{Content: escapeDollars(f.ConfigSet[name])}
+	for _, file := range f.ConfigSet.Delivered(f.Config.Generation) {
+		configs[configObjectName(file.Name)] = types.ConfigObjConfig{Content: escapeDollars(file.Content)}
 	}
-	m, _ := json.MarshalIndent(f.ConfigSet.Manifest(f.Config.Generation), "", "  ")
-	configs[configObjectName(agentconfig.ManifestName)] = types.ConfigObjConfig{Content: string(m) + "\n"}
 	return configs
 }
 
 func sharedConfigRefs(f *fleet.Fleet) []types.ServiceConfigObjConfig {
 	mode := types.FileMode(0o444)
-	names := append(f.ConfigSet.Names(), agentconfig.ManifestName)
-	refs := make([]types.ServiceConfigObjConfig, 0, len(names))
-	for _, name := range names {
+	var refs []types.ServiceConfigObjConfig
+	for _, file := range f.ConfigSet.Delivered(f.Config.Generation) {
 		refs = append(refs, types.ServiceConfigObjConfig{
-			Source: configObjectName(name), Target: fleet.ConfigDeliveredDir + "/" + name, Mode: &mode,
+			Source: configObjectName(file.Name), Target: fleet.ConfigDeliveredDir + "/" + file.Name, Mode: &mode,
 		})
 	}
 	return refs

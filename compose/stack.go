@@ -2,12 +2,9 @@ package compose
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -202,26 +199,17 @@ func WriteStackConfigs(f *fleet.Fleet, dir string) ([]StackConfig, error) {
 	if len(f.ConfigSet) == 0 {
 		return nil, nil
 	}
-	m, err := json.MarshalIndent(f.ConfigSet.Manifest(f.Config.Generation), "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	files := map[string]string{agentconfig.ManifestName: string(m) + "\n"}
-	for name, content := range f.ConfigSet {
-		files[name] = content
-	}
 	var out []StackConfig
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		path := filepath.Join(dir, filepath.FromSlash(name))
+	for _, file := range f.ConfigSet.Delivered(f.Config.Generation) {
+		path := filepath.Join(dir, filepath.FromSlash(file.Name))
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(path, []byte(files[name]), 0o600); err != nil {
+		if err := os.WriteFile(path, []byte(file.Content), 0o600); err != nil {
 			return nil, err
 		}
-		key := "magents-" + agentconfig.ObjectName(name)
-		sum := strings.TrimPrefix(agentconfig.Digest(files[name]), "sha256:")[:12]
-		out = append(out, StackConfig{Key: key, Name: f.Project + "-" + agentconfig.ObjectName(name) + "-" + sum, File: path, Path: name})
+		sum := strings.TrimPrefix(agentconfig.Digest(file.Content), "sha256:")[:12]
+		out = append(out, StackConfig{Key: configObjectName(file.Name), Name: f.Project + "-" + agentconfig.ObjectName(file.Name) + "-" + sum, File: path, Path: file.Name})
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -17,7 +16,6 @@ import (
 	"github.com/moby/buildkit/util/progress/progressui"
 
 	"github.com/docker-magents/docker-magents/images"
-	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/buildkit"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
@@ -69,13 +67,9 @@ func runBuildWithConfig(ctx context.Context, dockerCli command.Cli, root *rootOp
 // configContext is the build context of the image with the config: its Dockerfile and
 // the set's files (with their manifest) under config/.
 func configContext(f *fleet.Fleet, from string) (fs.FS, error) {
-	m, err := json.MarshalIndent(f.ConfigSet.Manifest(f.Config.Generation), "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	ctx := fstest.MapFS{"config/" + agentconfig.ManifestName: {Data: append(m, '\n'), Mode: 0o444}}
-	for name, content := range f.ConfigSet {
-		ctx["config/"+name] = &fstest.MapFile{Data: []byte(content), Mode: 0o444}
+	ctx := fstest.MapFS{}
+	for _, file := range f.ConfigSet.Delivered(f.Config.Generation) {
+		ctx["config/"+file.Name] = &fstest.MapFile{Data: []byte(file.Content), Mode: 0o444}
 	}
 	var df strings.Builder
 	fmt.Fprintf(&df, "FROM %s\n", from)

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -192,11 +191,10 @@ func sharedConfig(f *fleet.Fleet) []sharedFile {
 		return nil
 	}
 	var out []sharedFile
-	for _, name := range f.ConfigSet.Names() {
-		out = append(out, sharedFile{Key: agentconfig.ObjectName(name), Path: name, Content: f.ConfigSet[name]})
+	for _, file := range f.ConfigSet.Delivered(f.Config.Generation) {
+		out = append(out, sharedFile{Key: agentconfig.ObjectName(file.Name), Path: file.Name, Content: file.Content})
 	}
-	m, _ := json.MarshalIndent(f.ConfigSet.Manifest(f.Config.Generation), "", "  ")
-	return append(out, sharedFile{Key: agentconfig.ObjectName(agentconfig.ManifestName), Path: agentconfig.ManifestName, Content: string(m) + "\n"})
+	return out
 }
 
 // gitEnv is the agents' git identity as environment variables (fleet.GitConfigEnv).

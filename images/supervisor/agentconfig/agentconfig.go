@@ -53,6 +53,20 @@ func (m Manifest) Newer(other Manifest) bool {
 	return errA == nil && a.After(b)
 }
 
+// File is one file of what reaches an agent.
+type File struct{ Name, Content string }
+
+// Delivered is what reaches an agent, wherever it runs: the set's files by name, then
+// their manifest of generation (a reader that sees the manifest sees every file).
+func (s Set) Delivered(generation string) []File {
+	files := make([]File, 0, len(s)+1)
+	for _, name := range s.Names() {
+		files = append(files, File{name, s[name]})
+	}
+	m, _ := json.MarshalIndent(s.Manifest(generation), "", "  ") // strings only: cannot fail
+	return append(files, File{ManifestName, string(m) + "\n"})
+}
+
 // Digest of the whole set: equal sets, equal digests.
 func (m Manifest) Digest() string {
 	var sb strings.Builder
