@@ -13,7 +13,6 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
-	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/spf13/cobra"
@@ -112,19 +111,11 @@ func buildTargets(ctx context.Context, dockerCli command.Cli, targets []*images.
 		secrets[images.CACertSecret] = pemBytes
 	}
 
-	addr := opts.builder
-	if addr == "" {
-		addr = buildkit.BuildkitHost()
-	}
-	b, err := buildkit.Connect(ctx, dockerCli.Client(), addr)
+	b, err := connectBuilder(ctx, dockerCli, opts)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-
-	auth := authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(dockerCli.ConfigFile()),
-	})
 	for _, t := range targets {
 		req := buildkit.Request{
 			Context:    buildkit.NewFS(images.Context()),
@@ -137,12 +128,9 @@ func buildTargets(ctx context.Context, dockerCli command.Cli, targets []*images.
 			Pull:       opts.pull,
 			BaseImages: t.BaseImages(),
 			Secrets:    secrets,
-			Session:    []session.Attachable{auth},
 			Push:       opts.push,
-			RegistryAuth: func(ref string) (string, error) {
-				return command.RetrieveAuthTokenFromImage(dockerCli.ConfigFile(), ref)
-			},
 		}
+		withRegistryAuth(dockerCli, &req)
 		if err := b.Build(ctx, req, mode, dockerCli.Err()); err != nil {
 			return fmt.Errorf("building target %s: %w", t.Name, err)
 		}
@@ -151,6 +139,27 @@ func buildTargets(ctx context.Context, dockerCli command.Cli, targets []*images.
 		}
 	}
 	return nil
+}
+
+// connectBuilder connects to the BuildKit opts names: --builder, else $BUILDKIT_HOST,
+// else the engine's own.
+func connectBuilder(ctx context.Context, dockerCli command.Cli, opts buildOptions) (*buildkit.Builder, error) {
+	addr := opts.builder
+	if addr == "" {
+		addr = buildkit.BuildkitHost()
+	}
+	return buildkit.Connect(ctx, dockerCli.Client(), addr)
+}
+
+// withRegistryAuth gives a build docker login's credentials: BuildKit's for pulls and
+// pushes, the engine's for a push it makes.
+func withRegistryAuth(dockerCli command.Cli, req *buildkit.Request) {
+	req.Session = append(req.Session, authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerCli.ConfigFile()),
+	}))
+	req.RegistryAuth = func(ref string) (string, error) {
+		return command.RetrieveAuthTokenFromImage(dockerCli.ConfigFile(), ref)
+	}
 }
 
 // resolveTargets applies the flags to the default target definitions.

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli/command"
-	"github.com/moby/buildkit/session"
-	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 
 	"github.com/docker-magents/docker-magents/images"
@@ -50,14 +48,17 @@ func runBuildWithConfig(ctx context.Context, dockerCli command.Cli, root *rootOp
 	if err := buildTargets(ctx, dockerCli, targets, base); err != nil {
 		return err
 	}
-	derived := opts
-	derived.noCache = false
+	b, err := connectBuilder(ctx, dockerCli, opts)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
 	for _, t := range targets {
 		tags := opts.tags
 		if len(tags) == 0 {
 			tags = []string{images.Repository + ":" + t.Name + "-" + f.Project}
 		}
-		if err := buildConfigImage(ctx, dockerCli, f, t.Tags[0], tags, derived); err != nil {
+		if err := buildConfigImage(ctx, dockerCli, b, f, t.Tags[0], tags, opts); err != nil {
 			return err
 		}
 	}
@@ -90,7 +91,7 @@ func dockerfileQuote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`).Replace(s) + `"`
 }
 
-func buildConfigImage(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, from string, tags []string, opts buildOptions) error {
+func buildConfigImage(ctx context.Context, dockerCli command.Cli, b *buildkit.Builder, f *fleet.Fleet, from string, tags []string, opts buildOptions) error {
 	mode, err := progressMode(opts.progress)
 	if err != nil {
 		return err
@@ -99,25 +100,11 @@ func buildConfigImage(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet
 	if err != nil {
 		return err
 	}
-	addr := opts.builder
-	if addr == "" {
-		addr = buildkit.BuildkitHost()
-	}
-	b, err := buildkit.Connect(ctx, dockerCli.Client(), addr)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
 	req := buildkit.Request{
 		Context: buildkit.NewFS(bctx), Dockerfile: "Dockerfile", Tags: tags, Platforms: opts.platforms,
 		BaseImages: []string{from}, Push: opts.push,
-		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-			AuthConfigProvider: authprovider.LoadAuthConfig(dockerCli.ConfigFile()),
-		})},
-		RegistryAuth: func(ref string) (string, error) {
-			return command.RetrieveAuthTokenFromImage(dockerCli.ConfigFile(), ref)
-		},
 	}
+	withRegistryAuth(dockerCli, &req)
 	if err := b.Build(ctx, req, mode, dockerCli.Err()); err != nil {
 		return fmt.Errorf("building the image with the shared config: %w", err)
 	}
