@@ -264,26 +264,27 @@ const recentCheck = 12 * time.Second
 // supervisor now; when it cannot be asked (the container is not running, or the exec
 // fails) the last report stands, however old.
 func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, live bool) (agentstate.Health, bool) {
-	var h agentstate.Health
-	if !live && st.Running && st.Health != nil {
-		if n := len(st.Health.Log); n > 0 && time.Since(st.Health.Log[n-1].End) < recentCheck &&
-			json.Unmarshal([]byte(st.Health.Log[n-1].Output), &h) == nil && h.State != "" {
-			return h, true
+	// The last health check's report, and when it ended.
+	var last agentstate.Health
+	var lastEnd time.Time
+	haveLast := false
+	if st.Health != nil {
+		if n := len(st.Health.Log); n > 0 && json.Unmarshal([]byte(st.Health.Log[n-1].Output), &last) == nil && last.State != "" {
+			haveLast, lastEnd = true, st.Health.Log[n-1].End
 		}
+	}
+	if !live && st.Running && haveLast && time.Since(lastEnd) < recentCheck {
+		return last, true
 	}
 	if st.Running {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // one stuck agent does not hang ps
 		defer cancel()
+		var h agentstate.Health
 		if out, _, err := execOutput(ctx, api, id, "/usr/local/bin/magents-supervisor", "health"); err == nil && json.Unmarshal(out, &h) == nil && h.State != "" {
 			return h, true
 		}
 	}
-	if st.Health != nil {
-		if n := len(st.Health.Log); n > 0 && json.Unmarshal([]byte(st.Health.Log[n-1].Output), &h) == nil && h.State != "" {
-			return h, true
-		}
-	}
-	return h, false
+	return last, haveLast
 }
 
 func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, live bool) (AgentStatus, error) {
