@@ -125,13 +125,16 @@ func rssKiB(b *testing.B, container, comm string) float64 {
 	return kib
 }
 
-func memAvailableKiB() float64 {
-	b, err := os.ReadFile("/proc/meminfo")
+func memAvailableKiB() float64 { return procKiB("/proc/meminfo", "MemAvailable:") }
+
+// procKiB is the kB figure of the line of a /proc file that starts with key (0 without it).
+func procKiB(path, key string) float64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+		if v, ok := strings.CutPrefix(line, key); ok {
 			var kib float64
 			fmt.Sscan(v, &kib)
 			return kib
@@ -221,16 +224,5 @@ func dockerdRSSKiB() float64 {
 	if err != nil {
 		return 0
 	}
-	status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var kib float64
-			fmt.Sscan(v, &kib)
-			return kib
-		}
-	}
-	return 0
+	return procKiB("/proc/"+strings.TrimSpace(string(pid))+"/status", "VmRSS:")
 }

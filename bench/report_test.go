@@ -140,17 +140,4 @@ func num(v float64, unit string) string {
 	return fmt.Sprintf("%.3f %s", v, unit)
 }
 
-func memTotalGiB() float64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			var kb float64
-			fmt.Sscan(v, &kb)
-			return kb / (1 << 20)
-		}
-	}
-	return 0
-}
+func memTotalGiB() float64 { return procKiB("/proc/meminfo", "MemTotal:") / (1 << 20) }
