@@ -84,6 +84,16 @@ func agentContainer(root *rootOptions, agent string) (string, error) {
 		}
 		return f.Project + "-claude-dev", nil
 	}
+	name, err := agentIn(f, agent)
+	if err != nil {
+		return "", err
+	}
+	return f.ContainerName(name), nil
+}
+
+// agentIn is the agent-N an agent name (agent-N, or N) stands for in f, refused when f
+// has no such agent.
+func agentIn(f *fleet.Fleet, agent string) (string, error) {
 	n, err := fleet.AgentNumber(agent)
 	if err != nil {
 		return "", err
@@ -91,5 +101,5 @@ func agentContainer(root *rootOptions, agent string) (string, error) {
 	if n > f.Agents {
 		return "", fmt.Errorf("project %s has %d agent(s): there is no agent-%d", f.Project, f.Agents, n)
 	}
-	return f.ContainerName(fleet.AgentName(n)), nil
+	return fleet.AgentName(n), nil
 }

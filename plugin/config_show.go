@@ -99,19 +99,21 @@ func runConfigShow(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	return nil
 }
 
-// checkAgentNames defaults to every agent and refuses names the fleet does not have.
+// checkAgentNames defaults to every agent, names each agent-N, and refuses names the
+// fleet does not have.
 func checkAgentNames(f *fleet.Fleet, agents []string) ([]string, error) {
 	if len(agents) == 0 {
 		return f.AgentNames(), nil
 	}
-	for _, a := range agents {
-		if n, err := fleet.AgentNumber(a); err != nil {
+	out := make([]string, len(agents))
+	for i, a := range agents {
+		name, err := agentIn(f, a)
+		if err != nil {
 			return nil, err
-		} else if n > f.Agents {
-			return nil, fmt.Errorf("project %s has %d agent(s): no %s", f.Project, f.Agents, a)
 		}
+		out[i] = name
 	}
-	return agents, nil
+	return out, nil
 }
 
 func hostConfig(f *fleet.Fleet) HostConfig {
