@@ -4,11 +4,12 @@
 package compose
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,7 +36,7 @@ func Project(f *fleet.Fleet) *types.Project {
 		WorkingDir: f.Dir(),
 		Services:   types.Services{},
 		Volumes:    types.Volumes{},
-		Extensions: types.Extensions{Extension: f},
+		Extensions: types.Extensions{Extension: saved(f)},
 	}
 	for i, name := range f.AgentNames() {
 		p.Services[name] = agentService(f, name, f.ContainerName(name), f.Image, strconv.Itoa(i+1))
@@ -221,7 +222,7 @@ func ptr[T any](v T) *T { return &v }
 func sharedConfigs(f *fleet.Fleet) types.Configs {
 	configs := types.Configs{}
 	for _, file := range f.ConfigSet.Delivered(f.Config.Generation) {
-		configs[configObjectName(file.Name)] = types.ConfigObjConfig{Content: escapeDollars(file.Content)}
+		configs[configObjectName(file.Name)] = types.ConfigObjConfig{Content: file.Content}
 	}
 	return configs
 }
@@ -239,9 +240,6 @@ func sharedConfigRefs(f *fleet.Fleet) []types.ServiceConfigObjConfig {
 
 // configObjectName is the compose config of a shared file: magents-claude-md, ….
 func configObjectName(file string) string { return "magents-" + agentconfig.ObjectName(file) }
-
-// escapeDollars keeps content as it is through compose's interpolation ($$ is a $).
-func escapeDollars(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 
 // withIPv6 turns IPv6 on for the fleet's network number n when the fleet asks for it. The
 // subnet is explicit: engines before 27 allocate none, and an IPv6 network without one
@@ -318,36 +316,80 @@ func socketGroup() string {
 	return ""
 }
 
-// Render renders the fleet to compose YAML and checks it with compose-go's loader, so a
-// file compose would reject is never written.
+// Render renders the fleet to compose YAML, every value a literal (literalYAML), and
+// checks with compose-go's loader, in an environment where every variable is set, that the
+// file loads and that what reaches the agents is what the fleet says: a file compose would
+// reject, or that would give an agent something else, is never written.
 func Render(ctx context.Context, f *fleet.Fleet) ([]byte, error) {
-	b, err := Project(f).MarshalYAML()
+	want := Project(f)
+	b, err := want.MarshalYAML()
 	if err != nil {
 		return nil, err
 	}
-	p, err := Load(ctx, f.ComposeFile, b)
+	if b, err = literalYAML(b); err != nil {
+		return nil, err
+	}
+	got, err := load(ctx, f.ComposeFile, b, true)
 	if err != nil {
 		return nil, fmt.Errorf("the generated compose file does not load (a bug in docker-magents): %w", err)
 	}
-	// The shared config must reach the agents as it is on the host, interpolation and all.
-	for _, name := range f.ConfigSet.Names() {
-		if got := p.Configs[configObjectName(name)].Content; got != f.ConfigSet[name] {
-			return nil, fmt.Errorf("the shared %s does not survive the compose file as it is (a bug in docker-magents)", name)
-		}
+	if err := sameValues(want, got); err != nil {
+		return nil, fmt.Errorf("the generated compose file does not carry the fleet's values as they are (a bug in docker-magents): %w", err)
 	}
 	return b, nil
 }
 
+// sameValues compares what compose interpolates and an agent is given: each service's
+// environment, command, entrypoint and labels, and the configs' content.
+func sameValues(want, got *types.Project) error {
+	for name, w := range want.Services {
+		g, ok := got.Services[name]
+		if !ok {
+			return fmt.Errorf("service %s is missing", name)
+		}
+		for k, v := range w.Environment {
+			if gv := g.Environment[k]; (v == nil) != (gv == nil) || v != nil && *v != *gv {
+				return fmt.Errorf("service %s: %s differs", name, k)
+			}
+		}
+		if !slices.Equal(w.Command, g.Command) || !slices.Equal(w.Entrypoint, g.Entrypoint) || !maps.Equal(w.Labels, g.Labels) {
+			return fmt.Errorf("service %s: its command or labels differ", name)
+		}
+	}
+	for name, c := range want.Configs {
+		if got.Configs[name].Content != c.Content {
+			return fmt.Errorf("config %s differs", name)
+		}
+	}
+	return nil
+}
+
 // Load parses and validates compose YAML as docker compose would, without reading the
-// env files it names.
+// env files it names; no variable is set.
 func Load(ctx context.Context, path string, content []byte) (*types.Project, error) {
+	return load(ctx, path, content, false)
+}
+
+// load is Load; with everySet, every variable the file refers to is set (to a value no
+// agent is given), so that a reference left in a value shows.
+func load(ctx context.Context, path string, content []byte, everySet bool) (*types.Project, error) {
 	return loader.LoadWithContext(ctx, types.ConfigDetails{
 		WorkingDir:  filepath.Dir(path),
 		ConfigFiles: []types.ConfigFile{{Filename: path, Content: content}},
 		Environment: types.Mapping{},
 	}, func(o *loader.Options) {
 		o.SkipResolveEnvironment = true
+		if everySet {
+			o.Interpolate.LookupValue = func(string) (string, bool) { return "INTERPOLATED", true }
+		}
 	})
+}
+
+// saved is what x-magents holds of f: its settings, in this version's format.
+func saved(f *fleet.Fleet) *fleet.Fleet {
+	s := *f
+	s.Version = fleet.FormatVersion
+	return &s
 }
 
 // ReadFleet reads the fleet saved in an existing compose file: its name and x-magents.
@@ -360,17 +402,54 @@ func ReadFleet(path string) (*fleet.Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc struct {
-		Name    string       `yaml:"name"`
-		Magents *fleet.Fleet `yaml:"x-magents"`
-	}
-	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s is not valid YAML: %w", path, err)
 	}
-	if doc.Magents == nil {
+	name, block := topLevel(&doc, "name"), topLevel(&doc, Extension)
+	if block == nil {
 		return nil, fmt.Errorf("%s has no %s block: it was not written by docker magents; give another file with -f", path, Extension)
 	}
-	f := doc.Magents
-	f.Project, f.ComposeFile = doc.Name, path
+	var version struct {
+		Version int `yaml:"version"`
+	}
+	if err := block.Decode(&version); err != nil {
+		return nil, fmt.Errorf("%s: its %s block is not docker magents' settings: %w", path, Extension, err)
+	}
+	switch {
+	case version.Version > fleet.FormatVersion:
+		return nil, fmt.Errorf("%s was written by a newer docker magents (format %d; this one reads up to %d): update docker magents", path, version.Version, fleet.FormatVersion)
+	case version.Version == fleet.FormatVersion:
+		unescapeNode(block)
+	}
+	f := &fleet.Fleet{}
+	if err := block.Decode(f); err != nil {
+		return nil, fmt.Errorf("%s: its %s block is not docker magents' settings: %w", path, Extension, err)
+	}
+	if f.Egress == "" {
+		if f.Version != 0 {
+			return nil, fmt.Errorf("%s: its %s block says no egress: a file docker magents writes always does (was it edited?); add egress: allowlist (or open) to it", path, Extension)
+		}
+		f.Egress = fleet.EgressOpen // written before egress control: open, as it was
+	}
+	f.Version = fleet.FormatVersion
+	f.Project, f.ComposeFile = "", path
+	if name != nil {
+		f.Project = name.Value
+	}
 	return f, nil
+}
+
+// topLevel is the value of key in a YAML document's top-level mapping, or nil.
+func topLevel(doc *yaml.Node, key string) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
 }

@@ -33,6 +33,12 @@ func TestRenderGolden(t *testing.T) {
 			f.Tasks, f.PermissionMode = []string{"Write the parser", "Test it"}, "acceptEdits"
 			return f
 		},
+		"literal-values": func() *fleet.Fleet {
+			f := testFleet(1)
+			f.Tasks, f.AgentCmd = []string{"print $SECRETPROBE, then ${HOME} and $$"}, `bash -c 'echo "${1:-x}"'`
+			f.Config.GitUserName, f.Config.GitUserEmail = "A $ign", "dev+${x}@example.com"
+			return f
+		},
 		"egress-allowlist": func() *fleet.Fleet {
 			f := testFleet(2)
 			f.Egress, f.Allow = fleet.EgressAllowlist, []string{"gateway.example.com", "*.internal.example.com"}

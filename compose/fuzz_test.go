@@ -4,7 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
+	"reflect"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
@@ -45,26 +45,93 @@ func FuzzPrepareEnvFile(f *testing.F) {
 	})
 }
 
-// Whatever fleet settings validate, the compose file rendered from them loads in
-// compose-go (Render checks with its loader; an error there is a bug).
+// Every string a user gives the fleet reaches the agents verbatim and comes back from the
+// file as it was: each string field of the fleet (found by reflection, so a new one is
+// covered) in turn takes a fuzzed value, kept where the fleet validates with it. Render
+// itself checks the loaded project, in an environment where every variable is set, against
+// the fleet; here the x-magents block is read back, rendered and read back once more, as
+// two later ups would, and must equal the fleet both times.
 func FuzzRender(f *testing.F) {
-	f.Add("magents", 2, "4g", 1.5, "1000:1000", "Write the parser", "worktree", true, 512)
-	f.Add("team-a", 1, "512m", 0.0, "1001:1001", "", "shared", false, 0)
-	f.Add("x", 3, "1.5g", 2.0, "0:0", "a: b\n- c", "clone", false, -1)
-	f.Fuzz(func(t *testing.T, project string, agents int, memory string, cpus float64, user, task, isolation string, readOnly bool, pids int) {
-		fl := fleet.New(project, "/home/dev/project/"+fleet.DefaultFile)
-		fl.Agents, fl.Memory, fl.CPUs, fl.User, fl.Isolation, fl.ReadOnlyRootfs, fl.Pids = agents%20, memory, cpus, user, isolation, readOnly, pids
-		if task != "" {
-			fl.Tasks = []string{task}
-		}
-		if isolation == "worktree" {
+	f.Add("Write the parser", "print $SECRETPROBE and ${HOME}", "$$ ${ $( `id`", 2, 0)
+	f.Add("team-a", "a: b\n- c", "-rf", 1, 1)
+	f.Add("x", "1.5g", "1001:1001", 3, 2)
+	f.Add("${ANTHROPIC_API_KEY}", "$", "'\"\\", 2, 2)
+	f.Fuzz(func(t *testing.T, a, b, c string, agents, isolation int) {
+		fl := fleet.New("magents", "/home/dev/project/"+fleet.DefaultFile)
+		fl.Agents = 1 + abs(agents)%3
+		fl.Isolation = fleet.Isolations[abs(isolation)%len(fleet.Isolations)]
+		if fl.Isolation == "worktree" {
 			fl.GitDir = "/home/dev/project/.git"
 		}
-		if fl.Validate() != nil || fleet.ParseMemory(memory) != nil || strings.ContainsAny(isolation, "\x00") {
-			return
+		setEveryString(fl, []string{a, b, c})
+		if err := fl.Validate(); err != nil {
+			t.Fatalf("the fleet does not validate: %v", err)
 		}
-		if _, err := Render(context.Background(), fl); err != nil {
+		b1, err := Render(context.Background(), fl)
+		if err != nil {
 			t.Fatalf("a fleet that validates does not render: %v\n%+v", err, fl)
 		}
+		dir := t.TempDir()
+		file := filepath.Join(dir, fleet.DefaultFile)
+		for round := 1; round <= 2; round++ {
+			if err := os.WriteFile(file, b1, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			back, err := ReadFleet(file)
+			if err != nil {
+				t.Fatalf("round %d: the file does not read back: %v", round, err)
+			}
+			want := *fl
+			want.ComposeFile = back.ComposeFile
+			if !reflect.DeepEqual(saved(&want), back) {
+				t.Fatalf("round %d: x-magents reads back as\n%+v\nnot\n%+v", round, back, saved(&want))
+			}
+			back.ComposeFile = fl.ComposeFile
+			if b1, err = Render(context.Background(), back); err != nil {
+				t.Fatalf("round %d: the fleet read back does not render: %v", round, err)
+			}
+		}
 	})
+}
+
+// setEveryString gives each string (and []string) field of the fleet, its nested structs
+// too, the next of values in turn, and keeps it where the fleet still validates.
+func setEveryString(fl *fleet.Fleet, values []string) {
+	i := 0
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		for n := 0; n < v.NumField(); n++ {
+			field, sf := v.Field(n), v.Type().Field(n)
+			if !sf.IsExported() || sf.Tag.Get("yaml") == "-" && sf.Name != "Project" {
+				continue
+			}
+			old := reflect.ValueOf(field.Interface())
+			switch {
+			case field.Kind() == reflect.Struct:
+				walk(field)
+				continue
+			case field.Kind() == reflect.String:
+				field.SetString(values[i%len(values)])
+			case field.Kind() == reflect.Slice && field.Type().Elem().Kind() == reflect.String:
+				if values[i%len(values)] == "" {
+					continue
+				}
+				field.Set(reflect.ValueOf([]string{values[i%len(values)]}))
+			default:
+				continue
+			}
+			i++
+			if fl.Validate() != nil {
+				field.Set(old)
+			}
+		}
+	}
+	walk(reflect.ValueOf(fl).Elem())
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -(n + 1)
+	}
+	return n
 }

@@ -74,10 +74,26 @@ func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs [
 	if err := enc.Encode(&cfg); err != nil {
 		return nil, err
 	}
-	if err := ValidateStack(buf.Bytes(), f.Dir()); err != nil {
+	b, err := literalYAML(buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := loadStack(b, f.Dir())
+	if err != nil {
 		return nil, fmt.Errorf("the generated stack file does not load (a bug in docker-magents): %w", err)
 	}
-	return buf.Bytes(), nil
+	got := map[string]clitypes.MappingWithEquals{}
+	for _, s := range loaded.Services {
+		got[s.Name] = s.Environment
+	}
+	for _, s := range cfg.Services {
+		for k, v := range s.Environment {
+			if g := got[s.Name][k]; g == nil || *g != *v {
+				return nil, fmt.Errorf("the generated stack file does not give %s its %s as it is (a bug in docker-magents)", s.Name, k)
+			}
+		}
+	}
+	return b, nil
 }
 
 func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared map[string]string, configs []StackConfig) clitypes.ServiceConfig {
@@ -168,28 +184,40 @@ func durationPtr(d time.Duration) *clitypes.Duration { return ptr(clitypes.Durat
 // ValidateStack loads a stack file as docker stack deploy does: docker/cli's compose
 // loader, its v3 schema for the file's version and its list of forbidden properties.
 func ValidateStack(b []byte, dir string) error {
+	_, err := loadStack(b, dir)
+	return err
+}
+
+// loadStack is ValidateStack, which returns what it loaded.
+// The environment it interpolates in has a value for every variable of this process's.
+func loadStack(b []byte, dir string) (*clitypes.Config, error) {
 	dict, err := cliloader.ParseYAML(b)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if v, _ := dict["version"].(string); v != StackVersion {
-		return fmt.Errorf("stack file version %q, want %q", v, StackVersion)
+		return nil, fmt.Errorf("stack file version %q, want %q", v, StackVersion)
+	}
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		env[k] = "INTERPOLATED"
 	}
 	cfg, err := cliloader.Load(clitypes.ConfigDetails{
 		WorkingDir:  dir,
 		ConfigFiles: []clitypes.ConfigFile{{Filename: filepath.Join(dir, "stack.yml"), Config: dict}},
-		Environment: map[string]string{},
+		Environment: env,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if unsupported := cliloader.GetUnsupportedProperties(dict); len(unsupported) > 0 {
-		return fmt.Errorf("properties docker stack deploy ignores: %v", unsupported)
+		return nil, fmt.Errorf("properties docker stack deploy ignores: %v", unsupported)
 	}
 	if len(cfg.Services) == 0 {
-		return fmt.Errorf("no services")
+		return nil, fmt.Errorf("no services")
 	}
-	return nil
+	return cfg, nil
 }
 
 // WriteStackConfigs writes the fleet's shared agent config and its manifest under dir

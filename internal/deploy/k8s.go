@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -197,5 +198,12 @@ func sharedConfig(f *fleet.Fleet) []sharedFile {
 	return out
 }
 
-// gitEnv is the agents' git identity as environment variables (fleet.GitConfigEnv).
-func gitEnv(f *fleet.Fleet) []envVar { return sortedEnv(f.GitConfigEnv()) }
+// gitEnv is the agents' git identity as environment variables (fleet.GitConfigEnv), as a
+// container's env values: the kubelet expands $(VAR) in those, and reads $$ as $.
+func gitEnv(f *fleet.Fleet) []envVar {
+	env := sortedEnv(f.GitConfigEnv())
+	for i := range env {
+		env[i].Value = strings.ReplaceAll(env[i].Value, "$", "$$")
+	}
+	return env
+}

@@ -113,10 +113,10 @@ func TestK8sRefusesBrokenTemplates(t *testing.T) {
 
 // The shared agent config renders as a ConfigMap mounted where compose would deliver it,
 // each file at its path (commands in their directories), with the manifest; the git
-// identity is in the agents' env.
+// identity is in the agents' env, escaped from the kubelet's $(VAR) expansion.
 func TestK8sSharedConfig(t *testing.T) {
 	f := testFleet(2)
-	f.Config = fleet.AgentConfig{GitUserName: "Team Bot", GitUserEmail: "bot@example.invalid", Generation: "2026-11-27T10:00:00Z"}
+	f.Config = fleet.AgentConfig{GitUserName: "Team $(AGENT_ID) Bot", GitUserEmail: "bot@example.invalid", Generation: "2026-11-27T10:00:00Z"}
 	f.ConfigSet = agentconfig.Set{
 		agentconfig.ClaudeMD:  "# Team\n\"quoted\" and $literal\n",
 		agentconfig.MCP:       `{"mcpServers": {"docs": {"command": "docs-mcp"}}}`,
@@ -166,7 +166,7 @@ func TestK8sSharedConfig(t *testing.T) {
 	for _, vm := range pod.Containers[0].VolumeMounts {
 		mounted = mounted || (vm.MountPath == fleet.ConfigDeliveredDir && vm.ReadOnly)
 	}
-	if env["MAGENTS_SHARED_CONFIG"] != "1" || env["GIT_CONFIG_KEY_0"] != "user.name" || env["GIT_CONFIG_VALUE_0"] != "Team Bot" ||
+	if env["MAGENTS_SHARED_CONFIG"] != "1" || env["GIT_CONFIG_KEY_0"] != "user.name" || env["GIT_CONFIG_VALUE_0"] != "Team $$(AGENT_ID) Bot" ||
 		env["GIT_CONFIG_VALUE_1"] != "bot@example.invalid" || !mounted {
 		t.Errorf("env %v, mounted %v", env, mounted)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 )
@@ -38,6 +39,10 @@ type Fleet struct {
 	Project     string `yaml:"-"`
 	ComposeFile string `yaml:"-"`
 
+	// Version is the x-magents format (FormatVersion when written; 0 in files written
+	// before it had one).
+	Version int `yaml:"version,omitempty"`
+
 	Agents    int     `yaml:"agents"`
 	Image     string  `yaml:"image"`
 	Workspace string  `yaml:"workspace"` // as written: relative to the compose file's directory, or absolute
@@ -56,8 +61,9 @@ type Fleet struct {
 	Docker bool `yaml:"docker,omitempty"`
 	// Egress is "allowlist" (the agents reach the outside only through the fleet's egress
 	// proxy, and only the hosts of DefaultAllow, Allow and the env file's
-	// ANTHROPIC_BASE_URL; the default of new projects) or "open" ("" in files written
-	// before egress control: open, as they were).
+	// ANTHROPIC_BASE_URL; the default of new projects) or "open". Files written before
+	// egress control have none and are read as open, as they were; a file of FormatVersion
+	// without one is refused.
 	Egress string   `yaml:"egress,omitempty"`
 	Allow  []string `yaml:"allow,omitempty"`
 	// DenyModelEndpoint keeps the env file's ANTHROPIC_BASE_URL off the allowlist (it is
@@ -124,6 +130,10 @@ type AgentConfig struct {
 	Digest     string `yaml:"digest,omitempty"`
 }
 
+// FormatVersion is the x-magents format this version writes: every $ of its string values
+// doubled (compose interpolates x- blocks too), and egress always said.
+const FormatVersion = 2
+
 // Egress modes.
 const (
 	EgressAllowlist = "allowlist"
@@ -147,6 +157,10 @@ func (f *Fleet) AllowList() []string {
 // EgressProxyService is the compose service of the egress proxy.
 const EgressProxyService = "egress-proxy"
 
+// Isolations are the ways agents share the workspace: a private clone each, a git
+// worktree each, or the one directory.
+var Isolations = []string{"clone", "worktree", "shared"}
+
 // PermissionModes are the modes Claude Code takes (claude --permission-mode).
 var PermissionModes = []string{"manual", "acceptEdits", "auto", "plan", "dontAsk", "bypassPermissions"}
 
@@ -161,6 +175,7 @@ func WorktreeRel(agent string) string { return "./" + StateDirName + "/worktrees
 // New is a fleet with the defaults of a new project.
 func New(project, composeFile string) *Fleet {
 	return &Fleet{
+		Version:     FormatVersion,
 		Project:     project,
 		ComposeFile: composeFile,
 		Agents:      1,
@@ -258,8 +273,35 @@ func (f *Fleet) Validate() error {
 	if f.Image == "" {
 		errs = append(errs, errors.New("no image: give --image"))
 	}
+	if f.Workspace == "" {
+		errs = append(errs, errors.New("no workspace: give --workspace"))
+	}
+	if f.EnvFile == "" {
+		errs = append(errs, errors.New("no env file: give --env-file"))
+	}
+	if f.GitDir != "" && !filepath.IsAbs(f.GitDir) {
+		errs = append(errs, fmt.Errorf("invalid git_dir %q: the repository's git dir by its absolute path", f.GitDir))
+	}
 	if _, _, err := ParseUser(f.User); err != nil {
 		errs = append(errs, err)
+	}
+	if err := ParseMemory(f.Memory); err != nil {
+		errs = append(errs, err)
+	}
+	if f.Isolation != "" && !slices.Contains(Isolations, f.Isolation) {
+		errs = append(errs, fmt.Errorf("invalid --isolation %q: use %s", f.Isolation, strings.Join(Isolations, ", ")))
+	}
+	if f.Credential != "" && !IsCredentialVar(f.Credential) {
+		errs = append(errs, fmt.Errorf("invalid credential %q: one of %s", f.Credential, strings.Join(CredentialVars, ", ")))
+	}
+	// Git takes these as arguments on the host: never an option, never a second line.
+	if strings.HasPrefix(f.Base, "-") || strings.ContainsFunc(f.Base, unicode.IsControl) {
+		errs = append(errs, fmt.Errorf("invalid --base %q: give a branch, tag or commit", f.Base))
+	}
+	for _, p := range f.Includes {
+		if p == "" || strings.ContainsAny(p, "\n\x00") {
+			errs = append(errs, fmt.Errorf("invalid --include %q: give a gitignore-style pattern on one line", p))
+		}
 	}
 	if f.Headless && len(f.Tasks) < f.Agents {
 		errs = append(errs, fmt.Errorf("headless agents need a task each: %d task(s) for %d agent(s)", len(f.Tasks), f.Agents))
@@ -270,7 +312,7 @@ func (f *Fleet) Validate() error {
 	if f.PermissionMode != "" && !slices.Contains(PermissionModes, f.PermissionMode) {
 		errs = append(errs, fmt.Errorf("invalid permission mode %q: use one of %s", f.PermissionMode, strings.Join(PermissionModes, ", ")))
 	}
-	if f.Egress != "" && f.Egress != EgressAllowlist && f.Egress != EgressOpen {
+	if f.Egress != EgressAllowlist && f.Egress != EgressOpen {
 		errs = append(errs, fmt.Errorf(`invalid --egress %q: use "allowlist" or "open"`, f.Egress))
 	}
 	for _, a := range f.Allow {

@@ -203,12 +203,12 @@ func TestParseTasks(t *testing.T) {
 }
 
 func TestParseMemory(t *testing.T) {
-	for in, want := range map[string]int64{"4g": 4 << 30, "512m": 512 << 20, "512MB": 512 << 20, "1024": 1024, "1.5g": 3 << 29} {
+	for in, want := range map[string]int64{"4g": 4 << 30, "512m": 512 << 20, "512MB": 512 << 20, "7340032": 7 << 20, "1.5g": 3 << 29} {
 		if got, err := ParseBytes(in); err != nil || got != want {
 			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "-1g", "lots", "0"} {
+	for _, bad := range []string{"", "-1g", "lots", "0", "1024", "nan", "NaN", "inf", "+Inf", "1e30g", "99999999999t", "4 gigs"} {
 		if err := ParseMemory(bad); err == nil {
 			t.Errorf("ParseMemory(%q) accepted", bad)
 		}

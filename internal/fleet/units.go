@@ -2,26 +2,25 @@ package fleet
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/docker/go-units"
 )
 
-// ParseBytes reads a memory size as docker does: 4g, 512m, 1024k, or bytes.
+// Memory limits docker takes: at least 6 MiB (the engine refuses less), at most far more
+// than any machine has (a typo of a unit, not a limit).
+const (
+	minMemory = 6 << 20
+	maxMemory = 1 << 50
+)
+
+// ParseBytes reads a memory size as docker does (units.RAMInBytes: 4g, 512m, 1.5g, 1024k,
+// or bytes): no exponents, NaN or infinities.
 func ParseBytes(size string) (int64, error) {
-	s := strings.ToLower(strings.TrimSpace(size))
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40} {
-		if strings.HasSuffix(s, suffix) || strings.HasSuffix(s, suffix+"b") {
-			s = strings.TrimSuffix(strings.TrimSuffix(s, "b"), suffix)
-			mult = m
-			break
-		}
+	n, err := units.RAMInBytes(size)
+	if err != nil || n < minMemory || n > maxMemory {
+		return 0, fmt.Errorf("invalid memory size %q: give a size such as 4g or 512m (at least 6m)", size)
 	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("invalid memory size %q: give a size such as 4g or 512m", size)
-	}
-	return int64(n * float64(mult)), nil
+	return n, nil
 }
 
 // ParseMemory validates a memory size.
