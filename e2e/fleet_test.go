@@ -87,6 +87,21 @@ func (e *fleetEnv) magents(args ...string) *icmd.Result {
 	return dockerIn(e.dir, []string{"ANTHROPIC_API_KEY=" + e.apiKey}, append([]string{"magents"}, args...)...)
 }
 
+// savedAgents is the number of agents the compose file's x-magents says.
+func savedAgents(t *testing.T, composeFile string) int {
+	t.Helper()
+	for _, line := range strings.Split(readFile(composeFile), "\n") {
+		if n, ok := strings.CutPrefix(line, "  agents: "); ok {
+			var agents int
+			if _, err := fmt.Sscan(n, &agents); err == nil {
+				return agents
+			}
+		}
+	}
+	t.Fatalf("no agents in %s", composeFile)
+	return 0
+}
+
 func (e *fleetEnv) ps() []map[string]any {
 	e.t.Helper()
 	res := e.magents("ps", "--all", "--live", "--format", "json")
@@ -160,17 +175,28 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 	}
 	_, _ = f.WriteString("# a note of mine\n")
 	f.Close()
-	e.magents("up").Assert(t, icmd.Expected{ExitCode: 1, Err: "edited by hand"})
+	e.magents("up").Assert(t, icmd.Expected{ExitCode: 1, Err: "changed since docker magents wrote it"})
 	e.magents("up", "--force").Assert(t, icmd.Success)
 	if strings.Contains(readFile(composeFile), "a note of mine") {
 		t.Error("up --force kept the hand edit")
 	}
 
-	// Two up commands at once are serialized by the project lock; both succeed.
-	first := icmd.StartCmd(icmd.Cmd{Command: []string{"docker", "magents", "up"}, Dir: e.dir, Env: append(os.Environ(), "ANTHROPIC_API_KEY="+e.apiKey)})
-	second := e.magents("up")
+	// Two different up commands at once are serialized by the project lock: both succeed,
+	// and what runs is what the file the later one wrote says, all of it healthy.
+	first := icmd.StartCmd(icmd.Cmd{Command: []string{"docker", "magents", "up", "--agents", "3"}, Dir: e.dir, Env: append(os.Environ(), "ANTHROPIC_API_KEY="+e.apiKey)})
+	second := e.magents("up", "--agents", "2")
 	icmd.WaitOnCmd(2*time.Minute, first).Assert(t, icmd.Success)
 	second.Assert(t, icmd.Success)
+	saved := savedAgents(t, composeFile)
+	if saved != 2 && saved != 3 {
+		t.Fatalf("after two ups the file says %d agents", saved)
+	}
+	running := strings.Fields(docker("ps", "--filter", "label=com.docker.compose.project=magents", "--filter", "label=io.docker-magents.agent",
+		"--filter", "health=healthy", "--format", "{{.Names}}").Stdout())
+	if len(running) != saved {
+		t.Errorf("the file says %d agents, and %d healthy agents run: %v", saved, len(running), running)
+	}
+	e.magents("up", "--agents", "2").Assert(t, icmd.Success)
 	if containerID(t, "magents-agent-1") != id1 {
 		t.Error("concurrent ups recreated agent-1")
 	}

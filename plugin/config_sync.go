@@ -55,19 +55,23 @@ func runConfigSync(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if len(f.ConfigSet) == 0 {
 		return fmt.Errorf("project %s has no shared config files: give them with docker magents up --claude-md, --settings, --mcp or --commands", f.Project)
 	}
-	if edited, err := f.EditedByHand(); err != nil {
+	rec, err := fleet.ReadRecord(recordsDir(), f.ComposeFile)
+	if err != nil {
 		return err
-	} else if edited {
-		return fmt.Errorf("%s was edited by hand since docker magents wrote it: run docker magents up --force to write it anew, then config sync", root.file)
+	}
+	if why, err := fleet.Unrecorded(rec, f.ComposeFile); err != nil {
+		return err
+	} else if why != "" {
+		return fmt.Errorf("%s: %s: run docker magents up --force to write it anew, then config sync", root.file, why)
 	}
 	content, err := compose.Render(ctx, f)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(f.ComposeFile, content, 0o644); err != nil {
+	if err := fleet.WriteFileAtomic(f.ComposeFile, content, 0o644); err != nil {
 		return err
 	}
-	if err := f.RecordWritten(content); err != nil {
+	if err := f.WriteRecord(recordsDir(), content); err != nil {
 		return err
 	}
 

@@ -131,7 +131,7 @@ func writeDeployFiles(dockerCli command.Cli, dir string, files []deployFile) err
 			perm = 0o600
 		}
 		path := filepath.Join(dir, f.name)
-		if err := writeFileAtomic(path, f.content, perm); err != nil {
+		if err := fleet.WriteFileAtomic(path, f.content, perm); err != nil {
 			return err
 		}
 		fmt.Fprintf(dockerCli.Err(), "Wrote %s\n", path)

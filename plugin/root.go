@@ -11,6 +11,7 @@ import (
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/config"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
@@ -71,6 +72,10 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 	return cmd
 }
 
+// recordsDir is where the records of what docker magents wrote are kept (fleet.Record):
+// under the Docker config dir, out of every agent's reach.
+func recordsDir() string { return fleet.RecordsDir(config.Dir()) }
+
 // composePath is the compose file's absolute path.
 func (r *rootOptions) composePath() (string, error) {
 	return filepath.Abs(r.file)
@@ -112,12 +117,22 @@ func (r *rootOptions) loadFleet() (*fleet.Fleet, error) {
 	return f, nil
 }
 
-// lockFleet is loadFleet under the project lock (see fleet.Lock); call unlock when done.
+// lockFleet is loadFleet under the project lock (see fleet.Lock), taken before the file
+// is read; call unlock when done.
 func (r *rootOptions) lockFleet() (f *fleet.Fleet, unlock func(), err error) {
-	if f, err = r.loadFleet(); err != nil {
+	path, err := r.composePath()
+	if err != nil {
 		return nil, nil, err
 	}
-	if unlock, err = f.Lock(); err != nil {
+	if _, err := os.Stat(path); err != nil {
+		_, err := r.loadFleet() // says there is no fleet, or why it cannot be read
+		return nil, nil, err
+	}
+	if unlock, err = fleet.LockFor(path); err != nil {
+		return nil, nil, err
+	}
+	if f, err = r.loadFleet(); err != nil {
+		unlock()
 		return nil, nil, err
 	}
 	return f, unlock, nil

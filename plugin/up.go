@@ -149,11 +149,8 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if f, err = upFleet(root, opts, flags); err != nil {
 		return err
 	}
-	if edited, err := f.EditedByHand(); err != nil {
+	if err := checkRecord(root, f, opts, flags); err != nil {
 		return err
-	} else if edited && !opts.force {
-		return fmt.Errorf("%s was edited by hand since docker magents wrote it: keep your changes in another compose file "+
-			"(docker compose -f %s -f yours.yml …), or run 'docker magents up --force' to overwrite them", root.file, root.file)
 	}
 	flagCred, err := credentialFlag(dockerCli, opts)
 	if err != nil {
@@ -175,10 +172,10 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, content, 0o644); err != nil {
+	if err := fleet.WriteFileAtomic(path, content, 0o644); err != nil {
 		return err
 	}
-	if err := f.RecordWritten(content); err != nil {
+	if err := f.WriteRecord(recordsDir(), content); err != nil {
 		return err
 	}
 	if err := prepareWorktrees(dockerCli, f); err != nil {
@@ -206,6 +203,42 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		}
 	}
 	fmt.Fprintf(dockerCli.Out(), "%d agent(s) of project %s are healthy. Attach: docker magents attach agent-1 (detach with C-b d)\n", f.Agents, f.Project)
+	return nil
+}
+
+// checkRecord refuses to go on from a compose file that is not what docker magents last
+// wrote (an agent may share its directory) unless --force; and, even then, to take from it
+// a setting that widens what the agents reach: each must be given again on the command
+// line. The trusted settings are those recorded, or, with no record on this machine, those
+// of a new project with the same flags.
+func checkRecord(root *rootOptions, f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet) error {
+	rec, err := fleet.ReadRecord(recordsDir(), f.ComposeFile)
+	if err != nil {
+		return err
+	}
+	why, err := fleet.Unrecorded(rec, f.ComposeFile)
+	if err != nil || why == "" {
+		return err
+	}
+	if !opts.force {
+		return fmt.Errorf("%s: %s. Keep your own changes in another compose file (docker compose -f %s -f yours.yml …), "+
+			"or run 'docker magents up --force' to write it anew", root.file, why, root.file)
+	}
+	var trusted map[string]string
+	if rec != nil {
+		trusted = rec.Privileged
+	} else {
+		fresh := fleet.New(f.Project, f.ComposeFile)
+		if err := applyUpFlags(fresh, opts, flags, true); err != nil {
+			return err
+		}
+		trusted = fresh.Privileged()
+	}
+	if changes := f.PrivilegeChanges(trusted, flags.Changed); len(changes) > 0 {
+		return fmt.Errorf("%s: %s, and it widens what the agents reach:\n  %s\n"+
+			"Such a setting is never taken from a file changed behind docker magents' back (an agent may have written it): "+
+			"give each of these flags with the value you want", root.file, why, strings.Join(changes, "\n  "))
+	}
 	return nil
 }
 
@@ -576,25 +609,4 @@ func writableDir(dir string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
-}
-
-// writeFileAtomic replaces path by rename, so no reader sees half a file.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,26 +88,55 @@ func TestLockSerializes(t *testing.T) {
 	}
 }
 
-func TestEditedByHand(t *testing.T) {
+// The record of what was written lives outside the compose file's directory; a file that
+// differs from it, or has none, is unrecorded; privileged settings that differ from the
+// trusted ones are named unless given.
+func TestRecord(t *testing.T) {
+	records := filepath.Join(t.TempDir(), "docker", "magents", "fleets")
 	f := New("p", filepath.Join(t.TempDir(), "c.yml"))
-	if err := os.MkdirAll(f.StateDir(), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	content := []byte("name: p\n")
 	if err := os.WriteFile(f.ComposeFile, content, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.RecordWritten(content); err != nil {
+	if why, err := Unrecorded(nil, f.ComposeFile); err != nil || !strings.Contains(why, "no record") {
+		t.Fatalf("a file with no record: %q %v", why, err)
+	}
+	if err := f.WriteRecord(records, content); err != nil {
 		t.Fatal(err)
 	}
-	if edited, err := f.EditedByHand(); err != nil || edited {
-		t.Fatalf("unchanged file: edited=%v err=%v", edited, err)
+	if entries, _ := os.ReadDir(f.StateDir()); len(entries) != 0 {
+		t.Errorf("something was recorded next to the compose file: %v", entries)
+	}
+	rec, err := ReadRecord(records, f.ComposeFile)
+	if err != nil || rec == nil {
+		t.Fatalf("record: %v %v", rec, err)
+	}
+	if st, err := os.Stat(filepath.Dir(recordPath(records, f.ComposeFile))); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("records dir: %v %v", st, err)
+	}
+	if why, err := Unrecorded(rec, f.ComposeFile); err != nil || why != "" {
+		t.Fatalf("unchanged file: %q %v", why, err)
+	}
+	other := New("p", filepath.Join(t.TempDir(), "c.yml"))
+	if r, _ := ReadRecord(records, other.ComposeFile); r != nil {
+		t.Error("another file of the same project shares the record")
 	}
 	if err := os.WriteFile(f.ComposeFile, append(content, "# mine\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if edited, _ := f.EditedByHand(); !edited {
-		t.Fatal("a hand edit went unnoticed")
+	if why, _ := Unrecorded(rec, f.ComposeFile); !strings.Contains(why, "changed") {
+		t.Fatalf("a hand edit went unnoticed: %q", why)
+	}
+
+	edited := *f
+	edited.Docker, edited.User, edited.Allow, edited.Tasks = true, "0:0", []string{"evil.example.com"}, []string{"harmless"}
+	changes := edited.PrivilegeChanges(rec.Privileged, func(string) bool { return false })
+	want := []string{`--allow: "" → "evil.example.com"`, `--docker: "false" → "true"`, `--user: "1000:1000" → "0:0"`}
+	if !slices.Equal(changes, want) {
+		t.Errorf("changes %q, want %q", changes, want)
+	}
+	if c := edited.PrivilegeChanges(rec.Privileged, func(flag string) bool { return flag != "user" }); len(c) != 1 {
+		t.Errorf("flags given still named: %q", c)
 	}
 }
 

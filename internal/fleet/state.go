@@ -1,8 +1,6 @@
 package fleet
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -14,16 +12,21 @@ import (
 
 // Lock serializes commands that change a project (two `up` at once): it holds an
 // exclusive flock on the state dir's lock file until the returned func is called.
-func (f *Fleet) Lock() (unlock func(), err error) {
-	if err := os.MkdirAll(f.StateDir(), 0o755); err != nil {
+func (f *Fleet) Lock() (unlock func(), err error) { return LockFor(f.ComposeFile) }
+
+// LockFor is the lock of the fleet whose compose file is composeFile, to take before
+// reading the file: what is read under it stays what is acted on.
+func LockFor(composeFile string) (unlock func(), err error) {
+	dir := filepath.Join(filepath.Dir(composeFile), StateDirName)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the project state dir: %w", err)
 	}
-	file, err := os.OpenFile(filepath.Join(f.StateDir(), "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	file, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		fmt.Fprintf(os.Stderr, "waiting for another docker magents command on project %s to finish…\n", f.Project)
+		fmt.Fprintf(os.Stderr, "waiting for another docker magents command on %s to finish…\n", filepath.Base(composeFile))
 		if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX); err != nil {
 			file.Close()
 			return nil, err
@@ -151,35 +154,6 @@ func writeSecret(dir, name, value string, uid, gid int) error {
 		}
 	}
 	return os.Rename(tmp.Name(), filepath.Join(dir, name))
-}
-
-// hashFile is where up records what it wrote, to tell hand edits from its own output.
-func (f *Fleet) hashFile() string { return filepath.Join(f.StateDir(), "compose.sha256") }
-
-// RecordWritten notes the content of the compose file that up wrote.
-func (f *Fleet) RecordWritten(content []byte) error {
-	sum := sha256.Sum256(content)
-	return os.WriteFile(f.hashFile(), []byte(hex.EncodeToString(sum[:])+"\n"), 0o644)
-}
-
-// EditedByHand reports whether the compose file differs from what up last wrote.
-func (f *Fleet) EditedByHand() (bool, error) {
-	current, err := os.ReadFile(f.ComposeFile)
-	if os.IsNotExist(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	recorded, err := os.ReadFile(f.hashFile())
-	if os.IsNotExist(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	sum := sha256.Sum256(current)
-	return strings.TrimSpace(string(recorded)) != hex.EncodeToString(sum[:]), nil
 }
 
 // IgnoreStateDir adds the state dir and the env file to .gitignore when the compose
