@@ -42,7 +42,7 @@ func typeTask(ctx context.Context, cfg config, t tmux, text string) error {
 		return err
 	}
 	// -l: literally, so words such as "Enter" or "C-c" in a task are text, not keys.
-	if _, err := t.run("send-keys", "-t", t.paneTarget(), "-l", text); err != nil {
+	if _, err := t.run("send-keys", "-t", t.paneTarget(), "-l", "--", text); err != nil {
 		return err
 	}
 	// Claude's input takes a paste and an Enter in one burst as a newline; let it settle.

@@ -12,6 +12,7 @@ import (
 
 // The pane commands find the session's pane, and a task is typed only once the prompt
 // shows: here a shell script that prints the prompt after a delay and echoes its input.
+// A task is typed verbatim: key names are text, and a leading "-" is no tmux option.
 func TestTypeTaskWaitsForThePrompt(t *testing.T) {
 	needTmux(t)
 	dir := t.TempDir()
@@ -26,13 +27,13 @@ func TestTypeTaskWaitsForThePrompt(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-server").Run() })
-	if err := typeTask(context.Background(), config{AgentCmd: script}, tm, "Enter C-c literally"); err != nil {
+	if err := typeTask(context.Background(), config{AgentCmd: script}, tm, "-t x Enter C-c literally"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, _ := tm.run("capture-pane", "-p", "-t", tm.paneTarget())
-		if strings.Contains(out, "got: Enter C-c literally") {
+		if strings.Contains(out, "got: -t x Enter C-c literally") {
 			break
 		}
 		if time.Now().After(deadline) {

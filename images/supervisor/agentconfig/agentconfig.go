@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -268,11 +269,74 @@ func literalSecrets(file string, obj map[string]any) []error {
 				}
 				continue
 			}
+			if k == "args" {
+				if what := literalInArgs(m[k]); what != "" {
+					errs = append(errs, fmt.Errorf("%s: %s holds a credential written out (%s): the file travels in the compose file; pass it as ${VAR} and give the agents VAR as a variable", file, child, what))
+				}
+				continue
+			}
+			if u, ok := m[k].(string); ok && k == "url" {
+				if what := literalInURL(u); what != "" {
+					errs = append(errs, fmt.Errorf("%s: %s holds a credential written out (%s): the file travels in the compose file; pass it as ${VAR} and give the agents VAR as a variable", file, child, what))
+				}
+				continue
+			}
 			walk(child, m[k])
 		}
 	}
 	walk("", obj)
 	return errs
+}
+
+// tokenPrefix matches the shapes of well-known credentials, wherever they are written.
+var tokenPrefix = regexp.MustCompile(`(^|[=:\s])(sk-ant-[A-Za-z0-9]|gh[pousr]_[A-Za-z0-9]{8}|github_pat_|xox[abpr]-|AKIA[0-9A-Z]{12}|glpat-)`)
+
+// literalInArgs names the first argument of a command line that writes a credential out:
+// a credential-named option with a value (--api-key=V, or --token V), or a token of a
+// well-known shape; "" when there is none.
+func literalInArgs(v any) string {
+	list, _ := v.([]any)
+	for i, a := range list {
+		s, _ := a.(string)
+		if tokenPrefix.MatchString(s) {
+			return fmt.Sprintf("argument %d", i+1)
+		}
+		name, value, hasValue := strings.Cut(s, "=")
+		if !strings.HasPrefix(name, "-") || !secretKey.MatchString(name) {
+			continue
+		}
+		if !hasValue && i+1 < len(list) {
+			value, _ = list[i+1].(string)
+			hasValue = !strings.HasPrefix(value, "-")
+		}
+		if hasValue && value != "" && !reference.MatchString(value) {
+			return "the value of " + name
+		}
+	}
+	return ""
+}
+
+// literalInURL names what in a URL is a credential written out: a password in it, or a
+// credential-named query parameter's value; "" when there is none.
+func literalInURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	if p, ok := u.User.Password(); ok && p != "" && !reference.MatchString(p) {
+		return "its password"
+	}
+	for k, vs := range u.Query() {
+		for _, v := range vs {
+			if secretKey.MatchString(k) && v != "" && !reference.MatchString(v) {
+				return "its " + k + " parameter"
+			}
+		}
+	}
+	if tokenPrefix.MatchString(s) {
+		return "a token in it"
+	}
+	return ""
 }
 
 func envName(k string) string {

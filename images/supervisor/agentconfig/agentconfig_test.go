@@ -28,7 +28,7 @@ func TestCheck(t *testing.T) {
 	good := Set{
 		ClaudeMD:              "# Team rules\nUse $HOME as is.\n",
 		Settings:              `{"permissions": {"allow": ["Bash(go test:*)"]}, "env": {"GOFLAGS": "-mod=mod", "GITHUB_TOKEN": "${GITHUB_TOKEN}"}}`,
-		MCP:                   `{"mcpServers": {"docs": {"command": "docs-mcp", "args": ["--stdio"], "env": {"API_KEY": "${DOCS_API_KEY}"}}, "web": {"type": "http", "url": "https://mcp.example.com", "headers": {"Authorization": "Bearer ${MCP_TOKEN}"}}}}`,
+		MCP:                   `{"mcpServers": {"docs": {"command": "docs-mcp", "args": ["--stdio", "--token", "${DOCS_TOKEN}", "--api-key=${DOCS_API_KEY}"], "env": {"API_KEY": "${DOCS_API_KEY}"}}, "web": {"type": "http", "url": "https://mcp.example.com/sse?token=${MCP_TOKEN}", "headers": {"Authorization": "Bearer ${MCP_TOKEN}"}}}}`,
 		"commands/review.md":  "Review the diff.",
 		"commands/go/test.md": "Run the tests.",
 	}
@@ -44,6 +44,11 @@ func TestCheck(t *testing.T) {
 		"a server without command":      {Set{MCP: `{"mcpServers": {"x": {"args": []}}}`}, `server "x" has neither a command nor a url`},
 		"a literal token in env":        {Set{MCP: `{"mcpServers": {"gh": {"command": "gh-mcp", "env": {"GITHUB_TOKEN": "ghp_abc"}}}}`}, "mcpServers.gh.env.GITHUB_TOKEN holds a credential written out"},
 		"a literal header":              {Set{MCP: `{"mcpServers": {"w": {"url": "https://x", "headers": {"Authorization": "Bearer abc"}}}}`}, "headers.Authorization holds a credential"},
+		"a literal token in args":       {Set{MCP: `{"mcpServers": {"gh": {"command": "gh-mcp", "args": ["--stdio", "--github-token", "abc123"]}}}`}, "mcpServers.gh.args holds a credential written out (the value of --github-token)"},
+		"a literal key=value in args":   {Set{MCP: `{"mcpServers": {"gh": {"command": "x", "args": ["--api-key=abc123"]}}}`}, "the value of --api-key"},
+		"a token of a known shape":      {Set{MCP: `{"mcpServers": {"gh": {"command": "x", "args": ["serve", "ghp_abcdefgh12345678"]}}}`}, "argument 2"},
+		"a password in a url":           {Set{MCP: `{"mcpServers": {"w": {"url": "https://bot:hunter2@mcp.example.com/sse"}}}`}, "mcpServers.w.url holds a credential written out (its password)"},
+		"a key in a url's query":        {Set{MCP: `{"mcpServers": {"w": {"url": "https://mcp.example.com/sse?api_key=abc"}}}`}, "its api_key parameter"},
 		"a literal key in settings env": {Set{Settings: `{"env": {"ANTHROPIC_API_KEY": "sk-ant-x"}}`}, "env.ANTHROPIC_API_KEY holds a credential"},
 		"an unknown file":               {Set{"notes.txt": "x"}, "notes.txt: not a file of the shared config"},
 		"a command outside":             {Set{"commands/../x.md": "x"}, "not a file of the shared config"},
