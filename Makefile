@@ -25,7 +25,7 @@ export CA_CERT
 
 AGENTS     ?= 2
 
-.PHONY: all up engine base-images build install image provision test test-unit test-fuzz test-faults test-e2e bench bench-smoke clean
+.PHONY: all up engine base-images build install image provision test test-unit test-fuzz test-faults test-escape test-e2e bench bench-smoke clean
 
 all: install image
 
@@ -92,6 +92,11 @@ test-unit:
 # The fault suite alone (it is part of test-e2e too), on each engine.
 test-faults:
 	E2E_RUN='TestFault|TestFleetUpAttachScaleDown' E2E_K8S=0 bash hack/test-e2e.sh $(ENGINES)
+
+# The hostile-agent suite alone (it is part of test-e2e too), on each engine; it ends with
+# the line "escape attempts: N, escapes: 0".
+test-escape:
+	E2E_RUN='TestEscape' E2E_K8S=0 bash hack/test-e2e.sh $(ENGINES)
 
 test-e2e:
 	E2E_RUN='$(E2E_RUN)' E2E_FLAGS='$(E2E_FLAGS)' bash hack/test-e2e.sh $(ENGINES)

@@ -153,6 +153,9 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
 		{Type: types.VolumeTypeBind, Source: workspace, Target: fleet.WorkspaceDir},
 	}
+	if workspace == f.Workspace {
+		s.Volumes = append(s.Volumes, masks(f, fleet.WorkspaceDir, false)...)
+	}
 	if f.Isolation == "clone" && name != fleet.DevService {
 		// A private clone in the agent's own volume, made by the supervisor from the host
 		// repository, which the agent sees read-only: the host tree is never touched.
@@ -161,6 +164,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 			{Type: types.VolumeTypeVolume, Source: fleet.CloneVolume(name), Target: fleet.WorkspaceDir},
 			{Type: types.VolumeTypeBind, Source: f.Workspace, Target: fleet.OriginMountPath, ReadOnly: true},
 		}
+		s.Volumes = append(s.Volumes, masks(f, fleet.OriginMountPath, true)...)
 	}
 	if f.Isolation == "worktree" && f.GitDir != "" && name != fleet.DevService {
 		// A worktree's .git file names its git dir by absolute host path: mount the
@@ -204,6 +208,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		s.Networks = map[string]*types.ServiceNetworkConfig{AgentsNetwork: nil}
 		s.DependsOn = types.DependsOnConfig{fleet.EgressProxyService: {Condition: types.ServiceConditionHealthy, Required: true}}
 	}
+	s.Logging = boundedLogs()
 	s.HealthCheck = &types.HealthCheckConfig{
 		Test:        types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "health"},
 		Interval:    ptr(types.Duration(5 * time.Second)),
@@ -215,6 +220,34 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Every container of a fleet logs to json-file, rotated: what an agent prints can take at
+// most LogMaxFiles × LogMaxSize of the host's disk.
+const (
+	LogMaxSize  = "10m"
+	LogMaxFiles = "3"
+)
+
+func boundedLogs() *types.LoggingConfig {
+	return &types.LoggingConfig{Driver: "json-file", Options: types.Options{"max-size": LogMaxSize, "max-file": LogMaxFiles}}
+}
+
+// masks hide the fleet's own files (fleet.Masks) in the host workspace mounted at target:
+// a directory behind an empty tmpfs no agent user can write, a file behind an empty
+// read-only one (fleet.MaskFile).
+func masks(f *fleet.Fleet, target string, readOnly bool) []types.ServiceVolumeConfig {
+	var out []types.ServiceVolumeConfig
+	for _, m := range f.Masks(f.Abs(f.Workspace), readOnly) {
+		v := types.ServiceVolumeConfig{Target: target + "/" + m.Rel, ReadOnly: true}
+		if m.Dir {
+			v.Type, v.ReadOnly, v.Tmpfs = types.VolumeTypeTmpfs, false, &types.ServiceVolumeTmpfs{Size: 4096, Mode: 0o555}
+		} else {
+			v.Type, v.Source = types.VolumeTypeBind, fleet.MaskFileRel
+		}
+		out = append(out, v)
+	}
+	return out
+}
 
 // sharedConfigs are the shared agent config's files as compose configs with inline
 // content (compose copies those into each container at its start; a file: config would be
@@ -291,6 +324,7 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.PidsLimit = 256
 	s.MemLimit = types.UnitBytes(128 << 20)
 	s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
+	s.Logging = boundedLogs()
 	s.HealthCheck = &types.HealthCheckConfig{
 		Test:     types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "proxy-denied"},
 		Interval: ptr(types.Duration(5 * time.Second)),

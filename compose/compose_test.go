@@ -208,3 +208,76 @@ func TestWriteStackConfigs(t *testing.T) {
 		t.Errorf("stack: %v\n%s", err, b)
 	}
 }
+
+// In a shared workspace, the fleet's own files that exist there are hidden from the
+// agents: the compose file, the state dir, the env files, config sources, the include
+// list and any other trusted path (the compose file and state dir before up makes them);
+// what lies outside the workspace is not mounted at all.
+func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
+	dir := t.TempDir()
+	f := fleet.New("magents", filepath.Join(dir, fleet.DefaultFile))
+	f.Isolation = "shared"
+	f.Config.ClaudeMD, f.Config.Commands = "./team/CLAUDE.md", "./team/commands"
+	f.HostTrusted = []string{filepath.Join(dir, "dockercfg"), "/elsewhere/dockercfg"}
+	for _, p := range []string{".env.magents", ".env", ".magentsinclude", "team/CLAUDE.md", "src/main.go"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"team/commands", "dockercfg"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := Render(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(context.Background(), f.ComposeFile, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, v := range p.Services["agent-1"].Volumes {
+		got[v.Target] = v.Type + " " + strings.Replace(v.Source, f.MaskFile(), "MASK", 1) + fmt.Sprint(" ro=", v.ReadOnly)
+		if v.Type == "tmpfs" && (v.Tmpfs == nil || v.Tmpfs.Mode != 0o555) {
+			t.Errorf("%s: a tmpfs agents could write", v.Target)
+		}
+	}
+	want := map[string]string{
+		"/workspace/" + fleet.DefaultFile: "bind MASK ro=true",
+		"/workspace/.env.magents":         "bind MASK ro=true",
+		"/workspace/.env":                 "bind MASK ro=true",
+		"/workspace/.magentsinclude":      "bind MASK ro=true",
+		"/workspace/team/CLAUDE.md":       "bind MASK ro=true",
+		"/workspace/.magents":             "tmpfs  ro=false",
+		"/workspace/team/commands":        "tmpfs  ro=false",
+		"/workspace/dockercfg":            "tmpfs  ro=false",
+	}
+	for target, w := range want {
+		if got[target] != w {
+			t.Errorf("%s: %q, want %q", target, got[target], w)
+		}
+	}
+	for target := range got {
+		if strings.Contains(target, "src") || strings.Contains(target, "elsewhere") {
+			t.Errorf("masked %s", target)
+		}
+	}
+	// A clone agent's read-only view of the host tree hides them too.
+	f.Isolation = "clone"
+	b, err = Render(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "target: "+fleet.OriginMountPath+"/.magents") {
+		t.Error("a clone agent sees the state dir through its origin")
+	}
+	// The rest it cannot write there, and may carry into its clone (--include .env).
+	if strings.Contains(string(b), "target: "+fleet.OriginMountPath+"/.env") {
+		t.Error("a clone agent cannot carry compose's .env into its clone")
+	}
+}

@@ -145,6 +145,7 @@ func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared m
 			StartPeriod: durationPtr(30 * time.Second),
 		},
 		StopGracePeriod: durationPtr(15 * time.Second),
+		Logging:         &clitypes.LoggingConfig{Driver: "json-file", Options: map[string]string{"max-size": LogMaxSize, "max-file": LogMaxFiles}},
 		Deploy: clitypes.DeployConfig{
 			Replicas: ptr(uint64(1)),
 			Labels:   clitypes.Labels{AgentLabel: id},

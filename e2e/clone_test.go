@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,4 +63,38 @@ func TestFleetClones(t *testing.T) {
 	}
 	mg("down", "--volumes", "--force").Assert(t, icmd.Success)
 	docker("volume", "inspect", "clonee2e_agent-2-work").Assert(t, icmd.Expected{ExitCode: 1})
+}
+
+// The README's first command as root on a fresh machine: a root-owned checkout (a git
+// repository) gets the default isolation, a private clone each, with the agents as the
+// image's user (1000:1000), who can only read the host tree; the clone shares the origin's
+// objects rather than copying them. The agent's work comes back with diff.
+func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
+	e := newFleetEnv(t, "rootclone")
+	git := e.initRepo()
+	if out, err := exec.Command("chown", "-R", "0:0", e.dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "rootclone"}, args...)...) }
+	t.Cleanup(func() { mg("down", "--volumes", "--force") })
+
+	mg("up").Assert(t, icmd.Success)
+	if b := readFile(filepath.Join(e.dir, "docker-compose.claude.yml")); !strings.Contains(b, "isolation: clone") {
+		t.Fatalf("the default isolation in a repository is not clone:\n%s", b)
+	}
+	c := "rootclone-agent-1"
+	docker("exec", c, "id", "-u").Assert(t, icmd.Expected{Out: "1000"})
+	docker("exec", c, "git", "-C", "/workspace", "branch", "--show-current").Assert(t, icmd.Expected{Out: "magents/agent-1"})
+	docker("exec", c, "cat", "/workspace/.git/objects/info/alternates").Assert(t, icmd.Expected{Out: "/magents/origin/.git/objects"})
+	docker("exec", c, "sh", "-c", `awk '$5 == "/magents/origin" { print $6 }' /proc/self/mountinfo`).Assert(t, icmd.Expected{Out: "ro,"})
+	docker("exec", c, "sh", "-c", "cd /workspace && echo 'as the image user' > work.txt && git add work.txt && "+
+		"git -c user.name=Agent -c user.email=agent@example.invalid commit -qm 'root-owned clone work'").Assert(t, icmd.Success)
+	diff := mg("diff", "agent-1")
+	diff.Assert(t, icmd.Success)
+	if !strings.Contains(diff.Stdout(), "+as the image user") {
+		t.Fatalf("diff agent-1:\n%s", diff.Combined())
+	}
+	if st := git("status", "--porcelain"); st != "" {
+		t.Errorf("the host tree changed:\n%s", st)
+	}
 }

@@ -44,7 +44,7 @@ func TestSharedConfig(t *testing.T) {
 	token := "ghp_e2e" + nonce
 	write("git-credentials", "https://team-bot:"+token+"@git.example.invalid\n")
 
-	e.magents("up", "--agents", "2",
+	e.magents("up", "--agents", "2", "--isolation", "worktree",
 		"--claude-md", filepath.Join(team, "CLAUDE.md"), "--settings", filepath.Join(team, "settings.json"),
 		"--mcp", filepath.Join(team, "mcp.json"), "--commands", filepath.Join(team, "commands"),
 		"--git-user-name", "Team Bot", "--git-user-email", "bot@example.invalid",

@@ -31,7 +31,7 @@ func TestDoctor(t *testing.T) {
 	mg("doctor").Assert(t, icmd.Expected{Out: "start one: docker magents up"})
 	mg("doctor", "agent-1").Assert(t, icmd.Expected{ExitCode: 1, Err: "no fleet"})
 
-	mg("up", "--image", tag).Assert(t, icmd.Success)
+	mg("up", "--image", tag, "--isolation", "worktree").Assert(t, icmd.Success)
 	mg("wait", "--timeout", "60s").Assert(t, icmd.Success)
 	res := mg("doctor")
 	res.Assert(t, icmd.Success)

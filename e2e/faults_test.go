@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -33,7 +34,7 @@ func faultFleet(t *testing.T, project string, upArgs ...string) (*fleetEnv, func
 		}
 		mg("down", "--volumes", "--force")
 	})
-	mg(append([]string{"up"}, upArgs...)...).Assert(t, icmd.Success)
+	mg(append([]string{"up", "--isolation", "worktree"}, upArgs...)...).Assert(t, icmd.Success)
 	mg("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
 	c := project + "-agent-1"
 	docker("exec", c, "sh", "-c", "echo kept > /workspace/marker && echo kept > $CLAUDE_CONFIG_DIR/marker").Assert(t, icmd.Success)
@@ -127,14 +128,37 @@ func TestFaultUpInterrupted(t *testing.T) {
 	e := newFleetEnv(t, "interrupted")
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "faultint"}, args...)...) }
 	t.Cleanup(func() { mg("down", "--volumes") })
+	// Interrupted at a known phase: once the engine created the project's first container.
+	events := exec.Command("docker", "events", "--filter", "type=container", "--filter", "event=create",
+		"--filter", "label=com.docker.compose.project=faultint", "--format", "{{.Actor.Attributes.name}}")
+	out, err := events.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := events.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = events.Process.Kill(); _ = events.Wait() }()
+	created := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		created <- strings.TrimSpace(line)
+	}()
 	cmd := exec.Command("docker", "magents", "-p", "faultint", "up", "--agents", "3")
 	cmd.Dir, cmd.Env = e.dir, append(os.Environ(), "ANTHROPIC_API_KEY="+e.apiKey)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	select {
+	case name := <-created:
+		t.Logf("interrupting up once %s was created", name)
+	case <-time.After(3 * time.Minute):
+		t.Fatal("up created no container")
+	}
 	_ = cmd.Process.Signal(syscall.SIGINT)
-	_ = cmd.Wait()
+	if err := cmd.Wait(); err == nil {
+		t.Error("the interrupted up exited 0")
+	}
 	mg("up", "--agents", "3").Assert(t, icmd.Success)
 	for _, a := range []string{"agent-1", "agent-2", "agent-3"} {
 		waitHealth(t, "faultint-"+a, "healthy", 60*time.Second)

@@ -20,7 +20,7 @@ import (
 func TestFleetWorktrees(t *testing.T) {
 	e := newFleetEnv(t, "worktrees")
 	git := e.initRepo()
-	e.magents("up", "--agents", "2", "--include", ".env").Assert(t, icmd.Success)
+	e.magents("up", "--agents", "2", "--isolation", "worktree", "--include", ".env").Assert(t, icmd.Success)
 	for i, agent := range []string{"agent-1", "agent-2"} {
 		c := "magents-" + agent
 		docker("exec", c, "git", "-C", "/workspace", "branch", "--show-current").Assert(t, icmd.Expected{Out: "magents/" + agent})

@@ -30,8 +30,9 @@ func cloneGit(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent 
 		if _, err := dockerCli.Client().VolumeInspect(ctx, volume, mobyclient.VolumeInspectOptions{}); err != nil {
 			return nil, fmt.Errorf("%s has no clone (volume %s): %w", agent, volume, err)
 		}
+		// With its origin, read-only: the clone's alternate object store.
 		cmdArgs = append([]string{"run", "--rm", "--network", "none", "--user", f.User, "--entrypoint", "git",
-			"-v", volume + ":" + fleet.WorkspaceDir, f.Image}, gitArgs[1:]...)
+			"-v", volume + ":" + fleet.WorkspaceDir, "-v", f.Abs(f.Workspace) + ":" + fleet.OriginMountPath + ":ro", f.Image}, gitArgs[1:]...)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := docker.Command(ctx, cmdArgs...)

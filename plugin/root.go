@@ -97,8 +97,12 @@ func (r *rootOptions) fleetOrNew() (f *fleet.Fleet, saved bool, err error) {
 		if project == "" {
 			project = fleet.DefaultProject
 		}
-		return fleet.New(project, path), false, nil
+		f = fleet.New(project, path)
+		f.HostTrusted = []string{config.Dir()}
+		return f, false, nil
 	}
+	// The Docker config dir: registry logins, and the records of what docker magents wrote.
+	f.HostTrusted = []string{config.Dir()}
 	if r.project != "" && r.project != f.Project {
 		return nil, false, errors.New(r.file + " belongs to project " + f.Project + ", not " + r.project + ": drop -p or give the project's own file with -f")
 	}

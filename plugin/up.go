@@ -110,7 +110,7 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
 	flags.BoolVar(&opts.force, "force", false, "Overwrite a compose file that was edited by hand")
 	flags.StringVar(&opts.caCert, "ca-cert", "", "Extra CA bundle for building a missing image (see 'docker magents build')")
-	flags.StringVar(&opts.isolation, "isolation", "", `How agents share the workspace: "worktree" (a git worktree and branch magents/agent-N each; the default in a git repository), "clone" (a private clone in each agent's volume; the host tree is only read) or "shared"`)
+	flags.StringVar(&opts.isolation, "isolation", "", `How agents share the workspace: "clone" (a private clone in each agent's volume on branch magents/agent-N, the host repository only read; the default in a git repository), "worktree" (a git worktree and branch each; agents write the repository's git dir: only for agents you trust) or "shared" (the default elsewhere)`)
 	flags.StringVar(&opts.base, "base", "", "Ref new agent branches start from (default: HEAD)")
 	flags.StringArrayVar(&opts.includes, "include", nil, "Untracked files to carry into each new worktree (a gitignore-style pattern; also read from .magentsinclude)")
 	flags.StringArrayVar(&opts.tasks, "task", nil, "A task for the next agent in order (repeat: agent-1, agent-2, …); typed into Claude once it is ready")
@@ -264,9 +264,6 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("memory") {
 		f.Memory = opts.memory
-	}
-	if err := fleet.ParseMemory(f.Memory); err != nil {
-		return err
 	}
 	if flags.Changed("cpus") {
 		f.CPUs = opts.cpus
@@ -442,9 +439,12 @@ func applyIsolation(f *fleet.Fleet, ws string, opts upOptions, flags *pflag.Flag
 	case flags.Changed("isolation"):
 		f.Isolation = opts.isolation
 	case newProject || flags.Changed("workspace") || f.Isolation == "":
+		// The safest isolation that works: a private clone of a repository, which agents
+		// only read (a worktree shares the git dir, which host git trusts); outside one,
+		// or below its top directory (whose .git the agents then never see), the directory.
 		f.Isolation = workspace.Shared
-		if repo != nil {
-			f.Isolation = workspace.Worktree
+		if repo != nil && repo.Root == ws {
+			f.Isolation = workspace.Clone
 		}
 	}
 	switch f.Isolation {

@@ -31,7 +31,9 @@ func prepareClone(cfg config, getenv func(string) string) error {
 			return nil // made before: leave it and the work in it alone
 		}
 		// Cloned, but its branch never made (a start that failed half-way): make it now.
-	} else if err := git("", "clone", "--quiet", "--no-hardlinks", origin, ws); err != nil {
+	} else if err := git("", "clone", "--quiet", "--shared", origin, ws); err != nil {
+		// --shared: the origin's objects, read-only, are the clone's alternate object store:
+		// seconds for any history, and new objects go to the clone's own store.
 		return fmt.Errorf("cloning %s into %s: %w", origin, ws, err)
 	}
 	start := "HEAD"

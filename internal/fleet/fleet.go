@@ -109,6 +109,9 @@ type Fleet struct {
 	// ConfigSet is Config's files as read from the host (LoadConfigSet), which the
 	// compose file carries; not itself saved in x-magents.
 	ConfigSet agentconfig.Set `yaml:"-"`
+	// HostTrusted are more host paths docker magents trusts (its records of what it
+	// wrote), hidden from agents like the fleet's own files (Masks); not saved.
+	HostTrusted []string `yaml:"-"`
 }
 
 // AgentConfig names the shared agent configuration's files on the host, as written

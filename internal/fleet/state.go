@@ -25,6 +25,10 @@ func LockFor(composeFile string) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.WriteFile(filepath.Join(dir, maskFileName), nil, 0o444); err != nil && !os.IsPermission(err) {
+		file.Close()
+		return nil, fmt.Errorf("creating the file that masks the fleet's own files: %w", err)
+	}
 	if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		fmt.Fprintf(os.Stderr, "waiting for another docker magents command on %s to finish…\n", filepath.Base(composeFile))
 		if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX); err != nil {

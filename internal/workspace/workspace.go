@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 // Isolation modes.
@@ -25,9 +27,8 @@ const (
 	Clone    = "clone"
 )
 
-// IncludeFile lists untracked files (gitignore-style patterns, one per line) to carry into
-// every agent's worktree, like .worktreeinclude.
-const IncludeFile = ".magentsinclude"
+// IncludeFile lists untracked files to carry into every agent's worktree (fleet.IncludeFile).
+const IncludeFile = fleet.IncludeFile
 
 // Repo is the git repository a workspace lives in.
 type Repo struct {
@@ -125,10 +126,30 @@ func (r *Repo) copyIncludes(dst string, patterns []string) error {
 		if rel == "" || strings.HasPrefix(rel, ".magents/") {
 			continue
 		}
+		if err := InsideTree(r.Root, rel); err != nil {
+			return err
+		}
 		if err := copyFile(filepath.Join(r.Root, rel), filepath.Join(dst, rel)); err != nil {
 			return fmt.Errorf("carrying %s into the worktree: %w", rel, err)
 		}
 		r.chown(filepath.Join(dst, rel))
+	}
+	return nil
+}
+
+// InsideTree refuses an included file that is, or lies under, a symlink to somewhere
+// outside the tree at root: carrying it would hand an agent a file of the host's.
+func InsideTree(root, rel string) error {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(root, rel))
+	if err != nil {
+		return fmt.Errorf("--include: %s: %w", rel, err)
+	}
+	if r, err := filepath.Rel(realRoot, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("--include: %s is a symlink to %s, outside the repository: it is not carried into the agents (remove the link, or the pattern that names it)", rel, real)
 	}
 	return nil
 }

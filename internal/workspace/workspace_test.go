@@ -211,3 +211,32 @@ func TestCheckWritable(t *testing.T) {
 	}
 	_ = os.Chmod(dir, 0o700)
 }
+
+// An included file that is a symlink out of the repository is refused, by name; one that
+// stays inside is carried.
+func TestIncludeRefusesSymlinksOut(t *testing.T) {
+	dir := newRepo(t)
+	r, err := Open(dir)
+	if err != nil || r == nil {
+		t.Fatalf("open: %v", err)
+	}
+	secret := filepath.Join(t.TempDir(), "id_rsa")
+	write(t, secret, "host secret\n")
+	if err := os.Symlink(secret, filepath.Join(dir, "key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(".env", filepath.Join(dir, "env.link")); err != nil {
+		t.Fatal(err)
+	}
+	wt := filepath.Join(dir, ".magents", "worktrees", "agent-1")
+	err = r.AddWorktree(wt, "agent-1", "", []string{"key.pem"})
+	if err == nil || !strings.Contains(err.Error(), "key.pem is a symlink to "+secret) {
+		t.Fatalf("a symlink out of the repository: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(wt, "key.pem")); err == nil {
+		t.Errorf("the host file reached the worktree: %q", b)
+	}
+	if err := InsideTree(dir, "env.link"); err != nil {
+		t.Errorf("a symlink inside the repository: %v", err)
+	}
+}

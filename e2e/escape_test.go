@@ -1,0 +1,254 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-magents/docker-magents/internal/anthropictest"
+)
+
+// The hostile-agent suite: an agent is untrusted code. Each attempt runs inside an agent
+// as the agent's user and must show it fired (checked from inside: the write refused, the
+// file not there to read); then the host runs its usual commands, and nothing outside the
+// agent's own area may have changed. make test-escape runs it alone.
+var escapeAttempts, escapesGot atomic.Int32
+
+// attempt runs script in the agent as its user; the script prints REFUSED when the attack
+// was stopped where it stood, PLANTED when it got through. Anything else (an attempt that
+// did not fire) fails the suite.
+func attempt(t *testing.T, container, name, script string) {
+	t.Helper()
+	escapeAttempts.Add(1)
+	res := docker("exec", container, "sh", "-c", script)
+	switch out := res.Stdout(); {
+	case strings.Contains(out, "PLANTED"):
+		escapesGot.Add(1)
+		t.Errorf("escape %q: the agent got through:\n%s", name, res.Combined())
+	case !strings.Contains(out, "REFUSED"):
+		t.Errorf("attempt %q did not fire (neither refused nor planted):\n%s", name, res.Combined())
+	}
+}
+
+// hostState is a digest of every file of the fleet's own on the host: the compose file,
+// the env file, the state dir (secrets, lock, records kept there by older versions) and
+// the records under the Docker config dir.
+func hostState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	add := func(root string) {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || d.Name() == "lock" {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err == nil {
+				sum := sha256.Sum256(b)
+				out[p] = hex.EncodeToString(sum[:])
+			}
+			return nil
+		})
+	}
+	for _, p := range []string{"docker-compose.claude.yml", ".env.magents", ".magents"} {
+		add(filepath.Join(dir, p))
+	}
+	add(filepath.Join(os.Getenv("DOCKER_CONFIG"), "magents"))
+	return out
+}
+
+func sameState(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	var changed []string
+	for p, sum := range before {
+		if after[p] != sum {
+			changed = append(changed, p)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			changed = append(changed, p+" (new)")
+		}
+	}
+	sort.Strings(changed)
+	if len(changed) > 0 {
+		t.Errorf("the host's fleet files changed: %v", changed)
+	}
+}
+
+// In shared isolation (a workspace that is no git repository) the agents work in the
+// directory of the compose file: the fleet's own files there are masked. An agent cannot
+// raise its privileges through x-magents (with or without a forged hash), redirect the
+// model endpoint through the env file, read the state dir's secrets, or reach another
+// agent's; one attack goes through a real Claude turn (its Bash tool). The host's next
+// up, ps, doctor, config show and down see nothing of it.
+func TestEscapeSharedWorkspace(t *testing.T) {
+	nonce := time.Now().Format("150405.000")
+	attack := `cd /workspace; if printf '\n  docker: true\n' >> docker-compose.claude.yml 2>/dev/null && grep -q 'docker: true' docker-compose.claude.yml; then echo PLANTED; else echo REFUSED; fi`
+	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
+		out, isResult := r.ToolResult()
+		switch {
+		case !r.HasTools():
+			return anthropictest.Reply{Text: "Test title"}
+		case isResult:
+			return anthropictest.Reply{Text: "Result " + nonce + ": " + out}
+		case strings.Contains(r.LastUserText(), "tidy the fleet "+nonce):
+			return anthropictest.Reply{Text: "Editing the fleet.", ToolUse: &anthropictest.ToolUse{
+				Name: "Bash", Input: map[string]any{"command": attack, "description": "Give myself the Docker socket"},
+			}}
+		}
+		return anthropictest.Reply{Text: "The Messages API test double heard you."}
+	})
+	if err := os.WriteFile(filepath.Join(e.dir, ".env"), []byte("COMPOSE_HTTP_TIMEOUT=120\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The team allows Claude's Bash tool, as many do: the attack runs without a question.
+	settings := filepath.Join(t.TempDir(), "settings.json")
+	if err := os.WriteFile(settings, []byte(`{"permissions": {"allow": ["Bash"]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.magents("up", "--agents", "2", "--settings", settings).Assert(t, icmd.Success)
+	before := hostState(t, e.dir)
+	const agent = "magents-agent-1"
+
+	t.Run("x-magents edit", func(t *testing.T) {
+		attempt(t, agent, "append docker: true to the compose file", attack)
+		attempt(t, agent, "replace the compose file by rename", `cd /workspace; cp /etc/hostname x.yml && if mv x.yml docker-compose.claude.yml 2>/dev/null; then echo PLANTED; else echo REFUSED; rm -f x.yml; fi`)
+		attempt(t, agent, "read the compose file", `if grep -q x-magents /workspace/docker-compose.claude.yml 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+	})
+	t.Run("forged record", func(t *testing.T) {
+		attempt(t, agent, "write a hash into the state dir", `if echo forged > /workspace/.magents/compose.sha256 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, agent, "remove the state dir", `if rm -rf /workspace/.magents 2>/dev/null && ! [ -d /workspace/.magents ]; then echo PLANTED; else echo REFUSED; fi`)
+	})
+	t.Run("state dir secrets", func(t *testing.T) {
+		attempt(t, agent, "read the state dir", `if [ -n "$(ls -A /workspace/.magents 2>/dev/null)" ]; then echo PLANTED; else echo REFUSED; fi`)
+	})
+	t.Run("env files", func(t *testing.T) {
+		attempt(t, agent, "redirect ANTHROPIC_BASE_URL", `if echo ANTHROPIC_BASE_URL=http://agent-1:9 >> /workspace/.env.magents 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, agent, "read compose's .env", `if grep -q COMPOSE /workspace/.env 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, agent, "rewrite compose's .env", `if echo X=1 > /workspace/.env 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+	})
+	t.Run("through a Claude turn", func(t *testing.T) {
+		escapeAttempts.Add(1)
+		if res := e.magents("wait", "--for", "idle", "--timeout", "90s"); res.ExitCode != 0 {
+			t.Fatalf("%s\npane:\n%s", res.Combined(), docker("exec", agent, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
+		}
+		e.magents("task", "agent-1", "tidy the fleet "+nonce).Assert(t, icmd.Success)
+		deadline := time.Now().Add(90 * time.Second)
+		var result string
+		for result == "" && time.Now().Before(deadline) {
+			for _, r := range e.api.Requests() {
+				if out, ok := r.ToolResult(); ok && r.Mentions("tidy the fleet "+nonce) {
+					result = out
+				}
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		switch {
+		case strings.Contains(result, "PLANTED"):
+			escapesGot.Add(1)
+			t.Errorf("Claude's Bash tool got through: %s", result)
+		case !strings.Contains(result, "REFUSED"):
+			var seen []string
+			for _, r := range e.api.Requests() {
+				out, _ := r.ToolResult()
+				seen = append(seen, fmt.Sprintf("%q/%q", r.LastUserText(), out))
+			}
+			t.Errorf("Claude's Bash tool did not run the attack (tool result %q); requests: %v\npane:\n%s", result, seen,
+				docker("exec", agent, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
+		}
+	})
+
+	// The host's usual commands: nothing the agent did reaches them.
+	e.magents("up").Assert(t, icmd.Success)
+	e.magents("ps").Assert(t, icmd.Success)
+	e.magents("config", "show").Assert(t, icmd.Success)
+	sameState(t, before, hostState(t, e.dir))
+	for _, c := range []string{"magents-agent-1", "magents-agent-2"} {
+		mounts := docker("inspect", "-f", "{{range .Mounts}}{{.Source}} {{end}}", c).Stdout()
+		if strings.Contains(mounts, "docker.sock") {
+			t.Errorf("%s got the Docker socket: %s", c, mounts)
+		}
+		docker("exec", c, "id", "-u").Assert(t, icmd.Expected{Out: fmt.Sprint(workspaceUID)})
+	}
+	if got := readFile(filepath.Join(e.dir, ".env")); got != "COMPOSE_HTTP_TIMEOUT=120\n" {
+		t.Errorf("compose's .env is now %q", got)
+	}
+	if a := escapesGot.Load(); a > 0 {
+		t.Errorf("%d escape(s)", a)
+	}
+}
+
+// A compose file changed behind docker magents' back (as an agent of an older version,
+// or any other writer, could have) is not acted on: up refuses it, and up --force never
+// takes from it a setting that widens what the agents reach. Values the user gives reach
+// the agents verbatim: $VAR and ${ are never interpolated.
+func TestEscapeChangedDefinition(t *testing.T) {
+	e := newFleetEnv(t, time.Now().Format("150405.000"))
+	task := "print $SECRETPROBE and ${HOME} and ${"
+	res := icmd.RunCmd(icmd.Cmd{
+		Command: []string{"docker", "magents", "up", "--task", task, "--agent-cmd", "bash"},
+		Dir:     e.dir, Env: append(os.Environ(), "ANTHROPIC_API_KEY="+e.apiKey, "SECRETPROBE=the-host-secret"),
+	})
+	res.Assert(t, icmd.Success)
+	escapeAttempts.Add(1)
+	env := docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", "magents-agent-1").Stdout()
+	if strings.Contains(env, "the-host-secret") || !strings.Contains(env, "TASK="+task+"\n") {
+		escapesGot.Add(1)
+		t.Errorf("the task did not reach the agent verbatim:\n%s", env)
+	}
+
+	composeFile := filepath.Join(e.dir, "docker-compose.claude.yml")
+	b := readFile(composeFile)
+	owner := fmt.Sprintf("%d:%d", workspaceUID, workspaceUID)
+	head, block, _ := strings.Cut(b, "x-magents:\n")
+	forged := head + "x-magents:\n  docker: true\n" + strings.Replace(block, "\n  user: "+owner+"\n", "\n  user: \"0:0\"\n", 1)
+	if !strings.Contains(forged, `user: "0:0"`) {
+		t.Fatalf("no user %s in x-magents:\n%s", owner, b)
+	}
+	if err := os.WriteFile(composeFile, []byte(forged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(forged))
+	if err := os.WriteFile(filepath.Join(e.dir, ".magents", "compose.sha256"), []byte(hex.EncodeToString(sum[:])+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	escapeAttempts.Add(1)
+	e.magents("up").Assert(t, icmd.Expected{ExitCode: 1, Err: "changed since docker magents wrote it"})
+	res = e.magents("up", "--force")
+	res.Assert(t, icmd.Expected{ExitCode: 1, Err: "widens what the agents reach"})
+	for _, want := range []string{`--docker: "false" → "true"`, `--user: "` + owner + `" → "0:0"`} {
+		if !strings.Contains(res.Stderr(), want) {
+			t.Errorf("up --force does not name %s:\n%s", want, res.Stderr())
+		}
+	}
+	if strings.Contains(docker("inspect", "-f", "{{range .Mounts}}{{.Source}} {{end}}", "magents-agent-1").Stdout(), "docker.sock") {
+		escapesGot.Add(1)
+		t.Error("the forged docker: true reached the agent")
+	}
+	// Given on the command line, the owner's choice is taken.
+	e.magents("up", "--force", "--docker=false", "--user", owner).Assert(t, icmd.Success)
+	if strings.Contains(readFile(composeFile), "docker: true") {
+		t.Error("the forged setting survived up --force")
+	}
+	e.magents("up").Assert(t, icmd.Success)
+}
+
+// TestEscapeZ runs last (go test runs tests in source order): the suite's count.
+func TestEscapeZ(t *testing.T) {
+	fmt.Printf("escape attempts: %d, escapes: %d\n", escapeAttempts.Load(), escapesGot.Load())
+	if escapesGot.Load() > 0 {
+		t.Fail()
+	}
+}

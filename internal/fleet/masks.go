@@ -1,0 +1,84 @@
+package fleet
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Mask is one of the fleet's own files or directories, inside a host directory that is
+// mounted into agents, which they must neither see nor change: the fleet's definition
+// (compose file, env files, state dir with its secrets, lock and other agents' work) and
+// every file docker magents reads again later. An agent may run as the developer's own
+// UID, so read-only is not enough: each is hidden behind an empty mount.
+type Mask struct {
+	Rel string // relative to the mounted directory, slash-separated
+	Dir bool
+}
+
+// ComposeDotEnv is compose's own .env, which it reads from the project directory.
+const ComposeDotEnv = ".env"
+
+// trusted are the host paths docker magents trusts: it reads them again, or compose does.
+// With secretOnly, those that hold secrets (which agents must not even read).
+func (f *Fleet) trusted(secretOnly bool) []string {
+	paths := []string{f.StateDir()}
+	if f.Config.GitCredentials != "" {
+		paths = append(paths, f.Abs(f.Config.GitCredentials))
+	}
+	paths = append(paths, f.HostTrusted...)
+	if secretOnly {
+		return paths
+	}
+	paths = append(paths, f.ComposeFile, f.Abs(f.EnvFile), filepath.Join(f.Dir(), ComposeDotEnv),
+		filepath.Join(f.Abs(f.Workspace), IncludeFile))
+	for _, p := range []string{f.Config.ClaudeMD, f.Config.Settings, f.Config.MCP, f.Config.Commands} {
+		if p != "" {
+			paths = append(paths, f.Abs(p))
+		}
+	}
+	return paths
+}
+
+// IncludeFile lists untracked files (gitignore-style patterns, one per line) to carry into
+// every agent's worktree or clone, like .worktreeinclude.
+const IncludeFile = ".magentsinclude"
+
+// MaskFile is the empty, read-only file that hides each masked file (a device such as
+// /dev/null would take writes, read-only mount or not). Every command that renders the
+// fleet holds its lock, which makes it (LockFor).
+func (f *Fleet) MaskFile() string { return filepath.Join(f.StateDir(), maskFileName) }
+
+const maskFileName = "masked"
+
+// MaskFileRel is MaskFile as the compose file writes it.
+const MaskFileRel = "./" + StateDirName + "/" + maskFileName
+
+// Masks are the trusted paths that lie inside dir, a host directory mounted into agents,
+// and exist (a mount point that does not exist would be created in dir by the engine) or
+// are made before the agents start: the compose file and the state dir. Where dir is
+// mounted read-only (a clone's origin), only those that hold secrets: the rest cannot be
+// written, and the user may carry compose's .env into the clones (--include).
+func (f *Fleet) Masks(dir string, readOnly bool) []Mask {
+	var out []Mask
+	for _, p := range f.trusted(readOnly) {
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		isDir := p == f.StateDir()
+		if st, err := os.Stat(p); err == nil {
+			isDir = st.IsDir()
+		} else if p != f.ComposeFile && p != f.StateDir() {
+			continue
+		}
+		m := Mask{Rel: filepath.ToSlash(rel), Dir: isDir}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	// A directory masks what lies in it; the engine mounts parents first.
+	slices.SortFunc(out, func(a, b Mask) int { return strings.Compare(a.Rel, b.Rel) })
+	return out
+}
