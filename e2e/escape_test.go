@@ -139,6 +139,23 @@ func TestEscapeSharedWorkspace(t *testing.T) {
 		attempt(t, agent, "read compose's .env", `if grep -q COMPOSE /workspace/.env 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 		attempt(t, agent, "rewrite compose's .env", `if echo X=1 > /workspace/.env 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 	})
+	t.Run("escape sequences in a notification", func(t *testing.T) {
+		// As Claude's Notification hook would: the agent is then waiting, for that message.
+		escapeAttempts.Add(1)
+		docker("exec", "magents-agent-2", "sh", "-c", `printf '{"hook_event_name":"Notification","notification_type":"permission_prompt","message":"approve \033]0;pwned\007\033[2J now"}' | magents-supervisor hook`).Assert(t, icmd.Success)
+		if h := docker("exec", "magents-agent-2", "magents-supervisor", "health").Stdout(); !strings.Contains(h, `\u001b]0;pwned`) {
+			t.Fatalf("the planted notification did not reach the agent's health: %s", h)
+		}
+		for _, args := range [][]string{{"ps", "--live"}, {"ps", "--live", "--format", "json"}, {"wait", "--for", "waiting", "--timeout", "10s", "agent-2"}, {"doctor", "agent-2"}} {
+			out := e.magents(args...).Combined()
+			if strings.ContainsAny(out, "\x1b\a") {
+				escapesGot.Add(1)
+				t.Errorf("docker magents %s printed the agent's escape sequences: %q", strings.Join(args, " "), out)
+			} else if args[0] == "ps" && !strings.Contains(out, "approve") {
+				t.Errorf("docker magents %s does not show the notification: %s", strings.Join(args, " "), out)
+			}
+		}
+	})
 	t.Run("through a Claude turn", func(t *testing.T) {
 		escapeAttempts.Add(1)
 		if res := e.magents("wait", "--for", "idle", "--timeout", "90s"); res.ExitCode != 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 type authStatusOptions struct {
@@ -98,7 +99,9 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		cmd.Stdout, cmd.Stderr = nil, nil
 		out, err := cmd.Output()
 		var info struct{ Method, Var, Fingerprint, Error string }
-		if jerr := json.Unmarshal(out, &info); jerr != nil && err != nil {
+		jerr := json.Unmarshal(out, &info)
+		termsafe.Value(&info) // the agent wrote it
+		if jerr != nil && err != nil {
 			a.Error = "cannot ask the agent: " + err.Error()
 		}
 		a.Method, a.Error = info.Method, firstNonEmpty(a.Error, info.Error)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 type configShowOptions struct {
@@ -153,6 +154,7 @@ func agentConfigReport(ctx context.Context, api mobyclient.APIClient, container 
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return nil, fmt.Errorf("reading the config report of %s: %w", container, err)
 	}
+	termsafe.Value(&rep) // the agent's supervisor, in the agent's reach, wrote it
 	return &rep, nil
 }
 

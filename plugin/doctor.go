@@ -21,6 +21,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/buildkit"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
@@ -227,6 +228,7 @@ func containerChecks(ctx context.Context, api mobyclient.APIClient, s AgentStatu
 	var inside []agentstate.Check
 	if err == nil {
 		err = json.Unmarshal(out, &inside)
+		termsafe.Value(&inside) // the agent's supervisor, in the agent's reach, wrote it
 	}
 	if err != nil {
 		c.add(a, "supervisor", agentstate.CheckFail, "cannot ask the agent's supervisor: "+firstLine(err.Error()),

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 func egressCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -73,6 +74,7 @@ func egressReport(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet)
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return nil, fmt.Errorf("reading the egress proxy's report: %w", err)
 	}
+	termsafe.Value(&rep) // hosts and methods are what agents asked for
 	counts := map[string]int{}
 	for k, v := range rep.Counts {
 		counts[strings.TrimPrefix(k, f.Project+"-")] += v

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 type logsOptions struct {
@@ -50,7 +51,7 @@ func runLogs(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 			fmt.Fprintf(dockerCli.Err(), "(no session to show: %v)\n", err)
 		}
 		// The pane is as tall as its window: drop the blank rows below the last output.
-		fmt.Fprintln(dockerCli.Out(), strings.TrimRight(string(out), "\n "))
+		fmt.Fprintln(dockerCli.Out(), termsafe.String(strings.TrimRight(string(out), "\n ")))
 		fmt.Fprintf(dockerCli.Out(), "── %s: container logs ──\n", agent)
 	}
 	args := []string{"logs", "--tail", opts.tail}

@@ -24,6 +24,7 @@ import (
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 type psOptions struct {
@@ -264,6 +265,12 @@ const recentCheck = 12 * time.Second
 // supervisor now; when it cannot be asked (the container is not running, or the exec
 // fails) the last report stands, however old.
 func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, live bool) (agentstate.Health, bool) {
+	h, ok := readAgentHealth(ctx, api, id, st, live)
+	termsafe.Value(&h) // the agent wrote it
+	return h, ok
+}
+
+func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, live bool) (agentstate.Health, bool) {
 	// The last health check's report, and when it ended.
 	var last agentstate.Health
 	var lastEnd time.Time

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 type resultsOptions struct {
@@ -61,6 +62,7 @@ func runResults(ctx context.Context, dockerCli command.Cli, root *rootOptions, a
 		cmd.Stdout, cmd.Stderr = nil, nil
 		if b, err := cmd.Output(); err == nil {
 			_ = json.Unmarshal(b, &r)
+			termsafe.Value(&r) // the agent wrote it
 			r.Done = true
 		}
 		out = append(out, r)
