@@ -82,7 +82,33 @@ type egressProxy struct {
 	lookup    func(ctx context.Context, addr string) ([]string, error)
 	// tunnelIdle ends a CONNECT tunnel that carried nothing either way for that long.
 	tunnelIdle time.Duration
+	// names caches agentOf's reverse lookups by address: a flood of denials asks the
+	// engine's DNS once a minute per agent, not once per request.
+	names map[string]cachedName
+	// logged counts the denial lines written per agent in the current minute; past
+	// maxDenialLogs the rest are counted (in counts and recent) but not logged, and the
+	// next line says how many were left out.
+	logged     map[string]*denialLog
+	logWindow  time.Time
+	maxLogLine int
 }
+
+type cachedName struct {
+	name string
+	at   time.Time
+}
+
+type denialLog struct{ written, suppressed int }
+
+// The proxy's bounds: what one agent, or all together, can take of it.
+const (
+	maxDenialLogs     = 20               // denial lines per agent per minute
+	maxConnsPerClient = 64               // open connections per agent
+	maxConns          = 1024             // open connections in all
+	proxyIdleTimeout  = 2 * time.Minute  // a keep-alive connection with no request
+	proxyHeaderTime   = 10 * time.Second // to send a request's headers
+	nameCacheTTL      = time.Minute
+)
 
 // tunnelIdle is the default: longer than any pause of a streamed model response (the
 // Messages API sends ping events) or a slow download.
@@ -91,7 +117,8 @@ const tunnelIdle = 10 * time.Minute
 func newEgressProxy(allow allowlist, log io.Writer) *egressProxy {
 	d := &net.Dialer{Timeout: 15 * time.Second}
 	return &egressProxy{allow: allow, log: log, counts: map[string]int{}, dial: d.DialContext,
-		lookup: net.DefaultResolver.LookupAddr, tunnelIdle: tunnelIdle}
+		lookup: net.DefaultResolver.LookupAddr, tunnelIdle: tunnelIdle, names: map[string]cachedName{},
+		logged: map[string]*denialLog{}, maxLogLine: maxDenialLogs}
 }
 
 func clientIP(r *http.Request) string {
@@ -109,13 +136,25 @@ func (p *egressProxy) agentOf(r *http.Request) string {
 	if err != nil {
 		return r.RemoteAddr
 	}
+	p.mu.Lock()
+	c, ok := p.names[ip]
+	p.mu.Unlock()
+	if ok && time.Since(c.at) < nameCacheTTL {
+		return c.name
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
+	name := ip
 	if names, err := p.lookup(ctx, ip); err == nil && len(names) > 0 {
-		name, _, _ := strings.Cut(names[0], ".")
-		return name
+		name, _, _ = strings.Cut(names[0], ".")
 	}
-	return ip
+	p.mu.Lock()
+	if len(p.names) > 4096 {
+		clear(p.names)
+	}
+	p.names[ip] = cachedName{name, time.Now()}
+	p.mu.Unlock()
+	return name
 }
 
 func (p *egressProxy) deny(w http.ResponseWriter, r *http.Request, host string) {
@@ -126,12 +165,37 @@ func (p *egressProxy) deny(w http.ResponseWriter, r *http.Request, host string) 
 	if len(p.recent) > 200 {
 		p.recent = p.recent[len(p.recent)-200:]
 	}
+	if d.Time.Sub(p.logWindow) >= time.Minute {
+		p.logWindow = d.Time
+		for agent, l := range p.logged {
+			if l.written = 0; l.suppressed == 0 {
+				delete(p.logged, agent)
+			}
+		}
+	}
+	l := p.logged[d.Agent]
+	if l == nil {
+		l = &denialLog{}
+		p.logged[d.Agent] = l
+	}
+	write, suppressed := l.written < p.maxLogLine, 0
+	if write {
+		l.written++
+	} else {
+		l.suppressed++
+	}
+	if write && l.suppressed > 0 {
+		suppressed, l.suppressed = l.suppressed, 0
+	}
 	p.mu.Unlock()
-	b, _ := json.Marshal(struct {
-		Event string `json:"event"`
-		denial
-	}{"egress-denied", d})
-	fmt.Fprintf(p.log, "%s\n", b)
+	if write {
+		b, _ := json.Marshal(struct {
+			Event string `json:"event"`
+			denial
+			Suppressed int `json:"suppressedBefore,omitempty"`
+		}{"egress-denied", d, suppressed})
+		fmt.Fprintf(p.log, "%s\n", b)
+	}
 	http.Error(w, fmt.Sprintf("docker-magents egress proxy: %s is not on this fleet's allowlist (add it with docker magents up --allow %s)", host, host), http.StatusForbidden)
 }
 
@@ -341,7 +405,7 @@ func runProxy(ctx context.Context) int {
 		}
 	}
 	p := newEgressProxy(allow, os.Stdout)
-	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -349,7 +413,12 @@ func runProxy(ctx context.Context) int {
 		_ = srv.Shutdown(shutdown)
 	}()
 	logf("egress proxy on %s; allowed: %s", addr, strings.Join(allow, ", "))
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		logf("egress proxy: %v", err)
+		return 1
+	}
+	if err := srv.Serve(limitConns(ln, maxConnsPerClient, maxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logf("egress proxy: %v", err)
 		return 1
 	}
@@ -441,3 +510,62 @@ func behindEgressProxy(getenv func(string) string) bool {
 
 // recentDenial is how long a refusal counts for the agent's health.
 const recentDenial = 2 * time.Minute
+
+// limitConns caps the connections open at once, per client address and in all: one agent
+// cannot exhaust the proxy (file descriptors, memory) for the others. A connection over a
+// cap is answered 503 and closed.
+func limitConns(ln net.Listener, perClient, total int) net.Listener {
+	return &connLimiter{Listener: ln, perClient: perClient, total: total, open: map[string]int{}}
+}
+
+type connLimiter struct {
+	net.Listener
+	perClient, total int
+	mu               sync.Mutex
+	open             map[string]int
+	all              int
+}
+
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		l.mu.Lock()
+		over := l.open[ip] >= l.perClient || l.all >= l.total
+		if !over {
+			l.open[ip]++
+			l.all++
+		}
+		l.mu.Unlock()
+		if over {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			c.Close()
+			continue
+		}
+		return &limitedConn{Conn: c, release: func() { l.release(ip) }}, nil
+	}
+}
+
+func (l *connLimiter) release(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[ip]--; l.open[ip] <= 0 {
+		delete(l.open, ip)
+	}
+	l.all--
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
+}

@@ -230,3 +230,104 @@ func TestTunnelIdle(t *testing.T) {
 		t.Errorf("the tunnel was closed %s after the agent stopped sending: it ended while one way was busy", d)
 	}
 }
+
+// A flood of refused requests from one agent: each is counted, but the log takes at most
+// maxDenialLogs lines a minute (the next says how many it left out), and the agent's name
+// is looked up once, not per request.
+func TestDenialFloodIsBounded(t *testing.T) {
+	var log bytes.Buffer
+	p := newEgressProxy(parseAllowlist("allowed.test"), &log)
+	var lookups atomic.Int32
+	p.lookup = func(context.Context, string) ([]string, error) {
+		lookups.Add(1)
+		return []string{"proj-agent-1.proj_agents."}, nil
+	}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	proxyURL, _ := url.Parse(srv.URL)
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
+	for i := 0; i < 100; i++ {
+		resp, err := client.Get(fmt.Sprintf("http://denied%d.test/", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+	}
+	if n := strings.Count(log.String(), "\n"); n != maxDenialLogs {
+		t.Errorf("%d log lines for 100 denials, want %d", n, maxDenialLogs)
+	}
+	if n := lookups.Load(); n != 1 {
+		t.Errorf("%d reverse lookups for 100 denials", n)
+	}
+	if p.counts["proj-agent-1"] != 100 {
+		t.Errorf("counted %v", p.counts)
+	}
+	// A minute on, the next line says what was left out.
+	p.logWindow = p.logWindow.Add(-time.Minute)
+	resp, err := client.Get("http://late.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.Contains(log.String(), `"suppressedBefore":80`) {
+		t.Errorf("the line after the flood does not count what was left out:\n%s", log.String())
+	}
+}
+
+// One client cannot hold more than its share of connections: over the cap, it is
+// answered 503 and closed; a connection closed makes room again.
+func TestConnectionCaps(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })}
+	go func() { _ = srv.Serve(limitConns(ln, 2, 10)) }()
+	defer srv.Close()
+	request := func(c net.Conn) string {
+		_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return strings.TrimSpace(line)
+	}
+	var held []net.Conn
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := request(c); got != "HTTP/1.1 200 OK" {
+			t.Fatalf("connection %d: %q", i+1, got)
+		}
+		held = append(held, c)
+	}
+	third, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := request(third); got != "HTTP/1.1 503 Service Unavailable" {
+		t.Errorf("a third connection: %q", got)
+	}
+	third.Close()
+	held[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := request(c)
+		c.Close()
+		if got == "HTTP/1.1 200 OK" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after a connection closed: %q", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 )
 
@@ -323,6 +325,10 @@ func (f *Fleet) Validate() error {
 		if _, err := strconv.Atoi(port); hasPort && (err != nil || port == "") || host == "" || strings.ContainsAny(host, " /,:") ||
 			strings.Count(host, "*") > 1 || (strings.Contains(host, "*") && !strings.HasPrefix(host, "*.")) {
 			errs = append(errs, fmt.Errorf("invalid --allow %q: give a host name (api.example.com), a wildcard domain (*.example.com), or either with a port (gateway.example.com:8080; without one, 80 and 443)", a))
+		} else if base, ok := strings.CutPrefix(strings.ToLower(host), "*."); ok {
+			if suffix, _ := publicsuffix.PublicSuffix(base); suffix == base {
+				errs = append(errs, fmt.Errorf("invalid --allow %q: %s is a public suffix, under which anyone can register a name: allow the domains you mean (*.example.%s)", a, base, base))
+			}
 		}
 	}
 	if f.Pids < -1 {

@@ -29,12 +29,28 @@ func TestValidate(t *testing.T) {
 		"egress":          func(f *Fleet) { f.Egress = "closed" },
 		"allow url":       func(f *Fleet) { f.Allow = []string{"https://example.com"} },
 		"allow pattern":   func(f *Fleet) { f.Allow = []string{"api.*.com"} },
+		"allow *":         func(f *Fleet) { f.Allow = []string{"*"} },
+		"allow *.com":     func(f *Fleet) { f.Allow = []string{"*.com"} },
+		"allow *.co.uk":   func(f *Fleet) { f.Allow = []string{"*.CO.UK:443"} },
+		"allow *.io":      func(f *Fleet) { f.Allow = []string{"gateway.example.com", "*.io"} },
+		"egress none":     func(f *Fleet) { f.Egress = "" },
+		"memory nan":      func(f *Fleet) { f.Memory = "nan" },
+		"memory 1e30g":    func(f *Fleet) { f.Memory = "1e30g" },
+		"base option":     func(f *Fleet) { f.Base = "--upload-pack=evil" },
+		"include newline": func(f *Fleet) { f.Includes = []string{".env\n../x"} },
+		"credential name": func(f *Fleet) { f.Credential = "HOME" },
+		"relative gitdir": func(f *Fleet) { f.GitDir = "repo/.git" },
 	} {
 		f := New("magents", "/x/docker-compose.claude.yml")
 		mutate(f)
 		if err := f.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	good := New("magents", "/x/docker-compose.claude.yml")
+	good.Allow = []string{"*.example.com", "*.example.co.uk:8443", "gateway.internal"}
+	if err := good.Validate(); err != nil {
+		t.Errorf("wildcards under a registered domain: %v", err)
 	}
 }
 
