@@ -133,6 +133,11 @@ func TestDeployKubernetes(t *testing.T) {
 		if !strings.Contains(placed, rule) {
 			t.Errorf("agent %d's config volume has CLAUDE.md %q", i, placed)
 		}
+		// --auth-init copies the credential into a memory volume of the pod: none on the
+		// retained claim.
+		if _, err := os.Stat(filepath.Join(pvRoot, fmt.Sprintf("config-%s-%d", name, i), ".magents-credential")); err == nil {
+			t.Errorf("agent %d's retained config volume holds the credential", i)
+		}
 	}
 	for i := 1; i <= 2; i++ {
 		pod, err := kube.CoreV1().Pods("default").Get(ctx, fmt.Sprintf("%s-%d", name, i), metav1.GetOptions{})

@@ -18,6 +18,7 @@ import (
 type deployK8sOptions struct {
 	deployOptions
 	authInit  bool
+	netPolicy bool
 	apply     bool
 	dryRun    bool
 	delete    bool
@@ -55,7 +56,8 @@ kubectl exec -it PROJECT-agent-1 -- tmux attach -t claude does.`,
 	}
 	flags := cmd.Flags()
 	opts.addFlags(flags)
-	flags.BoolVar(&opts.authInit, "auth-init", false, "Copy the credential into each agent's config volume with an init container (the agent does not mount the Secret)")
+	flags.BoolVar(&opts.authInit, "auth-init", false, "Copy the credential into a memory volume of each agent's pod with an init container (the agent does not mount the Secret)")
+	flags.BoolVar(&opts.netPolicy, "network-policy", true, "A NetworkPolicy: agents reach DNS and addresses outside private ranges only, and nothing reaches them")
 	flags.BoolVar(&opts.apply, "apply", false, "Apply to the cluster and wait until every agent is Ready")
 	flags.BoolVar(&opts.dryRun, "dry-run", false, "Have the cluster check every document (server-side dry run); nothing is stored")
 	flags.BoolVar(&opts.delete, "delete", false, "Delete what deploy k8s applied; the volume claims stay")
@@ -74,7 +76,7 @@ func renderK8s(dockerCli command.Cli, root *rootOptions, opts deployK8sOptions) 
 		return nil, nil, err
 	}
 	docs, err := deploy.K8s(f, c, deploy.K8sOptions{
-		Templates: opts.templates, Env: env, AuthInit: opts.authInit, Resources: opts.resources,
+		Templates: opts.templates, Env: env, AuthInit: opts.authInit, NoNetworkPolicy: !opts.netPolicy, Resources: opts.resources,
 	})
 	return f, docs, err
 }

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
@@ -22,8 +23,11 @@ import (
 type K8sOptions struct {
 	Templates string            // override directory (--templates)
 	Env       map[string]string // the fleet's shared env file
-	AuthInit  bool              // copy the credential into the config volume with an init container
-	Resources Resources
+	AuthInit  bool              // copy the credential into a memory volume with an init container
+	// NoNetworkPolicy leaves out the agents' NetworkPolicy (no other pod, node or metadata
+	// server reachable; nothing reaches them).
+	NoNetworkPolicy bool
+	Resources       Resources
 }
 
 // Resources are an agent's requests and limits; zero values take the defaults.
@@ -108,6 +112,11 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 	}
 	if len(f.ConfigSet) > 0 {
 		if err := render("claude-config-configmap.yaml", "claude-config-configmap.yaml.tmpl", &corev1.ConfigMap{}); err != nil {
+			return nil, err
+		}
+	}
+	if !o.NoNetworkPolicy {
+		if err := render("claude-agents-networkpolicy.yaml", "claude-agents-networkpolicy.yaml.tmpl", &networkingv1.NetworkPolicy{}); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"gotest.tools/v3/golden"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -169,5 +170,60 @@ func TestK8sSharedConfig(t *testing.T) {
 	if env["MAGENTS_SHARED_CONFIG"] != "1" || env["GIT_CONFIG_KEY_0"] != "user.name" || env["GIT_CONFIG_VALUE_0"] != "Team $$(AGENT_ID) Bot" ||
 		env["GIT_CONFIG_VALUE_1"] != "bot@example.invalid" || !mounted {
 		t.Errorf("env %v, mounted %v", env, mounted)
+	}
+}
+
+// The agents get the least privilege compose gives them, and more a cluster needs: no
+// service account token, RuntimeDefault seccomp, a read-only root with emptyDirs, no
+// privilege escalation, no capabilities; --auth-init leaves no credential on a retained
+// volume; a NetworkPolicy unless left out.
+func TestK8sLeastPrivilege(t *testing.T) {
+	docs, err := K8s(testFleet(2), testCred, K8sOptions{AuthInit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy *networkingv1.NetworkPolicy
+	for _, d := range docs {
+		if p, ok := d.Object.(*networkingv1.NetworkPolicy); ok {
+			policy = p
+		}
+	}
+	if policy == nil || len(policy.Spec.PolicyTypes) != 2 || len(policy.Spec.Ingress) != 0 {
+		t.Errorf("network policy: %+v", policy)
+	}
+	pod := docs[len(docs)-1].Object.(*appsv1.StatefulSet).Spec.Template.Spec
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Error("the agents get a service account token")
+	}
+	if sp := pod.SecurityContext.SeccompProfile; sp == nil || sp.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("seccomp: %+v", sp)
+	}
+	for _, c := range append(pod.InitContainers, pod.Containers...) {
+		sc := c.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+			sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
+			t.Errorf("%s: security context %+v", c.Name, sc)
+		}
+		for _, m := range c.VolumeMounts {
+			if m.Name == "config" && c.Name == "auth-init" {
+				t.Error("auth-init writes the credential into the retained config volume")
+			}
+		}
+	}
+	memory := map[string]bool{}
+	for _, v := range pod.Volumes {
+		memory[v.Name] = v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory
+	}
+	if !memory["auth"] {
+		t.Error("the credential's copy is not on a memory volume")
+	}
+	docs, err = K8s(testFleet(1), testCred, K8sOptions{NoNetworkPolicy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		if _, ok := d.Object.(*networkingv1.NetworkPolicy); ok {
+			t.Error("a network policy after --network-policy=false")
+		}
 	}
 }
