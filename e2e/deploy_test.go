@@ -48,7 +48,9 @@ func TestDeployRender(t *testing.T) {
 			t.Errorf("ecs: %v", err)
 		}
 	}
-	e.magents("deploy", "cloudrun", "-o", out("cloudrun"), "--region", "europe-west1").Assert(t, icmd.Success)
+	e.magents("deploy", "cloudrun", "-o", out("cloudrun"), "--region", "europe-west1").Assert(t, icmd.Expected{ExitCode: 1, Err: "--service-account"})
+	e.magents("deploy", "cloudrun", "-o", out("cloudrun"), "--region", "europe-west1",
+		"--service-account", "magents-agents@my-project.iam.gserviceaccount.com").Assert(t, icmd.Success)
 	if svc := readFile(filepath.Join(out("cloudrun"), "agent-1", "service.yaml")); !strings.Contains(svc, "magents/claude-agent:cloudrun") {
 		t.Errorf("cloudrun service:\n%s", svc)
 	}

@@ -35,7 +35,7 @@ nothing is sent to Google Cloud.`,
 	opts.addFlags(flags)
 	flags.StringVar(&opts.cloudrun.Secret, "secret", "", "Secret Manager secret that holds the credential (default claude-auth-PROJECT)")
 	flags.StringVar(&opts.cloudrun.Region, "region", "", "Cloud Run region")
-	flags.StringVar(&opts.cloudrun.ServiceAccount, "service-account", "", "Service account the agents run as (optional)")
+	flags.StringVar(&opts.cloudrun.ServiceAccount, "service-account", "", "Service account the agents run as: their own, with no roles but reading the secret (required: the default one's token would reach them)")
 	return cmd
 }
 

@@ -18,7 +18,7 @@ type CloudRunOptions struct {
 	Var            string // the credential's variable
 	Secret         string // the Secret Manager secret holding it (its latest version is used)
 	Region         string
-	ServiceAccount string // optional
+	ServiceAccount string // the agents' own identity (an email), with no roles but reading Secret
 }
 
 // CloudRunName is agent's Cloud Run service.
@@ -33,6 +33,13 @@ func CloudRun(f *fleet.Fleet, o CloudRunOptions) ([]Document, error) {
 	}
 	if o.Region == "" {
 		return nil, fmt.Errorf("a Cloud Run deployment needs --region")
+	}
+	if !strings.Contains(o.ServiceAccount, "@") {
+		// Without one, Cloud Run runs the agents as the project's default compute account
+		// (often an Editor), whose token the metadata server hands to whoever asks.
+		return nil, fmt.Errorf("a Cloud Run agent needs a service account of its own, with no roles but reading its secret " +
+			"(the default one would hand an agent its token through the metadata server): create it " +
+			"(gcloud iam service-accounts create NAME), then give --service-account NAME@GCP_PROJECT.iam.gserviceaccount.com")
 	}
 	memory := "4Gi"
 	if n, err := fleet.ParseBytes(f.Memory); err == nil {
@@ -87,6 +94,10 @@ func CloudRun(f *fleet.Fleet, o CloudRunOptions) ([]Document, error) {
 // CloudRunCommands are the gcloud commands that deploy the services.
 func CloudRunCommands(f *fleet.Fleet, o CloudRunOptions) string {
 	var b strings.Builder
+	account, _, _ := strings.Cut(o.ServiceAccount, "@")
+	fmt.Fprintf(&b, "# The agents' own identity: no roles, but reading their credential's secret.\n")
+	fmt.Fprintf(&b, "gcloud iam service-accounts create %s --display-name %q\n", account, "docker magents agents of "+f.Project)
+	fmt.Fprintf(&b, "gcloud secrets add-iam-policy-binding %s --member serviceAccount:%s --role roles/secretmanager.secretAccessor\n", o.Secret, o.ServiceAccount)
 	for _, agent := range f.AgentNames() {
 		fmt.Fprintf(&b, "gcloud run services replace %s/service.yaml --region %s\n", agent, o.Region)
 	}

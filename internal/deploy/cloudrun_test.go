@@ -13,10 +13,11 @@ import (
 )
 
 var testCloudRun = CloudRunOptions{
-	Env:    map[string]string{"ANTHROPIC_BASE_URL": "https://gateway.example.com"},
-	Var:    "CLAUDE_CODE_OAUTH_TOKEN",
-	Secret: "claude-auth-magents",
-	Region: "europe-west1",
+	Env:            map[string]string{"ANTHROPIC_BASE_URL": "https://gateway.example.com"},
+	Var:            "CLAUDE_CODE_OAUTH_TOKEN",
+	Secret:         "claude-auth-magents",
+	Region:         "europe-west1",
+	ServiceAccount: "magents-agents@my-project.iam.gserviceaccount.com",
 }
 
 // Each service decodes strictly into Knative serving v1's own Service type, and says what
@@ -67,6 +68,9 @@ func TestCloudRunGolden(t *testing.T) {
 	}
 	if _, err := CloudRun(testFleet(1), CloudRunOptions{Var: "ANTHROPIC_API_KEY", Region: "x"}); err == nil || !strings.Contains(err.Error(), "--secret") {
 		t.Errorf("no secret: %v", err)
+	}
+	if _, err := CloudRun(testFleet(1), CloudRunOptions{Var: "ANTHROPIC_API_KEY", Secret: "s", Region: "x"}); err == nil || !strings.Contains(err.Error(), "--service-account") {
+		t.Errorf("no service account of its own: %v", err)
 	}
 	// An unknown field is refused by the strict decode the test relies on.
 	if err := yaml.UnmarshalStrict([]byte("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  templat: {}\n"), &servingv1.Service{}); err == nil {

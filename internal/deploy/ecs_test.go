@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"gotest.tools/v3/golden"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -44,6 +45,21 @@ func TestECSGolden(t *testing.T) {
 		}
 		all = append(all, "# commands\n"+ECSCommands(ecsFleet(n), testECS, "agents"))
 		golden.Assert(t, strings.Join(all, "\n"), "ecs-"+string(rune('0'+n))+".txt")
+	}
+	// Least privilege, as compose gives it: the image's user, no privileged mode, a
+	// read-only root (task storage for what the agent writes besides its volumes), and no
+	// task role unless given (so no AWS credentials in the task's metadata endpoint).
+	docs, err := ECS(ecsFleet(1), testECS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := docs[0].Object.(*ecs.RegisterTaskDefinitionInput)
+	c := in.ContainerDefinitions[0]
+	if c.User == nil || *c.User != "1000:1000" || c.Privileged == nil || *c.Privileged || c.ReadonlyRootFilesystem == nil || !*c.ReadonlyRootFilesystem {
+		t.Errorf("agent container: user %v privileged %v read-only root %v", c.User, c.Privileged, c.ReadonlyRootFilesystem)
+	}
+	if testECS.TaskRoleARN == "" && in.TaskRoleArn != nil {
+		t.Errorf("a task role nobody gave: %v", *in.TaskRoleArn)
 	}
 	if _, err := ECS(ecsFleet(1), ECSOptions{Var: "ANTHROPIC_API_KEY", Region: "eu-west-1"}); err == nil ||
 		!strings.Contains(err.Error(), "--secret-arn") || !strings.Contains(err.Error(), "--efs-id") {
