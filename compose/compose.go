@@ -179,10 +179,16 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		})
 	}
 	if f.AuthLogin != "" {
-		// The guide's read-only /auth mount of a host login; the supervisor copies it in.
-		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
-			Type: types.VolumeTypeBind, Source: f.AuthLogin, Target: fleet.AuthMountPath, ReadOnly: true,
-		})
+		// The guide's read-only /auth of a host login, which the supervisor copies in: only
+		// the files it reads, never the rest of the login dir (every project's history and
+		// transcripts).
+		for _, name := range fleet.HostLoginFiles {
+			if _, err := os.Stat(filepath.Join(f.AuthLogin, name)); err == nil {
+				s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+					Type: types.VolumeTypeBind, Source: filepath.Join(f.AuthLogin, name), Target: fleet.AuthMountPath + "/" + name, ReadOnly: true,
+				})
+			}
+		}
 	}
 	mem, _ := fleet.ParseBytes(f.Memory)
 	s.MemLimit = types.UnitBytes(mem)

@@ -27,7 +27,6 @@ func TestRenderGolden(t *testing.T) {
 		"two-agents":     func() *fleet.Fleet { f := testFleet(2); f.Credential = "ANTHROPIC_API_KEY"; return f },
 		"many-agents":    func() *fleet.Fleet { f := testFleet(12); f.CPUs = 2; f.Memory = "2g"; f.User = "1001:1001"; return f },
 		"dev-and-agents": func() *fleet.Fleet { f := testFleet(2); f.Dev = true; f.Project = "team-a"; return f },
-		"host-login":     func() *fleet.Fleet { f := testFleet(1); f.AuthLogin = "/home/dev/.claude"; return f },
 		"tasks": func() *fleet.Fleet {
 			f := testFleet(2)
 			f.Tasks, f.PermissionMode = []string{"Write the parser", "Test it"}, "acceptEdits"
@@ -279,5 +278,34 @@ func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
 	// The rest it cannot write there, and may carry into its clone (--include .env).
 	if strings.Contains(string(b), "target: "+fleet.OriginMountPath+"/.env") {
 		t.Error("a clone agent cannot carry compose's .env into its clone")
+	}
+}
+
+// A host login reaches the agent as the files the supervisor reads, read-only: never the
+// rest of the login dir (projects' history and transcripts).
+func TestHostLoginMountsOnlyItsFiles(t *testing.T) {
+	login := t.TempDir()
+	for _, p := range []string{".credentials.json", "settings.json", "projects/secret-project/transcript.jsonl", "history.jsonl"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(login, p)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(login, p), []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := testFleet(1)
+	f.AuthLogin = login
+	p := Project(f)
+	var auth []string
+	for _, v := range p.Services["agent-1"].Volumes {
+		if strings.HasPrefix(v.Target, fleet.AuthMountPath) {
+			if !v.ReadOnly || v.Source != filepath.Join(login, strings.TrimPrefix(v.Target, fleet.AuthMountPath+"/")) {
+				t.Errorf("mount %+v", v)
+			}
+			auth = append(auth, v.Target)
+		}
+	}
+	if strings.Join(auth, ",") != "/auth/.credentials.json,/auth/settings.json" {
+		t.Errorf("the agent gets %v of the host login", auth)
 	}
 }

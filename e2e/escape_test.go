@@ -262,6 +262,42 @@ func TestEscapeChangedDefinition(t *testing.T) {
 	e.magents("up").Assert(t, icmd.Success)
 }
 
+// A host's Claude login shared with the one agent: the agent sees the credential and the
+// settings, read-only, and nothing else of the login dir — no project's history.
+func TestEscapeHostLoginHistory(t *testing.T) {
+	e := newFleetEnv(t, time.Now().Format("150405.000"))
+	home := t.TempDir()
+	login := filepath.Join(home, ".claude")
+	for p, content := range map[string]string{
+		".credentials.json": `{"claudeAiOauth":{"accessToken":"sk-ant-oat01-e2e","refreshToken":"r","expiresAt":4102444800000}}`,
+		"settings.json":     `{}`,
+		"projects/-home-dev-secret-project/transcript.jsonl": `{"secret":"another project's conversation"}`,
+		"history.jsonl": `{"display":"a prompt from another project"}`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(login, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(login, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"HOME=" + home, "ANTHROPIC_API_KEY=", "CLAUDE_CODE_OAUTH_TOKEN=", "ANTHROPIC_AUTH_TOKEN="}
+	mg := func(args ...string) *icmd.Result {
+		cmd := icmd.Command("docker", append([]string{"magents", "-p", "hostlogin"}, args...)...)
+		cmd.Dir, cmd.Env = e.dir, append(os.Environ(), env...)
+		return icmd.RunCmd(cmd)
+	}
+	t.Cleanup(func() { mg("down", "--volumes") })
+	mg("up").Assert(t, icmd.Expected{Err: "your own Claude login"})
+	c := "hostlogin-agent-1"
+	attempt(t, c, "read another project's transcript", `if cat /auth/projects/*/transcript.jsonl /auth/history.jsonl 2>/dev/null | grep -q .; then echo PLANTED; else echo REFUSED; fi`)
+	attempt(t, c, "rewrite the host's credential", `if echo x > /auth/.credentials.json 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+	docker("exec", c, "sh", "-c", "ls -A /auth | tr '\\n' ' '").Assert(t, icmd.Expected{Out: ".credentials.json settings.json"})
+	if got := readFile(filepath.Join(login, ".credentials.json")); !strings.Contains(got, "sk-ant-oat01-e2e") {
+		t.Errorf("the host's credential changed: %q", got)
+	}
+}
+
 // TestEscapeZ runs last (go test runs tests in source order): the suite's count.
 func TestEscapeZ(t *testing.T) {
 	fmt.Printf("escape attempts: %d, escapes: %d\n", escapeAttempts.Load(), escapesGot.Load())

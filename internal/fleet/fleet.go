@@ -220,6 +220,10 @@ const AgentSecretsRel = "./" + StateDirName + "/secrets/agents"
 // AuthMountPath is where a host's Claude login is mounted in an agent.
 const AuthMountPath = "/auth"
 
+// HostLoginFiles are the files of a host's Claude login an agent is given (those the
+// supervisor copies in): the credential, the settings, the onboarding state.
+var HostLoginFiles = []string{".credentials.json", "settings.json", ".claude.json", "config.json"}
+
 // Abs resolves a path of the fleet's against the compose file's directory.
 func (f *Fleet) Abs(p string) string {
 	if filepath.IsAbs(p) {
