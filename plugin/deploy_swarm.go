@@ -59,6 +59,17 @@ keeps the volumes.`,
 }
 
 func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts deploySwarmOptions) error {
+	// It writes the agents' credential file as up does: under the project lock, taken
+	// before the fleet is read.
+	path, err := root.composePath()
+	if err != nil {
+		return err
+	}
+	unlock, err := fleet.LockFor(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	f, env, c, err := deployInputs(dockerCli, root, opts.deployOptions, swarmWhere)
 	if err != nil {
 		return err

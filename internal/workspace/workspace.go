@@ -203,7 +203,8 @@ func (r *Repo) chown(path string) {
 // Diff is what agent's branch changed since it left base (the merge base with the
 // current branch), as a patch.
 func (r *Repo) Diff(agent string, stat bool) (string, error) {
-	args := []string{"diff"}
+	// The agent's commits are untrusted: no external diff or textconv program runs on them.
+	args := []string{"diff", "--no-ext-diff", "--no-textconv"}
 	if stat {
 		args = append(args, "--stat")
 	}
@@ -221,12 +222,46 @@ func (r *Repo) Merge(agent, into string) (string, error) {
 	if dirty, _ := r.git(r.Root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
 		return "", errors.New("the host work tree has uncommitted changes: commit or stash them first")
 	}
-	out, err := r.git(r.Root, "merge", "--no-edit", Branch(agent))
+	if out, err := r.SymlinksOut(agent); err != nil {
+		return "", err
+	} else if len(out) > 0 {
+		return "", fmt.Errorf("%s adds symlinks that point out of the repository (%s): nothing was merged; look at them (docker magents diff %s) and merge by hand if you mean it", Branch(agent), strings.Join(out, ", "), agent)
+	}
+	// No submodule the agent's commits name is fetched or checked out.
+	out, err := r.git(r.Root, "-c", "submodule.recurse=false", "merge", "--no-edit", Branch(agent))
 	if err != nil {
 		_, _ = r.git(r.Root, "merge", "--abort")
 		return "", fmt.Errorf("merging %s: %w\nNothing was changed: resolve it by hand (git merge %s) or rebase the agent's branch", Branch(agent), err, Branch(agent))
 	}
 	return out, nil
+}
+
+// SymlinksOut lists the symlinks that agent's branch adds or changes (since it left the
+// current branch) whose target is absolute or climbs out of the repository: merged, they
+// would lead the host's own tools to files outside the tree.
+func (r *Repo) SymlinksOut(agent string) ([]string, error) {
+	out, err := r.git(r.Root, "diff", "--raw", "--no-renames", "--no-ext-diff", "-z", "HEAD..."+Branch(agent))
+	if err != nil {
+		return nil, err
+	}
+	// -z --raw: ":oldmode newmode oldsha newsha status\x00path\x00" per entry.
+	fields := strings.Split(out, "\x00")
+	var bad []string
+	for i := 0; i+1 < len(fields); i += 2 {
+		meta := strings.Fields(strings.TrimPrefix(fields[i], ":"))
+		path := fields[i+1]
+		if len(meta) < 5 || meta[1] != "120000" {
+			continue
+		}
+		target, err := r.git(r.Root, "cat-file", "blob", meta[3])
+		if err != nil {
+			return nil, err
+		}
+		if filepath.IsAbs(target) || strings.HasPrefix(filepath.Clean(filepath.Join(filepath.Dir(path), target)), "..") {
+			bad = append(bad, path+" -> "+target)
+		}
+	}
+	return bad, nil
 }
 
 // WorktreeStatus is what an agent's worktree holds that exists nowhere else.

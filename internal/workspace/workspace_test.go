@@ -240,3 +240,50 @@ func TestIncludeRefusesSymlinksOut(t *testing.T) {
 		t.Errorf("a symlink inside the repository: %v", err)
 	}
 }
+
+// What an agent commits is untrusted: merge refuses symlinks that point out of the tree,
+// names them, and changes nothing; one inside the tree merges. diff runs no textconv or
+// external diff program the host's config names.
+func TestMergeRefusesSymlinksOut(t *testing.T) {
+	dir := newRepo(t)
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt := filepath.Join(dir, ".magents", "worktrees", "agent-1")
+	if err := r.AddWorktree(wt, "agent-1", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"key": "/home/dev/.ssh/id_rsa", "docs/up": "../../outside", "docs/ok": "../README"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(wt, link)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(wt, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitIn(t, wt, "add", ".")
+	gitIn(t, wt, "commit", "-q", "-m", "links")
+	head := gitIn(t, dir, "rev-parse", "HEAD")
+	_, err = r.Merge("agent-1", "")
+	if err == nil || !strings.Contains(err.Error(), "docs/up -> ../../outside") || !strings.Contains(err.Error(), "key -> /home/dev/.ssh/id_rsa") ||
+		strings.Contains(err.Error(), "docs/ok") {
+		t.Fatalf("merge of links out of the tree: %v", err)
+	}
+	if gitIn(t, dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused merge moved HEAD")
+	}
+	// A textconv program the host configured does not run on what the agent wrote.
+	marker := filepath.Join(t.TempDir(), "ran")
+	gitIn(t, dir, "config", "diff.conv.textconv", "touch "+marker+"; cat")
+	write(t, filepath.Join(dir, ".gitattributes"), "*.txt diff=conv\n")
+	write(t, filepath.Join(wt, "a.txt"), "a\n")
+	gitIn(t, wt, "add", ".")
+	gitIn(t, wt, "commit", "-q", "-m", "attributes")
+	if d, err := r.Diff("agent-1", false); err != nil || !strings.Contains(d, "+a") {
+		t.Fatalf("diff: %v %s", err, d)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("diff ran the textconv program")
+	}
+}
