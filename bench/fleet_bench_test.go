@@ -44,28 +44,35 @@ func fleetDir(b *testing.B) (file string, run func(args ...string) (time.Duratio
 
 // BenchmarkUp: `docker magents up --agents N` (real Claude Code agents) until every agent
 // is healthy, against `docker compose up -d --wait` on the very same file, from no
-// containers each time (the images and config volumes are there for both).
+// containers each time (the images and config volumes are there for both); with the
+// default egress (the agents behind the fleet's proxy) and with --egress open.
 func BenchmarkUp(b *testing.B) {
 	sizes := []int{1, 8, 32}
 	if smoke {
 		sizes = []int{1}
 	}
-	for _, n := range sizes {
-		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) {
-			file, run := fleetDir(b)
-			up := []string{"magents", "-p", "benchup", "up", "--agents", strconv.Itoa(n), "--egress", "open"}
-			for i := 0; i < b.N; i++ {
-				run(up...) // first: volumes, worktrees, the credential file
-				run("magents", "-f", file, "down")
-				magents, _ := run(up...)
-				run("magents", "-f", file, "down")
-				compose, _ := run("compose", "-f", file, "-p", "benchup", "up", "-d", "--wait")
-				run("magents", "-f", file, "down")
-				record(b, figure{Name: fmt.Sprintf("up --agents %d to all healthy", n), Unit: "s", Value: magents.Seconds(),
-					Peer: "docker compose up -d --wait", PeerValue: compose.Seconds()})
-			}
-		})
+	for _, egress := range []string{"allowlist", "open"} {
+		for _, n := range sizes {
+			benchUp(b, n, egress)
+		}
 	}
+}
+
+func benchUp(b *testing.B, n int, egress string) {
+	b.Run(fmt.Sprintf("agents=%d/egress=%s", n, egress), func(b *testing.B) {
+		file, run := fleetDir(b)
+		up := []string{"magents", "-p", "benchup", "up", "--agents", strconv.Itoa(n), "--egress", egress}
+		for i := 0; i < b.N; i++ {
+			run(up...) // first: volumes, worktrees, the credential file
+			run("magents", "-f", file, "down")
+			magents, _ := run(up...)
+			run("magents", "-f", file, "down")
+			compose, _ := run("compose", "-f", file, "-p", "benchup", "up", "-d", "--wait")
+			run("magents", "-f", file, "down")
+			record(b, figure{Name: fmt.Sprintf("up --agents %d (egress %s) to all healthy", n, egress), Unit: "s", Value: magents.Seconds(),
+				Peer: "docker compose up -d --wait", PeerValue: compose.Seconds()})
+		}
+	})
 }
 
 // BenchmarkPrompt: from `docker start` of a stopped agent to Claude's prompt in its tmux
