@@ -99,9 +99,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		if f.Base != "" {
 			env["MAGENTS_CLONE_BASE"] = ptr(f.Base)
 		}
-		if len(f.Includes) > 0 {
-			env["MAGENTS_CLONE_INCLUDE"] = ptr(strings.Join(f.Includes, "\n"))
-		}
+		env["MAGENTS_CLONE_INCLUDE_DIR"] = ptr(fleet.IncludeMountPath)
 	}
 	if f.Config.GitCredentials != "" {
 		// Pushing with the fleet's tokens: the supervisor's helper reads them from the
@@ -154,17 +152,19 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		{Type: types.VolumeTypeBind, Source: workspace, Target: fleet.WorkspaceDir},
 	}
 	if workspace == f.Workspace {
-		s.Volumes = append(s.Volumes, masks(f, fleet.WorkspaceDir, false)...)
+		s.Volumes = append(s.Volumes, masks(f, fleet.WorkspaceDir)...)
 	}
 	if f.Isolation == "clone" && name != fleet.DevService {
 		// A private clone in the agent's own volume, made by the supervisor from the host
-		// repository, which the agent sees read-only: the host tree is never touched.
+		// repository's git dir, which the agent sees read-only — and nothing else of the
+		// host's tree but the included files the host staged: the host tree is never
+		// touched, and its other untracked files (secrets) never seen.
 		s.Volumes = []types.ServiceVolumeConfig{
 			{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
 			{Type: types.VolumeTypeVolume, Source: fleet.CloneVolume(name), Target: fleet.WorkspaceDir},
-			{Type: types.VolumeTypeBind, Source: f.Workspace, Target: fleet.OriginMountPath, ReadOnly: true},
+			{Type: types.VolumeTypeBind, Source: f.OriginGitDir(), Target: fleet.OriginMountPath, ReadOnly: true},
+			{Type: types.VolumeTypeBind, Source: fleet.IncludeStageRel, Target: fleet.IncludeMountPath, ReadOnly: true},
 		}
-		s.Volumes = append(s.Volumes, masks(f, fleet.OriginMountPath, true)...)
 	}
 	if f.Isolation == "worktree" && f.GitDir != "" && name != fleet.DevService {
 		// A worktree's .git file names its git dir by absolute host path: mount the
@@ -241,9 +241,9 @@ func boundedLogs() *types.LoggingConfig {
 // masks hide the fleet's own files (fleet.Masks) in the host workspace mounted at target:
 // a directory behind an empty tmpfs no agent user can write, a file behind an empty
 // read-only one (fleet.MaskFile).
-func masks(f *fleet.Fleet, target string, readOnly bool) []types.ServiceVolumeConfig {
+func masks(f *fleet.Fleet, target string) []types.ServiceVolumeConfig {
 	var out []types.ServiceVolumeConfig
-	for _, m := range f.Masks(f.Abs(f.Workspace), readOnly) {
+	for _, m := range f.Masks(f.Abs(f.Workspace)) {
 		v := types.ServiceVolumeConfig{Target: target + "/" + m.Rel, ReadOnly: true}
 		if m.Dir {
 			v.Type, v.ReadOnly, v.Tmpfs = types.VolumeTypeTmpfs, false, &types.ServiceVolumeTmpfs{Size: 4096, Mode: 0o555}

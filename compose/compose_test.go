@@ -266,18 +266,25 @@ func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
 			t.Errorf("masked %s", target)
 		}
 	}
-	// A clone agent's read-only view of the host tree hides them too.
-	f.Isolation = "clone"
+	// A clone agent sees nothing of the host's tree but its git dir, read-only, and the
+	// included files the host staged.
+	f.Isolation, f.GitDir = "clone", filepath.Join(dir, ".git")
 	b, err = Render(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "target: "+fleet.OriginMountPath+"/.magents") {
-		t.Error("a clone agent sees the state dir through its origin")
+	p, err = Load(context.Background(), f.ComposeFile, b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The rest it cannot write there, and may carry into its clone (--include .env).
-	if strings.Contains(string(b), "target: "+fleet.OriginMountPath+"/.env") {
-		t.Error("a clone agent cannot carry compose's .env into its clone")
+	binds := map[string]string{}
+	for _, v := range p.Services["agent-1"].Volumes {
+		if v.Type == "bind" {
+			binds[v.Target] = v.Source + fmt.Sprint(" ro=", v.ReadOnly)
+		}
+	}
+	if binds[fleet.OriginMountPath] != filepath.Join(dir, ".git")+" ro=true" || binds[fleet.IncludeMountPath] != f.IncludeStage()+" ro=true" || len(binds) != 2 {
+		t.Errorf("a clone agent's binds: %v", binds)
 	}
 }
 

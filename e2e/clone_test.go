@@ -26,6 +26,9 @@ func TestFleetClones(t *testing.T) {
 		c := "clonee2e-" + agent
 		docker("exec", c, "git", "-C", "/workspace", "branch", "--show-current").Assert(t, icmd.Expected{Out: "magents/" + agent})
 		docker("exec", c, "cat", "/workspace/.env").Assert(t, icmd.Expected{Out: "LOCAL_SETTING=1"})
+		// Of the host's tree, the agent sees the git dir and the included files only.
+		docker("exec", c, "sh", "-c", "ls -A /magents/origin | grep -c -e '^HEAD$' -e '^objects$' -e '^refs$'").Assert(t, icmd.Expected{Out: "3"})
+		docker("exec", c, "sh", "-c", "ls -A /magents/origin /magents/include | grep -e README -e docker-compose -e '^.magents'").Assert(t, icmd.Expected{ExitCode: 1})
 		docker("exec", c, "touch", "/magents/origin/x").Assert(t, icmd.Expected{ExitCode: 1, Err: "Read-only file system"})
 		docker("exec", c, "git", "-C", "/workspace", "fetch", "-q", "origin").Assert(t, icmd.Success)
 	}
@@ -85,7 +88,7 @@ func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
 	c := "rootclone-agent-1"
 	docker("exec", c, "id", "-u").Assert(t, icmd.Expected{Out: "1000"})
 	docker("exec", c, "git", "-C", "/workspace", "branch", "--show-current").Assert(t, icmd.Expected{Out: "magents/agent-1"})
-	docker("exec", c, "cat", "/workspace/.git/objects/info/alternates").Assert(t, icmd.Expected{Out: "/magents/origin/.git/objects"})
+	docker("exec", c, "cat", "/workspace/.git/objects/info/alternates").Assert(t, icmd.Expected{Out: "/magents/origin/objects"})
 	docker("exec", c, "sh", "-c", `awk '$5 == "/magents/origin" { print $6 }' /proc/self/mountinfo`).Assert(t, icmd.Expected{Out: "ro,"})
 	docker("exec", c, "sh", "-c", "cd /workspace && echo 'as the image user' > work.txt && git add work.txt && "+
 		"git -c user.name=Agent -c user.email=agent@example.invalid commit -qm 'root-owned clone work'").Assert(t, icmd.Success)

@@ -32,7 +32,7 @@ func cloneGit(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent 
 		}
 		// With its origin, read-only: the clone's alternate object store.
 		cmdArgs = append([]string{"run", "--rm", "--network", "none", "--user", f.User, "--entrypoint", "git",
-			"-v", volume + ":" + fleet.WorkspaceDir, "-v", f.Abs(f.Workspace) + ":" + fleet.OriginMountPath + ":ro", f.Image}, gitArgs[1:]...)
+			"-v", volume + ":" + fleet.WorkspaceDir, "-v", f.OriginGitDir() + ":" + fleet.OriginMountPath + ":ro", f.Image}, gitArgs[1:]...)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := docker.Command(ctx, cmdArgs...)

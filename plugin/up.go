@@ -462,7 +462,7 @@ func applyIsolation(f *fleet.Fleet, ws string, opts upOptions, flags *pflag.Flag
 		if repo.Root != ws {
 			return fmt.Errorf("--isolation clone clones the repository at its top directory: give --workspace %s", repo.Root)
 		}
-		f.GitDir = ""
+		f.GitDir = repo.CommonDir // all a clone agent sees of the repository, read-only
 	default:
 		return fmt.Errorf(`invalid --isolation %q: use "worktree", "clone" or "shared"`, f.Isolation)
 	}
@@ -470,9 +470,9 @@ func applyIsolation(f *fleet.Fleet, ws string, opts upOptions, flags *pflag.Flag
 }
 
 // prepareWorktrees gives each agent its worktree (new ones only; existing worktrees and
-// their work are left alone).
+// their work are left alone); for clones, it stages the included files they copy in.
 func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
-	if f.Isolation != workspace.Worktree {
+	if f.Isolation != workspace.Worktree && f.Isolation != workspace.Clone {
 		return nil
 	}
 	repo, err := workspace.Open(f.Abs(f.Workspace))
@@ -482,6 +482,13 @@ func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
 	includes, err := repo.Includes(f.Includes)
 	if err != nil {
 		return err
+	}
+	if f.Isolation == workspace.Clone {
+		uid, gid, err := fleet.ParseUser(f.User)
+		if err != nil {
+			return err
+		}
+		return repo.StageIncludes(f.IncludeStage(), includes, uid, gid)
 	}
 	for _, agent := range f.AgentNames() {
 		if err := repo.AddWorktree(f.WorktreeDir(agent), agent, f.Base, includes); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,11 +10,12 @@ import (
 	"strings"
 )
 
-// prepareClone makes the agent's private clone (isolation clone): the host repository,
-// mounted read-only at MAGENTS_CLONE_FROM, is cloned into the workspace (the agent's own
-// volume) on branch MAGENTS_CLONE_BRANCH, from MAGENTS_CLONE_BASE or the origin's HEAD,
-// and the untracked files that MAGENTS_CLONE_INCLUDE and the origin's .magentsinclude
-// name are copied in. An existing clone, and the work in it, is left alone.
+// prepareClone makes the agent's private clone (isolation clone): the host repository's
+// git dir, mounted read-only at MAGENTS_CLONE_FROM (the agent sees nothing of the host's
+// work tree), is cloned into the workspace (the agent's own volume) on branch
+// MAGENTS_CLONE_BRANCH, from MAGENTS_CLONE_BASE or the origin's HEAD, and the untracked
+// files the host staged in MAGENTS_CLONE_INCLUDE_DIR (those --include and .magentsinclude
+// name) are copied in. An existing clone, and the work in it, is left alone.
 func prepareClone(cfg config, getenv func(string) string) error {
 	origin := getenv("MAGENTS_CLONE_FROM")
 	if origin == "" {
@@ -46,56 +46,40 @@ func prepareClone(cfg config, getenv func(string) string) error {
 	if err := git(ws, "checkout", "--quiet", "-b", branch, start); err != nil {
 		return fmt.Errorf("starting branch %s from %s: %w", branch, start, err)
 	}
-	return copyCloneIncludes(origin, ws, getenv("MAGENTS_CLONE_INCLUDE"))
+	return copyStaged(getenv("MAGENTS_CLONE_INCLUDE_DIR"), ws)
 }
 
-func copyCloneIncludes(origin, ws, given string) error {
-	var patterns []string
-	for _, p := range strings.Split(given, "\n") {
-		if p = strings.TrimSpace(p); p != "" {
-			patterns = append(patterns, p)
-		}
-	}
-	if f, err := os.Open(filepath.Join(origin, ".magentsinclude")); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
-				patterns = append(patterns, line)
-			}
-		}
-		f.Close()
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if len(patterns) == 0 {
+// copyStaged copies the tree the host staged at dir (read-only in the agent) into ws,
+// keeping modes; nothing when there is none.
+func copyStaged(dir, ws string) error {
+	if dir == "" {
 		return nil
 	}
-	cmd := exec.Command("git", append([]string{"-C", origin, "ls-files", "--others", "-z", "--"}, patterns...)...)
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("listing the files to carry over: %w", err)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	for _, rel := range strings.Split(string(out), "\x00") {
-		if rel == "" || strings.HasPrefix(rel, ".magents/") {
-			continue
-		}
-		src, dst := filepath.Join(origin, rel), filepath.Join(ws, rel)
-		st, err := os.Stat(src)
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		b, err := os.ReadFile(src)
+		rel, _ := filepath.Rel(dir, path)
+		dst := filepath.Join(ws, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case !d.Type().IsRegular():
+			return nil // the host stages regular files only
+		}
+		st, err := d.Info()
 		if err != nil {
-			return unreadable(src, err)
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(dst, b, st.Mode().Perm()); err != nil {
-			return err
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return unreadable(path, err)
 		}
-	}
-	return nil
+		return os.WriteFile(dst, b, st.Mode().Perm())
+	})
 }
 
 // git runs git in dir (the current directory when empty) and returns its error output.

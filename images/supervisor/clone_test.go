@@ -42,7 +42,17 @@ func TestPrepareClone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := map[string]string{"MAGENTS_CLONE_FROM": origin, "MAGENTS_CLONE_BRANCH": "magents/agent-2", "MAGENTS_CLONE_INCLUDE": ".env"}
+	// The host stages the included files; the agent sees only the git dir.
+	staged := t.TempDir()
+	for name, content := range map[string]string{".env": "A=1\n", "local/conf": "x\n"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(staged, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(staged, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"MAGENTS_CLONE_FROM": filepath.Join(origin, ".git"), "MAGENTS_CLONE_BRANCH": "magents/agent-2", "MAGENTS_CLONE_INCLUDE_DIR": staged}
 	cfg := config{Workspace: ws}
 	if err := prepareClone(cfg, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
@@ -58,6 +68,9 @@ func TestPrepareClone(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "scratch")); err == nil {
 		t.Error("an untracked file nobody asked for was copied")
 	}
+	if alt, err := os.ReadFile(filepath.Join(ws, ".git", "objects", "info", "alternates")); err != nil || strings.TrimSpace(string(alt)) != filepath.Join(origin, ".git", "objects") {
+		t.Errorf("the clone does not borrow the origin's objects: %q %v", alt, err)
+	}
 	// Work in the clone survives the next start.
 	if err := os.WriteFile(filepath.Join(ws, "work.txt"), []byte("mine\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -71,7 +84,7 @@ func TestPrepareClone(t *testing.T) {
 
 	// From a base: a commit, or a branch of the origin.
 	ws2 := t.TempDir()
-	env["MAGENTS_CLONE_BASE"], env["MAGENTS_CLONE_INCLUDE"] = first, ""
+	env["MAGENTS_CLONE_BASE"], env["MAGENTS_CLONE_INCLUDE_DIR"] = first, ""
 	if err := prepareClone(config{Workspace: ws2}, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}

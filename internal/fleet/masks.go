@@ -21,24 +21,17 @@ type Mask struct {
 const ComposeDotEnv = ".env"
 
 // trusted are the host paths docker magents trusts: it reads them again, or compose does.
-// With secretOnly, those that hold secrets (which agents must not even read).
-func (f *Fleet) trusted(secretOnly bool) []string {
-	paths := []string{f.StateDir()}
-	if f.Config.GitCredentials != "" {
-		paths = append(paths, f.Abs(f.Config.GitCredentials))
+func (f *Fleet) trusted() []string {
+	paths := []string{
+		f.ComposeFile, f.StateDir(), f.Abs(f.EnvFile), filepath.Join(f.Dir(), ComposeDotEnv),
+		filepath.Join(f.Abs(f.Workspace), IncludeFile),
 	}
-	paths = append(paths, f.HostTrusted...)
-	if secretOnly {
-		return paths
-	}
-	paths = append(paths, f.ComposeFile, f.Abs(f.EnvFile), filepath.Join(f.Dir(), ComposeDotEnv),
-		filepath.Join(f.Abs(f.Workspace), IncludeFile))
-	for _, p := range []string{f.Config.ClaudeMD, f.Config.Settings, f.Config.MCP, f.Config.Commands} {
+	for _, p := range []string{f.Config.ClaudeMD, f.Config.Settings, f.Config.MCP, f.Config.Commands, f.Config.GitCredentials} {
 		if p != "" {
 			paths = append(paths, f.Abs(p))
 		}
 	}
-	return paths
+	return append(paths, f.HostTrusted...)
 }
 
 // IncludeFile lists untracked files (gitignore-style patterns, one per line) to carry into
@@ -57,12 +50,10 @@ const MaskFileRel = "./" + StateDirName + "/" + maskFileName
 
 // Masks are the trusted paths that lie inside dir, a host directory mounted into agents,
 // and exist (a mount point that does not exist would be created in dir by the engine) or
-// are made before the agents start: the compose file and the state dir. Where dir is
-// mounted read-only (a clone's origin), only those that hold secrets: the rest cannot be
-// written, and the user may carry compose's .env into the clones (--include).
-func (f *Fleet) Masks(dir string, readOnly bool) []Mask {
+// are made before the agents start: the compose file and the state dir.
+func (f *Fleet) Masks(dir string) []Mask {
 	var out []Mask
-	for _, p := range f.trusted(readOnly) {
+	for _, p := range f.trusted() {
 		rel, err := filepath.Rel(dir, p)
 		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			continue
@@ -81,4 +72,24 @@ func (f *Fleet) Masks(dir string, readOnly bool) []Mask {
 	// A directory masks what lies in it; the engine mounts parents first.
 	slices.SortFunc(out, func(a, b Mask) int { return strings.Compare(a.Rel, b.Rel) })
 	return out
+}
+
+// IncludeMountPath is where a clone agent finds the included untracked files the host
+// staged for it (IncludeStage), read-only.
+const IncludeMountPath = "/magents/include"
+
+// IncludeStage is where up stages the included files of a clone fleet: in the state dir,
+// owned by the agents' user.
+func (f *Fleet) IncludeStage() string { return filepath.Join(f.StateDir(), "include") }
+
+// IncludeStageRel is IncludeStage as the compose file writes it.
+const IncludeStageRel = "./" + StateDirName + "/include"
+
+// OriginGitDir is the git dir a clone agent clones from: the repository's common git dir
+// (files written before it was saved: the workspace's .git).
+func (f *Fleet) OriginGitDir() string {
+	if f.GitDir != "" {
+		return f.GitDir
+	}
+	return filepath.Join(f.Abs(f.Workspace), ".git")
 }

@@ -111,6 +111,33 @@ func (r *Repo) Includes(given []string) ([]string, error) {
 	return out, sc.Err()
 }
 
+// StageIncludes puts the untracked files that match the patterns into dir, afresh, for
+// clone agents running as uid:gid to copy in (they see nothing else of the host's tree):
+// readable by that user only.
+func (r *Repo) StageIncludes(dir string, patterns []string, uid, gid int) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := r.copyIncludes(dir, patterns); err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		if uid != os.Geteuid() {
+			return fmt.Errorf("the agents run as uid %d, which could not read the included files staged by uid %d: run docker magents up as that user, or give --user %d:%d", uid, os.Geteuid(), os.Geteuid(), os.Getegid())
+		}
+		return nil
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
 // copyIncludes copies untracked (including ignored) files matching the patterns from the
 // main work tree into the new worktree, keeping their modes.
 func (r *Repo) copyIncludes(dst string, patterns []string) error {

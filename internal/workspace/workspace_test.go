@@ -287,3 +287,32 @@ func TestMergeRefusesSymlinksOut(t *testing.T) {
 		t.Error("diff ran the textconv program")
 	}
 }
+
+// A clone fleet's included files are staged afresh for the agents' user: only what the
+// patterns name, nothing that was staged before.
+func TestStageIncludes(t *testing.T) {
+	dir := newRepo(t)
+	r, err := Open(dir)
+	if err != nil || r == nil {
+		t.Fatalf("open: %v", err)
+	}
+	stage := filepath.Join(t.TempDir(), "include")
+	if err := os.MkdirAll(stage, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(stage, "stale"), "from an earlier up\n")
+	if err := r.StageIncludes(stage, []string{".env"}, os.Geteuid(), os.Getegid()); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(stage, ".env")); err != nil || string(b) != "TOKEN_NAME=x\n" {
+		t.Errorf(".env not staged: %q %v", b, err)
+	}
+	for _, name := range []string{"stale", "scratch.txt"} {
+		if _, err := os.Stat(filepath.Join(stage, name)); err == nil {
+			t.Errorf("%s is staged", name)
+		}
+	}
+	if st, err := os.Stat(stage); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("stage dir: %v %v", st, err)
+	}
+}
