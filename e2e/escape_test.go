@@ -142,7 +142,10 @@ func TestEscapeSharedWorkspace(t *testing.T) {
 	t.Run("escape sequences in a notification", func(t *testing.T) {
 		// As Claude's Notification hook would: the agent is then waiting, for that message.
 		escapeAttempts.Add(1)
-		docker("exec", "magents-agent-2", "sh", "-c", `printf '{"hook_event_name":"Notification","notification_type":"permission_prompt","message":"approve \033]0;pwned\007\033[2J now"}' | magents-supervisor hook`).Assert(t, icmd.Success)
+		// JSON, as Claude writes it: the escape sequences arrive as \u001b, and leave it raw.
+		docker("exec", "magents-agent-2", "sh", "-c", `magents-supervisor hook <<'EOF'
+{"hook_event_name":"Notification","notification_type":"permission_prompt","message":"approve \u001b]0;pwned\u0007\u001b[2J now"}
+EOF`).Assert(t, icmd.Success)
 		if h := docker("exec", "magents-agent-2", "magents-supervisor", "health").Stdout(); !strings.Contains(h, `\u001b]0;pwned`) {
 			t.Fatalf("the planted notification did not reach the agent's health: %s", h)
 		}
