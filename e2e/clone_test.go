@@ -28,7 +28,7 @@ func TestFleetClones(t *testing.T) {
 		docker("exec", c, "cat", "/workspace/.env").Assert(t, icmd.Expected{Out: "LOCAL_SETTING=1"})
 		// Of the host's tree, the agent sees the git dir and the included files only.
 		docker("exec", c, "sh", "-c", "ls -A /magents/origin | grep -c -e '^HEAD$' -e '^objects$' -e '^refs$'").Assert(t, icmd.Expected{Out: "3"})
-		docker("exec", c, "sh", "-c", "ls -A /magents/origin /magents/include | grep -e README -e docker-compose -e '^.magents'").Assert(t, icmd.Expected{ExitCode: 1})
+		docker("exec", c, "sh", "-c", "{ ls -A /magents/origin; ls -A /magents/include; } | grep -Fx -e README -e docker-compose.claude.yml -e .magents").Assert(t, icmd.Expected{ExitCode: 1})
 		docker("exec", c, "touch", "/magents/origin/x").Assert(t, icmd.Expected{ExitCode: 1, Err: "Read-only file system"})
 		docker("exec", c, "git", "-C", "/workspace", "fetch", "-q", "origin").Assert(t, icmd.Success)
 	}
