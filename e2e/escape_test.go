@@ -161,7 +161,7 @@ EOF`).Assert(t, icmd.Success)
 	})
 	t.Run("through a Claude turn", func(t *testing.T) {
 		escapeAttempts.Add(1)
-		if res := e.magents("wait", "--for", "idle", "--timeout", "90s"); res.ExitCode != 0 {
+		if res := e.magents("wait", "--for", "idle", "--timeout", "90s", "agent-1"); res.ExitCode != 0 {
 			t.Fatalf("%s\npane:\n%s", res.Combined(), docker("exec", agent, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
 		}
 		e.magents("task", "agent-1", "tidy the fleet "+nonce).Assert(t, icmd.Success)
