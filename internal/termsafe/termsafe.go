@@ -42,18 +42,6 @@ func String(s string) string {
 	return b.String()
 }
 
-// Strings is String of each.
-func Strings(ss []string) []string {
-	if ss == nil {
-		return nil
-	}
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = String(s)
-	}
-	return out
-}
-
 func isPlain(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 && c != '\t' && c != '\n' || c >= 0x7f {
