@@ -90,7 +90,8 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	}
 	// git settings of the agents, in git's command-line scope (fleet.GitConfigEnv).
 	var gitConfig [][2]string
-	if f.Isolation == "clone" && name != fleet.DevService {
+	private := (f.Isolation == "clone" || f.Isolation == "worktree") && name != fleet.DevService
+	if private {
 		env["MAGENTS_CLONE_FROM"] = ptr(fleet.OriginMountPath)
 		env["MAGENTS_CLONE_BRANCH"] = ptr("magents/" + name)
 		// The origin belongs to the host user: let git in the agent use it (a command-line
@@ -143,33 +144,28 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	if name == fleet.DevService {
 		volume = fleet.ConfigVolume("claude-dev")
 	}
-	workspace := f.Workspace
-	if f.Isolation == "worktree" && name != fleet.DevService {
-		workspace = fleet.WorktreeRel(name)
-	}
 	s.Volumes = []types.ServiceVolumeConfig{
 		{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
-		{Type: types.VolumeTypeBind, Source: workspace, Target: fleet.WorkspaceDir},
+		{Type: types.VolumeTypeBind, Source: f.Workspace, Target: fleet.WorkspaceDir},
 	}
-	if workspace == f.Workspace {
-		s.Volumes = append(s.Volumes, masks(f, fleet.WorkspaceDir)...)
-	}
-	if f.Isolation == "clone" && name != fleet.DevService {
-		// A private clone in the agent's own volume, made by the supervisor from the host
-		// repository's git dir, which the agent sees read-only — and nothing else of the
-		// host's tree but the included files the host staged: the host tree is never
-		// touched, and its other untracked files (secrets) never seen.
+	s.Volumes = append(s.Volumes, masks(f, fleet.WorkspaceDir)...)
+	if private {
+		// A private clone, made by the supervisor from the host repository's git dir,
+		// which the agent sees read-only — and nothing else of the host's tree but the
+		// included files the host staged: the host's tree, objects, refs, config and hooks
+		// are never written, and its other untracked files (secrets) never seen. The clone
+		// lives in the agent's own volume, or (worktree) in its directory on the host,
+		// where the developer can open it; either way the host never runs git in it.
+		work := types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Source: fleet.CloneVolume(name), Target: fleet.WorkspaceDir}
+		if f.Isolation == "worktree" {
+			work = types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: fleet.WorktreeRel(name), Target: fleet.WorkspaceDir}
+		}
 		s.Volumes = []types.ServiceVolumeConfig{
 			{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
-			{Type: types.VolumeTypeVolume, Source: fleet.CloneVolume(name), Target: fleet.WorkspaceDir},
+			work,
 			{Type: types.VolumeTypeBind, Source: f.OriginGitDir(), Target: fleet.OriginMountPath, ReadOnly: true},
 			{Type: types.VolumeTypeBind, Source: fleet.IncludeStageRel, Target: fleet.IncludeMountPath, ReadOnly: true},
 		}
-	}
-	if f.Isolation == "worktree" && f.GitDir != "" && name != fleet.DevService {
-		// A worktree's .git file names its git dir by absolute host path: mount the
-		// repository's git dir at that same path. It shares objects and refs with the host.
-		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: f.GitDir, Target: f.GitDir})
 	}
 	if f.Credential != "" || f.Config.GitCredentials != "" {
 		// The directory, not each file: a credential replaced by rename is seen by the
@@ -251,6 +247,11 @@ func masks(f *fleet.Fleet, target string) []types.ServiceVolumeConfig {
 			v.Type, v.Source = types.VolumeTypeBind, fleet.MaskFileRel
 		}
 		out = append(out, v)
+	}
+	// A repository's git dir, shared: read-only, since host git trusts its config and hooks
+	// (the agents read history; they commit only in worktree or clone isolation).
+	if _, err := os.Lstat(filepath.Join(f.Abs(f.Workspace), ".git")); err == nil {
+		out = append(out, types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: strings.TrimSuffix(f.Workspace, "/") + "/.git", Target: target + "/.git", ReadOnly: true})
 	}
 	return out
 }

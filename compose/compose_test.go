@@ -211,14 +211,14 @@ func TestWriteStackConfigs(t *testing.T) {
 // In a shared workspace, the fleet's own files that exist there are hidden from the
 // agents: the compose file, the state dir, the env files, config sources, the include
 // list and any other trusted path (the compose file and state dir before up makes them);
-// what lies outside the workspace is not mounted at all.
+// what lies outside the workspace is not mounted at all; a repository's .git is read-only.
 func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
 	dir := t.TempDir()
 	f := fleet.New("magents", filepath.Join(dir, fleet.DefaultFile))
 	f.Isolation = "shared"
 	f.Config.ClaudeMD, f.Config.Commands = "./team/CLAUDE.md", "./team/commands"
 	f.HostTrusted = []string{filepath.Join(dir, "dockercfg"), "/elsewhere/dockercfg"}
-	for _, p := range []string{".env.magents", ".env", ".magentsinclude", "team/CLAUDE.md", "src/main.go"} {
+	for _, p := range []string{".env.magents", ".env", ".magentsinclude", "team/CLAUDE.md", "src/main.go", ".git/config"} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -255,6 +255,7 @@ func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
 		"/workspace/.magents":             "tmpfs  ro=false",
 		"/workspace/team/commands":        "tmpfs  ro=false",
 		"/workspace/dockercfg":            "tmpfs  ro=false",
+		"/workspace/.git":                 "bind " + filepath.Join(dir, ".git") + " ro=true",
 	}
 	for target, w := range want {
 		if got[target] != w {
@@ -285,6 +286,23 @@ func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
 	}
 	if binds[fleet.OriginMountPath] != filepath.Join(dir, ".git")+" ro=true" || binds[fleet.IncludeMountPath] != f.IncludeStage()+" ro=true" || len(binds) != 2 {
 		t.Errorf("a clone agent's binds: %v", binds)
+	}
+	// A worktree agent: the same, with its clone in its directory on the host.
+	f.Isolation = "worktree"
+	if b, err = Render(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = Load(context.Background(), f.ComposeFile, b); err != nil {
+		t.Fatal(err)
+	}
+	clear(binds)
+	for _, v := range p.Services["agent-1"].Volumes {
+		if v.Type == "bind" {
+			binds[v.Target] = v.Source + fmt.Sprint(" ro=", v.ReadOnly)
+		}
+	}
+	if binds[fleet.WorkspaceDir] != f.WorktreeDir("agent-1")+" ro=false" || binds[fleet.OriginMountPath] != filepath.Join(dir, ".git")+" ro=true" || len(binds) != 3 {
+		t.Errorf("a worktree agent's binds: %v", binds)
 	}
 }
 

@@ -301,6 +301,146 @@ func TestEscapeHostLoginHistory(t *testing.T) {
 	}
 }
 
+// stage plants, inside an agent as its user, something that fires only if the host ever
+// runs it (git config and hooks in the agent's own clone, say). The script prints STAGED
+// when the plant is in place, checked from inside; anything else fails the suite. Whether
+// it escaped is the host's check afterwards.
+func stage(t *testing.T, container, name, script string) {
+	t.Helper()
+	escapeAttempts.Add(1)
+	if res := docker("exec", container, "sh", "-c", script); !strings.Contains(res.Stdout(), "STAGED") {
+		t.Errorf("plant %q is not in place:\n%s", name, res.Combined())
+	}
+}
+
+// gitState is a digest of what of the host repository no agent may change: its config,
+// hooks, info and every ref but the agents' own branches (which bundles bring in).
+func gitState(t *testing.T, git func(...string) string, gitDir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range []string{"config", "hooks", "info"} {
+		_ = filepath.WalkDir(filepath.Join(gitDir, p), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				sum := sha256.Sum256([]byte(readFile(path)))
+				out[path] = hex.EncodeToString(sum[:])
+			}
+			return nil
+		})
+	}
+	for _, line := range strings.Split(git("for-each-ref", "--format=%(refname) %(objectname)"), "\n") {
+		if ref, sha, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(ref, "refs/heads/magents/") {
+			out[ref] = sha
+		}
+	}
+	return out
+}
+
+// Worktree isolation: the agent's clone is a directory on the host, but the host's git
+// dir is read-only to it — no config, hook, ref or object of the host's can be written —
+// and every git execution route planted in the agent's own clone (fsmonitor, hooksPath,
+// hooks, filter, textconv, diff and merge drivers, pager, includeIf, the .git file and
+// commondir pointed at a repository the agent made) never runs on the host, through all
+// of docker magents' commands and the developer's own git in the checkout. A branch with
+// a committed .gitattributes driver or a symlink out of the tree is not merged.
+func TestEscapeWorktreeGit(t *testing.T) {
+	e := newFleetEnv(t, time.Now().Format("150405.000"))
+	git := e.initRepo()
+	marks := t.TempDir()
+	if err := os.Chmod(marks, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	e.magents("up", "--agents", "2", "--isolation", "worktree").Assert(t, icmd.Success)
+	gitDir := filepath.Join(e.dir, ".git")
+	before, beforeGit := hostState(t, e.dir), gitState(t, git, gitDir)
+	main := git("rev-parse", "main")
+	const a1, a2 = "magents-agent-1", "magents-agent-2"
+	run := func(route string) string { return "touch " + filepath.Join(marks, route) }
+
+	t.Run("the host's git dir", func(t *testing.T) {
+		docker("exec", a1, "sh", "-c", "git commit -q --allow-empty -m mine").Assert(t, icmd.Success)
+		attempt(t, a1, "set core.fsmonitor in the host's config", `if git config -f /magents/origin/config core.fsmonitor '`+run("host-config")+`' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, a1, "plant a hook in the host's git dir", `if printf '#!/bin/sh\n`+run("host-hook")+`\n' > /magents/origin/hooks/post-checkout 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, a1, "move the host's main", `if git --git-dir=/magents/origin update-ref refs/heads/main "$(git rev-parse HEAD)" 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, a1, "replace an object in the host's store", `f=$(find /magents/origin/objects -type f | head -n1); if [ -n "$f" ] && { echo x > "$f" || rm -f "$f" || mv "$f" "$f.x"; } 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, a1, "add an object to the host's store", `if touch /magents/origin/objects/info/alternates 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, a1, "reach agent-2's worktree", `if ls -a / /workspace /magents 2>/dev/null | grep -q 'agent-2\|worktrees'; then echo PLANTED; else echo REFUSED; fi`)
+	})
+	t.Run("git routes in the agent's clone", func(t *testing.T) {
+		// Each value runs the host-side marker, then does the route's job (filters and
+		// textconv must pass content through, or the agent's own commits would change).
+		cfg := ""
+		for key, route := range map[string][2]string{
+			"core.fsmonitor": {"fsmonitor", "true"}, "core.pager": {"pager", "cat"}, "diff.evil.textconv": {"textconv", "cat"},
+			"diff.evil.command": {"diff-driver", "true"}, "merge.evil.driver": {"merge-driver", "true"},
+			"filter.evil.clean": {"filter-clean", "cat"}, "filter.evil.smudge": {"filter-smudge", "cat"},
+			"core.sshCommand": {"ssh", "true"}, "uploadpack.packObjectsHook": {"pack-objects-hook", "true"},
+		} {
+			cfg += fmt.Sprintf("git config %s '%s; %s' && ", key, run(route[0]), route[1])
+		}
+		stage(t, a1, "config routes", cfg+`git config core.fsmonitor | grep -q touch && echo STAGED`)
+		stage(t, a1, "hooks and hooksPath", `mkdir -p /workspace/.hooks && for h in pre-commit post-checkout post-merge reference-transaction pre-auto-gc post-index-change; do
+			printf '#!/bin/sh\n`+run("hook-")+`'$h'\n' | tee .git/hooks/$h > .hooks/$h; chmod +x .git/hooks/$h .hooks/$h; done &&
+			git config core.hooksPath /workspace/.hooks && test -x .git/hooks/post-merge && echo STAGED`)
+		stage(t, a1, "includeIf", `printf '[core]\n\tfsmonitor = `+run("include-if")+`\n' > /workspace/.inc && git config 'includeIf.gitdir:/.path' /workspace/.inc && git config 'include.path' /workspace/.inc && echo STAGED`)
+		stage(t, a1, "a committed .gitattributes driver and a symlink out", `printf '* filter=evil diff=evil merge=evil\n' > .gitattributes && ln -sf /etc/shadow shadow.txt &&
+			echo work > work.txt && git add .gitattributes shadow.txt work.txt && git -c core.hooksPath=/dev/null commit -qm 'agent work' && git log -1 --format=%s | grep -q 'agent work' && echo STAGED`)
+		// agent-2 points its .git at a repository it made, and gives that one commondir.
+		stage(t, a2, "the .git file and commondir", `git init -q --bare /workspace/.evil && git --git-dir=/workspace/.evil config core.fsmonitor '`+run("gitfile")+`; true' &&
+			mv /workspace/.git /workspace/.real && printf 'gitdir: /workspace/.evil\n' > /workspace/.git &&
+			echo /workspace/.evil > /workspace/.real/commondir && git config -f /workspace/.real/config core.fsmonitor '`+run("commondir")+`; true' &&
+			git -C /workspace rev-parse --git-dir | grep -q evil && echo STAGED`)
+	})
+
+	// The host's usual commands, with the agents running and then stopped, and the
+	// developer's own git in the checkout.
+	e.magents("worktree", "ls").Assert(t, icmd.Expected{Out: "agent-2"})
+	e.magents("ps").Assert(t, icmd.Success)
+	e.magents("doctor").Assert(t, icmd.Success)
+	e.magents("diff", "agent-1").Assert(t, icmd.Expected{Out: "+work"})
+	res := e.magents("merge", "agent-1")
+	res.Assert(t, icmd.Expected{ExitCode: 1})
+	if !strings.Contains(res.Stderr(), ".gitattributes") || !strings.Contains(res.Stderr(), "shadow.txt -> /etc/shadow") {
+		t.Errorf("merge did not name the committed driver and symlink:\n%s", res.Stderr())
+	}
+	e.magents("up").Assert(t, icmd.Success)
+	e.magents("config", "show").Assert(t, icmd.Success)
+	e.magents("down").Assert(t, icmd.Success)
+	ls := e.magents("worktree", "ls")
+	ls.Assert(t, icmd.Success)
+	if !strings.Contains(ls.Stdout(), "unreadable") {
+		t.Errorf("worktree ls does not say agent-2's clone is unreadable:\n%s", ls.Stdout())
+	}
+	e.magents("doctor", "agent-1").Assert(t, icmd.Expected{ExitCode: 1, Out: "2 unmerged commits on magents/agent-1"})
+	e.magents("worktree", "prune").Assert(t, icmd.Expected{ExitCode: 1, Err: "kept"})
+	git("status")
+	git("log", "-1")
+	git("diff", "main", "magents/agent-1")
+
+	if got := git("rev-parse", "main"); got != main {
+		escapesGot.Add(1)
+		t.Errorf("main moved from %s to %s", main, got)
+	}
+	if entries, _ := os.ReadDir(marks); len(entries) > 0 {
+		for _, en := range entries {
+			escapesGot.Add(1)
+			t.Errorf("the host ran the agent's %s", en.Name())
+		}
+	}
+	sameState(t, beforeGit, gitState(t, git, gitDir))
+	after := hostState(t, e.dir)
+	for p := range after {
+		if strings.Contains(p, "/.magents/worktrees/") || strings.Contains(p, "/.magents/include") {
+			delete(after, p) // the agents' own area
+		}
+	}
+	for p := range before {
+		if strings.Contains(p, "/.magents/worktrees/") {
+			delete(before, p)
+		}
+	}
+	sameState(t, before, after)
+}
+
 // TestEscapeZ runs last (go test runs tests in source order): the suite's count.
 func TestEscapeZ(t *testing.T) {
 	fmt.Printf("escape attempts: %d, escapes: %d\n", escapeAttempts.Load(), escapesGot.Load())

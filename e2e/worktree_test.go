@@ -14,9 +14,9 @@ import (
 	"gotest.tools/v3/icmd"
 )
 
-// In a git repository each agent gets its own worktree on its own branch; git works inside
-// the agent; what an agent commits shows in diff and merges on the host, owned by the
-// workspace's owner; down keeps worktrees and branches.
+// With --isolation worktree each agent gets its own clone, in a directory on the host, on
+// its own branch; git works inside the agent; what an agent commits shows in diff and
+// merges on the host, owned by the workspace's owner; down keeps worktrees and branches.
 func TestFleetWorktrees(t *testing.T) {
 	e := newFleetEnv(t, "worktrees")
 	git := e.initRepo()
@@ -56,11 +56,13 @@ func TestFleetWorktrees(t *testing.T) {
 	// A running agent's worktree stays.
 	e.magents("worktree", "prune", "agent-2").Assert(t, icmd.Expected{ExitCode: 1, Err: "agent-2 is running: stop it first"})
 
-	// down keeps worktrees and branches.
+	// down keeps worktrees and branches; ls, with no agent running, reads each clone in a
+	// throwaway container and brings its branch to the host.
 	e.magents("down").Assert(t, icmd.Success)
 	if _, err := os.Stat(filepath.Join(e.dir, ".magents", "worktrees", "agent-2", "README")); err != nil {
 		t.Errorf("down removed a worktree: %v", err)
 	}
+	e.magents("worktree", "ls").Assert(t, icmd.Expected{Out: "agent-2"})
 	if branches := git("branch", "--list", "magents/*"); !strings.Contains(branches, "magents/agent-2") {
 		t.Errorf("branches after down: %s", branches)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/docker/cli/cli/command"
@@ -15,9 +16,10 @@ import (
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
-// cloneGit runs git in agent's private clone (isolation clone): in the agent's container
-// when it runs, else in a throwaway container of the fleet's image on the agent's volume.
-// It returns git's standard output.
+// cloneGit runs git in agent's private clone (isolation clone or worktree): in the agent's
+// container when it runs, else in a throwaway container of the fleet's image, with no
+// network, on the agent's volume or directory. Never on the host: the clone and its config
+// are the agent's. It returns git's standard output.
 func cloneGit(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent string, args ...string) ([]byte, error) {
 	docker := shellout.New(dockerCli)
 	gitArgs := append([]string{"git", "-C", fleet.WorkspaceDir}, args...)
@@ -27,7 +29,12 @@ func cloneGit(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent 
 		cmdArgs = append([]string{"exec", f.ContainerName(agent)}, gitArgs...)
 	} else {
 		volume := f.Project + "_" + fleet.CloneVolume(agent)
-		if _, err := dockerCli.Client().VolumeInspect(ctx, volume, mobyclient.VolumeInspectOptions{}); err != nil {
+		if f.Isolation == workspace.Worktree {
+			volume = f.WorktreeDir(agent)
+			if _, err := os.Stat(filepath.Join(volume, ".git")); err != nil {
+				return nil, fmt.Errorf("%s has no clone in %s: %w", agent, fleet.WorktreeRel(agent), err)
+			}
+		} else if _, err := dockerCli.Client().VolumeInspect(ctx, volume, mobyclient.VolumeInspectOptions{}); err != nil {
 			return nil, fmt.Errorf("%s has no clone (volume %s): %w", agent, volume, err)
 		}
 		// With its origin, read-only: the clone's alternate object store.

@@ -31,7 +31,7 @@ func diffCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 }
 
 // agentRepo is the fleet's repository and the agent's name, for the commands on agent
-// branches. A clone's branch is fetched into the host repository first.
+// branches. The agent's branch is fetched from its clone into the host repository first.
 func agentRepo(ctx context.Context, dockerCli command.Cli, root *rootOptions, agent string) (*workspace.Repo, string, error) {
 	f, err := root.loadFleet()
 	if err != nil {
@@ -49,10 +49,8 @@ func agentRepo(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 		return nil, "", fmt.Errorf("the workspace %s is no longer a git repository", f.Abs(f.Workspace))
 	}
 	name := fleet.AgentName(n)
-	if f.Isolation == workspace.Clone {
-		if err := fetchClone(ctx, dockerCli, f, repo, name); err != nil {
-			return nil, "", err
-		}
+	if err := fetchClone(ctx, dockerCli, f, repo, name); err != nil {
+		return nil, "", err
 	}
 	return repo, name, nil
 }

@@ -195,7 +195,7 @@ func agentChecks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, age
 			containerChecks(ctx, dockerCli.Client(), statuses[i], c)
 		}
 		if repo != nil {
-			worktreeCheck(repo, f, a, c)
+			worktreeCheck(ctx, dockerCli, repo, f, a, c)
 		}
 	}
 }
@@ -241,13 +241,15 @@ func containerChecks(ctx context.Context, api mobyclient.APIClient, s AgentStatu
 	}
 }
 
-func worktreeCheck(repo *workspace.Repo, f *fleet.Fleet, a string, c *checks) {
-	s, err := repo.Status(a, f.WorktreeDir(a))
+func worktreeCheck(ctx context.Context, dockerCli command.Cli, repo *workspace.Repo, f *fleet.Fleet, a string, c *checks) {
+	s, err := worktreeStatus(ctx, dockerCli, f, repo, a)
 	switch {
 	case err != nil:
 		c.add(a, "worktree", agentstate.CheckFail, firstLine(err.Error()), "")
 	case !s.Exists:
 		c.add(a, "worktree", agentstate.CheckFail, fleet.WorktreeRel(a)+" is missing", "docker magents up creates it again on "+s.Branch)
+	case s.Problem != "":
+		c.add(a, "worktree", agentstate.CheckWarn, fleet.WorktreeRel(a)+" on "+s.Branch+": "+s.Summary(), "look at it from inside: docker magents exec "+a+" git status")
 	default:
 		c.add(a, "worktree", agentstate.CheckOK, fleet.WorktreeRel(a)+" on "+s.Branch+": "+s.Summary(), "")
 	}

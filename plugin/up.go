@@ -110,9 +110,9 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 	flags.BoolVar(&opts.noBuild, "no-build", false, "Do not build a missing agent image")
 	flags.BoolVar(&opts.force, "force", false, "Overwrite a compose file that was edited by hand")
 	flags.StringVar(&opts.caCert, "ca-cert", "", "Extra CA bundle for building a missing image (see 'docker magents build')")
-	flags.StringVar(&opts.isolation, "isolation", "", `How agents share the workspace: "clone" (a private clone in each agent's volume on branch magents/agent-N, the host repository only read; the default in a git repository), "worktree" (a git worktree and branch each; agents write the repository's git dir: only for agents you trust) or "shared" (the default elsewhere)`)
+	flags.StringVar(&opts.isolation, "isolation", "", `How agents share the workspace: "clone" (a private clone in each agent's volume on branch magents/agent-N, the host repository only read; the default in a git repository), "worktree" (the same clone, in a directory of yours, .magents/worktrees/agent-N) or "shared" (the default elsewhere; a repository's git dir read-only)`)
 	flags.StringVar(&opts.base, "base", "", "Ref new agent branches start from (default: HEAD)")
-	flags.StringArrayVar(&opts.includes, "include", nil, "Untracked files to carry into each new worktree (a gitignore-style pattern; also read from .magentsinclude)")
+	flags.StringArrayVar(&opts.includes, "include", nil, "Untracked files to carry into each new clone or worktree (a gitignore-style pattern; also read from .magentsinclude)")
 	flags.StringArrayVar(&opts.tasks, "task", nil, "A task for the next agent in order (repeat: agent-1, agent-2, …); typed into Claude once it is ready")
 	flags.StringVar(&opts.permissionMode, "permission-mode", "", "Claude's permission mode in every agent: "+strings.Join(fleet.PermissionModes, ", ")+" (default: Claude's own)")
 	flags.StringVar(&opts.agentCmd, "agent-cmd", "", `What runs in each agent's session instead of claude (a shell command line; e.g. "bash" for a load test)`)
@@ -405,20 +405,17 @@ func hostGitConfig(key string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// checkAgentsCanWrite refuses a workspace the agents' user cannot write in (a root-owned
-// checkout, say): they would fail at their first edit. In a worktree fleet the agents
-// also write the repository's git dir (objects, refs).
+// checkAgentsCanWrite refuses a shared workspace the agents' user cannot write in (a
+// root-owned checkout, say): they would fail at their first edit. Worktree and clone
+// agents write only their own clones.
 func checkAgentsCanWrite(f *fleet.Fleet, ws string) error {
 	uid, gid, err := fleet.ParseUser(f.User)
 	if err != nil {
 		return err
 	}
 	var dirs []string
-	switch f.Isolation {
-	case workspace.Shared:
+	if f.Isolation == workspace.Shared {
 		dirs = []string{ws}
-	case workspace.Worktree:
-		dirs = []string{ws, f.GitDir}
 	}
 	for _, d := range dirs {
 		if err := workspace.CheckWritable(d, uid, gid); err != nil {
@@ -469,8 +466,9 @@ func applyIsolation(f *fleet.Fleet, ws string, opts upOptions, flags *pflag.Flag
 	return nil
 }
 
-// prepareWorktrees gives each agent its worktree (new ones only; existing worktrees and
-// their work are left alone); for clones, it stages the included files they copy in.
+// prepareWorktrees stages the included files the agents of a clone or worktree fleet copy
+// into their clones, and gives each worktree agent its directory on the host (new ones
+// only; existing ones and the work in them are left alone), where its supervisor clones.
 func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
 	if f.Isolation != workspace.Worktree && f.Isolation != workspace.Clone {
 		return nil
@@ -483,16 +481,19 @@ func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
 	if err != nil {
 		return err
 	}
+	uid, gid, err := fleet.ParseUser(f.User)
+	if err != nil {
+		return err
+	}
+	if err := repo.StageIncludes(f.IncludeStage(), includes, uid, gid); err != nil {
+		return err
+	}
 	if f.Isolation == workspace.Clone {
-		uid, gid, err := fleet.ParseUser(f.User)
-		if err != nil {
-			return err
-		}
-		return repo.StageIncludes(f.IncludeStage(), includes, uid, gid)
+		return nil
 	}
 	for _, agent := range f.AgentNames() {
-		if err := repo.AddWorktree(f.WorktreeDir(agent), agent, f.Base, includes); err != nil {
-			return err
+		if err := repo.MakeWorktreeDir(f.WorktreeDir(agent), uid, gid); err != nil {
+			return fmt.Errorf("%s: %w", agent, err)
 		}
 	}
 	fmt.Fprintf(dockerCli.Err(), "Worktrees: %s (branches magents/agent-1…%d)\n", filepath.Join(fleet.StateDirName, "worktrees"), f.Agents)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
@@ -41,14 +44,14 @@ func worktreeLsCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Short:   "List the agents' worktrees and what each holds that is not merged",
 		Args:    cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
-			return runWorktreeLs(dockerCli, root, opts)
+			return runWorktreeLs(ctx, dockerCli, root, opts)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
 	return cmd
 }
 
-func runWorktreeLs(dockerCli command.Cli, root *rootOptions, opts worktreeLsOptions) error {
+func runWorktreeLs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts worktreeLsOptions) error {
 	if opts.format != "table" && opts.format != "json" {
 		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
 	}
@@ -56,7 +59,7 @@ func runWorktreeLs(dockerCli command.Cli, root *rootOptions, opts worktreeLsOpti
 	if err != nil {
 		return err
 	}
-	statuses, err := worktreeStatuses(f, repo)
+	statuses, err := worktreeStatuses(ctx, dockerCli, f, repo)
 	if err != nil {
 		return err
 	}
@@ -110,7 +113,7 @@ func runWorktreePrune(ctx context.Context, dockerCli command.Cli, root *rootOpti
 	if err != nil {
 		return err
 	}
-	statuses, err := worktreeStatuses(f, repo)
+	statuses, err := worktreeStatuses(ctx, dockerCli, f, repo)
 	if err != nil {
 		return err
 	}
@@ -145,7 +148,11 @@ func runWorktreePrune(ctx context.Context, dockerCli command.Cli, root *rootOpti
 			}
 			continue
 		}
-		if err := repo.RemoveWorktree(s.Agent, f.WorktreeDir(s.Agent), opts.force); err != nil {
+		if !opts.force && !s.Clean() {
+			kept = append(kept, fmt.Sprintf("%s has %s: merge it (docker magents merge %s), or give --force to delete it", s.Agent, s.Summary(), s.Agent))
+			continue
+		}
+		if err := removeWorktree(ctx, dockerCli, f, repo, s.Agent); err != nil {
 			kept = append(kept, err.Error())
 			continue
 		}
@@ -179,7 +186,7 @@ func fleetRepo(root *rootOptions) (*fleet.Fleet, *workspace.Repo, error) {
 
 // worktreeStatuses lists every agent that has a worktree or a magents/agent-N branch,
 // including agents removed by a scale-down, in agent order.
-func worktreeStatuses(f *fleet.Fleet, repo *workspace.Repo) ([]workspace.WorktreeStatus, error) {
+func worktreeStatuses(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *workspace.Repo) ([]workspace.WorktreeStatus, error) {
 	seen := map[string]bool{}
 	entries, err := os.ReadDir(f.WorktreeDir(""))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -206,11 +213,58 @@ func worktreeStatuses(f *fleet.Fleet, repo *workspace.Repo) ([]workspace.Worktre
 	slices.SortFunc(agents, func(a, b string) int { return agentOrder(a) - agentOrder(b) })
 	out := make([]workspace.WorktreeStatus, 0, len(agents))
 	for _, a := range agents {
-		s, err := repo.Status(a, f.WorktreeDir(a))
+		s, err := worktreeStatus(ctx, dockerCli, f, repo, a)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// worktreeStatus is what agent's worktree holds that exists nowhere else: its uncommitted
+// changes (git run in the agent's container, or a throwaway one: never on the host, where
+// the clone's config would be trusted), and the commits on its branch, fetched into the
+// host repository through a bundle, that no other branch has.
+func worktreeStatus(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *workspace.Repo, agent string) (workspace.WorktreeStatus, error) {
+	s := workspace.WorktreeStatus{Agent: agent, Path: f.WorktreeDir(agent), Branch: workspace.Branch(agent)}
+	if st, err := os.Lstat(s.Path); err == nil && st.IsDir() {
+		s.Exists = true
+		if _, err := os.Lstat(filepath.Join(s.Path, ".git")); err == nil {
+			// The clone is the agent's: when it cannot be read (the agent broke it), say so
+			// for this agent rather than fail the whole list.
+			out, err := cloneGit(ctx, dockerCli, f, agent, "status", "--porcelain")
+			if err == nil {
+				err = fetchClone(ctx, dockerCli, f, repo, agent)
+			}
+			if err != nil {
+				s.Problem = firstLine(err.Error())
+			}
+			if lines := strings.TrimSpace(string(out)); lines != "" {
+				s.Changed = strings.Split(lines, "\n")
+			}
+			termsafe.Value(&s) // the agent's file names and git's words about its clone
+		}
+	}
+	n, err := repo.Unmerged(agent)
+	s.Unmerged = n
+	return s, err
+}
+
+// removeWorktree deletes agent's directory and its branch in the host repository. The
+// files are the agents' user's: when the host user may not delete them, a throwaway
+// container as that user does.
+func removeWorktree(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *workspace.Repo, agent string) error {
+	dir := f.WorktreeDir(agent)
+	if err := os.RemoveAll(dir); err != nil {
+		cmd := shellout.New(dockerCli).Command(ctx, "run", "--rm", "--network", "none", "--user", f.User, "--entrypoint", "find",
+			"-v", dir+":/work", f.Image, "/work", "-mindepth", "1", "-delete")
+		if out, cerr := cmd.CombinedOutput(); cerr != nil {
+			return fmt.Errorf("removing %s: %w (and as the agents' user: %s)", fleet.WorktreeRel(agent), err, strings.TrimSpace(string(out)))
+		}
+		if err := os.Remove(dir); err != nil {
+			return fmt.Errorf("removing %s: %w", fleet.WorktreeRel(agent), err)
+		}
+	}
+	return repo.DeleteBranch(agent)
 }

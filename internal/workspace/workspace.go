@@ -66,29 +66,48 @@ func Open(dir string) (*Repo, error) {
 // Branch is agent's branch: magents/agent-N.
 func Branch(agent string) string { return "magents/" + agent }
 
-// AddWorktree creates the agent's worktree at path on its own branch, from base (a ref;
-// HEAD when empty), unless it exists already; then copies the untracked files that
-// match the include patterns. It never touches an existing worktree's contents.
-func (r *Repo) AddWorktree(path, agent, base string, includes []string) error {
-	if _, err := os.Stat(filepath.Join(path, ".git")); err == nil {
-		return nil
+// MakeWorktreeDir makes agent's directory on the host at path, for its supervisor to
+// clone into, owned by the agents' user uid:gid; an existing one, and the work in it, is
+// left alone. A git worktree of the repository there (made by versions that let agents
+// write the repository's git dir; the repository's own worktree list says so) is
+// refused: the host would go on trusting what the agent wrote.
+func (r *Repo) MakeWorktreeDir(path string, uid, gid int) error {
+	if r.registeredWorktree(path) {
+		return fmt.Errorf("%s is a git worktree of your repository, made by an earlier docker magents that let agents write its git dir: save its work (commit and merge it), remove it with git worktree remove --force %s, check the repository's .git/config and hooks for anything you did not put there, and run up again", path, path)
 	}
-	if base == "" {
-		base = "HEAD"
+	if st, err := os.Lstat(path); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s is not a directory", path)
+		}
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	r.chown(filepath.Dir(path))
-	branch := Branch(agent)
-	args := []string{"worktree", "add", path, branch}
-	if _, err := r.git(r.Root, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch); err != nil {
-		args = []string{"worktree", "add", "-b", branch, path, base}
+	if err := os.Mkdir(path, 0o755); err != nil {
+		return err
 	}
-	if _, err := r.git(r.Root, args...); err != nil {
-		return fmt.Errorf("creating the worktree of %s: %w", agent, err)
+	if os.Geteuid() == 0 {
+		return os.Lchown(path, uid, gid)
 	}
-	return r.copyIncludes(path, includes)
+	if err := CheckWritable(path, uid, gid); err != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("%w: run the agents as your own user (--user %d:%d) or run up as root", err, os.Geteuid(), os.Getegid())
+	}
+	return nil
+}
+
+// registeredWorktree reports whether the repository lists path as one of its worktrees
+// (read from its own git dir, never from what lies at path, which an agent writes).
+func (r *Repo) registeredWorktree(path string) bool {
+	entries, _ := os.ReadDir(filepath.Join(r.CommonDir, "worktrees"))
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(r.CommonDir, "worktrees", e.Name(), "gitdir"))
+		if err == nil && filepath.Clean(strings.TrimSpace(string(b))) == filepath.Join(path, ".git") {
+			return true
+		}
+	}
+	return false
 }
 
 // Includes reads the include patterns: those given plus the repository's .magentsinclude.
@@ -249,10 +268,25 @@ func (r *Repo) Merge(agent, into string) (string, error) {
 	if dirty, _ := r.git(r.Root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
 		return "", errors.New("the host work tree has uncommitted changes: commit or stash them first")
 	}
-	if out, err := r.SymlinksOut(agent); err != nil {
+	// What the agent committed is untrusted: refuse what would reach outside the tree or
+	// pick a program for git to run, naming all of it.
+	var refused []string
+	links, err := r.SymlinksOut(agent)
+	if err != nil {
 		return "", err
-	} else if len(out) > 0 {
-		return "", fmt.Errorf("%s adds symlinks that point out of the repository (%s): nothing was merged; look at them (docker magents diff %s) and merge by hand if you mean it", Branch(agent), strings.Join(out, ", "), agent)
+	}
+	if len(links) > 0 {
+		refused = append(refused, "adds symlinks that point out of the repository ("+strings.Join(links, ", ")+")")
+	}
+	attrs, err := r.changedAttributes(agent)
+	if err != nil {
+		return "", err
+	}
+	if len(attrs) > 0 {
+		refused = append(refused, "changes "+strings.Join(attrs, ", ")+", which could make git run a filter or merge driver on the host")
+	}
+	if len(refused) > 0 {
+		return "", fmt.Errorf("%s %s: nothing was merged; look at it (docker magents diff %s) and merge by hand if you mean it", Branch(agent), strings.Join(refused, " and "), agent)
 	}
 	// No submodule the agent's commits name is fetched or checked out.
 	out, err := r.git(r.Root, "-c", "submodule.recurse=false", "merge", "--no-edit", Branch(agent))
@@ -261,6 +295,23 @@ func (r *Repo) Merge(agent, into string) (string, error) {
 		return "", fmt.Errorf("merging %s: %w\nNothing was changed: resolve it by hand (git merge %s) or rebase the agent's branch", Branch(agent), err, Branch(agent))
 	}
 	return out, nil
+}
+
+// changedAttributes lists the .gitattributes files that agent's branch adds, changes or
+// removes since it left the current branch: attributes choose filter, diff and merge
+// drivers, which an agent's commits must never pick on the host.
+func (r *Repo) changedAttributes(agent string) ([]string, error) {
+	out, err := r.git(r.Root, "diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", "HEAD..."+Branch(agent))
+	if err != nil {
+		return nil, err
+	}
+	var attrs []string
+	for _, p := range strings.Split(out, "\x00") {
+		if p == ".gitattributes" || strings.HasSuffix(p, "/.gitattributes") {
+			attrs = append(attrs, p)
+		}
+	}
+	return attrs, nil
 }
 
 // SymlinksOut lists the symlinks that agent's branch adds or changes (since it left the
@@ -291,7 +342,9 @@ func (r *Repo) SymlinksOut(agent string) ([]string, error) {
 	return bad, nil
 }
 
-// WorktreeStatus is what an agent's worktree holds that exists nowhere else.
+// WorktreeStatus is what an agent's worktree holds that exists nowhere else. Problem says
+// why part of it could not be read (the agent broke its clone, say): such a worktree is
+// never counted clean.
 type WorktreeStatus struct {
 	Agent    string   `json:"agent"`
 	Path     string   `json:"path"`
@@ -299,14 +352,20 @@ type WorktreeStatus struct {
 	Exists   bool     `json:"exists"`             // the worktree directory is there
 	Changed  []string `json:"changed,omitempty"`  // uncommitted changes, as git status --porcelain lists them
 	Unmerged int      `json:"unmerged,omitempty"` // commits on its branch that no other branch has
+	Problem  string   `json:"problem,omitempty"`  // why what it holds could not be read
 }
 
 // Clean reports whether removing the worktree and its branch loses nothing.
-func (s WorktreeStatus) Clean() bool { return len(s.Changed) == 0 && s.Unmerged == 0 }
+func (s WorktreeStatus) Clean() bool {
+	return len(s.Changed) == 0 && s.Unmerged == 0 && s.Problem == ""
+}
 
 // Summary says, in a few words, what would be lost.
 func (s WorktreeStatus) Summary() string {
 	var parts []string
+	if s.Problem != "" {
+		parts = append(parts, "unreadable: "+s.Problem)
+	}
 	if n := len(s.Changed); n > 0 {
 		parts = append(parts, Plural(n, "uncommitted change"))
 	}
@@ -327,57 +386,27 @@ func Plural(n int, what string) string {
 	return strconv.Itoa(n) + " " + what + "s"
 }
 
-// Status reports what agent's worktree at path holds that is not elsewhere.
-func (r *Repo) Status(agent, path string) (WorktreeStatus, error) {
-	s := WorktreeStatus{Agent: agent, Path: path, Branch: Branch(agent)}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		s.Exists = true
-		out, err := r.git(path, "status", "--porcelain")
-		if err != nil {
-			return s, fmt.Errorf("reading %s's worktree: %w", agent, err)
-		}
-		if out != "" {
-			s.Changed = strings.Split(out, "\n")
-		}
-	}
-	ref := "refs/heads/" + s.Branch
+// Unmerged counts the commits on agent's branch that no other branch has (0 when there is
+// no such branch).
+func (r *Repo) Unmerged(agent string) (int, error) {
+	ref := "refs/heads/" + Branch(agent)
 	if _, err := r.git(r.Root, "rev-parse", "--verify", "--quiet", ref); err != nil {
-		return s, nil // no branch: nothing committed to lose
+		return 0, nil
 	}
-	out, err := r.git(r.Root, "rev-list", "--count", ref, "--not", "--exclude="+s.Branch, "--branches")
+	out, err := r.git(r.Root, "rev-list", "--count", ref, "--not", "--exclude="+Branch(agent), "--branches")
 	if err != nil {
-		return s, err
+		return 0, err
 	}
-	s.Unmerged, _ = strconv.Atoi(out)
-	return s, nil
+	return strconv.Atoi(out)
 }
 
-// RemoveWorktree removes agent's worktree at path and its branch. It refuses when that
-// would lose uncommitted changes or unmerged commits, unless force.
-func (r *Repo) RemoveWorktree(agent, path string, force bool) error {
-	s, err := r.Status(agent, path)
-	if err != nil {
-		return err
+// DeleteBranch deletes agent's branch from the repository, if it has one.
+func (r *Repo) DeleteBranch(agent string) error {
+	if _, err := r.git(r.Root, "rev-parse", "--verify", "--quiet", "refs/heads/"+Branch(agent)); err != nil {
+		return nil
 	}
-	if !force && !s.Clean() {
-		return fmt.Errorf("%s has %s: merge it (docker magents merge %s), or give --force to delete it", agent, s.Summary(), agent)
-	}
-	if s.Exists {
-		args := []string{"worktree", "remove", path}
-		if force {
-			args = []string{"worktree", "remove", "--force", "--force", path}
-		}
-		if _, err := r.git(r.Root, args...); err != nil {
-			return err
-		}
-	}
-	_, _ = r.git(r.Root, "worktree", "prune")
-	if _, err := r.git(r.Root, "rev-parse", "--verify", "--quiet", "refs/heads/"+s.Branch); err == nil {
-		if _, err := r.git(r.Root, "branch", "-D", s.Branch); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := r.git(r.Root, "branch", "-D", Branch(agent))
+	return err
 }
 
 // AgentBranches lists the agents that have a magents/agent-N branch.
@@ -420,7 +449,8 @@ func CheckWritable(dir string, uid, gid int) error {
 // FetchBundle sets branch to what it is in the git bundle at path (an agent's clone).
 func (r *Repo) FetchBundle(path, branch string) error {
 	ref := "refs/heads/" + branch
-	if _, err := r.git(r.Root, "fetch", "--quiet", "--no-tags", path, "+"+ref+":"+ref); err != nil {
+	// What an agent sends is untrusted: every object is checked as it comes in.
+	if _, err := r.git(r.Root, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags", path, "+"+ref+":"+ref); err != nil {
 		return fmt.Errorf("fetching %s from the agent's clone: %w", branch, err)
 	}
 	return nil

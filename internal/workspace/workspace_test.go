@@ -47,7 +47,37 @@ func write(t *testing.T, path, s string) {
 	}
 }
 
-func TestWorktreesBranchesIncludesDiffMerge(t *testing.T) {
+// agentClone is what an agent's supervisor makes: a clone of the repository at dir, the
+// origin's objects its alternates, on the agent's branch.
+func agentClone(t *testing.T, dir, agent string) string {
+	t.Helper()
+	clone := filepath.Join(t.TempDir(), agent)
+	gitIn(t, "", "clone", "-q", "--shared", dir, clone)
+	gitIn(t, clone, "checkout", "-q", "-b", Branch(agent))
+	gitIn(t, clone, "config", "user.email", agent+"@example.invalid")
+	gitIn(t, clone, "config", "user.name", agent)
+	return clone
+}
+
+// send brings agent's branch from its clone into the host repository as the plugin
+// does: through a bundle, which is data, never by running git in the clone.
+func send(t *testing.T, r *Repo, clone, agent string) {
+	t.Helper()
+	bundle := filepath.Join(t.TempDir(), agent+".bundle")
+	gitIn(t, clone, "bundle", "create", "-q", bundle, "refs/heads/"+Branch(agent))
+	if err := r.FetchBundle(bundle, Branch(agent)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func commitIn(t *testing.T, clone, file, content, msg string) {
+	t.Helper()
+	write(t, filepath.Join(clone, file), content)
+	gitIn(t, clone, "add", "-A")
+	gitIn(t, clone, "commit", "-q", "-m", msg)
+}
+
+func TestBranchesIncludesDiffMerge(t *testing.T) {
 	dir := newRepo(t)
 	if r, err := Open(t.TempDir()); err != nil || r != nil {
 		t.Fatalf("a plain directory opened as a repo: %v %v", r, err)
@@ -64,28 +94,11 @@ func TestWorktreesBranchesIncludesDiffMerge(t *testing.T) {
 	if err != nil || strings.Join(includes, ",") != ".env" {
 		t.Fatalf("includes %v %v", includes, err)
 	}
-	for _, agent := range []string{"agent-1", "agent-2"} {
-		wt := filepath.Join(dir, ".magents", "worktrees", agent)
-		if err := r.AddWorktree(wt, agent, "", includes); err != nil {
-			t.Fatal(err)
-		}
-		if got := gitIn(t, wt, "branch", "--show-current"); got != Branch(agent) {
-			t.Errorf("%s is on %s", agent, got)
-		}
-		if b, err := os.ReadFile(filepath.Join(wt, ".env")); err != nil || string(b) != "TOKEN_NAME=x\n" {
-			t.Errorf("%s: .env not carried over: %v", agent, err)
-		}
-		if _, err := os.Stat(filepath.Join(wt, "scratch.txt")); err == nil {
-			t.Errorf("%s: an untracked file not in the include list was copied", agent)
-		}
-	}
-	// Adding again keeps the worktree and what the agent did there.
-	wt1 := filepath.Join(dir, ".magents", "worktrees", "agent-1")
-	write(t, filepath.Join(wt1, "work.txt"), "done\n")
-	gitIn(t, wt1, "add", "work.txt")
-	gitIn(t, wt1, "commit", "-q", "-m", "agent work")
-	if err := r.AddWorktree(wt1, "agent-1", "", includes); err != nil {
-		t.Fatal(err)
+	c1, c2 := agentClone(t, dir, "agent-1"), agentClone(t, dir, "agent-2")
+	commitIn(t, c1, "work.txt", "done\n", "agent work")
+	send(t, r, c1, "agent-1")
+	if n, err := r.Unmerged("agent-1"); err != nil || n != 1 {
+		t.Errorf("agent-1 unmerged: %d %v", n, err)
 	}
 	diff, err := r.Diff("agent-1", false)
 	if err != nil || !strings.Contains(diff, "+done") {
@@ -97,11 +110,13 @@ func TestWorktreesBranchesIncludesDiffMerge(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "work.txt")); err != nil || string(b) != "done\n" {
 		t.Errorf("merged file: %v", err)
 	}
+	if n, err := r.Unmerged("agent-1"); err != nil || n != 0 {
+		t.Errorf("agent-1 unmerged after merge: %d %v", n, err)
+	}
 
 	// A conflict is refused and leaves both sides as they were.
-	wt2 := filepath.Join(dir, ".magents", "worktrees", "agent-2")
-	write(t, filepath.Join(wt2, "README"), "agent-2's\n")
-	gitIn(t, wt2, "commit", "-q", "-am", "agent-2 edit")
+	commitIn(t, c2, "README", "agent-2's\n", "agent-2 edit")
+	send(t, r, c2, "agent-2")
 	write(t, filepath.Join(dir, "README"), "host's\n")
 	gitIn(t, dir, "commit", "-q", "-am", "host edit")
 	head := gitIn(t, dir, "rev-parse", "HEAD")
@@ -111,67 +126,59 @@ func TestWorktreesBranchesIncludesDiffMerge(t *testing.T) {
 	if gitIn(t, dir, "rev-parse", "HEAD") != head || gitIn(t, dir, "status", "--porcelain", "--untracked-files=no") != "" {
 		t.Error("a refused merge changed the host")
 	}
-	if b, _ := os.ReadFile(filepath.Join(wt2, "README")); string(b) != "agent-2's\n" {
-		t.Error("a refused merge changed the agent's worktree")
+	if err := r.DeleteBranch("agent-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.DeleteBranch("agent-3"); err != nil {
+		t.Errorf("deleting a branch that is not there: %v", err)
+	}
+	if branches := gitIn(t, dir, "branch", "--list", "magents/agent-2"); branches != "" {
+		t.Errorf("branch left: %s", branches)
 	}
 }
 
-// Removing a worktree refuses to lose uncommitted changes or unmerged commits, and says
-// which; a merged, clean worktree goes with its branch; --force deletes anything.
-func TestRemoveWorktreeKeepsWork(t *testing.T) {
+// A bundle moves only the agent's own branch: one that also carries main (moved by the
+// agent) leaves the host's main alone.
+func TestFetchBundleMovesOnlyTheAgentsBranch(t *testing.T) {
 	dir := newRepo(t)
-	r, err := Open(dir)
-	if err != nil {
+	r, _ := Open(dir)
+	main := gitIn(t, dir, "rev-parse", "main")
+	c := agentClone(t, dir, "agent-1")
+	commitIn(t, c, "x.txt", "x\n", "x")
+	gitIn(t, c, "branch", "-f", "main", "HEAD")
+	bundle := filepath.Join(t.TempDir(), "all.bundle")
+	gitIn(t, c, "bundle", "create", "-q", bundle, "--all")
+	if err := r.FetchBundle(bundle, Branch("agent-1")); err != nil {
 		t.Fatal(err)
 	}
-	wt := func(agent string) string { return filepath.Join(dir, ".magents", "worktrees", agent) }
-	for _, agent := range []string{"agent-1", "agent-2", "agent-3"} {
-		if err := r.AddWorktree(wt(agent), agent, "", nil); err != nil {
-			t.Fatal(err)
-		}
+	if got := gitIn(t, dir, "rev-parse", "main"); got != main {
+		t.Errorf("main moved to %s", got)
 	}
-	// agent-1: merged work. agent-2: an unmerged commit and an uncommitted file. agent-3: nothing.
-	write(t, filepath.Join(wt("agent-1"), "a.txt"), "a\n")
-	gitIn(t, wt("agent-1"), "add", "a.txt")
-	gitIn(t, wt("agent-1"), "commit", "-q", "-m", "a")
-	if _, err := r.Merge("agent-1", ""); err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(wt("agent-2"), "b.txt"), "b\n")
-	gitIn(t, wt("agent-2"), "add", "b.txt")
-	gitIn(t, wt("agent-2"), "commit", "-q", "-m", "b")
-	write(t, filepath.Join(wt("agent-2"), "wip.txt"), "wip\n")
+}
 
-	st, err := r.Status("agent-2", wt("agent-2"))
-	if err != nil || st.Clean() || st.Unmerged != 1 || len(st.Changed) != 1 {
-		t.Fatalf("agent-2 status %+v %v", st, err)
-	}
-	if got := st.Summary(); got != "1 uncommitted change, 1 unmerged commit on magents/agent-2" {
-		t.Errorf("summary %q", got)
-	}
-	err = r.RemoveWorktree("agent-2", wt("agent-2"), false)
-	if err == nil || !strings.Contains(err.Error(), "1 unmerged commit") || !strings.Contains(err.Error(), "--force") {
-		t.Fatalf("removing agent-2's work: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(wt("agent-2"), "wip.txt")); err != nil {
-		t.Fatal("a refused removal deleted the work")
-	}
-	for _, agent := range []string{"agent-1", "agent-3"} {
-		if err := r.RemoveWorktree(agent, wt(agent), false); err != nil {
-			t.Fatalf("%s: %v", agent, err)
-		}
-		if _, err := os.Stat(wt(agent)); err == nil {
-			t.Errorf("%s's worktree is still there", agent)
-		}
-	}
-	if err := r.RemoveWorktree("agent-2", wt("agent-2"), true); err != nil {
+// An agent's directory is made once, for its user, and then left alone; a git worktree
+// of the host's repository there, from versions that let agents write the git dir, is
+// refused by name.
+func TestMakeWorktreeDir(t *testing.T) {
+	dir := newRepo(t)
+	r, _ := Open(dir)
+	wt := filepath.Join(dir, ".magents", "worktrees", "agent-1")
+	if err := r.MakeWorktreeDir(wt, os.Geteuid(), os.Getegid()); err != nil {
 		t.Fatal(err)
 	}
-	if branches := gitIn(t, dir, "branch", "--list", "magents/*"); branches != "" {
-		t.Errorf("branches left: %s", branches)
+	write(t, filepath.Join(wt, "work.txt"), "w\n")
+	// An agent that makes its .git a file is not taken for an old worktree.
+	write(t, filepath.Join(wt, ".git"), "gitdir: "+filepath.Join(dir, ".git", "worktrees", "agent-1")+"\n")
+	if err := r.MakeWorktreeDir(wt, os.Geteuid(), os.Getegid()); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "a.txt")); err != nil {
-		t.Error("the merged work left the host")
+	if _, err := os.Stat(filepath.Join(wt, "work.txt")); err != nil {
+		t.Error("the agent's work is gone")
+	}
+	legacy := filepath.Join(dir, ".magents", "worktrees", "agent-2")
+	gitIn(t, dir, "worktree", "add", "-q", "-b", Branch("agent-2"), legacy)
+	if err := r.MakeWorktreeDir(legacy, os.Geteuid(), os.Getegid()); err == nil || !strings.Contains(err.Error(), "git worktree remove") {
+		t.Errorf("a legacy worktree: %v", err)
 	}
 }
 
@@ -228,8 +235,8 @@ func TestIncludeRefusesSymlinksOut(t *testing.T) {
 	if err := os.Symlink(".env", filepath.Join(dir, "env.link")); err != nil {
 		t.Fatal(err)
 	}
-	wt := filepath.Join(dir, ".magents", "worktrees", "agent-1")
-	err = r.AddWorktree(wt, "agent-1", "", []string{"key.pem"})
+	wt := filepath.Join(t.TempDir(), "include")
+	err = r.StageIncludes(wt, []string{"key.pem"}, os.Geteuid(), os.Getegid())
 	if err == nil || !strings.Contains(err.Error(), "key.pem is a symlink to "+secret) {
 		t.Fatalf("a symlink out of the repository: %v", err)
 	}
@@ -243,17 +250,15 @@ func TestIncludeRefusesSymlinksOut(t *testing.T) {
 
 // What an agent commits is untrusted: merge refuses symlinks that point out of the tree,
 // names them, and changes nothing; one inside the tree merges. diff runs no textconv or
-// external diff program the host's config names.
+// external diff program the host's config names; merge refuses a branch that changes
+// .gitattributes (which picks filter and merge drivers).
 func TestMergeRefusesSymlinksOut(t *testing.T) {
 	dir := newRepo(t)
 	r, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wt := filepath.Join(dir, ".magents", "worktrees", "agent-1")
-	if err := r.AddWorktree(wt, "agent-1", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	wt := agentClone(t, dir, "agent-1")
 	for link, target := range map[string]string{"key": "/home/dev/.ssh/id_rsa", "docs/up": "../../outside", "docs/ok": "../README"} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(wt, link)), 0o755); err != nil {
 			t.Fatal(err)
@@ -264,6 +269,7 @@ func TestMergeRefusesSymlinksOut(t *testing.T) {
 	}
 	gitIn(t, wt, "add", ".")
 	gitIn(t, wt, "commit", "-q", "-m", "links")
+	send(t, r, wt, "agent-1")
 	head := gitIn(t, dir, "rev-parse", "HEAD")
 	_, err = r.Merge("agent-1", "")
 	if err == nil || !strings.Contains(err.Error(), "docs/up -> ../../outside") || !strings.Contains(err.Error(), "key -> /home/dev/.ssh/id_rsa") ||
@@ -280,6 +286,7 @@ func TestMergeRefusesSymlinksOut(t *testing.T) {
 	write(t, filepath.Join(wt, "a.txt"), "a\n")
 	gitIn(t, wt, "add", ".")
 	gitIn(t, wt, "commit", "-q", "-m", "attributes")
+	send(t, r, wt, "agent-1")
 	if d, err := r.Diff("agent-1", false); err != nil || !strings.Contains(d, "+a") {
 		t.Fatalf("diff: %v %s", err, d)
 	}
@@ -314,5 +321,33 @@ func TestStageIncludes(t *testing.T) {
 	}
 	if st, err := os.Stat(stage); err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("stage dir: %v %v", st, err)
+	}
+}
+
+// A branch that sets a merge driver or filter through a committed .gitattributes is not
+// merged, and the host's configured driver never runs on it.
+func TestMergeRefusesAttributes(t *testing.T) {
+	dir := newRepo(t)
+	r, _ := Open(dir)
+	marker := filepath.Join(t.TempDir(), "ran")
+	gitIn(t, dir, "config", "filter.evil.smudge", "touch "+marker+"; cat")
+	gitIn(t, dir, "config", "merge.evil.driver", "touch "+marker+"; true")
+	c := agentClone(t, dir, "agent-1")
+	if err := os.Mkdir(filepath.Join(c, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(c, "sub", ".gitattributes"), "* filter=evil merge=evil\n")
+	commitIn(t, c, "sub/x.txt", "x\n", "attributes")
+	send(t, r, c, "agent-1")
+	head := gitIn(t, dir, "rev-parse", "HEAD")
+	_, err := r.Merge("agent-1", "")
+	if err == nil || !strings.Contains(err.Error(), "changes sub/.gitattributes") {
+		t.Fatalf("merge of a committed .gitattributes: %v", err)
+	}
+	if gitIn(t, dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused merge moved HEAD")
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the host's filter or merge driver ran on the agent's files")
 	}
 }
