@@ -46,15 +46,16 @@ func Project(f *fleet.Fleet) *types.Project {
 		}
 	}
 	if f.Egress == fleet.EgressAllowlist {
-		// Agents sit on an internal network with no route out; the egress proxy, on it and
-		// on an ordinary one, is their only way out.
-		p.Networks = types.Networks{
-			AgentsNetwork: withIPv6(f, types.NetworkConfig{Internal: true}, 1),
-			EgressNetwork: withIPv6(f, types.NetworkConfig{}, 2),
-		}
+		// Agents have no network at all; the egress proxy, on an ordinary one, is their only
+		// way out, through a unix socket of each agent's own.
+		p.Networks = types.Networks{EgressNetwork: withIPv6(f, types.NetworkConfig{}, 2)}
 		p.Services[fleet.EgressProxyService] = egressProxyService(f)
-	} else if f.IPv6 {
-		p.Networks = types.Networks{"default": withIPv6(f, types.NetworkConfig{}, 1)}
+	} else {
+		// Open egress: one network, on which the bridge keeps agents from reaching each
+		// other (no inter-container traffic).
+		p.Networks = types.Networks{"default": withIPv6(f, types.NetworkConfig{
+			DriverOpts: types.Options{"com.docker.network.bridge.enable_icc": "false"},
+		}, 1)}
 	}
 	if len(f.ConfigSet) > 0 {
 		p.Configs = sharedConfigs(f)
@@ -93,6 +94,9 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	private := (f.Isolation == "clone" || f.Isolation == "worktree") && name != fleet.DevService
 	if private {
 		env["MAGENTS_CLONE_FROM"] = ptr(fleet.OriginMountPath)
+		if f.CloneSeed {
+			env["MAGENTS_CLONE_FROM"] = ptr(fleet.SeedMountPath + "/" + fleet.SeedBundle)
+		}
 		env["MAGENTS_CLONE_BRANCH"] = ptr("magents/" + name)
 		// The origin belongs to the host user: let git in the agent use it (a command-line
 		// scope setting, which safe.directory honours).
@@ -113,10 +117,12 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		env[k] = ptr(v)
 	}
 	if f.Egress == fleet.EgressAllowlist {
-		proxy := "http://" + fleet.EgressProxyService + ":" + ProxyPort
+		// The supervisor forwards this loopback port to the proxy's socket for the agent.
+		proxy := "http://127.0.0.1:" + ProxyPort
 		for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"} {
 			env[k] = ptr(proxy)
 		}
+		env["MAGENTS_EGRESS_SOCKET"] = ptr(fleet.EgressSocketMount + "/" + fleet.EgressSocketName)
 		for _, k := range []string{"NO_PROXY", "no_proxy"} {
 			env[k] = ptr("localhost,127.0.0.1,::1")
 		}
@@ -160,10 +166,15 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		if f.Isolation == "worktree" {
 			work = types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: fleet.WorktreeRel(name), Target: fleet.WorkspaceDir}
 		}
+		origin := types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: f.OriginGitDir(), Target: fleet.OriginMountPath, ReadOnly: true}
+		if f.CloneSeed {
+			// The agents' user cannot read the git dir: a bundle up made is their origin.
+			origin = types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: fleet.SeedRel, Target: fleet.SeedMountPath, ReadOnly: true}
+		}
 		s.Volumes = []types.ServiceVolumeConfig{
 			{Type: types.VolumeTypeVolume, Source: volume, Target: fleet.ClaudeConfigDir},
 			work,
-			{Type: types.VolumeTypeBind, Source: f.OriginGitDir(), Target: fleet.OriginMountPath, ReadOnly: true},
+			origin,
 			{Type: types.VolumeTypeBind, Source: fleet.IncludeStageRel, Target: fleet.IncludeMountPath, ReadOnly: true},
 		}
 	}
@@ -204,11 +215,16 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 			s.GroupAdd = []string{gid}
 		}
 	}
-	// Agents reach services on the host (a model gateway, a local API) as on Docker Desktop.
-	s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
 	if f.Egress == fleet.EgressAllowlist {
-		s.Networks = map[string]*types.ServiceNetworkConfig{AgentsNetwork: nil}
+		// No network: no other agent, no host service, no DNS — only the proxy's socket.
+		s.NetworkMode = "none"
+		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+			Type: types.VolumeTypeBind, Source: fleet.EgressSocketsRel + "/" + name, Target: fleet.EgressSocketMount,
+		})
 		s.DependsOn = types.DependsOnConfig{fleet.EgressProxyService: {Condition: types.ServiceConditionHealthy, Required: true}}
+	} else {
+		// Agents reach services on the host (a model gateway, a local API) as on Docker Desktop.
+		s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
 	}
 	s.Logging = boundedLogs()
 	s.HealthCheck = &types.HealthCheckConfig{
@@ -294,11 +310,8 @@ func withIPv6(f *fleet.Fleet, n types.NetworkConfig, number uint16) types.Networ
 	return n
 }
 
-// The networks of an egress-controlled fleet.
-const (
-	AgentsNetwork = "agents" // internal: no route out
-	EgressNetwork = "egress"
-)
+// The network of an egress-controlled fleet's proxy.
+const EgressNetwork = "egress"
 
 // ProxyPort is where the egress proxy listens.
 const ProxyPort = "3128"
@@ -319,12 +332,17 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.EnvFiles = []types.EnvFile{{Path: f.EnvFile, Required: true}}
 	s.Environment = types.MappingWithEquals{
 		"MAGENTS_EGRESS_ALLOW": ptr(strings.Join(f.AllowList(), ",")),
-		"MAGENTS_PROXY_ADDR":   ptr(":" + ProxyPort),
+		// Its own port, for its health and report, on loopback: agents use their sockets.
+		"MAGENTS_PROXY_ADDR":     ptr("127.0.0.1:" + ProxyPort),
+		"MAGENTS_EGRESS_SOCKETS": ptr(fleet.EgressSocketMount),
 	}
+	// As the agents' user, who owns their socket directories.
+	s.User = f.User
+	s.Volumes = []types.ServiceVolumeConfig{{Type: types.VolumeTypeBind, Source: fleet.EgressSocketsRel, Target: fleet.EgressSocketMount}}
 	if f.DenyModelEndpoint {
 		s.Environment["MAGENTS_EGRESS_MODEL_ENDPOINT"] = ptr("deny")
 	}
-	s.Networks = map[string]*types.ServiceNetworkConfig{AgentsNetwork: nil, EgressNetwork: nil}
+	s.Networks = map[string]*types.ServiceNetworkConfig{EgressNetwork: nil}
 	s.CapDrop = []string{"ALL"}
 	s.SecurityOpt = []string{"no-new-privileges:true"}
 	s.ReadOnly = true

@@ -284,7 +284,8 @@ func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
 			binds[v.Target] = v.Source + fmt.Sprint(" ro=", v.ReadOnly)
 		}
 	}
-	if binds[fleet.OriginMountPath] != filepath.Join(dir, ".git")+" ro=true" || binds[fleet.IncludeMountPath] != f.IncludeStage()+" ro=true" || len(binds) != 2 {
+	if binds[fleet.OriginMountPath] != filepath.Join(dir, ".git")+" ro=true" || binds[fleet.IncludeMountPath] != f.IncludeStage()+" ro=true" || len(binds) != 3 ||
+		binds[fleet.EgressSocketMount] != filepath.Join(f.EgressSocketsDir(), "agent-1")+" ro=false" {
 		t.Errorf("a clone agent's binds: %v", binds)
 	}
 	// A worktree agent: the same, with its clone in its directory on the host.
@@ -301,8 +302,21 @@ func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
 			binds[v.Target] = v.Source + fmt.Sprint(" ro=", v.ReadOnly)
 		}
 	}
-	if binds[fleet.WorkspaceDir] != f.WorktreeDir("agent-1")+" ro=false" || binds[fleet.OriginMountPath] != filepath.Join(dir, ".git")+" ro=true" || len(binds) != 3 {
+	if binds[fleet.WorkspaceDir] != f.WorktreeDir("agent-1")+" ro=false" || binds[fleet.OriginMountPath] != filepath.Join(dir, ".git")+" ro=true" || len(binds) != 4 {
 		t.Errorf("a worktree agent's binds: %v", binds)
+	}
+	// Agents that cannot read the git dir get the seed up bundled instead.
+	f.CloneSeed = true
+	p = Project(f)
+	clear(binds)
+	for _, v := range p.Services["agent-1"].Volumes {
+		if v.Type == "bind" {
+			binds[v.Target] = v.Source + fmt.Sprint(" ro=", v.ReadOnly)
+		}
+	}
+	if _, ok := binds[fleet.OriginMountPath]; ok || binds[fleet.SeedMountPath] != fleet.SeedRel+" ro=true" ||
+		*p.Services["agent-1"].Environment["MAGENTS_CLONE_FROM"] != fleet.SeedMountPath+"/"+fleet.SeedBundle {
+		t.Errorf("a seeded agent's binds: %v", binds)
 	}
 }
 

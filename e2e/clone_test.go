@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -99,5 +100,38 @@ func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
 	}
 	if st := git("status", "--porcelain"); st != "" {
 		t.Errorf("the host tree changed:\n%s", st)
+	}
+}
+
+// A root-owned checkout whose .git is 0700: the agents' user cannot read the git dir, so
+// up seeds their clones from a bundle it makes (readable by that user alone); the agent's
+// work still comes back with diff and merge.
+func TestCloneIsSeededWhenTheGitDirIsUnreadable(t *testing.T) {
+	e := newFleetEnv(t, "seedclone")
+	git := e.initRepo()
+	if out, err := exec.Command("chown", "-R", "0:0", e.dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	if err := os.Chmod(filepath.Join(e.dir, ".git"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "seedclone"}, args...)...) }
+	t.Cleanup(func() { mg("down", "--volumes", "--force") })
+
+	mg("up").Assert(t, icmd.Expected{Err: "cannot read"})
+	c := "seedclone-agent-1"
+	docker("exec", c, "test", "!", "-r", "/magents/origin/HEAD").Assert(t, icmd.Success)
+	docker("exec", c, "git", "-C", "/workspace", "branch", "--show-current").Assert(t, icmd.Expected{Out: "magents/agent-1"})
+	docker("exec", c, "cat", "/workspace/README").Assert(t, icmd.Expected{Out: "project"})
+	docker("exec", c, "sh", "-c", "cd /workspace && echo 'from a seeded clone' > seeded.txt && git add seeded.txt && "+
+		"git -c user.name=Agent -c user.email=agent@example.invalid commit -qm 'seeded work'").Assert(t, icmd.Success)
+	diff := mg("diff", "agent-1")
+	diff.Assert(t, icmd.Success)
+	if !strings.Contains(diff.Stdout(), "+from a seeded clone") {
+		t.Fatalf("diff agent-1:\n%s", diff.Combined())
+	}
+	mg("merge", "agent-1").Assert(t, icmd.Success)
+	if log := git("log", "--oneline", "-1"); !strings.Contains(log, "seeded work") {
+		t.Errorf("host HEAD after merge: %s", log)
 	}
 }

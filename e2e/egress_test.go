@@ -17,8 +17,8 @@ import (
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
-// --egress allowlist: agents sit on an internal network and reach out only through the
-// fleet's egress proxy, and only to allowlisted hosts; the real claude binary reaches the
+// --egress allowlist: agents have no network and reach out only through the fleet's
+// egress proxy (their loopback proxy port forwarded to its socket), and only to allowlisted hosts; the real claude binary reaches the
 // Messages API test double when its host is allowed and fails cleanly when it is not;
 // every refusal shows in egress log and ps.
 func TestEgressAllowlist(t *testing.T) {
@@ -44,7 +44,7 @@ func TestEgressAllowlist(t *testing.T) {
 		return docker("exec", "egresse2e-agent-1", "timeout", "10", "bash", "-c", script)
 	}
 	viaProxy := func(url string) string {
-		return agent(`exec 3<>/dev/tcp/egress-proxy/3128 && printf 'GET ` + url + ` HTTP/1.0\r\n\r\n' >&3 && cat <&3`).Combined()
+		return agent(`exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET ` + url + ` HTTP/1.0\r\n\r\n' >&3 && cat <&3`).Combined()
 	}
 	waitFor := func(what string, ok func() bool) {
 		deadline := time.Now().Add(30 * time.Second)
@@ -67,17 +67,19 @@ func TestEgressAllowlist(t *testing.T) {
 	if out := viaProxy("http://allowed.test:8080/healthz"); !strings.Contains(out, "403") {
 		t.Errorf("an allowed host on a port it was not allowed:\n%s", out)
 	}
-	// No way around it: the agents' network has no route out, by name or by address.
-	// (A name fails or times out: the internal network's DNS cannot ask outside either.)
+	// No way around it: the agent has no network but loopback, no route out by name or by
+	// address.
+	if out := strings.TrimSpace(agent("ls /sys/class/net").Stdout()); out != "lo" {
+		t.Errorf("the agent's network interfaces: %q", out)
+	}
 	for _, target := range []string{"allowed.test", allowedIP} {
 		if res := agent("exec 3<>/dev/tcp/" + target + "/3128"); res.ExitCode == 0 {
 			t.Errorf("an agent reached %s directly", target)
 		}
 	}
 
-	// Nor by DNS: the engine's resolver asks outside for names it does not know from the
-	// agent's network namespace, where the internal network drops it (a name the proxy
-	// resolves stays unknown to the agents, so DNS is no tunnel out).
+	// Nor by DNS: there is no resolver to ask (a name the proxy resolves stays unknown to
+	// the agents, so DNS is no tunnel out).
 	if res := docker("exec", "egresse2e-egress-proxy", "getent", "hosts", "deb.debian.org"); res.ExitCode != 0 {
 		// Without a name the proxy resolves, the check would prove nothing: that is a failure.
 		t.Errorf("the DNS check cannot run: the egress proxy does not resolve deb.debian.org (the engine's DNS must reach this machine's resolver):\n%s", res.Combined())
@@ -137,8 +139,9 @@ func TestEgressAllowlist(t *testing.T) {
 	docker("exec", "egresse2e-agent-1", "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
 }
 
-// --ipv6: the same fence over IPv6. A server listening on its IPv6 address alone is
-// reached through the proxy by name and refused by address; directly it is out of reach.
+// --ipv6: the proxy's network gets IPv6. A server listening on its IPv6 address alone is
+// reached through the proxy by name and refused by address; directly it is out of reach
+// (the agents have no network at all).
 func TestEgressIPv6(t *testing.T) {
 	info := docker("info", "--format", "{{.ExperimentalBuild}} {{.ServerVersion}}")
 	info.Assert(t, icmd.Success)
@@ -171,15 +174,14 @@ func TestEgressIPv6(t *testing.T) {
 			"--network-alias", name+".test", "-e", "MAGENTS_PROXY_ADDR=["+ip+"]:3128",
 			images.Repository+":latest", "proxy").Assert(t, icmd.Success)
 	}
-	agentIP := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "`+project+`_agents").GlobalIPv6Address}}`, project+"-agent-1").Stdout())
-	if !netip.MustParsePrefix((&fleet.Fleet{Project: project}).IPv6Subnet(1)).Contains(netip.MustParseAddr(agentIP)) {
-		t.Fatalf("the agent has no IPv6 address of the agents network: %q", agentIP)
-	}
 	agent := func(script string) *icmd.Result {
 		return docker("exec", project+"-agent-1", "timeout", "10", "bash", "-c", script)
 	}
+	if out := strings.TrimSpace(agent("ls /sys/class/net").Stdout()); out != "lo" {
+		t.Fatalf("the agent has a network besides loopback: %q", out)
+	}
 	viaProxy := func(url string) string {
-		return agent(`exec 3<>/dev/tcp/egress-proxy/3128 && printf 'GET ` + url + ` HTTP/1.0\r\n\r\n' >&3 && cat <&3`).Combined()
+		return agent(`exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET ` + url + ` HTTP/1.0\r\n\r\n' >&3 && cat <&3`).Combined()
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for out := ""; !strings.Contains(out, "200 OK"); out = viaProxy("http://allowed.test:3128/healthz") {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -439,6 +440,95 @@ func TestEscapeWorktreeGit(t *testing.T) {
 		}
 	}
 	sameState(t, before, after)
+}
+
+// Networks: with egress allowlist (the default) an agent has no network — only loopback,
+// whose proxy port leads to the fleet's proxy through a socket of its own. It reaches no
+// host service (by the gateway's address or host.docker.internal), no other agent, no
+// Docker socket, and cannot exhaust the proxy for the others: over its share of
+// connections it is answered 503 while the next agent is served. With egress open, the
+// agents share a network whose bridge forwards nothing between them.
+func TestEscapeNetwork(t *testing.T) {
+	e := newFleetEnv(t, time.Now().Format("150405.000"))
+	// A service on the host, listening on every address.
+	svc, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	var reached atomic.Int32
+	go func() {
+		for {
+			c, err := svc.Accept()
+			if err != nil {
+				return
+			}
+			reached.Add(1)
+			c.Close()
+		}
+	}()
+	port := fmt.Sprint(svc.Addr().(*net.TCPAddr).Port)
+	host := hostAddr()
+	if host == "host.docker.internal" {
+		host = strings.TrimSpace(docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge").Stdout())
+	}
+	e.magents("up", "--agents", "2").Assert(t, icmd.Success)
+	const a1, a2 = "magents-agent-1", "magents-agent-2"
+	proxyIP := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "magents_egress").IPAddress}}`, "magents-egress-proxy").Stdout())
+	before := hostState(t, e.dir)
+
+	t.Run("allowlist", func(t *testing.T) {
+		for name, target := range map[string]string{
+			"a host service by the gateway's address": host + "/" + port,
+			"a host service by host.docker.internal":  "host.docker.internal/" + port,
+			"the egress proxy's own port":             proxyIP + "/3128",
+			"the egress proxy by name":                "egress-proxy/3128",
+			"agent-2 by name":                         "magents-agent-2/3128",
+		} {
+			attempt(t, a1, "reach "+name, `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+target+`' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		}
+		attempt(t, a1, "a host service through the proxy", `if bash -c 'exec 3<>/dev/tcp/127.0.0.1/3128 && printf "GET http://`+host+`:`+port+`/ HTTP/1.0\r\n\r\n" >&3 && head -n1 <&3' | grep -q ' 403 '; then echo REFUSED; else echo PLANTED; fi`)
+		attempt(t, a1, "the Docker socket", `if [ -S /var/run/docker.sock ] || [ -S /run/docker.sock ] || ls /run/magents-egress | grep -qv proxy.sock; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, a1, "another agent's socket", `if ls -a /run/magents-egress/.. 2>/dev/null | grep -q agent-2 || [ -e /run/magents-egress/../agent-2 ]; then echo PLANTED; else echo REFUSED; fi`)
+
+		// Exhausting the proxy: agent-1 holds more connections than its share (the proxy
+		// closes a silent one after 10 s); its next is refused, agent-2 is still served.
+		escapeAttempts.Add(1)
+		docker("exec", "-d", a1, "bash", "-c", `for i in $(seq 80); do exec {fd}<>/dev/tcp/127.0.0.1/3128; done; sleep 9`).Assert(t, icmd.Success)
+		time.Sleep(time.Second)
+		request := `exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET http://denied.test/ HTTP/1.0\r\n\r\n' >&3 && head -n1 <&3`
+		if out := docker("exec", a1, "timeout", "5", "bash", "-c", request).Stdout(); !strings.Contains(out, " 503 ") {
+			t.Errorf("agent-1 over its share of the proxy: %q, want 503", out)
+		}
+		if out := docker("exec", a2, "timeout", "5", "bash", "-c", request).Stdout(); !strings.Contains(out, " 403 ") {
+			escapesGot.Add(1)
+			t.Errorf("agent-2 while agent-1 holds its share: %q, want the proxy's 403", out)
+		}
+	})
+	if n := reached.Load(); n > 0 {
+		escapesGot.Add(1)
+		t.Errorf("agents reached the host's service %d times", n)
+	}
+	e.magents("ps").Assert(t, icmd.Success)
+	e.magents("egress", "log").Assert(t, icmd.Success)
+	sameState(t, before, hostState(t, e.dir))
+	e.magents("down").Assert(t, icmd.Success)
+
+	t.Run("open", func(t *testing.T) {
+		e.magents("up", "--agents", "2", "--egress", "open").Assert(t, icmd.Success)
+		// agent-2 listens; it answers itself, and agent-1 cannot reach it.
+		docker("exec", "-d", "-e", "MAGENTS_PROXY_ADDR=0.0.0.0:3999", a2, "magents-supervisor", "proxy").Assert(t, icmd.Success)
+		ip := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "magents_default").IPAddress}}`, a2).Stdout())
+		deadline := time.Now().Add(10 * time.Second)
+		for docker("exec", a2, "bash", "-c", "exec 3<>/dev/tcp/"+ip+"/3999").ExitCode != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("agent-2's listener on %s:3999 does not answer agent-2", ip)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		attempt(t, a1, "reach agent-2 over the network", `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+ip+`/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, a1, "reach agent-2 by name", `if timeout 5 bash -c 'exec 3<>/dev/tcp/magents-agent-2/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+	})
 }
 
 // TestEscapeZ runs last (go test runs tests in source order): the suite's count.

@@ -38,8 +38,12 @@ func cloneGit(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent 
 			return nil, fmt.Errorf("%s has no clone (volume %s): %w", agent, volume, err)
 		}
 		// With its origin, read-only: the clone's alternate object store.
+		origin := f.OriginGitDir() + ":" + fleet.OriginMountPath + ":ro"
+		if f.CloneSeed {
+			origin = f.SeedDir() + ":" + fleet.SeedMountPath + ":ro"
+		}
 		cmdArgs = append([]string{"run", "--rm", "--network", "none", "--user", f.User, "--entrypoint", "git",
-			"-v", volume + ":" + fleet.WorkspaceDir, "-v", f.OriginGitDir() + ":" + fleet.OriginMountPath + ":ro", f.Image}, gitArgs[1:]...)
+			"-v", volume + ":" + fleet.WorkspaceDir, "-v", origin, f.Image}, gitArgs[1:]...)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := docker.Command(ctx, cmdArgs...)

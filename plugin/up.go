@@ -181,6 +181,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err := prepareWorktrees(dockerCli, f); err != nil {
 		return err
 	}
+	if err := prepareEgressSockets(f); err != nil {
+		return err
+	}
 	if err := f.IgnoreStateDir(); err != nil {
 		fmt.Fprintf(dockerCli.Err(), "warning: could not add %s/ and the env file to .gitignore: %v\n", fleet.StateDirName, err)
 	}
@@ -444,6 +447,15 @@ func applyIsolation(f *fleet.Fleet, ws string, opts upOptions, flags *pflag.Flag
 			f.Isolation = workspace.Clone
 		}
 	}
+	defer func() {
+		// Agents that cannot read the git dir clone from a bundle up makes (prepareWorktrees).
+		f.CloneSeed = false
+		if f.GitDir != "" && f.Isolation != workspace.Shared {
+			if uid, gid, err := fleet.ParseUser(f.User); err == nil {
+				f.CloneSeed = workspace.CheckReadable(f.GitDir, uid, gid) != nil
+			}
+		}
+	}()
 	switch f.Isolation {
 	case workspace.Shared:
 		f.GitDir = ""
@@ -488,6 +500,12 @@ func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
 	if err := repo.StageIncludes(f.IncludeStage(), includes, uid, gid); err != nil {
 		return err
 	}
+	if f.CloneSeed {
+		if err := repo.WriteSeed(filepath.Join(f.SeedDir(), fleet.SeedBundle), uid, gid); err != nil {
+			return err
+		}
+		fmt.Fprintf(dockerCli.Err(), "The agents' user (%s) cannot read %s: they clone from a bundle of it, %s\n", f.User, f.GitDir, filepath.Join(fleet.StateDirName, "seed", fleet.SeedBundle))
+	}
 	if f.Isolation == workspace.Clone {
 		return nil
 	}
@@ -497,6 +515,41 @@ func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
 		}
 	}
 	fmt.Fprintf(dockerCli.Err(), "Worktrees: %s (branches magents/agent-1…%d)\n", filepath.Join(fleet.StateDirName, "worktrees"), f.Agents)
+	return nil
+}
+
+// prepareEgressSockets makes, for an allowlist fleet, each agent's socket directory, where
+// the egress proxy (running as the agents' user) listens for that agent alone.
+func prepareEgressSockets(f *fleet.Fleet) error {
+	if f.Egress != fleet.EgressAllowlist {
+		return nil
+	}
+	uid, gid, err := fleet.ParseUser(f.User)
+	if err != nil {
+		return err
+	}
+	dirs := []string{f.EgressSocketsDir()}
+	for _, name := range f.AgentNames() {
+		dirs = append(dirs, filepath.Join(f.EgressSocketsDir(), name))
+	}
+	if f.Dev {
+		dirs = append(dirs, filepath.Join(f.EgressSocketsDir(), fleet.DevService))
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		switch {
+		case os.Geteuid() == 0:
+			err = os.Lchown(d, uid, gid)
+		case os.Geteuid() != uid:
+			// Not ours to give: let the agents' user listen and connect there.
+			err = os.Chmod(d, 0o777)
+		}
+		if err != nil {
+			return fmt.Errorf("preparing the egress proxy's socket directory %s: %w", d, err)
+		}
+	}
 	return nil
 }
 

@@ -31,9 +31,7 @@ func prepareClone(cfg config, getenv func(string) string) error {
 			return nil // made before: leave it and the work in it alone
 		}
 		// Cloned, but its branch never made (a start that failed half-way): make it now.
-	} else if err := git("", "clone", "--quiet", "--shared", origin, ws); err != nil {
-		// --shared: the origin's objects, read-only, are the clone's alternate object store:
-		// seconds for any history, and new objects go to the clone's own store.
+	} else if err := git("", cloneArgs(origin, ws)...); err != nil {
 		return fmt.Errorf("cloning %s into %s: %w", origin, ws, err)
 	}
 	start := "HEAD"
@@ -47,6 +45,16 @@ func prepareClone(cfg config, getenv func(string) string) error {
 		return fmt.Errorf("starting branch %s from %s: %w", branch, start, err)
 	}
 	return copyStaged(getenv("MAGENTS_CLONE_INCLUDE_DIR"), ws)
+}
+
+// cloneArgs clones a git dir --shared: the origin's objects, read-only, are the clone's
+// alternate object store — seconds for any history, and new objects go to the clone's own
+// store. A bundle (the host's seed, for agents that cannot read its git dir) is copied.
+func cloneArgs(origin, ws string) []string {
+	if st, err := os.Stat(origin); err == nil && st.Mode().IsRegular() {
+		return []string{"clone", "--quiet", origin, ws}
+	}
+	return []string{"clone", "--quiet", "--shared", origin, ws}
 }
 
 // copyStaged copies the tree the host staged at dir (read-only in the agent) into ws,

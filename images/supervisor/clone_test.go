@@ -97,3 +97,31 @@ func TestPrepareClone(t *testing.T) {
 		t.Errorf("an unknown base: %v", err)
 	}
 }
+
+// An agent that cannot read the host's git dir clones from the bundle the host seeded: a
+// copy, on its branch, from the base asked for.
+func TestPrepareCloneFromSeed(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	origin, ws := t.TempDir(), t.TempDir()
+	gitT(t, origin, "init", "-q", "-b", "main")
+	gitT(t, origin, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid", "commit", "-q", "--allow-empty", "-m", "first")
+	gitT(t, origin, "branch", "release")
+	gitT(t, origin, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid", "commit", "-q", "--allow-empty", "-m", "second")
+	seed := filepath.Join(t.TempDir(), "repo.bundle")
+	gitT(t, origin, "bundle", "create", "-q", seed, "--all")
+	env := map[string]string{"MAGENTS_CLONE_FROM": seed, "MAGENTS_CLONE_BRANCH": "magents/agent-1", "MAGENTS_CLONE_BASE": "release"}
+	if err := prepareClone(config{Workspace: ws}, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if b := gitT(t, ws, "branch", "--show-current"); b != "magents/agent-1" {
+		t.Errorf("on %s", b)
+	}
+	if got, want := gitT(t, ws, "rev-parse", "HEAD"), gitT(t, origin, "rev-parse", "release"); got != want {
+		t.Errorf("started from %s, want release %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(ws, ".git", "objects", "info", "alternates")); err == nil {
+		t.Error("a clone of a bundle borrows objects from somewhere")
+	}
+}

@@ -16,13 +16,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
-// The egress proxy (`magents-supervisor proxy`) is the only way out of a fleet's internal
-// network: agents reach the world through it (HTTPS_PROXY/HTTP_PROXY), and it lets through
-// only the hosts of its allowlist. Names are resolved per request, so changing IPs and
-// IPv6 need no firewall updates. Every denied request is logged with the agent, the host
-// and the time, and counted.
+// The egress proxy (`magents-supervisor proxy`) is the only way out for a fleet's agents,
+// which have no network at all (network mode none): each agent's supervisor forwards its
+// loopback proxy port (HTTPS_PROXY/HTTP_PROXY) to a unix socket the proxy listens on for
+// that agent alone, in the agent's own directory of MAGENTS_EGRESS_SOCKETS. So agents
+// reach neither each other nor the host, and the proxy knows who asks without asking
+// DNS. It lets through only the hosts of its allowlist, names resolved per request (IP
+// changes and IPv6 need no firewall rules). Every denied request is logged with the
+// agent, the host and the time, and counted.
 
 // allowlist holds host names ("api.anthropic.com") and wildcard domains ("*.github.com":
 // any subdomain of github.com, not github.com itself).
@@ -79,23 +84,14 @@ type egressProxy struct {
 	counts    map[string]int // denials per agent
 	recent    []denial       // the last 200
 	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
-	lookup    func(ctx context.Context, addr string) ([]string, error)
 	// tunnelIdle ends a CONNECT tunnel that carried nothing either way for that long.
 	tunnelIdle time.Duration
-	// names caches agentOf's reverse lookups by address: a flood of denials asks the
-	// engine's DNS once a minute per agent, not once per request.
-	names map[string]cachedName
 	// logged counts the denial lines written per agent in the current minute; past
 	// maxDenialLogs the rest are counted (in counts and recent) but not logged, and the
 	// next line says how many were left out.
 	logged     map[string]*denialLog
 	logWindow  time.Time
 	maxLogLine int
-}
-
-type cachedName struct {
-	name string
-	at   time.Time
 }
 
 type denialLog struct{ written, suppressed int }
@@ -107,7 +103,6 @@ const (
 	maxConns          = 1024             // open connections in all
 	proxyIdleTimeout  = 2 * time.Minute  // a keep-alive connection with no request
 	proxyHeaderTime   = 10 * time.Second // to send a request's headers
-	nameCacheTTL      = time.Minute
 )
 
 // tunnelIdle is the default: longer than any pause of a streamed model response (the
@@ -117,8 +112,7 @@ const tunnelIdle = 10 * time.Minute
 func newEgressProxy(allow allowlist, log io.Writer) *egressProxy {
 	d := &net.Dialer{Timeout: 15 * time.Second}
 	return &egressProxy{allow: allow, log: log, counts: map[string]int{}, dial: d.DialContext,
-		lookup: net.DefaultResolver.LookupAddr, tunnelIdle: tunnelIdle, names: map[string]cachedName{},
-		logged: map[string]*denialLog{}, maxLogLine: maxDenialLogs}
+		tunnelIdle: tunnelIdle, logged: map[string]*denialLog{}, maxLogLine: maxDenialLogs}
 }
 
 func clientIP(r *http.Request) string {
@@ -129,32 +123,33 @@ func clientIP(r *http.Request) string {
 	return ip
 }
 
-// agentOf names the client: its container's name by reverse DNS (Docker's embedded DNS
-// answers for containers on user-defined networks), else its address.
+// agentConn is a connection from one agent: accepted on the unix socket of its directory.
+type agentConn struct {
+	net.Conn
+	agent string
+}
+
+type agentKey struct{}
+
+// connContext gives each request the agent its connection came from (http.Server's
+// ConnContext).
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if lc, ok := c.(*limitedConn); ok {
+		c = lc.Conn
+	}
+	if ac, ok := c.(*agentConn); ok {
+		return context.WithValue(ctx, agentKey{}, ac.agent)
+	}
+	return ctx
+}
+
+// agentOf names the client: the agent whose socket it came through, else (the proxy's own
+// loopback port) its address.
 func (p *egressProxy) agentOf(r *http.Request) string {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	if a, ok := r.Context().Value(agentKey{}).(string); ok {
+		return a
 	}
-	p.mu.Lock()
-	c, ok := p.names[ip]
-	p.mu.Unlock()
-	if ok && time.Since(c.at) < nameCacheTTL {
-		return c.name
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	defer cancel()
-	name := ip
-	if names, err := p.lookup(ctx, ip); err == nil && len(names) > 0 {
-		name, _, _ = strings.Cut(names[0], ".")
-	}
-	p.mu.Lock()
-	if len(p.names) > 4096 {
-		clear(p.names)
-	}
-	p.names[ip] = cachedName{name, time.Now()}
-	p.mu.Unlock()
-	return name
+	return clientIP(r)
 }
 
 func (p *egressProxy) deny(w http.ResponseWriter, r *http.Request, host string) {
@@ -206,7 +201,7 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.IsAbs():
 		p.forward(w, r)
 	case r.URL.Path == "/magents/denied":
-		p.report(w)
+		p.report(w, r)
 	case r.URL.Path == "/healthz":
 		fmt.Fprintln(w, "ok")
 	default:
@@ -374,19 +369,31 @@ type egressReport struct {
 	Recent []denial       `json:"recent"`
 }
 
-func (p *egressProxy) report(w http.ResponseWriter) {
+// report answers an agent with its own denials, and the proxy's own port (docker magents
+// egress log, through exec) with everyone's.
+func (p *egressProxy) report(w http.ResponseWriter, r *http.Request) {
+	agent, own := r.Context().Value(agentKey{}).(string)
 	p.mu.Lock()
-	rep := egressReport{Allow: slices.Clone(p.allow), Counts: map[string]int{}, Recent: slices.Clone(p.recent)}
+	rep := egressReport{Allow: slices.Clone(p.allow), Counts: map[string]int{}}
 	for k, v := range p.counts {
-		rep.Counts[k] = v
+		if !own || k == agent {
+			rep.Counts[k] = v
+		}
+	}
+	for _, d := range p.recent {
+		if !own || d.Agent == agent {
+			rep.Recent = append(rep.Recent, d)
+		}
 	}
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(rep)
 }
 
-// runProxy is `magents-supervisor proxy`: serve on MAGENTS_PROXY_ADDR (default :3128)
-// with the allowlist of MAGENTS_EGRESS_ALLOW until stopped.
+// runProxy is `magents-supervisor proxy`: serve the agents' sockets under
+// MAGENTS_EGRESS_SOCKETS, and MAGENTS_PROXY_ADDR (default :3128; the fleet gives a
+// loopback address, for the proxy's own health and report), with the allowlist of
+// MAGENTS_EGRESS_ALLOW until stopped.
 func runProxy(ctx context.Context) int {
 	addr := env("MAGENTS_PROXY_ADDR", ":3128")
 	allow := parseAllowlist(os.Getenv("MAGENTS_EGRESS_ALLOW"))
@@ -405,7 +412,7 @@ func runProxy(ctx context.Context) int {
 		}
 	}
 	p := newEgressProxy(allow, os.Stdout)
-	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout}
+	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout, ConnContext: connContext}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -418,11 +425,79 @@ func runProxy(ctx context.Context) int {
 		logf("egress proxy: %v", err)
 		return 1
 	}
-	if err := srv.Serve(limitConns(ln, maxConnsPerClient, maxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	caps := newConnCaps(maxConnsPerClient, maxConns)
+	if dir := os.Getenv("MAGENTS_EGRESS_SOCKETS"); dir != "" {
+		go serveAgentSockets(ctx, srv, dir, caps)
+	}
+	if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logf("egress proxy: %v", err)
 		return 1
 	}
 	return 0
+}
+
+// serveAgentSockets listens on dir/AGENT/proxy.sock for every agent directory there, and
+// for those that appear later (a fleet scaled up), until ctx ends.
+func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *connCaps) {
+	serving := map[string]bool{}
+	for {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			logf("egress proxy: reading the agents' socket directories: %v", err)
+		}
+		for _, e := range entries {
+			if !e.IsDir() || serving[e.Name()] {
+				continue
+			}
+			ln, err := listenAgent(filepath.Join(dir, e.Name(), agentstate.EgressSocketName), e.Name())
+			if err != nil {
+				logf("egress proxy: %v", err)
+				continue
+			}
+			serving[e.Name()] = true
+			logf("egress proxy: serving %s", e.Name())
+			go func() {
+				if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					logf("egress proxy: %s: %v", e.Name(), err)
+				}
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// listenAgent listens on the unix socket path for agent, replacing a stale one (never
+// following a link the agent put there: remove takes the link itself).
+func listenAgent(path, agent string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", agent, err)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", agent, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return &agentListener{Listener: ln, agent: agent}, nil
+}
+
+type agentListener struct {
+	net.Listener
+	agent string
+}
+
+func (l *agentListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &agentConn{Conn: c, agent: l.agent}, nil
 }
 
 // proxyDenied is `magents-supervisor proxy-denied`: print the running proxy's report.
@@ -442,16 +517,21 @@ func proxyDenied(w io.Writer) int {
 	return 0
 }
 
-// egressDenials is what the fleet's egress proxy (the one HTTP_PROXY names) refused this
-// agent in the last few minutes: its own addresses are matched against the proxy's
-// report. Nil without a proxy.
+// egressDenials is what the fleet's egress proxy refused this agent in the last few
+// minutes: asked through the agent's own socket, the proxy answers with this agent's
+// denials alone. Nil without a proxy.
 func egressDenials(getenv func(string) string) []denial {
-	if !behindEgressProxy(getenv) {
+	sock := getenv("MAGENTS_EGRESS_SOCKET")
+	if sock == "" {
 		return nil
 	}
-	proxy := getenv("HTTP_PROXY")
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	resp, err := client.Get(strings.TrimSuffix(proxy, "/") + "/magents/denied")
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+	resp, err := client.Get("http://egress-proxy/magents/denied")
 	if err != nil {
 		return nil
 	}
@@ -460,19 +540,11 @@ func egressDenials(getenv func(string) string) []denial {
 	if json.NewDecoder(resp.Body).Decode(&rep) != nil {
 		return nil
 	}
-	mine := map[string]bool{}
-	if addrs, err := net.InterfaceAddrs(); err == nil {
-		for _, a := range addrs {
-			if ipnet, ok := a.(*net.IPNet); ok {
-				mine[ipnet.IP.String()] = true
-			}
-		}
-	}
 	// Only recent ones: an old refusal says nothing about a 403 now.
 	var out []denial
 	since := time.Now().Add(-recentDenial)
 	for _, d := range rep.Recent {
-		if mine[d.Client] && d.Time.After(since) {
+		if d.Time.After(since) {
 			out = append(out, d)
 		}
 	}
@@ -505,25 +577,37 @@ func cachedEgressDenials(cfg config, getenv func(string) string, now time.Time) 
 const egressCacheTTL = 15 * time.Second
 
 func behindEgressProxy(getenv func(string) string) bool {
-	return strings.Contains(getenv("HTTP_PROXY"), "egress-proxy")
+	return getenv("MAGENTS_EGRESS_SOCKET") != ""
 }
 
 // recentDenial is how long a refusal counts for the agent's health.
 const recentDenial = 2 * time.Minute
 
-// limitConns caps the connections open at once, per client address and in all: one agent
-// cannot exhaust the proxy (file descriptors, memory) for the others. A connection over a
-// cap is answered 503 and closed.
-func limitConns(ln net.Listener, perClient, total int) net.Listener {
-	return &connLimiter{Listener: ln, perClient: perClient, total: total, open: map[string]int{}}
-}
-
-type connLimiter struct {
-	net.Listener
+// connCaps caps the connections open at once, per agent (per client address on the
+// proxy's own port) and in all, over every listener it limits: one agent cannot exhaust
+// the proxy (file descriptors, memory) for the others. A connection over a cap is
+// answered 503 and closed.
+type connCaps struct {
 	perClient, total int
 	mu               sync.Mutex
 	open             map[string]int
 	all              int
+}
+
+func newConnCaps(perClient, total int) *connCaps {
+	return &connCaps{perClient: perClient, total: total, open: map[string]int{}}
+}
+
+// limitConns caps ln's connections on their own.
+func limitConns(ln net.Listener, perClient, total int) net.Listener {
+	return newConnCaps(perClient, total).limit(ln)
+}
+
+func (c *connCaps) limit(ln net.Listener) net.Listener { return &connLimiter{Listener: ln, caps: c} }
+
+type connLimiter struct {
+	net.Listener
+	caps *connCaps
 }
 
 func (l *connLimiter) Accept() (net.Conn, error) {
@@ -532,31 +616,35 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-		l.mu.Lock()
-		over := l.open[ip] >= l.perClient || l.all >= l.total
-		if !over {
-			l.open[ip]++
-			l.all++
+		client, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		if ac, ok := c.(*agentConn); ok {
+			client = "agent " + ac.agent
 		}
-		l.mu.Unlock()
+		caps := l.caps
+		caps.mu.Lock()
+		over := caps.open[client] >= caps.perClient || caps.all >= caps.total
+		if !over {
+			caps.open[client]++
+			caps.all++
+		}
+		caps.mu.Unlock()
 		if over {
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
 			c.Close()
 			continue
 		}
-		return &limitedConn{Conn: c, release: func() { l.release(ip) }}, nil
+		return &limitedConn{Conn: c, release: func() { caps.release(client) }}, nil
 	}
 }
 
-func (l *connLimiter) release(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.open[ip]--; l.open[ip] <= 0 {
-		delete(l.open, ip)
+func (c *connCaps) release(client string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.open[client]--; c.open[client] <= 0 {
+		delete(c.open, client)
 	}
-	l.all--
+	c.all--
 }
 
 type limitedConn struct {
@@ -568,4 +656,47 @@ type limitedConn struct {
 func (c *limitedConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
+}
+
+// forwardEgress is the agent's side (MAGENTS_EGRESS_SOCKET): it listens on the loopback
+// address HTTP_PROXY names and carries each connection, byte for byte, to the egress
+// proxy's socket for this agent — the agent's only way out, since it has no network.
+func forwardEgress(ctx context.Context, getenv func(string) string) (net.Listener, error) {
+	sock := getenv("MAGENTS_EGRESS_SOCKET")
+	u, err := url.Parse(getenv("HTTP_PROXY"))
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("MAGENTS_EGRESS_SOCKET is set, but HTTP_PROXY (%q) names no address to forward from", getenv("HTTP_PROXY"))
+	}
+	ln, err := net.Listen("tcp", u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("forwarding %s to the egress proxy: %w", u.Host, err)
+	}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				up, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "unix", sock)
+				if err != nil {
+					// As a proxy that cannot be reached answers: the client sees why.
+					_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+					return
+				}
+				defer up.Close()
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(up, c); closeWrite(up); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(c, up); closeWrite(c); done <- struct{}{} }()
+				<-done
+				<-done
+			}()
+		}
+	}()
+	return ln, nil
 }

@@ -12,10 +12,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
 func TestAllowlist(t *testing.T) {
@@ -77,11 +81,7 @@ func TestEgressProxy(t *testing.T) {
 		}
 		return (&net.Dialer{}).DialContext(ctx, network, target)
 	}
-	p.lookup = func(context.Context, string) ([]string, error) { return []string{"proj-agent-2.proj_agents."}, nil }
-	srv := httptest.NewServer(p)
-	defer srv.Close()
-	proxyURL, _ := url.Parse(srv.URL)
-	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
+	client, dial := serveAgent(t, p, "agent-2")
 
 	resp, err := client.Get("http://allowed.test/ok")
 	if err != nil {
@@ -103,10 +103,7 @@ func TestEgressProxy(t *testing.T) {
 	}
 
 	tunnel := func(target string) (string, string) {
-		c, err := net.Dial("tcp", proxyURL.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dial()
 		defer c.Close()
 		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
 		br := bufio.NewReader(c)
@@ -130,34 +127,96 @@ func TestEgressProxy(t *testing.T) {
 		t.Errorf("CONNECT to an IP: %q", status)
 	}
 
-	resp, err = http.Get(srv.URL + "/magents/denied")
+	// The proxy's own port reports every agent's denials; an agent's socket, its own only.
+	own := httptest.NewServer(p)
+	defer own.Close()
+	report := func(c *http.Client, url string) egressReport {
+		t.Helper()
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var rep egressReport
+		if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := report(http.DefaultClient, own.URL+"/magents/denied")
+	if rep.Counts["agent-2"] != 3 || len(rep.Recent) != 3 || rep.Recent[0].Host != "denied.test:80" || rep.Recent[0].Agent != "agent-2" {
+		t.Errorf("report: %+v", rep)
+	}
+	other, _ := serveAgent(t, p, "agent-1")
+	if _, err := other.Get("http://denied-too.test/"); err != nil {
+		t.Fatal(err)
+	}
+	if rep := report(agentOnly(client), "http://egress-proxy/magents/denied"); rep.Counts["agent-2"] != 3 || len(rep.Counts) != 1 || len(rep.Recent) != 3 {
+		t.Errorf("agent-2's own report: %+v", rep)
+	}
+	if lines := strings.Count(log.String(), `"event":"egress-denied"`); lines != 4 || !strings.Contains(log.String(), `"agent":"agent-2"`) {
+		t.Errorf("denial log:\n%s", log.String())
+	}
+}
+
+// serveAgent serves p on a unix socket for agent, as runProxy does for each agent's
+// directory, and returns a client whose proxy is that socket and a way to dial it.
+func serveAgent(t *testing.T, p *egressProxy, agent string) (*http.Client, func() net.Conn) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sock")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep egressReport
-	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, agentstate.EgressSocketName)
+	ln, err := listenAgent(path, agent)
+	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if rep.Counts["proj-agent-2"] != 3 || len(rep.Recent) != 3 || rep.Recent[0].Host != "denied.test:80" {
-		t.Errorf("report: %+v", rep)
+	srv := &http.Server{Handler: p, ConnContext: connContext}
+	go func() { _ = srv.Serve(newConnCaps(maxConnsPerClient, maxConns).limit(ln)) }()
+	t.Cleanup(func() { srv.Close() })
+	client := &http.Client{Transport: &http.Transport{
+		Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: "127.0.0.1:3128"}),
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		},
+	}}
+	return client, func() net.Conn {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
-	if lines := strings.Count(log.String(), `"event":"egress-denied"`); lines != 3 || !strings.Contains(log.String(), `"agent":"proj-agent-2"`) {
-		t.Errorf("denial log:\n%s", log.String())
-	}
+}
+
+// agentOnly is c asking the proxy itself (a path, not a proxied URL).
+func agentOnly(c *http.Client) *http.Client {
+	tr := c.Transport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	return &http.Client{Transport: tr}
 }
 
 // Health asks the proxy at most once per egressCacheTTL; the answer is kept in the run dir.
 func TestCachedEgressDenials(t *testing.T) {
 	var asked atomic.Int32
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked.Add(1)
 		_ = json.NewEncoder(w).Encode(egressReport{Recent: []denial{{Time: time.Now(), Client: "127.0.0.1", Host: "evil.test:443"}}})
 	}))
 	defer proxy.Close()
+	sock := filepath.Join(t.TempDir(), agentstate.EgressSocketName)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Listener.Close()
+	proxy.Listener = ln
+	proxy.Start()
 	getenv := func(k string) string {
-		if k == "HTTP_PROXY" {
-			return proxy.URL + "/egress-proxy" // the name marks the fleet's proxy
+		if k == "MAGENTS_EGRESS_SOCKET" {
+			return sock
 		}
 		return ""
 	}
@@ -232,20 +291,11 @@ func TestTunnelIdle(t *testing.T) {
 }
 
 // A flood of refused requests from one agent: each is counted, but the log takes at most
-// maxDenialLogs lines a minute (the next says how many it left out), and the agent's name
-// is looked up once, not per request.
+// maxDenialLogs lines a minute (the next says how many it left out).
 func TestDenialFloodIsBounded(t *testing.T) {
 	var log bytes.Buffer
 	p := newEgressProxy(parseAllowlist("allowed.test"), &log)
-	var lookups atomic.Int32
-	p.lookup = func(context.Context, string) ([]string, error) {
-		lookups.Add(1)
-		return []string{"proj-agent-1.proj_agents."}, nil
-	}
-	srv := httptest.NewServer(p)
-	defer srv.Close()
-	proxyURL, _ := url.Parse(srv.URL)
-	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
+	client, _ := serveAgent(t, p, "agent-1")
 	for i := 0; i < 100; i++ {
 		resp, err := client.Get(fmt.Sprintf("http://denied%d.test/", i))
 		if err != nil {
@@ -259,10 +309,7 @@ func TestDenialFloodIsBounded(t *testing.T) {
 	if n := strings.Count(log.String(), "\n"); n != maxDenialLogs {
 		t.Errorf("%d log lines for 100 denials, want %d", n, maxDenialLogs)
 	}
-	if n := lookups.Load(); n != 1 {
-		t.Errorf("%d reverse lookups for 100 denials", n)
-	}
-	if p.counts["proj-agent-1"] != 100 {
+	if p.counts["agent-1"] != 100 {
 		t.Errorf("counted %v", p.counts)
 	}
 	// A minute on, the next line says what was left out.
@@ -329,5 +376,51 @@ func TestConnectionCaps(t *testing.T) {
 			t.Fatalf("no room after a connection closed: %q", got)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The agent's side: its loopback proxy port carries each connection to its socket, where
+// the proxy knows it by name; with the proxy gone, the client is told so.
+func TestForwardEgress(t *testing.T) {
+	p := newEgressProxy(parseAllowlist("allowed.test"), io.Discard)
+	dir, err := os.MkdirTemp("", "sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, agentstate.EgressSocketName)
+	ln, err := listenAgent(sock, "agent-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: p, ConnContext: connContext}
+	go func() { _ = srv.Serve(ln) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	getenv := func(k string) string {
+		return map[string]string{"MAGENTS_EGRESS_SOCKET": sock, "HTTP_PROXY": "http://127.0.0.1:0"}[k]
+	}
+	fwd, err := forwardEgress(ctx, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: fwd.Addr().String()})}}
+	resp, err := client.Get("http://denied.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || p.counts["agent-3"] != 1 {
+		t.Errorf("through the forwarder: %d, counts %v", resp.StatusCode, p.counts)
+	}
+	srv.Close()
+	client.CloseIdleConnections()
+	resp, err = client.Get("http://denied.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("with the proxy gone: %d", resp.StatusCode)
 	}
 }

@@ -58,6 +58,16 @@ func (s *supervisor) run(ctx context.Context) error {
 		defer srv.Close()
 	}
 
+	if os.Getenv("MAGENTS_EGRESS_SOCKET") != "" {
+		// The agent has no network: its proxy port leads to the fleet's egress proxy.
+		ln, err := forwardEgress(ctx, os.Getenv)
+		if err != nil {
+			logf("%v", err)
+			s.status.update(func(st *status) { st.SetupError = err.Error() })
+		} else {
+			defer ln.Close()
+		}
+	}
 	if err := prepareClone(s.cfg, os.Getenv); err != nil {
 		logf("preparing the agent's clone: %v", err)
 		s.status.update(func(st *status) { st.SetupError = "preparing the agent's clone: " + err.Error() })

@@ -91,6 +91,9 @@ type Fleet struct {
 	Base      string   `yaml:"base,omitempty"`
 	Includes  []string `yaml:"include,omitempty"`
 	GitDir    string   `yaml:"git_dir,omitempty"`
+	// CloneSeed: the agents' user cannot read GitDir (a root-owned .git of mode 0700), so
+	// up bundles the repository into SeedDir for them to clone from instead.
+	CloneSeed bool `yaml:"clone_seed,omitempty"`
 
 	// Tasks are given to the agents in order (agent-1 the first): typed into Claude's
 	// prompt once it is ready, the first time each agent starts.

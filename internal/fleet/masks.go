@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
 // Mask is one of the fleet's own files or directories, inside a host directory that is
@@ -93,3 +95,31 @@ func (f *Fleet) OriginGitDir() string {
 	}
 	return filepath.Join(f.Abs(f.Workspace), ".git")
 }
+
+// SeedDir holds the bundle a clone agent clones from when its user cannot read the
+// repository's git dir (CloneSeed); SeedMountPath is where agents see it, read-only.
+func (f *Fleet) SeedDir() string { return filepath.Join(f.StateDir(), "seed") }
+
+// SeedRel is SeedDir as the compose file writes it.
+const SeedRel = "./" + StateDirName + "/seed"
+
+const (
+	SeedMountPath = "/magents/seed"
+	SeedBundle    = "repo.bundle"
+)
+
+// EgressSocketsDir holds a directory per agent (named after its service) where the egress
+// proxy listens on a unix socket for that agent alone: with egress allowlist, agents have
+// no network, and that socket is their only way out. Owned by the agents' user, who runs
+// the proxy too.
+func (f *Fleet) EgressSocketsDir() string { return filepath.Join(f.StateDir(), "egress") }
+
+// EgressSocketsRel is EgressSocketsDir as the compose file writes it.
+const EgressSocketsRel = "./" + StateDirName + "/egress"
+
+// EgressSocketMount is where an agent finds its socket directory, and the proxy all of
+// them; EgressSocketName is the socket in it.
+const (
+	EgressSocketMount = "/run/magents-egress"
+	EgressSocketName  = agentstate.EgressSocketName
+)

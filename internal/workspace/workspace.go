@@ -446,6 +446,76 @@ func CheckWritable(dir string, uid, gid int) error {
 	return fmt.Errorf("the agents run as %d:%d and cannot write %s (owned by %d:%d, mode %04o)", uid, gid, dir, sys.Uid, sys.Gid, mode)
 }
 
+// CheckReadable reports an error when uid:gid may not read the git dir (its top and its
+// object store), judged by owner, group and mode bits as the kernel would for a process
+// with no supplementary groups: a checkout whose .git is 0700 and not the agents'.
+func CheckReadable(gitDir string, uid, gid int) error {
+	if uid == 0 {
+		return nil
+	}
+	for _, d := range []string{gitDir, filepath.Join(gitDir, "objects")} {
+		st, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		mode := st.Mode().Perm()
+		var can bool
+		switch {
+		case int(sys.Uid) == uid:
+			can = mode&0o500 == 0o500
+		case int(sys.Gid) == gid:
+			can = mode&0o050 == 0o050
+		default:
+			can = mode&0o005 == 0o005
+		}
+		if !can {
+			return fmt.Errorf("the agents run as %d:%d and cannot read %s (owned by %d:%d, mode %04o)", uid, gid, d, sys.Uid, sys.Gid, mode)
+		}
+	}
+	return nil
+}
+
+// WriteSeed writes a bundle of every ref of the repository to path, readable by uid:gid
+// alone: what agents that cannot read the git dir clone from.
+func (r *Repo) WriteSeed(path string, uid, gid int) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".seed-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	cmd := exec.Command("git", "bundle", "create", "--quiet", "-", "--all")
+	cmd.Dir, cmd.Stdout = r.Root, tmp
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	out, err := func() ([]byte, error) {
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		return []byte(stderr.String()), err
+	}()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bundling the repository for agents that cannot read its git dir: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	if err := os.Chmod(tmp.Name(), 0o400); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Lchown(tmp.Name(), uid, gid); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
 // FetchBundle sets branch to what it is in the git bundle at path (an agent's clone).
 func (r *Repo) FetchBundle(path, branch string) error {
 	ref := "refs/heads/" + branch

@@ -351,3 +351,37 @@ func TestMergeRefusesAttributes(t *testing.T) {
 		t.Error("the host's filter or merge driver ran on the agent's files")
 	}
 }
+
+// A git dir the agents' user cannot read (a root-owned .git of mode 0700) is told apart
+// from one it can; the seed bundle then holds every ref, readable by that user alone.
+func TestCheckReadableAndSeed(t *testing.T) {
+	dir := newRepo(t)
+	r, _ := Open(dir)
+	gitDir := filepath.Join(dir, ".git")
+	if err := CheckReadable(gitDir, os.Geteuid(), os.Getegid()); err != nil {
+		t.Errorf("the owner: %v", err)
+	}
+	if err := os.Chmod(gitDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckReadable(gitDir, 4242, 4242); err == nil || !strings.Contains(err.Error(), "cannot read") {
+		t.Errorf("a 0700 git dir of someone else: %v", err)
+	}
+	if err := os.Chmod(gitDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckReadable(gitDir, 4242, 4242); err != nil {
+		t.Errorf("a 0755 git dir: %v", err)
+	}
+	gitIn(t, dir, "branch", "release")
+	seed := filepath.Join(t.TempDir(), "seed", "repo.bundle")
+	if err := r.WriteSeed(seed, os.Geteuid(), os.Getegid()); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(seed); err != nil || st.Mode().Perm() != 0o400 {
+		t.Fatalf("seed: %v %v", st, err)
+	}
+	if heads := gitIn(t, dir, "bundle", "list-heads", seed); !strings.Contains(heads, "refs/heads/release") || !strings.Contains(heads, "refs/heads/main") {
+		t.Errorf("the seed's refs:\n%s", heads)
+	}
+}

@@ -64,3 +64,7 @@ const (
 	CheckFail CheckStatus = "fail" // broken: doctor exits non-zero
 	CheckSkip CheckStatus = "skip" // not checked, because an earlier check failed
 )
+
+// EgressSocketName is the egress proxy's unix socket in each agent's socket directory:
+// the proxy listens there, the agent's supervisor forwards its proxy port to it.
+const EgressSocketName = "proxy.sock"
