@@ -217,18 +217,7 @@ func copyFile(src, dst string) error {
 
 // git runs git in dir as the repository's owner and returns its trimmed output.
 func (r *Repo) git(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
-	if os.Geteuid() == 0 && r.uid > 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid)}}
-		// The owner's own git identity and settings, not root's.
-		home := os.TempDir()
-		if u, err := user.LookupId(strconv.Itoa(r.uid)); err == nil && u.HomeDir != "" {
-			home = u.HomeDir
-		}
-		cmd.Env = append(cmd.Env, "HOME="+home)
-	}
+	cmd := r.command(dir, args...)
 	out, err := cmd.Output()
 	if err != nil {
 		var exit *exec.ExitError
@@ -238,6 +227,23 @@ func (r *Repo) git(dir string, args ...string) (string, error) {
 		return "", fmt.Errorf("git %s: %w", args[0], err)
 	}
 	return strings.TrimRight(string(out), "\n"), nil
+}
+
+// command is git in dir as the repository's owner, with the owner's own git identity and
+// settings (never root's), and no terminal prompt.
+func (r *Repo) command(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	if os.Geteuid() == 0 && r.uid > 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid)}}
+		home := os.TempDir()
+		if u, err := user.LookupId(strconv.Itoa(r.uid)); err == nil && u.HomeDir != "" {
+			home = u.HomeDir
+		}
+		cmd.Env = append(cmd.Env, "HOME="+home)
+	}
+	return cmd
 }
 
 func (r *Repo) chown(path string) {
@@ -422,6 +428,23 @@ func (r *Repo) AgentBranches() ([]string, error) {
 // directory's owner, group and mode bits as the kernel would for a process with no
 // supplementary groups.
 func CheckWritable(dir string, uid, gid int) error {
+	return checkAccess(dir, uid, gid, 0o3, "write")
+}
+
+// CheckReadable reports an error when uid:gid may not read the git dir (its top and its
+// object store), judged the same way: a checkout whose .git is 0700 and not the agents'.
+func CheckReadable(gitDir string, uid, gid int) error {
+	for _, d := range []string{gitDir, filepath.Join(gitDir, "objects")} {
+		if err := checkAccess(d, uid, gid, 0o5, "read"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkAccess checks the permission bits want (0o3: write and search, 0o5: read and
+// search) of the class — owner, group or other — that uid:gid falls in for dir.
+func checkAccess(dir string, uid, gid int, want os.FileMode, what string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return err
@@ -431,52 +454,17 @@ func CheckWritable(dir string, uid, gid int) error {
 		return nil
 	}
 	mode := st.Mode().Perm()
-	var can bool
+	shift := 0 // other
 	switch {
 	case int(sys.Uid) == uid:
-		can = mode&0o300 == 0o300
+		shift = 6
 	case int(sys.Gid) == gid:
-		can = mode&0o030 == 0o030
-	default:
-		can = mode&0o003 == 0o003
+		shift = 3
 	}
-	if can {
+	if mode>>shift&want == want {
 		return nil
 	}
-	return fmt.Errorf("the agents run as %d:%d and cannot write %s (owned by %d:%d, mode %04o)", uid, gid, dir, sys.Uid, sys.Gid, mode)
-}
-
-// CheckReadable reports an error when uid:gid may not read the git dir (its top and its
-// object store), judged by owner, group and mode bits as the kernel would for a process
-// with no supplementary groups: a checkout whose .git is 0700 and not the agents'.
-func CheckReadable(gitDir string, uid, gid int) error {
-	if uid == 0 {
-		return nil
-	}
-	for _, d := range []string{gitDir, filepath.Join(gitDir, "objects")} {
-		st, err := os.Stat(d)
-		if err != nil {
-			return err
-		}
-		sys, ok := st.Sys().(*syscall.Stat_t)
-		if !ok {
-			return nil
-		}
-		mode := st.Mode().Perm()
-		var can bool
-		switch {
-		case int(sys.Uid) == uid:
-			can = mode&0o500 == 0o500
-		case int(sys.Gid) == gid:
-			can = mode&0o050 == 0o050
-		default:
-			can = mode&0o005 == 0o005
-		}
-		if !can {
-			return fmt.Errorf("the agents run as %d:%d and cannot read %s (owned by %d:%d, mode %04o)", uid, gid, d, sys.Uid, sys.Gid, mode)
-		}
-	}
-	return nil
+	return fmt.Errorf("the agents run as %d:%d and cannot %s %s (owned by %d:%d, mode %04o)", uid, gid, what, dir, sys.Uid, sys.Gid, mode)
 }
 
 // WriteSeed writes a bundle of every ref of the repository to path, readable by uid:gid
@@ -490,20 +478,16 @@ func (r *Repo) WriteSeed(path string, uid, gid int) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	cmd := exec.Command("git", "bundle", "create", "--quiet", "-", "--all")
-	cmd.Dir, cmd.Stdout = r.Root, tmp
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
-	out, err := func() ([]byte, error) {
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		return []byte(stderr.String()), err
-	}()
+	var stderr strings.Builder
+	// As the owner, into the file this process opened.
+	cmd := r.command(r.Root, "bundle", "create", "--quiet", "-", "--all")
+	cmd.Stdout, cmd.Stderr = tmp, &stderr
+	err = cmd.Run()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("bundling the repository for agents that cannot read its git dir: %v: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("bundling the repository for agents that cannot read its git dir: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	if err := os.Chmod(tmp.Name(), 0o400); err != nil {
 		return err
