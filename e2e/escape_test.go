@@ -350,6 +350,27 @@ func TestEscapeWorktreeGit(t *testing.T) {
 	if err := os.Chmod(marks, 0o777); err != nil {
 		t.Fatal(err)
 	}
+	// An include that is a symlink out of the repository is refused, by name, and the file
+	// it points to reaches no agent.
+	escapeAttempts.Add(1)
+	secret := filepath.Join(t.TempDir(), "id_rsa")
+	if err := os.WriteFile(secret, []byte("host secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(e.dir, "key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	e.magents("up", "--isolation", "worktree", "--include", "key.pem").Assert(t, icmd.Expected{ExitCode: 1, Err: "key.pem is a symlink to " + secret})
+	if err := os.Remove(filepath.Join(e.dir, "key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(e.dir, ".magents", "include", "key.pem")); err == nil {
+		escapesGot.Add(1)
+		t.Errorf("the host's file was staged for the agents: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "docker-compose.claude.yml")); err == nil {
+		t.Error("the refused up wrote the compose file")
+	}
 	e.magents("up", "--agents", "2", "--isolation", "worktree").Assert(t, icmd.Success)
 	gitDir := filepath.Join(e.dir, ".git")
 	before, beforeGit := hostState(t, e.dir), gitState(t, git, gitDir)
@@ -512,6 +533,9 @@ func TestEscapeNetwork(t *testing.T) {
 	e.magents("ps").Assert(t, icmd.Success)
 	e.magents("egress", "log").Assert(t, icmd.Success)
 	sameState(t, before, hostState(t, e.dir))
+	// The shared workspace had no compose .env: one the agent writes is never read by the
+	// host's compose (a broken one would stop every up and down).
+	stage(t, a1, "a compose .env of its own", `printf 'COMPOSE_PROFILES=agent\nA="unterminated\n' > /workspace/.env && grep -q unterminated /workspace/.env && echo STAGED`)
 	e.magents("down").Assert(t, icmd.Success)
 
 	t.Run("open", func(t *testing.T) {

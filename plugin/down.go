@@ -55,7 +55,7 @@ func runDown(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts
 	if opts.volumes {
 		args = append(args, "--volumes")
 	}
-	if err := shellout.Run(c.Command(ctx, f.ComposeFile, f.Project, args...)); err != nil {
+	if err := shellout.Run(c.Command(ctx, f.ComposeFile, f.Project, composeArgs(f, args...)...)); err != nil {
 		return err
 	}
 	if !opts.volumes {

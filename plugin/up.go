@@ -172,16 +172,18 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err != nil {
 		return err
 	}
-	if err := fleet.WriteFileAtomic(path, content, 0o644); err != nil {
-		return err
-	}
-	if err := f.WriteRecord(recordsDir(), content); err != nil {
-		return err
-	}
+	// What the agents are given is made first: an include refused (a symlink out of the
+	// repository) leaves the file as it was.
 	if err := prepareWorktrees(dockerCli, f); err != nil {
 		return err
 	}
 	if err := prepareEgressSockets(f); err != nil {
+		return err
+	}
+	if err := fleet.WriteFileAtomic(path, content, 0o644); err != nil {
+		return err
+	}
+	if err := f.WriteRecord(recordsDir(), content); err != nil {
 		return err
 	}
 	if err := f.IgnoreStateDir(); err != nil {
@@ -197,7 +199,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err != nil {
 		return err
 	}
-	if err := shellout.Run(c.Command(ctx, path, f.Project, "up", "-d", "--wait", "--remove-orphans")); err != nil {
+	if err := shellout.Run(c.Command(ctx, path, f.Project, composeArgs(f, "up", "-d", "--wait", "--remove-orphans")...)); err != nil {
 		return fmt.Errorf("starting the agents: %w\nSee 'docker magents ps' and 'docker magents logs AGENT'", err)
 	}
 	if len(f.ConfigSet) > 0 && before != nil && before.Config.Generation != f.Config.Generation {
@@ -516,6 +518,14 @@ func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
 	}
 	fmt.Fprintf(dockerCli.Err(), "Worktrees: %s (branches magents/agent-1…%d)\n", filepath.Join(fleet.StateDirName, "worktrees"), f.Agents)
 	return nil
+}
+
+// composeArgs are args for compose on the fleet, with compose's .env never read: an agent
+// may write the directory of the compose file (shared isolation), and since every value
+// docker magents writes is literal, .env could only reach COMPOSE_* settings — a file an
+// agent made must not. The empty mask file stands in for it.
+func composeArgs(f *fleet.Fleet, args ...string) []string {
+	return append([]string{"--env-file", f.MaskFile()}, args...)
 }
 
 // prepareEgressSockets makes, for an allowlist fleet, each agent's socket directory, where
