@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-magents/docker-magents/internal/manifest"
 	"gotest.tools/v3/icmd"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/docker-magents/docker-magents/images"
 	"github.com/docker-magents/docker-magents/internal/anthropictest"
@@ -213,7 +213,7 @@ func TestAuthDeploy(t *testing.T) {
 	}
 	b, _ := os.ReadFile(path)
 	var secret corev1.Secret
-	if err := yaml.UnmarshalStrict(b, &secret); err != nil {
+	if err := manifest.UnmarshalStrict(b, &secret); err != nil {
 		t.Fatalf("not a Kubernetes Secret: %v", err)
 	}
 	if secret.Name != "claude-auth-deploye2e" || secret.StringData["CLAUDE_CODE_OAUTH_TOKEN"] != cred {

@@ -61,7 +61,10 @@ func runResults(ctx context.Context, dockerCli command.Cli, root *rootOptions, a
 		cmd := docker.Command(ctx, "exec", container, "magents-supervisor", "result")
 		cmd.Stdout, cmd.Stderr = nil, nil
 		if b, err := cmd.Output(); err == nil {
-			_ = json.Unmarshal(b, &r)
+			if err := json.Unmarshal(b, &r); err != nil {
+				// The agent can write its own result: a broken one is its error, not the command's.
+				r = AgentResult{Agent: a, IsError: true, Result: "unreadable result (" + err.Error() + "): see docker magents logs " + a}
+			}
 			termsafe.Value(&r) // the agent wrote it
 			r.Done = true
 		}

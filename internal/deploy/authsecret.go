@@ -11,9 +11,9 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/manifest"
 	"github.com/docker-magents/docker-magents/templates"
 )
 
@@ -29,7 +29,7 @@ func AuthSecretK8s(templateDir, project string, c auth.Credential) ([]byte, erro
 		return nil, err
 	}
 	var s corev1.Secret
-	if err := yaml.UnmarshalStrict(b, &s); err != nil {
+	if err := manifest.UnmarshalStrict(b, &s); err != nil {
 		return nil, fmt.Errorf("the rendered Secret is not a valid Kubernetes Secret: %w", err)
 	}
 	if s.APIVersion != "v1" || s.Kind != "Secret" || s.Name == "" || s.StringData[c.Var] != c.Value {

@@ -5,9 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/manifest"
 	"github.com/docker-magents/docker-magents/templates"
 )
 
@@ -80,7 +79,7 @@ func CloudRun(f *fleet.Fleet, o CloudRunOptions) ([]Document, error) {
 				Name string `json:"name"`
 			} `json:"metadata"`
 		}
-		if err := yaml.Unmarshal(b, &head); err != nil {
+		if err := manifest.Unmarshal(b, &head); err != nil {
 			return nil, fmt.Errorf("%s's Cloud Run service is not YAML: %w", agent, err)
 		}
 		if head.APIVersion != "serving.knative.dev/v1" || head.Kind != "Service" || head.Metadata.Name == "" {

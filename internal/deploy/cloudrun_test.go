@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker-magents/docker-magents/internal/manifest"
 	"gotest.tools/v3/golden"
 	corev1 "k8s.io/api/core/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/docker-magents/docker-magents/images"
 )
@@ -38,7 +38,7 @@ func TestCloudRunGolden(t *testing.T) {
 		for i, d := range docs {
 			all = append(all, "# "+d.Name+"\n"+string(d.Content))
 			var svc servingv1.Service
-			if err := yaml.UnmarshalStrict(d.Content, &svc); err != nil {
+			if err := manifest.UnmarshalStrict(d.Content, &svc); err != nil {
 				t.Fatalf("%s does not decode into servingv1.Service: %v", d.Name, err)
 			}
 			spec := svc.Spec.Template.Spec
@@ -73,7 +73,7 @@ func TestCloudRunGolden(t *testing.T) {
 		t.Errorf("no service account of its own: %v", err)
 	}
 	// An unknown field is refused by the strict decode the test relies on.
-	if err := yaml.UnmarshalStrict([]byte("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  templat: {}\n"), &servingv1.Service{}); err == nil {
+	if err := manifest.UnmarshalStrict([]byte("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  templat: {}\n"), &servingv1.Service{}); err == nil {
 		t.Error("servingv1 accepted an unknown field: the check above proves nothing")
 	}
 }

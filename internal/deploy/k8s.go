@@ -11,11 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"sigs.k8s.io/yaml"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/manifest"
 	"github.com/docker-magents/docker-magents/templates"
 )
 
@@ -62,7 +62,9 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		return nil, err
 	}
 	var s corev1.Secret
-	_ = yaml.Unmarshal(secret, &s)
+	if err := manifest.UnmarshalStrict(secret, &s); err != nil {
+		return nil, fmt.Errorf("the credential Secret does not decode as a Kubernetes Secret: %w", err)
+	}
 	docs := []Document{{Name: "claude-auth-secret.yaml", Content: secret, Object: &s, Secret: true}}
 
 	r := o.Resources.withDefaults(f)
@@ -96,7 +98,7 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		if err != nil {
 			return err
 		}
-		if err := yaml.UnmarshalStrict(b, obj); err != nil {
+		if err := manifest.UnmarshalStrict(b, obj); err != nil {
 			return fmt.Errorf("%s does not decode into its Kubernetes type: %w", name, err)
 		}
 		docs = append(docs, Document{Name: name, Content: b, Object: obj})

@@ -24,7 +24,8 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/remotecommand"
-	"sigs.k8s.io/yaml"
+
+	"github.com/docker-magents/docker-magents/internal/manifest"
 )
 
 // FieldManager owns the fields docker-magents applies.
@@ -120,7 +121,7 @@ func (c *Client) Delete(ctx context.Context, docs map[string][]byte, order []str
 
 func (c *Client) object(doc []byte) (*unstructured.Unstructured, error) {
 	m := map[string]any{}
-	if err := yaml.Unmarshal(doc, &m); err != nil {
+	if err := manifest.Unmarshal(doc, &m); err != nil {
 		return nil, err
 	}
 	return &unstructured.Unstructured{Object: m}, nil

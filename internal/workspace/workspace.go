@@ -47,11 +47,11 @@ func Open(dir string) (*Repo, error) {
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		r.uid, r.gid = int(sys.Uid), int(sys.Gid)
 	}
+	if !inWorkTree(dir) {
+		return nil, nil
+	}
 	top, err := r.git(dir, "rev-parse", "--show-toplevel")
 	if err != nil {
-		if strings.Contains(err.Error(), "not a git repository") {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("looking for a git repository in %s (as its owner, uid %d): %w", dir, r.uid, err)
 	}
 	r.Root = top
@@ -61,6 +61,25 @@ func Open(dir string) (*Repo, error) {
 	}
 	r.CommonDir = common
 	return r, nil
+}
+
+// inWorkTree reports whether dir or a directory above it has a .git (a directory, or the
+// file of a worktree or submodule): where git would look for a repository.
+func inWorkTree(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for {
+		if _, err := os.Lstat(filepath.Join(abs, ".git")); err == nil {
+			return true
+		}
+		parent := filepath.Dir(abs)
+		if parent == abs {
+			return false
+		}
+		abs = parent
+	}
 }
 
 // Branch is agent's branch: magents/agent-N.
@@ -297,7 +316,9 @@ func (r *Repo) Merge(agent, into string) (string, error) {
 	// No submodule the agent's commits name is fetched or checked out.
 	out, err := r.git(r.Root, "-c", "submodule.recurse=false", "merge", "--no-edit", Branch(agent))
 	if err != nil {
-		_, _ = r.git(r.Root, "merge", "--abort")
+		if _, abortErr := r.git(r.Root, "merge", "--abort"); abortErr != nil {
+			return "", fmt.Errorf("merging %s: %w\nand undoing it failed too (%v): see git status, and git merge --abort", Branch(agent), err, abortErr)
+		}
 		return "", fmt.Errorf("merging %s: %w\nNothing was changed: resolve it by hand (git merge %s) or rebase the agent's branch", Branch(agent), err, Branch(agent))
 	}
 	return out, nil
