@@ -70,8 +70,12 @@ func TestFleetHeadless(t *testing.T) {
 	t.Cleanup(func() { mg("down", "--volumes") })
 	removeProjectLeftovers(t, "headlesse2e") // a headless result stays in its config volume
 
-	mg("up", "--headless").Assert(t, icmd.Expected{ExitCode: 1, Err: "headless agents need a task each"})
-	mg("up", "--headless", "--task", "summarize the repository").Assert(t, icmd.Success)
+	// Without a task the agent waits for one, idle and healthy; then it runs the one given.
+	mg("up", "--headless").Assert(t, icmd.Success)
+	mg("wait", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Success)
+	mg("ps").Assert(t, icmd.Expected{Out: "waiting for a task"})
+	mg("task", "agent-1", "summarize the repository").Assert(t, icmd.Success)
+	mg("task", "agent-1", "and another").Assert(t, icmd.Expected{ExitCode: 1})
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var rs []struct {

@@ -145,7 +145,7 @@ func writeStatuses(out io.Writer, statuses []AgentStatus, format string) error {
 			held = shortDuration(time.Duration(s.StateSeconds) * time.Second)
 		}
 		name, state, health := s.Container, string(s.State), s.Health
-		if s.Detail != "" && (s.State == agentstate.Waiting || s.State == agentstate.AuthRejected) {
+		if s.Detail != "" && (s.State == agentstate.Waiting || s.State == agentstate.AuthRejected || s.State == agentstate.Idle) {
 			state += ": " + s.Detail
 		}
 		// The supervisor's own problems say it all, egress refusals included (the proxy's

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -46,12 +49,12 @@ func readResult(cfg config) (*Result, bool) {
 // environment, shows the stream in the session, keeps the transcript and the result in
 // the agent's volume, and exits with Claude's status.
 func runHeadless(cfg config, env []string) {
-	task := startTask(os.Getenv)
-	if task == "" {
-		fail(fmt.Errorf("a headless agent needs a task: give one with up --task"))
-	}
 	if err := os.MkdirAll(resultDir(cfg), 0o700); err != nil {
 		fail(err)
+	}
+	task := startTask(os.Getenv)
+	if task == "" {
+		task = waitForTask(cfg)
 	}
 	transcript := filepath.Join(resultDir(cfg), "transcript.jsonl")
 	out, err := os.Create(transcript)
@@ -94,6 +97,57 @@ func runHeadless(cfg config, env []string) {
 	}
 	fmt.Printf("\nheadless task finished: exit %d\n", res.ExitCode)
 	os.Exit(res.ExitCode)
+}
+
+// queuedTask is where `magents-supervisor task` leaves the task of a headless agent that
+// has none yet; waitingMarker says, for health, that it waits for one.
+func queuedTask(cfg config) string    { return filepath.Join(resultDir(cfg), "task") }
+func waitingMarker(cfg config) string { return filepath.Join(cfg.RunDir, "headless-waiting") }
+
+// waitForTask waits, idle, until a task is queued (docker magents task, later the work
+// queue) and returns it: a headless agent started without a task is not an error.
+func waitForTask(cfg config) string {
+	logf("no task yet: waiting for one (docker magents task AGENT TEXT)")
+	fmt.Println("headless agent: waiting for a task (docker magents task AGENT TEXT)")
+	if err := os.WriteFile(waitingMarker(cfg), nil, 0o644); err != nil {
+		fail(err)
+	}
+	defer os.Remove(waitingMarker(cfg))
+	for {
+		if b, err := os.ReadFile(queuedTask(cfg)); err == nil {
+			if task := strings.TrimSpace(string(b)); task != "" {
+				_ = os.Remove(queuedTask(cfg))
+				logf("task received")
+				return task
+			}
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// queueTask gives a headless agent its task: the one it waits for, or refused when it has
+// one already.
+func queueTask(cfg config, task string) error {
+	if _, done := readResult(cfg); done {
+		return fmt.Errorf("this headless agent finished its task (docker magents results): a headless agent runs one task")
+	}
+	if !fileExists(waitingMarker(cfg)) {
+		return fmt.Errorf("this headless agent is at work on its task: a headless agent runs one task")
+	}
+	// Written aside, then linked into place: the agent never reads half a task, and of two
+	// tasks given at once only the first is taken.
+	tmp := queuedTask(cfg) + ".new"
+	if err := writeFileAtomic(tmp, []byte(task+"\n"), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, queuedTask(cfg)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("this headless agent has its task already: a headless agent runs one task")
+		}
+		return err
+	}
+	return nil
 }
 
 // printResult is `magents-supervisor result`.

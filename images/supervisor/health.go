@@ -92,7 +92,11 @@ func currentHealth(cfg config) healthReport {
 	}
 	hs, hooked := readHookState(cfg)
 	h.State, h.Since, h.Detail = stateOf(h, st, hs, hooked, claudeCommand(cfg.AgentCmd), time.Now())
-	if h.State == agentstate.Idle && headless(cfg) {
+	switch {
+	case !headless(cfg):
+	case h.Healthy() && fileExists(waitingMarker(cfg)):
+		h.State, h.Detail = agentstate.Idle, "waiting for a task: docker magents task AGENT TEXT"
+	case h.State == agentstate.Idle:
 		h.State = agentstate.Working // a headless run is at work until it finishes
 	}
 	return h

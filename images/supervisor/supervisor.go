@@ -290,10 +290,10 @@ func (s *supervisor) serveHealth(addr string) (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeHealth(w, currentHealth(s.cfg), func(h healthReport) bool { return h.SessionAlive })
+		writeHealth(w, currentHealth(s.cfg), healthReport.Healthy)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		writeHealth(w, currentHealth(s.cfg), func(h healthReport) bool { return h.SessionAlive && h.AgentAlive })
+		writeHealth(w, currentHealth(s.cfg), healthReport.Ready)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {

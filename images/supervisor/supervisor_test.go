@@ -231,3 +231,48 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// A headless agent started without a task waits for one: healthy and idle, saying so; the
+// first task given is taken, a second refused; a finished agent refuses more.
+func TestHeadlessWaitsForATask(t *testing.T) {
+	cfg := config{RunDir: t.TempDir(), ClaudeConfigDir: t.TempDir()}
+	if err := os.MkdirAll(resultDir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := queueTask(cfg, "too early"); err == nil {
+		t.Error("a task was queued for an agent that waits for none")
+	}
+	got := make(chan string, 1)
+	go func() { got <- waitForTask(cfg) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !fileExists(waitingMarker(cfg)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the agent does not say it waits")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := queueTask(cfg, "summarize the repository"); err != nil {
+		t.Fatal(err)
+	}
+	if err := queueTask(cfg, "and another"); err == nil || !strings.Contains(err.Error(), "runs one task") {
+		t.Errorf("a second task: %v", err)
+	}
+	select {
+	case task := <-got:
+		if task != "summarize the repository" {
+			t.Errorf("took %q", task)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the queued task was not taken")
+	}
+	if fileExists(waitingMarker(cfg)) || fileExists(queuedTask(cfg)) {
+		t.Error("the agent still says it waits, or the task is still queued")
+	}
+	b, _ := json.Marshal(Result{Task: "summarize the repository", FinishedAt: time.Now()})
+	if err := os.WriteFile(resultFile(cfg), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := queueTask(cfg, "more"); err == nil || !strings.Contains(err.Error(), "finished") {
+		t.Errorf("a task for a finished agent: %v", err)
+	}
+}

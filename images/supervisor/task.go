@@ -69,6 +69,13 @@ func typeTask(ctx context.Context, cfg config, t tmux, text string) error {
 
 // giveTask is `magents-supervisor task TEXT`: type a task into the running agent.
 func giveTask(cfg config, args []string) int {
+	if headless(cfg) {
+		if err := queueTask(cfg, strings.Join(args, " ")); err != nil {
+			logf("task: %v", err)
+			return 1
+		}
+		return 0
+	}
 	if err := typeTask(context.Background(), cfg, tmux{session: cfg.Session}, strings.Join(args, " ")); err != nil {
 		logf("task: %v", err)
 		return 1

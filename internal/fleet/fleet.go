@@ -315,9 +315,6 @@ func (f *Fleet) Validate() error {
 			errs = append(errs, fmt.Errorf("invalid --include %q: give a gitignore-style pattern on one line", p))
 		}
 	}
-	if f.Headless && len(f.Tasks) < f.Agents {
-		errs = append(errs, fmt.Errorf("headless agents need a task each: %d task(s) for %d agent(s)", len(f.Tasks), f.Agents))
-	}
 	if len(f.Tasks) > f.Agents {
 		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents", len(f.Tasks), f.Agents))
 	}

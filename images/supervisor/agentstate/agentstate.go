@@ -42,8 +42,17 @@ type Health struct {
 	Problems     []string  `json:"problems,omitempty"` // what stands in the agent's way: OOM kills, full volumes
 }
 
-// Healthy reports whether the health check passes.
+// Healthy is the one judgement of an agent's health, which the engine's HEALTHCHECK
+// (`magents-supervisor health`), /healthz (the liveness and startup probes of Kubernetes
+// and Cloud Run) and ps share: its session and agent process run, or its headless task
+// finished — a done agent is healthy, never restarted.
 func (h Health) Healthy() bool { return h.Status == "healthy" }
+
+// Ready (/readyz) is Healthy, less an agent that cannot work: its setup failed or the
+// model API refused its credential.
+func (h Health) Ready() bool {
+	return h.Healthy() && h.State != Failed && h.State != AuthRejected
+}
 
 // Check is one finding of `docker magents doctor`; the supervisor reports the checks made
 // inside an agent (`magents-supervisor doctor`) in the same form.
