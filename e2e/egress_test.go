@@ -100,6 +100,14 @@ func TestEgressAllowlist(t *testing.T) {
 	waitFor("Claude's answer in the pane", func() bool {
 		return strings.Contains(docker("exec", "egresse2e-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout(), "pong "+nonce)
 	})
+	// docker logs tells what the agent did, in the hooks' words, never the prompt's.
+	waitFor("the turn in docker logs", func() bool {
+		logs := docker("logs", "egresse2e-agent-1").Combined()
+		return strings.Contains(logs, "agent: prompt taken") && strings.Contains(logs, "agent: turn ended")
+	})
+	if logs := docker("logs", "egresse2e-agent-1").Combined(); strings.Contains(logs, "ping through the proxy") {
+		t.Errorf("docker logs shows the prompt's text:\n%s", logs)
+	}
 
 	// The API's host taken off the list: Claude's next turn is refused at the proxy, said in
 	// egress log and ps, and nothing reaches the API.

@@ -171,6 +171,7 @@ func recordHook(cfg config, args []string, stdin io.Reader) int {
 		logf("hook: no event name (usage: magents-supervisor hook EVENT < event.json)")
 		return 0
 	}
+	appendActivity(cfg, in)
 	prev, _ := readHookState(cfg)
 	next := nextState(prev, in, time.Now())
 	if data, err := json.Marshal(next); err == nil {

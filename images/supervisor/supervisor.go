@@ -73,6 +73,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		s.status.update(func(st *status) { st.SetupError = "preparing the agent's clone: " + err.Error() })
 	}
 
+	go relayActivity(ctx, s.cfg)
 	sessions := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() { done <- s.keepSession(ctx, sessions) }()
@@ -156,6 +157,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 				st.AuthRejected, st.AuthError = false, ""
 			})
 			logf("session %s ended on request; starting it again", s.cfg.Session)
+			activityf("restarting on request")
 			continue
 		}
 		if time.Since(since) > 2*time.Minute {
@@ -166,6 +168,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 			st.LastExit = time.Now().UTC()
 		})
 		logf("session %s ended after %s; starting it again in %s", s.cfg.Session, time.Since(since).Round(time.Second), backoff)
+		activityf("session ended; restarting in %s", backoff)
 		if !sleep(ctx, backoff) {
 			return nil
 		}
@@ -215,6 +218,7 @@ func (s *supervisor) setAuthRejected(rejected bool, why string) {
 	})
 	if changed && rejected {
 		logf("auth-rejected: %s; give the agents a valid credential with 'docker magents auth rotate'", why)
+		activityf("auth refused by the model API")
 	}
 }
 
