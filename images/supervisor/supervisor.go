@@ -73,7 +73,10 @@ func (s *supervisor) run(ctx context.Context) error {
 		s.status.update(func(st *status) { st.SetupError = "preparing the agent's clone: " + err.Error() })
 	}
 
-	go relayActivity(ctx, s.cfg)
+	if !isTerminal(os.Stdout.Fd()) {
+		// On a terminal (docker run -it) stdout shows the session: no lines across it.
+		go relayActivity(ctx, s.cfg)
+	}
 	sessions := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() { done <- s.keepSession(ctx, sessions) }()
