@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -73,8 +74,10 @@ func (s *supervisor) run(ctx context.Context) error {
 		s.status.update(func(st *status) { st.SetupError = "preparing the agent's clone: " + err.Error() })
 	}
 
-	if !isTerminal(os.Stdout.Fd()) {
+	if isTerminal(os.Stdout.Fd()) {
 		// On a terminal (docker run -it) stdout shows the session: no lines across it.
+		activityOut = io.Discard
+	} else {
 		go relayActivity(ctx, s.cfg)
 	}
 	sessions := make(chan struct{}, 1)
