@@ -171,8 +171,7 @@ func TestAuthCanaryNeverLeaks(t *testing.T) {
 	mg([]string{"ANTHROPIC_API_KEY=" + refused}, "auth", "rotate", "--from-env").Assert(t, icmd.Success)
 	deadline = time.Now().Add(60 * time.Second)
 	for {
-		var ps []struct{ Agent, State string }
-		_ = json.Unmarshal([]byte(mg(nil, "ps", "--format", "json").Stdout()), &ps)
+		ps := jsonLines[struct{ Agent, State string }](t, mg(nil, "ps", "--format", "json").Stdout())
 		if len(ps) == 2 && ps[0].State == "auth-rejected" && ps[1].State == "auth-rejected" {
 			break
 		}

@@ -106,11 +106,7 @@ func (e *fleetEnv) ps() []map[string]any {
 	e.t.Helper()
 	res := e.magents("ps", "--all", "--live", "--format", "json")
 	res.Assert(e.t, icmd.Success)
-	var out []map[string]any
-	if err := json.Unmarshal([]byte(res.Stdout()), &out); err != nil {
-		e.t.Fatalf("ps --format json: %v\n%s", err, res.Stdout())
-	}
-	return out
+	return jsonLines[map[string]any](e.t, res.Stdout())
 }
 
 // hostAddr is how agents reach this test process: host.docker.internal on the host's
@@ -158,9 +154,18 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 	// Claude's SessionStart hook says when it is at its prompt.
 	e.magents("wait", "--timeout", "60s").Assert(t, icmd.Success)
 	statuses := e.ps()
-	if len(statuses) != 2 || statuses[0]["agent"] != "agent-1" || statuses[0]["state"] != "idle" || statuses[0]["auth"] != "api-key" {
+	if len(statuses) != 2 || statuses[0]["Agent"] != "agent-1" || statuses[0]["State"] != "idle" || statuses[0]["Auth"] != "api-key" {
 		t.Errorf("ps --format json = %v", statuses)
 	}
+	// As docker ps: -q lists the agents' container IDs (not the egress proxy's), a template
+	// names the fields the JSON keys name, and a table template has a header.
+	ids := containerID(t, "magents-agent-1")[:12] + "\n" + containerID(t, "magents-agent-2")[:12]
+	if got := strings.TrimSpace(e.magents("ps", "-q").Stdout()); got != ids {
+		t.Errorf("ps -q:\n%s\nwant\n%s", got, ids)
+	}
+	e.magents("ps", "--format", "{{.Agent}}={{.State}}").Assert(t, icmd.Expected{Out: "agent-1=idle\nagent-2=idle\n"})
+	e.magents("ps", "--format", "table {{.Agent}}\t{{.ContainerState}}").Assert(t, icmd.Expected{Out: "AGENT     CONTAINER STATE\nagent-1   running"})
+	e.magents("ps", "--format", "{{.Nope").Assert(t, icmd.Expected{ExitCode: 1, Err: "invalid --format"})
 	// Running up again changes nothing.
 	id1 := containerID(t, "magents-agent-1")
 	e.magents("up").Assert(t, icmd.Success)
@@ -282,8 +287,8 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 		statuses := e.ps()
 		var retained []string
 		for _, s := range statuses {
-			if s["retained"] == true {
-				retained = append(retained, s["agent"].(string))
+			if s["Retained"] == true {
+				retained = append(retained, s["Agent"].(string))
 			}
 		}
 		if strings.Join(retained, ",") != "agent-2,agent-3" {
@@ -416,4 +421,20 @@ func TestFleetDevService(t *testing.T) {
 	docker("exec", "devtest-agent-1", "tmux", "ls").Assert(t, icmd.Expected{Out: "claude:"})
 	// The project's file answers to its own name only.
 	e.magents("-p", "other", "ps").Assert(t, icmd.Expected{ExitCode: 1, Err: "belongs to project devtest"})
+}
+
+// jsonLines decodes output written as docker's --format json writes a list: one JSON
+// object per line.
+func jsonLines[T any](t *testing.T, out string) []T {
+	t.Helper()
+	var list []T
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("not one JSON object per line: %v\n%s", err, out)
+		}
+		list = append(list, v)
+	}
+	return list
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,11 +130,8 @@ func TestFleetHooksAndClaudeCommits(t *testing.T) {
 // state is one agent's state as ps --format json reports it.
 func (e *fleetEnv) state(agent string) string {
 	e.t.Helper()
-	var statuses []struct{ Agent, State string }
 	res := e.magents("ps", "--live", "--format", "json")
-	if err := json.Unmarshal([]byte(res.Stdout()), &statuses); err != nil {
-		e.t.Fatalf("ps --format json: %v\n%s", err, res.Combined())
-	}
+	statuses := jsonLines[struct{ Agent, State string }](e.t, res.Stdout())
 	i := slices.IndexFunc(statuses, func(s struct{ Agent, State string }) bool { return s.Agent == agent })
 	if i < 0 {
 		e.t.Fatalf("ps has no %s: %s", agent, res.Stdout())

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -78,13 +77,12 @@ func TestFleetHeadless(t *testing.T) {
 	mg("task", "agent-1", "and another").Assert(t, icmd.Expected{ExitCode: 1})
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		var rs []struct {
+		rs := jsonLines[struct {
 			Agent    string
 			Done     bool
 			ExitCode int
 			Result   string
-		}
-		_ = json.Unmarshal([]byte(mg("results", "--format", "json").Stdout()), &rs)
+		}](t, mg("results", "--format", "json").Stdout())
 		if len(rs) == 1 && rs[0].Done {
 			if rs[0].ExitCode != 0 || rs[0].Result != "headless result "+nonce {
 				t.Fatalf("result: %+v", rs[0])

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
@@ -32,34 +33,35 @@ func authStatusCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 			return runAuthStatus(ctx, dockerCli, root, opts)
 		}),
 	}
-	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
+	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
 	return cmd
 }
 
 // AuthStatus is `docker magents auth status --format json`. It holds no credential value.
 type AuthStatus struct {
-	Project string            `json:"project"`
-	Source  string            `json:"source"` // flag, stored, environment, host login; empty: none
-	Kind    string            `json:"kind,omitempty"`
-	Var     string            `json:"var,omitempty"`
-	Store   string            `json:"store,omitempty"`
-	Detail  string            `json:"detail"`
-	Agents  []AgentAuthStatus `json:"agents"`
+	Project string            `json:"Project"`
+	Source  string            `json:"Source"` // flag, stored, environment, host login; empty: none
+	Kind    string            `json:"Kind,omitempty"`
+	Var     string            `json:"Var,omitempty"`
+	Store   string            `json:"Store,omitempty"`
+	Detail  string            `json:"Detail"`
+	Agents  []AgentAuthStatus `json:"Agents"`
 }
 
 // AgentAuthStatus says what a running agent would start Claude with.
 type AgentAuthStatus struct {
-	Agent   string `json:"agent"`
-	Method  string `json:"method,omitempty"`
-	Current bool   `json:"current"`           // it has the credential in effect
-	State   string `json:"state"`             // the supervisor's agent state (auth-rejected when refused)
-	Refused string `json:"refused,omitempty"` // when auth-rejected: what the API or Claude said
-	Error   string `json:"error,omitempty"`
+	Agent   string `json:"Agent"`
+	Method  string `json:"Method,omitempty"`
+	Current bool   `json:"Current"`           // it has the credential in effect
+	State   string `json:"State"`             // the supervisor's agent state (auth-rejected when refused)
+	Refused string `json:"Refused,omitempty"` // when auth-rejected: what the API or Claude said
+	Error   string `json:"Error,omitempty"`
 }
 
 func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts authStatusOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
+	fmtr, err := format.Parse(opts.format)
+	if err != nil {
+		return err
 	}
 	f, err := root.authProject()
 	if err != nil {
@@ -108,10 +110,8 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		a.Current = want != "" && info.Fingerprint == want
 		st.Agents = append(st.Agents, a)
 	}
-	if opts.format == "json" {
-		enc := json.NewEncoder(dockerCli.Out())
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+	if !fmtr.IsTable() {
+		return format.Value(dockerCli.Out(), fmtr, st, nil)
 	}
 	fmt.Fprintf(dockerCli.Out(), "Project:     %s\nCredential:  %s\n", st.Project, st.Detail)
 	for _, a := range st.Agents {

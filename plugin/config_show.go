@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
@@ -32,37 +33,38 @@ func configShowCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 			return runConfigShow(ctx, dockerCli, root, args, opts)
 		}),
 	}
-	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
+	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
 	return cmd
 }
 
 // ConfigShown is `config show --format json`: the fleet's files on the host, and what
 // each agent has.
 type ConfigShown struct {
-	Host   HostConfig    `json:"host"`
-	Agents []AgentConfig `json:"agents"`
+	Host   HostConfig    `json:"Host"`
+	Agents []AgentConfig `json:"Agents"`
 }
 
 // HostConfig is the shared config as the host's files are now.
 type HostConfig struct {
-	Files      map[string]string `json:"files"` // name in the set → path on the host
-	Digest     string            `json:"digest,omitempty"`
-	Generation string            `json:"generation,omitempty"`
-	Git        map[string]string `json:"git,omitempty"`
-	Error      string            `json:"error,omitempty"` // the files do not load
+	Files      map[string]string `json:"Files"` // name in the set → path on the host
+	Digest     string            `json:"Digest,omitempty"`
+	Generation string            `json:"Generation,omitempty"`
+	Git        map[string]string `json:"Git,omitempty"`
+	Error      string            `json:"Error,omitempty"` // the files do not load
 }
 
 // AgentConfig is one agent's report, or why there is none.
 type AgentConfig struct {
-	Agent   string              `json:"agent"`
-	Running bool                `json:"running"`
-	Report  *agentconfig.Report `json:"config,omitempty"`
-	InSync  bool                `json:"inSync"` // it has the host's set
+	Agent   string              `json:"Agent"`
+	Running bool                `json:"Running"`
+	Config  *agentconfig.Report `json:"Config,omitempty"`
+	InSync  bool                `json:"InSync"` // it has the host's set
 }
 
 func runConfigShow(ctx context.Context, dockerCli command.Cli, root *rootOptions, agents []string, opts configShowOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
+	fmtr, err := format.Parse(opts.format)
+	if err != nil {
+		return err
 	}
 	f, err := root.loadFleet()
 	if err != nil {
@@ -86,15 +88,13 @@ func runConfigShow(ctx context.Context, dockerCli command.Cli, root *rootOptions
 			if err != nil {
 				return err
 			}
-			ac.Report = rep
+			ac.Config = rep
 			ac.InSync = rep.Digest == shown.Host.Digest
 		}
 		shown.Agents = append(shown.Agents, ac)
 	}
-	if opts.format == "json" {
-		enc := json.NewEncoder(dockerCli.Out())
-		enc.SetIndent("", "  ")
-		return enc.Encode(shown)
+	if !fmtr.IsTable() {
+		return format.Value(dockerCli.Out(), fmtr, shown, nil)
 	}
 	writeConfigShown(dockerCli.Out(), shown)
 	return nil
@@ -180,7 +180,7 @@ func writeConfigShown(w io.Writer, s ConfigShown) {
 			fmt.Fprintln(w, " not running")
 			continue
 		}
-		r := a.Report
+		r := a.Config
 		switch {
 		case !r.Shared:
 			fmt.Fprintln(w, " no shared config (created without one: docker magents up recreates it)")

@@ -20,6 +20,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/buildkit"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 	"github.com/docker-magents/docker-magents/internal/workspace"
@@ -44,14 +45,14 @@ Every failure says what to do. Exits 1 when any check fails.`,
 			return runDoctor(ctx, dockerCli, root, args, opts)
 		}),
 	}
-	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
+	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
 	return cmd
 }
 
 // doctorReport is doctor's JSON.
 type doctorReport struct {
-	OK     bool               `json:"ok"`
-	Checks []agentstate.Check `json:"checks"`
+	OK     bool               `json:"OK"`
+	Checks []agentstate.Check `json:"Checks"`
 }
 
 type checks struct{ list []agentstate.Check }
@@ -65,8 +66,9 @@ func (c *checks) failed() bool {
 }
 
 func runDoctor(ctx context.Context, dockerCli command.Cli, root *rootOptions, agents []string, opts doctorOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
+	fmtr, err := format.Parse(opts.format)
+	if err != nil {
+		return err
 	}
 	f, saved, err := root.fleetOrNew()
 	if err != nil {
@@ -95,14 +97,8 @@ func runDoctor(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 	}
 
 	report := doctorReport{OK: !c.failed(), Checks: c.list}
-	if opts.format == "json" {
-		enc := json.NewEncoder(dockerCli.Out())
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
-			return err
-		}
-	} else {
-		writeChecks(dockerCli.Out(), c.list)
+	if err := format.Value(dockerCli.Out(), fmtr, report, func(w io.Writer) error { writeChecks(w, c.list); return nil }); err != nil {
+		return err
 	}
 	if !report.OK {
 		return cli.StatusError{StatusCode: 1, Status: "doctor found problems: see the fixes above"}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
@@ -42,20 +43,20 @@ func egressLogCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 			return runEgressLog(ctx, dockerCli, root, opts)
 		}),
 	}
-	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
+	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
 	return cmd
 }
 
 // EgressReport is the egress proxy's account of what it refused.
 type EgressReport struct {
-	Allow  []string       `json:"allow"`
-	Counts map[string]int `json:"counts"` // refusals per agent
+	Allow  []string       `json:"Allow"`
+	Counts map[string]int `json:"Counts"` // refusals per agent
 	Recent []struct {
-		Time   time.Time `json:"time"`
-		Agent  string    `json:"agent"`
-		Host   string    `json:"host"`
-		Method string    `json:"method"`
-	} `json:"recent"`
+		Time   time.Time `json:"Time"`
+		Agent  string    `json:"Agent"`
+		Host   string    `json:"Host"`
+		Method string    `json:"Method"`
+	} `json:"Recent"`
 }
 
 // egressReport asks the fleet's egress proxy what it refused; agents are named agent-N.
@@ -87,8 +88,9 @@ func egressReport(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet)
 }
 
 func runEgressLog(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts egressLogOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
+	fmtr, err := format.Parse(opts.format)
+	if err != nil {
+		return err
 	}
 	f, err := root.loadFleet()
 	if err != nil {
@@ -98,10 +100,8 @@ func runEgressLog(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err != nil {
 		return err
 	}
-	if opts.format == "json" {
-		enc := json.NewEncoder(dockerCli.Out())
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+	if !fmtr.IsTable() {
+		return format.Value(dockerCli.Out(), fmtr, rep, nil)
 	}
 	w := tabwriter.NewWriter(dockerCli.Out(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TIME\tAGENT\tHOST\tMETHOD")

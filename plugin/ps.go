@@ -24,11 +24,13 @@ import (
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 type psOptions struct {
 	format   string
+	quiet    bool
 	all      bool
 	live     bool
 	watch    bool
@@ -45,7 +47,8 @@ func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 			return runPs(ctx, dockerCli, root, opts)
 		}),
 	}
-	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
+	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
+	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "Only display the agents' container IDs")
 	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "Also list config volumes kept from removed agents")
 	cmd.Flags().BoolVar(&opts.live, "live", false, "Ask each agent's supervisor now (an exec each) rather than read its last health check (at most 5 s old)")
 	cmd.Flags().BoolVarP(&opts.watch, "watch", "w", false, "Refresh the list in place until interrupted")
@@ -53,32 +56,39 @@ func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	return cmd
 }
 
-// AgentStatus is one agent in `docker magents ps --format json` (a JSON array of these).
+// AgentStatus is one agent in `docker magents ps --format json` (one object per line,
+// keyed as its template fields are named).
 type AgentStatus struct {
-	Agent          string           `json:"agent"`               // agent-1 …
-	Container      string           `json:"container,omitempty"` // magents-agent-1 …
-	ContainerState string           `json:"containerState,omitempty"`
-	Health         string           `json:"health,omitempty"` // healthy, unhealthy, starting
-	State          agentstate.State `json:"state"`
-	Since          time.Time        `json:"since,omitzero"` // when the agent entered State
-	StateSeconds   int64            `json:"stateSeconds"`   // how long it has held
-	Detail         string           `json:"detail,omitempty"`
-	OOMKills       int              `json:"oomKills,omitempty"`
-	Problems       []string         `json:"problems,omitempty"`     // OOM kills, full volumes
-	EgressDenied   int              `json:"egressDenied,omitempty"` // requests the egress proxy refused
-	StartedAt      time.Time        `json:"startedAt,omitzero"`
-	UptimeSeconds  int64            `json:"uptimeSeconds"`
-	Image          string           `json:"image,omitempty"`
-	Restarts       int              `json:"restarts"` // session restarts by the supervisor
-	Auth           string           `json:"auth,omitempty"`
-	AuthError      string           `json:"authError,omitempty"` // why the model API refused the credential
-	ConfigVolume   string           `json:"configVolume"`
-	Retained       bool             `json:"retained,omitempty"` // only the config volume is left
+	Agent          string           `json:"Agent"`               // agent-1 …
+	ID             string           `json:"ID,omitempty"`        // the container's ID
+	Container      string           `json:"Container,omitempty"` // magents-agent-1 …
+	ContainerState string           `json:"ContainerState,omitempty"`
+	Health         string           `json:"Health,omitempty"` // healthy, unhealthy, starting
+	State          agentstate.State `json:"State"`
+	Since          time.Time        `json:"Since,omitzero"` // when the agent entered State
+	StateSeconds   int64            `json:"StateSeconds"`   // how long it has held
+	Detail         string           `json:"Detail,omitempty"`
+	OOMKills       int              `json:"OOMKills,omitempty"`
+	Problems       []string         `json:"Problems,omitempty"`     // OOM kills, full volumes
+	EgressDenied   int              `json:"EgressDenied,omitempty"` // requests the egress proxy refused
+	StartedAt      time.Time        `json:"StartedAt,omitzero"`
+	UptimeSeconds  int64            `json:"UptimeSeconds"`
+	Image          string           `json:"Image,omitempty"`
+	Restarts       int              `json:"Restarts"` // session restarts by the supervisor
+	Auth           string           `json:"Auth,omitempty"`
+	AuthError      string           `json:"AuthError,omitempty"` // why the model API refused the credential
+	ConfigVolume   string           `json:"ConfigVolume"`
+	Retained       bool             `json:"Retained,omitempty"` // only the config volume is left
 }
 
 func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts psOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
+	fmtr, err := format.Parse(opts.format)
+	if opts.quiet {
+		// As docker ps -q: the IDs, one per line (the agents', not the fleet's services').
+		fmtr, err = format.Parse("{{truncate .ID 12}}")
+	}
+	if err != nil {
+		return err
 	}
 	if opts.watch && opts.interval < 100*time.Millisecond {
 		return fmt.Errorf("invalid --interval %s: use at least 100ms", opts.interval)
@@ -92,10 +102,13 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 		if err != nil {
 			return err
 		}
-		return writeStatuses(dockerCli.Out(), statuses, opts.format)
+		if opts.quiet {
+			statuses = slices.DeleteFunc(statuses, func(s AgentStatus) bool { return s.ID == "" })
+		}
+		return writeStatuses(dockerCli.Out(), statuses, fmtr)
 	}
 	// --watch: like docker stats, redraw in place on a terminal; elsewhere (a pipe, a log)
-	// print each refresh after the last, JSON as one array per line.
+	// print each refresh after the last.
 	term := dockerCli.Out().IsTerminal()
 	for {
 		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{all: opts.all, live: opts.live})
@@ -109,13 +122,10 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 		if term {
 			buf.WriteString("\033[H\033[2J")
 		}
-		if opts.format == "json" {
-			b, _ := json.Marshal(statuses)
-			buf.Write(append(b, '\n'))
-		} else if err := writeStatuses(&buf, statuses, "table"); err != nil {
+		if err := writeStatuses(&buf, statuses, fmtr); err != nil {
 			return err
 		}
-		if !term && opts.format == "table" {
+		if !term && fmtr.IsTable() {
 			buf.WriteString("\n")
 		}
 		if _, err := dockerCli.Out().Write(buf.Bytes()); err != nil {
@@ -127,12 +137,11 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 	}
 }
 
-func writeStatuses(out io.Writer, statuses []AgentStatus, format string) error {
-	if format == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(statuses)
-	}
+func writeStatuses(out io.Writer, statuses []AgentStatus, f format.Format) error {
+	return format.Rows(out, f, statuses, func(out io.Writer) error { return statusTable(out, statuses) })
+}
+
+func statusTable(out io.Writer, statuses []AgentStatus) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "AGENT\tCONTAINER\tSTATE\tFOR\tHEALTH\tUPTIME\tIMAGE")
 	for _, s := range statuses {
@@ -296,7 +305,7 @@ func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, s
 
 func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, live bool) (AgentStatus, error) {
 	service := c.Labels["com.docker.compose.service"]
-	s := AgentStatus{Agent: service, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
+	s := AgentStatus{Agent: service, ID: c.ID, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
 	if len(c.Names) > 0 {
 		s.Container = strings.TrimPrefix(c.Names[0], "/")
 	}

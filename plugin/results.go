@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
@@ -25,23 +27,24 @@ func resultsCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 			return runResults(ctx, dockerCli, root, args, opts)
 		}),
 	}
-	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json" (an array)`)
+	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
 	return cmd
 }
 
 // AgentResult is one agent in `docker magents results --format json`.
 type AgentResult struct {
-	Agent    string `json:"agent"`
-	Task     string `json:"task,omitempty"`
-	ExitCode int    `json:"exitCode"`
-	Result   string `json:"result"`
-	IsError  bool   `json:"isError"`
-	Done     bool   `json:"done"` // false while the task runs
+	Agent    string
+	Task     string `json:"Task,omitempty"`
+	ExitCode int
+	Result   string
+	IsError  bool
+	Done     bool // false while the task runs
 }
 
 func runResults(ctx context.Context, dockerCli command.Cli, root *rootOptions, agents []string, opts resultsOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
+	fmtr, err := format.Parse(opts.format)
+	if err != nil {
+		return err
 	}
 	f, err := root.loadFleet()
 	if err != nil {
@@ -70,18 +73,15 @@ func runResults(ctx context.Context, dockerCli command.Cli, root *rootOptions, a
 		}
 		out = append(out, r)
 	}
-	if opts.format == "json" {
-		enc := json.NewEncoder(dockerCli.Out())
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	for _, r := range out {
-		switch {
-		case !r.Done:
-			fmt.Fprintf(dockerCli.Out(), "── %s: not finished\n", r.Agent)
-		default:
-			fmt.Fprintf(dockerCli.Out(), "── %s: exit %d\n%s\n", r.Agent, r.ExitCode, r.Result)
+	return format.Rows(dockerCli.Out(), fmtr, out, func(w io.Writer) error {
+		for _, r := range out {
+			switch {
+			case !r.Done:
+				fmt.Fprintf(w, "── %s: not finished\n", r.Agent)
+			default:
+				fmt.Fprintf(w, "── %s: exit %d\n%s\n", r.Agent, r.ExitCode, r.Result)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }

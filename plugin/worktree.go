@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 	"github.com/docker-magents/docker-magents/internal/workspace"
@@ -47,13 +48,14 @@ func worktreeLsCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 			return runWorktreeLs(ctx, dockerCli, root, opts)
 		}),
 	}
-	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json"`)
+	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
 	return cmd
 }
 
 func runWorktreeLs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts worktreeLsOptions) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf(`invalid --format %q: use "table" or "json"`, opts.format)
+	fmtr, err := format.Parse(opts.format)
+	if err != nil {
+		return err
 	}
 	f, repo, err := fleetRepo(root)
 	if err != nil {
@@ -63,21 +65,18 @@ func runWorktreeLs(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if err != nil {
 		return err
 	}
-	if opts.format == "json" {
-		enc := json.NewEncoder(dockerCli.Out())
-		enc.SetIndent("", "  ")
-		return enc.Encode(statuses)
-	}
-	w := tabwriter.NewWriter(dockerCli.Out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "AGENT\tBRANCH\tWORKTREE\tHOLDS")
-	for _, s := range statuses {
-		path := fleet.WorktreeRel(s.Agent)
-		if !s.Exists {
-			path = "(removed)"
+	return format.Rows(dockerCli.Out(), fmtr, statuses, func(out io.Writer) error {
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "AGENT\tBRANCH\tWORKTREE\tHOLDS")
+		for _, s := range statuses {
+			path := fleet.WorktreeRel(s.Agent)
+			if !s.Exists {
+				path = "(removed)"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Agent, s.Branch, path, s.Summary())
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Agent, s.Branch, path, s.Summary())
-	}
-	return w.Flush()
+		return w.Flush()
+	})
 }
 
 type worktreePruneOptions struct {

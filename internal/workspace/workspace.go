@@ -373,13 +373,13 @@ func (r *Repo) SymlinksOut(agent string) ([]string, error) {
 // why part of it could not be read (the agent broke its clone, say): such a worktree is
 // never counted clean.
 type WorktreeStatus struct {
-	Agent    string   `json:"agent"`
-	Path     string   `json:"path"`
-	Branch   string   `json:"branch"`
-	Exists   bool     `json:"exists"`             // the worktree directory is there
-	Changed  []string `json:"changed,omitempty"`  // uncommitted changes, as git status --porcelain lists them
-	Unmerged int      `json:"unmerged,omitempty"` // commits on its branch that no other branch has
-	Problem  string   `json:"problem,omitempty"`  // why what it holds could not be read
+	Agent    string
+	Path     string
+	Branch   string
+	Exists   bool     // the worktree directory is there
+	Changed  []string `json:"Changed,omitempty"`  // uncommitted changes, as git status --porcelain lists them
+	Unmerged int      `json:"Unmerged,omitempty"` // commits on its branch that no other branch has
+	Problem  string   `json:"Problem,omitempty"`  // why what it holds could not be read
 }
 
 // Clean reports whether removing the worktree and its branch loses nothing.

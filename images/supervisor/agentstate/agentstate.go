@@ -57,11 +57,11 @@ func (h Health) Ready() bool {
 // Check is one finding of `docker magents doctor`; the supervisor reports the checks made
 // inside an agent (`magents-supervisor doctor`) in the same form.
 type Check struct {
-	Scope  string      `json:"scope"` // "fleet", or the agent's name
-	Name   string      `json:"name"`
-	Status CheckStatus `json:"status"`
-	Detail string      `json:"detail,omitempty"` // what was found; never a credential
-	Fix    string      `json:"fix,omitempty"`    // what to do when it is not ok
+	Scope  string      `json:"Scope"` // "fleet", or the agent's name
+	Name   string      `json:"Name"`
+	Status CheckStatus `json:"Status"`
+	Detail string      `json:"Detail,omitempty"` // what was found; never a credential
+	Fix    string      `json:"Fix,omitempty"`    // what to do when it is not ok
 }
 
 // CheckStatus is a check's outcome.
