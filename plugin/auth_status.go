@@ -46,6 +46,8 @@ type AuthStatus struct {
 	Store   string            `json:"Store,omitempty"`
 	Detail  string            `json:"Detail"`
 	Agents  []AgentAuthStatus `json:"Agents"`
+	// AgentsError says why the agents could not be asked (the engine is down, say).
+	AgentsError string `json:"AgentsError,omitempty"`
 }
 
 // AgentAuthStatus says what a running agent would start Claude with.
@@ -87,7 +89,11 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if eff.Credential != nil {
 		want = fingerprint(eff.Credential.Value)
 	}
-	statuses, _ := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true})
+	// The credential's source is known without an engine; the agents are not.
+	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true})
+	if err != nil {
+		st.AgentsError = "cannot list the agents: " + firstLine(err.Error())
+	}
 	docker := shellout.New(dockerCli)
 	for _, s := range statuses {
 		a := AgentAuthStatus{Agent: s.Agent, State: string(s.State), Refused: s.AuthError}
@@ -114,6 +120,9 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return format.Value(dockerCli.Out(), fmtr, st, nil)
 	}
 	fmt.Fprintf(dockerCli.Out(), "Project:     %s\nCredential:  %s\n", st.Project, st.Detail)
+	if st.AgentsError != "" {
+		fmt.Fprintln(dockerCli.Out(), "  "+st.AgentsError)
+	}
 	for _, a := range st.Agents {
 		line := fmt.Sprintf("%s: %s", a.Agent, orDash(a.Method))
 		switch {
