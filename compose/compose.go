@@ -20,6 +20,8 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -82,12 +84,21 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 	s.WorkingDir = fleet.WorkspaceDir
 	s.Labels = types.Labels{AgentLabel: id}
 	s.EnvFiles = []types.EnvFile{{Path: f.EnvFile, Required: true}}
-	env := types.MappingWithEquals{"AGENT_ID": ptr(id)}
+	// What every target gives an agent (agentspec), then what compose adds: the credential
+	// as a file, the clone, the egress proxy.
+	spec := agentspec.Shared(f)
+	if n, err := fleet.AgentNumber(name); err == nil {
+		spec = agentspec.Env(f, n)
+	} else {
+		spec[agentenv.AgentID] = id
+		delete(spec, agentenv.Headless) // the dev container is for a person
+	}
+	env := types.MappingWithEquals{}
+	for k, v := range spec {
+		env[k] = ptr(v)
+	}
 	if f.Credential != "" {
 		env[f.Credential+"_FILE"] = ptr(fleet.SecretsMountPath + "/" + fleet.SecretFileName(f.Credential))
-	}
-	if f.AuthCheck {
-		env["MAGENTS_AUTH_CHECK"] = ptr("1")
 	}
 	// git settings of the agents, in git's command-line scope (fleet.GitConfigEnv).
 	var gitConfig [][2]string
@@ -112,7 +123,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		env["MAGENTS_GIT_CREDENTIALS"] = ptr(fleet.SecretsMountPath + "/" + fleet.GitCredentialsFile)
 		gitConfig = append(gitConfig, [2]string{"credential.helper", "!magents-supervisor git-credential"})
 	}
-	// With the fleet's git identity: the author and committer of the agents' commits.
+	// The fleet's git identity (agentspec) first, then these: the same keys, and more.
 	for k, v := range f.GitConfigEnv(gitConfig...) {
 		env[k] = ptr(v)
 	}
@@ -127,22 +138,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 			env[k] = ptr("localhost,127.0.0.1,::1")
 		}
 	}
-	if f.AgentCmd != "" {
-		env["MAGENTS_AGENT_CMD"] = ptr(f.AgentCmd)
-	}
-	if f.PermissionMode != "" {
-		env["MAGENTS_PERMISSION_MODE"] = ptr(f.PermissionMode)
-	}
-	if f.Headless && name != fleet.DevService {
-		env["CLAUDE_HEADLESS"] = ptr("true")
-	}
-	if n, err := fleet.AgentNumber(name); err == nil {
-		if task := f.TaskFor(n); task != "" {
-			env["TASK"] = ptr(task)
-		}
-	}
 	if len(f.ConfigSet) > 0 {
-		env["MAGENTS_SHARED_CONFIG"] = ptr("1")
 		s.Configs = sharedConfigRefs(f)
 	}
 	s.Environment = env

@@ -14,6 +14,8 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -102,29 +104,15 @@ func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared m
 	for k, v := range shared {
 		env[k] = ptr(v)
 	}
-	env["AGENT_ID"] = ptr(id)
+	n, _ := strconv.Atoi(id)
+	for k, v := range agentspec.Env(f, n) {
+		env[k] = ptr(v)
+	}
 	if secret != nil {
 		env[secret.Var+"_FILE"] = ptr("/run/secrets/" + StackSecretKey)
 	}
-	if f.AuthCheck {
-		env["MAGENTS_AUTH_CHECK"] = ptr("1")
-	}
-	if f.Headless {
-		env["CLAUDE_HEADLESS"] = ptr("true")
-	}
-	if f.PermissionMode != "" {
-		env["MAGENTS_PERMISSION_MODE"] = ptr(f.PermissionMode)
-	}
-	if n, err := fleet.AgentNumber(name); err == nil {
-		if task := f.TaskFor(n); task != "" {
-			env["TASK"] = ptr(task)
-		}
-	}
 	if len(configs) > 0 {
-		env["MAGENTS_SHARED_CONFIG"] = ptr("1")
-	}
-	for k, v := range f.GitConfigEnv() {
-		env[k] = ptr(v)
+		env[agentenv.SharedConfig] = ptr("1") // the configs the stack delivers
 	}
 	s := clitypes.ServiceConfig{
 		Name:        name,

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -161,4 +164,15 @@ type deployFile struct {
 	name    string
 	content []byte
 	secret  bool // holds a credential: written 0600
+}
+
+// printExceptions says which of the fleet's agent settings the target has no equivalent
+// for, and what to do instead (agentspec.Exceptions).
+func printExceptions(dockerCli command.Cli, f *fleet.Fleet, target string) {
+	spec := agentspec.Env(f, 1)
+	for _, item := range slices.Sorted(maps.Keys(agentspec.Exceptions[target])) {
+		if _, set := spec[item]; set {
+			fmt.Fprintf(dockerCli.Err(), "note: %s is not set by this render: %s\n", item, agentspec.Exceptions[target][item])
+		}
+	}
 }

@@ -56,5 +56,6 @@ func runDeployCloudRun(ctx context.Context, dockerCli command.Cli, root *rootOpt
 	if err != nil {
 		return err
 	}
+	printExceptions(dockerCli, f, "cloudrun")
 	return writeDeployWithCommands(dockerCli, opts.output, docs, "cloudrun-commands.sh", deploy.CloudRunCommands(f, o))
 }

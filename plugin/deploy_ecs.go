@@ -56,5 +56,6 @@ func runDeployECS(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err != nil {
 		return err
 	}
+	printExceptions(dockerCli, f, "ecs")
 	return writeDeployWithCommands(dockerCli, opts.output, docs, "ecs-commands.sh", deploy.ECSCommands(f, o, opts.cluster))
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 )
 
 // config is everything the supervisor reads from its environment.
@@ -34,15 +36,15 @@ func configFromEnv() config {
 		Workspace:       env("MAGENTS_WORKSPACE", "/workspace"),
 		RunDir:          env("MAGENTS_RUN_DIR", env("TMUX_TMPDIR", "/run/magents")),
 		Session:         env("MAGENTS_SESSION", "claude"),
-		AgentCmd:        env("MAGENTS_AGENT_CMD", "claude"),
+		AgentCmd:        env(agentenv.AgentCmd, "claude"),
 		HealthAddr:      os.Getenv("MAGENTS_HEALTH_ADDR"),
 		MinBackoff:      duration("MAGENTS_RESTART_BACKOFF", time.Second),
 		MaxBackoff:      30 * time.Second,
 		StopTimeout:     duration("MAGENTS_STOP_TIMEOUT", 7*time.Second),
 		Attach:          os.Getenv("MAGENTS_ATTACH") != "0",
-		AuthCheck:       isTrue(os.Getenv("MAGENTS_AUTH_CHECK")),
-		PermissionMode:  os.Getenv("MAGENTS_PERMISSION_MODE"),
-		SharedConfig:    os.Getenv("MAGENTS_SHARED_CONFIG") == "1",
+		AuthCheck:       isTrue(os.Getenv(agentenv.AuthCheck)),
+		PermissionMode:  os.Getenv(agentenv.PermissionMode),
+		SharedConfig:    os.Getenv(agentenv.SharedConfig) == "1",
 		DeliveredConfig: env("MAGENTS_CONFIG_DIR", "/etc/magents/config"),
 	}
 	if cfg.HealthAddr == "" {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
@@ -148,7 +149,7 @@ func writable(dir string) error {
 }
 
 func agentName(getenv func(string) string) string {
-	if id := getenv("AGENT_ID"); id != "" {
+	if id := getenv(agentenv.AgentID); id != "" {
 		return id
 	}
 	return "AGENT"

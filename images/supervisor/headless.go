@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 )
 
 // Result is what a headless run leaves in the agent's config volume (result.json), and
@@ -26,7 +28,7 @@ type Result struct {
 }
 
 func headless(cfg config) bool {
-	return isTrue(os.Getenv("MAGENTS_HEADLESS")) || isTrue(os.Getenv("CLAUDE_HEADLESS"))
+	return isTrue(os.Getenv("MAGENTS_HEADLESS")) || isTrue(os.Getenv(agentenv.Headless))
 }
 
 func resultDir(cfg config) string  { return filepath.Join(cfg.ClaudeConfigDir, "magents") }

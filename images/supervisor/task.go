@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 )
 
 // promptMarker is what Claude Code's input line starts with when it is ready for input.
@@ -107,10 +109,10 @@ func (s *supervisor) deliverStartTask(ctx context.Context) {
 // number in $MAGENTS_TASKS_DIR (a Kubernetes ConfigMap holds one task per agent for the
 // pods of one StatefulSet, which share their environment).
 func startTask(getenv func(string) string) string {
-	if task := strings.TrimSpace(getenv("TASK")); task != "" {
+	if task := strings.TrimSpace(getenv(agentenv.Task)); task != "" {
 		return task
 	}
-	dir, id := getenv("MAGENTS_TASKS_DIR"), getenv("AGENT_ID")
+	dir, id := getenv(agentenv.TasksDir), getenv(agentenv.AgentID)
 	if dir == "" || id == "" || strings.ContainsAny(id, "/.") {
 		return ""
 	}

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -54,15 +55,7 @@ func CloudRun(f *fleet.Fleet, o CloudRunOptions) ([]Document, error) {
 		for k, v := range o.Env {
 			env[k] = v
 		}
-		if f.Headless {
-			env["CLAUDE_HEADLESS"] = "true"
-		}
-		if f.PermissionMode != "" {
-			env["MAGENTS_PERMISSION_MODE"] = f.PermissionMode
-		}
-		if t := f.TaskFor(i + 1); t != "" {
-			env["TASK"] = t
-		}
+		maps.Copy(env, agentEnv(f, i+1))
 		data := map[string]any{
 			"Project": f.Project, "Agent": agent, "Name": CloudRunName(f.Project, agent), "ID": strconv.Itoa(i + 1),
 			"Image": f.Image, "Env": sortedEnv(env), "Var": o.Var, "Secret": o.Secret, "Region": o.Region,

@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -60,19 +61,7 @@ func ECS(f *fleet.Fleet, o ECSOptions) ([]Document, error) {
 		for k, v := range o.Env {
 			env[k] = v
 		}
-		env["AGENT_ID"] = strconv.Itoa(i + 1)
-		if f.Headless {
-			env["CLAUDE_HEADLESS"] = "true"
-		}
-		if f.PermissionMode != "" {
-			env["MAGENTS_PERMISSION_MODE"] = f.PermissionMode
-		}
-		if f.AuthCheck {
-			env["MAGENTS_AUTH_CHECK"] = "1"
-		}
-		if t := f.TaskFor(i + 1); t != "" {
-			env["TASK"] = t
-		}
+		maps.Copy(env, agentEnv(f, i+1))
 		data := map[string]any{
 			"Family": ECSFamily(f.Project, agent), "Agent": agent, "Image": f.Image,
 			"CPU": strconv.Itoa(cpu), "Memory": strconv.FormatInt(mem, 10),

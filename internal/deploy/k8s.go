@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/manifest"
@@ -91,7 +93,7 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		"AuthInit": o.AuthInit, "PermissionMode": f.PermissionMode, "Headless": f.Headless, "AuthCheck": f.AuthCheck,
 		"MemoryRequest": r.MemoryRequest, "MemoryLimit": r.MemoryLimit, "CPURequest": r.CPURequest, "CPULimit": r.CPULimit,
 		"ConfigStorage": r.ConfigStorage, "WorkspaceStorage": r.WorkspaceStorage,
-		"Env": sortedEnv(o.Env), "Tasks": tasks(f), "SharedConfig": sharedConfig(f), "Git": gitEnv(f),
+		"Env": sortedEnv(k8sSharedEnv(f, o.Env)), "Tasks": tasks(f), "SharedConfig": sharedConfig(f), "Git": gitEnv(f),
 	}
 	render := func(name, tmpl string, obj any) error {
 		b, err := templates.Render(o.Templates, "k8s/"+tmpl, data)
@@ -207,6 +209,23 @@ func sharedConfig(f *fleet.Fleet) []sharedFile {
 		out = append(out, sharedFile{Key: agentconfig.ObjectName(file.Name), Path: file.Name, Content: file.Content})
 	}
 	return out
+}
+
+// k8sSharedEnv is the ConfigMap every pod of the StatefulSet takes its environment from:
+// the env file's settings and what agentspec gives every agent, less what the StatefulSet
+// sets itself (the git identity, escaped for the kubelet; the shared config's variable,
+// with its volume; AGENT_ID from the pod's ordinal and TASK from the tasks ConfigMap).
+func k8sSharedEnv(f *fleet.Fleet, fileEnv map[string]string) map[string]string {
+	env := maps.Clone(fileEnv)
+	if env == nil {
+		env = map[string]string{}
+	}
+	for k, v := range agentspec.Shared(f) {
+		if !strings.HasPrefix(k, "GIT_CONFIG_") && k != agentenv.SharedConfig {
+			env[k] = v
+		}
+	}
+	return env
 }
 
 // gitEnv is the agents' git identity as environment variables (fleet.GitConfigEnv), as a

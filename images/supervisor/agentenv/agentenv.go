@@ -1,0 +1,15 @@
+// Package agentenv names the environment variables an agent container is given, for the
+// renderers of every target (through internal/agentspec) and the supervisor that reads
+// them. It imports nothing: the supervisor builds from the image's context.
+package agentenv
+
+const (
+	AgentID        = "AGENT_ID"                // the agent's number: 1, 2, …
+	Task           = "TASK"                    // the agent's first task
+	TasksDir       = "MAGENTS_TASKS_DIR"       // or a directory of tasks by AGENT_ID (Kubernetes)
+	Headless       = "CLAUDE_HEADLESS"         // "true": run the task once with claude -p
+	PermissionMode = "MAGENTS_PERMISSION_MODE" // Claude's permissions.defaultMode
+	AuthCheck      = "MAGENTS_AUTH_CHECK"      // "1": ask the model API whether it takes the credential
+	SharedConfig   = "MAGENTS_SHARED_CONFIG"   // "1": the shared config set is delivered
+	AgentCmd       = "MAGENTS_AGENT_CMD"       // the command in the session (default claude)
+)

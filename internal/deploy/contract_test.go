@@ -1,0 +1,161 @@
+package deploy
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"go.yaml.in/yaml/v4"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/internal/agentspec"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/manifest"
+)
+
+// rendered is what a target gives agent-1: its environment (an equivalent counts: a
+// variable the platform fills in, a task from a ConfigMap), and the health command and
+// HTTP paths its probes use.
+type rendered struct {
+	env    map[string]string
+	health []string
+}
+
+// The contract: every item of the agent spec arrives in every target — the same
+// variable with the same value, or an equivalent — unless agentspec.Exceptions lists it
+// for that target, with its reason; and every target asks the supervisor's health.
+// Adding an item to the spec without rendering it everywhere fails here.
+func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
+	f := testFleet(2)
+	f.Headless, f.AuthCheck, f.PermissionMode, f.AgentCmd = true, true, "acceptEdits", "claude --verbose"
+	f.Tasks = []string{"Write the parser", "Test it"}
+	f.Config = fleet.AgentConfig{GitUserName: "Team Bot", GitUserEmail: "bot@example.invalid", Generation: "2026-11-27T10:00:00Z"}
+	f.ConfigSet = agentconfig.Set{agentconfig.ClaudeMD: "# Team\n"}
+	spec := agentspec.Env(f, 1)
+	for _, item := range []string{agentenv.AgentID, agentenv.Task, agentenv.Headless, agentenv.AuthCheck, agentenv.PermissionMode, agentenv.SharedConfig, agentenv.AgentCmd, "GIT_CONFIG_COUNT"} {
+		if _, ok := spec[item]; !ok {
+			t.Fatalf("the spec lacks %s: the test fleet does not set everything", item)
+		}
+	}
+	renderers := map[string]func(t *testing.T) rendered{
+		"compose": func(t *testing.T) rendered {
+			s := compose.Project(f).Services["agent-1"]
+			r := rendered{env: map[string]string{}, health: s.HealthCheck.Test[1:]}
+			for k, v := range s.Environment {
+				r.env[k] = *v
+			}
+			return r
+		},
+		"swarm": func(t *testing.T) rendered {
+			b, err := compose.Stack(f, nil, nil, []compose.StackConfig{{Key: "claude-md", Name: "magents-claude-md", File: "/home/dev/project/CLAUDE.md", Path: "CLAUDE.md"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st struct {
+				Services map[string]struct {
+					Environment map[string]string
+					Healthcheck struct{ Test []string }
+				}
+			}
+			if err := yaml.Unmarshal(b, &st); err != nil {
+				t.Fatal(err)
+			}
+			s := st.Services["agent-1"]
+			return rendered{env: s.Environment, health: s.Healthcheck.Test[1:]}
+		},
+		"kubernetes": func(t *testing.T) rendered {
+			docs, err := K8s(f, testCred, K8sOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rendered{env: map[string]string{}}
+			var tasks map[string]string
+			for _, d := range docs {
+				switch o := d.Object.(type) {
+				case *corev1.ConfigMap:
+					if strings.HasSuffix(o.Name, "-env") {
+						maps.Copy(r.env, o.Data)
+					}
+					if strings.HasSuffix(o.Name, "-tasks") {
+						tasks = o.Data
+					}
+				case *appsv1.StatefulSet:
+					c := o.Spec.Template.Spec.Containers[0]
+					for _, e := range c.Env {
+						r.env[e.Name] = strings.ReplaceAll(e.Value, "$$", "$")
+					}
+					r.health = []string{c.LivenessProbe.HTTPGet.Path, c.ReadinessProbe.HTTPGet.Path}
+				}
+			}
+			// The pod's ordinal is its AGENT_ID (pod 0 is agent 1), and its task is the file
+			// of that name in the tasks ConfigMap.
+			if _, ok := r.env[agentenv.AgentID]; ok {
+				r.env[agentenv.AgentID] = "1"
+			}
+			if r.env[agentenv.TasksDir] != "" {
+				r.env[agentenv.Task] = tasks["1"]
+			}
+			return r
+		},
+		"ecs": func(t *testing.T) rendered {
+			docs, err := ECS(f, testECS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := docs[0].Object.(*ecs.RegisterTaskDefinitionInput).ContainerDefinitions[0]
+			r := rendered{env: map[string]string{}, health: c.HealthCheck.Command[1:]} // after "CMD"
+			for _, kv := range c.Environment {
+				r.env[*kv.Name] = *kv.Value
+			}
+			return r
+		},
+		"cloudrun": func(t *testing.T) rendered {
+			docs, err := CloudRun(f, testCloudRun)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var svc servingv1.Service
+			if err := manifest.UnmarshalStrict(docs[0].Content, &svc); err != nil {
+				t.Fatal(err)
+			}
+			c := svc.Spec.Template.Spec.Containers[0]
+			r := rendered{env: map[string]string{}, health: []string{c.LivenessProbe.HTTPGet.Path}}
+			for _, e := range c.Env {
+				r.env[e.Name] = e.Value
+			}
+			return r
+		},
+	}
+	if got := slices.Sorted(maps.Keys(renderers)); !slices.Equal(got, slices.Sorted(slices.Values(agentspec.Targets))) {
+		t.Fatalf("the contract covers %v, the targets are %v", got, agentspec.Targets)
+	}
+	for _, target := range agentspec.Targets {
+		t.Run(target, func(t *testing.T) {
+			r := renderers[target](t)
+			for k, want := range spec {
+				why, excepted := agentspec.Exceptions[target][k]
+				got, ok := r.env[k]
+				switch {
+				case excepted && why == "":
+					t.Errorf("%s is excepted with no reason", k)
+				case excepted:
+				case !ok:
+					t.Errorf("%s does not reach the agent (want %q)", k, want)
+				case got != want:
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			health := strings.Join(r.health, " ")
+			if health != strings.Join(agentspec.Health.Command, " ") && !strings.Contains(health, agentspec.Health.Live) {
+				t.Errorf("its health check %q asks neither %v nor %s", health, agentspec.Health.Command, agentspec.Health.Live)
+			}
+		})
+	}
+}
