@@ -14,8 +14,8 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/deploy"
-	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
 
@@ -115,7 +115,7 @@ func emit(dockerCli command.Cli, dir string, files map[string][]byte) error {
 	}
 	for _, name := range sortedKeys(files) {
 		path := filepath.Join(dir, name)
-		if err := fleet.WriteFileAtomic(path, files[name], 0o600); err != nil {
+		if err := atomicfile.Write(path, files[name], 0o600); err != nil {
 			return err
 		}
 		fmt.Fprintf(dockerCli.Err(), "Wrote %s (mode 0600: it holds the credential)\n", path)

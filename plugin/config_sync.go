@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -68,7 +69,7 @@ func runConfigSync(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if err != nil {
 		return err
 	}
-	if err := fleet.WriteFileAtomic(f.ComposeFile, content, 0o644); err != nil {
+	if err := atomicfile.Write(f.ComposeFile, content, 0o644); err != nil {
 		return err
 	}
 	if err := f.WriteRecord(recordsDir(), content); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -134,7 +135,7 @@ func writeDeployFiles(dockerCli command.Cli, dir string, files []deployFile) err
 			perm = 0o600
 		}
 		path := filepath.Join(dir, f.name)
-		if err := fleet.WriteFileAtomic(path, f.content, perm); err != nil {
+		if err := atomicfile.Write(path, f.content, perm); err != nil {
 			return err
 		}
 		fmt.Fprintf(dockerCli.Err(), "Wrote %s\n", path)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images"
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
@@ -180,7 +181,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err := prepareEgressSockets(f); err != nil {
 		return err
 	}
-	if err := fleet.WriteFileAtomic(path, content, 0o644); err != nil {
+	if err := atomicfile.Write(path, content, 0o644); err != nil {
 		return err
 	}
 	if err := f.WriteRecord(recordsDir(), content); err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 )
@@ -162,7 +163,7 @@ func (f *fileStore) Get() (*Credential, error) {
 }
 
 func (f *fileStore) Put(c Credential) error {
-	return WriteSecretFile(f.path, []byte(c.Var+"="+c.Value+"\n"), -1, -1)
+	return atomicfile.WriteSecret(f.path, []byte(c.Var+"="+c.Value+"\n"), -1, -1)
 }
 
 func (f *fileStore) Erase() error {
@@ -170,40 +171,6 @@ func (f *fileStore) Erase() error {
 		return err
 	}
 	return nil
-}
-
-// WriteSecretFile writes a secret by rename within its directory (0700), as mode 0600,
-// owned by uid:gid when those are not -1 and the caller may chown. A reader never sees
-// half a value, and a directory bind mount shows the new file at once.
-func WriteSecretFile(path string, b []byte, uid, gid int) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if uid >= 0 && os.Geteuid() == 0 {
-		if err := os.Chown(tmp.Name(), uid, gid); err != nil {
-			return err
-		}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return err
-		}
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // WriteEnvFile sets VAR=value in an env file (created 0600, kept 0600), replacing an

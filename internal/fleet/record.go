@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func (f *Fleet) WriteRecord(dir string, content []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("keeping the record of %s: %w", f.ComposeFile, err)
 	}
-	if err := WriteFileAtomic(recordPath(dir, f.ComposeFile), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(recordPath(dir, f.ComposeFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("keeping the record of %s: %w", f.ComposeFile, err)
 	}
 	// Where records were kept before: next to the file, where an agent could rewrite it.
@@ -130,25 +131,4 @@ func (f *Fleet) PrivilegeChanges(trusted map[string]string, given func(flag stri
 	}
 	slices.Sort(out)
 	return out
-}
-
-// WriteFileAtomic replaces path by rename, so no reader sees half a file.
-func WriteFileAtomic(path string, b []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

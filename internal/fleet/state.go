@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"fmt"
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"net/url"
 	"os"
 	"os/exec"
@@ -57,7 +58,7 @@ func (f *Fleet) WriteAgentCredential(name, value string) error {
 		return err
 	}
 	dir := f.AgentSecretsDir()
-	if err := writeSecret(dir, SecretFileName(name), value, uid, gid); err != nil {
+	if err := atomicfile.WriteSecret(filepath.Join(dir, SecretFileName(name)), []byte(value), uid, gid); err != nil {
 		return err
 	}
 	entries, _ := os.ReadDir(dir)
@@ -110,7 +111,7 @@ func (f *Fleet) WriteGitCredentials() error {
 	if err := os.MkdirAll(f.SecretsDir(), 0o700); err != nil {
 		return err
 	}
-	return writeSecret(f.AgentSecretsDir(), GitCredentialsFile, string(b), uid, gid)
+	return atomicfile.WriteSecret(filepath.Join(f.AgentSecretsDir(), GitCredentialsFile), b, uid, gid)
 }
 
 // ClearAgentCredential removes the agents' credential file.
@@ -129,35 +130,6 @@ func (f *Fleet) AgentCredential() string {
 		}
 	}
 	return ""
-}
-
-func writeSecret(dir, name, value string, uid, gid int) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	if os.Geteuid() == 0 {
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return err
-		}
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(value); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if os.Geteuid() == 0 {
-		if err := os.Chown(tmp.Name(), uid, gid); err != nil {
-			return err
-		}
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, name))
 }
 
 // IgnoreStateDir adds the state dir and the env file to .gitignore when the compose
