@@ -9,6 +9,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
 
@@ -64,7 +65,7 @@ func runAuthRotate(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if err := f.WriteAgentCredential(c.Var, c.Value); err != nil {
 		return err
 	}
-	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true})
+	statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{Live: true})
 	if err != nil {
 		return err
 	}

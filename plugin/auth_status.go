@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
@@ -90,7 +91,7 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		want = fingerprint(eff.Credential.Value)
 	}
 	// The credential's source is known without an engine; the agents are not.
-	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true})
+	statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{Live: true})
 	if err != nil {
 		st.AgentsError = "cannot list the agents: " + firstLine(err.Error())
 	}

@@ -15,7 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
@@ -75,13 +77,13 @@ func runConfigShow(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return err
 	}
 	shown := ConfigShown{Host: hostConfig(f)}
-	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{})
+	statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{})
 	if err != nil {
 		return err
 	}
 	for _, a := range agents {
 		ac := AgentConfig{Agent: a}
-		i := slices.IndexFunc(statuses, func(s AgentStatus) bool { return s.Agent == a })
+		i := slices.IndexFunc(statuses, func(s fleetstatus.AgentStatus) bool { return s.Agent == a })
 		if i >= 0 && statuses[i].ContainerState == "running" {
 			ac.Running = true
 			rep, err := agentConfigReport(ctx, dockerCli.Client(), statuses[i].Container)
@@ -143,7 +145,7 @@ func hostConfig(f *fleet.Fleet) HostConfig {
 }
 
 func agentConfigReport(ctx context.Context, api mobyclient.APIClient, container string) (*agentconfig.Report, error) {
-	out, code, err := execOutput(ctx, api, container, "magents-supervisor", "config", "show")
+	out, code, err := agentexec.Output(ctx, api, container, "magents-supervisor", "config", "show")
 	if err != nil {
 		return nil, err
 	}

@@ -13,8 +13,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 )
 
 type configSyncOptions struct {
@@ -86,20 +88,20 @@ func pushConfigSet(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, a
 	if err != nil {
 		return err
 	}
-	statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{})
+	statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{})
 	if err != nil {
 		return err
 	}
 	digest := short(f.ConfigSet.Manifest("").Digest())
 	var errs []error
 	for _, a := range agents {
-		i := slices.IndexFunc(statuses, func(s AgentStatus) bool { return s.Agent == a })
+		i := slices.IndexFunc(statuses, func(s fleetstatus.AgentStatus) bool { return s.Agent == a })
 		if i < 0 || statuses[i].ContainerState != "running" {
 			fmt.Fprintf(dockerCli.Out(), "%s: not running; it gets the set when docker magents up starts it\n", a)
 			continue
 		}
 		container := statuses[i].Container
-		_, stderr, code, err := execWithInput(ctx, dockerCli.Client(), container, payload, "magents-supervisor", "config", "apply")
+		_, stderr, code, err := agentexec.WithInput(ctx, dockerCli.Client(), container, payload, "magents-supervisor", "config", "apply")
 		if err == nil && code != 0 {
 			err = fmt.Errorf("%s", bytes.TrimSpace(stderr))
 		}
@@ -108,7 +110,7 @@ func pushConfigSet(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, a
 			continue
 		}
 		if restartClaude {
-			if _, code, err := execOutput(ctx, dockerCli.Client(), container, "magents-supervisor", "restart"); err != nil || code != 0 {
+			if _, code, err := agentexec.Output(ctx, dockerCli.Client(), container, "magents-supervisor", "restart"); err != nil || code != 0 {
 				errs = append(errs, fmt.Errorf("%s: the set is applied but Claude did not restart (exit %d): %v", a, code, err))
 				continue
 			}

@@ -17,9 +17,11 @@ import (
 
 	"github.com/docker-magents/docker-magents/images"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/buildkit"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
@@ -168,10 +170,10 @@ func imageCheck(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c
 
 // agentChecks asks each agent's container, and its supervisor inside, how it is.
 func agentChecks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agents []string, engineUp bool, c *checks) {
-	var statuses []AgentStatus
+	var statuses []fleetstatus.AgentStatus
 	if engineUp {
 		var err error
-		if statuses, err = fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true}); err != nil {
+		if statuses, err = fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{Live: true}); err != nil {
 			c.add("fleet", "agents", agentstate.CheckFail, firstLine(err.Error()), "")
 			return
 		}
@@ -181,7 +183,7 @@ func agentChecks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, age
 		repo, _ = workspace.Open(f.Abs(f.Workspace))
 	}
 	for _, a := range agents {
-		i := slices.IndexFunc(statuses, func(s AgentStatus) bool { return s.Agent == a })
+		i := slices.IndexFunc(statuses, func(s fleetstatus.AgentStatus) bool { return s.Agent == a })
 		switch {
 		case !engineUp:
 			c.add(a, "container", agentstate.CheckSkip, "the engine cannot be reached", "")
@@ -196,7 +198,7 @@ func agentChecks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, age
 	}
 }
 
-func containerChecks(ctx context.Context, api mobyclient.APIClient, s AgentStatus, c *checks) {
+func containerChecks(ctx context.Context, api mobyclient.APIClient, s fleetstatus.AgentStatus, c *checks) {
 	a := s.Agent
 	if s.ContainerState != "running" {
 		c.add(a, "container", agentstate.CheckFail, s.Container+" is "+s.ContainerState,
@@ -220,7 +222,7 @@ func containerChecks(ctx context.Context, api mobyclient.APIClient, s AgentStatu
 	default:
 		c.add(a, "container", agentstate.CheckOK, s.Container+" is running, "+orDash(s.Health)+", "+state, "")
 	}
-	out, _, err := execOutput(ctx, api, s.Container, "/usr/local/bin/magents-supervisor", "doctor")
+	out, _, err := agentexec.Output(ctx, api, s.Container, "/usr/local/bin/magents-supervisor", "doctor")
 	var inside []agentstate.Check
 	if err == nil {
 		err = json.Unmarshal(out, &inside)

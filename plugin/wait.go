@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 )
 
 type waitOptions struct {
@@ -105,11 +106,11 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 	var failed []string
 	last := map[string]agentstate.State{}
 	for {
-		statuses, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{live: true})
+		statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{Live: true})
 		if err != nil && ctx.Err() == nil {
 			return err
 		}
-		byAgent := map[string]AgentStatus{}
+		byAgent := map[string]fleetstatus.AgentStatus{}
 		for _, s := range statuses {
 			byAgent[s.Agent] = s
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
@@ -117,7 +118,7 @@ func runWorktreePrune(ctx context.Context, dockerCli command.Cli, root *rootOpti
 		return err
 	}
 	running := map[string]bool{}
-	agentStates, err := fleetStatus(ctx, dockerCli.Client(), f, statusOptions{})
+	agentStates, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{})
 	if err != nil {
 		return err
 	}
@@ -209,7 +210,7 @@ func worktreeStatuses(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet
 	for a := range seen {
 		agents = append(agents, a)
 	}
-	slices.SortFunc(agents, func(a, b string) int { return agentOrder(a) - agentOrder(b) })
+	slices.SortFunc(agents, func(a, b string) int { return fleetstatus.Order(a) - fleetstatus.Order(b) })
 	out := make([]workspace.WorktreeStatus, 0, len(agents))
 	for _, a := range agents {
 		s, err := worktreeStatus(ctx, dockerCli, f, repo, a)

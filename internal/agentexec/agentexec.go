@@ -1,4 +1,7 @@
-package main
+// Package agentexec runs a command in a running container through the Engine API (no
+// docker CLI process) and returns what it wrote: how docker magents asks an agent's
+// supervisor (health, doctor, auth, config). Anything may import it.
+package agentexec
 
 import (
 	"bytes"
@@ -9,16 +12,16 @@ import (
 	mobyclient "github.com/moby/moby/client"
 )
 
-// execOutput runs cmd in a running container through the Engine API (no docker CLI
+// Output runs cmd in a running container through the Engine API (no docker CLI
 // process) and returns its standard output and exit code. Standard error is kept for the
 // error when the command cannot run at all.
-func execOutput(ctx context.Context, api mobyclient.APIClient, container string, cmd ...string) ([]byte, int, error) {
-	out, _, code, err := execWithInput(ctx, api, container, nil, cmd...)
+func Output(ctx context.Context, api mobyclient.APIClient, container string, cmd ...string) ([]byte, int, error) {
+	out, _, code, err := WithInput(ctx, api, container, nil, cmd...)
 	return out, code, err
 }
 
-// execWithInput is execOutput with stdin (nil: none), also returning standard error.
-func execWithInput(ctx context.Context, api mobyclient.APIClient, container string, stdin []byte, cmd ...string) ([]byte, []byte, int, error) {
+// WithInput is Output with stdin (nil: none), also returning standard error.
+func WithInput(ctx context.Context, api mobyclient.APIClient, container string, stdin []byte, cmd ...string) ([]byte, []byte, int, error) {
 	created, err := api.ExecCreate(ctx, container, mobyclient.ExecCreateOptions{
 		Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: stdin != nil,
 	})

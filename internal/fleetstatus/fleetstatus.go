@@ -1,0 +1,250 @@
+// Package fleetstatus is the fleet's agents as the engine and their supervisors report
+// them: container, health, state, egress refusals, retained config volumes. Every
+// command that shows or waits on agents reads them here.
+package fleetstatus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	mobyclient "github.com/moby/moby/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/internal/agentexec"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
+)
+
+// AgentStatus is one agent in `docker magents ps --format json` (one object per line,
+// keyed as its template fields are named).
+type AgentStatus struct {
+	Agent          string           `json:"Agent"`               // agent-1 …
+	ID             string           `json:"ID,omitempty"`        // the container's ID
+	Container      string           `json:"Container,omitempty"` // magents-agent-1 …
+	ContainerState string           `json:"ContainerState,omitempty"`
+	Health         string           `json:"Health,omitempty"` // healthy, unhealthy, starting
+	State          agentstate.State `json:"State"`
+	Since          time.Time        `json:"Since,omitzero"` // when the agent entered State
+	StateSeconds   int64            `json:"StateSeconds"`   // how long it has held
+	Detail         string           `json:"Detail,omitempty"`
+	OOMKills       int              `json:"OOMKills,omitempty"`
+	Problems       []string         `json:"Problems,omitempty"`     // OOM kills, full volumes
+	EgressDenied   int              `json:"EgressDenied,omitempty"` // requests the egress proxy refused
+	StartedAt      time.Time        `json:"StartedAt,omitzero"`
+	UptimeSeconds  int64            `json:"UptimeSeconds"`
+	Image          string           `json:"Image,omitempty"`
+	Restarts       int              `json:"Restarts"` // session restarts by the supervisor
+	Auth           string           `json:"Auth,omitempty"`
+	AuthError      string           `json:"AuthError,omitempty"` // why the model API refused the credential
+	ConfigVolume   string           `json:"ConfigVolume"`
+	Retained       bool             `json:"Retained,omitempty"` // only the config volume is left
+}
+
+// EgressReport is the egress proxy's account of what it refused.
+type EgressReport struct {
+	Allow  []string       `json:"Allow"`
+	Counts map[string]int `json:"Counts"` // refusals per agent
+	Recent []struct {
+		Time   time.Time `json:"Time"`
+		Agent  string    `json:"Agent"`
+		Host   string    `json:"Host"`
+		Method string    `json:"Method"`
+	} `json:"Recent"`
+}
+
+// Egress asks the fleet's egress proxy what it refused; agents are named agent-N.
+func Egress(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) (*EgressReport, error) {
+	if f.Egress != fleet.EgressAllowlist {
+		return nil, fmt.Errorf("project %s has open egress: there is no egress proxy (start it with docker magents up --egress allowlist)", f.Project)
+	}
+	out, code, err := agentexec.Output(ctx, api, f.Project+"-"+fleet.EgressProxyService, "/usr/local/bin/magents-supervisor", "proxy-denied")
+	if err == nil && code != 0 {
+		err = fmt.Errorf("it exited %d", code)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("asking the egress proxy %s-%s (is the fleet up?): %v", f.Project, fleet.EgressProxyService, err)
+	}
+	var rep EgressReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return nil, fmt.Errorf("reading the egress proxy's report: %w", err)
+	}
+	termsafe.Value(&rep) // hosts and methods are what agents asked for
+	counts := map[string]int{}
+	for k, v := range rep.Counts {
+		counts[strings.TrimPrefix(k, f.Project+"-")] += v
+	}
+	rep.Counts = counts
+	for i := range rep.Recent {
+		rep.Recent[i].Agent = strings.TrimPrefix(rep.Recent[i].Agent, f.Project+"-")
+	}
+	return &rep, nil
+}
+
+// Options: All also lists config volumes kept from removed agents; Live asks each
+// running agent's supervisor now (an exec each) instead of reading its last health check.
+type Options struct{ All, Live bool }
+
+// List reads each agent's container and asks its supervisor for its health, in agent order.
+func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Options) ([]AgentStatus, error) {
+	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
+		All:     true,
+		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project).Add("label", compose.AgentLabel),
+	})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var items []container.Summary
+	for _, c := range list.Items {
+		if service := c.Labels["com.docker.compose.service"]; service != fleet.DevService {
+			seen[service] = true
+			items = append(items, c)
+		}
+	}
+	// One inspect (and with live, one health exec) per agent, all at once.
+	out := make([]AgentStatus, len(items))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range items {
+		g.Go(func() error {
+			s, err := agentStatus(gctx, api, f, c, opts.Live)
+			out[i] = s
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if f.Egress == fleet.EgressAllowlist {
+		if rep, err := Egress(ctx, api, f); err == nil {
+			for i := range out {
+				out[i].EgressDenied = rep.Counts[out[i].Agent]
+			}
+		}
+	}
+	if opts.All {
+		vols, err := api.VolumeList(ctx, mobyclient.VolumeListOptions{
+			Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vols.Items {
+			agent, ok := strings.CutSuffix(v.Labels["com.docker.compose.volume"], "-config")
+			if !ok || seen[agent] {
+				continue
+			}
+			if _, err := fleet.AgentNumber(agent); err != nil {
+				continue
+			}
+			out = append(out, AgentStatus{Agent: agent, ConfigVolume: v.Name, Retained: true, State: agentstate.Done})
+		}
+	}
+	slices.SortFunc(out, func(a, b AgentStatus) int { return Order(a.Agent) - Order(b.Agent) })
+	return out, nil
+}
+
+// recentCheck is how old the last health check's report may be to stand for now: the
+// image's HEALTHCHECK runs every 5 s (and may take up to its 5 s timeout).
+const recentCheck = 12 * time.Second
+
+// agentHealth is the agent's health: the report of its last health check (the supervisor's
+// own JSON, kept by the engine) while that is recent, else — or with live — asked of its
+// supervisor now; when it cannot be asked (the container is not running, or the exec
+// fails) the last report stands, however old.
+func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, live bool) (agentstate.Health, bool) {
+	h, ok := readAgentHealth(ctx, api, id, st, live)
+	termsafe.Value(&h) // the agent wrote it
+	return h, ok
+}
+
+func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, live bool) (agentstate.Health, bool) {
+	// The last health check's report, and when it ended.
+	var last agentstate.Health
+	var lastEnd time.Time
+	haveLast := false
+	if st.Health != nil {
+		if n := len(st.Health.Log); n > 0 && json.Unmarshal([]byte(st.Health.Log[n-1].Output), &last) == nil && last.State != "" {
+			haveLast, lastEnd = true, st.Health.Log[n-1].End
+		}
+	}
+	if !live && st.Running && haveLast && time.Since(lastEnd) < recentCheck {
+		return last, true
+	}
+	if st.Running {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // one stuck agent does not hang ps
+		defer cancel()
+		var h agentstate.Health
+		if out, _, err := agentexec.Output(ctx, api, id, "/usr/local/bin/magents-supervisor", "health"); err == nil && json.Unmarshal(out, &h) == nil && h.State != "" {
+			return h, true
+		}
+	}
+	return last, haveLast
+}
+
+func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, live bool) (AgentStatus, error) {
+	service := c.Labels["com.docker.compose.service"]
+	s := AgentStatus{Agent: service, ID: c.ID, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
+	if len(c.Names) > 0 {
+		s.Container = strings.TrimPrefix(c.Names[0], "/")
+	}
+	insp, err := api.ContainerInspect(ctx, c.ID, mobyclient.ContainerInspectOptions{})
+	if errdefs.IsNotFound(err) {
+		// Removed since the list (an up or down under way): it is gone, not an error.
+		s.ContainerState, s.State = "removed", agentstate.Failed
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	st := insp.Container.State
+	if st == nil {
+		return s, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, st.StartedAt); err == nil && st.Running {
+		s.StartedAt = t
+		s.UptimeSeconds = int64(time.Since(t).Seconds())
+	}
+	s.State = agentstate.Starting
+	if st.Health != nil {
+		s.Health = string(st.Health.Status)
+	}
+	if h, ok := agentHealth(ctx, api, c.ID, st, live); ok {
+		s.State, s.Since, s.Detail = h.State, h.Since, h.Detail
+		s.Restarts, s.Auth, s.AuthError = h.Restarts, h.Auth, h.AuthError
+		s.OOMKills, s.Problems = h.OOMKills, h.Problems
+		if s.Detail == "" && h.State == agentstate.AuthRejected {
+			s.Detail = h.AuthError
+		}
+	}
+	if !st.Running {
+		s.State, s.Since, s.Detail = agentstate.Failed, time.Time{}, ""
+		if st.ExitCode == 0 {
+			s.State = agentstate.Done
+		}
+		if t, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil && t.Year() > 1 {
+			s.Since = t
+		}
+	}
+	if !s.Since.IsZero() {
+		s.StateSeconds = int64(time.Since(s.Since).Seconds())
+	}
+	return s, nil
+}
+
+// Order sorts agents by number: agent-2 before agent-10; other names last.
+func Order(name string) int {
+	n, err := strconv.Atoi(strings.TrimPrefix(name, "agent-"))
+	if err != nil {
+		return 1 << 30
+	}
+	return n
+}
