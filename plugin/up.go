@@ -175,10 +175,10 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	}
 	// What the agents are given is made first: an include refused (a symlink out of the
 	// repository) leaves the file as it was.
-	if err := prepareWorktrees(dockerCli, f); err != nil {
+	if err := workspace.PrepareAgents(f, dockerCli.Err()); err != nil {
 		return err
 	}
-	if err := prepareEgressSockets(f); err != nil {
+	if err := f.MakeEgressSocketDirs(); err != nil {
 		return err
 	}
 	if err := atomicfile.Write(path, content, 0o644); err != nil {
@@ -347,7 +347,14 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	case newProject || flags.Changed("workspace"):
 		f.User = ownerOf(st)
 	}
-	if err := applyIsolation(f, ws, opts, flags, newProject); err != nil {
+	want := ""
+	if flags.Changed("isolation") {
+		want = opts.isolation
+		if want == "" {
+			return errors.New(`invalid --isolation "": use "worktree", "clone" or "shared"`)
+		}
+	}
+	if err := workspace.SetIsolation(f, ws, want, newProject || flags.Changed("workspace")); err != nil {
 		return err
 	}
 	applyConfigFlags(f, opts, flags, newProject)
@@ -357,7 +364,7 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	if err := f.LoadConfigSet(time.Now()); err != nil {
 		return err
 	}
-	return checkAgentsCanWrite(f, ws)
+	return workspace.CheckAgentsCanWrite(f, ws)
 }
 
 // applyConfigFlags sets the shared agent config's files (paths as given: relative to the
@@ -411,157 +418,12 @@ func hostGitConfig(key string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// checkAgentsCanWrite refuses a shared workspace the agents' user cannot write in (a
-// root-owned checkout, say): they would fail at their first edit. Worktree and clone
-// agents write only their own clones.
-func checkAgentsCanWrite(f *fleet.Fleet, ws string) error {
-	uid, gid, err := fleet.ParseUser(f.User)
-	if err != nil {
-		return err
-	}
-	var dirs []string
-	if f.Isolation == workspace.Shared {
-		dirs = []string{ws}
-	}
-	for _, d := range dirs {
-		if err := workspace.CheckWritable(d, uid, gid); err != nil {
-			return fmt.Errorf("%w: run them as a user who can, with --user UID:GID (agents never run as root), or give that user the directory (chown -R UID:GID %s)", err, d)
-		}
-	}
-	return nil
-}
-
-// applyIsolation sets how agents share the workspace: a worktree each when it is a git
-// repository (unless told otherwise), else the shared directory.
-func applyIsolation(f *fleet.Fleet, ws string, opts upOptions, flags *pflag.FlagSet, newProject bool) error {
-	repo, err := workspace.Open(ws)
-	if err != nil {
-		return err
-	}
-	switch {
-	case flags.Changed("isolation"):
-		f.Isolation = opts.isolation
-	case newProject || flags.Changed("workspace") || f.Isolation == "":
-		// The safest isolation that works: a private clone of a repository, which agents
-		// only read (a worktree shares the git dir, which host git trusts); outside one,
-		// or below its top directory (whose .git the agents then never see), the directory.
-		f.Isolation = workspace.Shared
-		if repo != nil && repo.Root == ws {
-			f.Isolation = workspace.Clone
-		}
-	}
-	defer func() {
-		// Agents that cannot read the git dir clone from a bundle up makes (prepareWorktrees).
-		f.CloneSeed = false
-		if f.GitDir != "" && f.Isolation != workspace.Shared {
-			if uid, gid, err := fleet.ParseUser(f.User); err == nil {
-				f.CloneSeed = workspace.CheckReadable(f.GitDir, uid, gid) != nil
-			}
-		}
-	}()
-	switch f.Isolation {
-	case workspace.Shared:
-		f.GitDir = ""
-	case workspace.Worktree:
-		if repo == nil {
-			return fmt.Errorf("--isolation worktree needs a git repository, and %s is not in one: use --isolation shared, or git init it", ws)
-		}
-		f.GitDir = repo.CommonDir
-	case workspace.Clone:
-		if repo == nil {
-			return fmt.Errorf("--isolation clone needs a git repository, and %s is not in one: use --isolation shared, or git init it", ws)
-		}
-		if repo.Root != ws {
-			return fmt.Errorf("--isolation clone clones the repository at its top directory: give --workspace %s", repo.Root)
-		}
-		f.GitDir = repo.CommonDir // all a clone agent sees of the repository, read-only
-	default:
-		return fmt.Errorf(`invalid --isolation %q: use "worktree", "clone" or "shared"`, f.Isolation)
-	}
-	return nil
-}
-
-// prepareWorktrees stages the included files the agents of a clone or worktree fleet copy
-// into their clones, and gives each worktree agent its directory on the host (new ones
-// only; existing ones and the work in them are left alone), where its supervisor clones.
-func prepareWorktrees(dockerCli command.Cli, f *fleet.Fleet) error {
-	if f.Isolation != workspace.Worktree && f.Isolation != workspace.Clone {
-		return nil
-	}
-	repo, err := workspace.Open(f.Abs(f.Workspace))
-	if err != nil || repo == nil {
-		return fmt.Errorf("opening the workspace's git repository: %v", err)
-	}
-	includes, err := repo.Includes(f.Includes)
-	if err != nil {
-		return err
-	}
-	uid, gid, err := fleet.ParseUser(f.User)
-	if err != nil {
-		return err
-	}
-	if err := repo.StageIncludes(f.IncludeStage(), includes, uid, gid); err != nil {
-		return err
-	}
-	if f.CloneSeed {
-		if err := repo.WriteSeed(filepath.Join(f.SeedDir(), fleet.SeedBundle), uid, gid); err != nil {
-			return err
-		}
-		fmt.Fprintf(dockerCli.Err(), "The agents' user (%s) cannot read %s: they clone from a bundle of it, %s\n", f.User, f.GitDir, filepath.Join(fleet.StateDirName, "seed", fleet.SeedBundle))
-	}
-	if f.Isolation == workspace.Clone {
-		return nil
-	}
-	for _, agent := range f.AgentNames() {
-		if err := repo.MakeWorktreeDir(f.WorktreeDir(agent), uid, gid); err != nil {
-			return fmt.Errorf("%s: %w", agent, err)
-		}
-	}
-	fmt.Fprintf(dockerCli.Err(), "Worktrees: %s (branches magents/agent-1…%d)\n", filepath.Join(fleet.StateDirName, "worktrees"), f.Agents)
-	return nil
-}
-
 // composeArgs are args for compose on the fleet, with compose's .env never read: an agent
 // may write the directory of the compose file (shared isolation), and since every value
 // docker magents writes is literal, .env could only reach COMPOSE_* settings — a file an
 // agent made must not. The empty mask file stands in for it.
 func composeArgs(f *fleet.Fleet, args ...string) []string {
 	return append([]string{"--env-file", f.MaskFile()}, args...)
-}
-
-// prepareEgressSockets makes, for an allowlist fleet, each agent's socket directory, where
-// the egress proxy (running as the agents' user) listens for that agent alone.
-func prepareEgressSockets(f *fleet.Fleet) error {
-	if f.Egress != fleet.EgressAllowlist {
-		return nil
-	}
-	uid, gid, err := fleet.ParseUser(f.User)
-	if err != nil {
-		return err
-	}
-	dirs := []string{f.EgressSocketsDir()}
-	for _, name := range f.AgentNames() {
-		dirs = append(dirs, filepath.Join(f.EgressSocketsDir(), name))
-	}
-	if f.Dev {
-		dirs = append(dirs, filepath.Join(f.EgressSocketsDir(), fleet.DevService))
-	}
-	for _, d := range dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-		switch {
-		case os.Geteuid() == 0:
-			err = os.Lchown(d, uid, gid)
-		case os.Geteuid() != uid:
-			// Not ours to give: let the agents' user listen and connect there.
-			err = os.Chmod(d, 0o777)
-		}
-		if err != nil {
-			return fmt.Errorf("preparing the egress proxy's socket directory %s: %w", d, err)
-		}
-	}
-	return nil
 }
 
 // ownerOf is the workspace owner's UID:GID, or the image's user when the owner is root:

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,3 +124,38 @@ const (
 	EgressSocketMount = "/run/magents-egress"
 	EgressSocketName  = agentstate.EgressSocketName
 )
+
+// MakeEgressSocketDirs makes, for an allowlist fleet, each agent's socket directory,
+// where the egress proxy (running as the agents' user) listens for that agent alone.
+func (f *Fleet) MakeEgressSocketDirs() error {
+	if f.Egress != EgressAllowlist {
+		return nil
+	}
+	uid, gid, err := ParseUser(f.User)
+	if err != nil {
+		return err
+	}
+	dirs := []string{f.EgressSocketsDir()}
+	for _, name := range f.AgentNames() {
+		dirs = append(dirs, filepath.Join(f.EgressSocketsDir(), name))
+	}
+	if f.Dev {
+		dirs = append(dirs, filepath.Join(f.EgressSocketsDir(), DevService))
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		switch {
+		case os.Geteuid() == 0:
+			err = os.Lchown(d, uid, gid)
+		case os.Geteuid() != uid:
+			// Not ours to give: let the agents' user listen and connect there.
+			err = os.Chmod(d, 0o777)
+		}
+		if err != nil {
+			return fmt.Errorf("preparing the egress proxy's socket directory %s: %w", d, err)
+		}
+	}
+	return nil
+}
