@@ -8,6 +8,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/agentclone"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
@@ -49,7 +50,7 @@ func agentRepo(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 		return nil, "", fmt.Errorf("the workspace %s is no longer a git repository", f.Abs(f.Workspace))
 	}
 	name := fleet.AgentName(n)
-	if err := fetchClone(ctx, dockerCli, f, repo, name); err != nil {
+	if err := agentclone.Fetch(ctx, dockerCli, f, repo, name); err != nil {
 		return nil, "", err
 	}
 	return repo, name, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/internal/agentclone"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/buildkit"
@@ -240,7 +241,7 @@ func containerChecks(ctx context.Context, api mobyclient.APIClient, s fleetstatu
 }
 
 func worktreeCheck(ctx context.Context, dockerCli command.Cli, repo *workspace.Repo, f *fleet.Fleet, a string, c *checks) {
-	s, err := worktreeStatus(ctx, dockerCli, f, repo, a)
+	s, err := agentclone.Status(ctx, dockerCli, f, repo, a)
 	switch {
 	case err != nil:
 		c.add(a, "worktree", agentstate.CheckFail, firstLine(err.Error()), "")

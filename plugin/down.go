@@ -11,6 +11,7 @@ import (
 	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/agentclone"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/workspace"
@@ -97,7 +98,7 @@ func checkClonesSaved(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet
 		if !ok {
 			continue
 		}
-		work, err := cloneWork(ctx, dockerCli, f, repo, agent)
+		work, err := agentclone.Work(ctx, dockerCli, f, repo, agent)
 		if err != nil {
 			return fmt.Errorf("checking %s's clone: %w (give --force to remove it anyway)", agent, err)
 		}

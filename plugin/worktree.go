@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,11 +12,10 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/agentclone"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
-	"github.com/docker-magents/docker-magents/internal/shellout"
-	"github.com/docker-magents/docker-magents/internal/termsafe"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
@@ -62,7 +58,7 @@ func runWorktreeLs(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if err != nil {
 		return err
 	}
-	statuses, err := worktreeStatuses(ctx, dockerCli, f, repo)
+	statuses, err := agentclone.Statuses(ctx, dockerCli, f, repo)
 	if err != nil {
 		return err
 	}
@@ -113,7 +109,7 @@ func runWorktreePrune(ctx context.Context, dockerCli command.Cli, root *rootOpti
 	if err != nil {
 		return err
 	}
-	statuses, err := worktreeStatuses(ctx, dockerCli, f, repo)
+	statuses, err := agentclone.Statuses(ctx, dockerCli, f, repo)
 	if err != nil {
 		return err
 	}
@@ -152,7 +148,7 @@ func runWorktreePrune(ctx context.Context, dockerCli command.Cli, root *rootOpti
 			kept = append(kept, fmt.Sprintf("%s has %s: merge it (docker magents merge %s), or give --force to delete it", s.Agent, s.Summary(), s.Agent))
 			continue
 		}
-		if err := removeWorktree(ctx, dockerCli, f, repo, s.Agent); err != nil {
+		if err := agentclone.Remove(ctx, dockerCli, f, repo, s.Agent); err != nil {
 			kept = append(kept, err.Error())
 			continue
 		}
@@ -182,89 +178,4 @@ func fleetRepo(root *rootOptions) (*fleet.Fleet, *workspace.Repo, error) {
 		return nil, nil, fmt.Errorf("the workspace %s is no longer a git repository", f.Abs(f.Workspace))
 	}
 	return f, repo, nil
-}
-
-// worktreeStatuses lists every agent that has a worktree or a magents/agent-N branch,
-// including agents removed by a scale-down, in agent order.
-func worktreeStatuses(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *workspace.Repo) ([]workspace.WorktreeStatus, error) {
-	seen := map[string]bool{}
-	entries, err := os.ReadDir(f.WorktreeDir(""))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	for _, e := range entries {
-		if _, err := fleet.AgentNumber(e.Name()); err == nil && e.IsDir() {
-			seen[e.Name()] = true
-		}
-	}
-	branches, err := repo.AgentBranches()
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range branches {
-		if _, err := fleet.AgentNumber(a); err == nil {
-			seen[a] = true
-		}
-	}
-	var agents []string
-	for a := range seen {
-		agents = append(agents, a)
-	}
-	slices.SortFunc(agents, func(a, b string) int { return fleetstatus.Order(a) - fleetstatus.Order(b) })
-	out := make([]workspace.WorktreeStatus, 0, len(agents))
-	for _, a := range agents {
-		s, err := worktreeStatus(ctx, dockerCli, f, repo, a)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-// worktreeStatus is what agent's worktree holds that exists nowhere else: its uncommitted
-// changes (git run in the agent's container, or a throwaway one: never on the host, where
-// the clone's config would be trusted), and the commits on its branch, fetched into the
-// host repository through a bundle, that no other branch has.
-func worktreeStatus(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *workspace.Repo, agent string) (workspace.WorktreeStatus, error) {
-	s := workspace.WorktreeStatus{Agent: agent, Path: f.WorktreeDir(agent), Branch: workspace.Branch(agent)}
-	if st, err := os.Lstat(s.Path); err == nil && st.IsDir() {
-		s.Exists = true
-		if _, err := os.Lstat(filepath.Join(s.Path, ".git")); err == nil {
-			// The clone is the agent's: when it cannot be read (the agent broke it), say so
-			// for this agent rather than fail the whole list.
-			out, err := cloneGit(ctx, dockerCli, f, agent, "status", "--porcelain")
-			if err == nil {
-				err = fetchClone(ctx, dockerCli, f, repo, agent)
-			}
-			if err != nil {
-				s.Problem = firstLine(err.Error())
-			}
-			if lines := strings.TrimSpace(string(out)); lines != "" {
-				s.Changed = strings.Split(lines, "\n")
-			}
-			termsafe.Value(&s) // the agent's file names and git's words about its clone
-		}
-	}
-	n, err := repo.Unmerged(agent)
-	s.Unmerged = n
-	return s, err
-}
-
-// removeWorktree deletes agent's directory and its branch in the host repository. The
-// files are the agents' user's: when the host user may not delete them, a throwaway
-// container as that user does.
-func removeWorktree(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *workspace.Repo, agent string) error {
-	dir := f.WorktreeDir(agent)
-	if err := os.RemoveAll(dir); err != nil {
-		cmd := shellout.New(dockerCli).Command(ctx, "run", "--rm", "--network", "none", "--user", f.User, "--entrypoint", "find",
-			"-v", dir+":/work", f.Image, "/work", "-mindepth", "1", "-delete")
-		if out, cerr := cmd.CombinedOutput(); cerr != nil {
-			return fmt.Errorf("removing %s: %w (and as the agents' user: %s)", fleet.WorktreeRel(agent), err, strings.TrimSpace(string(out)))
-		}
-		if err := os.Remove(dir); err != nil {
-			return fmt.Errorf("removing %s: %w", fleet.WorktreeRel(agent), err)
-		}
-	}
-	return repo.DeleteBranch(agent)
 }
