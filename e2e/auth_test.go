@@ -293,7 +293,8 @@ func TestAuthSetupStatusExport(t *testing.T) {
 	}
 	status := mg("", "auth", "status", "--format", "json")
 	status.Assert(t, icmd.Success)
-	if !strings.Contains(status.Stdout(), `"source": "stored"`) || strings.Contains(status.Combined(), key) {
+	var st struct{ Source string }
+	if err := json.Unmarshal([]byte(status.Stdout()), &st); err != nil || st.Source != "stored" || strings.Contains(status.Combined(), key) {
 		t.Errorf("auth status after setup:\n%s", status.Stdout())
 	}
 	stored := filepath.Join(dir, ".magents", "secrets", "stored")
