@@ -168,7 +168,7 @@ func Status(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *wo
 				err = Fetch(ctx, dockerCli, f, repo, agent)
 			}
 			if err != nil {
-				s.Problem = firstLine(err.Error())
+				s.Problem, _, _ = strings.Cut(err.Error(), "\n") // its first line
 			}
 			if lines := strings.TrimSpace(string(out)); lines != "" {
 				s.Changed = strings.Split(lines, "\n")
@@ -197,10 +197,4 @@ func Remove(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *wo
 		}
 	}
 	return repo.DeleteBranch(agent)
-}
-
-// firstLine is s up to its first line break.
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }
