@@ -16,6 +16,7 @@ import (
 	"github.com/docker-magents/docker-magents/images"
 	"github.com/docker-magents/docker-magents/internal/buildkit"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/sharedconfig"
 )
 
 // runBuildWithConfig is build --with-config: each target as usual, then an image FROM it
@@ -109,7 +110,7 @@ func buildConfigImage(ctx context.Context, dockerCli command.Cli, b *buildkit.Bu
 		return fmt.Errorf("building the image with the shared config: %w", err)
 	}
 	if mode != progressui.QuietMode && mode != progressui.RawJSONMode {
-		fmt.Fprintf(dockerCli.Err(), "Built %s (%s with the shared config %s)\n", strings.Join(tags, ", "), from, short(f.ConfigSet.Manifest("").Digest()))
+		fmt.Fprintf(dockerCli.Err(), "Built %s (%s with the shared config %s)\n", strings.Join(tags, ", "), from, sharedconfig.Short(f.ConfigSet.Manifest("").Digest()))
 	}
 	return nil
 }

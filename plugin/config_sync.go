@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
-	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/fleet"
-	"github.com/docker-magents/docker-magents/internal/fleetstatus"
+	"github.com/docker-magents/docker-magents/internal/sharedconfig"
 )
 
 type configSyncOptions struct {
@@ -78,46 +73,5 @@ func runConfigSync(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return err
 	}
 
-	return pushConfigSet(ctx, dockerCli, f, agents, opts.restartClaude)
-}
-
-// pushConfigSet gives the fleet's shared config set to each of agents that runs (its
-// supervisor stages and places it), restarting Claude in them when asked.
-func pushConfigSet(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agents []string, restartClaude bool) error {
-	payload, err := json.Marshal(map[string]any{"generation": f.Config.Generation, "files": f.ConfigSet})
-	if err != nil {
-		return err
-	}
-	statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{})
-	if err != nil {
-		return err
-	}
-	digest := short(f.ConfigSet.Manifest("").Digest())
-	var errs []error
-	for _, a := range agents {
-		i := slices.IndexFunc(statuses, func(s fleetstatus.AgentStatus) bool { return s.Agent == a })
-		if i < 0 || statuses[i].ContainerState != "running" {
-			fmt.Fprintf(dockerCli.Out(), "%s: not running; it gets the set when docker magents up starts it\n", a)
-			continue
-		}
-		container := statuses[i].Container
-		_, stderr, code, err := agentexec.WithInput(ctx, dockerCli.Client(), container, payload, "magents-supervisor", "config", "apply")
-		if err == nil && code != 0 {
-			err = fmt.Errorf("%s", bytes.TrimSpace(stderr))
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", a, err))
-			continue
-		}
-		if restartClaude {
-			if _, code, err := agentexec.Output(ctx, dockerCli.Client(), container, "magents-supervisor", "restart"); err != nil || code != 0 {
-				errs = append(errs, fmt.Errorf("%s: the set is applied but Claude did not restart (exit %d): %v", a, code, err))
-				continue
-			}
-			fmt.Fprintf(dockerCli.Out(), "%s: set %s applied, Claude restarting\n", a, digest)
-			continue
-		}
-		fmt.Fprintf(dockerCli.Out(), "%s: set %s applied\n", a, digest)
-	}
-	return errors.Join(errs...)
+	return sharedconfig.Push(ctx, dockerCli.Client(), dockerCli.Out(), f, agents, opts.restartClaude)
 }

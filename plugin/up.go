@@ -21,6 +21,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/sharedconfig"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
@@ -204,7 +205,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		return fmt.Errorf("starting the agents: %w\nSee 'docker magents ps' and 'docker magents logs AGENT'", err)
 	}
 	if len(f.ConfigSet) > 0 && before != nil && before.Config.Generation != f.Config.Generation {
-		if err := pushConfigSet(ctx, dockerCli, f, f.AgentNames(), false); err != nil {
+		if err := sharedconfig.Push(ctx, dockerCli.Client(), dockerCli.Out(), f, f.AgentNames(), false); err != nil {
 			return fmt.Errorf("giving the running agents the changed shared config: %w\nRun docker magents config sync to try again", err)
 		}
 	}
