@@ -3,12 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli"
@@ -98,13 +94,13 @@ func runBuild(ctx context.Context, dockerCli command.Cli, opts buildOptions) err
 
 // buildTargets builds resolved targets; `up` builds a missing image through it too.
 func buildTargets(ctx context.Context, dockerCli command.Cli, targets []*images.Target, opts buildOptions) error {
-	mode, err := progressMode(opts.progress)
+	mode, err := buildkit.ParseProgress(opts.progress)
 	if err != nil {
 		return err
 	}
 	secrets := map[string][]byte{}
 	if opts.caCert != "" {
-		pemBytes, err := readCACert(opts.caCert)
+		pemBytes, err := images.ReadCACert(opts.caCert)
 		if err != nil {
 			return err
 		}
@@ -164,100 +160,8 @@ func withRegistryAuth(dockerCli command.Cli, req *buildkit.Request) {
 
 // resolveTargets applies the flags to the default target definitions.
 func resolveTargets(opts buildOptions) ([]*images.Target, error) {
-	names := opts.targets
-	if len(names) == 0 {
-		names = []string{"latest"}
-	}
-	if len(opts.tags) > 0 && len(names) != 1 {
-		return nil, fmt.Errorf("--tag names one image: give it with a single --target (got %d targets)", len(names))
-	}
-	args, err := parseBuildArgs(opts.buildArgs)
-	if err != nil {
-		return nil, err
-	}
-	var caCertPath string
-	if opts.caCert != "" {
-		if caCertPath, err = filepath.Abs(opts.caCert); err != nil {
-			return nil, err
-		}
-	}
-	var targets []*images.Target
-	seen := map[string]bool{}
-	for _, name := range names {
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		t, err := images.NewTarget(name)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range args {
-			t.Args[k] = &v
-		}
-		if len(opts.tags) > 0 {
-			t.Tags = slices.Clone(opts.tags)
-		}
-		t.Platforms = opts.platforms
-		if opts.noCache {
-			t.NoCache = &opts.noCache
-		}
-		if opts.pull {
-			t.Pull = &opts.pull
-		}
-		if caCertPath != "" {
-			t.Secrets = []images.Secret{{ID: images.CACertSecret, FilePath: caCertPath}}
-		}
-		targets = append(targets, t)
-	}
-	return targets, nil
-}
-
-func parseBuildArgs(list []string) (map[string]string, error) {
-	args := map[string]string{}
-	for _, kv := range list {
-		k, v, ok := strings.Cut(kv, "=")
-		if k == "" {
-			return nil, fmt.Errorf("invalid --build-arg %q: expected KEY=VALUE", kv)
-		}
-		if !ok {
-			// As docker build: KEY alone takes its value from the environment.
-			val, set := os.LookupEnv(k)
-			if !set {
-				continue
-			}
-			v = val
-		}
-		args[k] = v
-	}
-	return args, nil
-}
-
-func progressMode(s string) (progressui.DisplayMode, error) {
-	switch m := progressui.DisplayMode(s); m {
-	case progressui.AutoMode, progressui.TtyMode, progressui.PlainMode, progressui.RawJSONMode, progressui.QuietMode:
-		return m, nil
-	case "":
-		return progressui.AutoMode, nil
-	}
-	return "", fmt.Errorf("invalid --progress %q: choose auto, tty, plain, rawjson or quiet", s)
-}
-
-// readCACert reads a PEM bundle and checks that it holds at least one certificate.
-func readCACert(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--ca-cert: %w", err)
-	}
-	rest := b
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return nil, fmt.Errorf("--ca-cert %s holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)", path)
-		}
-		if block.Type == "CERTIFICATE" {
-			return b, nil
-		}
-	}
+	return images.Resolve(images.Options{
+		Targets: opts.targets, Tags: opts.tags, BuildArgs: opts.buildArgs, Platforms: opts.platforms,
+		NoCache: opts.noCache, Pull: opts.pull, CACert: opts.caCert,
+	})
 }

@@ -93,7 +93,7 @@ func dockerfileQuote(s string) string {
 }
 
 func buildConfigImage(ctx context.Context, dockerCli command.Cli, b *buildkit.Builder, f *fleet.Fleet, from string, tags []string, opts buildOptions) error {
-	mode, err := progressMode(opts.progress)
+	mode, err := buildkit.ParseProgress(opts.progress)
 	if err != nil {
 		return err
 	}

@@ -76,30 +76,3 @@ func TestUpWorkspaceIsWrittenRelativeWhenInside(t *testing.T) {
 		t.Errorf("a sibling directory became %s", got)
 	}
 }
-
-func TestBuildArgsAndTargets(t *testing.T) {
-	t.Setenv("FROM_ENV", "yes")
-	args, err := parseBuildArgs([]string{"A=1", "B=", "FROM_ENV", "UNSET_VAR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if args["A"] != "1" || args["B"] != "" || args["FROM_ENV"] != "yes" {
-		t.Errorf("args %v", args)
-	}
-	if _, ok := args["UNSET_VAR"]; ok {
-		t.Error("an unset KEY was passed on")
-	}
-	if _, err := parseBuildArgs([]string{"=x"}); err == nil {
-		t.Error("=x accepted")
-	}
-	if _, err := resolveTargets(buildOptions{targets: []string{"latest", "dev"}, tags: []string{"x:y"}}); err == nil {
-		t.Error("--tag with two targets accepted")
-	}
-	ts, err := resolveTargets(buildOptions{targets: []string{"dev"}, buildArgs: []string{"CLAUDE_CODE_VERSION=9.9.9"}})
-	if err != nil || *ts[0].Args["CLAUDE_CODE_VERSION"] != "9.9.9" || ts[0].Tags[0] != "magents/claude-agent:dev" {
-		t.Errorf("resolved %+v, %v", ts, err)
-	}
-	if _, err := progressMode("fancy"); err == nil {
-		t.Error("--progress fancy accepted")
-	}
-}
