@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/swarmstack"
 )
 
 type attachOptions struct {
@@ -56,7 +57,7 @@ func runAttach(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 		if ferr != nil {
 			return ferr
 		}
-		container, err = swarmContainer(ctx, dockerCli.Client(), f.Project, agent)
+		container, err = swarmstack.Container(ctx, dockerCli.Client(), f.Project, agent)
 	} else {
 		container, err = agentContainer(root, agent)
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -16,9 +14,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
-	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/auth"
-	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -106,65 +102,6 @@ func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, 
 			"where this deploys, restrict the agents' egress with the platform's own means (network policies, security groups, VPC egress).")
 	}
 	return f, env, *eff.Credential, nil
-}
-
-// writeDeployFiles writes the rendered files into dir (secret ones 0600), or prints them
-// to stdout, each preceded by its name, when dir is empty. Nothing is written unless
-// every file rendered.
-func writeDeployFiles(dockerCli command.Cli, dir string, files []deployFile) error {
-	if dir == "" {
-		for i, f := range files {
-			if len(files) > 1 {
-				if i > 0 {
-					fmt.Fprintln(dockerCli.Out())
-				}
-				fmt.Fprintf(dockerCli.Out(), "# %s\n", f.name)
-			}
-			if _, err := dockerCli.Out().Write(f.content); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, f := range files {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f.name)), 0o755); err != nil {
-			return err
-		}
-		perm := os.FileMode(0o644)
-		if f.secret {
-			perm = 0o600
-		}
-		path := filepath.Join(dir, f.name)
-		if err := atomicfile.Write(path, f.content, perm); err != nil {
-			return err
-		}
-		fmt.Fprintf(dockerCli.Err(), "Wrote %s\n", path)
-	}
-	return nil
-}
-
-// writeDeployWithCommands writes (or prints) documents and the shell commands that deploy
-// them: into a script in the directory, or after the printed documents on stderr.
-func writeDeployWithCommands(dockerCli command.Cli, dir string, docs []deploy.Document, script, commands string) error {
-	files := make([]deployFile, 0, len(docs)+1)
-	for _, d := range docs {
-		files = append(files, deployFile{name: d.Name, content: d.Content, secret: d.Secret})
-	}
-	if dir == "" {
-		if err := writeDeployFiles(dockerCli, "", files); err != nil {
-			return err
-		}
-		fmt.Fprint(dockerCli.Err(), "\nThen, in the directory of the files:\n"+commands)
-		return nil
-	}
-	files = append(files, deployFile{name: script, content: []byte("#!/bin/sh\nset -e\n" + commands)})
-	return writeDeployFiles(dockerCli, dir, files)
-}
-
-type deployFile struct {
-	name    string
-	content []byte
-	secret  bool // holds a credential: written 0600
 }
 
 // printExceptions says which of the fleet's agent settings the target has no equivalent

@@ -57,5 +57,5 @@ func runDeployCloudRun(ctx context.Context, dockerCli command.Cli, root *rootOpt
 		return err
 	}
 	printExceptions(dockerCli, f, "cloudrun")
-	return writeDeployWithCommands(dockerCli, opts.output, docs, "cloudrun-commands.sh", deploy.CloudRunCommands(f, o))
+	return deploy.WriteWithCommands(dockerCli.Out(), dockerCli.Err(), opts.output, docs, "cloudrun-commands.sh", deploy.CloudRunCommands(f, o))
 }

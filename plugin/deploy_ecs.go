@@ -57,5 +57,5 @@ func runDeployECS(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 		return err
 	}
 	printExceptions(dockerCli, f, "ecs")
-	return writeDeployWithCommands(dockerCli, opts.output, docs, "ecs-commands.sh", deploy.ECSCommands(f, o, opts.cluster))
+	return deploy.WriteWithCommands(dockerCli.Out(), dockerCli.Err(), opts.output, docs, "ecs-commands.sh", deploy.ECSCommands(f, o, opts.cluster))
 }

@@ -94,14 +94,10 @@ func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	}
 	cluster := opts.apply || opts.dryRun || opts.delete
 	if !cluster || opts.output != "" {
-		var files []deployFile
-		for _, d := range docs {
-			files = append(files, deployFile{name: d.Name, content: d.Content, secret: d.Secret})
-		}
 		if opts.output == "" {
 			return writeYAMLStream(dockerCli, docs)
 		}
-		if err := writeDeployFiles(dockerCli, opts.output, files); err != nil {
+		if err := deploy.Write(dockerCli.Out(), dockerCli.Err(), opts.output, docs); err != nil {
 			return err
 		}
 	}

@@ -5,20 +5,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/docker/cli/cli/command"
-	"github.com/moby/moby/api/types/swarm"
-	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/shellout"
+	"github.com/docker-magents/docker-magents/internal/swarmstack"
 )
 
 // StackFileName is the stack file deploy swarm writes.
@@ -94,7 +91,7 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 		return err
 	}
 	if !opts.apply || opts.output != "" {
-		if err := writeDeployFiles(dockerCli, opts.output, []deployFile{{name: StackFileName, content: stack}}); err != nil {
+		if err := deploy.Write(dockerCli.Out(), dockerCli.Err(), opts.output, []deploy.Document{{Name: StackFileName, Content: stack}}); err != nil {
 			return err
 		}
 	}
@@ -107,87 +104,7 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 	if err := shellout.Run(cmd); err != nil {
 		return err
 	}
-	return waitSwarmAgents(ctx, dockerCli, f, opts.timeout)
-}
-
-// waitSwarmAgents waits until each agent's service has a running task. Swarm holds a task
-// with a health check in "starting" until the check passes, so running is healthy.
-func waitSwarmAgents(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	api := dockerCli.Client()
-	want := f.AgentNames()
-	for {
-		running, notes, err := swarmAgentStates(ctx, api, f.Project)
-		if err != nil && ctx.Err() == nil {
-			return err
-		}
-		pending := slices.DeleteFunc(slices.Clone(want), func(a string) bool { return running[a] })
-		if len(pending) == 0 {
-			fmt.Fprintf(dockerCli.Err(), "Stack %s: %d agent(s) running and healthy\n", f.Project, len(want))
-			return nil
-		}
-		if !sleepCtx(ctx, time.Second) {
-			var why []string
-			for _, a := range pending {
-				why = append(why, a+": "+orDash(notes[a]))
-			}
-			return fmt.Errorf("stack %s: not every agent is running and healthy after %s (%s); see docker stack ps %s",
-				f.Project, timeout, strings.Join(why, "; "), f.Project)
-		}
-	}
-}
-
-// swarmAgentStates reports, per agent service of the stack, whether a task runs, and the
-// latest task's state and error otherwise.
-func swarmAgentStates(ctx context.Context, api mobyclient.APIClient, project string) (map[string]bool, map[string]string, error) {
-	filter := make(mobyclient.Filters).Add("label", "com.docker.stack.namespace="+project)
-	services, err := api.ServiceList(ctx, mobyclient.ServiceListOptions{Filters: filter})
-	if err != nil {
-		return nil, nil, err
-	}
-	names := map[string]string{} // service ID → agent
-	for _, s := range services.Items {
-		names[s.ID] = strings.TrimPrefix(s.Spec.Name, project+"_")
-	}
-	tasks, err := api.TaskList(ctx, mobyclient.TaskListOptions{Filters: filter})
-	if err != nil {
-		return nil, nil, err
-	}
-	running, notes := map[string]bool{}, map[string]string{}
-	for _, t := range tasks.Items {
-		agent := names[t.ServiceID]
-		if agent == "" || t.DesiredState != swarm.TaskStateRunning {
-			continue
-		}
-		if t.Status.State == swarm.TaskStateRunning {
-			running[agent] = true
-		}
-		notes[agent] = string(t.Status.State)
-		if t.Status.Err != "" {
-			notes[agent] += " (" + t.Status.Err + ")"
-		}
-	}
-	return running, notes, nil
-}
-
-// swarmContainer is the local container of agent's running task in the stack project.
-func swarmContainer(ctx context.Context, api mobyclient.APIClient, project, agent string) (string, error) {
-	n, err := fleet.AgentNumber(agent)
-	if err != nil {
-		return "", err
-	}
-	service := project + "_" + fleet.AgentName(n)
-	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
-		Filters: make(mobyclient.Filters).Add("label", "com.docker.swarm.service.name="+service).Add("status", "running"),
-	})
-	if err != nil {
-		return "", err
-	}
-	if len(list.Items) == 0 {
-		return "", fmt.Errorf("no running task of service %s on this node: see docker service ps %s (on another node, attach there)", service, service)
-	}
-	return list.Items[0].ID, nil
+	return swarmstack.Wait(ctx, dockerCli.Client(), dockerCli.Err(), f, opts.timeout)
 }
 
 // swarmWhere says where Swarm agents get the credential.

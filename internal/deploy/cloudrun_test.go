@@ -4,10 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker-magents/docker-magents/internal/manifest"
 	"gotest.tools/v3/golden"
 	corev1 "k8s.io/api/core/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/docker-magents/docker-magents/internal/manifest"
 
 	"github.com/docker-magents/docker-magents/images"
 )
