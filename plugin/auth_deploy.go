@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/deploy"
+	"github.com/docker-magents/docker-magents/internal/fleetauth"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
 
@@ -58,7 +59,7 @@ func runAuthDeploy(ctx context.Context, dockerCli command.Cli, root *rootOptions
 	if err != nil {
 		return err
 	}
-	eff, err := effectiveCredential(dockerCli, f, nil)
+	eff, err := fleetauth.Effective(dockerCli, f, nil)
 	if err != nil {
 		return err
 	}

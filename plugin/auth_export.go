@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetauth"
 )
 
 type authExportOptions struct {
@@ -41,7 +42,7 @@ func runAuthExport(dockerCli command.Cli, root *rootOptions, opts authExportOpti
 	if err != nil {
 		return err
 	}
-	eff, err := effectiveCredential(dockerCli, f, nil)
+	eff, err := fleetauth.Effective(dockerCli, f, nil)
 	if err != nil {
 		return err
 	}

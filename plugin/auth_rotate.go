@@ -9,6 +9,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/internal/fleetauth"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
@@ -47,7 +48,7 @@ func runAuthRotate(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return err
 	}
 	defer unlock()
-	c, err := newCredential(dockerCli, opts.apiKey, opts.fromEnv, opts.file)
+	c, err := fleetauth.Read(dockerCli, opts.apiKey, opts.fromEnv, opts.file)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func runAuthRotate(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return fmt.Errorf("the agents read %s, the new credential is %s: store it with 'docker magents auth setup' "+
 			"and run 'docker magents up', which recreates them for the new kind", orDash(f.Credential), c.Var)
 	}
-	store := credentialStore(dockerCli, f)
+	store := fleetauth.Store(dockerCli, f)
 	if err := store.Put(*c); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetauth"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
 
@@ -56,7 +57,7 @@ func runAuthSetup(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err != nil {
 		return err
 	}
-	c, err := newCredential(dockerCli, opts.apiKey, opts.fromEnv, opts.file)
+	c, err := fleetauth.Read(dockerCli, opts.apiKey, opts.fromEnv, opts.file)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func runAuthSetup(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 			return err
 		}
 	}
-	store := credentialStore(dockerCli, f)
+	store := fleetauth.Store(dockerCli, f)
 	if err := store.Put(*c); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/fleetauth"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
 	"github.com/docker-magents/docker-magents/internal/shellout"
@@ -71,7 +72,7 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return err
 	}
 	st := AuthStatus{Project: f.Project, Agents: []AgentAuthStatus{}}
-	eff, err := effectiveCredential(dockerCli, f, nil)
+	eff, err := fleetauth.Effective(dockerCli, f, nil)
 	switch {
 	case errors.Is(err, auth.ErrNoCredential):
 		st.Detail = err.Error()

@@ -16,6 +16,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetauth"
 )
 
 func deployCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -80,7 +81,7 @@ func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, 
 	if err != nil {
 		return nil, nil, auth.Credential{}, err
 	}
-	eff, err := effectiveCredential(dockerCli, f, nil)
+	eff, err := fleetauth.Effective(dockerCli, f, nil)
 	switch {
 	case errors.Is(err, auth.ErrNoCredential):
 		return nil, nil, auth.Credential{}, fmt.Errorf("%w: %s", err, where)

@@ -12,6 +12,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/doctor"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetauth"
 	"github.com/docker-magents/docker-magents/internal/format"
 )
 
@@ -62,7 +63,7 @@ func runDoctor(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 	}
 	report := doctor.Run(ctx, dockerCli, doctor.Input{
 		Fleet: f, Saved: saved, File: root.file, Agents: agents,
-		Credential: func() (auth.Effective, error) { return effectiveCredential(dockerCli, f, nil) },
+		Credential: func() (auth.Effective, error) { return fleetauth.Effective(dockerCli, f, nil) },
 	})
 	if err := format.Value(dockerCli.Out(), fmtr, report, func(w io.Writer) error { report.WriteTable(w); return nil }); err != nil {
 		return err

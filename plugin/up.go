@@ -19,8 +19,8 @@ import (
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images"
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
-	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetauth"
 	"github.com/docker-magents/docker-magents/internal/sharedconfig"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/workspace"
@@ -154,7 +154,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err := checkRecord(root, f, opts, flags); err != nil {
 		return err
 	}
-	flagCred, err := credentialFlag(dockerCli, opts)
+	flagCred, err := fleetauth.FileFlags(dockerCli, opts.apiKeyFile, opts.oauthTokenFile)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err := compose.PrepareEnvFile(f.Abs(f.EnvFile)); err != nil {
 		return err
 	}
-	if err := shareCredential(dockerCli, f, flagCred); err != nil {
+	if err := fleetauth.Share(dockerCli, f, flagCred); err != nil {
 		return err
 	}
 	if err := f.WriteGitCredentials(); err != nil {
@@ -450,58 +450,6 @@ func relTo(dir, p string) string {
 		return "./" + rel
 	}
 	return abs
-}
-
-// credentialFlag reads --api-key-file or --oauth-token-file.
-func credentialFlag(dockerCli command.Cli, opts upOptions) (*auth.Credential, error) {
-	if opts.apiKeyFile != "" && opts.oauthTokenFile != "" {
-		return nil, errors.New("give either --api-key-file or --oauth-token-file, not both")
-	}
-	name, file := "ANTHROPIC_API_KEY", opts.apiKeyFile
-	if opts.oauthTokenFile != "" {
-		name, file = "CLAUDE_CODE_OAUTH_TOKEN", opts.oauthTokenFile
-	}
-	if file == "" {
-		return nil, nil
-	}
-	value, err := readSecretInput(dockerCli, file)
-	if err != nil {
-		return nil, err
-	}
-	c, err := auth.New(name, value)
-	if err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
-// shareCredential decides which credential the agents share (auth.Resolve's precedence)
-// and hands it to them as a file. A later up with no source at all keeps what the agents
-// already have.
-func shareCredential(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) error {
-	eff, err := effectiveCredential(dockerCli, f, flag)
-	if errors.Is(err, auth.ErrNoCredential) {
-		f.Credential, f.AuthLogin = "", ""
-		fmt.Fprintf(dockerCli.Err(), "warning: the agents will ask you to /login: %v\n", err)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if eff.Source == auth.SourceHostLogin {
-		if err := f.ClearAgentCredential(); err != nil {
-			return err
-		}
-		f.Credential, f.AuthLogin = "", eff.LoginDir
-		fmt.Fprintln(dockerCli.Err(), auth.HostLoginWarning)
-		return nil
-	}
-	if err := f.WriteAgentCredential(eff.Credential.Var, eff.Credential.Value); err != nil {
-		return fmt.Errorf("handing the credential to the agents: %w", err)
-	}
-	f.Credential, f.AuthLogin = eff.Credential.Var, ""
-	fmt.Fprintf(dockerCli.Err(), "Credential: %s\n", eff.Describe())
-	return nil
 }
 
 // buildMissingImages builds the agent images the fleet needs and the engine lacks, when
