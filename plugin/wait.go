@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -40,48 +41,15 @@ for), and 2 when --timeout passes first.`,
 		}),
 	}
 	flags := cmd.Flags()
-	flags.StringSliceVar(&opts.states, "for", nil, "States to wait for, comma-separated or repeated: "+stateNames())
+	flags.StringSliceVar(&opts.states, "for", nil, "States to wait for, comma-separated or repeated: "+agentstate.Join(agentstate.States, ", "))
 	flags.DurationVar(&opts.timeout, "timeout", 0, "Give up after this long (0: wait as long as it takes)")
 	flags.DurationVar(&opts.interval, "interval", 500*time.Millisecond, "How often to ask the agents")
 	_ = flags.MarkHidden("interval")
 	return cmd
 }
 
-func stateNames() string { return strings.Join(stateList(agentstate.States), ", ") }
-
-// waitTarget is what wait waits for: the set of states that end the wait for an agent.
-type waitTarget struct {
-	want  []agentstate.State
-	given bool // --for was given
-}
-
-func parseWaitTarget(names []string) (waitTarget, error) {
-	if len(names) == 0 {
-		return waitTarget{want: []agentstate.State{agentstate.Idle, agentstate.Waiting, agentstate.Done, agentstate.Failed, agentstate.AuthRejected}}, nil
-	}
-	t := waitTarget{given: true}
-	for _, n := range names {
-		s := agentstate.State(strings.TrimSpace(n))
-		if !slices.Contains(agentstate.States, s) {
-			return t, fmt.Errorf("invalid --for %q: the states are %s", n, stateNames())
-		}
-		t.want = append(t.want, s)
-	}
-	return t, nil
-}
-
-// reached reports whether an agent in state s is done waiting, and whether it failed.
-func (t waitTarget) reached(s agentstate.State) (done, failed bool) {
-	bad := s == agentstate.Failed || s == agentstate.AuthRejected
-	if slices.Contains(t.want, s) {
-		return true, bad && !t.given
-	}
-	// An agent that failed will not get anywhere else by itself: stop waiting for it.
-	return bad, bad
-}
-
 func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agents []string, opts waitOptions) error {
-	target, err := parseWaitTarget(opts.states)
+	target, err := agentstate.ParseTarget(opts.states)
 	if err != nil {
 		return err
 	}
@@ -102,52 +70,23 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 		ctx, cancel = context.WithTimeoutCause(ctx, opts.timeout, errWaitTimeout)
 		defer cancel()
 	}
-	pending := slices.Clone(agents)
-	var failed []string
-	last := map[string]agentstate.State{}
-	for {
-		statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{Live: true})
-		if err != nil && ctx.Err() == nil {
-			return err
+	failed, pending, err := fleetstatus.Wait(ctx, dockerCli.Client(), f, agents, target, opts.interval, func(s fleetstatus.AgentStatus) {
+		line := s.Agent + "\t" + string(s.State)
+		if s.Detail != "" {
+			line += "\t" + s.Detail
 		}
-		byAgent := map[string]fleetstatus.AgentStatus{}
-		for _, s := range statuses {
-			byAgent[s.Agent] = s
+		fmt.Fprintln(dockerCli.Out(), line)
+	})
+	if context.Cause(ctx) == errWaitTimeout {
+		var where []string
+		for _, a := range slices.Sorted(maps.Keys(pending)) {
+			where = append(where, a+" is "+orDash(string(pending[a])))
 		}
-		pending = slices.DeleteFunc(pending, func(a string) bool {
-			s, ok := byAgent[a]
-			if !ok {
-				last[a] = "" // not created (yet)
-				return false
-			}
-			last[a] = s.State
-			done, bad := target.reached(s.State)
-			if done {
-				line := a + "\t" + string(s.State)
-				if s.Detail != "" {
-					line += "\t" + s.Detail
-				}
-				fmt.Fprintln(dockerCli.Out(), line)
-			}
-			if bad {
-				failed = append(failed, a+" is "+string(s.State))
-			}
-			return done
-		})
-		if len(pending) == 0 {
-			break
-		}
-		if !sleepCtx(ctx, opts.interval) {
-			if context.Cause(ctx) == errWaitTimeout {
-				var where []string
-				for _, a := range pending {
-					where = append(where, a+" is "+orDash(string(last[a])))
-				}
-				return cli.StatusError{StatusCode: 2, Status: fmt.Sprintf("timed out after %s waiting for %s: %s",
-					opts.timeout, strings.Join(stateList(target.want), " or "), strings.Join(where, ", "))}
-			}
-			return ctx.Err()
-		}
+		return cli.StatusError{StatusCode: 2, Status: fmt.Sprintf("timed out after %s waiting for %s: %s",
+			opts.timeout, agentstate.Join(target.Want, " or "), strings.Join(where, ", "))}
+	}
+	if err != nil {
+		return err
 	}
 	if len(failed) > 0 {
 		return cli.StatusError{StatusCode: 1, Status: strings.Join(failed, ", ") +
@@ -157,11 +96,3 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 }
 
 var errWaitTimeout = errors.New("wait timed out")
-
-func stateList(states []agentstate.State) []string {
-	out := make([]string, len(states))
-	for i, s := range states {
-		out[i] = string(s)
-	}
-	return out
-}

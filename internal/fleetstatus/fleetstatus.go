@@ -248,3 +248,43 @@ func Order(name string) int {
 	}
 	return n
 }
+
+// Wait asks until each of agents has reached target, calling reached for each agent as it
+// does. It returns the agents that ended failed (as "agent-N is STATE"); when ctx ends
+// first, its error, and the last state of each agent still pending ("" where it has no
+// container yet).
+func Wait(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, agents []string, target agentstate.Target,
+	interval time.Duration, reached func(AgentStatus)) (failed []string, pending map[string]agentstate.State, err error) {
+	pending = map[string]agentstate.State{}
+	for _, a := range agents {
+		pending[a] = ""
+	}
+	for {
+		statuses, err := List(ctx, api, f, Options{Live: true})
+		if err != nil && ctx.Err() == nil {
+			return failed, pending, err
+		}
+		for _, s := range statuses {
+			if _, ok := pending[s.Agent]; !ok {
+				continue
+			}
+			pending[s.Agent] = s.State
+			done, bad := target.Reached(s.State)
+			if done {
+				reached(s)
+				delete(pending, s.Agent)
+			}
+			if bad {
+				failed = append(failed, s.Agent+" is "+string(s.State))
+			}
+		}
+		if len(pending) == 0 {
+			return failed, nil, nil
+		}
+		select {
+		case <-time.After(interval):
+		case <-ctx.Done():
+			return failed, pending, ctx.Err()
+		}
+	}
+}
