@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -131,8 +129,8 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err != nil {
 		return err
 	}
-	if err := writableDir(filepath.Dir(path)); err != nil {
-		return err
+	if err := atomicfile.CheckWritable(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("cannot write the compose file in %s: %w", filepath.Dir(path), err)
 	}
 	// The shared config's generation before this up: a new one is given to running agents,
 	// whose containers compose does not recreate for a config's content.
@@ -332,13 +330,14 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 		}
 	}
 	if flags.Changed("env-file") {
-		f.EnvFile = relTo(f.Dir(), opts.envFile)
+		f.EnvFile = f.Rel(opts.envFile)
 	}
 	if flags.Changed("workspace") {
-		f.Workspace = relTo(f.Dir(), opts.workspace)
+		f.Workspace = f.Rel(opts.workspace)
 	}
 	ws := f.Abs(f.Workspace)
 	st, err := os.Stat(ws)
+	var want string
 	if err != nil || !st.IsDir() {
 		return fmt.Errorf("workspace %s does not exist or is not a directory: give an existing directory with --workspace", ws)
 	}
@@ -346,13 +345,11 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	case flags.Changed("user"):
 		f.User = opts.user
 	case newProject || flags.Changed("workspace"):
-		f.User = ownerOf(st)
+		f.User = workspace.Owner(st)
 	}
-	want := ""
 	if flags.Changed("isolation") {
-		want = opts.isolation
-		if want == "" {
-			return errors.New(`invalid --isolation "": use "worktree", "clone" or "shared"`)
+		if want, err = fleet.ParseIsolation(opts.isolation); err != nil {
+			return err
 		}
 	}
 	if err := workspace.SetIsolation(f, ws, want, newProject || flags.Changed("workspace")); err != nil {
@@ -380,43 +377,18 @@ func applyConfigFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newP
 			continue
 		}
 		v, _ := flags.GetString(flag)
-		*dst = relativeToFleet(f, v)
+		*dst = f.Rel(v)
 	}
 	if flags.Changed("git-user-name") {
 		f.Config.GitUserName = opts.gitUserName
 	} else if newProject {
-		f.Config.GitUserName = hostGitConfig("user.name")
+		f.Config.GitUserName = workspace.HostGitConfig("user.name")
 	}
 	if flags.Changed("git-user-email") {
 		f.Config.GitUserEmail = opts.gitUserEmail
 	} else if newProject {
-		f.Config.GitUserEmail = hostGitConfig("user.email")
+		f.Config.GitUserEmail = workspace.HostGitConfig("user.email")
 	}
-}
-
-// relativeToFleet is a path given on the command line as the fleet saves it: relative to
-// the compose file's directory when it is under it, else absolute.
-func relativeToFleet(f *fleet.Fleet, p string) string {
-	if p == "" {
-		return ""
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	if rel, err := filepath.Rel(f.Dir(), abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-		return "./" + rel
-	}
-	return abs
-}
-
-// hostGitConfig is `git config --get KEY` on this host ("" without git or the key).
-func hostGitConfig(key string) string {
-	out, err := exec.Command("git", "config", "--get", key).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // composeArgs are args for compose on the fleet, with compose's .env never read: an agent
@@ -425,31 +397,6 @@ func hostGitConfig(key string) string {
 // agent made must not. The empty mask file stands in for it.
 func composeArgs(f *fleet.Fleet, args ...string) []string {
 	return append([]string{"--env-file", f.MaskFile()}, args...)
-}
-
-// ownerOf is the workspace owner's UID:GID, or the image's user when the owner is root:
-// nothing in an agent runs as root.
-func ownerOf(st os.FileInfo) string {
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 {
-		return fmt.Sprintf("%d:%d", sys.Uid, sys.Gid)
-	}
-	return fleet.DefaultUser
-}
-
-// relTo writes p relative to dir when it lies inside it, so the compose file moves with
-// its directory; else absolute.
-func relTo(dir, p string) string {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-		if rel == "." {
-			return "."
-		}
-		return "./" + rel
-	}
-	return abs
 }
 
 // buildMissingImages builds the agent images the fleet needs and the engine lacks, when
@@ -483,13 +430,4 @@ func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fle
 		return err
 	}
 	return buildTargets(ctx, dockerCli, resolved, bopts)
-}
-
-func writableDir(dir string) error {
-	f, err := os.CreateTemp(dir, ".magents-write-test-")
-	if err != nil {
-		return fmt.Errorf("cannot write the compose file in %s: %w", dir, errors.Unwrap(err))
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }

@@ -60,19 +60,3 @@ func TestUpFlagsKeepSavedValues(t *testing.T) {
 		t.Errorf("after up -n 2 --user: %+v", f)
 	}
 }
-
-func TestUpWorkspaceIsWrittenRelativeWhenInside(t *testing.T) {
-	dir := t.TempDir()
-	sub := filepath.Join(dir, "src")
-	if err := os.Mkdir(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for in, want := range map[string]string{dir: ".", sub: "./src", "/": "/"} {
-		if got := relTo(dir, in); got != want {
-			t.Errorf("relTo(%s) = %s, want %s", in, got, want)
-		}
-	}
-	if got := relTo(dir, dir+"-sibling"); got != dir+"-sibling" {
-		t.Errorf("a sibling directory became %s", got)
-	}
-}

@@ -5,6 +5,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 )
@@ -57,4 +58,18 @@ func write(path string, b []byte, perm os.FileMode, uid, gid int) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// CheckWritable says whether files can be written in dir, by writing and removing one;
+// its error is the system's, without the test file's name.
+func CheckWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".magents-write-test-")
+	if err != nil {
+		if u := errors.Unwrap(err); u != nil {
+			return u
+		}
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

@@ -169,6 +169,14 @@ const EgressProxyService = "egress-proxy"
 // worktree each, or the one directory.
 var Isolations = []string{"clone", "worktree", "shared"}
 
+// ParseIsolation reads an --isolation value.
+func ParseIsolation(s string) (string, error) {
+	if !slices.Contains(Isolations, s) {
+		return "", fmt.Errorf("invalid --isolation %q: use %s", s, strings.Join(Isolations, ", "))
+	}
+	return s, nil
+}
+
 // PermissionModes are the modes Claude Code takes (claude --permission-mode).
 var PermissionModes = []string{"manual", "acceptEdits", "auto", "plan", "dontAsk", "bypassPermissions"}
 
@@ -233,6 +241,26 @@ func (f *Fleet) Abs(p string) string {
 		return p
 	}
 	return filepath.Join(f.Dir(), p)
+}
+
+// Rel is a path given on the command line as the fleet saves it: relative to the compose
+// file's directory when it lies inside it, so the file moves with its directory; else
+// absolute.
+func (f *Fleet) Rel(p string) string {
+	if p == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(f.Dir(), abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		if rel == "." {
+			return "."
+		}
+		return "./" + rel
+	}
+	return abs
 }
 
 // AgentNames are agent-1 … agent-N: agents are numbered from 1 everywhere.

@@ -276,3 +276,26 @@ func TestIPv6Subnet(t *testing.T) {
 		t.Error("the subnet of a project changes between runs")
 	}
 }
+
+func TestRelWritesPathsInsideTheFleetRelative(t *testing.T) {
+	dir := t.TempDir()
+	f := New("p", filepath.Join(dir, "docker-compose.claude.yml"))
+	for in, want := range map[string]string{"": "", dir: ".", filepath.Join(dir, "src"): "./src", "/": "/", dir + "-sibling": dir + "-sibling"} {
+		if got := f.Rel(in); got != want {
+			t.Errorf("Rel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseIsolation(t *testing.T) {
+	for _, s := range Isolations {
+		if got, err := ParseIsolation(s); err != nil || got != s {
+			t.Errorf("ParseIsolation(%q) = %q, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "container"} {
+		if _, err := ParseIsolation(s); err == nil || !strings.Contains(err.Error(), "clone, worktree, shared") {
+			t.Errorf("ParseIsolation(%q): err = %v, want the choices", s, err)
+		}
+	}
+}

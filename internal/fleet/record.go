@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 )
 
 // Record is what docker magents last wrote to a compose file: the file's digest and the

@@ -2,13 +2,14 @@ package fleet
 
 import (
 	"fmt"
-	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/docker-magents/docker-magents/internal/atomicfile"
 )
 
 // Lock serializes commands that change a project (two `up` at once): it holds an

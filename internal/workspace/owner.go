@@ -1,0 +1,29 @@
+package workspace
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// Owner is the workspace owner's UID:GID, which the agents run as, or the image's user
+// when the owner is root: nothing in an agent runs as root.
+func Owner(st os.FileInfo) string {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 {
+		return fmt.Sprintf("%d:%d", sys.Uid, sys.Gid)
+	}
+	return fleet.DefaultUser
+}
+
+// HostGitConfig is `git config --get KEY` on this host ("" without git or the key).
+func HostGitConfig(key string) string {
+	out, err := exec.Command("git", "config", "--get", key).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
