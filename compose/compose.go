@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -32,7 +31,7 @@ const Extension = "x-magents"
 const AgentLabel = "io.docker-magents.agent"
 
 // Project renders the fleet as a compose project.
-func Project(f *fleet.Fleet) *types.Project {
+func Project(f *fleet.Fleet) (*types.Project, error) {
 	p := &types.Project{
 		Name:       f.Project,
 		WorkingDir: f.Dir(),
@@ -41,7 +40,11 @@ func Project(f *fleet.Fleet) *types.Project {
 		Extensions: types.Extensions{Extension: saved(f)},
 	}
 	for i, name := range f.AgentNames() {
-		p.Services[name] = agentService(f, name, f.ContainerName(name), f.Image, strconv.Itoa(i+1))
+		s, err := agentService(f, name, f.ContainerName(name), f.Image, strconv.Itoa(i+1))
+		if err != nil {
+			return nil, err
+		}
+		p.Services[name] = s
 		p.Volumes[fleet.ConfigVolume(name)] = types.VolumeConfig{}
 		if f.Isolation == "clone" {
 			p.Volumes[fleet.CloneVolume(name)] = types.VolumeConfig{}
@@ -65,13 +68,17 @@ func Project(f *fleet.Fleet) *types.Project {
 	if f.Dev {
 		// The guide's development container: the dev target, its own config volume.
 		name := fleet.DevService
-		p.Services[name] = agentService(f, name, f.Project+"-claude-dev", fleet.DefaultDevImage, "dev")
+		s, err := agentService(f, name, f.Project+"-claude-dev", fleet.DefaultDevImage, "dev")
+		if err != nil {
+			return nil, err
+		}
+		p.Services[name] = s
 		p.Volumes[fleet.ConfigVolume("claude-dev")] = types.VolumeConfig{}
 	}
-	return p
+	return p, nil
 }
 
-func agentService(f *fleet.Fleet, name, container, image, id string) types.ServiceConfig {
+func agentService(f *fleet.Fleet, name, container, image, id string) (types.ServiceConfig, error) {
 	yes := true
 	s := types.ServiceConfig{Name: name}
 	// compose-go moves ServiceConfig fields between embedded structs across versions:
@@ -193,22 +200,31 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 			}
 		}
 	}
-	mem, _ := fleet.ParseBytes(f.Memory)
-	s.MemLimit = types.UnitBytes(mem)
-	s.CPUS = float32(f.CPUs)
-	// Least privilege: no capabilities (the agent runs as a non-root user and needs none),
-	// no privilege gain through setuid binaries, bounded processes.
-	s.CapDrop = []string{"ALL"}
-	s.SecurityOpt = []string{"no-new-privileges:true"}
-	s.PidsLimit = f.PidsLimit()
-	if f.ReadOnlyRootfs {
+	limits, err := agentspec.LimitsOf(f)
+	if err != nil {
+		return s, err
+	}
+	s.MemLimit = types.UnitBytes(limits.MemoryBytes)
+	s.CPUS = float32(limits.CPUs)
+	s.PidsLimit = limits.Pids
+	sec, err := agentspec.SecurityOf(f, false)
+	if err != nil {
+		return s, err
+	}
+	if sec.DropAllCaps {
+		s.CapDrop = []string{"ALL"}
+	}
+	if sec.NoNewPrivileges {
+		s.SecurityOpt = []string{"no-new-privileges:true"}
+	}
+	if sec.ReadOnlyRootfs {
 		s.ReadOnly = true
-		s.Tmpfs = types.StringList{"/tmp", "/run/magents", "/home/magents"}
+		s.Tmpfs = types.StringList(sec.Writable)
 	}
 	if f.Docker && name != fleet.DevService {
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: DockerSocket, Target: DockerSocket})
-		if gid := socketGroup(); gid != "" {
-			s.GroupAdd = []string{gid}
+		if f.DockerGID != "" {
+			s.GroupAdd = []string{f.DockerGID}
 		}
 	}
 	if f.Egress == fleet.EgressAllowlist {
@@ -230,7 +246,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) types.Servi
 		Retries:     ptr(uint64(3)),
 		StartPeriod: ptr(types.Duration(30 * time.Second)),
 	}
-	return s
+	return s, nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -358,25 +374,15 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 // DockerSocket is the engine's socket, mounted into agents only with --docker.
 const DockerSocket = "/var/run/docker.sock"
 
-// socketGroup is the group that owns the engine's socket here, so a non-root agent given
-// --docker can use it.
-func socketGroup() string {
-	st, err := os.Stat(DockerSocket)
-	if err != nil {
-		return ""
-	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		return strconv.FormatUint(uint64(sys.Gid), 10)
-	}
-	return ""
-}
-
 // Render renders the fleet to compose YAML, every value a literal (literalYAML), and
 // checks with compose-go's loader, in an environment where every variable is set, that the
 // file loads and that what reaches the agents is what the fleet says: a file compose would
 // reject, or that would give an agent something else, is never written.
 func Render(ctx context.Context, f *fleet.Fleet) ([]byte, error) {
-	want := Project(f)
+	want, err := Project(f)
+	if err != nil {
+		return nil, err
+	}
 	b, err := want.MarshalYAML()
 	if err != nil {
 		return nil, err

@@ -307,7 +307,9 @@ func TestMasksHideTheFleetsOwnFiles(t *testing.T) {
 	}
 	// Agents that cannot read the git dir get the seed up bundled instead.
 	f.CloneSeed = true
-	p = Project(f)
+	if p, err = Project(f); err != nil {
+		t.Fatal(err)
+	}
 	clear(binds)
 	for _, v := range p.Services["agent-1"].Volumes {
 		if v.Type == "bind" {
@@ -334,7 +336,10 @@ func TestHostLoginMountsOnlyItsFiles(t *testing.T) {
 	}
 	f := testFleet(1)
 	f.AuthLogin = login
-	p := Project(f)
+	p, err := Project(f)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var auth []string
 	for _, v := range p.Services["agent-1"].Volumes {
 		if strings.HasPrefix(v.Target, fleet.AuthMountPath) {

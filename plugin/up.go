@@ -282,6 +282,10 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	if flags.Changed("docker") {
 		f.Docker = opts.docker
 	}
+	f.DockerGID = ""
+	if f.Docker {
+		f.DockerGID = workspace.GroupOf(compose.DockerSocket)
+	}
 	if flags.Changed("egress") {
 		f.Egress = opts.egress
 	}

@@ -68,3 +68,74 @@ var Exceptions = map[string]map[string]string{
 	"ecs":      {agentenv.SharedConfig: "ECS has no config objects: deploy the image 'docker magents build --with-config' makes, which carries the shared config and sets " + agentenv.SharedConfig},
 	"cloudrun": {agentenv.SharedConfig: "Cloud Run has no config objects: deploy the image 'docker magents build --with-config' makes, which carries the shared config and sets " + agentenv.SharedConfig},
 }
+
+// Limits are an agent's resources.
+type Limits struct {
+	MemoryBytes int64
+	CPUs        float64 // 0: no limit
+	Pids        int64   // -1: no limit
+}
+
+// LimitsOf is the fleet's per-agent limits.
+func LimitsOf(f *fleet.Fleet) (Limits, error) {
+	mem, err := fleet.ParseBytes(f.Memory)
+	if err != nil {
+		return Limits{}, err
+	}
+	return Limits{MemoryBytes: mem, CPUs: f.CPUs, Pids: f.PidsLimit()}, nil
+}
+
+// DeployCPUs are the CPUs an agent gets where a platform needs a number and the fleet
+// gives none (Kubernetes, ECS, Cloud Run).
+const DeployCPUs = 2
+
+// CPUsOrDefault is l's CPU limit, or DeployCPUs.
+func (l Limits) CPUsOrDefault() float64 {
+	if l.CPUs > 0 {
+		return l.CPUs
+	}
+	return DeployCPUs
+}
+
+// Security is how an agent is confined: as a non-root user, with no capabilities and no
+// privilege gained through setuid binaries, and — when the fleet asks or the platform
+// keeps nothing on the root anyway — a read-only root with Writable as scratch space.
+type Security struct {
+	UID, GID        int
+	DropAllCaps     bool
+	NoNewPrivileges bool
+	ReadOnlyRootfs  bool
+	Writable        []string
+}
+
+// SecurityOf is the confinement of the fleet's agents. Remote platforms run them as the
+// image's user (their workspace is a volume of their own, not a host directory).
+func SecurityOf(f *fleet.Fleet, remote bool) (Security, error) {
+	user := f.User
+	if remote || user == "" {
+		user = fleet.DefaultUser
+	}
+	uid, gid, err := fleet.ParseUser(user)
+	if err != nil {
+		return Security{}, err
+	}
+	s := Security{UID: uid, GID: gid, DropAllCaps: true, NoNewPrivileges: true, ReadOnlyRootfs: f.ReadOnlyRootfs}
+	if s.ReadOnlyRootfs {
+		s.Writable = Scratch
+	}
+	return s, nil
+}
+
+// Scratch are the directories an agent writes that need not outlive it: with a read-only
+// root they are tmpfs or a platform's scratch volumes.
+var Scratch = []string{"/tmp", "/run/magents", "/home/magents"}
+
+// Mount is one of an agent's volumes that outlive its container.
+type Mount struct {
+	Name string // config, workspace
+	Path string
+}
+
+// Mounts are every agent's volumes: its Claude config dir (login, history, settings) and
+// its workspace.
+var Mounts = []Mount{{"config", fleet.ClaudeConfigDir}, {"workspace", fleet.WorkspaceDir}}

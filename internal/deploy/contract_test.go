@@ -46,7 +46,11 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 	}
 	renderers := map[string]func(t *testing.T) rendered{
 		"compose": func(t *testing.T) rendered {
-			s := compose.Project(f).Services["agent-1"]
+			p, err := compose.Project(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := p.Services["agent-1"]
 			r := rendered{env: map[string]string{}, health: s.HealthCheck.Test[1:]}
 			for k, v := range s.Environment {
 				r.env[k] = *v

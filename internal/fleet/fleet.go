@@ -61,6 +61,9 @@ type Fleet struct {
 	// Docker mounts the engine's socket into the agents: root on the host for whoever
 	// controls them. Off unless asked for.
 	Docker bool `yaml:"docker,omitempty"`
+	// DockerGID is the group that owns the engine's socket on the host, which an agent given
+	// Docker joins (read by up, so rendering never reads the host).
+	DockerGID string `yaml:"docker_gid,omitempty"`
 	// Egress is "allowlist" (the agents reach the outside only through the fleet's egress
 	// proxy, and only the hosts of DefaultAllow, Allow and the env file's
 	// ANTHROPIC_BASE_URL; the default of new projects) or "open". Files written before

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -26,4 +27,17 @@ func HostGitConfig(key string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// GroupOf is the GID that owns path on this host ("" when it cannot be read): the group
+// an agent joins to use the engine's socket.
+func GroupOf(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return strconv.FormatUint(uint64(sys.Gid), 10)
+	}
+	return ""
 }
