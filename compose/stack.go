@@ -66,7 +66,11 @@ func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs [
 		}
 	}
 	for i, name := range f.AgentNames() {
-		cfg.Services = append(cfg.Services, stackService(f, name, strconv.Itoa(i+1), secret, env, configs))
+		svc, err := stackService(f, name, i+1, secret, env, configs)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Services = append(cfg.Services, svc)
 		cfg.Volumes[fleet.ConfigVolume(name)] = clitypes.VolumeConfig{}
 		cfg.Volumes[fleet.CloneVolume(name)] = clitypes.VolumeConfig{}
 	}
@@ -98,13 +102,13 @@ func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs [
 	return b, nil
 }
 
-func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared map[string]string, configs []StackConfig) clitypes.ServiceConfig {
+func stackService(f *fleet.Fleet, name string, n int, secret *StackSecret, shared map[string]string, configs []StackConfig) (clitypes.ServiceConfig, error) {
 	yes := true
 	env := clitypes.MappingWithEquals{}
 	for k, v := range shared {
 		env[k] = ptr(v)
 	}
-	n, _ := strconv.Atoi(id)
+	id := strconv.Itoa(n)
 	for k, v := range agentspec.Env(f, n) {
 		env[k] = ptr(v)
 	}
@@ -155,17 +159,30 @@ func stackService(f *fleet.Fleet, name, id string, secret *StackSecret, shared m
 			Source: c.Key, Target: fleet.ConfigDeliveredDir + "/" + c.Path, Mode: ptr(uint32(0o444)),
 		})
 	}
-	limits := &clitypes.ResourceLimit{}
-	if mem, err := fleet.ParseBytes(f.Memory); err == nil && mem > 0 {
-		limits.MemoryBytes = clitypes.UnitBytes(mem)
+	l, err := agentspec.LimitsOf(f)
+	if err != nil {
+		return s, err
 	}
-	if f.CPUs > 0 {
-		limits.NanoCPUs = strconv.FormatFloat(f.CPUs, 'f', -1, 64)
+	limits := &clitypes.ResourceLimit{MemoryBytes: clitypes.UnitBytes(l.MemoryBytes), Pids: max(l.Pids, 0)}
+	if l.CPUs > 0 {
+		limits.NanoCPUs = strconv.FormatFloat(l.CPUs, 'f', -1, 64)
 	}
-	if *limits != (clitypes.ResourceLimit{}) {
-		s.Deploy.Resources.Limits = limits
+	s.Deploy.Resources.Limits = limits
+	// The stack sets no user: the image's own (agentspec.SecurityOf with remote).
+	sec, err := agentspec.SecurityOf(f, true)
+	if err != nil {
+		return s, err
 	}
-	return s
+	if sec.DropAllCaps {
+		s.CapDrop = []string{"ALL"}
+	}
+	if sec.ReadOnlyRootfs {
+		s.ReadOnly = true
+		for _, dir := range sec.Writable {
+			s.Volumes = append(s.Volumes, clitypes.ServiceVolumeConfig{Type: "tmpfs", Target: dir})
+		}
+	}
+	return s, nil
 }
 
 func durationPtr(d time.Duration) *clitypes.Duration { return ptr(clitypes.Duration(d)) }

@@ -65,8 +65,26 @@ var Targets = []string{"compose", "swarm", "kubernetes", "ecs", "cloudrun"}
 // Exceptions are, per target, the items of the spec it has no equivalent for and why:
 // the one list of them, which docker magents deploy prints and the contract test checks.
 var Exceptions = map[string]map[string]string{
-	"ecs":      {agentenv.SharedConfig: "ECS has no config objects: deploy the image 'docker magents build --with-config' makes, which carries the shared config and sets " + agentenv.SharedConfig},
-	"cloudrun": {agentenv.SharedConfig: "Cloud Run has no config objects: deploy the image 'docker magents build --with-config' makes, which carries the shared config and sets " + agentenv.SharedConfig},
+	"swarm": {
+		"security.no-new-privileges": "Swarm services take no security options: the agent still runs as a non-root user with no capabilities",
+	},
+	"kubernetes": {
+		"limits.pids": "Kubernetes limits processes per node (the kubelet's podPidsLimit), not per pod: set it on the nodes",
+	},
+	"ecs": {
+		agentenv.SharedConfig:        "ECS has no config objects: deploy the image 'docker magents build --with-config' makes, which carries the shared config and sets " + agentenv.SharedConfig,
+		"limits.pids":                "ECS task definitions have no process limit on Fargate",
+		"security.no-new-privileges": "Fargate takes no docker security options: the agent still runs as a non-root user with no capabilities",
+	},
+	"cloudrun": {
+		agentenv.SharedConfig:        "Cloud Run has no config objects: deploy the image 'docker magents build --with-config' makes, which carries the shared config and sets " + agentenv.SharedConfig,
+		"limits.pids":                "Cloud Run has no process limit",
+		"security.cap-drop":          "Cloud Run's sandbox (gen2) sets the capabilities; the agent runs as the image's non-root user",
+		"security.no-new-privileges": "Cloud Run takes no security options; the agent runs as the image's non-root user",
+		"security.read-only-rootfs":  "Cloud Run's root filesystem is the instance's memory, gone with it",
+		"mount.config":               "Cloud Run has no volume that outlives an instance: Claude's config (and login) start anew with each one",
+		"mount.workspace":            "Cloud Run has no volume that outlives an instance: the agent clones or receives its work anew, and pushes what it keeps",
+	},
 }
 
 // Limits are an agent's resources.
@@ -139,3 +157,43 @@ type Mount struct {
 // Mounts are every agent's volumes: its Claude config dir (login, history, settings) and
 // its workspace.
 var Mounts = []Mount{{"config", fleet.ClaudeConfigDir}, {"workspace", fleet.WorkspaceDir}}
+
+// Items is everything agent n is given, by name: its environment (Env) and, named
+// limits.*, security.* and mount.*, its limits, confinement and volumes, as strings — the
+// list the contract test holds every target to and deploy names exceptions from. Remote
+// platforms need a CPU limit and run agents as the image's user (SecurityOf).
+func Items(f *fleet.Fleet, n int, remote bool) (map[string]string, error) {
+	items := Env(f, n)
+	l, err := LimitsOf(f)
+	if err != nil {
+		return nil, err
+	}
+	items["limits.memory"] = strconv.FormatInt(l.MemoryBytes, 10)
+	switch {
+	case remote:
+		items["limits.cpus"] = strconv.FormatFloat(l.CPUsOrDefault(), 'f', -1, 64)
+	case l.CPUs > 0:
+		items["limits.cpus"] = strconv.FormatFloat(l.CPUs, 'f', -1, 64)
+	}
+	if l.Pids > 0 {
+		items["limits.pids"] = strconv.FormatInt(l.Pids, 10)
+	}
+	s, err := SecurityOf(f, remote)
+	if err != nil {
+		return nil, err
+	}
+	items["security.user"] = strconv.Itoa(s.UID) + ":" + strconv.Itoa(s.GID)
+	if s.DropAllCaps {
+		items["security.cap-drop"] = "ALL"
+	}
+	if s.NoNewPrivileges {
+		items["security.no-new-privileges"] = "true"
+	}
+	if s.ReadOnlyRootfs {
+		items["security.read-only-rootfs"] = "true"
+	}
+	for _, m := range Mounts {
+		items["mount."+m.Name] = m.Path
+	}
+	return items, nil
+}

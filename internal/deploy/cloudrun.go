@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/manifest"
 	"github.com/docker-magents/docker-magents/templates"
@@ -41,14 +42,12 @@ func CloudRun(f *fleet.Fleet, o CloudRunOptions) ([]Document, error) {
 			"(the default one would hand an agent its token through the metadata server): create it " +
 			"(gcloud iam service-accounts create NAME), then give --service-account NAME@GCP_PROJECT.iam.gserviceaccount.com")
 	}
-	memory := "4Gi"
-	if n, err := fleet.ParseBytes(f.Memory); err == nil {
-		memory = strconv.FormatInt(n>>20, 10) + "Mi"
+	l, err := agentspec.LimitsOf(f)
+	if err != nil {
+		return nil, err
 	}
-	cpu := "2"
-	if f.CPUs > 0 {
-		cpu = strconv.FormatFloat(f.CPUs, 'f', -1, 64)
-	}
+	memory := strconv.FormatInt(l.MemoryBytes>>20, 10) + "Mi"
+	cpu := strconv.FormatFloat(l.CPUsOrDefault(), 'f', -1, 64)
 	var docs []Document
 	for i, agent := range f.AgentNames() {
 		env := map[string]string{}

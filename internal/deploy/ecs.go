@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/templates"
 )
@@ -47,13 +48,14 @@ func ECS(f *fleet.Fleet, o ECSOptions) ([]Document, error) {
 	if o.Var == "" {
 		return nil, errors.New("no credential variable for the task definition's secret")
 	}
-	mem := int64(4096)
-	if n, err := fleet.ParseBytes(f.Memory); err == nil {
-		mem = n >> 20
+	l, err := agentspec.LimitsOf(f)
+	if err != nil {
+		return nil, err
 	}
-	cpu := 2048
-	if f.CPUs > 0 {
-		cpu = int(f.CPUs * 1024)
+	mem, cpu := l.MemoryBytes>>20, int(l.CPUsOrDefault()*1024)
+	sec, err := agentspec.SecurityOf(f, true)
+	if err != nil {
+		return nil, err
 	}
 	var docs []Document
 	for i, agent := range f.AgentNames() {
@@ -64,7 +66,7 @@ func ECS(f *fleet.Fleet, o ECSOptions) ([]Document, error) {
 		maps.Copy(env, agentEnv(f, i+1))
 		data := map[string]any{
 			"Family": ECSFamily(f.Project, agent), "Agent": agent, "Image": f.Image,
-			"CPU": strconv.Itoa(cpu), "Memory": strconv.FormatInt(mem, 10),
+			"CPU": strconv.Itoa(cpu), "Memory": strconv.FormatInt(mem, 10), "User": fmt.Sprintf("%d:%d", sec.UID, sec.GID),
 			"ExecutionRoleARN": o.ExecutionRoleARN, "TaskRoleARN": o.TaskRoleARN,
 			"Env": sortedEnv(env), "Var": o.Var, "SecretARN": o.SecretARN,
 			"LogGroup": "/docker-magents/" + f.Project, "Region": o.Region, "EFSID": o.EFSID,

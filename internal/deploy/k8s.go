@@ -69,7 +69,14 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 	}
 	docs := []Document{{Name: "claude-auth-secret.yaml", Content: secret, Object: &s, Secret: true}}
 
-	r := o.Resources.withDefaults(f)
+	r, err := o.Resources.withDefaults(f)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := agentspec.SecurityOf(f, true)
+	if err != nil {
+		return nil, err
+	}
 	// A request above its limit is refused by the API server: a small --memory or --cpus
 	// lowers the request too.
 	for _, pair := range []struct{ req, lim *string }{{&r.MemoryRequest, &r.MemoryLimit}, {&r.CPURequest, &r.CPULimit}} {
@@ -91,6 +98,7 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		"Project": f.Project, "Name": K8sName(f.Project), "Image": f.Image, "Agents": f.Agents,
 		"Var": c.Var, "SecretName": AuthSecretName(f.Project), "SecretFile": fleet.SecretFileName(c.Var),
 		"AuthInit": o.AuthInit, "PermissionMode": f.PermissionMode, "Headless": f.Headless, "AuthCheck": f.AuthCheck,
+		"UID": sec.UID, "GID": sec.GID,
 		"MemoryRequest": r.MemoryRequest, "MemoryLimit": r.MemoryLimit, "CPURequest": r.CPURequest, "CPULimit": r.CPULimit,
 		"ConfigStorage": r.ConfigStorage, "WorkspaceStorage": r.WorkspaceStorage,
 		"Env": sortedEnv(k8sSharedEnv(f, o.Env)), "Tasks": tasks(f), "SharedConfig": sharedConfig(f), "Git": gitEnv(f),
@@ -155,26 +163,24 @@ func checkStatefulSet(sts *appsv1.StatefulSet, f *fleet.Fleet) error {
 	return nil
 }
 
-func (r Resources) withDefaults(f *fleet.Fleet) Resources {
+func (r Resources) withDefaults(f *fleet.Fleet) (Resources, error) {
 	def := func(v, d string) string {
 		if v == "" {
 			return d
 		}
 		return v
 	}
-	limit := "4Gi"
-	if n, err := fleet.ParseBytes(f.Memory); err == nil && n > 0 {
-		limit = strconv.FormatInt(n/(1<<20), 10) + "Mi"
+	l, err := agentspec.LimitsOf(f)
+	if err != nil {
+		return r, err
 	}
-	cpu := "2"
-	if f.CPUs > 0 {
-		cpu = strconv.FormatFloat(f.CPUs, 'f', -1, 64)
-	}
+	limit := strconv.FormatInt(l.MemoryBytes>>20, 10) + "Mi"
+	cpu := strconv.FormatFloat(l.CPUsOrDefault(), 'f', -1, 64)
 	return Resources{
 		MemoryRequest: def(r.MemoryRequest, "2Gi"), MemoryLimit: def(r.MemoryLimit, limit),
 		CPURequest: def(r.CPURequest, "1"), CPULimit: def(r.CPULimit, cpu),
 		ConfigStorage: def(r.ConfigStorage, "1Gi"), WorkspaceStorage: def(r.WorkspaceStorage, "10Gi"),
-	}
+	}, nil
 }
 
 func sortedEnv(env map[string]string) []envVar {
