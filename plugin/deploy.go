@@ -107,11 +107,15 @@ func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, 
 
 // printExceptions says which of the fleet's agent settings the target has no equivalent
 // for, and what to do instead (agentspec.Exceptions).
-func printExceptions(dockerCli command.Cli, f *fleet.Fleet, target string) {
-	spec := agentspec.Env(f, 1)
+func printExceptions(dockerCli command.Cli, f *fleet.Fleet, target string) error {
+	spec, err := agentspec.Items(f, 1, true)
+	if err != nil {
+		return err
+	}
 	for _, item := range slices.Sorted(maps.Keys(agentspec.Exceptions[target])) {
 		if _, set := spec[item]; set {
 			fmt.Fprintf(dockerCli.Err(), "note: %s is not set by this render: %s\n", item, agentspec.Exceptions[target][item])
 		}
 	}
+	return nil
 }

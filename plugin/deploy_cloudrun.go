@@ -56,6 +56,8 @@ func runDeployCloudRun(ctx context.Context, dockerCli command.Cli, root *rootOpt
 	if err != nil {
 		return err
 	}
-	printExceptions(dockerCli, f, "cloudrun")
+	if err := printExceptions(dockerCli, f, "cloudrun"); err != nil {
+		return err
+	}
 	return deploy.WriteWithCommands(dockerCli.Out(), dockerCli.Err(), opts.output, docs, "cloudrun-commands.sh", deploy.CloudRunCommands(f, o))
 }

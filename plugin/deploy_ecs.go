@@ -56,6 +56,8 @@ func runDeployECS(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err != nil {
 		return err
 	}
-	printExceptions(dockerCli, f, "ecs")
+	if err := printExceptions(dockerCli, f, "ecs"); err != nil {
+		return err
+	}
 	return deploy.WriteWithCommands(dockerCli.Out(), dockerCli.Err(), opts.output, docs, "ecs-commands.sh", deploy.ECSCommands(f, o, opts.cluster))
 }

@@ -92,6 +92,9 @@ func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err != nil {
 		return err
 	}
+	if err := printExceptions(dockerCli, f, "kubernetes"); err != nil {
+		return err
+	}
 	cluster := opts.apply || opts.dryRun || opts.delete
 	if !cluster || opts.output != "" {
 		if opts.output == "" {

@@ -90,6 +90,9 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 	if err != nil {
 		return err
 	}
+	if err := printExceptions(dockerCli, f, "swarm"); err != nil {
+		return err
+	}
 	if !opts.apply || opts.output != "" {
 		if err := deploy.Write(dockerCli.Out(), dockerCli.Err(), opts.output, []deploy.Document{{Name: StackFileName, Content: stack}}); err != nil {
 			return err

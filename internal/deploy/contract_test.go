@@ -1,8 +1,10 @@
 package deploy
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,11 +23,47 @@ import (
 )
 
 // rendered is what a target gives agent-1: its environment (an equivalent counts: a
-// variable the platform fills in, a task from a ConfigMap), and the health command and
-// HTTP paths its probes use.
+// variable the platform fills in, a task from a ConfigMap) and its limits, confinement
+// and volumes, named as agentspec.Items names them; and the health command and HTTP
+// paths its probes use.
 type rendered struct {
 	env    map[string]string
 	health []string
+}
+
+// the items of agentspec.Items that are not environment variables, as a target writes them.
+func (r rendered) limits(memoryBytes int64, cpus float64, pids int64) {
+	r.env["limits.memory"] = strconv.FormatInt(memoryBytes, 10)
+	if cpus > 0 {
+		r.env["limits.cpus"] = strconv.FormatFloat(cpus, 'f', -1, 64)
+	}
+	if pids > 0 {
+		r.env["limits.pids"] = strconv.FormatInt(pids, 10)
+	}
+}
+
+func (r rendered) security(user string, capDrop []string, noNewPrivileges, readOnly bool) {
+	if user == "" {
+		user = fleet.DefaultUser // the image's own
+	}
+	r.env["security.user"] = user
+	if slices.Contains(capDrop, "ALL") {
+		r.env["security.cap-drop"] = "ALL"
+	}
+	if noNewPrivileges {
+		r.env["security.no-new-privileges"] = "true"
+	}
+	if readOnly {
+		r.env["security.read-only-rootfs"] = "true"
+	}
+}
+
+func (r rendered) mounts(paths ...string) {
+	for _, m := range agentspec.Mounts {
+		if slices.Contains(paths, m.Path) {
+			r.env["mount."+m.Name] = m.Path
+		}
+	}
 }
 
 // The contract: every item of the agent spec arrives in every target — the same
@@ -38,9 +76,14 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 	f.Tasks = []string{"Write the parser", "Test it"}
 	f.Config = fleet.AgentConfig{GitUserName: "Team Bot", GitUserEmail: "bot@example.invalid", Generation: "2026-11-27T10:00:00Z"}
 	f.ConfigSet = agentconfig.Set{agentconfig.ClaudeMD: "# Team\n"}
-	spec := agentspec.Env(f, 1)
-	for _, item := range []string{agentenv.AgentID, agentenv.Task, agentenv.Headless, agentenv.AuthCheck, agentenv.PermissionMode, agentenv.SharedConfig, agentenv.AgentCmd, "GIT_CONFIG_COUNT"} {
-		if _, ok := spec[item]; !ok {
+	f.Memory, f.CPUs, f.Pids, f.ReadOnlyRootfs, f.User = "3g", 1.5, 512, true, "1001:1002"
+	all, err := agentspec.Items(f, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range []string{agentenv.AgentID, agentenv.Task, agentenv.Headless, agentenv.AuthCheck, agentenv.PermissionMode, agentenv.SharedConfig, agentenv.AgentCmd, "GIT_CONFIG_COUNT",
+		"limits.memory", "limits.cpus", "limits.pids", "security.user", "security.cap-drop", "security.no-new-privileges", "security.read-only-rootfs", "mount.config", "mount.workspace"} {
+		if _, ok := all[item]; !ok {
 			t.Fatalf("the spec lacks %s: the test fleet does not set everything", item)
 		}
 	}
@@ -55,6 +98,13 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 			for k, v := range s.Environment {
 				r.env[k] = *v
 			}
+			r.limits(int64(s.MemLimit), float64(s.CPUS), s.PidsLimit)
+			r.security(s.User, s.CapDrop, slices.Contains(s.SecurityOpt, "no-new-privileges:true"), s.ReadOnly)
+			var paths []string
+			for _, v := range s.Volumes {
+				paths = append(paths, v.Target)
+			}
+			r.mounts(paths...)
 			return r
 		},
 		"swarm": func(t *testing.T) rendered {
@@ -66,13 +116,37 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 				Services map[string]struct {
 					Environment map[string]string
 					Healthcheck struct{ Test []string }
+					User        string
+					CapDrop     []string `yaml:"cap_drop"`
+					ReadOnly    bool     `yaml:"read_only"`
+					Volumes     []struct{ Target string }
+					Deploy      struct {
+						Resources struct {
+							Limits struct {
+								Memory string
+								CPUs   string `yaml:"cpus"`
+								Pids   int64
+							}
+						}
+					}
 				}
 			}
 			if err := yaml.Unmarshal(b, &st); err != nil {
 				t.Fatal(err)
 			}
 			s := st.Services["agent-1"]
-			return rendered{env: s.Environment, health: s.Healthcheck.Test[1:]}
+			r := rendered{env: s.Environment, health: s.Healthcheck.Test[1:]}
+			l := s.Deploy.Resources.Limits
+			mem, _ := strconv.ParseInt(l.Memory, 10, 64)
+			cpus, _ := strconv.ParseFloat(l.CPUs, 64)
+			r.limits(mem, cpus, l.Pids)
+			r.security(s.User, s.CapDrop, false, s.ReadOnly)
+			var paths []string
+			for _, v := range s.Volumes {
+				paths = append(paths, v.Target)
+			}
+			r.mounts(paths...)
+			return r
 		},
 		"kubernetes": func(t *testing.T) rendered {
 			docs, err := K8s(f, testCred, K8sOptions{})
@@ -96,6 +170,16 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 						r.env[e.Name] = strings.ReplaceAll(e.Value, "$$", "$")
 					}
 					r.health = []string{c.LivenessProbe.HTTPGet.Path, c.ReadinessProbe.HTTPGet.Path}
+					lim := c.Resources.Limits
+					r.limits(lim.Memory().Value(), lim.Cpu().AsApproximateFloat64(), 0)
+					pod, sc := o.Spec.Template.Spec.SecurityContext, c.SecurityContext
+					r.security(fmt.Sprintf("%d:%d", *pod.RunAsUser, *pod.RunAsGroup), capNames(sc.Capabilities.Drop),
+						sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation, sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem)
+					var paths []string
+					for _, m := range c.VolumeMounts {
+						paths = append(paths, m.MountPath)
+					}
+					r.mounts(paths...)
 				}
 			}
 			// The pod's ordinal is its AGENT_ID (pod 0 is agent 1), and its task is the file
@@ -118,6 +202,20 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 			for _, kv := range c.Environment {
 				r.env[*kv.Name] = *kv.Value
 			}
+			td := docs[0].Object.(*ecs.RegisterTaskDefinitionInput)
+			mem, _ := strconv.ParseInt(*td.Memory, 10, 64)
+			cpu, _ := strconv.ParseFloat(*td.Cpu, 64)
+			r.limits(mem<<20, cpu/1024, 0)
+			var drop []string
+			if lp := c.LinuxParameters; lp != nil && lp.Capabilities != nil {
+				drop = lp.Capabilities.Drop
+			}
+			r.security(*c.User, drop, false, *c.ReadonlyRootFilesystem)
+			var paths []string
+			for _, m := range c.MountPoints {
+				paths = append(paths, *m.ContainerPath)
+			}
+			r.mounts(paths...)
 			return r
 		},
 		"cloudrun": func(t *testing.T) rendered {
@@ -134,6 +232,8 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 			for _, e := range c.Env {
 				r.env[e.Name] = e.Value
 			}
+			r.limits(c.Resources.Limits.Memory().Value(), c.Resources.Limits.Cpu().AsApproximateFloat64(), 0)
+			r.security("", nil, false, false) // no user set: the image's own
 			return r
 		},
 	}
@@ -142,6 +242,10 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 	}
 	for _, target := range agentspec.Targets {
 		t.Run(target, func(t *testing.T) {
+			spec, err := agentspec.Items(f, 1, target != "compose")
+			if err != nil {
+				t.Fatal(err)
+			}
 			r := renderers[target](t)
 			for k, want := range spec {
 				why, excepted := agentspec.Exceptions[target][k]
@@ -162,4 +266,12 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 			}
 		})
 	}
+}
+
+func capNames(caps []corev1.Capability) []string {
+	out := make([]string, len(caps))
+	for i, c := range caps {
+		out[i] = string(c)
+	}
+	return out
 }
