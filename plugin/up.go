@@ -134,7 +134,10 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	}
 	// The shared config's generation before this up: a new one is given to running agents,
 	// whose containers compose does not recreate for a config's content.
-	before, _ := compose.ReadFleet(path)
+	before, err := compose.ReadFleet(path)
+	if err != nil {
+		return err
+	}
 	// Check everything before touching the disk, then again under the project lock (another
 	// up may have changed the file meanwhile).
 	f, err := upFleet(root, opts, flags)

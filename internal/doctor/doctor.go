@@ -142,7 +142,10 @@ func agentChecks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, age
 	}
 	var repo *workspace.Repo
 	if f.Isolation == workspace.Worktree {
-		repo, _ = workspace.Open(f.Abs(f.Workspace))
+		var err error
+		if repo, err = workspace.Open(f.Abs(f.Workspace)); err != nil {
+			c.add("fleet", "workspace", agentstate.CheckFail, firstLine(err.Error()), "")
+		}
 	}
 	for _, a := range agents {
 		i := slices.IndexFunc(statuses, func(s fleetstatus.AgentStatus) bool { return s.Agent == a })

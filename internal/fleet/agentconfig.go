@@ -56,7 +56,10 @@ func (f *Fleet) LoadConfigSet(now time.Time) error {
 			if d.IsDir() || !strings.HasSuffix(d.Name(), ".md") || strings.HasPrefix(d.Name(), ".") {
 				return nil
 			}
-			rel, _ := filepath.Rel(dir, path)
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				return err
+			}
 			read(agentconfig.CommandsDir+"/"+filepath.ToSlash(rel), path)
 			return nil
 		})

@@ -56,7 +56,9 @@ func (f *Fleet) WriteRecord(dir string, content []byte) error {
 		return fmt.Errorf("keeping the record of %s: %w", f.ComposeFile, err)
 	}
 	// Where records were kept before: next to the file, where an agent could rewrite it.
-	_ = os.Remove(filepath.Join(f.StateDir(), "compose.sha256"))
+	if err := os.Remove(filepath.Join(f.StateDir(), "compose.sha256")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -62,13 +63,17 @@ func (f *Fleet) WriteAgentCredential(name, value string) error {
 	if err := atomicfile.WriteSecret(filepath.Join(dir, SecretFileName(name)), []byte(value), uid, gid); err != nil {
 		return err
 	}
-	entries, _ := os.ReadDir(dir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
 	for _, e := range entries {
 		if e.Name() != SecretFileName(name) && e.Name() != GitCredentialsFile {
-			_ = os.Remove(filepath.Join(dir, e.Name()))
+			errs = append(errs, os.Remove(filepath.Join(dir, e.Name())))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // GitCredentialsFile is the agents' git credentials in their secrets dir.

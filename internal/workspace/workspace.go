@@ -110,8 +110,7 @@ func (r *Repo) MakeWorktreeDir(path string, uid, gid int) error {
 		return os.Lchown(path, uid, gid)
 	}
 	if err := CheckWritable(path, uid, gid); err != nil {
-		_ = os.Remove(path)
-		return fmt.Errorf("%w: run the agents as your own user (--user %d:%d) or run up as root", err, os.Geteuid(), os.Getegid())
+		return errors.Join(fmt.Errorf("%w: run the agents as your own user (--user %d:%d) or run up as root", err, os.Geteuid(), os.Getegid()), os.Remove(path))
 	}
 	return nil
 }
@@ -197,7 +196,9 @@ func (r *Repo) copyIncludes(dst string, patterns []string) error {
 		if err := copyFile(filepath.Join(r.Root, rel), filepath.Join(dst, rel)); err != nil {
 			return fmt.Errorf("carrying %s into the worktree: %w", rel, err)
 		}
-		r.chown(filepath.Join(dst, rel))
+		if err := r.chown(filepath.Join(dst, rel)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -265,10 +266,11 @@ func (r *Repo) command(dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func (r *Repo) chown(path string) {
+func (r *Repo) chown(path string) error {
 	if os.Geteuid() == 0 && r.uid > 0 {
-		_ = os.Chown(path, r.uid, r.gid)
+		return os.Chown(path, r.uid, r.gid)
 	}
+	return nil
 }
 
 // Diff is what agent's branch changed since it left base (the merge base with the
@@ -290,7 +292,11 @@ func (r *Repo) Merge(agent, into string) (string, error) {
 			return "", err
 		}
 	}
-	if dirty, _ := r.git(r.Root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
+	dirty, err := r.git(r.Root, "status", "--porcelain", "--untracked-files=no")
+	if err != nil {
+		return "", err
+	}
+	if dirty != "" {
 		return "", errors.New("the host work tree has uncommitted changes: commit or stash them first")
 	}
 	// What the agent committed is untrusted: refuse what would reach outside the tree or
