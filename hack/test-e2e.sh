@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Runs the e2e suites against each engine of the matrix in turn, printing each pass's wall
-# time. ENGINES: "host" (the machine's own engine, Debian 12's 20.10 in CI) and "engine26"
+# Runs the e2e suites against each engine of the matrix, printing each pass's wall time.
+# ENGINES: "host" (the machine's own engine, Debian 12's 20.10 in CI) and "engine26"
 # (Debian 13's Engine 26.1 with the containerd image store, nested; hack/engine26.sh).
 #   hack/test-e2e.sh [ENGINE...]      default: host engine26
-# E2E_RUN (a go test -run pattern) and E2E_FLAGS pass through.
+# The passes run side by side, each line prefixed with its engine (E2E_SERIAL=1: in
+# turn); the host's engine-restart test runs after them, since restarting the host's
+# dockerd stops the nested engine with it. E2E_RUN (a go test -run pattern) and
+# E2E_FLAGS pass through.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -14,19 +17,20 @@ engines=("$@")
 # so bind mounts name the same directory on both sides.
 E2E_ROOT=${E2E_ROOT:-/var/tmp/magents-e2e}
 mkdir -p "$E2E_ROOT"
+restart_test=TestFaultEngineRestarted
 
 run_suite() {
-	TMPDIR=$E2E_ROOT go test -count=1 -tags e2e -timeout 40m -v -run "${E2E_RUN:-.}" ${E2E_FLAGS:-} ./e2e/...
+	TMPDIR=$E2E_ROOT go test -count=1 -tags e2e -timeout 40m -v -run "${E2E_RUN:-.}" ${E2E_SKIP:+-skip "$E2E_SKIP"} ${E2E_FLAGS:-} ./e2e/...
 }
 
-rc=0
-for engine in "${engines[@]}"; do
-	start=$(date +%s)
+# run_engine ENGINE runs the suites against one engine.
+run_engine() {
+	local engine=$1 rc=0
 	case $engine in
 	host)
 		# The single-node Kubernetes cluster the deploy k8s test applies to: once, in this
 		# pass (it imports images from this engine). E2E_K8S=0 leaves it out.
-		kubeconfig=
+		local kubeconfig=
 		if [ "${E2E_K8S:-1}" != 0 ]; then
 			kubeconfig=$(bash "$here/kubernetes.sh" start) || { rc=1; kubeconfig=; }
 		fi
@@ -34,7 +38,7 @@ for engine in "${engines[@]}"; do
 		[ -z "$kubeconfig" ] || bash "$here/kubernetes.sh" stop
 		;;
 	engine26)
-		bash "$here/engine26.sh" start "$E2E_ROOT" || { rc=1; continue; }
+		bash "$here/engine26.sh" start "$E2E_ROOT" || return 1
 		(
 			eval "$(bash "$here/engine26.sh" env)"
 			export DOCKER_HOST MAGENTS_E2E_HOST_ADDR
@@ -44,9 +48,44 @@ for engine in "${engines[@]}"; do
 		;;
 	*)
 		log "unknown engine $engine (host, engine26)"
-		exit 2
+		return 2
 		;;
 	esac
+	return $rc
+}
+
+timed() {
+	local engine=$1 start rc=0
+	start=$(date +%s)
+	run_engine "$engine" || rc=$?
 	log "stage test-e2e[$engine]: $([ $rc -eq 0 ] && echo pass || echo FAIL) in $(($(date +%s) - start))s"
+	return $rc
+}
+
+rc=0
+if [ ${#engines[@]} -eq 1 ] || [ "${E2E_SERIAL:-0}" = 1 ]; then
+	for engine in "${engines[@]}"; do
+		timed "$engine" || rc=1
+	done
+	exit $rc
+fi
+
+start=$(date +%s)
+pids=()
+for engine in "${engines[@]}"; do
+	skip=
+	[ "$engine" != host ] || skip="^$restart_test\$"
+	(
+		set -o pipefail
+		E2E_SKIP=$skip timed "$engine" 2>&1 | sed -u "s/^/[$engine] /"
+	) &
+	pids+=($!)
 done
+for pid in "${pids[@]}"; do
+	wait "$pid" || rc=1
+done
+if [[ " ${engines[*]} " == *" host "* ]] && echo "$restart_test" | grep -qE -- "${E2E_RUN:-.}"; then
+	E2E_RUN="^$restart_test\$" E2E_K8S=0 timed host || rc=1
+fi
+log "stage test-e2e: $([ $rc -eq 0 ] && echo pass || echo FAIL) in $(($(date +%s) - start))s (engines side by side)"
 exit $rc
