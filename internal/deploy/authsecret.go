@@ -9,7 +9,6 @@ import (
 	"fmt"
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
@@ -46,7 +45,7 @@ func AuthSecretECS(templateDir, project string, c auth.Credential, arn string) (
 	if createSecret, err = templates.Render(templateDir, "ecs/create-secret.json.tmpl", data); err != nil {
 		return nil, nil, err
 	}
-	var in secretsmanager.CreateSecretInput
+	var in CreateSecret
 	if err := decodeStrict(createSecret, &in); err != nil {
 		return nil, nil, fmt.Errorf("the rendered create-secret input does not decode into secretsmanager.CreateSecretInput: %w", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"go.yaml.in/yaml/v4"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -197,12 +196,12 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := docs[0].Object.(*ecs.RegisterTaskDefinitionInput).ContainerDefinitions[0]
+			c := docs[0].Object.(*TaskDefinition).ContainerDefinitions[0]
 			r := rendered{env: map[string]string{}, health: c.HealthCheck.Command[1:]} // after "CMD"
 			for _, kv := range c.Environment {
 				r.env[*kv.Name] = *kv.Value
 			}
-			td := docs[0].Object.(*ecs.RegisterTaskDefinitionInput)
+			td := docs[0].Object.(*TaskDefinition)
 			mem, _ := strconv.ParseInt(*td.Memory, 10, 64)
 			cpu, _ := strconv.ParseFloat(*td.Cpu, 64)
 			r.limits(mem<<20, cpu/1024, 0)

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/templates"
@@ -76,7 +74,7 @@ func ECS(f *fleet.Fleet, o ECSOptions) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		var in ecs.RegisterTaskDefinitionInput
+		var in TaskDefinition
 		if err := decodeStrict(b, &in); err != nil {
 			return nil, fmt.Errorf("%s's task definition does not decode into ecs.RegisterTaskDefinitionInput: %w", agent, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"gotest.tools/v3/golden"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -53,7 +52,7 @@ func TestECSGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := docs[0].Object.(*ecs.RegisterTaskDefinitionInput)
+	in := docs[0].Object.(*TaskDefinition)
 	c := in.ContainerDefinitions[0]
 	if c.User == nil || *c.User != "1000:1000" || c.Privileged == nil || *c.Privileged || c.ReadonlyRootFilesystem == nil || !*c.ReadonlyRootFilesystem {
 		t.Errorf("agent container: user %v privileged %v read-only root %v", c.User, c.Privileged, c.ReadonlyRootFilesystem)

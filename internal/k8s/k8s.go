@@ -7,21 +7,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/remotecommand"
 
@@ -37,10 +36,21 @@ type Client struct {
 	Namespace string
 	Context   string // the kubeconfig context in use
 	config    *rest.Config
-	typed     kubernetes.Interface
 	dynamic   dynamic.Interface
-	mapper    meta.RESTMapper
 }
+
+// resources are the kinds docker-magents applies (each rendered document decodes into
+// one of their API types first, so no other kind reaches Apply), by their resource:
+// known here rather than discovered, so the plugin carries no client for every API group.
+var resources = map[schema.GroupVersionKind]schema.GroupVersionResource{
+	{Version: "v1", Kind: "Secret"}:                                    {Version: "v1", Resource: "secrets"},
+	{Version: "v1", Kind: "ConfigMap"}:                                 {Version: "v1", Resource: "configmaps"},
+	{Version: "v1", Kind: "Service"}:                                   {Version: "v1", Resource: "services"},
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"}:                {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}: {Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
+}
+
+var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 
 // Connect reads the kubeconfig. namespace empty means the context's (or "default").
 func Connect(contextName, namespace string) (*Client, error) {
@@ -59,10 +69,6 @@ func Connect(contextName, namespace string) (*Client, error) {
 			return nil, err
 		}
 	}
-	typed, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -71,10 +77,7 @@ func Connect(contextName, namespace string) (*Client, error) {
 	if contextName != "" {
 		current = contextName
 	}
-	return &Client{
-		Namespace: namespace, Context: current, config: cfg, typed: typed, dynamic: dyn,
-		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(typed.Discovery())),
-	}, nil
+	return &Client{Namespace: namespace, Context: current, config: cfg, dynamic: dyn}, nil
 }
 
 // Apply server-side applies each YAML document, in order. With dryRun the server checks
@@ -129,14 +132,11 @@ func (c *Client) object(doc []byte) (*unstructured.Unstructured, error) {
 
 func (c *Client) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
 	gvk := obj.GroupVersionKind()
-	mapping, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return nil, fmt.Errorf("the cluster does not serve %s: %w", gvk, err)
+	gvr, ok := resources[gvk]
+	if !ok {
+		return nil, fmt.Errorf("docker magents does not apply %s", gvk)
 	}
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		return c.dynamic.Resource(mapping.Resource).Namespace(c.Namespace), nil
-	}
-	return c.dynamic.Resource(mapping.Resource), nil
+	return c.dynamic.Resource(gvr).Namespace(c.Namespace), nil
 }
 
 // WaitReady waits until every pod named is Ready (its readiness probe passes), saying why
@@ -147,7 +147,7 @@ func (c *Client) WaitReady(ctx context.Context, pods []string, timeout time.Dura
 	for {
 		var pending []string
 		for _, name := range pods {
-			pod, err := c.typed.CoreV1().Pods(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+			pod, err := c.pod(ctx, name)
 			if err != nil {
 				pending = append(pending, name+": "+err.Error())
 				continue
@@ -167,34 +167,17 @@ func (c *Client) WaitReady(ctx context.Context, pods []string, timeout time.Dura
 	}
 }
 
-// PodsLeft lists the pods of the StatefulSet named that still exist (after a scale-down).
-func (c *Client) PodsLeft(ctx context.Context, selector string) ([]string, error) {
-	list, err := c.typed.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+// pod reads a pod of the namespace.
+func (c *Client) pod(ctx context.Context, name string) (*corev1.Pod, error) {
+	u, err := c.dynamic.Resource(podsResource).Namespace(c.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, p := range list.Items {
-		if p.DeletionTimestamp == nil {
-			names = append(names, p.Name)
-		}
+	var pod corev1.Pod
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &pod); err != nil {
+		return nil, fmt.Errorf("reading pod %s: %w", name, err)
 	}
-	slices.Sort(names)
-	return names, nil
-}
-
-// Claims lists the PersistentVolumeClaims matching selector.
-func (c *Client) Claims(ctx context.Context, selector string) ([]string, error) {
-	list, err := c.typed.CoreV1().PersistentVolumeClaims(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, p := range list.Items {
-		names = append(names, p.Name)
-	}
-	slices.Sort(names)
-	return names, nil
+	return &pod, nil
 }
 
 func podReady(p *corev1.Pod) bool {
@@ -222,11 +205,11 @@ func podWhy(p *corev1.Pod) string {
 
 // Exec runs cmd in the pod's container, as kubectl exec does, with a terminal when tty.
 func (c *Client) Exec(ctx context.Context, pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool, sizes remotecommand.TerminalSizeQueue) error {
-	req := c.typed.CoreV1().RESTClient().Post().Resource("pods").Name(pod).Namespace(c.Namespace).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{
-			Container: container, Command: cmd, Stdin: stdin != nil, Stdout: stdout != nil, Stderr: stderr != nil && !tty, TTY: tty,
-		}, scheme.ParameterCodec)
-	exec, err := remotecommand.NewSPDYExecutor(c.config, "POST", req.URL())
+	u, err := c.execURL(pod, container, cmd, stdin != nil, stdout != nil, stderr != nil && !tty, tty)
+	if err != nil {
+		return err
+	}
+	exec, err := remotecommand.NewSPDYExecutor(c.config, "POST", u)
 	if err != nil {
 		return err
 	}
@@ -235,4 +218,23 @@ func (c *Client) Exec(ctx context.Context, pod, container string, cmd []string, 
 		opts.Stderr = stderr
 	}
 	return exec.StreamWithContext(ctx, opts)
+}
+
+// execURL is the pod's exec subresource with its options as query parameters, as
+// kubectl exec asks for it.
+func (c *Client) execURL(pod, container string, cmd []string, stdin, stdout, stderr, tty bool) (*url.URL, error) {
+	base, _, err := rest.DefaultServerUrlFor(c.config)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"container": {container}, "command": cmd}
+	for name, on := range map[string]bool{"stdin": stdin, "stdout": stdout, "stderr": stderr, "tty": tty} {
+		if on {
+			q.Set(name, "true")
+		}
+	}
+	u := *base
+	u.Path = path.Join(base.Path, "api", "v1", "namespaces", c.Namespace, "pods", pod, "exec")
+	u.RawQuery = q.Encode()
+	return &u, nil
 }
