@@ -5,9 +5,9 @@
 #   hack/test-e2e.sh [ENGINE...]      default: host engine26
 # The passes run in turn; E2E_PARALLEL=1 runs them side by side, each line prefixed with
 # its engine, and the host's engine-restart test after them, since restarting the host's
-# dockerd stops the nested engine with it (on 2 cores, with both passes building their
-# images, side by side took longer: 2044s against 1571s in turn). E2E_RUN (a go test -run
-# pattern) and E2E_FLAGS pass through.
+# dockerd stops the nested engine with it (it did not pay on 2 cores: 2044s side by
+# side, with both passes building their images, against 1902s in turn with the images
+# cached). E2E_RUN (a go test -run pattern) and E2E_FLAGS pass through.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
