@@ -5,6 +5,7 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -176,16 +177,16 @@ func containerChecks(ctx context.Context, api mobyclient.APIClient, s fleetstatu
 	}
 	switch {
 	case s.Health == "unhealthy" || s.State == agentstate.Failed:
-		c.add(a, "container", agentstate.CheckFail, s.Container+" is running, "+orDash(s.Health)+", "+state,
+		c.add(a, "container", agentstate.CheckFail, s.Container+" is running, "+cmp.Or(s.Health, "-")+", "+state,
 			"see the session: docker magents attach "+a+", and docker magents logs "+a)
 	case s.State == agentstate.AuthRejected:
 		c.add(a, "container", agentstate.CheckFail, s.Container+" is running; the model API refused its credential ("+s.Detail+")",
 			"give the agents a valid credential: docker magents auth rotate")
 	case len(s.Problems) > 0:
-		c.add(a, "container", agentstate.CheckWarn, s.Container+" is running, "+orDash(s.Health)+", "+state+"; "+strings.Join(s.Problems, "; "),
+		c.add(a, "container", agentstate.CheckWarn, s.Container+" is running, "+cmp.Or(s.Health, "-")+", "+state+"; "+strings.Join(s.Problems, "; "),
 			"see what the agent ran: docker magents logs "+a)
 	default:
-		c.add(a, "container", agentstate.CheckOK, s.Container+" is running, "+orDash(s.Health)+", "+state, "")
+		c.add(a, "container", agentstate.CheckOK, s.Container+" is running, "+cmp.Or(s.Health, "-")+", "+state, "")
 	}
 	out, _, err := agentexec.Output(ctx, api, s.Container, "/usr/local/bin/magents-supervisor", "doctor")
 	var inside []agentstate.Check
@@ -241,11 +242,4 @@ func (r Report) WriteTable(w io.Writer) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

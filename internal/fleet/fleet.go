@@ -331,8 +331,10 @@ func (f *Fleet) Validate() error {
 	if err := ParseMemory(f.Memory); err != nil {
 		errs = append(errs, err)
 	}
-	if f.Isolation != "" && !slices.Contains(Isolations, f.Isolation) {
-		errs = append(errs, fmt.Errorf("invalid --isolation %q: use %s", f.Isolation, strings.Join(Isolations, ", ")))
+	if f.Isolation != "" {
+		if _, err := ParseIsolation(f.Isolation); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if f.Credential != "" && !IsCredentialVar(f.Credential) {
 		errs = append(errs, fmt.Errorf("invalid credential %q: one of %s", f.Credential, strings.Join(CredentialVars, ", ")))
