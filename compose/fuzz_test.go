@@ -56,6 +56,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("team-a", "a: b\n- c", "-rf", 1, 1)
 	f.Add("x", "1.5g", "1001:1001", 3, 2)
 	f.Add("${ANTHROPIC_API_KEY}", "$", "'\"\\", 2, 2)
+	f.Add("$A\xff", "0", "1000:1000", 2, 0) // not UTF-8: refused by Validate, never half-carried
 	f.Fuzz(func(t *testing.T, a, b, c string, agents, isolation int) {
 		fl := fleet.New("magents", "/home/dev/project/"+fleet.DefaultFile)
 		fl.Agents = 1 + abs(agents)%3

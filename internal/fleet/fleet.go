@@ -6,12 +6,14 @@ package fleet
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/publicsuffix"
 
@@ -380,7 +382,44 @@ func (f *Fleet) Validate() error {
 	if strings.ContainsAny(f.Config.GitUserName+f.Config.GitUserEmail, "\n\x00") {
 		errs = append(errs, errors.New("invalid git identity: a name or email on one line"))
 	}
+	for name, v := range f.texts() {
+		if !utf8.ValidString(v) {
+			errs = append(errs, fmt.Errorf("invalid %s %q: not UTF-8 text, which is all a compose file or an agent's environment carries", name, v))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// texts yields every string the user gives the fleet, by the name a message calls it.
+func (f *Fleet) texts() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		one := []struct{ name, v string }{
+			{"image", f.Image}, {"workspace", f.Workspace}, {"env file", f.EnvFile}, {"user", f.User},
+			{"memory", f.Memory}, {"docker group", f.DockerGID}, {"egress", f.Egress}, {"credential", f.Credential},
+			{"auth login", f.AuthLogin}, {"isolation", f.Isolation}, {"base", f.Base}, {"git dir", f.GitDir},
+			{"agent command", f.AgentCmd}, {"permission mode", f.PermissionMode},
+			{"CLAUDE.md", f.Config.ClaudeMD}, {"settings", f.Config.Settings}, {"MCP config", f.Config.MCP},
+			{"commands", f.Config.Commands}, {"git user name", f.Config.GitUserName},
+			{"git user email", f.Config.GitUserEmail}, {"git credentials", f.Config.GitCredentials},
+			{"config generation", f.Config.Generation}, {"config digest", f.Config.Digest},
+		}
+		for _, t := range one {
+			if !yield(t.name, t.v) {
+				return
+			}
+		}
+		lists := []struct {
+			name string
+			v    []string
+		}{{"--allow", f.Allow}, {"--include", f.Includes}, {"task", f.Tasks}}
+		for _, l := range lists {
+			for _, v := range l.v {
+				if !yield(l.name, v) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // ParseUser parses a numeric UID:GID.

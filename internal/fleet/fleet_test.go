@@ -40,6 +40,9 @@ func TestValidate(t *testing.T) {
 		"include newline": func(f *Fleet) { f.Includes = []string{".env\n../x"} },
 		"credential name": func(f *Fleet) { f.Credential = "HOME" },
 		"relative gitdir": func(f *Fleet) { f.GitDir = "repo/.git" },
+		"agent cmd utf8":  func(f *Fleet) { f.AgentCmd = "$A\xff" },
+		"task utf8":       func(f *Fleet) { f.Tasks = []string{"fix \xc3"} },
+		"settings utf8":   func(f *Fleet) { f.Config.Settings = "\x80.json" },
 	} {
 		f := New("magents", "/x/docker-compose.claude.yml")
 		mutate(f)
