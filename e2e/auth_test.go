@@ -200,6 +200,7 @@ func restarts(t *testing.T, container string) int {
 // auth deploy: a Kubernetes Secret that decodes strictly into the API's own type, written
 // 0600; a swarm secret created on a single-node swarm.
 func TestAuthDeploy(t *testing.T) {
+	usageSuite(t)
 	dir := t.TempDir()
 	cred := "sk-ant-oat01-DEPLOY-" + fmt.Sprint(time.Now().UnixNano())
 	env := []string{"CLAUDE_CODE_OAUTH_TOKEN=" + cred, "HOME=" + dir}
@@ -261,6 +262,7 @@ func waitPrompt(t *testing.T, container string) {
 
 // auth setup from stdin, status, export; bad input stores nothing.
 func TestAuthSetupStatusExport(t *testing.T) {
+	usageSuite(t)
 	dir := t.TempDir()
 	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v %s", err, out)

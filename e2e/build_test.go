@@ -200,6 +200,7 @@ func TestBuildErrorNamesTheFailingStep(t *testing.T) {
 
 // `docker magents build --print` and `docker buildx bake --print` agree on every target.
 func TestPrintMatchesBake(t *testing.T) {
+	usageSuite(t)
 	cases := map[string][]string{
 		"latest":   {"latest"},
 		"dev":      {"dev"},

@@ -17,6 +17,7 @@ import (
 // agent commits comes to the host with diff and merge, and down --volumes refuses to
 // delete a clone holding work the host does not have.
 func TestFleetClones(t *testing.T) {
+	usageSuite(t)
 	e := newFleetEnv(t, "clones")
 	git := e.initRepo()
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "clonee2e"}, args...)...) }
@@ -74,6 +75,7 @@ func TestFleetClones(t *testing.T) {
 // image's user (1000:1000), who can only read the host tree; the clone shares the origin's
 // objects rather than copying them. The agent's work comes back with diff.
 func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
+	usageSuite(t)
 	e := newFleetEnv(t, "rootclone")
 	git := e.initRepo()
 	if out, err := exec.Command("chown", "-R", "0:0", e.dir).CombinedOutput(); err != nil {
@@ -107,6 +109,7 @@ func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
 // up seeds their clones from a bundle it makes (readable by that user alone); the agent's
 // work still comes back with diff and merge.
 func TestCloneIsSeededWhenTheGitDirIsUnreadable(t *testing.T) {
+	usageSuite(t)
 	e := newFleetEnv(t, "seedclone")
 	git := e.initRepo()
 	if out, err := exec.Command("chown", "-R", "0:0", e.dir).CombinedOutput(); err != nil {

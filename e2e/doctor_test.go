@@ -19,6 +19,7 @@ import (
 // doctor passes on a healthy fleet, checking each agent from inside, and fails, naming
 // the cause and the fix, when the image is missing.
 func TestDoctor(t *testing.T) {
+	usageSuite(t)
 	e := newFleetEnv(t, "doctor")
 	e.initRepo()
 	tag := images.Repository + ":doctor-e2e"

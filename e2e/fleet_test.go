@@ -351,6 +351,7 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 }
 
 func TestUpRefusesBadInput(t *testing.T) {
+	usageSuite(t)
 	// A root-owned workspace the image's user cannot write is refused, with the way out.
 	rootOwned := t.TempDir()
 	if err := os.Chmod(rootOwned, 0o755); err != nil {

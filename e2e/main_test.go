@@ -88,6 +88,18 @@ func caFlags() []string {
 	return []string{"--ca-cert", caCert}
 }
 
+// usageSuite marks a suite that tests docker-magents' own behaviour (rendering, its
+// commands, git work, task flow) rather than the engine's: in a run over several engines,
+// hack/test-e2e.sh sets MAGENTS_E2E_SUITES=engine on every pass but the newest engine's,
+// and these suites run there only. Suites that exercise the engine itself (builds,
+// confinement, networks, faults, health, Swarm) run on every engine.
+func usageSuite(t *testing.T) {
+	t.Helper()
+	if os.Getenv("MAGENTS_E2E_SUITES") == "engine" {
+		t.Skip("a usage suite: in this run it runs on the newest engine of the matrix only (MAGENTS_E2E_SUITES=engine)")
+	}
+}
+
 var builtImages sync.Map // target → *buildResult
 
 type buildResult struct {

@@ -80,6 +80,7 @@ func cacheDir() string {
 // tarball and loaded into the engine, and the base images come from the engine's store
 // (this machine has no registry), handed over as OCI layouts.
 func TestStandaloneBuildkitd(t *testing.T) {
+	usageSuite(t)
 	ensureImage(t, "latest")
 	addr := startBuildkitd(t)
 	tag := fmt.Sprintf("magents-e2e/standalone:%d", time.Now().UnixNano())

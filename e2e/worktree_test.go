@@ -18,6 +18,7 @@ import (
 // its own branch; git works inside the agent; what an agent commits shows in diff and
 // merges on the host, owned by the workspace's owner; down keeps worktrees and branches.
 func TestFleetWorktrees(t *testing.T) {
+	usageSuite(t)
 	e := newFleetEnv(t, "worktrees")
 	git := e.initRepo()
 	e.magents("up", "--agents", "2", "--isolation", "worktree", "--include", ".env").Assert(t, icmd.Success)

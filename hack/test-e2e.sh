@@ -8,6 +8,9 @@
 # dockerd stops the nested engine with it (it did not pay on 2 cores: 2044s side by
 # side, with both passes building their images, against 1902s in turn with the images
 # cached). E2E_RUN (a go test -run pattern) and E2E_FLAGS pass through.
+# With more than one engine, the last (the newest) runs every suite and the others the
+# suites that exercise the engine itself: usage suites (e2e's usageSuite) skip there
+# (MAGENTS_E2E_SUITES=engine; E2E_SUITES=all runs everything on every engine).
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -55,10 +58,22 @@ run_engine() {
 	return $rc
 }
 
+# suites_for ENGINE: "all" on the newest engine of this run, "engine" on the others.
+suites_for() {
+	if [ -n "${E2E_SUITES:-}" ]; then
+		echo "$E2E_SUITES"
+	elif [ "$1" = "${engines[${#engines[@]}-1]}" ]; then
+		echo all
+	else
+		echo engine
+	fi
+}
+
 timed() {
 	local engine=$1 start rc=0
 	start=$(date +%s)
-	run_engine "$engine" || rc=$?
+	log "stage test-e2e[$engine]: suites: $(suites_for "$engine")"
+	MAGENTS_E2E_SUITES=$(suites_for "$engine") run_engine "$engine" || rc=$?
 	log "stage test-e2e[$engine]: $([ $rc -eq 0 ] && echo pass || echo FAIL) in $(($(date +%s) - start))s"
 	return $rc
 }
