@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -178,7 +179,32 @@ func BenchmarkStartup(b *testing.B) {
 		record(b, figure{Name: "docker magents --help", Unit: "ms", Value: ms(m), Peer: "docker compose --help", PeerValue: ms(c), Note: fmt.Sprintf("median of %d", n)})
 		m, c = timeIt(plugin["magents"], "docker-cli-plugin-metadata"), timeIt(plugin["compose"], "docker-cli-plugin-metadata")
 		record(b, figure{Name: "plugin metadata call", Unit: "ms", Value: ms(m), Peer: "compose's", PeerValue: ms(c), Note: fmt.Sprintf("median of %d", n)})
+		record(b, figure{Name: "plugin metadata call, peak RSS", Unit: "MB", Value: peakRSSMB(b, plugin["magents"], "docker-cli-plugin-metadata"),
+			Peer: "compose's", PeerValue: peakRSSMB(b, plugin["compose"], "docker-cli-plugin-metadata")})
+		record(b, figure{Name: "plugin binary (as installed, stripped)", Unit: "MB", Value: fileMB(b, plugin["magents"]),
+			Peer: "docker-compose", PeerValue: fileMB(b, plugin["compose"]), Note: "a unit test fails above 40 MB"})
 	}
+}
+
+// peakRSSMB is the most memory the command held at once (its rusage's maxrss).
+func peakRSSMB(b *testing.B, name string, args ...string) float64 {
+	cmd := exec.Command(name, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v\n%s", name, err, out)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		b.Fatalf("no rusage for %s", name)
+	}
+	return float64(ru.Maxrss) / 1024 // KiB on Linux
+}
+
+func fileMB(b *testing.B, path string) float64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(fi.Size()) / 1e6
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

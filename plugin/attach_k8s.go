@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 
+	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
-	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -40,21 +41,22 @@ func attachK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 	}
 	defer in.RestoreTerminal()
 	pod := deploy.K8sName(f.Project) + "-" + strconv.Itoa(n)
-	return c.Exec(ctx, pod, "agent", cmd, in, out, nil, true, newTerminalSizes(ctx, dockerCli))
+	err = c.Exec(ctx, pod, "agent", cmd, in, out, nil, true, newTerminalSizes(ctx, dockerCli))
+	if exit, ok := errors.AsType[*k8s.ExitError](err); ok {
+		return cli.StatusError{StatusCode: exit.Code} // tmux's own exit code, as docker exec gives it
+	}
+	return err
 }
 
-// terminalSizes reports the terminal's size now and on every resize (SIGWINCH).
-type terminalSizes struct {
-	ch chan remotecommand.TerminalSize
-}
-
-func newTerminalSizes(ctx context.Context, dockerCli command.Cli) *terminalSizes {
-	q := &terminalSizes{ch: make(chan remotecommand.TerminalSize, 1)}
+// newTerminalSizes sends the terminal's size now and on every resize (SIGWINCH), until
+// ctx ends.
+func newTerminalSizes(ctx context.Context, dockerCli command.Cli) <-chan k8s.TerminalSize {
+	ch := make(chan k8s.TerminalSize, 1)
 	send := func() {
 		h, w := dockerCli.Out().GetTtySize()
 		if h > 0 && w > 0 {
 			select {
-			case q.ch <- remotecommand.TerminalSize{Width: uint16(w), Height: uint16(h)}:
+			case ch <- k8s.TerminalSize{Width: uint16(w), Height: uint16(h)}:
 			default:
 			}
 		}
@@ -67,20 +69,12 @@ func newTerminalSizes(ctx context.Context, dockerCli command.Cli) *terminalSizes
 		for {
 			select {
 			case <-ctx.Done():
-				close(q.ch)
+				close(ch)
 				return
 			case <-winch:
 				send()
 			}
 		}
 	}()
-	return q
-}
-
-func (q *terminalSizes) Next() *remotecommand.TerminalSize {
-	s, ok := <-q.ch
-	if !ok {
-		return nil
-	}
-	return &s
+	return ch
 }

@@ -1,15 +1,11 @@
 // Package deploy renders a fleet's pieces for targets beyond one machine — Kubernetes,
-// Swarm, ECS — from templates/, and checks every rendered document by decoding it strictly
-// into the target's own API types before anyone writes or applies it.
+// Swarm, ECS — from templates/, and checks every rendered document against the shape of
+// the target's own API types before anyone writes or applies it.
 package deploy
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/manifest"
@@ -27,11 +23,21 @@ func AuthSecretK8s(templateDir, project string, c auth.Credential) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	var s corev1.Secret
-	if err := manifest.UnmarshalStrict(b, &s); err != nil {
+	if err := checkK8s("Secret", b); err != nil {
 		return nil, fmt.Errorf("the rendered Secret is not a valid Kubernetes Secret: %w", err)
 	}
-	if s.APIVersion != "v1" || s.Kind != "Secret" || s.Name == "" || s.StringData[c.Var] != c.Value {
+	var s struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		StringData map[string]string `json:"stringData"`
+	}
+	if err := manifest.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	if s.APIVersion != "v1" || s.Kind != "Secret" || s.Metadata.Name == "" || s.StringData[c.Var] != c.Value {
 		return nil, fmt.Errorf("the rendered Secret is not a v1 Secret named %s holding %s", AuthSecretName(project), c.Var)
 	}
 	return b, nil
@@ -45,9 +51,12 @@ func AuthSecretECS(templateDir, project string, c auth.Credential, arn string) (
 	if createSecret, err = templates.Render(templateDir, "ecs/create-secret.json.tmpl", data); err != nil {
 		return nil, nil, err
 	}
-	var in CreateSecret
-	if err := decodeStrict(createSecret, &in); err != nil {
-		return nil, nil, fmt.Errorf("the rendered create-secret input does not decode into secretsmanager.CreateSecretInput: %w", err)
+	if err := awsShapes().Check("CreateSecretInput", createSecret); err != nil {
+		return nil, nil, fmt.Errorf("the rendered create-secret input is not a secretsmanager.CreateSecretInput: %w", err)
+	}
+	var in struct{ Name, SecretString *string }
+	if err := json.Unmarshal(createSecret, &in); err != nil {
+		return nil, nil, err
 	}
 	if in.Name == nil || in.SecretString == nil || *in.SecretString != c.Value {
 		return nil, nil, fmt.Errorf("the rendered create-secret input lacks its name or value")
@@ -55,18 +64,15 @@ func AuthSecretECS(templateDir, project string, c auth.Credential, arn string) (
 	if taskSecrets, err = templates.Render(templateDir, "ecs/task-secrets.json.tmpl", data); err != nil {
 		return nil, nil, err
 	}
-	var secrets []ecstypes.Secret
-	if err := decodeStrict(taskSecrets, &secrets); err != nil {
-		return nil, nil, fmt.Errorf("the rendered task secrets do not decode into ECS Secret types: %w", err)
+	if err := awsShapes().Check("Secrets", taskSecrets); err != nil {
+		return nil, nil, fmt.Errorf("the rendered task secrets are not ECS Secrets: %w", err)
+	}
+	var secrets []struct{ Name, ValueFrom *string }
+	if err := json.Unmarshal(taskSecrets, &secrets); err != nil {
+		return nil, nil, err
 	}
 	if len(secrets) != 1 || secrets[0].Name == nil || *secrets[0].Name != c.Var || secrets[0].ValueFrom == nil {
 		return nil, nil, fmt.Errorf("the rendered task secrets do not name %s", c.Var)
 	}
 	return createSecret, taskSecrets, nil
-}
-
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }

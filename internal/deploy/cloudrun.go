@@ -64,6 +64,13 @@ func CloudRun(f *fleet.Fleet, o CloudRunOptions) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
+		j, err := manifest.ToJSON(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s's Cloud Run service is not YAML: %w", agent, err)
+		}
+		if err := cloudRunShapes().Check("Service", j); err != nil {
+			return nil, fmt.Errorf("%s's Cloud Run service is not a valid serving.knative.dev/v1 Service: %w", agent, err)
+		}
 		var head struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`

@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
@@ -155,7 +157,7 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 			r := rendered{env: map[string]string{}}
 			var tasks map[string]string
 			for _, d := range docs {
-				switch o := d.Object.(type) {
+				switch o := object(t, d).(type) {
 				case *corev1.ConfigMap:
 					if strings.HasSuffix(o.Name, "-env") {
 						maps.Copy(r.env, o.Data)
@@ -196,12 +198,12 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := docs[0].Object.(*TaskDefinition).ContainerDefinitions[0]
+			c := object(t, docs[0]).(*ecs.RegisterTaskDefinitionInput).ContainerDefinitions[0]
 			r := rendered{env: map[string]string{}, health: c.HealthCheck.Command[1:]} // after "CMD"
 			for _, kv := range c.Environment {
 				r.env[*kv.Name] = *kv.Value
 			}
-			td := docs[0].Object.(*TaskDefinition)
+			td := object(t, docs[0]).(*ecs.RegisterTaskDefinitionInput)
 			mem, _ := strconv.ParseInt(*td.Memory, 10, 64)
 			cpu, _ := strconv.ParseFloat(*td.Cpu, 64)
 			r.limits(mem<<20, cpu/1024, 0)

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -29,7 +30,7 @@ type ECSOptions struct {
 func ECSFamily(project, agent string) string { return project + "-" + agent }
 
 // ECS renders one task definition per agent (agent-N/task-definition.json), each decoded
-// strictly into ecs.RegisterTaskDefinitionInput.
+// checked against ecs.RegisterTaskDefinitionInput's shape.
 func ECS(f *fleet.Fleet, o ECSOptions) ([]Document, error) {
 	var missing []string
 	for _, m := range []struct{ flag, v string }{
@@ -74,14 +75,20 @@ func ECS(f *fleet.Fleet, o ECSOptions) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		var in TaskDefinition
-		if err := decodeStrict(b, &in); err != nil {
-			return nil, fmt.Errorf("%s's task definition does not decode into ecs.RegisterTaskDefinitionInput: %w", agent, err)
+		if err := awsShapes().Check("RegisterTaskDefinitionInput", b); err != nil {
+			return nil, fmt.Errorf("%s's task definition is not an ecs.RegisterTaskDefinitionInput: %w", agent, err)
+		}
+		var in struct {
+			Family               *string
+			ContainerDefinitions []struct{ Secrets []any }
+		}
+		if err := json.Unmarshal(b, &in); err != nil {
+			return nil, err
 		}
 		if in.Family == nil || len(in.ContainerDefinitions) != 1 || len(in.ContainerDefinitions[0].Secrets) == 0 {
 			return nil, fmt.Errorf("%s's task definition lacks its family, its container or its secret", agent)
 		}
-		docs = append(docs, Document{Name: agent + "/task-definition.json", Content: b, Object: &in})
+		docs = append(docs, Document{Name: agent + "/task-definition.json", Content: b})
 	}
 	return docs, nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"gotest.tools/v3/golden"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -52,7 +54,7 @@ func TestECSGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := docs[0].Object.(*TaskDefinition)
+	in := object(t, docs[0]).(*ecs.RegisterTaskDefinitionInput)
 	c := in.ContainerDefinitions[0]
 	if c.User == nil || *c.User != "1000:1000" || c.Privileged == nil || *c.Privileged || c.ReadonlyRootFilesystem == nil || !*c.ReadonlyRootFilesystem {
 		t.Errorf("agent container: user %v privileged %v read-only root %v", c.User, c.Privileged, c.ReadonlyRootFilesystem)

@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
@@ -44,7 +41,6 @@ type Resources struct {
 type Document struct {
 	Name    string // file name: claude-auth-secret.yaml …
 	Content []byte
-	Object  any  // the decoded API object (*corev1.Secret, *appsv1.StatefulSet …)
 	Secret  bool // holds a credential
 }
 
@@ -57,17 +53,13 @@ type taskEntry struct{ Agent, Text string }
 
 // K8s renders the fleet for Kubernetes: the credential Secret, a ConfigMap of the shared
 // env, one of tasks when there are any, the headless Service and the StatefulSet — each
-// decoded strictly into its k8s.io/api type before it is returned.
+// checked against its k8s.io/api type's shape before it is returned.
 func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 	secret, err := AuthSecretK8s(o.Templates, f.Project, c)
 	if err != nil {
 		return nil, err
 	}
-	var s corev1.Secret
-	if err := manifest.UnmarshalStrict(secret, &s); err != nil {
-		return nil, fmt.Errorf("the credential Secret does not decode as a Kubernetes Secret: %w", err)
-	}
-	docs := []Document{{Name: "claude-auth-secret.yaml", Content: secret, Object: &s, Secret: true}}
+	docs := []Document{{Name: "claude-auth-secret.yaml", Content: secret, Secret: true}}
 
 	r, err := o.Resources.withDefaults(f)
 	if err != nil {
@@ -103,43 +95,43 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		"ConfigStorage": r.ConfigStorage, "WorkspaceStorage": r.WorkspaceStorage,
 		"Env": sortedEnv(k8sSharedEnv(f, o.Env)), "Tasks": tasks(f), "SharedConfig": sharedConfig(f), "Git": gitEnv(f),
 	}
-	render := func(name, tmpl string, obj any) error {
+	render := func(name, tmpl, kind string) ([]byte, error) {
 		b, err := templates.Render(o.Templates, "k8s/"+tmpl, data)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := manifest.UnmarshalStrict(b, obj); err != nil {
-			return fmt.Errorf("%s does not decode into its Kubernetes type: %w", name, err)
+		if err := checkK8s(kind, b); err != nil {
+			return nil, fmt.Errorf("%s is not a valid Kubernetes %s: %w", name, kind, err)
 		}
-		docs = append(docs, Document{Name: name, Content: b, Object: obj})
-		return nil
+		docs = append(docs, Document{Name: name, Content: b})
+		return b, nil
 	}
-	if err := render("claude-env-configmap.yaml", "claude-env-configmap.yaml.tmpl", &corev1.ConfigMap{}); err != nil {
+	if _, err := render("claude-env-configmap.yaml", "claude-env-configmap.yaml.tmpl", "ConfigMap"); err != nil {
 		return nil, err
 	}
 	if len(f.Tasks) > 0 {
-		if err := render("claude-tasks-configmap.yaml", "claude-tasks-configmap.yaml.tmpl", &corev1.ConfigMap{}); err != nil {
+		if _, err := render("claude-tasks-configmap.yaml", "claude-tasks-configmap.yaml.tmpl", "ConfigMap"); err != nil {
 			return nil, err
 		}
 	}
 	if len(f.ConfigSet) > 0 {
-		if err := render("claude-config-configmap.yaml", "claude-config-configmap.yaml.tmpl", &corev1.ConfigMap{}); err != nil {
+		if _, err := render("claude-config-configmap.yaml", "claude-config-configmap.yaml.tmpl", "ConfigMap"); err != nil {
 			return nil, err
 		}
 	}
 	if !o.NoNetworkPolicy {
-		if err := render("claude-agents-networkpolicy.yaml", "claude-agents-networkpolicy.yaml.tmpl", &networkingv1.NetworkPolicy{}); err != nil {
+		if _, err := render("claude-agents-networkpolicy.yaml", "claude-agents-networkpolicy.yaml.tmpl", "NetworkPolicy"); err != nil {
 			return nil, err
 		}
 	}
-	if err := render("claude-agents-service.yaml", "claude-agents-service.yaml.tmpl", &corev1.Service{}); err != nil {
+	if _, err := render("claude-agents-service.yaml", "claude-agents-service.yaml.tmpl", "Service"); err != nil {
 		return nil, err
 	}
-	var sts appsv1.StatefulSet
-	if err := render("claude-agents-statefulset.yaml", "claude-agents-statefulset.yaml.tmpl", &sts); err != nil {
+	sts, err := render("claude-agents-statefulset.yaml", "claude-agents-statefulset.yaml.tmpl", "StatefulSet")
+	if err != nil {
 		return nil, err
 	}
-	if err := checkStatefulSet(&sts, f); err != nil {
+	if err := checkStatefulSet(sts, f); err != nil {
 		return nil, err
 	}
 	return docs, nil
@@ -147,13 +139,34 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 
 // checkStatefulSet checks what the rest of docker-magents relies on, so an edited template
 // that breaks it is refused with a reason.
-func checkStatefulSet(sts *appsv1.StatefulSet, f *fleet.Fleet) error {
+func checkStatefulSet(doc []byte, f *fleet.Fleet) error {
+	var sts struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Spec struct {
+			Replicas *int `json:"replicas"`
+			Ordinals *struct {
+				Start int `json:"start"`
+			} `json:"ordinals"`
+			Template struct {
+				Spec struct {
+					Containers []struct{} `json:"containers"`
+				} `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if err := manifest.Unmarshal(doc, &sts); err != nil {
+		return err
+	}
 	switch {
 	case sts.APIVersion != "apps/v1" || sts.Kind != "StatefulSet":
 		return fmt.Errorf("the StatefulSet template renders %s %s, not apps/v1 StatefulSet", sts.APIVersion, sts.Kind)
-	case sts.Name != K8sName(f.Project):
-		return fmt.Errorf("the StatefulSet is named %q: attach and the pod names need %q", sts.Name, K8sName(f.Project))
-	case sts.Spec.Replicas == nil || int(*sts.Spec.Replicas) != f.Agents:
+	case sts.Metadata.Name != K8sName(f.Project):
+		return fmt.Errorf("the StatefulSet is named %q: attach and the pod names need %q", sts.Metadata.Name, K8sName(f.Project))
+	case sts.Spec.Replicas == nil || *sts.Spec.Replicas != f.Agents:
 		return fmt.Errorf("the StatefulSet does not have %d replicas", f.Agents)
 	case sts.Spec.Ordinals == nil || sts.Spec.Ordinals.Start != 1:
 		return fmt.Errorf("the StatefulSet's ordinals must start at 1, so agents are numbered from 1")

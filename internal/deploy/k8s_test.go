@@ -45,7 +45,7 @@ func TestK8sGolden(t *testing.T) {
 				all = append(all, "# "+d.Name+"\n"+string(d.Content))
 			}
 			golden.Assert(t, strings.Join(all, "---\n"), name+".yaml")
-			sts := docs[len(docs)-1].Object.(*appsv1.StatefulSet)
+			sts := object(t, docs[len(docs)-1]).(*appsv1.StatefulSet)
 			pod := sts.Spec.Template.Spec
 			c := pod.Containers[0]
 			switch {
@@ -75,7 +75,7 @@ func TestK8sGolden(t *testing.T) {
 // A template override that breaks what agents rely on is refused, naming why.
 func TestK8sRefusesBrokenTemplates(t *testing.T) {
 	for name, tc := range map[string]struct{ from, to, want string }{
-		"unknown field": {"podManagementPolicy: Parallel", "podManagementPolicy: Parallel\n  replicaz: 3", "unknown field"},
+		"unknown field": {"podManagementPolicy: Parallel", "podManagementPolicy: Parallel\n  replicaz: 3", "spec.replicaz: unknown field"},
 		"ordinals":      {"start: 1", "start: 0", "ordinals must start at 1"},
 		"template":      {"replicas: {{ .Agents }}", "replicas: {{ .Agentz }}", "Agentz"},
 	} {
@@ -103,7 +103,7 @@ func TestK8sRefusesBrokenTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := docs[len(docs)-1].Object.(*appsv1.StatefulSet).Spec.Template.Spec.Containers[0].Resources
+	res := object(t, docs[len(docs)-1]).(*appsv1.StatefulSet).Spec.Template.Spec.Containers[0].Resources
 	if res.Requests.Memory().Cmp(*res.Limits.Memory()) > 0 || res.Requests.Cpu().Cmp(*res.Limits.Cpu()) > 0 {
 		t.Errorf("requests above limits: %v / %v", res.Requests, res.Limits)
 	}
@@ -130,7 +130,7 @@ func TestK8sSharedConfig(t *testing.T) {
 	var cm *corev1.ConfigMap
 	for _, d := range docs {
 		if d.Name == "claude-config-configmap.yaml" {
-			cm = d.Object.(*corev1.ConfigMap)
+			cm = object(t, d).(*corev1.ConfigMap)
 		}
 	}
 	if cm == nil {
@@ -143,7 +143,7 @@ func TestK8sSharedConfig(t *testing.T) {
 	if err := json.Unmarshal([]byte(cm.Data["manifest-json"]), &m); err != nil || m.Generation != f.Config.Generation || len(m.Files) != 3 {
 		t.Errorf("manifest: %+v %v", m, err)
 	}
-	pod := docs[len(docs)-1].Object.(*appsv1.StatefulSet).Spec.Template.Spec
+	pod := object(t, docs[len(docs)-1]).(*appsv1.StatefulSet).Spec.Template.Spec
 	var items map[string]string
 	for _, v := range pod.Volumes {
 		if v.ConfigMap != nil && v.ConfigMap.Name == cm.Name {
@@ -184,14 +184,14 @@ func TestK8sLeastPrivilege(t *testing.T) {
 	}
 	var policy *networkingv1.NetworkPolicy
 	for _, d := range docs {
-		if p, ok := d.Object.(*networkingv1.NetworkPolicy); ok {
+		if p, ok := object(t, d).(*networkingv1.NetworkPolicy); ok {
 			policy = p
 		}
 	}
 	if policy == nil || len(policy.Spec.PolicyTypes) != 2 || len(policy.Spec.Ingress) != 0 {
 		t.Errorf("network policy: %+v", policy)
 	}
-	pod := docs[len(docs)-1].Object.(*appsv1.StatefulSet).Spec.Template.Spec
+	pod := object(t, docs[len(docs)-1]).(*appsv1.StatefulSet).Spec.Template.Spec
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
 		t.Error("the agents get a service account token")
 	}
@@ -222,7 +222,7 @@ func TestK8sLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range docs {
-		if _, ok := d.Object.(*networkingv1.NetworkPolicy); ok {
+		if _, ok := object(t, d).(*networkingv1.NetworkPolicy); ok {
 			t.Error("a network policy after --network-policy=false")
 		}
 	}

@@ -6,14 +6,10 @@ package k8s
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,7 +18,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/docker-magents/docker-magents/internal/manifest"
 )
@@ -167,74 +162,58 @@ func (c *Client) WaitReady(ctx context.Context, pods []string, timeout time.Dura
 	}
 }
 
-// pod reads a pod of the namespace.
-func (c *Client) pod(ctx context.Context, name string) (*corev1.Pod, error) {
+// pod reads a pod of the namespace: its phase, conditions and containers' waiting states.
+func (c *Client) pod(ctx context.Context, name string) (*podStatus, error) {
 	u, err := c.dynamic.Resource(podsResource).Namespace(c.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
-	var pod corev1.Pod
+	var pod struct {
+		Status podStatus `json:"status"`
+	}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &pod); err != nil {
 		return nil, fmt.Errorf("reading pod %s: %w", name, err)
 	}
-	return &pod, nil
+	return &pod.Status, nil
 }
 
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
+// podStatus is what WaitReady reads of a pod's status (core/v1 PodStatus's fields).
+type podStatus struct {
+	Phase      string `json:"phase"`
+	Conditions []struct {
+		Type    string `json:"type"`
+		Status  string `json:"status"`
+		Message string `json:"message"`
+	} `json:"conditions"`
+	ContainerStatuses []struct {
+		State struct {
+			Waiting *struct {
+				Reason  string `json:"reason"`
+				Message string `json:"message"`
+			} `json:"waiting"`
+		} `json:"state"`
+	} `json:"containerStatuses"`
+}
+
+func podReady(p *podStatus) bool {
+	for _, c := range p.Conditions {
+		if c.Type == "Ready" {
+			return c.Status == "True"
 		}
 	}
 	return false
 }
 
-func podWhy(p *corev1.Pod) string {
-	for _, s := range p.Status.ContainerStatuses {
+func podWhy(p *podStatus) string {
+	for _, s := range p.ContainerStatuses {
 		if s.State.Waiting != nil {
 			return s.State.Waiting.Reason + " " + s.State.Waiting.Message
 		}
 	}
-	for _, c := range p.Status.Conditions {
-		if c.Status != corev1.ConditionTrue && c.Message != "" {
-			return string(c.Type) + ": " + c.Message
+	for _, c := range p.Conditions {
+		if c.Status != "True" && c.Message != "" {
+			return c.Type + ": " + c.Message
 		}
 	}
-	return string(p.Status.Phase)
-}
-
-// Exec runs cmd in the pod's container, as kubectl exec does, with a terminal when tty.
-func (c *Client) Exec(ctx context.Context, pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool, sizes remotecommand.TerminalSizeQueue) error {
-	u, err := c.execURL(pod, container, cmd, stdin != nil, stdout != nil, stderr != nil && !tty, tty)
-	if err != nil {
-		return err
-	}
-	exec, err := remotecommand.NewSPDYExecutor(c.config, "POST", u)
-	if err != nil {
-		return err
-	}
-	opts := remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Tty: tty, TerminalSizeQueue: sizes}
-	if !tty {
-		opts.Stderr = stderr
-	}
-	return exec.StreamWithContext(ctx, opts)
-}
-
-// execURL is the pod's exec subresource with its options as query parameters, as
-// kubectl exec asks for it.
-func (c *Client) execURL(pod, container string, cmd []string, stdin, stdout, stderr, tty bool) (*url.URL, error) {
-	base, _, err := rest.DefaultServerUrlFor(c.config)
-	if err != nil {
-		return nil, err
-	}
-	q := url.Values{"container": {container}, "command": cmd}
-	for name, on := range map[string]bool{"stdin": stdin, "stdout": stdout, "stderr": stderr, "tty": tty} {
-		if on {
-			q.Set(name, "true")
-		}
-	}
-	u := *base
-	u.Path = path.Join(base.Path, "api", "v1", "namespaces", c.Namespace, "pods", pod, "exec")
-	u.RawQuery = q.Encode()
-	return &u, nil
+	return p.Phase
 }
