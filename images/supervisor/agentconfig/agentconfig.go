@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -237,11 +238,11 @@ func Servers(mcp map[string]any) (map[string]map[string]any, error) {
 }
 
 // secretKey matches the names of variables and headers that carry credentials.
-var secretKey = regexp.MustCompile(`(?i)(token|secret|passw|api[-_]?key|authorization|credential|private[-_]?key|cookie)`)
+var secretKey = lazyRegexp(`(?i)(token|secret|passw|api[-_]?key|authorization|credential|private[-_]?key|cookie)`)
 
 // reference is a value taken from the agent's environment when Claude reads the file
 // (${VAR} or ${VAR:-default}): no credential in the file itself.
-var reference = regexp.MustCompile(`^\s*(Bearer\s+|Basic\s+|token\s+)?\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\s*$`)
+var reference = lazyRegexp(`^\s*(Bearer\s+|Basic\s+|token\s+)?\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\s*$`)
 
 // literalSecrets finds credential-named entries of env and headers objects (at any depth)
 // whose value is written out rather than referenced as ${VAR}.
@@ -263,8 +264,8 @@ func literalSecrets(file string, obj map[string]any) []error {
 			if where == "" {
 				child = k
 			}
-			if (strings.HasSuffix(where, "env") || strings.HasSuffix(where, "headers")) && secretKey.MatchString(k) {
-				if s, ok := m[k].(string); ok && s != "" && !reference.MatchString(s) {
+			if (strings.HasSuffix(where, "env") || strings.HasSuffix(where, "headers")) && secretKey().MatchString(k) {
+				if s, ok := m[k].(string); ok && s != "" && !reference().MatchString(s) {
 					errs = append(errs, fmt.Errorf("%s: %s holds a credential written out: the file travels in the compose file; write ${%s} instead and give the agents %s as a variable (the value never in the compose file)", file, child, envName(k), envName(k)))
 				}
 				continue
@@ -289,7 +290,7 @@ func literalSecrets(file string, obj map[string]any) []error {
 }
 
 // tokenPrefix matches the shapes of well-known credentials, wherever they are written.
-var tokenPrefix = regexp.MustCompile(`(^|[=:\s])(sk-ant-[A-Za-z0-9]|gh[pousr]_[A-Za-z0-9]{8}|github_pat_|xox[abpr]-|AKIA[0-9A-Z]{12}|glpat-)`)
+var tokenPrefix = lazyRegexp(`(^|[=:\s])(sk-ant-[A-Za-z0-9]|gh[pousr]_[A-Za-z0-9]{8}|github_pat_|xox[abpr]-|AKIA[0-9A-Z]{12}|glpat-)`)
 
 // literalInArgs names the first argument of a command line that writes a credential out:
 // a credential-named option with a value (--api-key=V, or --token V), or a token of a
@@ -298,18 +299,18 @@ func literalInArgs(v any) string {
 	list, _ := v.([]any)
 	for i, a := range list {
 		s, _ := a.(string)
-		if tokenPrefix.MatchString(s) {
+		if tokenPrefix().MatchString(s) {
 			return fmt.Sprintf("argument %d", i+1)
 		}
 		name, value, hasValue := strings.Cut(s, "=")
-		if !strings.HasPrefix(name, "-") || !secretKey.MatchString(name) {
+		if !strings.HasPrefix(name, "-") || !secretKey().MatchString(name) {
 			continue
 		}
 		if !hasValue && i+1 < len(list) {
 			value, _ = list[i+1].(string)
 			hasValue = !strings.HasPrefix(value, "-")
 		}
-		if hasValue && value != "" && !reference.MatchString(value) {
+		if hasValue && value != "" && !reference().MatchString(value) {
 			return "the value of " + name
 		}
 	}
@@ -323,24 +324,24 @@ func literalInURL(s string) string {
 	if err != nil {
 		return ""
 	}
-	if p, ok := u.User.Password(); ok && p != "" && !reference.MatchString(p) {
+	if p, ok := u.User.Password(); ok && p != "" && !reference().MatchString(p) {
 		return "its password"
 	}
 	for k, vs := range u.Query() {
 		for _, v := range vs {
-			if secretKey.MatchString(k) && v != "" && !reference.MatchString(v) {
+			if secretKey().MatchString(k) && v != "" && !reference().MatchString(v) {
 				return "its " + k + " parameter"
 			}
 		}
 	}
-	if tokenPrefix.MatchString(s) {
+	if tokenPrefix().MatchString(s) {
 		return "a token in it"
 	}
 	return ""
 }
 
 func envName(k string) string {
-	return strings.ToUpper(regexp.MustCompile(`[^A-Za-z0-9_]`).ReplaceAllString(k, "_"))
+	return strings.ToUpper(notEnvChar().ReplaceAllString(k, "_"))
 }
 
 func sortStrings(s []string) { slices.Sort(s) }
@@ -364,7 +365,7 @@ func Redacted(obj map[string]any) map[string]any {
 			out := make(map[string]any, len(t))
 			for k, e := range t {
 				if where == "env" || where == "headers" {
-					if s, ok := e.(string); ok && !reference.MatchString(s) {
+					if s, ok := e.(string); ok && !reference().MatchString(s) {
 						out[k] = "<redacted>"
 						continue
 					}
@@ -411,4 +412,12 @@ type ReportServer struct {
 	Name    string         `json:"name"`
 	Server  map[string]any `json:"server"`
 	Problem string         `json:"problem,omitempty"`
+}
+
+var notEnvChar = lazyRegexp(`[^A-Za-z0-9_]`)
+
+// lazyRegexp compiles on first use: the plugin links this package, and every docker
+// command that lists plugins starts it.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
