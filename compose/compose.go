@@ -239,14 +239,37 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 		s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
 	}
 	s.Logging = boundedLogs()
-	s.HealthCheck = &types.HealthCheckConfig{
-		Test:        types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "health"},
-		Interval:    ptr(types.Duration(5 * time.Second)),
-		Timeout:     ptr(types.Duration(5 * time.Second)),
-		Retries:     ptr(uint64(3)),
-		StartPeriod: ptr(types.Duration(30 * time.Second)),
-	}
+	s.HealthCheck = healthCheck(f, "health")
 	return s, nil
+}
+
+// Health checks are an exec in the container each, which the engine pays for: on engines
+// with start_interval (Engine 25 and later) they run every second while a container starts
+// and every 30 s after, so an idle fleet costs one exec per agent per 30 s; older engines
+// run the first check after one interval, so there it stays 5 s. A long start period
+// forgives failures while many agents start at once on a small machine; the first success
+// ends it.
+const (
+	HealthInterval       = 30 * time.Second
+	HealthIntervalLegacy = 5 * time.Second
+	HealthStartInterval  = time.Second
+	HealthStartPeriod    = 120 * time.Second
+	HealthTimeout        = 10 * time.Second
+)
+
+func healthCheck(f *fleet.Fleet, subcommand string) *types.HealthCheckConfig {
+	h := &types.HealthCheckConfig{
+		Test:        types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", subcommand},
+		Interval:    ptr(types.Duration(HealthIntervalLegacy)),
+		Timeout:     ptr(types.Duration(HealthTimeout)),
+		Retries:     ptr(uint64(3)),
+		StartPeriod: ptr(types.Duration(HealthStartPeriod)),
+	}
+	if f.HealthStartInterval {
+		h.Interval = ptr(types.Duration(HealthInterval))
+		h.StartInterval = ptr(types.Duration(HealthStartInterval))
+	}
+	return h
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -362,12 +385,7 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.MemLimit = types.UnitBytes(128 << 20)
 	s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
 	s.Logging = boundedLogs()
-	s.HealthCheck = &types.HealthCheckConfig{
-		Test:     types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "proxy-denied"},
-		Interval: ptr(types.Duration(5 * time.Second)),
-		Timeout:  ptr(types.Duration(5 * time.Second)),
-		Retries:  ptr(uint64(3)),
-	}
+	s.HealthCheck = healthCheck(f, "proxy-denied")
 	return s
 }
 

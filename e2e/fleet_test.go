@@ -396,6 +396,14 @@ func TestUpRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
+	// An engine that does not answer: said first, and nothing is written.
+	dockerIn(dir, []string{"DOCKER_HOST=unix://" + filepath.Join(dir, "no-engine.sock")}, "magents", "up").
+		Assert(t, icmd.Expected{ExitCode: 1, Err: "no Docker engine answers"})
+	for _, p := range []string{"docker-compose.claude.yml", ".magents"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			t.Errorf("%s was written though no engine answered", p)
+		}
+	}
 	// An env file that does not parse, or that holds a credential, is refused.
 	if err := os.WriteFile(filepath.Join(dir, ".env.magents"), []byte("ANTHROPIC_API_KEY=sk-ant-api03-oops\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
+	mobyclient "github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -139,11 +141,17 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		return err
 	}
 	// Check everything before touching the disk, then again under the project lock (another
-	// up may have changed the file meanwhile).
+	// up may have changed the file meanwhile): the engine first.
+	ping, err := dockerCli.Client().Ping(ctx, mobyclient.PingOptions{NegotiateAPIVersion: true})
+	if err != nil {
+		return fmt.Errorf("no Docker engine answers (%w): start it, or choose one with --context or DOCKER_HOST; nothing was written", err)
+	}
+	startInterval := versions.GreaterThanOrEqualTo(ping.APIVersion, "1.44")
 	f, err := upFleet(root, opts, flags)
 	if err != nil {
 		return err
 	}
+	f.HealthStartInterval = startInterval
 	unlock, err := f.Lock()
 	if err != nil {
 		return err
@@ -152,6 +160,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if f, err = upFleet(root, opts, flags); err != nil {
 		return err
 	}
+	f.HealthStartInterval = startInterval
 	if err := checkRecord(root, f, opts, flags); err != nil {
 		return err
 	}

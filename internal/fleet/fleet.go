@@ -66,6 +66,10 @@ type Fleet struct {
 	// DockerGID is the group that owns the engine's socket on the host, which an agent given
 	// Docker joins (read by up, so rendering never reads the host).
 	DockerGID string `yaml:"docker_gid,omitempty"`
+	// HealthStartInterval: the engine runs health checks at start_interval while a container
+	// starts (API 1.44, Engine 25 and later), so checks can be rare once it is up. up sets
+	// it from the engine it talks to.
+	HealthStartInterval bool `yaml:"health_start_interval,omitempty"`
 	// Egress is "allowlist" (the agents reach the outside only through the fleet's egress
 	// proxy, and only the hosts of DefaultAllow, Allow and the env file's
 	// ANTHROPIC_BASE_URL; the default of new projects) or "open". Files written before
