@@ -243,30 +243,27 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 	return s, nil
 }
 
-// Health checks are an exec in the container each, which the engine pays for: on engines
-// with start_interval (Engine 25 and later) they run every second while a container starts
-// and every 30 s after, so an idle fleet costs one exec per agent per 30 s; older engines
-// run the first check after one interval, so there it stays 5 s. A long start period
-// forgives failures while many agents start at once on a small machine; the first success
-// ends it.
+// Health checks: every 5 s (ps reads an agent's state from the last one while it is
+// recent); on engines with start_interval (Engine 25 and later) every second while a
+// container starts, so up and a restart are healthy as soon as the agent is. A long start
+// period forgives failures while many agents start at once on a small machine; the first
+// success ends it.
 const (
-	HealthInterval       = 30 * time.Second
-	HealthIntervalLegacy = 5 * time.Second
-	HealthStartInterval  = time.Second
-	HealthStartPeriod    = 120 * time.Second
-	HealthTimeout        = 10 * time.Second
+	HealthInterval      = 5 * time.Second
+	HealthStartInterval = time.Second
+	HealthStartPeriod   = 120 * time.Second
+	HealthTimeout       = 10 * time.Second
 )
 
 func healthCheck(f *fleet.Fleet, subcommand string) *types.HealthCheckConfig {
 	h := &types.HealthCheckConfig{
 		Test:        types.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", subcommand},
-		Interval:    ptr(types.Duration(HealthIntervalLegacy)),
+		Interval:    ptr(types.Duration(HealthInterval)),
 		Timeout:     ptr(types.Duration(HealthTimeout)),
 		Retries:     ptr(uint64(3)),
 		StartPeriod: ptr(types.Duration(HealthStartPeriod)),
 	}
 	if f.HealthStartInterval {
-		h.Interval = ptr(types.Duration(HealthInterval))
 		h.StartInterval = ptr(types.Duration(HealthStartInterval))
 	}
 	return h

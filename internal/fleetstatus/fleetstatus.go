@@ -152,8 +152,8 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	return out, nil
 }
 
-// recentCheck is how old the last health check's report may be to stand for now: the
-// image's HEALTHCHECK runs every 5 s (and may take up to its 5 s timeout).
+// recentCheck is how old the last health check's report may be to stand for now: checks
+// run every 5 s (compose.HealthInterval).
 const recentCheck = 12 * time.Second
 
 // agentHealth is the agent's health: the report of its last health check (the supervisor's
@@ -176,7 +176,9 @@ func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, s
 			haveLast, lastEnd = true, st.Health.Log[n-1].End
 		}
 	}
-	if !live && st.Running && haveLast && time.Since(lastEnd) < recentCheck {
+	// A report of starting is not kept: the agent is about to leave it, and with checks
+	// every second while starting, the last one is often from just before it did.
+	if !live && st.Running && haveLast && last.State != agentstate.Starting && time.Since(lastEnd) < recentCheck {
 		return last, true
 	}
 	if st.Running {
