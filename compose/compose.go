@@ -233,7 +233,9 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
 			Type: types.VolumeTypeBind, Source: fleet.EgressSocketsRel + "/" + name, Target: fleet.EgressSocketMount,
 		})
-		s.DependsOn = types.DependsOnConfig{fleet.EgressProxyService: {Condition: types.ServiceConditionHealthy, Required: true}}
+		// Started, not healthy: an agent's forwarder waits for the proxy's socket itself,
+		// so agents start alongside the proxy rather than a health interval after it.
+		s.DependsOn = types.DependsOnConfig{fleet.EgressProxyService: {Condition: types.ServiceConditionStarted, Required: true}}
 	} else {
 		// Agents reach services on the host (a model gateway, a local API) as on Docker Desktop.
 		s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}

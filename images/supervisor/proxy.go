@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
@@ -658,6 +660,27 @@ func (c *limitedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// egressStartWait is how long a connection waits for the proxy's socket: agents start
+// alongside the proxy, which makes the sockets as it starts.
+const egressStartWait = 20 * time.Second
+
+// dialEgress dials the proxy's socket for this agent, waiting up to wait while it is not
+// there yet or not yet listening.
+func dialEgress(ctx context.Context, sock string, wait time.Duration) (net.Conn, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "unix", sock)
+		if err == nil || time.Now().After(deadline) || !(errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED)) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // forwardEgress is the agent's side (MAGENTS_EGRESS_SOCKET): it listens on the loopback
 // address HTTP_PROXY names and carries each connection, byte for byte, to the egress
 // proxy's socket for this agent — the agent's only way out, since it has no network.
@@ -683,7 +706,7 @@ func forwardEgress(ctx context.Context, getenv func(string) string) (net.Listene
 			}
 			go func() {
 				defer c.Close()
-				up, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "unix", sock)
+				up, err := dialEgress(ctx, sock, egressStartWait)
 				if err != nil {
 					// As a proxy that cannot be reached answers: the client sees why.
 					_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")

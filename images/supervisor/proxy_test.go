@@ -424,3 +424,33 @@ func TestForwardEgress(t *testing.T) {
 		t.Errorf("with the proxy gone: %d", resp.StatusCode)
 	}
 }
+
+// An agent starts alongside the proxy: a connection waits for the proxy's socket to
+// appear, within its bound, and fails past it.
+func TestDialEgressWaitsForTheProxy(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "egress.sock")
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(func() { ln.Close() })
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	c, err := dialEgress(context.Background(), sock, 5*time.Second)
+	if err != nil {
+		t.Fatalf("the socket that appeared was not reached: %v", err)
+	}
+	c.Close()
+	start := time.Now()
+	if _, err := dialEgress(context.Background(), filepath.Join(t.TempDir(), "none.sock"), 300*time.Millisecond); err == nil {
+		t.Fatal("a socket that never appears was reached")
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("waited %s for a bound of 300ms", time.Since(start))
+	}
+}
