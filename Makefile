@@ -25,7 +25,7 @@ export CA_CERT
 
 AGENTS     ?= 2
 
-.PHONY: all up engine base-images build install image provision test test-unit test-fuzz test-faults test-escape test-e2e bench bench-smoke clean
+.PHONY: all up engine base-images build install image provision test test-quick test-unit test-fuzz test-faults test-escape test-e2e bench bench-smoke clean
 
 all: install image
 
@@ -88,6 +88,11 @@ test-unit:
 	if [ -n "$$unformatted" ]; then echo "not gofmt'ed (run gofmt -w): $$unformatted"; exit 1; fi; \
 	$(GO) vet ./... && $(GO) test -count=1 ./...; rc=$$?; \
 	echo "stage test-unit: $$(( $$(date +%s) - start ))s"; exit $$rc
+
+# The inner loop: unit tests, a fuzz smoke (2 s a target) and the e2e tests the change
+# touches (uncommitted files, else the last commit) on the machine's engine.
+test-quick:
+	bash hack/test-quick.sh
 
 # The fault suite alone (it is part of test-e2e too), on each engine.
 test-faults:
