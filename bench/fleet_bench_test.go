@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -133,6 +134,35 @@ func rssKiB(b *testing.B, container, comm string) float64 {
 	return kib
 }
 
+// cpuPercent is how busy the machine's CPUs were over d, in percent of one core (from
+// /proc/stat: all but idle and iowait).
+func cpuPercent(d time.Duration) float64 {
+	busy1, total1 := cpuTicks()
+	time.Sleep(d)
+	busy2, total2 := cpuTicks()
+	if total2 <= total1 {
+		return 0
+	}
+	return 100 * float64(busy2-busy1) / float64(total2-total1) * float64(runtime.NumCPU())
+}
+
+func cpuTicks() (busy, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line)[1:]
+	for i, f := range fields[:min(len(fields), 8)] { // guest time is counted in user already
+		v, _ := strconv.ParseUint(f, 10, 64)
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total
+}
+
 func memAvailableKiB() float64 { return procKiB("/proc/meminfo", "MemAvailable:") }
 
 // procKiB is the kB figure of the line of a /proc file that starts with key (0 without it).
@@ -218,9 +248,11 @@ func BenchmarkLoad(b *testing.B) {
 	n := pick(32, 4)
 	file, run := fleetDir(b)
 	up := []string{"magents", "-p", "benchload", "up", "--agents", strconv.Itoa(n), "--agent-cmd", "bash", "--memory", "256m", "--egress", "open"}
+	idleFor := time.Duration(pick(30, 5)) * time.Second
 	for i := 0; i < b.N; i++ {
 		run(up...)
 		run("magents", "-f", file, "down")
+		without := cpuPercent(idleFor) // the machine without the fleet, the same span
 		took, _ := run(up...)
 		var ps, live []time.Duration
 		for range pick(5, 2) {
@@ -229,6 +261,8 @@ func BenchmarkLoad(b *testing.B) {
 			d, _ = run("magents", "-f", file, "ps", "--live", "--format", "json")
 			live = append(live, d)
 		}
+		time.Sleep(5 * time.Second) // past the last start-interval checks
+		idle := cpuPercent(idleFor)
 		var rss float64
 		for a := 1; a <= n; a++ {
 			rss += rssKiB(b, fmt.Sprintf("benchload-agent-%d", a), "magents-supervisor")
@@ -244,6 +278,9 @@ func BenchmarkLoad(b *testing.B) {
 		record(b, figure{Name: fmt.Sprintf("load: docker magents ps --live, %d agents", n), Unit: "s", Value: median(live).Seconds(),
 			Note: fmt.Sprintf("median of %d; a health exec in each agent", len(live))})
 		record(b, figure{Name: fmt.Sprintf("load: supervisor RSS per agent, %d agents", n), Unit: "MB", Value: rss / float64(n) / 1024})
+		record(b, figure{Name: fmt.Sprintf("load: CPU while %d agents idle (%% of one core)", n), Unit: "%", Value: idle,
+			Peer: "the machine without them", PeerValue: without,
+			Note: fmt.Sprintf("/proc/stat over %s; health checks, supervisors, the engine", idleFor)})
 		if engine > 0 {
 			record(b, figure{Name: fmt.Sprintf("load: dockerd RSS, %d agents up", n), Unit: "MB", Value: engine / 1024})
 		}
