@@ -67,7 +67,7 @@ test: provision
 
 # Each fuzz target for FUZZTIME (their seed corpora also run in test-unit); a crash leaves
 # its input under testdata/fuzz/, to commit as a regression test.
-FUZZTIME ?= 15s
+FUZZTIME ?= 10s
 FUZZ_TARGETS = internal/fleet:FuzzParseTasks internal/fleet:FuzzAgentNumber internal/fleet:FuzzParseUser \
 	compose:FuzzPrepareEnvFile compose:FuzzRender \
 	images/supervisor:FuzzRecordHook images/supervisor:FuzzNextState

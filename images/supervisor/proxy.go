@@ -661,8 +661,8 @@ func (c *limitedConn) Close() error {
 }
 
 // egressStartWait is how long a connection waits for the proxy's socket: agents start
-// alongside the proxy, which makes the sockets as it starts.
-const egressStartWait = 20 * time.Second
+// alongside the proxy, which makes the sockets as it starts (and comes back after a crash).
+var egressStartWait = 20 * time.Second
 
 // dialEgress dials the proxy's socket for this agent, waiting up to wait while it is not
 // there yet or not yet listening.

@@ -415,6 +415,8 @@ func TestForwardEgress(t *testing.T) {
 	}
 	srv.Close()
 	client.CloseIdleConnections()
+	defer func(w time.Duration) { egressStartWait = w }(egressStartWait)
+	egressStartWait = 200 * time.Millisecond // the forwarder waits this long for the proxy to come back
 	resp, err = client.Get("http://denied.test/")
 	if err != nil {
 		t.Fatal(err)
