@@ -245,7 +245,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // all healthy (against docker compose up -d --wait on the same file), supervisor RSS per
 // agent, the engine's memory, and the latency of docker magents ps with all 32 up.
 func BenchmarkLoad(b *testing.B) {
-	n := pick(32, 4)
+	n := pick(32, 2)
 	file, run := fleetDir(b)
 	up := []string{"magents", "-p", "benchload", "up", "--agents", strconv.Itoa(n), "--agent-cmd", "bash", "--memory", "256m", "--egress", "open"}
 	idleFor := time.Duration(pick(30, 5)) * time.Second
