@@ -24,6 +24,7 @@ import (
 // A plain detached agent turns healthy; killing its tmux server turns it unhealthy until
 // the supervisor has started the session again.
 func TestHealthcheckFollowsTheSession(t *testing.T) {
+	parallelSuite(t)
 	ensureImage(t, "latest")
 	name := fmt.Sprintf("magents-e2e-health-%d", time.Now().UnixNano())
 	removeContainer(t, name)
@@ -75,6 +76,7 @@ func TestHealthcheckFollowsTheSession(t *testing.T) {
 
 // The cloudrun target serves /healthz on $PORT.
 func TestCloudRunHealthEndpoint(t *testing.T) {
+	parallelSuite(t)
 	ensureImage(t, "cloudrun")
 	name := fmt.Sprintf("magents-e2e-cloudrun-%d", time.Now().UnixNano())
 	removeContainer(t, name)

@@ -27,6 +27,7 @@ import (
 // outside .magents/secrets/. auth rotate swaps it without recreating the containers; a
 // credential the API refuses turns the agents to auth-rejected.
 func TestAuthCanaryNeverLeaks(t *testing.T) {
+	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	canary := "sk-ant-api03-CANARY-" + nonce
 	rotated := "sk-ant-api03-ROTATED-" + nonce

@@ -18,6 +18,7 @@ import (
 // delete a clone holding work the host does not have.
 func TestFleetClones(t *testing.T) {
 	usageSuite(t)
+	parallelSuite(t)
 	e := newFleetEnv(t, "clones")
 	git := e.initRepo()
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "clonee2e"}, args...)...) }
@@ -76,6 +77,7 @@ func TestFleetClones(t *testing.T) {
 // objects rather than copying them. The agent's work comes back with diff.
 func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
 	usageSuite(t)
+	parallelSuite(t)
 	e := newFleetEnv(t, "rootclone")
 	git := e.initRepo()
 	if out, err := exec.Command("chown", "-R", "0:0", e.dir).CombinedOutput(); err != nil {
@@ -110,6 +112,7 @@ func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
 // work still comes back with diff and merge.
 func TestCloneIsSeededWhenTheGitDirIsUnreadable(t *testing.T) {
 	usageSuite(t)
+	parallelSuite(t)
 	e := newFleetEnv(t, "seedclone")
 	git := e.initRepo()
 	if out, err := exec.Command("chown", "-R", "0:0", e.dir).CombinedOutput(); err != nil {

@@ -20,6 +20,7 @@ import (
 // the cause and the fix, when the image is missing.
 func TestDoctor(t *testing.T) {
 	usageSuite(t)
+	parallelSuite(t)
 	e := newFleetEnv(t, "doctor")
 	e.initRepo()
 	tag := images.Repository + ":doctor-e2e"

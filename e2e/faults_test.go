@@ -63,6 +63,7 @@ func health(t *testing.T, c string) (h struct {
 // Claude killed: the supervisor starts it again in the same session, and the conversation
 // it had is still in the config volume.
 func TestFaultClaudeKilled(t *testing.T) {
+	parallelSuite(t)
 	e, mg, c := faultFleet(t, "faultclaude")
 	mg("task", "agent-1", "ping before the fault").Assert(t, icmd.Success)
 	mg("wait", "--for", "idle", "--timeout", "60s", "agent-1").Assert(t, icmd.Success)
@@ -83,6 +84,7 @@ func TestFaultClaudeKilled(t *testing.T) {
 
 // The tmux server killed: the session comes back with Claude in it.
 func TestFaultTmuxKilled(t *testing.T) {
+	parallelSuite(t)
 	_, mg, c := faultFleet(t, "faulttmux")
 	docker("exec", c, "tmux", "kill-server").Assert(t, icmd.Success)
 	mg("wait", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Success)
@@ -105,6 +107,7 @@ func TestFaultEngineRestarted(t *testing.T) {
 // A runaway command past the memory limit: the kernel kills it, not the container, and
 // Claude's session survives; health and ps say what happened.
 func TestFaultOutOfMemory(t *testing.T) {
+	parallelSuite(t)
 	_, mg, c := faultFleet(t, "faultoom", "--memory", "768m")
 	id := containerID(t, c)
 	// tail of an endless line keeps all of it in memory.
@@ -125,6 +128,7 @@ func TestFaultOutOfMemory(t *testing.T) {
 
 // up interrupted half-way: the next up converges.
 func TestFaultUpInterrupted(t *testing.T) {
+	parallelSuite(t)
 	e := newFleetEnv(t, "interrupted")
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "faultint"}, args...)...) }
 	t.Cleanup(func() { mg("down", "--volumes") })
@@ -169,6 +173,7 @@ func TestFaultUpInterrupted(t *testing.T) {
 // A full workspace volume: health says so, nothing is corrupted, and it clears once space
 // is freed. The clone mode's volume is made a 4 MiB tmpfs before up.
 func TestFaultDiskFull(t *testing.T) {
+	parallelSuite(t)
 	e := newFleetEnv(t, "diskfull")
 	e.initRepo()
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "faultdisk"}, args...)...) }
@@ -195,6 +200,7 @@ func TestFaultDiskFull(t *testing.T) {
 
 // A corrupt .claude.json: the supervisor keeps it aside and Claude starts at its prompt.
 func TestFaultCorruptClaudeState(t *testing.T) {
+	parallelSuite(t)
 	_, mg, c := faultFleet(t, "faultstate")
 	docker("exec", c, "sh", "-c", "printf '{broken' > $CLAUDE_CONFIG_DIR/.claude.json && pkill -KILL -x claude").Assert(t, icmd.Success)
 	mg("wait", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Success)

@@ -7,7 +7,8 @@
 # its engine, and the host's engine-restart test after them, since restarting the host's
 # dockerd stops the nested engine with it (it did not pay on 2 cores: 2044s side by
 # side, with both passes building their images, against 1902s in turn with the images
-# cached). E2E_RUN (a go test -run pattern) and E2E_FLAGS pass through.
+# cached). E2E_RUN (a go test -run pattern) and E2E_FLAGS pass through; suites marked
+# parallel (e2e's parallelSuite) run E2E_PARALLEL_TESTS (default 2) at a time.
 # With more than one engine, the last (the newest) runs every suite and the others the
 # suites that exercise the engine itself: usage suites (e2e's usageSuite) skip there
 # (MAGENTS_E2E_SUITES=engine; E2E_SUITES=all runs everything on every engine).
@@ -24,7 +25,7 @@ mkdir -p "$E2E_ROOT"
 restart_test=TestFaultEngineRestarted
 
 run_suite() {
-	TMPDIR=$E2E_ROOT go test -count=1 -tags e2e -timeout 40m -v -run "${E2E_RUN:-.}" ${E2E_SKIP:+-skip "$E2E_SKIP"} ${E2E_FLAGS:-} ./e2e/...
+	TMPDIR=$E2E_ROOT go test -count=1 -tags e2e -timeout 40m -v -parallel "${E2E_PARALLEL_TESTS:-2}" -run "${E2E_RUN:-.}" ${E2E_SKIP:+-skip "$E2E_SKIP"} ${E2E_FLAGS:-} ./e2e/...
 }
 
 # run_engine ENGINE runs the suites against one engine.
