@@ -13,14 +13,18 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/docker/cli/cli-plugins/manager"
 	"github.com/docker/cli/cli-plugins/metadata"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/config"
+	"github.com/spf13/cobra"
 )
 
 // Docker runs docker CLI commands.
 type Docker struct {
 	path string
 	env  []string
+	cfg  config.Provider // where the docker CLI finds its plugins
 }
 
 // New returns a runner for dockerCli's engine.
@@ -47,7 +51,7 @@ func New(dockerCli command.Cli) *Docker {
 	if cfg := dockerCli.ConfigFile(); cfg != nil && cfg.Filename != "" {
 		env = append(env, "DOCKER_CONFIG="+filepath.Dir(cfg.Filename))
 	}
-	return &Docker{path: path, env: env}
+	return &Docker{path: path, env: env, cfg: dockerCli}
 }
 
 // Command is `docker ARGS…` with the plugin's engine settings and the user's terminal.
@@ -60,9 +64,13 @@ func (d *Docker) Command(ctx context.Context, args ...string) *exec.Cmd {
 
 // Compose finds compose v2 or newer: the docker compose plugin, else a docker-compose
 // binary of version 2 or newer.
+//
+// The plugin is found as the docker CLI finds it (its plugin dirs, the config's
+// cliPluginsExtraDirs) and asked only for its metadata, one exec instead of the three of
+// `docker compose version`.
 func (d *Docker) Compose(ctx context.Context) (*Compose, error) {
-	if out, err := d.output(ctx, d.path, "compose", "version", "--short"); err == nil && majorAtLeast2(out) {
-		return &Compose{d: d, bin: d.path, pre: []string{"compose"}, Version: out}, nil
+	if p, err := manager.GetPlugin("compose", d.cfg, &cobra.Command{}); err == nil && p.Err == nil && majorAtLeast2(p.Version) {
+		return &Compose{d: d, bin: d.path, pre: []string{"compose"}, Version: strings.TrimPrefix(p.Version, "v")}, nil
 	}
 	if bin, err := exec.LookPath("docker-compose"); err == nil {
 		if out, err := d.output(ctx, bin, "version", "--short"); err == nil && majorAtLeast2(out) {
