@@ -4,11 +4,9 @@
 package deploy
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
-	"github.com/docker-magents/docker-magents/internal/manifest"
 	"github.com/docker-magents/docker-magents/templates"
 )
 
@@ -23,9 +21,6 @@ func AuthSecretK8s(templateDir, project string, c auth.Credential) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := checkK8s("Secret", b); err != nil {
-		return nil, fmt.Errorf("the rendered Secret is not a valid Kubernetes Secret: %w", err)
-	}
 	var s struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
@@ -34,8 +29,8 @@ func AuthSecretK8s(templateDir, project string, c auth.Credential) ([]byte, erro
 		} `json:"metadata"`
 		StringData map[string]string `json:"stringData"`
 	}
-	if err := manifest.Unmarshal(b, &s); err != nil {
-		return nil, err
+	if err := checkYAML(kubernetesShapes(), "Secret", b, &s); err != nil {
+		return nil, fmt.Errorf("the rendered Secret is not a valid Kubernetes Secret: %w", err)
 	}
 	if s.APIVersion != "v1" || s.Kind != "Secret" || s.Metadata.Name == "" || s.StringData[c.Var] != c.Value {
 		return nil, fmt.Errorf("the rendered Secret is not a v1 Secret named %s holding %s", AuthSecretName(project), c.Var)
@@ -51,12 +46,9 @@ func AuthSecretECS(templateDir, project string, c auth.Credential, arn string) (
 	if createSecret, err = templates.Render(templateDir, "ecs/create-secret.json.tmpl", data); err != nil {
 		return nil, nil, err
 	}
-	if err := awsShapes().Check("CreateSecretInput", createSecret); err != nil {
-		return nil, nil, fmt.Errorf("the rendered create-secret input is not a secretsmanager.CreateSecretInput: %w", err)
-	}
 	var in struct{ Name, SecretString *string }
-	if err := json.Unmarshal(createSecret, &in); err != nil {
-		return nil, nil, err
+	if err := checkJSON(awsShapes(), "CreateSecretInput", createSecret, &in); err != nil {
+		return nil, nil, fmt.Errorf("the rendered create-secret input is not a secretsmanager.CreateSecretInput: %w", err)
 	}
 	if in.Name == nil || in.SecretString == nil || *in.SecretString != c.Value {
 		return nil, nil, fmt.Errorf("the rendered create-secret input lacks its name or value")
@@ -64,12 +56,9 @@ func AuthSecretECS(templateDir, project string, c auth.Credential, arn string) (
 	if taskSecrets, err = templates.Render(templateDir, "ecs/task-secrets.json.tmpl", data); err != nil {
 		return nil, nil, err
 	}
-	if err := awsShapes().Check("Secrets", taskSecrets); err != nil {
-		return nil, nil, fmt.Errorf("the rendered task secrets are not ECS Secrets: %w", err)
-	}
 	var secrets []struct{ Name, ValueFrom *string }
-	if err := json.Unmarshal(taskSecrets, &secrets); err != nil {
-		return nil, nil, err
+	if err := checkJSON(awsShapes(), "Secrets", taskSecrets, &secrets); err != nil {
+		return nil, nil, fmt.Errorf("the rendered task secrets are not ECS Secrets: %w", err)
 	}
 	if len(secrets) != 1 || secrets[0].Name == nil || *secrets[0].Name != c.Var || secrets[0].ValueFrom == nil {
 		return nil, nil, fmt.Errorf("the rendered task secrets do not name %s", c.Var)

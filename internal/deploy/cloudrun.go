@@ -8,7 +8,6 @@ import (
 
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
-	"github.com/docker-magents/docker-magents/internal/manifest"
 	"github.com/docker-magents/docker-magents/templates"
 )
 
@@ -64,13 +63,6 @@ func CloudRun(f *fleet.Fleet, o CloudRunOptions) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		j, err := manifest.ToJSON(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s's Cloud Run service is not YAML: %w", agent, err)
-		}
-		if err := cloudRunShapes().Check("Service", j); err != nil {
-			return nil, fmt.Errorf("%s's Cloud Run service is not a valid serving.knative.dev/v1 Service: %w", agent, err)
-		}
 		var head struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
@@ -78,8 +70,8 @@ func CloudRun(f *fleet.Fleet, o CloudRunOptions) ([]Document, error) {
 				Name string `json:"name"`
 			} `json:"metadata"`
 		}
-		if err := manifest.Unmarshal(b, &head); err != nil {
-			return nil, fmt.Errorf("%s's Cloud Run service is not YAML: %w", agent, err)
+		if err := checkYAML(cloudRunShapes(), "Service", b, &head); err != nil {
+			return nil, fmt.Errorf("%s's Cloud Run service is not a valid serving.knative.dev/v1 Service: %w", agent, err)
 		}
 		if head.APIVersion != "serving.knative.dev/v1" || head.Kind != "Service" || head.Metadata.Name == "" {
 			return nil, fmt.Errorf("%s's Cloud Run service is %s %s, not a named serving.knative.dev/v1 Service", agent, head.APIVersion, head.Kind)

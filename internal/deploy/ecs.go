@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -75,15 +74,12 @@ func ECS(f *fleet.Fleet, o ECSOptions) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := awsShapes().Check("RegisterTaskDefinitionInput", b); err != nil {
-			return nil, fmt.Errorf("%s's task definition is not an ecs.RegisterTaskDefinitionInput: %w", agent, err)
-		}
 		var in struct {
 			Family               *string
 			ContainerDefinitions []struct{ Secrets []any }
 		}
-		if err := json.Unmarshal(b, &in); err != nil {
-			return nil, err
+		if err := checkJSON(awsShapes(), "RegisterTaskDefinitionInput", b, &in); err != nil {
+			return nil, fmt.Errorf("%s's task definition is not an ecs.RegisterTaskDefinitionInput: %w", agent, err)
 		}
 		if in.Family == nil || len(in.ContainerDefinitions) != 1 || len(in.ContainerDefinitions[0].Secrets) == 0 {
 			return nil, fmt.Errorf("%s's task definition lacks its family, its container or its secret", agent)

@@ -14,7 +14,6 @@ import (
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
-	"github.com/docker-magents/docker-magents/internal/manifest"
 	"github.com/docker-magents/docker-magents/templates"
 )
 
@@ -95,72 +94,71 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		"ConfigStorage": r.ConfigStorage, "WorkspaceStorage": r.WorkspaceStorage,
 		"Env": sortedEnv(k8sSharedEnv(f, o.Env)), "Tasks": tasks(f), "SharedConfig": sharedConfig(f), "Git": gitEnv(f),
 	}
-	render := func(name, tmpl, kind string) ([]byte, error) {
+	render := func(name, tmpl, kind string, into any) error {
 		b, err := templates.Render(o.Templates, "k8s/"+tmpl, data)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := checkK8s(kind, b); err != nil {
-			return nil, fmt.Errorf("%s is not a valid Kubernetes %s: %w", name, kind, err)
+		if err := checkYAML(kubernetesShapes(), kind, b, into); err != nil {
+			return fmt.Errorf("%s is not a valid Kubernetes %s: %w", name, kind, err)
 		}
 		docs = append(docs, Document{Name: name, Content: b})
-		return b, nil
+		return nil
 	}
-	if _, err := render("claude-env-configmap.yaml", "claude-env-configmap.yaml.tmpl", "ConfigMap"); err != nil {
+	if err := render("claude-env-configmap.yaml", "claude-env-configmap.yaml.tmpl", "ConfigMap", nil); err != nil {
 		return nil, err
 	}
 	if len(f.Tasks) > 0 {
-		if _, err := render("claude-tasks-configmap.yaml", "claude-tasks-configmap.yaml.tmpl", "ConfigMap"); err != nil {
+		if err := render("claude-tasks-configmap.yaml", "claude-tasks-configmap.yaml.tmpl", "ConfigMap", nil); err != nil {
 			return nil, err
 		}
 	}
 	if len(f.ConfigSet) > 0 {
-		if _, err := render("claude-config-configmap.yaml", "claude-config-configmap.yaml.tmpl", "ConfigMap"); err != nil {
+		if err := render("claude-config-configmap.yaml", "claude-config-configmap.yaml.tmpl", "ConfigMap", nil); err != nil {
 			return nil, err
 		}
 	}
 	if !o.NoNetworkPolicy {
-		if _, err := render("claude-agents-networkpolicy.yaml", "claude-agents-networkpolicy.yaml.tmpl", "NetworkPolicy"); err != nil {
+		if err := render("claude-agents-networkpolicy.yaml", "claude-agents-networkpolicy.yaml.tmpl", "NetworkPolicy", nil); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := render("claude-agents-service.yaml", "claude-agents-service.yaml.tmpl", "Service"); err != nil {
+	if err := render("claude-agents-service.yaml", "claude-agents-service.yaml.tmpl", "Service", nil); err != nil {
 		return nil, err
 	}
-	sts, err := render("claude-agents-statefulset.yaml", "claude-agents-statefulset.yaml.tmpl", "StatefulSet")
-	if err != nil {
+	var sts statefulSet
+	if err := render("claude-agents-statefulset.yaml", "claude-agents-statefulset.yaml.tmpl", "StatefulSet", &sts); err != nil {
 		return nil, err
 	}
-	if err := checkStatefulSet(sts, f); err != nil {
+	if err := checkStatefulSet(&sts, f); err != nil {
 		return nil, err
 	}
 	return docs, nil
 }
 
+// statefulSet is what checkStatefulSet reads of the rendered StatefulSet.
+type statefulSet struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		Replicas *int `json:"replicas"`
+		Ordinals *struct {
+			Start int `json:"start"`
+		} `json:"ordinals"`
+		Template struct {
+			Spec struct {
+				Containers []struct{} `json:"containers"`
+			} `json:"spec"`
+		} `json:"template"`
+	} `json:"spec"`
+}
+
 // checkStatefulSet checks what the rest of docker-magents relies on, so an edited template
 // that breaks it is refused with a reason.
-func checkStatefulSet(doc []byte, f *fleet.Fleet) error {
-	var sts struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-		Metadata   struct {
-			Name string `json:"name"`
-		} `json:"metadata"`
-		Spec struct {
-			Replicas *int `json:"replicas"`
-			Ordinals *struct {
-				Start int `json:"start"`
-			} `json:"ordinals"`
-			Template struct {
-				Spec struct {
-					Containers []struct{} `json:"containers"`
-				} `json:"spec"`
-			} `json:"template"`
-		} `json:"spec"`
-	}
-	if err := manifest.Unmarshal(doc, &sts); err != nil {
-		return err
-	}
+func checkStatefulSet(sts *statefulSet, f *fleet.Fleet) error {
 	switch {
 	case sts.APIVersion != "apps/v1" || sts.Kind != "StatefulSet":
 		return fmt.Errorf("the StatefulSet template renders %s %s, not apps/v1 StatefulSet", sts.APIVersion, sts.Kind)

@@ -37,12 +37,23 @@ func mustShapes(b []byte) *manifest.Shapes {
 	return &s
 }
 
-// checkK8s checks a rendered YAML manifest against its Kubernetes type (kind: Secret,
-// ConfigMap, Service, StatefulSet, NetworkPolicy).
-func checkK8s(kind string, doc []byte) error {
+// checkYAML converts a rendered YAML document to JSON once and checks it (checkJSON).
+func checkYAML(shapes *manifest.Shapes, root string, doc []byte, into any) error {
 	j, err := manifest.ToJSON(doc)
 	if err != nil {
 		return err
 	}
-	return kubernetesShapes().Check(kind, j)
+	return checkJSON(shapes, root, j, into)
+}
+
+// checkJSON checks a rendered JSON document against root's shape and decodes it into
+// into (what the caller reads of it; nil for nothing).
+func checkJSON(shapes *manifest.Shapes, root string, doc []byte, into any) error {
+	if err := shapes.Check(root, doc); err != nil {
+		return err
+	}
+	if into == nil {
+		return nil
+	}
+	return json.Unmarshal(doc, into)
 }
