@@ -29,6 +29,9 @@ type status struct {
 	SetupError string `json:"setupError,omitempty"`
 	// SessionAt is when the current tmux session started.
 	SessionAt time.Time `json:"sessionAt,omitzero"`
+	// Pane is the process in the session's pane while the session runs, as the supervisor
+	// last saw it: health watches it without asking tmux.
+	Pane paneProcess `json:"pane,omitzero"`
 }
 
 type statusFile struct {
@@ -67,7 +70,10 @@ func currentHealth(cfg config) healthReport {
 		last := denied[len(denied)-1]
 		h.Problems = append(h.Problems, fmt.Sprintf("the egress proxy refused %d request(s), the last to %s: allow it with docker magents up --allow %s", len(denied), last.Host, last.Host))
 	}
-	h.SessionAlive = t.hasSession()
+	// The pane's process as the supervisor saw it, while it runs, stands for the session
+	// (no tmux client, which would cost every health check two processes); else tmux says.
+	paneAlive := st.Pane.PID > 0 && st.Pane.alive()
+	h.SessionAlive = paneAlive || t.hasSession()
 	if r, done := readResult(cfg); done && !h.SessionAlive {
 		// A finished headless run: the agent did its work; its state says how it went.
 		h.Status, h.State, h.Since = "healthy", agentstate.Done, r.FinishedAt
@@ -76,14 +82,17 @@ func currentHealth(cfg config) healthReport {
 		}
 		return h
 	}
-	if h.SessionAlive {
+	switch {
+	case paneAlive:
+		h.AgentPID, h.AgentAlive = st.Pane.PID, true
+	case h.SessionAlive:
 		pid, err := t.panePID()
 		if err != nil {
 			h.Error = err.Error()
 		}
 		h.AgentPID = pid
 		h.AgentAlive = processAlive(pid)
-	} else {
+	default:
 		h.Error = "tmux session " + cfg.Session + " is not running"
 	}
 	h.Status = "unhealthy"

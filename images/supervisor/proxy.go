@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -94,6 +95,9 @@ type egressProxy struct {
 	logged     map[string]*denialLog
 	logWindow  time.Time
 	maxLogLine int
+	// statuses: each agent's last status report (statuspush.go), by the agent its socket
+	// belongs to.
+	statuses map[string]agentStatusReport
 }
 
 type denialLog struct{ written, suppressed int }
@@ -204,6 +208,8 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.forward(w, r)
 	case r.URL.Path == "/magents/denied":
 		p.report(w, r)
+	case r.URL.Path == "/magents/status":
+		p.status(w, r)
 	case r.URL.Path == "/healthz":
 		fmt.Fprintln(w, "ok")
 	default:
@@ -369,6 +375,10 @@ type egressReport struct {
 	Allow  []string       `json:"allow"`
 	Counts map[string]int `json:"counts"`
 	Recent []denial       `json:"recent"`
+	// Agents: every agent's last status report, for the proxy's own port only; Now is the
+	// proxy's clock when it answered, for the reports' age.
+	Agents map[string]agentStatusReport `json:"agents,omitempty"`
+	Now    time.Time                    `json:"now,omitzero"`
 }
 
 // report answers an agent with its own denials, and the proxy's own port (docker magents
@@ -386,6 +396,9 @@ func (p *egressProxy) report(w http.ResponseWriter, r *http.Request) {
 		if !own || d.Agent == agent {
 			rep.Recent = append(rep.Recent, d)
 		}
+	}
+	if !own {
+		rep.Agents, rep.Now = maps.Clone(p.statuses), time.Now().UTC()
 	}
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
 // pollInterval is how often the session is checked; a restart starts at most this late.
@@ -67,6 +69,7 @@ func (s *supervisor) run(ctx context.Context) error {
 			s.status.update(func(st *status) { st.SetupError = err.Error() })
 		} else {
 			defer ln.Close()
+			go pushStatus(ctx, s.cfg, os.Getenv("MAGENTS_EGRESS_SOCKET"))
 		}
 	}
 	if err := prepareClone(s.cfg, os.Getenv); err != nil {
@@ -98,6 +101,9 @@ func (s *supervisor) run(ctx context.Context) error {
 // keepSession starts the session and starts it again, with backoff, whenever it ends.
 func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) error {
 	backoff := s.cfg.MinBackoff
+	watch := &sessionWatch{t: s.tmux, onPane: func(p paneProcess) {
+		s.status.update(func(st *status) { st.Pane = p })
+	}}
 	for {
 		if headless(s.cfg) {
 			if _, done := readResult(s.cfg); done {
@@ -109,7 +115,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 		if s.cfg.AuthCheck {
 			s.checkCredential(ctx)
 		}
-		if !s.tmux.hasSession() {
+		if !watch.alive() {
 			clearHookState(s.cfg)
 			// Checked here too, so the repair shows in the container's log.
 			if _, err := setAsideCorrupt(claudeStatePath(s.cfg)); err != nil {
@@ -128,7 +134,8 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 		}
 		since := time.Now()
 		var asked time.Time // when a pending restart request was first seen
-		for n := 0; s.tmux.hasSession(); n++ {
+		var lastScan time.Time
+		for n := 0; watch.alive(); n++ {
 			if !sleep(ctx, pollInterval) {
 				return nil
 			}
@@ -147,7 +154,8 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 				}
 				continue
 			}
-			if n%4 == 3 {
+			if n%4 == 3 && scanDue(readHookState(s.cfg))(lastScan, time.Now()) {
+				lastScan = time.Now()
 				s.scanForAuthFailure()
 			}
 		}
@@ -190,6 +198,25 @@ func (s *supervisor) checkCredential(ctx context.Context) {
 	}
 	rejected := checkAuth(ctx, creds, os.Getenv("ANTHROPIC_BASE_URL"))
 	s.setAuthRejected(rejected, "the model API refused the credential (HTTP 401/403)")
+}
+
+// idleScanInterval is how often the screen of an agent that is idle or waits is read for
+// a refused credential: its screen does not change, and each read is a tmux client.
+const idleScanInterval = 30 * time.Second
+
+// scanDue says whether the screen is to be read now (every 2 s while Claude starts or
+// works; once after it went idle or began to wait; then every idleScanInterval), given the
+// hooks' state and when it was last read.
+func scanDue(hs hookState, hooked bool) func(last, now time.Time) bool {
+	return func(last, now time.Time) bool {
+		switch {
+		case !hooked || hs.State == agentstate.Working || hs.State == agentstate.Starting:
+			return true
+		case !hs.Since.Before(last):
+			return true // changed since the last read
+		}
+		return now.Sub(last) >= idleScanInterval
+	}
 }
 
 // scanForAuthFailure reads the end of the session's screen for Claude's own report of a

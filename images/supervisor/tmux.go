@@ -84,3 +84,78 @@ func processAlive(pid int) bool {
 	err := syscallKill(pid, 0)
 	return err == nil || isEPERM(err)
 }
+
+// paneProcess is the process in the session's pane, named by PID and start time (so a
+// PID the kernel has given to another process since is not taken for it).
+type paneProcess struct {
+	PID   int    `json:"pid"`
+	Start uint64 `json:"start,omitempty"` // clock ticks after boot (/proc/PID/stat)
+}
+
+// alive reports whether the pane's process still runs: one kill(0) and one small read,
+// not a tmux client.
+func (p paneProcess) alive() bool {
+	return processAlive(p.PID) && processStart(p.PID) == p.Start
+}
+
+// processStart is when pid started (field 22 of /proc/PID/stat), 0 where /proc cannot say.
+func processStart(pid int) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces and parentheses: fields after it count
+	// from its last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(f[19], 10, 64)
+	return n
+}
+
+// pane asks tmux for the session's pane process.
+func (t tmux) pane() (paneProcess, error) {
+	pid, err := t.panePID()
+	if err != nil {
+		return paneProcess{}, err
+	}
+	return paneProcess{PID: pid, Start: processStart(pid)}, nil
+}
+
+// sessionWatch says whether the session runs without a tmux client per look: tmux is
+// asked for the pane's process once, which is then watched by PID; tmux is asked again only
+// once that process is gone (the session may hold other windows the user opened). With 64
+// agents, a tmux client twice a second in each was a good part of an idle fleet's cost.
+type sessionWatch struct {
+	t      tmux
+	p      paneProcess
+	onPane func(paneProcess) // told each pane process found (and the zero one when none)
+}
+
+func (w *sessionWatch) alive() bool {
+	if w.p.PID > 0 && w.p.alive() {
+		return true
+	}
+	if !w.t.hasSession() {
+		w.found(paneProcess{})
+		return false
+	}
+	p, err := w.t.pane()
+	if err != nil {
+		p = paneProcess{}
+	}
+	w.found(p)
+	return true
+}
+
+func (w *sessionWatch) found(p paneProcess) {
+	if p != w.p && w.onPane != nil {
+		w.onPane(p)
+	}
+	w.p = p
+}

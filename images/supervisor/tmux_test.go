@@ -95,3 +95,71 @@ func TestStartTask(t *testing.T) {
 		}
 	}
 }
+
+// The session watch follows the pane's process without a tmux client while it runs, and
+// sees the session end (and a new one) when it does; health agrees without asking tmux.
+func TestSessionWatch(t *testing.T) {
+	needTmux(t)
+	dir := t.TempDir()
+	t.Setenv("TMUX_TMPDIR", dir)
+	t.Setenv("TMUX", "")
+	tm := tmux{session: "claude"}
+	var seen []paneProcess
+	w := &sessionWatch{t: tm, onPane: func(p paneProcess) { seen = append(seen, p) }}
+	if w.alive() {
+		t.Fatal("alive before any session")
+	}
+	if err := tm.newSession(dir, "sleep", "30"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-server").Run() })
+	if !w.alive() || len(seen) != 1 || seen[0].PID <= 0 || seen[0].Start == 0 {
+		t.Fatalf("alive with a session: pane %+v", seen)
+	}
+	first := seen[0]
+	if processStart(first.PID) != first.Start || !first.alive() {
+		t.Fatalf("pane %+v: start %d", first, processStart(first.PID))
+	}
+	// While the pane's process runs, tmux is not asked: a watch whose tmux names another
+	// session still sees it alive.
+	blind := &sessionWatch{t: tmux{session: "nosuch"}, p: first}
+	if !blind.alive() {
+		t.Error("the watch asked tmux although the pane's process runs")
+	}
+	tm.killSession()
+	deadline := time.Now().Add(5 * time.Second)
+	for w.alive() {
+		if time.Now().After(deadline) {
+			t.Fatal("still alive after kill-session")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if first.alive() || len(seen) != 2 || seen[1] != (paneProcess{}) {
+		t.Fatalf("after the session ended: %+v", seen)
+	}
+	// A process with another start time under the same PID is not the pane's.
+	self := paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid())}
+	if !self.alive() || (paneProcess{PID: self.PID, Start: self.Start + 1}).alive() {
+		t.Errorf("start time not compared: %+v", self)
+	}
+}
+
+// Health takes the pane's process the supervisor recorded for the session while it runs,
+// and asks tmux only once it is gone.
+func TestHealthFromThePaneProcess(t *testing.T) {
+	needTmux(t)
+	dir := t.TempDir()
+	t.Setenv("TMUX_TMPDIR", dir) // a tmux with no session
+	t.Setenv("TMUX", "")
+	cfg := config{RunDir: dir, Session: "claude", AgentCmd: "bash"}
+	st := newStatusFile(cfg)
+	self := paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid())}
+	st.update(func(s *status) { s.StartedAt, s.SessionAt, s.Pane = time.Now(), time.Now(), self })
+	if h := currentHealth(cfg); !h.SessionAlive || !h.AgentAlive || h.AgentPID != self.PID || !h.Healthy() {
+		t.Errorf("with the pane's process running: %+v", h)
+	}
+	st.update(func(s *status) { s.Pane.Start++ }) // gone: another process under its PID
+	if h := currentHealth(cfg); h.SessionAlive || h.Healthy() {
+		t.Errorf("with the pane's process gone and no session: %+v", h)
+	}
+}

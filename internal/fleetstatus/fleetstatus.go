@@ -59,6 +59,38 @@ type EgressReport struct {
 		Host   string    `json:"Host"`
 		Method string    `json:"Method"`
 	} `json:"Recent"`
+	// Agents: each agent's last health report, as its supervisor sent it to the proxy (on
+	// change, and at least every 10 s); Now is the proxy's clock when it answered.
+	Agents map[string]PushedHealth `json:"agents"`
+	Now    time.Time               `json:"now"`
+}
+
+// PushedHealth is an agent's report to the egress proxy: the JSON of its health, and
+// when the proxy took it.
+type PushedHealth struct {
+	At     time.Time       `json:"at"`
+	Health json.RawMessage `json:"health"`
+}
+
+// pushedFresh is how old an agent's report to the proxy may be to stand for now: its
+// supervisor sends one on every change and at least every 10 s.
+const pushedFresh = 30 * time.Second
+
+// pushed is agent's report to the proxy while it stands for now: sent since its container
+// started, and recent.
+func (rep *EgressReport) pushed(agent string, started time.Time) (agentstate.Health, bool) {
+	var h agentstate.Health
+	if rep == nil {
+		return h, false
+	}
+	p, ok := rep.Agents[agent]
+	if !ok || p.At.Before(started) || rep.Now.Sub(p.At) > pushedFresh {
+		return h, false
+	}
+	if json.Unmarshal(p.Health, &h) != nil || h.State == "" {
+		return h, false
+	}
+	return h, true
 }
 
 // Egress asks the fleet's egress proxy what it refused; agents are named agent-N.
@@ -86,6 +118,11 @@ func Egress(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) (*Egr
 	for i := range rep.Recent {
 		rep.Recent[i].Agent = strings.TrimPrefix(rep.Recent[i].Agent, f.Project+"-")
 	}
+	agents := map[string]PushedHealth{}
+	for k, v := range rep.Agents {
+		agents[strings.TrimPrefix(k, f.Project+"-")] = v
+	}
+	rep.Agents = agents
 	return &rep, nil
 }
 
@@ -110,12 +147,20 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 			items = append(items, c)
 		}
 	}
-	// One inspect (and with live, one health exec) per agent, all at once.
+	// Behind the egress proxy, one exec asks it for what it refused and for each agent's
+	// last report; an agent without a current report is asked itself (an exec) when its
+	// last health check is not recent.
+	var rep *EgressReport
+	if f.Egress == fleet.EgressAllowlist {
+		rep, _ = Egress(ctx, api, f) // without it, each agent's own check or supervisor says
+	}
+	// One inspect (and with live, or without a current report, one health exec) per
+	// agent, all at once.
 	out := make([]AgentStatus, len(items))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, c := range items {
 		g.Go(func() error {
-			s, err := agentStatus(gctx, api, f, c, opts.Live)
+			s, err := agentStatus(gctx, api, f, c, rep, opts.Live)
 			out[i] = s
 			return err
 		})
@@ -123,11 +168,9 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if f.Egress == fleet.EgressAllowlist {
-		if rep, err := Egress(ctx, api, f); err == nil {
-			for i := range out {
-				out[i].EgressDenied = rep.Counts[out[i].Agent]
-			}
+	if rep != nil {
+		for i := range out {
+			out[i].EgressDenied = rep.Counts[out[i].Agent]
 		}
 	}
 	if opts.All {
@@ -160,13 +203,19 @@ const recentCheck = 12 * time.Second
 // own JSON, kept by the engine) while that is recent, else — or with live — asked of its
 // supervisor now; when it cannot be asked (the container is not running, or the exec
 // fails) the last report stands, however old.
-func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, live bool) (agentstate.Health, bool) {
-	h, ok := readAgentHealth(ctx, api, id, st, live)
+func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, rep *EgressReport, agent string, live bool) (agentstate.Health, bool) {
+	h, ok := readAgentHealth(ctx, api, id, st, rep, agent, live)
 	termsafe.Value(&h) // the agent wrote it
 	return h, ok
 }
 
-func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, live bool) (agentstate.Health, bool) {
+func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, rep *EgressReport, agent string, live bool) (agentstate.Health, bool) {
+	// What the supervisor last told the egress proxy, while current.
+	if started, err := time.Parse(time.RFC3339Nano, st.StartedAt); err == nil && !live && st.Running {
+		if h, ok := rep.pushed(agent, started); ok {
+			return h, true
+		}
+	}
 	// The last health check's report, and when it ended.
 	var last agentstate.Health
 	var lastEnd time.Time
@@ -192,7 +241,7 @@ func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, s
 	return last, haveLast
 }
 
-func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, live bool) (AgentStatus, error) {
+func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, rep *EgressReport, live bool) (AgentStatus, error) {
 	service := c.Labels["com.docker.compose.service"]
 	s := AgentStatus{Agent: service, ID: c.ID, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
 	if len(c.Names) > 0 {
@@ -219,7 +268,7 @@ func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 	if st.Health != nil {
 		s.Health = string(st.Health.Status)
 	}
-	if h, ok := agentHealth(ctx, api, c.ID, st, live); ok {
+	if h, ok := agentHealth(ctx, api, c.ID, st, rep, service, live); ok {
 		s.State, s.Since, s.Detail = h.State, h.Since, h.Detail
 		s.Restarts, s.Auth, s.AuthError = h.Restarts, h.Auth, h.AuthError
 		s.OOMKills, s.Problems = h.OOMKills, h.Problems
