@@ -43,7 +43,7 @@ func TestRenderGolden(t *testing.T) {
 			f.Egress, f.Allow = fleet.EgressAllowlist, []string{"gateway.example.com", "*.internal.example.com"}
 			return f
 		},
-		// An engine with start_interval: checks every second while starting, every 30 s after.
+		// An engine with start_interval: checks every second while starting, every 5 minutes after.
 		"engine25-health": func() *fleet.Fleet {
 			f := testFleet(1)
 			f.Egress, f.HealthStartInterval = fleet.EgressAllowlist, true

@@ -269,6 +269,11 @@ func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 		s.Health = string(st.Health.Status)
 	}
 	if h, ok := agentHealth(ctx, api, c.ID, st, rep, service, live); ok {
+		if st.Running && (h.Status == "healthy" || h.Status == "unhealthy") {
+			// The same judgement as the engine's check, and as recent as the state: behind
+			// the proxy the engine checks only every few minutes once started.
+			s.Health = h.Status
+		}
 		s.State, s.Since, s.Detail = h.State, h.Since, h.Detail
 		s.Restarts, s.Auth, s.AuthError = h.Restarts, h.Auth, h.AuthError
 		s.OOMKills, s.Problems = h.OOMKills, h.Problems
