@@ -83,7 +83,7 @@ func activityf(format string, args ...any) {
 // empties the file once it has printed a good part of it.
 func relayActivity(ctx context.Context, cfg config) {
 	var offset int64
-	for sleep(ctx, 500*time.Millisecond) {
+	for sleep(ctx, time.Second) {
 		f, err := os.Open(activityFile(cfg))
 		if err != nil {
 			continue

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
 
@@ -96,6 +97,9 @@ Commands:
 `
 
 func supervise(cfg config) int {
+	// One P: the supervisor mostly sleeps between looks, and with more, each wake-up also
+	// woke idle threads to look for work; with 64 agents that was a share of a core.
+	runtime.GOMAXPROCS(1)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
 	s := newSupervisor(cfg)

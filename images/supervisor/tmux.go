@@ -85,46 +85,73 @@ func processAlive(pid int) bool {
 	return err == nil || isEPERM(err)
 }
 
-// paneProcess is the process in the session's pane, named by PID and start time (so a
-// PID the kernel has given to another process since is not taken for it).
+// paneProcess is the process in the session's pane and the tmux server holding the
+// session, each named by PID and start time (so a PID the kernel has given to another
+// process since is not taken for it).
 type paneProcess struct {
-	PID   int    `json:"pid"`
-	Start uint64 `json:"start,omitempty"` // clock ticks after boot (/proc/PID/stat)
+	PID         int    `json:"pid"`
+	Start       uint64 `json:"start,omitempty"` // clock ticks after boot (/proc/PID/stat)
+	Server      int    `json:"server,omitempty"`
+	ServerStart uint64 `json:"serverStart,omitempty"`
 }
 
-// alive reports whether the pane's process still runs: one kill(0) and one small read,
-// not a tmux client.
+// alive reports whether the pane's process and its tmux server still run: kill(0) and a
+// small read each, not a tmux client. Both: a process may outlive its session (SIGHUP
+// ignored, or not yet handled).
 func (p paneProcess) alive() bool {
-	return processAlive(p.PID) && processStart(p.PID) == p.Start
+	return runs(p.PID, p.Start) && runs(p.Server, p.ServerStart)
+}
+
+// runs reports whether the process pid that started at start runs (an exited one not yet
+// reaped does not).
+func runs(pid int, start uint64) bool {
+	if !processAlive(pid) {
+		return false
+	}
+	st, zombie := procStat(pid)
+	return st == start && !zombie
 }
 
 // processStart is when pid started (field 22 of /proc/PID/stat), 0 where /proc cannot say.
 func processStart(pid int) uint64 {
+	st, _ := procStat(pid)
+	return st
+}
+
+// procStat reads pid's start time and whether it has exited unreaped (state Z).
+func procStat(pid int) (start uint64, zombie bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	// The command name (field 2) may hold spaces and parentheses: fields after it count
 	// from its last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0
+		return 0, false
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 20 {
-		return 0
+		return 0, false
 	}
 	n, _ := strconv.ParseUint(f[19], 10, 64)
-	return n
+	return n, f[0] == "Z" || f[0] == "X"
 }
 
-// pane asks tmux for the session's pane process.
+// pane asks tmux for the session's pane process and its server.
 func (t tmux) pane() (paneProcess, error) {
-	pid, err := t.panePID()
+	out, err := t.run("list-panes", "-t", t.target(), "-F", "#{pane_pid} #{pane_dead} #{pid}")
 	if err != nil {
 		return paneProcess{}, err
 	}
-	return paneProcess{PID: pid, Start: processStart(pid)}, nil
+	first, _, _ := strings.Cut(out, "\n")
+	var p paneProcess
+	var dead int
+	if _, err := fmt.Sscan(first, &p.PID, &dead, &p.Server); err != nil || dead == 1 || p.PID <= 0 || p.Server <= 0 {
+		return paneProcess{}, fmt.Errorf("no running pane in session %s (%q)", t.session, first)
+	}
+	p.Start, p.ServerStart = processStart(p.PID), processStart(p.Server)
+	return p, nil
 }
 
 // sessionWatch says whether the session runs without a tmux client per look: tmux is

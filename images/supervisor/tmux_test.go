@@ -113,7 +113,7 @@ func TestSessionWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-server").Run() })
-	if !w.alive() || len(seen) != 1 || seen[0].PID <= 0 || seen[0].Start == 0 {
+	if !w.alive() || len(seen) != 1 || seen[0].PID <= 0 || seen[0].Start == 0 || seen[0].Server <= 0 || seen[0].ServerStart == 0 {
 		t.Fatalf("alive with a session: pane %+v", seen)
 	}
 	first := seen[0]
@@ -137,10 +137,17 @@ func TestSessionWatch(t *testing.T) {
 	if first.alive() || len(seen) != 2 || seen[1] != (paneProcess{}) {
 		t.Fatalf("after the session ended: %+v", seen)
 	}
-	// A process with another start time under the same PID is not the pane's.
-	self := paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid())}
-	if !self.alive() || (paneProcess{PID: self.PID, Start: self.Start + 1}).alive() {
-		t.Errorf("start time not compared: %+v", self)
+	// A process with another start time under the same PID is not the pane's, nor its
+	// server's; and a pane whose server is gone is no session.
+	self := selfPane()
+	for _, p := range []paneProcess{{PID: self.PID, Start: self.Start + 1, Server: self.Server, ServerStart: self.ServerStart},
+		{PID: self.PID, Start: self.Start, Server: self.Server, ServerStart: self.ServerStart + 1}, {PID: self.PID, Start: self.Start}} {
+		if p.alive() {
+			t.Errorf("alive: %+v", p)
+		}
+	}
+	if !self.alive() {
+		t.Errorf("not alive: %+v", self)
 	}
 }
 
@@ -153,7 +160,7 @@ func TestHealthFromThePaneProcess(t *testing.T) {
 	t.Setenv("TMUX", "")
 	cfg := config{RunDir: dir, Session: "claude", AgentCmd: "bash"}
 	st := newStatusFile(cfg)
-	self := paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid())}
+	self := selfPane()
 	st.update(func(s *status) { s.StartedAt, s.SessionAt, s.Pane = time.Now(), time.Now(), self })
 	if h := currentHealth(cfg); !h.SessionAlive || !h.AgentAlive || h.AgentPID != self.PID || !h.Healthy() {
 		t.Errorf("with the pane's process running: %+v", h)
@@ -162,4 +169,26 @@ func TestHealthFromThePaneProcess(t *testing.T) {
 	if h := currentHealth(cfg); h.SessionAlive || h.Healthy() {
 		t.Errorf("with the pane's process gone and no session: %+v", h)
 	}
+}
+
+// selfPane names this test process as a pane and its parent as the server.
+func selfPane() paneProcess {
+	return paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid()), Server: os.Getppid(), ServerStart: processStart(os.Getppid())}
+}
+
+// A process that exited but is not reaped yet does not run.
+func TestRunsNotAZombie(t *testing.T) {
+	cmd := exec.Command("sleep", "0.1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid, start := cmd.Process.Pid, processStart(cmd.Process.Pid)
+	if !runs(pid, start) {
+		t.Fatal("a running child does not run")
+	}
+	time.Sleep(500 * time.Millisecond) // exited; not reaped until Wait
+	if runs(pid, start) {
+		t.Error("an exited, unreaped child runs")
+	}
+	_ = cmd.Wait()
 }
