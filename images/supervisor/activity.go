@@ -84,6 +84,9 @@ func activityf(format string, args ...any) {
 func relayActivity(ctx context.Context, cfg config) {
 	var offset int64
 	for sleep(ctx, time.Second) {
+		if st, err := os.Stat(activityFile(cfg)); err != nil || st.Size() == offset {
+			continue // nothing new: one system call, not five
+		}
 		f, err := os.Open(activityFile(cfg))
 		if err != nil {
 			continue

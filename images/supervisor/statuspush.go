@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -33,7 +34,16 @@ func pushStatus(ctx context.Context, cfg config, sock string) {
 	}}
 	var last []byte
 	var sent time.Time
+	var lastDir time.Time
 	for sleep(ctx, statusPollInterval) {
+		// What the report is made of is written to the run dir by replacing files, which
+		// changes the directory's mtime: while it has not changed, the report is made only
+		// for the heartbeat (one stat a second, not the report's forty-odd system calls).
+		if st, err := os.Stat(cfg.RunDir); err == nil && st.ModTime().Equal(lastDir) && time.Since(sent) < statusHeartbeat {
+			continue
+		} else if err == nil {
+			lastDir = st.ModTime()
+		}
 		b, err := json.Marshal(currentHealth(cfg))
 		if err != nil || (bytes.Equal(b, last) && time.Since(sent) < statusHeartbeat) {
 			continue

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // tmux drives the tmux server on its default socket under $TMUX_TMPDIR, the fixed place
@@ -120,10 +121,19 @@ func processStart(pid int) uint64 {
 
 // procStat reads pid's start time and whether it has exited unreaped (state Z).
 func procStat(pid int) (start uint64, zombie bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	// Read with plain system calls (open, read, close): it runs every second in every
+	// agent, and os.ReadFile adds the poller's half dozen more.
+	fd, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, false
 	}
+	buf := make([]byte, 1024)
+	n, err := syscall.Read(fd, buf)
+	syscall.Close(fd)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	b := buf[:n]
 	// The command name (field 2) may hold spaces and parentheses: fields after it count
 	// from its last ')'.
 	i := bytes.LastIndexByte(b, ')')
@@ -134,8 +144,8 @@ func procStat(pid int) (start uint64, zombie bool) {
 	if len(f) < 20 {
 		return 0, false
 	}
-	n, _ := strconv.ParseUint(f[19], 10, 64)
-	return n, f[0] == "Z" || f[0] == "X"
+	start, _ = strconv.ParseUint(f[19], 10, 64)
+	return start, f[0] == "Z" || f[0] == "X"
 }
 
 // pane asks tmux for the session's pane process and its server.
