@@ -82,34 +82,45 @@ func activityf(format string, args ...any) {
 // relayActivity prints what the hooks append to the activity file until ctx ends, and
 // empties the file once it has printed a good part of it.
 func relayActivity(ctx context.Context, cfg config) {
-	var offset int64
+	r := &activityRelay{cfg: cfg}
 	for sleep(ctx, time.Second) {
-		if st, err := os.Stat(activityFile(cfg)); err != nil || st.Size() == offset {
-			continue // nothing new: one system call, not five
-		}
-		f, err := os.Open(activityFile(cfg))
-		if err != nil {
-			continue
-		}
-		if st, err := f.Stat(); err == nil && st.Size() < offset {
-			offset = 0 // emptied by someone else: start over
-		}
-		if _, err := f.Seek(offset, io.SeekStart); err == nil {
-			r := bufio.NewReader(f)
-			for {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					break // a partial line waits for its end
-				}
-				offset += int64(len(line))
-				activityf("%s", strings.TrimSuffix(line, "\n"))
+		r.step()
+	}
+}
+
+// activityRelay is relayActivity one look at a time (the supervisor's once-a-second loop).
+type activityRelay struct {
+	cfg    config
+	offset int64
+}
+
+func (a *activityRelay) step() {
+	path := activityFile(a.cfg)
+	if st, err := os.Stat(path); err != nil || st.Size() == a.offset {
+		return // nothing new: one system call, not five
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	if st, err := f.Stat(); err == nil && st.Size() < a.offset {
+		a.offset = 0 // emptied by someone else: start over
+	}
+	if _, err := f.Seek(a.offset, io.SeekStart); err == nil {
+		r := bufio.NewReader(f)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				break // a partial line waits for its end
 			}
+			a.offset += int64(len(line))
+			activityf("%s", strings.TrimSuffix(line, "\n"))
 		}
-		f.Close()
-		if offset > activityMax/4 {
-			if err := os.Truncate(activityFile(cfg), 0); err == nil {
-				offset = 0
-			}
+	}
+	f.Close()
+	if a.offset > activityMax/4 {
+		if err := os.Truncate(path, 0); err == nil {
+			a.offset = 0
 		}
 	}
 }

@@ -25,34 +25,48 @@ const (
 
 // pushStatus sends this agent's health to the proxy at sock until ctx ends.
 func pushStatus(ctx context.Context, cfg config, sock string) {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+	p := newStatusPusher(cfg, sock)
+	for sleep(ctx, statusPollInterval) {
+		p.step(ctx)
+	}
+}
+
+// statusPusher is pushStatus one look at a time (the supervisor's once-a-second loop).
+type statusPusher struct {
+	cfg     config
+	client  *http.Client
+	last    []byte
+	sent    time.Time
+	lastDir time.Time
+}
+
+func newStatusPusher(cfg config, sock string) *statusPusher {
+	return &statusPusher{cfg: cfg, client: &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		},
 		MaxIdleConns: 1, IdleConnTimeout: 2 * statusHeartbeat,
-	}}
-	var last []byte
-	var sent time.Time
-	var lastDir time.Time
-	for sleep(ctx, statusPollInterval) {
-		// What the report is made of is written to the run dir by replacing files, which
-		// changes the directory's mtime: while it has not changed, the report is made only
-		// for the heartbeat (one stat a second, not the report's forty-odd system calls).
-		if st, err := os.Stat(cfg.RunDir); err == nil && st.ModTime().Equal(lastDir) && time.Since(sent) < statusHeartbeat {
-			continue
-		} else if err == nil {
-			lastDir = st.ModTime()
-		}
-		b, err := json.Marshal(currentHealth(cfg))
-		if err != nil || (bytes.Equal(b, last) && time.Since(sent) < statusHeartbeat) {
-			continue
-		}
-		if err := putStatus(ctx, client, b); err != nil {
-			continue // the proxy is starting or restarting: the next poll sends it
-		}
-		last, sent = b, time.Now()
+	}}}
+}
+
+func (p *statusPusher) step(ctx context.Context) {
+	// What the report is made of is written to the run dir by replacing files, which
+	// changes the directory's mtime: while it has not changed, the report is made only
+	// for the heartbeat (one stat a second, not the report's forty-odd system calls).
+	if st, err := os.Stat(p.cfg.RunDir); err == nil && st.ModTime().Equal(p.lastDir) && time.Since(p.sent) < statusHeartbeat {
+		return
+	} else if err == nil {
+		p.lastDir = st.ModTime()
 	}
+	b, err := json.Marshal(currentHealth(p.cfg))
+	if err != nil || (bytes.Equal(b, p.last) && time.Since(p.sent) < statusHeartbeat) {
+		return
+	}
+	if err := putStatus(ctx, p.client, b); err != nil {
+		return // the proxy is starting or restarting: the next look sends it
+	}
+	p.last, p.sent = b, time.Now()
 }
 
 func putStatus(ctx context.Context, client *http.Client, report []byte) error {
