@@ -50,6 +50,8 @@ func TestFleetHooksAndClaudeCommits(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("agent-1 logs:\n%s\npane:\n%s", docker("logs", "magents-agent-1").Combined(), pane())
+			t.Logf("agent-2 logs:\n%s\nhealth: %s", docker("logs", "magents-agent-2").Combined(),
+				docker("exec", "magents-agent-2", "magents-supervisor", "health").Stdout())
 		}
 	})
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -150,9 +151,15 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	// Behind the egress proxy, one exec asks it for what it refused and for each agent's
 	// last report; an agent without a current report is asked itself (an exec) when its
 	// last health check is not recent.
-	var rep *EgressReport
+	// It is asked alongside the agents: with live, each agent is asked first and the
+	// proxy's report is only what stands when that fails.
+	report := func() *EgressReport { return nil }
 	if f.Egress == fleet.EgressAllowlist {
-		rep, _ = Egress(ctx, api, f) // without it, each agent's own check or supervisor says
+		report = sync.OnceValue(func() *EgressReport {
+			rep, _ := Egress(ctx, api, f) // without it, each agent's own check or supervisor says
+			return rep
+		})
+		go report()
 	}
 	// One inspect (and with live, or without a current report, one health exec) per
 	// agent, all at once.
@@ -160,7 +167,7 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	g, gctx := errgroup.WithContext(ctx)
 	for i, c := range items {
 		g.Go(func() error {
-			s, err := agentStatus(gctx, api, f, c, rep, opts.Live)
+			s, err := agentStatus(gctx, api, f, c, report, opts.Live)
 			out[i] = s
 			return err
 		})
@@ -168,7 +175,7 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if rep != nil {
+	if rep := report(); rep != nil {
 		for i := range out {
 			out[i].EgressDenied = rep.Counts[out[i].Agent]
 		}
@@ -203,16 +210,23 @@ const recentCheck = 12 * time.Second
 // own JSON, kept by the engine) while that is recent, else — or with live — asked of its
 // supervisor now; when it cannot be asked (the container is not running, or the exec
 // fails) the last report stands, however old.
-func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, rep *EgressReport, agent string, live bool) (agentstate.Health, bool) {
-	h, ok := readAgentHealth(ctx, api, id, st, rep, agent, live)
+func agentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, report func() *EgressReport, agent string, live bool) (agentstate.Health, bool) {
+	h, ok := readAgentHealth(ctx, api, id, st, report, agent, live)
 	termsafe.Value(&h) // the agent wrote it
 	return h, ok
 }
 
-func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, rep *EgressReport, agent string, live bool) (agentstate.Health, bool) {
+func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, st *container.State, report func() *EgressReport, agent string, live bool) (agentstate.Health, bool) {
 	// What the supervisor last told the egress proxy, while current.
-	if started, err := time.Parse(time.RFC3339Nano, st.StartedAt); err == nil && !live && st.Running {
-		if h, ok := rep.pushed(agent, started); ok {
+	pushed := func() (agentstate.Health, bool) {
+		started, err := time.Parse(time.RFC3339Nano, st.StartedAt)
+		if err != nil || !st.Running {
+			return agentstate.Health{}, false
+		}
+		return report().pushed(agent, started)
+	}
+	if !live {
+		if h, ok := pushed(); ok {
 			return h, true
 		}
 	}
@@ -237,11 +251,18 @@ func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, s
 		if out, _, err := agentexec.Output(ctx, api, id, "/usr/local/bin/magents-supervisor", "health"); err == nil && json.Unmarshal(out, &h) == nil && h.State != "" {
 			return h, true
 		}
+		// Asked live and it did not answer in time: its report to the proxy, when current,
+		// is newer than its last health check (behind the proxy, minutes old).
+		if live {
+			if h, ok := pushed(); ok {
+				return h, true
+			}
+		}
 	}
 	return last, haveLast
 }
 
-func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, rep *EgressReport, live bool) (AgentStatus, error) {
+func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, report func() *EgressReport, live bool) (AgentStatus, error) {
 	service := c.Labels["com.docker.compose.service"]
 	s := AgentStatus{Agent: service, ID: c.ID, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
 	if len(c.Names) > 0 {
@@ -268,7 +289,7 @@ func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, 
 	if st.Health != nil {
 		s.Health = string(st.Health.Status)
 	}
-	if h, ok := agentHealth(ctx, api, c.ID, st, rep, service, live); ok {
+	if h, ok := agentHealth(ctx, api, c.ID, st, report, service, live); ok {
 		if st.Running && (h.Status == "healthy" || h.Status == "unhealthy") {
 			// The same judgement as the engine's check, and as recent as the state: behind
 			// the proxy the engine checks only every few minutes once started.
