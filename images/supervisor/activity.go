@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -79,16 +78,9 @@ func activityf(format string, args ...any) {
 	fmt.Fprintf(activityOut, "%s agent: %s\n", time.Now().UTC().Format(time.RFC3339), inert(fmt.Sprintf(format, args...)))
 }
 
-// relayActivity prints what the hooks append to the activity file until ctx ends, and
-// empties the file once it has printed a good part of it.
-func relayActivity(ctx context.Context, cfg config) {
-	r := &activityRelay{cfg: cfg}
-	for sleep(ctx, time.Second) {
-		r.step()
-	}
-}
-
-// activityRelay is relayActivity one look at a time (the supervisor's once-a-second loop).
+// activityRelay prints what the hooks append to the activity file, a look at a time (the
+// supervisor's once-a-second loop), and empties the file once it has printed a good part
+// of it.
 type activityRelay struct {
 	cfg    config
 	offset int64

@@ -18,20 +18,12 @@ import (
 // socket belongs to, and an agent can report only itself. docker magents ps reads every
 // agent's report from the proxy in one exec, and the engine's health check can run seldom.
 const (
-	statusPollInterval = time.Second
-	statusHeartbeat    = 10 * time.Second
-	maxStatusReport    = 64 << 10
+	statusHeartbeat = 10 * time.Second
+	maxStatusReport = 64 << 10
 )
 
-// pushStatus sends this agent's health to the proxy at sock until ctx ends.
-func pushStatus(ctx context.Context, cfg config, sock string) {
-	p := newStatusPusher(cfg, sock)
-	for sleep(ctx, statusPollInterval) {
-		p.step(ctx)
-	}
-}
-
-// statusPusher is pushStatus one look at a time (the supervisor's once-a-second loop).
+// statusPusher sends this agent's health to the proxy, a look at a time (the
+// supervisor's once-a-second loop).
 type statusPusher struct {
 	cfg     config
 	client  *http.Client

@@ -106,7 +106,8 @@ func TestPushStatus(t *testing.T) {
 	defer cancel()
 	cfg := config{RunDir: t.TempDir(), Session: "claude", AgentCmd: "claude"}
 	newStatusFile(cfg).update(func(s *status) { s.StartedAt = time.Now() })
-	go pushStatus(ctx, cfg, sock)
+	pusher := newStatusPusher(cfg, sock)
+	go everySecond(ctx, func() { pusher.step(ctx) })
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		p.mu.Lock()

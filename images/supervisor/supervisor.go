@@ -87,18 +87,14 @@ func (s *supervisor) run(ctx context.Context) error {
 	} else {
 		relay = &activityRelay{cfg: s.cfg}
 	}
-	// The hooks' activity and the status report share one wake-up a second: in an idle
-	// fleet of 64, each wake-up of each supervisor was a measurable share of the cost.
-	go func() {
-		for sleep(ctx, time.Second) {
-			if relay != nil {
-				relay.step()
-			}
-			if pusher != nil {
-				pusher.step(ctx)
-			}
+	go everySecond(ctx, func() {
+		if relay != nil {
+			relay.step()
 		}
-	}()
+		if pusher != nil {
+			pusher.step(ctx)
+		}
+	})
 	sessions := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() { done <- s.keepSession(ctx, sessions) }()
@@ -112,6 +108,15 @@ func (s *supervisor) run(ctx context.Context) error {
 	err = <-done
 	s.stopAgent()
 	return err
+}
+
+// everySecond runs look once a second until ctx ends. The hooks' activity and the status
+// report share it: in an idle fleet of 64, each wake-up of each supervisor was a
+// measurable share of the cost.
+func everySecond(ctx context.Context, look func()) {
+	for sleep(ctx, time.Second) {
+		look()
+	}
 }
 
 // keepSession starts the session and starts it again, with backoff, whenever it ends.
