@@ -72,7 +72,7 @@ func currentHealth(cfg config) healthReport {
 	}
 	// The pane's process as the supervisor saw it, while it runs, stands for the session
 	// (no tmux client, which would cost every health check two processes); else tmux says.
-	paneAlive := st.Pane.PID > 0 && st.Pane.alive()
+	paneAlive := st.Pane.alive()
 	h.SessionAlive = paneAlive || t.hasSession()
 	if r, done := readResult(cfg); done && !h.SessionAlive {
 		// A finished headless run: the agent did its work; its state says how it went.

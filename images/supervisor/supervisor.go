@@ -175,9 +175,11 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 				}
 				continue
 			}
-			if n%2 == 1 && scanDue(readHookState(s.cfg))(lastScan, time.Now()) {
-				lastScan = time.Now()
-				s.scanForAuthFailure()
+			if n%2 == 1 {
+				if hs, hooked := readHookState(s.cfg); scanDue(hs, hooked, lastScan, time.Now()) {
+					lastScan = time.Now()
+					s.scanForAuthFailure()
+				}
 			}
 		}
 		if ctx.Err() != nil {
@@ -228,16 +230,14 @@ const idleScanInterval = 30 * time.Second
 // scanDue says whether the screen is to be read now (every 2 s while Claude starts or
 // works; once after it went idle or began to wait; then every idleScanInterval), given the
 // hooks' state and when it was last read.
-func scanDue(hs hookState, hooked bool) func(last, now time.Time) bool {
-	return func(last, now time.Time) bool {
-		switch {
-		case !hooked || hs.State == agentstate.Working || hs.State == agentstate.Starting:
-			return true
-		case !hs.Since.Before(last):
-			return true // changed since the last read
-		}
-		return now.Sub(last) >= idleScanInterval
+func scanDue(hs hookState, hooked bool, last, now time.Time) bool {
+	switch {
+	case !hooked || hs.State == agentstate.Working || hs.State == agentstate.Starting:
+		return true
+	case !hs.Since.Before(last):
+		return true // changed since the last read
 	}
+	return now.Sub(last) >= idleScanInterval
 }
 
 // scanForAuthFailure reads the end of the session's screen for Claude's own report of a

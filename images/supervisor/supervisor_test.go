@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
 // TestSuperviseRealTmux runs the built supervisor against the host's tmux: the session
@@ -274,5 +276,30 @@ func TestHeadlessWaitsForATask(t *testing.T) {
 	}
 	if err := queueTask(cfg, "more"); err == nil || !strings.Contains(err.Error(), "finished") {
 		t.Errorf("a task for a finished agent: %v", err)
+	}
+}
+
+// The screen is read every time while Claude starts or works, once after it changed state,
+// then only every idleScanInterval.
+func TestScanDue(t *testing.T) {
+	now := time.Now()
+	last := now.Add(-2 * time.Second)
+	for _, c := range []struct {
+		name   string
+		hs     hookState
+		hooked bool
+		last   time.Time
+		want   bool
+	}{
+		{"no hook yet", hookState{}, false, last, true},
+		{"working", hookState{State: agentstate.Working, Since: now.Add(-time.Hour)}, true, last, true},
+		{"idle since after the last read", hookState{State: agentstate.Idle, Since: now.Add(-time.Second)}, true, last, true},
+		{"idle, read since", hookState{State: agentstate.Idle, Since: now.Add(-time.Hour)}, true, last, false},
+		{"waiting, read since", hookState{State: agentstate.Waiting, Since: now.Add(-time.Hour)}, true, last, false},
+		{"idle, last read long ago", hookState{State: agentstate.Idle, Since: now.Add(-time.Hour)}, true, now.Add(-idleScanInterval), true},
+	} {
+		if got := scanDue(c.hs, c.hooked, c.last, now); got != c.want {
+			t.Errorf("%s: scan due %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -54,16 +54,8 @@ func (t tmux) newSession(dir string, argv ...string) error {
 
 // panePID is the PID of the process running in the session's pane (the agent).
 func (t tmux) panePID() (int, error) {
-	out, err := t.run("list-panes", "-t", t.target(), "-F", "#{pane_pid} #{pane_dead}")
-	if err != nil {
-		return 0, err
-	}
-	first, _, _ := strings.Cut(out, "\n")
-	pid, dead, _ := strings.Cut(first, " ")
-	if dead == "1" {
-		return 0, fmt.Errorf("the agent in session %s has exited", t.session)
-	}
-	return strconv.Atoi(pid)
+	p, err := t.pane()
+	return p.PID, err
 }
 
 func (t tmux) killServer() { _, _ = t.run("kill-server") }
@@ -97,8 +89,8 @@ type paneProcess struct {
 }
 
 // alive reports whether the pane's process and its tmux server still run: kill(0) and a
-// small read each, not a tmux client. Both: a process may outlive its session (SIGHUP
-// ignored, or not yet handled).
+// small read each, not a tmux client (false for the zero paneProcess). Both: a process may
+// outlive its session (SIGHUP ignored, or not yet handled).
 func (p paneProcess) alive() bool {
 	return runs(p.PID, p.Start) && runs(p.Server, p.ServerStart)
 }
@@ -148,7 +140,7 @@ func procStat(pid int) (start uint64, zombie bool) {
 	return start, f[0] == "Z" || f[0] == "X"
 }
 
-// pane asks tmux for the session's pane process and its server.
+// pane asks tmux for the session's pane process (the agent) and its server.
 func (t tmux) pane() (paneProcess, error) {
 	out, err := t.run("list-panes", "-t", t.target(), "-F", "#{pane_pid} #{pane_dead} #{pid}")
 	if err != nil {
@@ -157,8 +149,11 @@ func (t tmux) pane() (paneProcess, error) {
 	first, _, _ := strings.Cut(out, "\n")
 	var p paneProcess
 	var dead int
-	if _, err := fmt.Sscan(first, &p.PID, &dead, &p.Server); err != nil || dead == 1 || p.PID <= 0 || p.Server <= 0 {
-		return paneProcess{}, fmt.Errorf("no running pane in session %s (%q)", t.session, first)
+	if _, err := fmt.Sscan(first, &p.PID, &dead, &p.Server); err != nil {
+		return paneProcess{}, fmt.Errorf("tmux list-panes: %q: %w", first, err)
+	}
+	if dead == 1 {
+		return paneProcess{}, fmt.Errorf("the agent in session %s has exited", t.session)
 	}
 	p.Start, p.ServerStart = processStart(p.PID), processStart(p.Server)
 	return p, nil
@@ -175,7 +170,7 @@ type sessionWatch struct {
 }
 
 func (w *sessionWatch) alive() bool {
-	if w.p.PID > 0 && w.p.alive() {
+	if w.p.alive() {
 		return true
 	}
 	if !w.t.hasSession() {
