@@ -117,7 +117,7 @@ const tunnelIdle = 10 * time.Minute
 
 func newEgressProxy(allow allowlist, log io.Writer) *egressProxy {
 	d := &net.Dialer{Timeout: 15 * time.Second}
-	return &egressProxy{allow: allow, log: log, counts: map[string]int{}, dial: d.DialContext,
+	return &egressProxy{allow: allow, log: log, counts: map[string]int{}, statuses: map[string]agentStatusReport{}, dial: d.DialContext,
 		tunnelIdle: tunnelIdle, logged: map[string]*denialLog{}, maxLogLine: maxDenialLogs}
 }
 

@@ -163,19 +163,7 @@ func TestEgressProxy(t *testing.T) {
 // directory, and returns a client whose proxy is that socket and a way to dial it.
 func serveAgent(t *testing.T, p *egressProxy, agent string) (*http.Client, func() net.Conn) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "sock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, agentstate.EgressSocketName)
-	ln, err := listenAgent(path, agent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: p, ConnContext: connContext}
-	go func() { _ = srv.Serve(newConnCaps(maxConnsPerClient, maxConns).limit(ln)) }()
-	t.Cleanup(func() { srv.Close() })
+	path, _ := serveAgentSocket(t, p, agent, newConnCaps(maxConnsPerClient, maxConns))
 	client := &http.Client{Transport: &http.Transport{
 		Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: "127.0.0.1:3128"}),
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -189,6 +177,30 @@ func serveAgent(t *testing.T, p *egressProxy, agent string) (*http.Client, func(
 		}
 		return c
 	}
+}
+
+// serveAgentSocket serves p on agent's unix socket, in a short temporary directory (a
+// socket's path has at most 108 bytes), behind caps when given; it returns the socket's
+// path and the server, closed at the test's end.
+func serveAgentSocket(t *testing.T, p *egressProxy, agent string, caps *connCaps) (string, *http.Server) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, agentstate.EgressSocketName)
+	ln, err := listenAgent(path, agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps != nil {
+		ln = caps.limit(ln)
+	}
+	srv := &http.Server{Handler: p, ConnContext: connContext}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return path, srv
 }
 
 // agentOnly is c asking the proxy itself (a path, not a proxied URL).
@@ -383,18 +395,7 @@ func TestConnectionCaps(t *testing.T) {
 // the proxy knows it by name; with the proxy gone, the client is told so.
 func TestForwardEgress(t *testing.T) {
 	p := newEgressProxy(parseAllowlist("allowed.test"), io.Discard)
-	dir, err := os.MkdirTemp("", "sock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	sock := filepath.Join(dir, agentstate.EgressSocketName)
-	ln, err := listenAgent(sock, "agent-3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: p, ConnContext: connContext}
-	go func() { _ = srv.Serve(ln) }()
+	sock, srv := serveAgentSocket(t, p, "agent-3", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	getenv := func(k string) string {

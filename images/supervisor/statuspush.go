@@ -109,9 +109,6 @@ func (p *egressProxy) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.mu.Lock()
-	if p.statuses == nil {
-		p.statuses = map[string]agentStatusReport{}
-	}
 	p.statuses[agent] = agentStatusReport{At: time.Now().UTC(), Health: b}
 	p.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)

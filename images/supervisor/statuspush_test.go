@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,19 +87,7 @@ func TestPushStatus(t *testing.T) {
 	t.Setenv("TMUX_TMPDIR", t.TempDir())
 	t.Setenv("TMUX", "")
 	p := newEgressProxy(nil, &strings.Builder{})
-	dir, err := os.MkdirTemp("", "sock") // short: a socket's path has at most 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, agentstate.EgressSocketName)
-	ln, err := listenAgent(sock, "agent-3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: p, ConnContext: connContext}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
+	sock, _ := serveAgentSocket(t, p, "agent-3", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := config{RunDir: t.TempDir(), Session: "claude", AgentCmd: "claude"}
