@@ -23,8 +23,9 @@ import (
 // settings file that does not parse.
 func TestSharedConfig(t *testing.T) {
 	usageSuite(t)
+	parallelSuite(t)
 	nonce := strings.ReplaceAll(time.Now().Format("150405.000"), ".", "")
-	e := newFleetEnv(t, "config"+nonce)
+	e := newFleetEnv(t, "config"+nonce).inProject("confige2e")
 	git := e.initRepo()
 	team := t.TempDir()
 	write := func(rel, content string) {
@@ -55,7 +56,7 @@ func TestSharedConfig(t *testing.T) {
 	dockerIn(e.dir, nil, "compose", "-f", "docker-compose.claude.yml", "config", "--quiet").Assert(t, icmd.Success)
 
 	const claudeDir = "/home/magents/.claude"
-	for _, agent := range []string{"magents-agent-1", "magents-agent-2"} {
+	for _, agent := range []string{e.container("agent-1"), e.container("agent-2")} {
 		docker("exec", agent, "grep", "-qF", rule+": answer briefly. Costs are in $USD.", claudeDir+"/CLAUDE.md").Assert(t, icmd.Success)
 		docker("exec", agent, "test", "-f", claudeDir+"/commands/review.md").Assert(t, icmd.Success)
 		settings := docker("exec", agent, "cat", claudeDir+"/settings.json").Stdout()
@@ -81,8 +82,8 @@ func TestSharedConfig(t *testing.T) {
 
 	// Commits made in an agent carry the fleet's identity; the host repository's own
 	// config is untouched.
-	docker("exec", "magents-agent-1", "sh", "-c", "cd /workspace && echo x > team.txt && git add team.txt && git commit -qm 'team commit'").Assert(t, icmd.Success)
-	who := docker("exec", "magents-agent-1", "git", "-C", "/workspace", "log", "-1", "--format=%an <%ae>|%cn <%ce>").Stdout()
+	docker("exec", e.container("agent-1"), "sh", "-c", "cd /workspace && echo x > team.txt && git add team.txt && git commit -qm 'team commit'").Assert(t, icmd.Success)
+	who := docker("exec", e.container("agent-1"), "git", "-C", "/workspace", "log", "-1", "--format=%an <%ae>|%cn <%ce>").Stdout()
 	if strings.TrimSpace(who) != "Team Bot <bot@example.invalid>|Team Bot <bot@example.invalid>" {
 		t.Errorf("the agent's commit was made by %q", who)
 	}
@@ -91,11 +92,11 @@ func TestSharedConfig(t *testing.T) {
 	}
 	// The push token reaches git's credential helper, and nothing else: not the env, not
 	// the compose file.
-	fill := docker("exec", "magents-agent-1", "sh", "-c", "printf 'protocol=https\\nhost=git.example.invalid\\n\\n' | git credential fill")
+	fill := docker("exec", e.container("agent-1"), "sh", "-c", "printf 'protocol=https\\nhost=git.example.invalid\\n\\n' | git credential fill")
 	if !strings.Contains(fill.Stdout(), "password="+token) || !strings.Contains(fill.Stdout(), "username=team-bot") {
 		t.Errorf("git credential fill in the agent:\n%s", fill.Combined())
 	}
-	if strings.Contains(docker("inspect", "magents-agent-1").Stdout(), token) || strings.Contains(readFile(filepath.Join(e.dir, "docker-compose.claude.yml")), token) {
+	if strings.Contains(docker("inspect", e.container("agent-1")).Stdout(), token) || strings.Contains(readFile(filepath.Join(e.dir, "docker-compose.claude.yml")), token) {
 		t.Error("the push token is in docker inspect or the compose file")
 	}
 
@@ -129,14 +130,14 @@ func TestSharedConfig(t *testing.T) {
 	}
 
 	// A changed CLAUDE.md reaches the running agents; their containers stay.
-	id := containerID(t, "magents-agent-1")
+	id := containerID(t, e.container("agent-1"))
 	rule2 := "TEAMRULE2" + nonce
 	write("CLAUDE.md", "# Team\n\n"+rule2+": the rules changed.\n")
 	e.magents("config", "sync", "--restart-claude").Assert(t, icmd.Success)
-	if got := containerID(t, "magents-agent-1"); got != id {
+	if got := containerID(t, e.container("agent-1")); got != id {
 		t.Errorf("config sync recreated the container: %s → %s", id, got)
 	}
-	docker("exec", "magents-agent-2", "grep", "-qF", rule2, claudeDir+"/CLAUDE.md").Assert(t, icmd.Success)
+	docker("exec", e.container("agent-2"), "grep", "-qF", rule2, claudeDir+"/CLAUDE.md").Assert(t, icmd.Success)
 	e.magents("wait", "--for", "idle", "--timeout", "120s").Assert(t, icmd.Success)
 	e.magents("task", "agent-1", "ping after the sync").Assert(t, icmd.Success)
 	waitRequests(t, e.api, func(rs []anthropictest.Request) bool {
@@ -149,16 +150,16 @@ func TestSharedConfig(t *testing.T) {
 	})
 	// A restart of the container keeps the synced set (it is newer than the one compose
 	// delivered at its start).
-	docker("restart", "magents-agent-2").Assert(t, icmd.Success)
-	waitHealth(t, "magents-agent-2", "healthy", 90*time.Second)
-	docker("exec", "magents-agent-2", "grep", "-qF", rule2, claudeDir+"/CLAUDE.md").Assert(t, icmd.Success)
+	docker("restart", e.container("agent-2")).Assert(t, icmd.Success)
+	waitHealth(t, e.container("agent-2"), "healthy", 90*time.Second)
+	docker("exec", e.container("agent-2"), "grep", "-qF", rule2, claudeDir+"/CLAUDE.md").Assert(t, icmd.Success)
 
 	// For ECS and Cloud Run, which have no config objects: an image with the set in it. An
 	// agent of that image places it at its start like a compose-delivered one.
 	build := e.magents(append([]string{"build", "--with-config", "--progress", "quiet"}, caFlags()...)...)
 	build.Assert(t, icmd.Success)
-	t.Cleanup(func() { docker("rmi", "magents/claude-agent:latest-magents") })
-	placed := docker("run", "--rm", "--entrypoint", "sh", "magents/claude-agent:latest-magents", "-c",
+	t.Cleanup(func() { docker("rmi", "magents/claude-agent:latest-confige2e") })
+	placed := docker("run", "--rm", "--entrypoint", "sh", "magents/claude-agent:latest-confige2e", "-c",
 		"magents-supervisor agent true && cat "+claudeDir+"/CLAUDE.md && git config user.name")
 	if !strings.Contains(placed.Stdout(), rule2) || !strings.Contains(placed.Stdout(), "Team Bot") {
 		t.Errorf("the image built --with-config does not give its agents the set:\n%s", placed.Combined())

@@ -19,6 +19,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/docker-magents/docker-magents/internal/anthropictest"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 // The hostile-agent suite: an agent is untrusted code. Each attempt runs inside an agent
@@ -65,7 +66,12 @@ func hostState(t *testing.T, dir string) map[string]string {
 	for _, p := range []string{"docker-compose.claude.yml", ".env.magents", ".magents"} {
 		add(filepath.Join(dir, p))
 	}
-	add(filepath.Join(os.Getenv("DOCKER_CONFIG"), "magents"))
+	// This fleet's record; other suites' records change as their fleets come and go.
+	record := fleet.RecordPath(fleet.RecordsDir(os.Getenv("DOCKER_CONFIG")), filepath.Join(dir, "docker-compose.claude.yml"))
+	if _, err := os.Stat(record); err != nil {
+		t.Fatalf("the fleet's record: %v", err)
+	}
+	add(record)
 	return out
 }
 
@@ -95,6 +101,7 @@ func sameState(t *testing.T, before, after map[string]string) {
 // agent's; one attack goes through a real Claude turn (its Bash tool). The host's next
 // up, ps, doctor, config show and down see nothing of it.
 func TestEscapeSharedWorkspace(t *testing.T) {
+	parallelSuite(t)
 	nonce := time.Now().Format("150405.000")
 	attack := `cd /workspace; if printf '\n  docker: true\n' >> docker-compose.claude.yml 2>/dev/null && grep -q 'docker: true' docker-compose.claude.yml; then echo PLANTED; else echo REFUSED; fi`
 	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
@@ -110,7 +117,7 @@ func TestEscapeSharedWorkspace(t *testing.T) {
 			}}
 		}
 		return anthropictest.Reply{Text: "The Messages API test double heard you."}
-	})
+	}).inProject("escshared")
 	if err := os.WriteFile(filepath.Join(e.dir, ".env"), []byte("COMPOSE_HTTP_TIMEOUT=120\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +128,7 @@ func TestEscapeSharedWorkspace(t *testing.T) {
 	}
 	e.magents("up", "--agents", "2", "--settings", settings).Assert(t, icmd.Success)
 	before := hostState(t, e.dir)
-	const agent = "magents-agent-1"
+	agent := e.container("agent-1")
 
 	t.Run("x-magents edit", func(t *testing.T) {
 		attempt(t, agent, "append docker: true to the compose file", attack)
@@ -144,10 +151,10 @@ func TestEscapeSharedWorkspace(t *testing.T) {
 		// As Claude's Notification hook would: the agent is then waiting, for that message.
 		escapeAttempts.Add(1)
 		// JSON, as Claude writes it: the escape sequences arrive as \u001b, and leave it raw.
-		docker("exec", "magents-agent-2", "sh", "-c", `magents-supervisor hook <<'EOF'
+		docker("exec", e.container("agent-2"), "sh", "-c", `magents-supervisor hook <<'EOF'
 {"hook_event_name":"Notification","notification_type":"permission_prompt","message":"approve \u001b]0;pwned\u0007\u001b[2J now"}
 EOF`).Assert(t, icmd.Success)
-		if h := docker("exec", "magents-agent-2", "magents-supervisor", "health").Stdout(); !strings.Contains(h, `\u001b]0;pwned`) {
+		if h := docker("exec", e.container("agent-2"), "magents-supervisor", "health").Stdout(); !strings.Contains(h, `\u001b]0;pwned`) {
 			t.Fatalf("the planted notification did not reach the agent's health: %s", h)
 		}
 		for _, args := range [][]string{{"ps", "--live"}, {"ps", "--live", "--format", "json"}, {"wait", "--for", "waiting", "--timeout", "10s", "agent-2"}, {"doctor", "agent-2"}} {
@@ -196,7 +203,7 @@ EOF`).Assert(t, icmd.Success)
 	e.magents("ps").Assert(t, icmd.Success)
 	e.magents("config", "show").Assert(t, icmd.Success)
 	sameState(t, before, hostState(t, e.dir))
-	for _, c := range []string{"magents-agent-1", "magents-agent-2"} {
+	for _, c := range []string{agent, e.container("agent-2")} {
 		mounts := docker("inspect", "-f", "{{range .Mounts}}{{.Source}} {{end}}", c).Stdout()
 		if strings.Contains(mounts, "docker.sock") {
 			t.Errorf("%s got the Docker socket: %s", c, mounts)
@@ -216,15 +223,16 @@ EOF`).Assert(t, icmd.Success)
 // takes from it a setting that widens what the agents reach. Values the user gives reach
 // the agents verbatim: $VAR and ${ are never interpolated.
 func TestEscapeChangedDefinition(t *testing.T) {
-	e := newFleetEnv(t, time.Now().Format("150405.000"))
+	parallelSuite(t)
+	e := newFleetEnv(t, time.Now().Format("150405.000")).inProject("escdef")
 	task := "print $SECRETPROBE and ${HOME} and ${"
 	res := icmd.RunCmd(icmd.Cmd{
-		Command: []string{"docker", "magents", "up", "--task", task, "--agent-cmd", "bash"},
+		Command: []string{"docker", "magents", "-p", e.project, "up", "--task", task, "--agent-cmd", "bash"},
 		Dir:     e.dir, Env: append(os.Environ(), "ANTHROPIC_API_KEY="+e.apiKey, "SECRETPROBE=the-host-secret"),
 	})
 	res.Assert(t, icmd.Success)
 	escapeAttempts.Add(1)
-	env := docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", "magents-agent-1").Stdout()
+	env := docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", e.container("agent-1")).Stdout()
 	if strings.Contains(env, "the-host-secret") || !strings.Contains(env, "TASK="+task+"\n") {
 		escapesGot.Add(1)
 		t.Errorf("the task did not reach the agent verbatim:\n%s", env)
@@ -254,7 +262,7 @@ func TestEscapeChangedDefinition(t *testing.T) {
 			t.Errorf("up --force does not name %s:\n%s", want, res.Stderr())
 		}
 	}
-	if strings.Contains(docker("inspect", "-f", "{{range .Mounts}}{{.Source}} {{end}}", "magents-agent-1").Stdout(), "docker.sock") {
+	if strings.Contains(docker("inspect", "-f", "{{range .Mounts}}{{.Source}} {{end}}", e.container("agent-1")).Stdout(), "docker.sock") {
 		escapesGot.Add(1)
 		t.Error("the forged docker: true reached the agent")
 	}
@@ -345,7 +353,8 @@ func gitState(t *testing.T, git func(...string) string, gitDir string) map[strin
 // of docker magents' commands and the developer's own git in the checkout. A branch with
 // a committed .gitattributes driver or a symlink out of the tree is not merged.
 func TestEscapeWorktreeGit(t *testing.T) {
-	e := newFleetEnv(t, time.Now().Format("150405.000"))
+	parallelSuite(t)
+	e := newFleetEnv(t, time.Now().Format("150405.000")).inProject("escgit")
 	git := e.initRepo()
 	marks := t.TempDir()
 	if err := os.Chmod(marks, 0o777); err != nil {
@@ -376,7 +385,7 @@ func TestEscapeWorktreeGit(t *testing.T) {
 	gitDir := filepath.Join(e.dir, ".git")
 	before, beforeGit := hostState(t, e.dir), gitState(t, git, gitDir)
 	main := git("rev-parse", "main")
-	const a1, a2 = "magents-agent-1", "magents-agent-2"
+	a1, a2 := e.container("agent-1"), e.container("agent-2")
 	run := func(route string) string { return "touch " + filepath.Join(marks, route) }
 
 	t.Run("the host's git dir", func(t *testing.T) {
@@ -471,7 +480,8 @@ func TestEscapeWorktreeGit(t *testing.T) {
 // connections it is answered 503 while the next agent is served. With egress open, the
 // agents share a network whose bridge forwards nothing between them.
 func TestEscapeNetwork(t *testing.T) {
-	e := newFleetEnv(t, time.Now().Format("150405.000"))
+	parallelSuite(t)
+	e := newFleetEnv(t, time.Now().Format("150405.000")).inProject("escnet")
 	// A service on the host, listening on every address.
 	svc, err := net.Listen("tcp", "0.0.0.0:0")
 	if err != nil {
@@ -495,8 +505,8 @@ func TestEscapeNetwork(t *testing.T) {
 		host = strings.TrimSpace(docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge").Stdout())
 	}
 	e.magents("up", "--agents", "2").Assert(t, icmd.Success)
-	const a1, a2 = "magents-agent-1", "magents-agent-2"
-	proxyIP := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "magents_egress").IPAddress}}`, "magents-egress-proxy").Stdout())
+	a1, a2 := e.container("agent-1"), e.container("agent-2")
+	proxyIP := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "escnet_egress").IPAddress}}`, "escnet-egress-proxy").Stdout())
 	before := hostState(t, e.dir)
 
 	t.Run("allowlist", func(t *testing.T) {
@@ -505,7 +515,7 @@ func TestEscapeNetwork(t *testing.T) {
 			"a host service by host.docker.internal":  "host.docker.internal/" + port,
 			"the egress proxy's own port":             proxyIP + "/3128",
 			"the egress proxy by name":                "egress-proxy/3128",
-			"agent-2 by name":                         "magents-agent-2/3128",
+			"agent-2 by name":                         a2 + "/3128",
 		} {
 			attempt(t, a1, "reach "+name, `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+target+`' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 		}
@@ -543,7 +553,7 @@ func TestEscapeNetwork(t *testing.T) {
 		e.magents("up", "--agents", "2", "--egress", "open").Assert(t, icmd.Success)
 		// agent-2 listens; it answers itself, and agent-1 cannot reach it.
 		docker("exec", "-d", "-e", "MAGENTS_PROXY_ADDR=0.0.0.0:3999", a2, "magents-supervisor", "proxy").Assert(t, icmd.Success)
-		ip := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "magents_default").IPAddress}}`, a2).Stdout())
+		ip := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "escnet_default").IPAddress}}`, a2).Stdout())
 		deadline := time.Now().Add(10 * time.Second)
 		for docker("exec", a2, "bash", "-c", "exec 3<>/dev/tcp/"+ip+"/3999").ExitCode != 0 {
 			if time.Now().After(deadline) {
@@ -552,6 +562,6 @@ func TestEscapeNetwork(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		attempt(t, a1, "reach agent-2 over the network", `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+ip+`/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
-		attempt(t, a1, "reach agent-2 by name", `if timeout 5 bash -c 'exec 3<>/dev/tcp/magents-agent-2/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+		attempt(t, a1, "reach agent-2 by name", `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+a2+`/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 	})
 }

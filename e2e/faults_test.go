@@ -202,7 +202,9 @@ func TestFaultDiskFull(t *testing.T) {
 func TestFaultCorruptClaudeState(t *testing.T) {
 	parallelSuite(t)
 	_, mg, c := faultFleet(t, "faultstate")
-	docker("exec", c, "sh", "-c", "printf '{broken' > $CLAUDE_CONFIG_DIR/.claude.json && pkill -KILL -x claude").Assert(t, icmd.Success)
+	// Claude first, then the file: a Claude still running could replace the broken file
+	// with its own (it saves its state now and then), and a killed one cannot.
+	docker("exec", c, "sh", "-c", "pkill -KILL -x claude && printf '{broken' > $CLAUDE_CONFIG_DIR/.claude.json").Assert(t, icmd.Success)
 	mg("wait", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Success)
 	docker("exec", c, "sh", "-c", "cat $CLAUDE_CONFIG_DIR/.claude.json.corrupt-*").Assert(t, icmd.Expected{Out: "{broken"})
 	out := docker("exec", c, "sh", "-c", "cat $CLAUDE_CONFIG_DIR/.claude.json").Stdout()

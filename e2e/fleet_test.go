@@ -17,6 +17,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/docker-magents/docker-magents/internal/anthropictest"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 // workspaceUID owns test workspaces: not root and not the image's 1000, so the mapping
@@ -30,6 +31,10 @@ type fleetEnv struct {
 	dir    string
 	api    *anthropictest.Server
 	apiKey string
+	// project, when set, is given to every docker magents command (-p), so that the
+	// suite's fleet is its own and it may run alongside others (parallelSuite). Empty is
+	// the default project, which one parallel suite alone uses: TestFleetUpAttachScaleDown.
+	project string
 }
 
 func newFleetEnv(t *testing.T, marker string) *fleetEnv {
@@ -84,7 +89,25 @@ func newFleetEnvWith(t *testing.T, marker string, respond anthropictest.Responde
 
 // magents runs docker magents in the workspace with the test's API key in its environment.
 func (e *fleetEnv) magents(args ...string) *icmd.Result {
-	return dockerIn(e.dir, []string{"ANTHROPIC_API_KEY=" + e.apiKey}, append([]string{"magents"}, args...)...)
+	cmd := []string{"magents"}
+	if e.project != "" {
+		cmd = append(cmd, "-p", e.project)
+	}
+	return dockerIn(e.dir, []string{"ANTHROPIC_API_KEY=" + e.apiKey}, append(cmd, args...)...)
+}
+
+// inProject gives the suite's fleet a project of its own (see fleetEnv.project).
+func (e *fleetEnv) inProject(project string) *fleetEnv {
+	e.project = project
+	return e
+}
+
+// container is the name of an agent's container (agent-1 → PROJECT-agent-1).
+func (e *fleetEnv) container(agent string) string {
+	if e.project == "" {
+		return fleet.DefaultProject + "-" + agent
+	}
+	return e.project + "-" + agent
 }
 
 // savedAgents is the number of agents the compose file's x-magents says.
@@ -132,6 +155,7 @@ func readFile(path string) string {
 }
 
 func TestFleetUpAttachScaleDown(t *testing.T) {
+	parallelSuite(t)
 	e := newFleetEnv(t, fmt.Sprint(time.Now().UnixNano()))
 
 	e.magents("up", "--agents", "2").Assert(t, icmd.Success)
@@ -420,6 +444,7 @@ func TestUpRefusesBadInput(t *testing.T) {
 
 // --dev adds the guide's development container, on the dev image, next to the agents.
 func TestFleetDevService(t *testing.T) {
+	parallelSuite(t)
 	e := newFleetEnv(t, "dev")
 	ensureImage(t, "dev")
 	e.magents("-p", "devtest", "up", "--dev").Assert(t, icmd.Success)

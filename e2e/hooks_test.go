@@ -23,6 +23,7 @@ import (
 // in diff and merges on the host, owned by the workspace owner.
 func TestFleetHooksAndClaudeCommits(t *testing.T) {
 	usageSuite(t)
+	parallelSuite(t)
 	nonce := time.Now().Format("150405.000")
 	commit := "printf 'hello from claude\\n' > greeting.txt && git add greeting.txt && " +
 		"git -c user.name=Claude -c user.email=claude@example.invalid commit -qm 'greeting " + nonce + "'"
@@ -42,16 +43,16 @@ func TestFleetHooksAndClaudeCommits(t *testing.T) {
 			return anthropictest.Reply{Text: "Committed the greeting " + nonce + ": " + out}
 		}
 		return anthropictest.Reply{Text: "The Messages API test double heard you."}
-	})
+	}).inProject("hookse2e")
 	git := e.initRepo()
 	pane := func() string {
-		return docker("exec", "magents-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
+		return docker("exec", e.container("agent-1"), "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("agent-1 logs:\n%s\npane:\n%s", docker("logs", "magents-agent-1").Combined(), pane())
-			t.Logf("agent-2 logs:\n%s\nhealth: %s", docker("logs", "magents-agent-2").Combined(),
-				docker("exec", "magents-agent-2", "magents-supervisor", "health").Stdout())
+			t.Logf("agent-1 logs:\n%s\npane:\n%s", docker("logs", e.container("agent-1")).Combined(), pane())
+			t.Logf("agent-2 logs:\n%s\nhealth: %s", docker("logs", e.container("agent-2")).Combined(),
+				docker("exec", e.container("agent-2"), "magents-supervisor", "health").Stdout())
 		}
 	})
 
@@ -94,7 +95,7 @@ func TestFleetHooksAndClaudeCommits(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	docker("exec", "magents-agent-1", "tmux", "send-keys", "-t", "=claude:", "Enter").Assert(t, icmd.Success)
+	docker("exec", e.container("agent-1"), "tmux", "send-keys", "-t", "=claude:", "Enter").Assert(t, icmd.Success)
 	// PostToolUse, then Stop.
 	e.magents("wait", "--for", "idle", "--timeout", "60s", "agent-1").Assert(t, icmd.Success)
 	deadline = time.Now().Add(30 * time.Second)

@@ -15,6 +15,7 @@ import (
 // Tasks given to up, and with docker magents task, are typed into Claude's prompt once it
 // is ready, and reach the Messages API as real turns; the answer shows in the pane.
 func TestFleetTasks(t *testing.T) {
+	parallelSuite(t)
 	usageSuite(t)
 	nonce := time.Now().Format("150405.000")
 	e := newFleetEnv(t, nonce)
@@ -59,6 +60,7 @@ func TestFleetTasks(t *testing.T) {
 // A headless agent runs its task once with claude -p, keeps the result in its volume and
 // reports done; results prints it.
 func TestFleetHeadless(t *testing.T) {
+	parallelSuite(t)
 	usageSuite(t)
 	nonce := time.Now().Format("150405.000")
 	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {

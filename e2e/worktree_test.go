@@ -19,11 +19,12 @@ import (
 // merges on the host, owned by the workspace's owner; down keeps worktrees and branches.
 func TestFleetWorktrees(t *testing.T) {
 	usageSuite(t)
-	e := newFleetEnv(t, "worktrees")
+	parallelSuite(t)
+	e := newFleetEnv(t, "worktrees").inProject("worktreee2e")
 	git := e.initRepo()
 	e.magents("up", "--agents", "2", "--isolation", "worktree", "--include", ".env").Assert(t, icmd.Success)
 	for i, agent := range []string{"agent-1", "agent-2"} {
-		c := "magents-" + agent
+		c := e.container(agent)
 		docker("exec", c, "git", "-C", "/workspace", "branch", "--show-current").Assert(t, icmd.Expected{Out: "magents/" + agent})
 		docker("exec", c, "git", "-C", "/workspace", "status", "--short").Assert(t, icmd.Success)
 		docker("exec", c, "cat", "/workspace/.env").Assert(t, icmd.Expected{Out: "LOCAL_SETTING=1"})
@@ -33,7 +34,7 @@ func TestFleetWorktrees(t *testing.T) {
 		}
 	}
 	// The other agent's worktree does not see agent-1's work.
-	docker("exec", "magents-agent-2", "test", "!", "-e", "/workspace/feature.txt").Assert(t, icmd.Success)
+	docker("exec", e.container("agent-2"), "test", "!", "-e", "/workspace/feature.txt").Assert(t, icmd.Success)
 
 	diff := e.magents("diff", "agent-1")
 	diff.Assert(t, icmd.Success)

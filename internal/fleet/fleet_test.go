@@ -130,7 +130,7 @@ func TestRecord(t *testing.T) {
 	if err != nil || rec == nil {
 		t.Fatalf("record: %v %v", rec, err)
 	}
-	if st, err := os.Stat(filepath.Dir(recordPath(records, f.ComposeFile))); err != nil || st.Mode().Perm() != 0o700 {
+	if st, err := os.Stat(filepath.Dir(RecordPath(records, f.ComposeFile))); err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("records dir: %v %v", st, err)
 	}
 	if why, err := Unrecorded(rec, f.ComposeFile); err != nil || why != "" {

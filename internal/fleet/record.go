@@ -32,9 +32,9 @@ func RecordsDir(dockerConfigDir string) string {
 	return filepath.Join(dockerConfigDir, "magents", "fleets")
 }
 
-// recordPath is a compose file's record in dir, named by a digest of its absolute path:
+// RecordPath is a compose file's record in dir, named by a digest of its absolute path:
 // every fleet defaults to project magents, so the project cannot tell them apart.
-func recordPath(dir, composeFile string) string {
+func RecordPath(dir, composeFile string) string {
 	if real, err := filepath.EvalSymlinks(composeFile); err == nil {
 		composeFile = real
 	}
@@ -52,7 +52,7 @@ func (f *Fleet) WriteRecord(dir string, content []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("keeping the record of %s: %w", f.ComposeFile, err)
 	}
-	if err := atomicfile.Write(recordPath(dir, f.ComposeFile), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(RecordPath(dir, f.ComposeFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("keeping the record of %s: %w", f.ComposeFile, err)
 	}
 	// Where records were kept before: next to the file, where an agent could rewrite it.
@@ -64,7 +64,7 @@ func (f *Fleet) WriteRecord(dir string, content []byte) error {
 
 // ReadRecord is the record of composeFile in dir; nil when there is none.
 func ReadRecord(dir, composeFile string) (*Record, error) {
-	b, err := os.ReadFile(recordPath(dir, composeFile))
+	b, err := os.ReadFile(RecordPath(dir, composeFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -73,7 +73,7 @@ func ReadRecord(dir, composeFile string) (*Record, error) {
 	}
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("the record of %s (%s) is damaged: %w; remove it, and run docker magents up --force", composeFile, recordPath(dir, composeFile), err)
+		return nil, fmt.Errorf("the record of %s (%s) is damaged: %w; remove it, and run docker magents up --force", composeFile, RecordPath(dir, composeFile), err)
 	}
 	return &r, nil
 }
