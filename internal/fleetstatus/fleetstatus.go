@@ -6,6 +6,7 @@ package fleetstatus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -153,10 +154,14 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	// last health check is not recent.
 	// It is asked alongside the agents: with live, each agent is asked first and the
 	// proxy's report is only what stands when that fails.
+	// It is what stands when an agent does not answer before the caller's deadline (wait
+	// --timeout 2s on a busy machine), so it has a deadline of its own.
 	report := func() *EgressReport { return nil }
 	if f.Egress == fleet.EgressAllowlist {
+		rctx, cancel := pastDeadline(ctx, 10*time.Second)
+		defer cancel()
 		report = sync.OnceValue(func() *EgressReport {
-			rep, _ := Egress(ctx, api, f) // without it, each agent's own check or supervisor says
+			rep, _ := Egress(rctx, api, f) // without it, each agent's own check or supervisor says
 			return rep
 		})
 		go report()
@@ -200,6 +205,18 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	}
 	slices.SortFunc(out, func(a, b AgentStatus) int { return Order(a.Agent) - Order(b.Agent) })
 	return out, nil
+}
+
+// pastDeadline is ctx with a deadline of d from now in place of its own: ended when ctx is
+// cancelled, not when ctx's deadline passes.
+func pastDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancel()
+		}
+	})
+	return c, func() { stop(); cancel() }
 }
 
 // recentCheck is how old the last health check's report may be to stand for now: checks

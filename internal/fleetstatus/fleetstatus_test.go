@@ -1,6 +1,7 @@
 package fleetstatus
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -35,5 +36,31 @@ func TestPushedHealth(t *testing.T) {
 		if _, ok := c.rep.pushed("agent-2", started); ok {
 			t.Errorf("%s: a report for an agent that sent none", c.name)
 		}
+	}
+}
+
+// The proxy's report outlives the caller's deadline (it is what stands when the agents did
+// not answer in time), not the caller's cancellation.
+func TestPastDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	<-ctx.Done()
+	c, stop := pastDeadline(ctx, time.Minute)
+	defer stop()
+	if c.Err() != nil {
+		t.Fatalf("ended with its caller's deadline: %v", c.Err())
+	}
+	if dl, ok := c.Deadline(); !ok || time.Until(dl) < 50*time.Second {
+		t.Fatalf("deadline %v (%v), want a minute from now", dl, ok)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	c, stop = pastDeadline(ctx, time.Minute)
+	defer stop()
+	cancel()
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not end with its caller's cancellation")
 	}
 }
