@@ -36,7 +36,7 @@ func TestActivityReachesTheLog(t *testing.T) {
 	defer func() { activityOut = os.Stdout }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go everySecond(ctx, (&activityRelay{cfg: cfg}).step)
+	go relayAndPush(ctx, newWaiter(ctx, cfg.RunDir, dirAppended), &activityRelay{cfg: cfg}, nil)
 	for _, ev := range []string{
 		`{"hook_event_name":"SessionStart","source":"startup"}`,
 		`{"hook_event_name":"UserPromptSubmit","prompt":"deploy with key sk-ant-secret"}`,

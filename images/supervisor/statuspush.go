@@ -22,8 +22,7 @@ const (
 	maxStatusReport = 64 << 10
 )
 
-// statusPusher sends this agent's health to the proxy, a look at a time (the
-// supervisor's once-a-second loop).
+// statusPusher sends this agent's health to the proxy, a look at a time (relayAndPush).
 type statusPusher struct {
 	cfg     config
 	client  *http.Client
@@ -42,10 +41,13 @@ func newStatusPusher(cfg config, sock string) *statusPusher {
 	}}}
 }
 
-func (p *statusPusher) step(ctx context.Context) {
+// step sends the report when it changed or the heartbeat is due, and says when the next
+// heartbeat is (at once after a failed send).
+func (p *statusPusher) step(ctx context.Context) (next time.Duration) {
+	defer func() { next = statusHeartbeat - time.Since(p.sent) }()
 	// What the report is made of is written to the run dir by replacing files, which
 	// changes the directory's mtime: while it has not changed, the report is made only
-	// for the heartbeat (one stat a second, not the report's forty-odd system calls).
+	// for the heartbeat (one stat, not the report's forty-odd system calls).
 	if st, err := os.Stat(p.cfg.RunDir); err == nil && st.ModTime().Equal(p.lastDir) && time.Since(p.sent) < statusHeartbeat {
 		return
 	} else if err == nil {
@@ -59,6 +61,7 @@ func (p *statusPusher) step(ctx context.Context) {
 		return // the proxy is starting or restarting: the next look sends it
 	}
 	p.last, p.sent = b, time.Now()
+	return
 }
 
 func putStatus(ctx context.Context, client *http.Client, report []byte) error {

@@ -16,9 +16,10 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
-// pollInterval is how often the session is checked; a restart starts at most this late.
-// Each look is a wake-up of every agent's supervisor: with 64 agents, twice a second was a
-// measurable share of an idle fleet's cost.
+// pollInterval is the least time between two looks at the session, and how often it is
+// looked at where the kernel cannot say when to (see waiter): a restart starts at most
+// this late. Each look is a wake-up of every agent's supervisor: with 64 idle agents, a
+// look a second in each was most of what the fleet cost beyond Claude itself.
 const pollInterval = time.Second
 
 type supervisor struct {
@@ -87,14 +88,9 @@ func (s *supervisor) run(ctx context.Context) error {
 	} else {
 		relay = &activityRelay{cfg: s.cfg}
 	}
-	go everySecond(ctx, func() {
-		if relay != nil {
-			relay.step()
-		}
-		if pusher != nil {
-			pusher.step(ctx)
-		}
-	})
+	if relay != nil || pusher != nil {
+		go relayAndPush(ctx, newWaiter(ctx, s.cfg.RunDir, dirAppended), relay, pusher)
+	}
 	sessions := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() { done <- s.keepSession(ctx, sessions) }()
@@ -110,19 +106,32 @@ func (s *supervisor) run(ctx context.Context) error {
 	return err
 }
 
-// everySecond runs look once a second until ctx ends. The hooks' activity and the status
-// report share it: in an idle fleet of 64, each wake-up of each supervisor was a
-// measurable share of the cost.
-func everySecond(ctx context.Context, look func()) {
-	for sleep(ctx, time.Second) {
-		look()
+// relayAndPush prints the hooks' activity and gives the proxy this agent's status (either
+// may be nil) whenever the run dir changes, at most once a second, and sends the status at
+// least every statusHeartbeat, until ctx ends: an idle agent wakes only for the heartbeat.
+func relayAndPush(ctx context.Context, w *waiter, relay *activityRelay, pusher *statusPusher) {
+	defer w.close()
+	for next := time.Duration(0); w.wait(next); {
+		if relay != nil {
+			relay.step()
+		}
+		next = time.Hour
+		if pusher != nil {
+			next = pusher.step(ctx)
+		}
 	}
 }
 
 // keepSession starts the session and starts it again, with backoff, whenever it ends.
 func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) error {
 	backoff := s.cfg.MinBackoff
+	// A look happens when the agent or its tmux server exits, when the run dir changes (a
+	// restart request, the hooks' state), or when the screen is due to be read.
+	w := newWaiter(ctx, s.cfg.RunDir, dirReplaced)
+	claude := claudeCommand(s.cfg.AgentCmd)
+	defer w.close()
 	watch := &sessionWatch{t: s.tmux, onPane: func(p paneProcess) {
+		w.watchProcesses(p)
 		s.status.update(func(st *status) { st.Pane = p })
 	}}
 	for {
@@ -156,10 +165,11 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 		since := time.Now()
 		var asked time.Time // when a pending restart request was first seen
 		var lastScan time.Time
-		for n := 0; watch.alive(); n++ {
-			if !sleep(ctx, pollInterval) {
+		for next := pollInterval; watch.alive(); {
+			if !w.wait(next) {
 				return nil
 			}
+			next = pollInterval
 			if fileExists(restartMarker(s.cfg)) {
 				// A restart asked for while the session was starting (the request's
 				// SIGTERM found no agent), or one the agent did not end on: ask it to
@@ -175,12 +185,16 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 				}
 				continue
 			}
-			if n%2 == 1 {
-				if hs, hooked := readHookState(s.cfg); scanDue(hs, hooked, lastScan, time.Now()) {
-					lastScan = time.Now()
-					s.scanForAuthFailure()
-				}
+			if !claude {
+				next = idleScanInterval // another program's screen tells nothing
+				continue
 			}
+			hs, hooked := readHookState(s.cfg)
+			if scanDue(hs, hooked, lastScan, time.Now()) {
+				lastScan = time.Now()
+				s.scanForAuthFailure()
+			}
+			next = scanWait(hs, hooked)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -223,21 +237,38 @@ func (s *supervisor) checkCredential(ctx context.Context) {
 	s.setAuthRejected(rejected, "the model API refused the credential (HTTP 401/403)")
 }
 
-// idleScanInterval is how often the screen of an agent that is idle or waits is read for
-// a refused credential: its screen does not change, and each read is a tmux client.
-const idleScanInterval = 30 * time.Second
+// How often Claude's screen is read for a refused credential: every busyScanInterval while
+// Claude starts or works, every idleScanInterval while it is idle or waits (its screen does
+// not change then, and each read is a tmux client).
+const (
+	busyScanInterval = 2 * time.Second
+	idleScanInterval = 30 * time.Second
+)
 
-// scanDue says whether the screen is to be read now (every 2 s while Claude starts or
-// works; once after it went idle or began to wait; then every idleScanInterval), given the
-// hooks' state and when it was last read.
+// busy says whether Claude starts or works, by its hooks.
+func busy(hs hookState, hooked bool) bool {
+	return !hooked || hs.State == agentstate.Working || hs.State == agentstate.Starting
+}
+
+// scanDue says whether the screen is to be read now (every busyScanInterval while Claude
+// starts or works; once after it went idle or began to wait; then every
+// idleScanInterval), given the hooks' state and when it was last read.
 func scanDue(hs hookState, hooked bool, last, now time.Time) bool {
 	switch {
-	case !hooked || hs.State == agentstate.Working || hs.State == agentstate.Starting:
-		return true
+	case busy(hs, hooked):
+		return now.Sub(last) >= busyScanInterval
 	case !hs.Since.Before(last):
 		return true // changed since the last read
 	}
 	return now.Sub(last) >= idleScanInterval
+}
+
+// scanWait is how long the session may go without a look, for its screen's sake.
+func scanWait(hs hookState, hooked bool) time.Duration {
+	if busy(hs, hooked) {
+		return busyScanInterval
+	}
+	return idleScanInterval
 }
 
 // scanForAuthFailure reads the end of the session's screen for Claude's own report of a

@@ -293,6 +293,7 @@ func TestScanDue(t *testing.T) {
 	}{
 		{"no hook yet", hookState{}, false, last, true},
 		{"working", hookState{State: agentstate.Working, Since: now.Add(-time.Hour)}, true, last, true},
+		{"working, read a second ago", hookState{State: agentstate.Working, Since: now.Add(-time.Hour)}, true, now.Add(-time.Second), false},
 		{"idle since after the last read", hookState{State: agentstate.Idle, Since: now.Add(-time.Second)}, true, last, true},
 		{"idle, read since", hookState{State: agentstate.Idle, Since: now.Add(-time.Hour)}, true, last, false},
 		{"waiting, read since", hookState{State: agentstate.Waiting, Since: now.Add(-time.Hour)}, true, last, false},
