@@ -95,6 +95,7 @@ func TestCloudRunHealthEndpoint(t *testing.T) {
 // `docker run -it IMAGE` (the guide's first command) lands in Claude's prompt, inside the
 // tmux session; detaching leaves the agent running.
 func TestInteractiveRunShowsClaudePrompt(t *testing.T) {
+	parallelSuite(t)
 	ensureImage(t, "latest")
 	name := fmt.Sprintf("magents-e2e-it-%d", time.Now().UnixNano())
 	removeContainer(t, name)

@@ -43,6 +43,7 @@ func TestDeployKubernetes(t *testing.T) {
 		}
 		t.Skip("no test cluster: run through hack/test-e2e.sh, which starts one with hack/kubernetes.sh")
 	}
+	parallelSuite(t)
 	ensureImage(t, "latest")
 	load := exec.Command("bash", "../hack/kubernetes.sh", "load", images.Repository+":latest")
 	if out, err := load.CombinedOutput(); err != nil {

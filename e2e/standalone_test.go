@@ -81,6 +81,7 @@ func cacheDir() string {
 // (this machine has no registry), handed over as OCI layouts.
 func TestStandaloneBuildkitd(t *testing.T) {
 	usageSuite(t)
+	parallelSuite(t)
 	ensureImage(t, "latest")
 	addr := startBuildkitd(t)
 	tag := fmt.Sprintf("magents-e2e/standalone:%d", time.Now().UnixNano())

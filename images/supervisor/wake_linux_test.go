@@ -19,6 +19,7 @@ func waitTook(w *waiter, d time.Duration) (time.Duration, bool) {
 // An idle agent's supervisor sleeps its whole timeout, far beyond pollInterval: nothing
 // wakes it but a reason to look.
 func TestWaiterSleepsThroughAnIdleSpan(t *testing.T) {
+	t.Parallel()
 	w := newWaiter(context.Background(), t.TempDir(), dirAppended)
 	defer w.close()
 	w.watchProcesses(paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid())})
@@ -30,6 +31,7 @@ func TestWaiterSleepsThroughAnIdleSpan(t *testing.T) {
 // A change in the run dir (a hook's report, a restart request) is a look at once; one
 // made within minGap of the last look waits for the gap.
 func TestWaiterLooksWhenTheRunDirChanges(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := newWaiter(context.Background(), dir, dirReplaced)
 	defer w.close()
@@ -45,6 +47,7 @@ func TestWaiterLooksWhenTheRunDirChanges(t *testing.T) {
 
 // The activity file growing is a look for the relay's waiter, and not for the session's.
 func TestWaiterAppendsWakeTheRelayOnly(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f, err := os.Create(filepath.Join(dir, "activity.log"))
 	if err != nil {
@@ -67,6 +70,7 @@ func TestWaiterAppendsWakeTheRelayOnly(t *testing.T) {
 
 // The agent's exit is a look at once (pidfd), not at the next poll.
 func TestWaiterLooksWhenTheAgentExits(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command("sleep", "60")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -84,6 +88,7 @@ func TestWaiterLooksWhenTheAgentExits(t *testing.T) {
 
 // A process whose PID names another process by now is gone: it is not waited for.
 func TestWaiterIgnoresAReusedPID(t *testing.T) {
+	t.Parallel()
 	w := newWaiter(context.Background(), t.TempDir(), dirReplaced)
 	defer w.close()
 	w.watchProcesses(paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid()) + 1})
@@ -94,6 +99,7 @@ func TestWaiterIgnoresAReusedPID(t *testing.T) {
 
 // The end of ctx ends a wait at once.
 func TestWaiterStopsWithItsContext(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := newWaiter(ctx, t.TempDir(), dirReplaced)
 	defer w.close()
