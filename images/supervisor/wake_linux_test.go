@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -109,5 +110,30 @@ func TestWaiterStopsWithItsContext(t *testing.T) {
 	}
 	if ok := w.wait(time.Minute); ok {
 		t.Fatal("a wait after ctx ended returned true")
+	}
+}
+
+// Health as the status push makes it, at every heartbeat, leaves the run dir as it was:
+// the proxy's answer is cached out of the waiters' sight, so the push does not wake the
+// supervisor's other loop (nor its own again).
+func TestHealthLeavesTheRunDirAlone(t *testing.T) {
+	sock, _ := serveAgentSocket(t, newEgressProxy(nil, &strings.Builder{}), "agent-1", nil)
+	t.Setenv("MAGENTS_EGRESS_SOCKET", sock)
+	t.Setenv("TMUX_TMPDIR", t.TempDir())
+	cfg := config{RunDir: t.TempDir(), Session: "claude", AgentCmd: "claude"}
+	currentHealth(cfg) // the first makes the cache's directory
+	cache := filepath.Join(cfg.RunDir, "cache", "egress-denials.json")
+	before, err := os.Stat(cache)
+	if err != nil {
+		t.Fatalf("the proxy's answer was not cached: %v", err)
+	}
+	w := newWaiter(context.Background(), cfg.RunDir, dirAppended)
+	defer w.close()
+	cachedEgressDenials(cfg, os.Getenv, time.Now().Add(egressCacheTTL+time.Second)) // asked again
+	if after, err := os.Stat(cache); err != nil || os.SameFile(before, after) {
+		t.Fatalf("the proxy's answer was not cached again: %v", err)
+	}
+	if took, _ := waitTook(w, 1500*time.Millisecond); took < 1450*time.Millisecond {
+		t.Fatalf("making the health report woke a waiter on the run dir after %s", took)
 	}
 }
