@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
 // status is what the supervisor records for `health` (another process) to report.
@@ -57,7 +57,12 @@ func (f *statusFile) update(fn func(*status)) {
 // healthReport is the JSON of `health`, /healthz and /readyz.
 type healthReport = agentstate.Health
 
-func currentHealth(cfg config) healthReport {
+func currentHealth(cfg config) healthReport { return healthWith(cfg, true) }
+
+// healthWith is the agent's health; with denials, it asks the fleet's egress proxy what it
+// refused the agent lately (the report the supervisor sends the proxy leaves them out:
+// the proxy knows them, and docker magents ps adds them from its own account).
+func healthWith(cfg config, denials bool) healthReport {
 	t := tmux{session: cfg.Session}
 	h := healthReport{Session: cfg.Session}
 	var st status
@@ -66,9 +71,10 @@ func currentHealth(cfg config) healthReport {
 	}
 	h.StartedAt, h.Restarts, h.LastExit, h.Auth, h.AuthError = st.StartedAt, st.Restarts, st.LastExit, st.Auth, st.AuthError
 	h.OOMKills, h.Problems = problems(cfg)
-	if denied := cachedEgressDenials(cfg, os.Getenv, time.Now()); len(denied) > 0 {
-		last := denied[len(denied)-1]
-		h.Problems = append(h.Problems, fmt.Sprintf("the egress proxy refused %d request(s), the last to %s: allow it with docker magents up --allow %s", len(denied), last.Host, last.Host))
+	if denials {
+		if denied := cachedEgressDenials(cfg, os.Getenv, time.Now()); len(denied) > 0 {
+			h.Problems = append(h.Problems, agentstate.EgressProblem(len(denied), denied[len(denied)-1].Host))
+		}
 	}
 	// The pane's process as the supervisor saw it, while it runs, stands for the session
 	// (no tmux client, which would cost every health check two processes); else tmux says.

@@ -560,7 +560,7 @@ func egressDenials(getenv func(string) string) []denial {
 	}
 	// Only recent ones: an old refusal says nothing about a 403 now.
 	var out []denial
-	since := time.Now().Add(-recentDenial)
+	since := time.Now().Add(-agentstate.RecentDenial)
 	for _, d := range rep.Recent {
 		if d.Time.After(since) {
 			out = append(out, d)
@@ -600,8 +600,6 @@ func behindEgressProxy(getenv func(string) string) bool {
 	return getenv("MAGENTS_EGRESS_SOCKET") != ""
 }
 
-// recentDenial is how long a refusal counts for the agent's health.
-const recentDenial = 2 * time.Minute
 
 // connCaps caps the connections open at once, per agent (per client address on the
 // proxy's own port) and in all, over every listener it limits: one agent cannot exhaust

@@ -18,7 +18,7 @@ import (
 // socket belongs to, and an agent can report only itself. docker magents ps reads every
 // agent's report from the proxy in one exec, and the engine's health check can run seldom.
 const (
-	statusHeartbeat = 10 * time.Second
+	statusHeartbeat = 30 * time.Second
 	maxStatusReport = 64 << 10
 )
 
@@ -53,7 +53,7 @@ func (p *statusPusher) step(ctx context.Context) (next time.Duration) {
 	} else if err == nil {
 		p.lastDir = st.ModTime()
 	}
-	b, err := json.Marshal(currentHealth(p.cfg))
+	b, err := json.Marshal(healthWith(p.cfg, false))
 	if err != nil || (bytes.Equal(b, p.last) && time.Since(p.sent) < statusHeartbeat) {
 		return
 	}

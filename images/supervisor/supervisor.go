@@ -238,11 +238,13 @@ func (s *supervisor) checkCredential(ctx context.Context) {
 }
 
 // How often Claude's screen is read for a refused credential: every busyScanInterval while
-// Claude starts or works, every idleScanInterval while it is idle or waits (its screen does
-// not change then, and each read is a tmux client).
+// Claude starts or works, every idleScanInterval while it is idle or waits — its screen
+// does not change then (an idle Claude asks the API nothing, and a turn that ends in a
+// refusal ends with a state change, after which the screen is read at once), and each read
+// is a tmux client.
 const (
 	busyScanInterval = 2 * time.Second
-	idleScanInterval = 30 * time.Second
+	idleScanInterval = 5 * time.Minute
 )
 
 // busy says whether Claude starts or works, by its hooks.

@@ -62,7 +62,7 @@ type EgressReport struct {
 		Method string    `json:"Method"`
 	} `json:"Recent"`
 	// Agents: each agent's last health report, as its supervisor sent it to the proxy (on
-	// change, and at least every 10 s); Now is the proxy's clock when it answered.
+	// change, and at least every 30 s); Now is the proxy's clock when it answered.
 	Agents map[string]PushedHealth `json:"agents"`
 	Now    time.Time               `json:"now"`
 }
@@ -75,8 +75,8 @@ type PushedHealth struct {
 }
 
 // pushedFresh is how old an agent's report to the proxy may be to stand for now: its
-// supervisor sends one on every change and at least every 10 s.
-const pushedFresh = 30 * time.Second
+// supervisor sends one on every change and at least every 30 s.
+const pushedFresh = 90 * time.Second
 
 // pushed is agent's report to the proxy while it stands for now: sent since its container
 // started, and recent.
@@ -92,7 +92,22 @@ func (rep *EgressReport) pushed(agent string, started time.Time) (agentstate.Hea
 	if json.Unmarshal(p.Health, &h) != nil || h.State == "" {
 		return h, false
 	}
+	// The agent leaves out what the proxy refused it: that is the proxy's own account.
+	if n, host := rep.recentDenials(agent); n > 0 {
+		h.Problems = append(h.Problems, agentstate.EgressProblem(n, host))
+	}
 	return h, true
+}
+
+// recentDenials is how many requests of agent the proxy refused lately (within
+// agentstate.RecentDenial, by its clock), and the host of the last.
+func (rep *EgressReport) recentDenials(agent string) (n int, last string) {
+	for _, d := range rep.Recent {
+		if d.Agent == agent && rep.Now.Sub(d.Time) < agentstate.RecentDenial {
+			n, last = n+1, d.Host
+		}
+	}
+	return n, last
 }
 
 // Egress asks the fleet's egress proxy what it refused; agents are named agent-N.

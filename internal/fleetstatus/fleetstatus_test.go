@@ -3,6 +3,7 @@ package fleetstatus
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,6 +37,33 @@ func TestPushedHealth(t *testing.T) {
 		if _, ok := c.rep.pushed("agent-2", started); ok {
 			t.Errorf("%s: a report for an agent that sent none", c.name)
 		}
+	}
+}
+
+// A pushed report gets the problem of what the proxy refused the agent lately, from the
+// proxy's own account: the agent's, not another's, and not an old refusal.
+func TestPushedHealthNamesRecentDenials(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var rep EgressReport
+	if err := json.Unmarshal([]byte(`{"Recent": [
+		{"Time": "2026-12-01T09:50:00Z", "Agent": "agent-1", "Host": "old.example:443"},
+		{"Time": "2026-12-01T09:59:00Z", "Agent": "agent-1", "Host": "a.example:443"},
+		{"Time": "2026-12-01T09:59:30Z", "Agent": "agent-2", "Host": "other.example:443"},
+		{"Time": "2026-12-01T09:59:50Z", "Agent": "agent-1", "Host": "b.example:443"}]}`), &rep); err != nil {
+		t.Fatal(err)
+	}
+	rep.Now = now
+	rep.Agents = map[string]PushedHealth{
+		"agent-1": {At: now, Health: json.RawMessage(`{"state":"idle","problems":["disk is full"]}`)},
+		"agent-3": {At: now, Health: json.RawMessage(`{"state":"idle"}`)},
+	}
+	h, ok := rep.pushed("agent-1", now.Add(-time.Hour))
+	want := []string{"disk is full", agentstate.EgressProblem(2, "b.example:443")}
+	if !ok || !slices.Equal(h.Problems, want) {
+		t.Errorf("agent-1: %v %q, want %q", ok, h.Problems, want)
+	}
+	if h, ok := rep.pushed("agent-3", now.Add(-time.Hour)); !ok || len(h.Problems) != 0 {
+		t.Errorf("agent-3, refused nothing: %v %q", ok, h.Problems)
 	}
 }
 

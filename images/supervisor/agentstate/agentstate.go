@@ -3,7 +3,20 @@
 // only the standard library, like the supervisor.
 package agentstate
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
+
+// RecentDenial is how long a request the egress proxy refused counts for the agent's
+// health.
+const RecentDenial = 2 * time.Minute
+
+// EgressProblem is the problem an agent's health names for n requests the egress proxy
+// refused it lately, the last to host.
+func EgressProblem(n int, host string) string {
+	return fmt.Sprintf("the egress proxy refused %d request(s), the last to %s: allow it with docker magents up --allow %s", n, host, host)
+}
 
 // State is what an agent is doing. The values are fixed for every feature that reports them.
 type State string
