@@ -600,7 +600,6 @@ func behindEgressProxy(getenv func(string) string) bool {
 	return getenv("MAGENTS_EGRESS_SOCKET") != ""
 }
 
-
 // connCaps caps the connections open at once, per agent (per client address on the
 // proxy's own port) and in all, over every listener it limits: one agent cannot exhaust
 // the proxy (file descriptors, memory) for the others. A connection over a cap is
