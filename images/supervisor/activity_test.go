@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,11 @@ func TestActivityReachesTheLog(t *testing.T) {
 	defer func() { activityOut = os.Stdout }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go relayAndPush(ctx, newWaiter(ctx, cfg.RunDir, dirAppended), &activityRelay{cfg: cfg}, nil)
+	// This process stands for the supervisor the hooks kick.
+	if err := os.WriteFile(supervisorPIDFile(cfg), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	go relayAndPush(ctx, newWaiter(ctx), &activityRelay{cfg: cfg}, nil)
 	for _, ev := range []string{
 		`{"hook_event_name":"SessionStart","source":"startup"}`,
 		`{"hook_event_name":"UserPromptSubmit","prompt":"deploy with key sk-ant-secret"}`,

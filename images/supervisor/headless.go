@@ -114,6 +114,7 @@ func waitForTask(cfg config) string {
 	if err := os.WriteFile(waitingMarker(cfg), nil, 0o644); err != nil {
 		fail(err)
 	}
+	kick(cfg)
 	defer os.Remove(waitingMarker(cfg))
 	for {
 		if b, err := os.ReadFile(queuedTask(cfg)); err == nil {

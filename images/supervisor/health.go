@@ -52,6 +52,7 @@ func (f *statusFile) update(fn func(*status)) {
 	if err := writeFileAtomic(f.path, b, 0o644); err != nil {
 		logf("recording status: %v", err)
 	}
+	kickWaiters() // the status push sends it
 }
 
 // healthReport is the JSON of `health`, /healthz and /readyz.

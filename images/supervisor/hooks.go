@@ -179,6 +179,7 @@ func recordHook(cfg config, args []string, stdin io.Reader) int {
 			logf("hook: %v", err)
 		}
 	}
+	kick(cfg)
 	return 0
 }
 

@@ -570,15 +570,13 @@ func egressDenials(getenv func(string) string) []denial {
 }
 
 // cachedEgressDenials is egressDenials as health reports it: asked of the proxy at most
-// once per egressCacheTTL (HEALTHCHECK, the health endpoint, ps and the status push each
-// ask for health), the answer kept between those processes in a directory of the run dir's
-// own: a change in the run dir itself wakes the supervisor (see waiter), and this one
-// would every egressCacheTTL.
+// once per egressCacheTTL (HEALTHCHECK, the health endpoint and ps each ask for health),
+// the answer kept in the run dir between those processes.
 func cachedEgressDenials(cfg config, getenv func(string) string, now time.Time) []denial {
 	if !behindEgressProxy(getenv) {
 		return nil
 	}
-	path := filepath.Join(cfg.RunDir, "cache", "egress-denials.json")
+	path := filepath.Join(cfg.RunDir, "egress-denials.json")
 	var cached struct {
 		At     time.Time `json:"at"`
 		Denied []denial  `json:"denied"`
@@ -587,7 +585,7 @@ func cachedEgressDenials(cfg config, getenv func(string) string, now time.Time) 
 		return cached.Denied
 	}
 	cached.At, cached.Denied = now, egressDenials(getenv)
-	if b, err := json.Marshal(cached); err == nil && os.MkdirAll(filepath.Dir(path), 0o755) == nil {
+	if b, err := json.Marshal(cached); err == nil {
 		_ = writeFileAtomic(path, b, 0o644)
 	}
 	return cached.Denied

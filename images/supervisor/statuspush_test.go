@@ -93,7 +93,7 @@ func TestPushStatus(t *testing.T) {
 	cfg := config{RunDir: t.TempDir(), Session: "claude", AgentCmd: "claude"}
 	newStatusFile(cfg).update(func(s *status) { s.StartedAt = time.Now() })
 	pusher := newStatusPusher(cfg, sock)
-	go relayAndPush(ctx, newWaiter(ctx, cfg.RunDir, dirAppended), nil, pusher)
+	go relayAndPush(ctx, newWaiter(ctx), nil, pusher)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		p.mu.Lock()

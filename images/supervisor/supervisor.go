@@ -41,6 +41,9 @@ func (s *supervisor) run(ctx context.Context) error {
 	if err := os.MkdirAll(s.cfg.RunDir, 0o1777); err != nil {
 		return fmt.Errorf("creating %s: %w (it must be writable by uid %d)", s.cfg.RunDir, err, os.Getuid())
 	}
+	if err := listenForKicks(ctx, s.cfg); err != nil {
+		return fmt.Errorf("naming the supervisor in %s: %w", s.cfg.RunDir, err)
+	}
 	if os.Getuid() == 0 {
 		logf("warning: running as root; the image's own user is the non-root magents (uid 1000)")
 	}
@@ -89,7 +92,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		relay = &activityRelay{cfg: s.cfg}
 	}
 	if relay != nil || pusher != nil {
-		go relayAndPush(ctx, newWaiter(ctx, s.cfg.RunDir, dirAppended), relay, pusher)
+		go relayAndPush(ctx, newWaiter(ctx), relay, pusher)
 	}
 	sessions := make(chan struct{}, 1)
 	done := make(chan error, 1)
@@ -107,7 +110,7 @@ func (s *supervisor) run(ctx context.Context) error {
 }
 
 // relayAndPush prints the hooks' activity and gives the proxy this agent's status (either
-// may be nil) whenever the run dir changes, at most once a second, and sends the status at
+// may be nil) whenever the supervisor is kicked, at most once a second, and sends the status at
 // least every statusHeartbeat, until ctx ends: an idle agent wakes only for the heartbeat.
 func relayAndPush(ctx context.Context, w *waiter, relay *activityRelay, pusher *statusPusher) {
 	defer w.close()
@@ -125,9 +128,9 @@ func relayAndPush(ctx context.Context, w *waiter, relay *activityRelay, pusher *
 // keepSession starts the session and starts it again, with backoff, whenever it ends.
 func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) error {
 	backoff := s.cfg.MinBackoff
-	// A look happens when the agent or its tmux server exits, when the run dir changes (a
-	// restart request, the hooks' state), or when the screen is due to be read.
-	w := newWaiter(ctx, s.cfg.RunDir, dirReplaced)
+	// A look happens when the agent or its tmux server exits, when the supervisor is
+	// kicked (a restart request, the hooks' state), or when the screen is due to be read.
+	w := newWaiter(ctx)
 	claude := claudeCommand(s.cfg.AgentCmd)
 	defer w.close()
 	watch := &sessionWatch{t: s.tmux, onPane: func(p paneProcess) {
@@ -323,6 +326,7 @@ func requestRestart(cfg config) int {
 		logf("requesting a restart: %v", err)
 		return 1
 	}
+	kick(cfg)
 	t := tmux{session: cfg.Session}
 	if pid, err := t.panePID(); err == nil {
 		_ = syscallKill(pid, syscall.SIGTERM)

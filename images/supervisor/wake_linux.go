@@ -9,10 +9,12 @@ import (
 )
 
 // waiter is what the supervisor's loops sleep on between looks, so that an idle agent's
-// supervisor does not wake at all: a look happens when the run dir changes (the hooks
-// report, a restart is asked for, the activity file grows), when a watched process exits
-// (pidfd), or when the look's own timeout passes — and never twice within minGap. Where
-// the kernel cannot watch (no inotify, no pidfd), a look happens every pollInterval.
+// supervisor does not wake at all: a look happens when the supervisor is kicked (see
+// kick: the hooks report, a restart is asked for, its status changed), when a watched
+// process exits (pidfd), or when the look's own timeout passes — and never twice within
+// minGap. Where the kernel cannot watch a process (no pidfd), a look happens every
+// pollInterval. Not inotify: its instances are few per user (128 by default), and 64
+// agents' supervisors and Claudes, all one user, used them up.
 // Plain system calls: the supervisor is built offline, from the standard library alone.
 
 type waiter struct {
@@ -21,44 +23,58 @@ type waiter struct {
 	last   time.Time
 
 	mu      sync.Mutex
-	epoll   int    // what wait sleeps in: stop, the run dir's watch, the processes
+	epoll   int    // what wait sleeps in: stop, kicks, the processes
 	stop    [2]int // a pipe, readable once ctx ended
-	inotify int    // the run dir's watch, -1 when there is none
+	kicks   [2]int // a pipe, readable once kicked
 	procs   []int  // pidfds of the watched processes
 	polling bool   // something could not be watched: look every pollInterval
 	closed  bool
 }
 
-// Run-dir events that make a look: files replaced (the hooks' state, the supervisor's
-// own status, a restart request) and, with modify, files appended to (the activity file).
-const (
-	dirReplaced = syscall.IN_CREATE | syscall.IN_MOVED_TO | syscall.IN_CLOSE_WRITE | syscall.IN_DELETE
-	dirAppended = dirReplaced | syscall.IN_MODIFY
-)
+// waiters are the waiters kicked in this process.
+var waiters struct {
+	sync.Mutex
+	all map[*waiter]bool
+}
+
+// kickWaiters makes every waiter of this process look (at most once per its minGap).
+func kickWaiters() {
+	waiters.Lock()
+	defer waiters.Unlock()
+	for w := range waiters.all {
+		_, _ = syscall.Write(w.kicks[1], []byte{1}) // a full pipe is a kick already
+	}
+}
 
 // sysPidfdOpen is pidfd_open(2): 434 on every architecture (Linux 5.3 and later).
 const sysPidfdOpen = 434
 
-// newWaiter watches dir for the events in mask until ctx ends.
-func newWaiter(ctx context.Context, dir string, mask uint32) *waiter {
-	w := &waiter{ctx: ctx, minGap: pollInterval, epoll: -1, stop: [2]int{-1, -1}, inotify: -1}
+// newWaiter is a waiter until ctx ends.
+func newWaiter(ctx context.Context) *waiter {
+	w := &waiter{ctx: ctx, minGap: pollInterval, epoll: -1, stop: [2]int{-1, -1}, kicks: [2]int{-1, -1}}
 	var err error
 	if w.epoll, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
 		w.epoll, w.polling = -1, true
 		return w
 	}
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil || !w.add(p[0]) {
-		w.polling = true
-	} else {
-		w.stop = p
-	}
-	if fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK); err == nil {
-		if _, err := syscall.InotifyAddWatch(fd, dir, mask); err == nil && w.add(fd) {
-			w.inotify = fd
-		} else {
-			syscall.Close(fd)
+	for _, p := range []*[2]int{&w.stop, &w.kicks} {
+		var fds [2]int
+		if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+			w.polling = true
+			continue
 		}
+		*p = fds
+		if !w.add(fds[0]) {
+			w.polling = true
+		}
+	}
+	if w.kicks[1] >= 0 {
+		waiters.Lock()
+		if waiters.all == nil {
+			waiters.all = map[*waiter]bool{}
+		}
+		waiters.all[w] = true
+		waiters.Unlock()
 	}
 	context.AfterFunc(ctx, func() {
 		w.mu.Lock()
@@ -85,7 +101,7 @@ func (w *waiter) watchProcesses(p paneProcess) {
 		syscall.Close(fd) // which takes it out of the epoll set too
 	}
 	w.procs = nil
-	w.polling = w.epoll < 0 || w.stop[0] < 0
+	w.polling = w.epoll < 0 || w.stop[0] < 0 || w.kicks[0] < 0
 	for _, pr := range []struct {
 		pid   int
 		start uint64
@@ -123,7 +139,7 @@ func (w *waiter) wait(d time.Duration) bool {
 		return false
 	}
 	w.mu.Lock()
-	blind := w.polling || w.inotify < 0
+	blind := w.polling
 	w.mu.Unlock()
 	if blind {
 		return sleep(w.ctx, min(d, pollInterval))
@@ -145,13 +161,13 @@ func (w *waiter) wait(d time.Duration) bool {
 	}
 }
 
-// drain reads the events waiting on the run dir's watch: they only say "look".
+// drain reads the kicks waiting: they only say "look".
 func (w *waiter) drain() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	buf := make([]byte, 4096)
-	for w.inotify >= 0 {
-		if n, err := syscall.Read(w.inotify, buf); n <= 0 || err != nil {
+	buf := make([]byte, 64)
+	for w.kicks[0] >= 0 {
+		if n, err := syscall.Read(w.kicks[0], buf); n <= 0 || err != nil {
 			return
 		}
 	}
@@ -164,7 +180,10 @@ func (w *waiter) close() {
 		return
 	}
 	w.closed = true
-	for _, fd := range append(w.procs, w.stop[0], w.stop[1], w.inotify, w.epoll) {
+	waiters.Lock()
+	delete(waiters.all, w)
+	waiters.Unlock()
+	for _, fd := range append(w.procs, w.stop[0], w.stop[1], w.kicks[0], w.kicks[1], w.epoll) {
 		if fd >= 0 {
 			syscall.Close(fd)
 		}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +21,7 @@ func waitTook(w *waiter, d time.Duration) (time.Duration, bool) {
 // wakes it but a reason to look.
 func TestWaiterSleepsThroughAnIdleSpan(t *testing.T) {
 	t.Parallel()
-	w := newWaiter(context.Background(), t.TempDir(), dirAppended)
+	w := newWaiter(context.Background())
 	defer w.close()
 	w.watchProcesses(paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid())})
 	if took, ok := waitTook(w, 3*pollInterval); !ok || took < 3*pollInterval-50*time.Millisecond {
@@ -29,43 +29,58 @@ func TestWaiterSleepsThroughAnIdleSpan(t *testing.T) {
 	}
 }
 
-// A change in the run dir (a hook's report, a restart request) is a look at once; one
-// made within minGap of the last look waits for the gap.
-func TestWaiterLooksWhenTheRunDirChanges(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	w := newWaiter(context.Background(), dir, dirReplaced)
+// A kick (a hook reported, a restart is asked for) is a look at once; one made within
+// minGap of the last look waits for the gap.
+func TestWaiterLooksWhenKicked(t *testing.T) {
+	w := newWaiter(context.Background())
 	defer w.close()
-	time.AfterFunc(200*time.Millisecond, func() { _ = os.WriteFile(filepath.Join(dir, "restart-requested"), nil, 0o644) })
+	time.AfterFunc(200*time.Millisecond, kickWaiters)
 	if took, ok := waitTook(w, time.Minute); !ok || took > 5*time.Second {
-		t.Fatalf("a new file in the run dir: wait returned %v after %s", ok, took)
+		t.Fatalf("kicked: wait returned %v after %s", ok, took)
 	}
-	_ = os.WriteFile(filepath.Join(dir, "agent-state.json"), []byte("{}"), 0o644)
+	kickWaiters()
 	if took, _ := waitTook(w, time.Minute); took < w.minGap-100*time.Millisecond || took > 5*time.Second {
-		t.Fatalf("a change right after a look: wait took %s, want about %s", took, w.minGap)
+		t.Fatalf("kicked right after a look: wait took %s, want about %s", took, w.minGap)
 	}
 }
 
-// The activity file growing is a look for the relay's waiter, and not for the session's.
-func TestWaiterAppendsWakeTheRelayOnly(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "activity.log"))
-	if err != nil {
+// The hooks and restart run in processes of their own: they kick the supervisor named in
+// the run dir with SIGUSR1, which its waiters take as a kick.
+func TestKickAcrossProcesses(t *testing.T) {
+	cfg := config{RunDir: t.TempDir()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := listenForKicks(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	relay, session := newWaiter(context.Background(), dir, dirAppended), newWaiter(context.Background(), dir, dirReplaced)
-	defer relay.close()
-	defer session.close()
-	time.AfterFunc(200*time.Millisecond, func() { _, _ = f.WriteString("a line\n") })
-	done := make(chan time.Duration, 1)
-	go func() { took, _ := waitTook(session, 2*time.Second); done <- took }()
-	if took, _ := waitTook(relay, time.Minute); took > 5*time.Second {
-		t.Fatalf("an append: the relay's wait took %s", took)
+	w := newWaiter(ctx)
+	defer w.close()
+	pid := strings.TrimSpace(readFileString(t, supervisorPIDFile(cfg)))
+	if pid != strconv.Itoa(os.Getpid()) {
+		t.Fatalf("the run dir names %q as the supervisor, not this process", pid)
 	}
-	if took := <-done; took < 2*time.Second-50*time.Millisecond {
-		t.Fatalf("an append woke the session's waiter after %s", took)
+	time.AfterFunc(200*time.Millisecond, func() { _ = exec.Command("kill", "-USR1", pid).Run() })
+	if took, ok := waitTook(w, time.Minute); !ok || took > 5*time.Second {
+		t.Fatalf("SIGUSR1: wait returned %v after %s", ok, took)
+	}
+}
+
+// A PID file that names another program (the supervisor's PID reused, or an agent's
+// doing) is not kicked: SIGUSR1 would end it.
+func TestKickOnlyTheSupervisor(t *testing.T) {
+	cfg := config{RunDir: t.TempDir()}
+	other := exec.Command("sleep", "60")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
+	if err := os.WriteFile(supervisorPIDFile(cfg), []byte(strconv.Itoa(other.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kick(cfg)
+	time.Sleep(200 * time.Millisecond)
+	if !runs(other.Process.Pid, processStart(other.Process.Pid)) {
+		t.Fatal("kick signalled a program that is not the supervisor")
 	}
 }
 
@@ -77,7 +92,7 @@ func TestWaiterLooksWhenTheAgentExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	w := newWaiter(context.Background(), t.TempDir(), dirReplaced)
+	w := newWaiter(context.Background())
 	defer w.close()
 	pid := cmd.Process.Pid
 	w.watchProcesses(paneProcess{PID: pid, Start: processStart(pid), Server: os.Getpid(), ServerStart: processStart(os.Getpid())})
@@ -90,7 +105,7 @@ func TestWaiterLooksWhenTheAgentExits(t *testing.T) {
 // A process whose PID names another process by now is gone: it is not waited for.
 func TestWaiterIgnoresAReusedPID(t *testing.T) {
 	t.Parallel()
-	w := newWaiter(context.Background(), t.TempDir(), dirReplaced)
+	w := newWaiter(context.Background())
 	defer w.close()
 	w.watchProcesses(paneProcess{PID: os.Getpid(), Start: processStart(os.Getpid()) + 1})
 	if len(w.procs) != 0 {
@@ -102,7 +117,7 @@ func TestWaiterIgnoresAReusedPID(t *testing.T) {
 func TestWaiterStopsWithItsContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := newWaiter(ctx, t.TempDir(), dirReplaced)
+	w := newWaiter(ctx)
 	defer w.close()
 	time.AfterFunc(200*time.Millisecond, cancel)
 	if took, ok := waitTook(w, time.Minute); ok || took > 5*time.Second {
@@ -113,27 +128,11 @@ func TestWaiterStopsWithItsContext(t *testing.T) {
 	}
 }
 
-// Health as the status push makes it, at every heartbeat, leaves the run dir as it was:
-// the proxy's answer is cached out of the waiters' sight, so the push does not wake the
-// supervisor's other loop (nor its own again).
-func TestHealthLeavesTheRunDirAlone(t *testing.T) {
-	sock, _ := serveAgentSocket(t, newEgressProxy(nil, &strings.Builder{}), "agent-1", nil)
-	t.Setenv("MAGENTS_EGRESS_SOCKET", sock)
-	t.Setenv("TMUX_TMPDIR", t.TempDir())
-	cfg := config{RunDir: t.TempDir(), Session: "claude", AgentCmd: "claude"}
-	currentHealth(cfg) // the first makes the cache's directory
-	cache := filepath.Join(cfg.RunDir, "cache", "egress-denials.json")
-	before, err := os.Stat(cache)
+func readFileString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("the proxy's answer was not cached: %v", err)
+		t.Fatal(err)
 	}
-	w := newWaiter(context.Background(), cfg.RunDir, dirAppended)
-	defer w.close()
-	cachedEgressDenials(cfg, os.Getenv, time.Now().Add(egressCacheTTL+time.Second)) // asked again
-	if after, err := os.Stat(cache); err != nil || os.SameFile(before, after) {
-		t.Fatalf("the proxy's answer was not cached again: %v", err)
-	}
-	if took, _ := waitTook(w, 1500*time.Millisecond); took < 1450*time.Millisecond {
-		t.Fatalf("making the health report woke a waiter on the run dir after %s", took)
-	}
+	return string(b)
 }
