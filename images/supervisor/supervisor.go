@@ -79,11 +79,6 @@ func (s *supervisor) run(ctx context.Context) error {
 			pusher = newStatusPusher(s.cfg, os.Getenv("MAGENTS_EGRESS_SOCKET"))
 		}
 	}
-	if err := prepareClone(s.cfg, os.Getenv); err != nil {
-		logf("preparing the agent's clone: %v", err)
-		s.status.update(func(st *status) { st.SetupError = "preparing the agent's clone: " + err.Error() })
-	}
-
 	var relay *activityRelay
 	if isTerminal(os.Stdout.Fd()) {
 		// On a terminal (docker run -it) stdout shows the session: no lines across it.
@@ -92,7 +87,13 @@ func (s *supervisor) run(ctx context.Context) error {
 		relay = &activityRelay{cfg: s.cfg}
 	}
 	if relay != nil || pusher != nil {
+		// Before the clone, which may take a while: this run's first report replaces the
+		// last run's at once (ps takes a report newer than the container for current).
 		go relayAndPush(ctx, newWaiter(ctx), relay, pusher)
+	}
+	if err := prepareClone(s.cfg, os.Getenv); err != nil {
+		logf("preparing the agent's clone: %v", err)
+		s.status.update(func(st *status) { st.SetupError = "preparing the agent's clone: " + err.Error() })
 	}
 	sessions := make(chan struct{}, 1)
 	done := make(chan error, 1)

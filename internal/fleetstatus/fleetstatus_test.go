@@ -3,11 +3,16 @@ package fleetstatus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	mobyclient "github.com/moby/moby/client"
+
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 // An agent's report to the proxy stands for now only when it is from the container's
@@ -90,5 +95,63 @@ func TestPastDeadline(t *testing.T) {
 	case <-c.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("did not end with its caller's cancellation")
+	}
+}
+
+// inspectCounter is an engine that only counts inspects, and refuses them.
+type inspectCounter struct {
+	mobyclient.APIClient
+	inspects int
+}
+
+func (c *inspectCounter) ContainerInspect(context.Context, string, mobyclient.ContainerInspectOptions) (mobyclient.ContainerInspectResult, error) {
+	c.inspects++
+	return mobyclient.ContainerInspectResult{}, errors.New("no inspect in this test")
+}
+
+// ps of a running agent with a current report to the proxy takes it without an inspect;
+// a report older than the container, a stopped container or --live inspect as before.
+func TestStatusFromTheReportAlone(t *testing.T) {
+	now := time.Now().UTC()
+	created := now.Add(-10 * time.Minute)
+	f := fleet.New("p", "/w/docker-compose.claude.yml")
+	c := container.Summary{ID: "c1", Names: []string{"/p-agent-1"}, State: container.StateRunning, Created: created.Unix(),
+		Labels: map[string]string{"com.docker.compose.service": "agent-1"}}
+	report := func(at time.Time) func() *EgressReport {
+		return func() *EgressReport {
+			return &EgressReport{Now: now, Agents: map[string]PushedHealth{"agent-1": {At: at, Health: json.RawMessage(
+				`{"status":"healthy","state":"waiting","detail":"Claude needs your permission","since":"` + now.Add(-time.Minute).Format(time.RFC3339Nano) +
+					`","startedAt":"` + created.Add(time.Second).Format(time.RFC3339Nano) + `","restarts":2}`)}}}
+		}
+	}
+	api := &inspectCounter{}
+	s, err := agentStatus(context.Background(), api, f, c, report(now.Add(-5*time.Second)), false)
+	if err != nil || api.inspects != 0 {
+		t.Fatalf("a current report: %v, %d inspects", err, api.inspects)
+	}
+	if s.State != agentstate.Waiting || s.Health != "healthy" || s.Restarts != 2 || s.Detail == "" || s.StateSeconds < 59 ||
+		!s.StartedAt.Equal(created.Add(time.Second)) || s.UptimeSeconds < 590 || s.Container != "p-agent-1" {
+		t.Errorf("from the report: %+v", s)
+	}
+	for name, run := range map[string]func() error{
+		"a report from before the container": func() error {
+			_, err := agentStatus(context.Background(), api, f, c, report(created.Add(-time.Second)), false)
+			return err
+		},
+		"live": func() error {
+			_, err := agentStatus(context.Background(), api, f, c, report(now), true)
+			return err
+		},
+		"a stopped container": func() error {
+			stopped := c
+			stopped.State = container.StateExited
+			_, err := agentStatus(context.Background(), api, f, stopped, report(now), false)
+			return err
+		},
+	} {
+		before := api.inspects
+		if err := run(); err == nil || api.inspects != before+1 {
+			t.Errorf("%s: not inspected (%v)", name, err)
+		}
 	}
 }
