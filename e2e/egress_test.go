@@ -122,7 +122,7 @@ func TestEgressAllowlist(t *testing.T) {
 	if err := json.Unmarshal([]byte(mg("egress", "log", "--format", "json").Stdout()), &rep); err != nil || rep.Counts["agent-1"] < 3 {
 		t.Errorf("egress log counts: %+v %v", rep, err)
 	}
-	// Health asks the proxy at most every 15 s.
+	// ps has them from the proxy's own account.
 	waitFor("the refusals in ps", func() bool { return strings.Contains(mg("ps").Stdout(), "the egress proxy refused") })
 	for _, r := range e.api.Requests()[before:] {
 		if strings.Contains(r.LastUserText(), "ping after the change") {
@@ -135,16 +135,20 @@ func TestEgressAllowlist(t *testing.T) {
 		pane := docker("exec", "egresse2e-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
 		return strings.Contains(pane, "403") || strings.Contains(pane, "/login") || strings.Contains(pane, "API Error")
 	})
+	// Health asks the proxy at most every 15 s.
 	var h struct {
 		State    string
 		Problems []string
 	}
-	if err := json.Unmarshal([]byte(docker("exec", "egresse2e-agent-1", "magents-supervisor", "health").Stdout()), &h); err != nil {
-		t.Fatal(err)
-	}
-	if h.State == "auth-rejected" || !strings.Contains(strings.Join(h.Problems, ";"), "egress proxy refused") {
-		t.Errorf("health after the refusal: %+v", h)
-	}
+	waitFor("the refusals in the agent's health", func() bool {
+		if err := json.Unmarshal([]byte(docker("exec", "egresse2e-agent-1", "magents-supervisor", "health").Stdout()), &h); err != nil {
+			t.Fatal(err)
+		}
+		if h.State == "auth-rejected" {
+			t.Fatalf("health after the refusal: %+v", h)
+		}
+		return strings.Contains(strings.Join(h.Problems, ";"), "egress proxy refused")
+	})
 	docker("exec", "egresse2e-agent-1", "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
 }
 
