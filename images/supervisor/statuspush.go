@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 )
 
@@ -24,11 +23,10 @@ const (
 
 // statusPusher sends this agent's health to the proxy, a look at a time (relayAndPush).
 type statusPusher struct {
-	cfg     config
-	client  *http.Client
-	last    []byte
-	sent    time.Time
-	lastDir time.Time
+	cfg    config
+	client *http.Client
+	last   []byte
+	sent   time.Time
 }
 
 func newStatusPusher(cfg config, sock string) *statusPusher {
@@ -45,14 +43,8 @@ func newStatusPusher(cfg config, sock string) *statusPusher {
 // heartbeat is (at once after a failed send).
 func (p *statusPusher) step(ctx context.Context) (next time.Duration) {
 	defer func() { next = statusHeartbeat - time.Since(p.sent) }()
-	// What the report is made of is written to the run dir by replacing files, which
-	// changes the directory's mtime: while it has not changed, the report is made only
-	// for the heartbeat (one stat, not the report's forty-odd system calls).
-	if st, err := os.Stat(p.cfg.RunDir); err == nil && st.ModTime().Equal(p.lastDir) && time.Since(p.sent) < statusHeartbeat {
-		return
-	} else if err == nil {
-		p.lastDir = st.ModTime()
-	}
+	// A step happens only when the supervisor was kicked (something it reports changed)
+	// or for the heartbeat: the report is made each time.
 	b, err := json.Marshal(healthWith(p.cfg, false))
 	if err != nil || (bytes.Equal(b, p.last) && time.Since(p.sent) < statusHeartbeat) {
 		return

@@ -132,8 +132,8 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 	// A look happens when the agent or its tmux server exits, when the supervisor is
 	// kicked (a restart request, the hooks' state), or when the screen is due to be read.
 	w := newWaiter(ctx)
-	claude := claudeCommand(s.cfg.AgentCmd)
 	defer w.close()
+	claude := claudeCommand(s.cfg.AgentCmd)
 	watch := &sessionWatch{t: s.tmux, onPane: func(p paneProcess) {
 		w.watchProcesses(p)
 		s.status.update(func(st *status) { st.Pane = p })
