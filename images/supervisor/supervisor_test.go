@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -62,11 +63,21 @@ func TestSuperviseRealTmux(t *testing.T) {
 		t.Errorf("agent environment lacks the key (%v)", err)
 	}
 
+	server := exec.Command("tmux", "display-message", "-p", "#{pid}")
+	server.Env = env
+	out, err := server.Output()
+	serverPID, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || serverPID <= 0 {
+		t.Fatalf("the tmux server's pid: %q %v", out, err)
+	}
+	serverStart := processStart(serverPID)
 	kill := exec.Command("tmux", "kill-server")
 	kill.Env = env
 	if out, err := kill.CombinedOutput(); err != nil {
 		t.Fatalf("tmux kill-server: %v %s", err, out)
 	}
+	// kill-server returns before the server has exited: health is asked once it has.
+	waitFor(t, 5*time.Second, "the tmux server's exit", func() bool { return !runs(serverPID, serverStart) })
 	if _, ok := healthy(); ok {
 		t.Fatal("still healthy right after the tmux server was killed")
 	}
