@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -48,30 +45,32 @@ func attachK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 	return err
 }
 
-// newTerminalSizes sends the terminal's size now and on every resize (SIGWINCH), until
-// ctx ends.
+// newTerminalSizes sends the terminal's size now and on every resize, until ctx ends.
 func newTerminalSizes(ctx context.Context, dockerCli command.Cli) <-chan k8s.TerminalSize {
 	ch := make(chan k8s.TerminalSize, 1)
+	var last k8s.TerminalSize
 	send := func() {
 		h, w := dockerCli.Out().GetTtySize()
-		if h > 0 && w > 0 {
-			select {
-			case ch <- k8s.TerminalSize{Width: uint16(w), Height: uint16(h)}:
+		size := k8s.TerminalSize{Width: uint16(w), Height: uint16(h)}
+		if h > 0 && w > 0 && size != last {
+			last = size
+			select { // a size not yet taken is stale: this one replaces it
+			case <-ch:
 			default:
 			}
+			ch <- size // the only sender, and the buffer is empty
 		}
 	}
 	send()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
+	resized, stop := terminalResizes()
 	go func() {
-		defer signal.Stop(winch)
+		defer stop()
 		for {
 			select {
 			case <-ctx.Done():
 				close(ch)
 				return
-			case <-winch:
+			case <-resized:
 				send()
 			}
 		}

@@ -8,9 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
+	"github.com/gofrs/flock"
 )
 
 // Lock serializes commands that change a project (two `up` at once): it holds an
@@ -24,22 +24,21 @@ func LockFor(composeFile string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the project state dir: %w", err)
 	}
-	file, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
 	if err := os.WriteFile(filepath.Join(dir, maskFileName), nil, 0o444); err != nil && !os.IsPermission(err) {
-		file.Close()
 		return nil, fmt.Errorf("creating the file that masks the fleet's own files: %w", err)
 	}
-	if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	lock := flock.New(filepath.Join(dir, "lock"))
+	locked, err := lock.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("locking the project state dir %s: %w", dir, err)
+	}
+	if !locked {
 		fmt.Fprintf(os.Stderr, "waiting for another docker magents command on %s to finish…\n", filepath.Base(composeFile))
-		if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX); err != nil {
-			file.Close()
-			return nil, err
+		if err := lock.Lock(); err != nil {
+			return nil, fmt.Errorf("locking the project state dir %s: %w", dir, err)
 		}
 	}
-	return func() { file.Close() }, nil
+	return func() { lock.Close() }, nil
 }
 
 // WriteAgentCredential puts the credential the agents read into their secrets dir, by

@@ -6,16 +6,16 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 
+	"github.com/docker-magents/docker-magents/internal/fileowner"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 // Owner is the workspace owner's UID:GID, which the agents run as, or the image's user
 // when the owner is root: nothing in an agent runs as root.
 func Owner(st os.FileInfo) string {
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 {
-		return fmt.Sprintf("%d:%d", sys.Uid, sys.Gid)
+	if uid, gid, ok := fileowner.Of(st); ok && uid != 0 {
+		return fmt.Sprintf("%d:%d", uid, gid)
 	}
 	return fleet.DefaultUser
 }
@@ -36,8 +36,8 @@ func GroupOf(path string) string {
 	if err != nil {
 		return ""
 	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		return strconv.FormatUint(uint64(sys.Gid), 10)
+	if _, gid, ok := fileowner.Of(st); ok {
+		return strconv.Itoa(gid)
 	}
 	return ""
 }

@@ -15,8 +15,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
+	"github.com/docker-magents/docker-magents/internal/fileowner"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -44,8 +44,8 @@ func Open(dir string) (*Repo, error) {
 		return nil, err
 	}
 	r := &Repo{uid: -1, gid: -1}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		r.uid, r.gid = int(sys.Uid), int(sys.Gid)
+	if uid, gid, ok := fileowner.Of(st); ok {
+		r.uid, r.gid = uid, gid
 	}
 	if !inWorkTree(dir) {
 		return nil, nil
@@ -256,7 +256,7 @@ func (r *Repo) command(dir string, args ...string) *exec.Cmd {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
 	if os.Geteuid() == 0 && r.uid > 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid)}}
+		runAs(cmd, r.uid, r.gid)
 		home := os.TempDir()
 		if u, err := user.LookupId(strconv.Itoa(r.uid)); err == nil && u.HomeDir != "" {
 			home = u.HomeDir
@@ -476,22 +476,22 @@ func checkAccess(dir string, uid, gid int, want os.FileMode, what string) error 
 	if err != nil {
 		return err
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
+	ownerUID, ownerGID, ok := fileowner.Of(st)
 	if !ok || uid == 0 {
 		return nil
 	}
 	mode := st.Mode().Perm()
 	shift := 0 // other
 	switch {
-	case int(sys.Uid) == uid:
+	case ownerUID == uid:
 		shift = 6
-	case int(sys.Gid) == gid:
+	case ownerGID == gid:
 		shift = 3
 	}
 	if mode>>shift&want == want {
 		return nil
 	}
-	return fmt.Errorf("the agents run as %d:%d and cannot %s %s (owned by %d:%d, mode %04o)", uid, gid, what, dir, sys.Uid, sys.Gid, mode)
+	return fmt.Errorf("the agents run as %d:%d and cannot %s %s (owned by %d:%d, mode %04o)", uid, gid, what, dir, ownerUID, ownerGID, mode)
 }
 
 // WriteSeed writes a bundle of every ref of the repository to path, readable by uid:gid

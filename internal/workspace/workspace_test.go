@@ -5,8 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/docker-magents/docker-magents/internal/fileowner"
 )
 
 // newRepo makes a git repository with one commit, an untracked .env and an ignored file.
@@ -191,8 +192,7 @@ func TestCheckWritable(t *testing.T) {
 		}
 	}
 	st, _ := os.Stat(dir)
-	owner := int(st.Sys().(*syscall.Stat_t).Uid)
-	group := int(st.Sys().(*syscall.Stat_t).Gid)
+	owner, group, _ := fileowner.Of(st)
 	if err := CheckWritable(dir, 0, 0); err != nil {
 		t.Errorf("root: %v", err)
 	}
