@@ -127,7 +127,7 @@ func savedAgents(t *testing.T, composeFile string) int {
 
 func (e *fleetEnv) ps() []map[string]any {
 	e.t.Helper()
-	res := e.magents("ps", "--all", "--live", "--format", "json")
+	res := e.magents("ps", "--all", "--volumes", "--live", "--format", "json")
 	res.Assert(e.t, icmd.Success)
 	return jsonLines[map[string]any](e.t, res.Stdout())
 }
@@ -316,7 +316,7 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 			}
 		}
 		if strings.Join(retained, ",") != "agent-2,agent-3" {
-			t.Errorf("ps --all lists retained volumes %v, want agent-2 and agent-3", retained)
+			t.Errorf("ps --volumes lists retained volumes %v, want agent-2 and agent-3", retained)
 		}
 		docker("volume", "inspect", "magents_agent-2-config").Assert(t, icmd.Success)
 	})

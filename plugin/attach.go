@@ -38,7 +38,7 @@ func attachCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.swarm, "swarm", false, "Attach to the agent's task of the Swarm stack (docker magents deploy swarm)")
 	cmd.Flags().BoolVar(&opts.k8s, "k8s", false, "Attach to the agent's pod in Kubernetes (docker magents deploy k8s)")
 	cmd.Flags().StringVar(&opts.context, "context", "", "With --k8s, the kubeconfig context (default: the current one)")
-	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "", "With --k8s, the namespace (default: the context's)")
+	cmd.Flags().StringVar(&opts.namespace, "namespace", "", "With --k8s, the namespace (default: the context's)")
 	return cmd
 }
 

@@ -62,7 +62,7 @@ kubectl exec -it PROJECT-agent-1 -- tmux attach -t claude does.`,
 	flags.BoolVar(&opts.dryRun, "dry-run", false, "Have the cluster check every document (server-side dry run); nothing is stored")
 	flags.BoolVar(&opts.delete, "delete", false, "Delete what deploy k8s applied; the volume claims stay")
 	flags.StringVar(&opts.context, "context", "", "kubeconfig context (default: the current one)")
-	flags.StringVarP(&opts.namespace, "namespace", "n", "", "Namespace (default: the context's)")
+	flags.StringVar(&opts.namespace, "namespace", "", "Namespace (default: the context's)")
 	flags.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "With --apply, how long to wait for the agents to be Ready")
 	flags.StringVar(&opts.resources.MemoryRequest, "memory-request", "", "Memory each agent requests (default 2Gi)")
 	flags.StringVar(&opts.resources.CPURequest, "cpu-request", "", "CPUs each agent requests (default 1)")

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
 )
@@ -24,6 +25,7 @@ type psOptions struct {
 	format   string
 	quiet    bool
 	all      bool
+	volumes  bool
 	live     bool
 	watch    bool
 	interval time.Duration
@@ -41,9 +43,10 @@ func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "Only display the agents' container IDs")
-	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "Also list config volumes kept from removed agents")
+	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "Show all agents (default shows just running)")
+	cmd.Flags().BoolVar(&opts.volumes, "volumes", false, "Also list config volumes kept from removed agents")
 	cmd.Flags().BoolVar(&opts.live, "live", false, "Ask each agent's supervisor now (an exec each) rather than read its last health check (at most 5 s old)")
-	cmd.Flags().BoolVarP(&opts.watch, "watch", "w", false, "Refresh the list in place until interrupted")
+	cmd.Flags().BoolVar(&opts.watch, "watch", false, "Refresh the list in place until interrupted")
 	cmd.Flags().DurationVar(&opts.interval, "interval", 2*time.Second, "How often --watch refreshes")
 	return cmd
 }
@@ -65,12 +68,9 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 		return err
 	}
 	if !opts.watch {
-		statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{All: opts.all, Live: opts.live})
+		statuses, err := listAgents(ctx, dockerCli, f, opts)
 		if err != nil {
 			return err
-		}
-		if opts.quiet {
-			statuses = slices.DeleteFunc(statuses, func(s fleetstatus.AgentStatus) bool { return s.ID == "" })
 		}
 		return writeStatuses(dockerCli.Out(), statuses, fmtr)
 	}
@@ -78,7 +78,7 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 	// print each refresh after the last.
 	term := dockerCli.Out().IsTerminal()
 	for {
-		statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{All: opts.all, Live: opts.live})
+		statuses, err := listAgents(ctx, dockerCli, f, opts)
 		if ctx.Err() != nil {
 			return nil // interrupted: the normal way to leave --watch
 		}
@@ -102,6 +102,21 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 			return nil
 		}
 	}
+}
+
+// listAgents lists the agents as compose ps lists services: running ones, and with
+// --all stopped ones too; with --volumes the config volumes kept from removed agents.
+func listAgents(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, opts psOptions) ([]fleetstatus.AgentStatus, error) {
+	statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{KeptVolumes: opts.volumes, Live: opts.live})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(statuses, func(s fleetstatus.AgentStatus) bool {
+		if s.Retained {
+			return opts.quiet // a kept volume has no container ID to print
+		}
+		return !opts.all && !s.Running()
+	}), nil
 }
 
 func writeStatuses(out io.Writer, statuses []fleetstatus.AgentStatus, f format.Format) error {

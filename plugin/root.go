@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/shellout"
 )
 
 // rootOptions are the flags of `docker magents` itself, given before the subcommand
@@ -47,7 +48,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		},
 	}
 	cmd.Flags().StringVarP(&root.file, "file", "f", fleet.DefaultFile, "Compose file of the fleet")
-	cmd.Flags().StringVarP(&root.project, "project-name", "p", "", `Project name (default: the file's name, else "magents")`)
+	cmd.Flags().StringVarP(&root.project, "project-name", "p", "", `Project name (default: $COMPOSE_PROJECT_NAME, else the file's, else "magents")`)
 	cmd.AddCommand(
 		buildCmd(dockerCli, &root),
 		upCmd(dockerCli, &root),
@@ -76,6 +77,14 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 // under the Docker config dir, out of every agent's reach.
 func recordsDir() string { return fleet.RecordsDir(config.Dir()) }
 
+// projectName is -p, else COMPOSE_PROJECT_NAME, as in compose ("" when neither is set).
+func (r *rootOptions) projectName() string {
+	if r.project != "" {
+		return r.project
+	}
+	return os.Getenv("COMPOSE_PROJECT_NAME")
+}
+
 // composePath is the compose file's absolute path.
 func (r *rootOptions) composePath() (string, error) {
 	return filepath.Abs(r.file)
@@ -93,7 +102,7 @@ func (r *rootOptions) fleetOrNew() (f *fleet.Fleet, saved bool, err error) {
 		return nil, false, err
 	}
 	if f == nil {
-		project := r.project
+		project := r.projectName()
 		if project == "" {
 			project = fleet.DefaultProject
 		}
@@ -103,8 +112,12 @@ func (r *rootOptions) fleetOrNew() (f *fleet.Fleet, saved bool, err error) {
 	}
 	// The Docker config dir: registry logins, and the records of what docker magents wrote.
 	f.HostTrusted = []string{config.Dir()}
-	if r.project != "" && r.project != f.Project {
-		return nil, false, errors.New(r.file + " belongs to project " + f.Project + ", not " + r.project + ": drop -p or give the project's own file with -f")
+	if p := r.projectName(); p != "" && p != f.Project {
+		how := "drop -p"
+		if r.project == "" {
+			how = "unset COMPOSE_PROJECT_NAME"
+		}
+		return nil, false, errors.New(r.file + " belongs to project " + f.Project + ", not " + p + ": " + how + " or give the project's own file with -f")
 	}
 	return f, true, nil
 }
@@ -156,6 +169,18 @@ func withArgs(fn func(ctx context.Context, args []string) error) func(*cobra.Com
 		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return cli.StatusError{StatusCode: 130, Status: "cancelled"}
 		}
+		return exitStatus(err)
+	}
+}
+
+// exitStatus gives an error from a command that docker magents ran (compose, docker
+// exec, docker logs) the command's own exit code, keeping the whole message.
+func exitStatus(err error) error {
+	if _, ok := errors.AsType[cli.StatusError](err); ok {
 		return err
 	}
+	if exit, ok := errors.AsType[*shellout.ExitError](err); ok {
+		return cli.StatusError{Cause: err, Status: err.Error(), StatusCode: exit.Code}
+	}
+	return err
 }

@@ -77,7 +77,7 @@ them with docker compose, waiting until every agent is healthy.
 
 Settings are saved in the file's x-magents block: a later 'up' keeps every setting
 it is not given. Changing --agents only creates or removes the difference; an
-agent's config volume is kept when it is removed (see 'docker magents ps --all').`,
+agent's config volume is kept when it is removed (see 'docker magents ps --volumes').`,
 		Example: `  docker magents up --agents 2
   docker magents up --agents 3 --memory 8g
   docker magents -p team-a -f team-a.yml up --workspace ../service`,
@@ -87,9 +87,9 @@ agent's config volume is kept when it is removed (see 'docker magents ps --all')
 		return runUp(ctx, dockerCli, root, opts, cmd.Flags())
 	})
 	flags := cmd.Flags()
-	flags.IntVarP(&opts.agents, "agents", "n", 1, fmt.Sprintf("Number of agents (1 to %d)", fleet.MaxAgents))
+	flags.IntVar(&opts.agents, "agents", 1, fmt.Sprintf("Number of agents (1 to %d)", fleet.MaxAgents))
 	flags.StringVar(&opts.image, "image", fleet.DefaultImage, "Agent image")
-	flags.StringVarP(&opts.workspace, "workspace", "w", ".", "Directory mounted at /workspace in every agent")
+	flags.StringVar(&opts.workspace, "workspace", ".", "Directory mounted at /workspace in every agent")
 	flags.StringVar(&opts.envFile, "env-file", fleet.DefaultEnvFile, "Env file shared by the agents (created if missing; no credentials)")
 	flags.StringVarP(&opts.user, "user", "u", "", "UID:GID the agents run as (default: the workspace owner's, or 1000:1000 when that is root)")
 	flags.StringVarP(&opts.memory, "memory", "m", fleet.DefaultMemory, "Memory limit of each agent")
@@ -147,6 +147,10 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		return fmt.Errorf("no Docker engine answers (%w): start it, or choose one with --context or DOCKER_HOST; nothing was written", err)
 	}
 	startInterval := versions.GreaterThanOrEqualTo(ping.APIVersion, "1.44")
+	c, err := shellout.New(dockerCli).Compose(ctx)
+	if err != nil {
+		return fmt.Errorf("%w; nothing was written", err)
+	}
 	f, err := upFleet(root, opts, flags)
 	if err != nil {
 		return err
@@ -206,10 +210,6 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		if err := buildMissingImages(ctx, dockerCli, f, opts); err != nil {
 			return err
 		}
-	}
-	c, err := shellout.New(dockerCli).Compose(ctx)
-	if err != nil {
-		return err
 	}
 	if err := shellout.Run(c.Command(ctx, path, f.Project, composeArgs(f, "up", "-d", "--wait", "--remove-orphans")...)); err != nil {
 		return fmt.Errorf("starting the agents: %w\nSee 'docker magents ps' and 'docker magents logs AGENT'", err)

@@ -52,11 +52,11 @@ func TestUpFlagsKeepSavedValues(t *testing.T) {
 	if f.Agents != 5 || f.Memory != "8g" || f.Image != "example/agent:1" {
 		t.Errorf("after up --image: %+v", f)
 	}
-	opts, flags = upFlags(t, "-n", "2", "--user", "1234:5678")
+	opts, flags = upFlags(t, "--agents", "2", "--user", "1234:5678")
 	if err := applyUpFlags(f, opts, flags, false); err != nil {
 		t.Fatal(err)
 	}
 	if f.Agents != 2 || f.User != "1234:5678" {
-		t.Errorf("after up -n 2 --user: %+v", f)
+		t.Errorf("after up --agents 2 --user: %+v", f)
 	}
 }

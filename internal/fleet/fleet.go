@@ -316,7 +316,8 @@ func (f *Fleet) Validate() error {
 	if !projectName.MatchString(f.Project) {
 		errs = append(errs, fmt.Errorf("invalid project name %q: use lowercase letters, digits, '-' and '_', starting with a letter or digit", f.Project))
 	}
-	if f.Agents < 1 || f.Agents > MaxAgents {
+	validAgents := f.Agents >= 1 && f.Agents <= MaxAgents
+	if !validAgents {
 		errs = append(errs, fmt.Errorf("invalid number of agents %d: give 1 to %d", f.Agents, MaxAgents))
 	}
 	if f.Image == "" {
@@ -354,7 +355,7 @@ func (f *Fleet) Validate() error {
 			errs = append(errs, fmt.Errorf("invalid --include %q: give a gitignore-style pattern on one line", p))
 		}
 	}
-	if len(f.Tasks) > f.Agents {
+	if validAgents && len(f.Tasks) > f.Agents {
 		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents", len(f.Tasks), f.Agents))
 	}
 	if f.PermissionMode != "" && !slices.Contains(PermissionModes, f.PermissionMode) {

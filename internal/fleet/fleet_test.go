@@ -50,6 +50,12 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+	// A number out of range is said once, not again as too many tasks.
+	neg := New("magents", "/x/docker-compose.claude.yml")
+	neg.Agents, neg.Tasks = -1, []string{"a"}
+	if err := neg.Validate(); err == nil || err.Error() != "invalid number of agents -1: give 1 to 256" {
+		t.Errorf("agents -1 with a task: %v", err)
+	}
 	good := New("magents", "/x/docker-compose.claude.yml")
 	good.Allow = []string{"*.example.com", "*.example.co.uk:8443", "gateway.internal"}
 	if err := good.Validate(); err != nil {

@@ -143,9 +143,11 @@ func Egress(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) (*Egr
 	return &rep, nil
 }
 
-// Options: All also lists config volumes kept from removed agents; Live asks each
-// running agent's supervisor now (an exec each) instead of reading its last health check.
-type Options struct{ All, Live bool }
+// Options: KeptVolumes also lists config volumes kept from removed agents; Live asks
+// each running agent's supervisor now (an exec each) instead of reading its last health
+// check. Stopped agents are always listed: a caller that shows running ones only (ps
+// without --all) uses Running.
+type Options struct{ KeptVolumes, Live bool }
 
 // List reads each agent's container and asks its supervisor for its health, in agent order.
 func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Options) ([]AgentStatus, error) {
@@ -200,7 +202,7 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 			out[i].EgressDenied = rep.Counts[out[i].Agent]
 		}
 	}
-	if opts.All {
+	if opts.KeptVolumes {
 		vols, err := api.VolumeList(ctx, mobyclient.VolumeListOptions{
 			Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
 		})
@@ -220,6 +222,16 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	}
 	slices.SortFunc(out, func(a, b AgentStatus) int { return Order(a.Agent) - Order(b.Agent) })
 	return out, nil
+}
+
+// Running says whether the agent's container runs, as docker ps without --all lists
+// containers: running, paused or restarting.
+func (s AgentStatus) Running() bool {
+	switch s.ContainerState {
+	case "running", "paused", "restarting":
+		return true
+	}
+	return false
 }
 
 // pastDeadline is ctx with a deadline of d from now in place of its own: ended when ctx is
