@@ -56,14 +56,7 @@ func TestEngineOverTLS(t *testing.T) {
 	dockerIn(e.dir, env, "magents", "-p", "tlse2e", "logs", "--tail", "1", "agent-1").Assert(t, icmd.Success)
 
 	// A context holding the TLS material, in a config dir of its own.
-	cfg := t.TempDir()
-	base, err := os.ReadFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(cfg, "config.json"), base, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := privateDockerConfig(t)
 	ctxEnv := []string{"DOCKER_CONFIG=" + cfg, "DOCKER_HOST=", "DOCKER_CONTEXT="}
 	dockerIn(e.dir, ctxEnv, "context", "create", "tlse2e", "--docker",
 		"host="+host+",ca="+filepath.Join(certs, "ca.pem")+",cert="+filepath.Join(certs, "cert.pem")+",key="+filepath.Join(certs, "key.pem")).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/docker/cli/cli"
@@ -42,13 +43,15 @@ func buildCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Long: `Build the agent image (magents/claude-agent:TARGET) with BuildKit.
 
 By default the Docker Engine's own BuildKit builds it straight into the engine's
-image store; --builder (or BUILDKIT_HOST) uses a standalone buildkitd and loads the
-result into the engine. The Dockerfile and its context are part of this plugin, so
+image store, unless 'docker buildx use' selected another builder; --builder names a
+buildx builder or a BuildKit address (a standalone buildkitd), whose result is loaded
+into the engine. The Dockerfile and its context are part of this plugin, so
 it builds from any directory.`,
 		Example: `  docker magents build
   docker magents build --target dev
   docker magents build --ca-cert /etc/ssl/certs/ca-certificates.crt
   docker magents build --builder unix:///run/buildkit/buildkitd.sock
+  docker magents build --builder mybuilder
   docker magents build --print --target latest --target dev
   docker magents build --push --tag registry.example.com/team/claude-agent:1
   docker magents build --with-config --push --tag registry.example.com/team/claude-agent:team`,
@@ -69,7 +72,7 @@ it builds from any directory.`,
 	flags.BoolVar(&opts.pull, "pull", false, "Always pull base images from their registry")
 	flags.StringVar(&opts.progress, "progress", "auto", "Progress output: auto, tty, plain, rawjson, quiet")
 	flags.StringVar(&opts.caCert, "ca-cert", "", "PEM bundle of extra CA certificates, for TLS-intercepting proxies (used by the build and trusted by the image)")
-	flags.StringVar(&opts.builder, "builder", "", `BuildKit daemon address (unix://, tcp://, docker-container://); default $BUILDKIT_HOST, else the engine's own BuildKit`)
+	flags.StringVar(&opts.builder, "builder", "", `A buildx builder ('docker buildx ls') or a BuildKit address (unix://, tcp://, docker-container://); default $BUILDKIT_HOST, else $BUILDX_BUILDER, else the builder 'docker buildx use' selected, else the engine's own BuildKit`)
 	flags.BoolVar(&opts.push, "push", false, "Also push the image to the registry its --tag names (with docker login's credentials)")
 	flags.BoolVar(&opts.withConfig, "with-config", false, `Then build an image with the fleet's shared agent config in it (default tag TARGET-PROJECT; --tag names it), for ECS and Cloud Run, which have no config objects`)
 	flags.BoolVar(&opts.print, "print", false, "Print the resolved targets as JSON (the shape of docker buildx bake --print) and exit")
@@ -137,14 +140,28 @@ func buildTargets(ctx context.Context, dockerCli command.Cli, targets []*images.
 	return nil
 }
 
-// connectBuilder connects to the BuildKit opts names: --builder, else $BUILDKIT_HOST,
-// else the engine's own.
+// connectBuilder connects to the BuildKit that --builder names, as buildx would take the
+// name (see buildkit.Endpoint); left out, $BUILDKIT_HOST, $BUILDX_BUILDER, the builder
+// `docker buildx use` selected, else the engine's own.
 func connectBuilder(ctx context.Context, dockerCli command.Cli, opts buildOptions) (*buildkit.Builder, error) {
-	addr := opts.builder
-	if addr == "" {
-		addr = buildkit.BuildkitHost()
+	store := buildkit.BuildxStore{
+		Dir:            buildkit.BuildxDir(filepath.Dir(dockerCli.ConfigFile().Filename)),
+		CurrentContext: dockerCli.CurrentContext(),
+		CurrentKey:     dockerCli.CurrentContext(),
 	}
-	return buildkit.Connect(ctx, dockerCli.Client(), addr)
+	if store.CurrentContext == "default" || store.CurrentContext == "" {
+		store.CurrentKey = dockerCli.DockerEndpoint().Host
+	}
+	if contexts, err := dockerCli.ContextStore().List(); err == nil {
+		for _, c := range contexts {
+			store.Contexts = append(store.Contexts, c.Name)
+		}
+	}
+	ep, err := store.Resolve(opts.builder)
+	if err != nil {
+		return nil, err
+	}
+	return buildkit.Connect(ctx, dockerCli.Client(), ep)
 }
 
 // withRegistryAuth gives a build docker login's credentials: BuildKit's for pulls and

@@ -70,6 +70,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		configCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)
+	addCompletion(cmd, &root)
 	return cmd
 }
 

@@ -47,7 +47,7 @@ func runVersion(ctx context.Context, dockerCli command.Cli, opts versionOptions)
 		return w.Flush()
 	}
 	// What the build uses: probed over /grpc, as the build itself does.
-	if b, err := buildkit.Connect(ctx, dockerCli.Client(), ""); err != nil {
+	if b, err := buildkit.Connect(ctx, dockerCli.Client(), buildkit.Endpoint{}); err != nil {
 		fmt.Fprintf(w, "Builder:\tno embedded BuildKit (%v)\n", firstLine(err.Error()))
 	} else {
 		fmt.Fprintf(w, "Builder:\t%s\n", b.Describe(ctx))

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -47,20 +46,23 @@ const EmbeddedName = "docker"
 // never answers gives an error rather than a hang.
 const probeTimeout = 30 * time.Second
 
-// Connect reaches the BuildKit daemon at addr (unix://, tcp://, docker-container://…),
-// or the engine's embedded BuildKit when addr is empty, and probes that it answers.
-func Connect(ctx context.Context, engine Engine, addr string) (*Builder, error) {
-	if addr == "" || addr == EmbeddedName {
+// Connect reaches the BuildKit daemon of ep (Resolve), or the engine's embedded BuildKit
+// when ep has no address, and probes that it answers.
+func Connect(ctx context.Context, engine Engine, ep Endpoint) (*Builder, error) {
+	if ep.Addr == "" {
 		return connectEmbedded(ctx, engine)
 	}
-	c, err := client.New(ctx, addr)
+	c, err := client.New(ctx, ep.Addr, ep.opts...)
 	if err != nil {
-		return nil, fmt.Errorf("builder %s: %w", addr, err)
+		return nil, fmt.Errorf("builder %s: %w", ep.Name, err)
 	}
-	b := &Builder{Name: addr, client: c, engine: engine}
+	b := &Builder{Name: ep.Name, client: c, engine: engine}
 	if err := b.probe(ctx); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("cannot reach BuildKit at %s: %w\nStart buildkitd there, or check the address given with --builder or BUILDKIT_HOST", addr, err)
+		if ep.Name != ep.Addr {
+			return nil, fmt.Errorf("cannot reach BuildKit of builder %s at %s: %w\nSee 'docker buildx inspect --bootstrap %s', or give another with --builder", ep.Name, ep.Addr, err, ep.Name)
+		}
+		return nil, fmt.Errorf("cannot reach BuildKit at %s: %w\nStart buildkitd there, or check the address given with --builder or BUILDKIT_HOST", ep.Addr, err)
 	}
 	return b, nil
 }
@@ -161,6 +163,3 @@ func unwrapGRPC(err error) error {
 	}
 	return err
 }
-
-// BuildkitHost is the BUILDKIT_HOST environment variable, which --builder overrides.
-func BuildkitHost() string { return os.Getenv("BUILDKIT_HOST") }

@@ -84,7 +84,7 @@ func fleetChecks(ctx context.Context, dockerCli command.Cli, in Input, c *checks
 		}
 	} else {
 		c.add("fleet", "engine", agentstate.CheckOK, fmt.Sprintf("Docker Engine %s (API %s) at %s", v.Version, v.APIVersion, dockerCli.DockerEndpoint().Host), "")
-		if b, err := buildkit.Connect(ctx, api, ""); err != nil {
+		if b, err := buildkit.Connect(ctx, api, buildkit.Endpoint{}); err != nil {
 			c.add("fleet", "buildkit", agentstate.CheckFail, firstLine(err.Error()),
 				"use an engine with BuildKit (18.09 or newer, not disabled by DOCKER_BUILDKIT=0 in daemon.json features), or a buildkitd: docker magents build --builder ADDR")
 		} else {
