@@ -25,7 +25,7 @@ export CA_CERT
 
 AGENTS     ?= 2
 
-.PHONY: all up engine base-images build install image cross provision test test-quick test-unit test-fuzz test-faults test-escape test-e2e bench bench-smoke clean
+.PHONY: all up engine base-images build install image cross provision test test-quick test-unit test-fuzz test-faults test-escape test-e2e bench bench-smoke bump-claude clean
 
 all: install image
 
@@ -129,6 +129,12 @@ bench: provision
 bench-smoke: provision
 	$(MAKE) image
 	MAGENTS_BENCH_SMOKE=1 $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 20m ./bench/
+
+# Pin another Claude Code release: its version, and the sha512 of each architecture's npm
+# package the build checks the download against (from the registry's dist.integrity).
+bump-claude:
+	@[ "$(origin VERSION)" = "command line" ] || { echo "usage: make bump-claude VERSION=X.Y.Z" >&2; exit 2; }
+	bash hack/bump-claude.sh '$(VERSION)'
 
 clean:
 	rm -rf bin

@@ -6,8 +6,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +199,52 @@ func TestBuildErrorNamesTheFailingStep(t *testing.T) {
 		}
 	}
 	docker("image", "inspect", tag).Assert(t, icmd.Expected{ExitCode: 1})
+
+	// A download that is not what was pinned for it is refused, with the way to pin.
+	arch := map[string]string{"amd64": "X64", "arm64": "ARM64"}[runtime.GOARCH]
+	res = docker(append([]string{"magents", "build", "--progress", "plain", "--tag", tag,
+		"--build-arg", "CLAUDE_CODE_SHA512_" + arch + "=" + strings.Repeat("0", 128)}, caFlags()...)...)
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr(), "does not match the sha512 pinned in images/Dockerfile.claude: pin this version with make bump-claude VERSION="+claudeVersion) {
+		t.Errorf("a download against a wrong sha512: exit %d\n%s", res.ExitCode, tail(res.Stderr(), 20))
+	}
+	docker("image", "inspect", tag).Assert(t, icmd.Expected{ExitCode: 1})
+}
+
+// make bump-claude VERSION=… pins a version in the Dockerfile, the bake file and the
+// plugin, with the sha512 of each architecture's package from the registry: run on copies
+// pinned to another version with other sums, it gives back this checkout's files.
+func TestBumpClaudePinsTheRegistrysIntegrity(t *testing.T) {
+	usageSuite(t)
+	root := t.TempDir()
+	sums := regexp.MustCompile(`(?m)^(ARG CLAUDE_CODE_SHA512_\w+=)[0-9a-f]+$`)
+	for _, f := range []string{"images/Dockerfile.claude", "docker-bake.hcl", "images/targets.go"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := strings.ReplaceAll(string(b), claudeVersion, "1.0.0")
+		other = sums.ReplaceAllString(other, "${1}"+strings.Repeat("0", 128))
+		if other == string(b) {
+			t.Fatalf("%s does not name Claude Code %s", f, claudeVersion)
+		}
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, f), []byte(other), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := icmd.Command("bash", filepath.Join(repoRoot, "hack/bump-claude.sh"), claudeVersion, root)
+	cmd.Env = append(os.Environ(), "CA_CERT="+caCert)
+	icmd.RunCmd(cmd).Assert(t, icmd.Success)
+	for _, f := range []string{"images/Dockerfile.claude", "docker-bake.hcl", "images/targets.go"} {
+		if got, want := readFile(filepath.Join(root, f)), readFile(filepath.Join(repoRoot, f)); got != want {
+			t.Errorf("make bump-claude VERSION=%s did not pin %s as this checkout has it:\n%s", claudeVersion, f, got)
+		}
+	}
+	// A version that is not a release is refused before anything is asked.
+	icmd.RunCmd(icmd.Command("bash", filepath.Join(repoRoot, "hack/bump-claude.sh"), "latest", root)).
+		Assert(t, icmd.Expected{ExitCode: 2, Err: "not a release version"})
 }
 
 // `docker magents build --print` and `docker buildx bake --print` agree on every target.

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -79,5 +80,32 @@ func TestContextHasSupervisorSources(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The Claude Code download is checked against a sha512 kept in the Dockerfile for each
+// architecture, pinned for the version the Dockerfile, bake file and plugin default to
+// (make bump-claude VERSION=… updates them together).
+func TestClaudeDownloadIsPinned(t *testing.T) {
+	b, err := fs.ReadFile(Context(), Dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "ARG "), "="); ok && strings.HasPrefix(line, "ARG ") {
+			args[k] = v
+		}
+	}
+	for _, arch := range []string{"X64", "ARM64"} {
+		if sum := args["CLAUDE_CODE_SHA512_"+arch]; !regexp.MustCompile(`^[0-9a-f]{128}$`).MatchString(sum) {
+			t.Errorf("CLAUDE_CODE_SHA512_%s = %q, want a sha512 in hex", arch, sum)
+		}
+	}
+	if args["CLAUDE_CODE_VERSION"] != defaultArgs["CLAUDE_CODE_VERSION"] {
+		t.Errorf("the Dockerfile pins Claude Code %s, the plugin builds %s", args["CLAUDE_CODE_VERSION"], defaultArgs["CLAUDE_CODE_VERSION"])
+	}
+	if !strings.Contains(string(b), `sha512sum -c`) {
+		t.Error("the Dockerfile does not check the download with sha512sum")
 	}
 }
