@@ -29,15 +29,17 @@ AGENTS     ?= 2
 
 all: install image
 
-# The main job on a fresh machine: an engine (on Debian, installed when none answers), the
-# compose plugin, base images (seeded offline when no registry can be reached), the plugin,
-# the image, and a fleet of $(AGENTS) agents.
-up: engine base-images image
-	docker magents up --agents $(AGENTS)
+# The main job on a fresh machine, each stage timed (hack/up.sh): an engine (on Debian,
+# installed when none answers), the compose and buildx plugins, base images (seeded
+# offline when no registry can be reached), the plugin, the image, and a fleet of
+# $(AGENTS) agents.
+up:
+	AGENTS=$(AGENTS) bash hack/up.sh
 
 engine:
 	@docker version >/dev/null 2>&1 || bash hack/install-engine.sh
 	@docker compose version >/dev/null 2>&1 || bash hack/build-tools.sh compose
+	@docker buildx version >/dev/null 2>&1 || bash hack/build-tools.sh buildx
 
 base-images:
 	@for img in debian:bookworm-slim golang:1.26-bookworm; do \

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,6 +98,11 @@ func TestFaultEngineRestarted(t *testing.T) {
 	_, mg, c := faultFleet(t, "faultengine")
 	restart := exec.Command("bash", "../hack/restart-engine.sh")
 	if out, err := restart.CombinedOutput(); err != nil {
+		// Exit 3: the engine is the machine's own (a workstation's Docker), which the
+		// tests never restart. CI starts its engine itself, so there this fails.
+		if exit, ok := errors.AsType[*exec.ExitError](err); ok && exit.ExitCode() == 3 && os.Getenv("MAGENTS_CI") == "" {
+			t.Skipf("needs an engine the tests started, to restart it (this machine's is its own):\n%s", out)
+		}
 		t.Fatalf("restarting the engine: %v\n%s", err, out)
 	}
 	waitHealth(t, c, "healthy", 120*time.Second)

@@ -3,6 +3,7 @@
 # (go install refuses those modules because of their go.mod directives, so each is built
 # from a throwaway module), caches the binaries under $MAGENTS_CACHE/tools/<name>-<version>,
 # and installs the plugins into $CLI_PLUGINS_DIR. Idempotent: a cached binary is reused.
+# A plugin or tool the machine already has of its own is kept (lib.sh's install_file).
 . "$(dirname "$0")/lib.sh"
 
 # build NAME VERSION PACKAGE [LDFLAGS]
@@ -28,10 +29,8 @@ build() {
 	echo "$out"
 }
 
-install_plugin() {
-	mkdir -p "$CLI_PLUGINS_DIR"
-	install -m 0755 "$1" "$CLI_PLUGINS_DIR/$2"
-}
+# install_plugin BIN NAME: a CLI plugin, unless the machine has its own (install_file).
+install_plugin() { install_file "$1" "$CLI_PLUGINS_DIR/$2" "${2#docker-}"; }
 
 what=${1:-all}
 if [ "$what" = all ] || [ "$what" = compose ]; then
@@ -49,12 +48,12 @@ fi
 if [ "$what" = all ] || [ "$what" = buildkitd ]; then
 	bin=$(build buildkitd "$BUILDKIT_VERSION" github.com/moby/buildkit/cmd/buildkitd \
 		"-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION -X github.com/moby/buildkit/version.Package=github.com/moby/buildkit")
-	install -m 0755 "$bin" /usr/local/bin/buildkitd
+	install_file "$bin" /usr/local/bin/buildkitd
 	log "buildkitd: $(buildkitd --version)"
 fi
 if [ "$what" = all ] || [ "$what" = credential-pass ]; then
 	bin=$(build docker-credential-pass "$CREDENTIAL_HELPERS_VERSION" github.com/docker/docker-credential-helpers/pass/cmd \
 		"-X github.com/docker/docker-credential-helpers/credentials.Version=$CREDENTIAL_HELPERS_VERSION")
-	install -m 0755 "$bin" /usr/local/bin/docker-credential-pass
+	install_file "$bin" /usr/local/bin/docker-credential-pass
 	log "docker-credential-pass: $(docker-credential-pass version)"
 fi

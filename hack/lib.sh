@@ -30,3 +30,42 @@ stage() {
 }
 
 engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# What the tests installed and started on this machine, so that nothing else is touched:
+# a contributor's workstation keeps its own Docker (see install-engine.sh).
+MAGENTS_STATE=${MAGENTS_STATE:-/var/lib/docker-magents}
+# ENGINE_MARK: the tests installed the engine's packages here (Debian's docker.io).
+ENGINE_MARK=$MAGENTS_STATE/engine-installed
+# DOCKERD_PIDFILE: the dockerd the tests started (its PID), the only one they restart.
+DOCKERD_PIDFILE=$MAGENTS_STATE/dockerd.pid
+# INSTALLED_LIST: the files the tests installed (plugins, tools), one path a line; a file
+# of the same name that is not listed is the machine's own and is kept.
+INSTALLED_LIST=$MAGENTS_STATE/installed
+
+# engine_ours: the tests installed this machine's engine.
+engine_ours() { [ -e "$ENGINE_MARK" ]; }
+
+# dockerd_ours: the dockerd running now is the one the tests started.
+dockerd_ours() {
+	local pid
+	pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+	[ -n "$pid" ] && [ "$pid" = "$(cat "$DOCKERD_PIDFILE" 2>/dev/null || true)" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# install_file SRC DEST installs SRC at DEST (0755) unless DEST is the machine's own: a
+# file there that the tests did not install is kept, and so is a docker CLI plugin of the
+# same name that the docker CLI already finds elsewhere (PLUGIN=name).
+install_file() {
+	local src=$1 dest=$2 plugin=${3:-}
+	if [ -e "$dest" ] && ! grep -qxF "$dest" "$INSTALLED_LIST" 2>/dev/null; then
+		log "kept $dest: the machine's own, not installed by these scripts"
+		return
+	fi
+	if [ ! -e "$dest" ] && [ -n "$plugin" ] && docker "$plugin" version >/dev/null 2>&1; then
+		log "kept the machine's own docker $plugin: $(docker "$plugin" version 2>/dev/null | head -1)"
+		return
+	fi
+	mkdir -p "$(dirname "$dest")" "$MAGENTS_STATE"
+	install -m 0755 "$src" "$dest"
+	grep -qxF "$dest" "$INSTALLED_LIST" 2>/dev/null || echo "$dest" >>"$INSTALLED_LIST"
+}

@@ -9,11 +9,16 @@ nested=$(bash "$here/engine26.sh" env | sed -n 's/^DOCKER_HOST=//p')
 if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" = "$nested" ]; then
 	exec bash "$here/engine26.sh" restart
 fi
-# The host's own dockerd (a nested engine's dockerd shows in the host's process list too).
+# The host's dockerd, only when these scripts started it (install-engine.sh): a
+# workstation's own engine is never restarted (exit 3 says so).
 pid=$(cat /var/run/docker.pid 2>/dev/null || true)
 if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
 	log "no dockerd runs here to restart (/var/run/docker.pid)"
 	exit 1
+fi
+if ! dockerd_ours; then
+	log "the dockerd here ($pid) was not started by these scripts: not restarting it"
+	exit 3
 fi
 log "stopping dockerd ($pid)"
 kill -TERM "$pid"
