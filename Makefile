@@ -15,9 +15,9 @@ PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
 # SSL_CERT_FILE names one.
 CA_CERT    ?= $(SSL_CERT_FILE)
 TARGETS    ?= latest
-# ENGINES: the engines the e2e suites run against, in turn (host, engine26).
+# ENGINES: the engines the e2e suites run against, in turn (host, current).
 # E2E_RUN selects tests (a go test -run pattern); E2E_FLAGS adds go test flags.
-ENGINES    ?= host engine26
+ENGINES    ?= host current
 E2E_RUN    ?= .
 E2E_FLAGS  ?=
 

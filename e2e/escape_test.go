@@ -527,9 +527,16 @@ func TestEscapeNetwork(t *testing.T) {
 		// closes a silent one after 10 s); its next is refused, agent-2 is still served.
 		escapeAttempts.Add(1)
 		docker("exec", "-d", a1, "bash", "-c", `for i in $(seq 80); do exec {fd}<>/dev/tcp/127.0.0.1/3128; done; sleep 9`).Assert(t, icmd.Success)
-		time.Sleep(time.Second)
+		// exec -d returns before the loop has opened them all: ask until it has (a few
+		// seconds at most on a loaded machine), well within the 10 s they are held.
 		request := `exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET http://denied.test/ HTTP/1.0\r\n\r\n' >&3 && head -n1 <&3`
-		if out := docker("exec", a1, "timeout", "5", "bash", "-c", request).Stdout(); !strings.Contains(out, " 503 ") {
+		var out string
+		for deadline := time.Now().Add(6 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+			if out = docker("exec", a1, "timeout", "5", "bash", "-c", request).Stdout(); strings.Contains(out, " 503 ") || time.Now().After(deadline) {
+				break
+			}
+		}
+		if !strings.Contains(out, " 503 ") {
 			t.Errorf("agent-1 over its share of the proxy: %q, want 503", out)
 		}
 		if out := docker("exec", a2, "timeout", "5", "bash", "-c", request).Stdout(); !strings.Contains(out, " 403 ") {

@@ -134,7 +134,7 @@ func (e *fleetEnv) ps() []map[string]any {
 
 // hostAddr is how agents reach this test process: host.docker.internal on the host's
 // engine; a nested engine's containers reach the host through its bridge gateway
-// (hack/engine26.sh env).
+// (hack/engine-current.sh env).
 func hostAddr() string {
 	if a := os.Getenv("MAGENTS_E2E_HOST_ADDR"); a != "" {
 		return a

@@ -6,9 +6,10 @@
 # A plugin or tool the machine already has of its own is kept (lib.sh's install_file).
 . "$(dirname "$0")/lib.sh"
 
-# build NAME VERSION PACKAGE [LDFLAGS]
+# build NAME VERSION PACKAGE [LDFLAGS [TAGS]]: static, unless CGO=1 (then linked against
+# the build machine's glibc and the libraries TAGS need).
 build() {
-	local name=$1 version=$2 pkg=$3 ldflags=${4:-}
+	local name=$1 version=$2 pkg=$3 ldflags=${4:-} tags=${5:-}
 	local out=$MAGENTS_CACHE/tools/$name-$version/$name
 	if [ -x "$out" ]; then
 		echo "$out"
@@ -21,7 +22,7 @@ build() {
 		cd "$tmp"
 		go mod init magents.local/build-$name >/dev/null 2>&1
 		GOFLAGS=-mod=mod go get "$pkg@$version" >&2
-		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$name" "$pkg" >&2
+		CGO_ENABLED=${CGO:-0} go build -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$tmp/$name" "$pkg" >&2
 	)
 	mkdir -p "$(dirname "$out")"
 	mv "$tmp/$name" "$out"
@@ -56,4 +57,18 @@ if [ "$what" = all ] || [ "$what" = credential-pass ]; then
 		"-X github.com/docker/docker-credential-helpers/credentials.Version=$CREDENTIAL_HELPERS_VERSION")
 	install_file "$bin" /usr/local/bin/docker-credential-pass
 	log "docker-credential-pass: $(docker-credential-pass version)"
+fi
+if [ "$what" = moby ]; then
+	# Not installed on the host: hack/engine-current.sh copies them into its nested image.
+	build dockerd "$MOBY_VERSION" github.com/moby/moby/v2/cmd/dockerd \
+		"-X github.com/moby/moby/v2/dockerversion.Version=$MOBY_ENGINE_VERSION -X github.com/moby/moby/v2/dockerversion.GitCommit=$MOBY_VERSION" >/dev/null
+	build docker-proxy "$MOBY_VERSION" github.com/moby/moby/v2/cmd/docker-proxy >/dev/null
+	build containerd "$CONTAINERD_VERSION" github.com/containerd/containerd/v2/cmd/containerd \
+		"-X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" >/dev/null
+	build containerd-shim-runc-v2 "$CONTAINERD_VERSION" github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 >/dev/null
+	# Debian 12's and 13's runc (1.1) know no time namespace, which this engine's
+	# containers have: runc itself, with seccomp (cgo, libseccomp-dev from Debian).
+	CGO=1 build runc "$RUNC_VERSION" github.com/opencontainers/runc \
+		"-X main.version=${RUNC_VERSION#v}" seccomp >/dev/null
+	log "moby $MOBY_VERSION (Engine $MOBY_ENGINE_VERSION), containerd $CONTAINERD_VERSION and runc $RUNC_VERSION: built in $MAGENTS_CACHE/tools"
 fi

@@ -12,6 +12,12 @@ COMPOSE_VERSION=${COMPOSE_VERSION:-v5.6.0}
 BUILDX_VERSION=${BUILDX_VERSION:-v0.38.2}
 BUILDKIT_VERSION=${BUILDKIT_VERSION:-v0.34.2}
 CREDENTIAL_HELPERS_VERSION=${CREDENTIAL_HELPERS_VERSION:-v0.9.13}
+# The current Engine of the test matrix (hack/engine-current.sh): moby's dockerd and
+# docker-proxy, containerd v2 and runc, built from the Go module proxy.
+MOBY_VERSION=${MOBY_VERSION:-v2.0.0-beta.24}
+MOBY_ENGINE_VERSION=${MOBY_ENGINE_VERSION:-${MOBY_VERSION#v}} # what dockerd reports (dockerversion.Version)
+CONTAINERD_VERSION=${CONTAINERD_VERSION:-v2.4.2}
+RUNC_VERSION=${RUNC_VERSION:-v1.5.3}
 
 log() { printf '%s [%s] %s\n' "$(date -u +%H:%M:%S)" "${0##*/}" "$*" >&2; }
 

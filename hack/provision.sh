@@ -14,7 +14,7 @@ bash "$here/kubernetes.sh" build >"$k8s_log" 2>&1 &
 k8s_pid=$!
 stage tools bash "$here/build-tools.sh"
 stage base-images bash "$here/seed-base-images.sh"
-stage engine26-image bash "$here/engine26.sh" image
+stage engine-current-image bash "$here/engine-current.sh" image
 k8s_rc=0
 wait "$k8s_pid" || k8s_rc=$?
 cat "$k8s_log" >&2

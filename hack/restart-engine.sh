@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Restarts the engine DOCKER_HOST names, as an administrator would (the fault suite's
-# "dockerd restarted" case): the nested Engine 26 by restarting its container, the host's
+# "dockerd restarted" case): the nested current Engine by restarting its container, the host's
 # dockerd by stopping it (SIGTERM, as systemctl stop does) and starting it again.
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
 
-nested=$(bash "$here/engine26.sh" env | sed -n 's/^DOCKER_HOST=//p')
+nested=$(bash "$here/engine-current.sh" env | sed -n 's/^DOCKER_HOST=//p')
 if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" = "$nested" ]; then
-	exec bash "$here/engine26.sh" restart
+	exec bash "$here/engine-current.sh" restart
 fi
 # The host's dockerd, only when these scripts started it (install-engine.sh): a
 # workstation's own engine is never restarted (exit 3 says so).

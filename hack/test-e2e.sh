@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the e2e suites against each engine of the matrix, printing each pass's wall time.
-# ENGINES: "host" (the machine's own engine, Debian 12's 20.10 in CI) and "engine26"
-# (Debian 13's Engine 26.1 with the containerd image store, nested; hack/engine26.sh).
-#   hack/test-e2e.sh [ENGINE...]      default: host engine26
+# ENGINES: "host" (the machine's own engine, Debian 12's 20.10 in CI: the oldest supported)
+# and "current" (moby v2, API 1.56, with containerd v2 and the containerd image store,
+# nested; hack/engine-current.sh).
+#   hack/test-e2e.sh [ENGINE...]      default: host current
 # The passes run in turn; E2E_PARALLEL=1 runs them side by side, each line prefixed with
 # its engine, and the host's engine-restart test after them, since restarting the host's
 # dockerd stops the nested engine with it (it did not pay on 2 cores: 2044s side by
@@ -17,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 
 engines=("$@")
-[ ${#engines[@]} -gt 0 ] || engines=(host engine26)
+[ ${#engines[@]} -gt 0 ] || engines=(host current)
 # Test workspaces live here, mounted at the same path into a nested engine's container,
 # so bind mounts name the same directory on both sides.
 E2E_ROOT=${E2E_ROOT:-/var/tmp/magents-e2e}
@@ -42,17 +43,17 @@ run_engine() {
 		(unset DOCKER_HOST DOCKER_CONTEXT; MAGENTS_E2E_KUBECONFIG=$kubeconfig run_suite) || rc=1
 		[ -z "$kubeconfig" ] || bash "$here/kubernetes.sh" stop
 		;;
-	engine26)
-		bash "$here/engine26.sh" start "$E2E_ROOT" || return 1
+	current)
+		bash "$here/engine-current.sh" start "$E2E_ROOT" || return 1
 		(
-			eval "$(bash "$here/engine26.sh" env)"
+			eval "$(bash "$here/engine-current.sh" env)"
 			export DOCKER_HOST MAGENTS_E2E_HOST_ADDR
 			run_suite
 		) || rc=1
-		bash "$here/engine26.sh" stop
+		bash "$here/engine-current.sh" stop
 		;;
 	*)
-		log "unknown engine $engine (host, engine26)"
+		log "unknown engine $engine (host, current)"
 		return 2
 		;;
 	esac

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The inner loop: unit tests, a fuzz smoke, and the e2e tests a change touches, on one
-# engine (the machine's own; ENGINES=engine26 for the nested one). The change is what
+# engine (the machine's own; ENGINES=current for the nested one). The change is what
 # differs from QUICK_BASE (default HEAD: uncommitted and untracked files), or, with no
 # such files, the last commit. Prints each stage's wall time and the e2e pattern it chose.
 #   hack/test-quick.sh            (make test-quick; QUICK_PLAN=1 prints the e2e pattern only)

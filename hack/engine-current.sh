@@ -1,37 +1,48 @@
 #!/usr/bin/env bash
-# Starts or stops a second, newer Docker Engine for the test matrix: Debian 13's Engine 26.1
-# with the containerd image store, nested in a container on the host's engine (no
-# --privileged here: the capabilities, mounts and environment below are what this kind of
-# machine allows; see ../shared/ENGINES.md). Its socket appears on the host at
-# $ENGINE26_SOCK; point DOCKER_HOST at it. Its state lives in the tool cache, so a warm
-# machine keeps its images and build cache.
+# Starts or stops the current Docker Engine of the test matrix: moby v2 (Engine API 1.56)
+# with containerd v2 and the containerd image store, built from the Go module proxy
+# (hack/build-tools.sh moby), nested in a container on the host's engine (no --privileged
+# here: the capabilities, mounts and environment below are what this kind of machine
+# allows; see ../shared/ENGINES.md). Its socket appears on the host at $ENGINE_SOCK; point
+# DOCKER_HOST at it. Its state lives in the tool cache, so a warm machine keeps its images
+# and build cache.
 #
-#   hack/engine26.sh image               build its image (provisioning)
-#   hack/engine26.sh start [TEST_ROOT]   start it (idempotent); TEST_ROOT is mounted at the same path
-#   hack/engine26.sh stop
-#   hack/engine26.sh env                 print DOCKER_HOST=… and MAGENTS_E2E_HOST_ADDR=…
+#   hack/engine-current.sh image               build its image (provisioning)
+#   hack/engine-current.sh start [TEST_ROOT]   start it (idempotent); TEST_ROOT is mounted at the same path
+#   hack/engine-current.sh stop
+#   hack/engine-current.sh env                 print DOCKER_HOST=… and MAGENTS_E2E_HOST_ADDR=…
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 
-NAME=${ENGINE26_NAME:-magents-engine26}
-IMAGE=magents-hack/engine26:26.1
-TRIXIE=magents-hack/trixie:minbase
-SOCK_DIR=${ENGINE26_SOCK_DIR:-/run/magents-engine26}
-ENGINE26_SOCK=$SOCK_DIR/docker.sock
-STATE=$MAGENTS_CACHE/engine26
+NAME=${ENGINE_NAME:-magents-engine-current}
+IMAGE=magents-hack/engine-current:$MOBY_ENGINE_VERSION-containerd-$CONTAINERD_VERSION-runc-$RUNC_VERSION
+BASE=debian:bookworm-slim
+SOCK_DIR=${ENGINE_SOCK_DIR:-/run/magents-engine-current}
+ENGINE_SOCK=$SOCK_DIR/docker.sock
+STATE=$MAGENTS_CACHE/engine-current
 
 host_engine() { env -u DOCKER_HOST -u DOCKER_CONTEXT docker "$@"; }
-nested() { DOCKER_HOST=unix://$ENGINE26_SOCK docker "$@"; }
+nested() { DOCKER_HOST=unix://$ENGINE_SOCK docker "$@"; }
 
 ensure_image() {
 	if host_engine image inspect "$IMAGE" >/dev/null 2>&1; then
 		return
 	fi
-	if ! host_engine image inspect "$TRIXIE" >/dev/null 2>&1; then
-		env -u DOCKER_HOST -u DOCKER_CONTEXT SUITE=trixie BASE_TAG=$TRIXIE bash "$here/seed-base-images.sh" --base-only
+	if ! host_engine image inspect "$BASE" >/dev/null 2>&1; then
+		env -u DOCKER_HOST -u DOCKER_CONTEXT bash "$here/seed-base-images.sh"
 	fi
-	log "building $IMAGE (Debian 13 docker.io)"
-	host_engine build -q -t "$IMAGE" --build-arg BASE_IMAGE="$TRIXIE" "$here/engine26" >/dev/null
+	bash "$here/build-tools.sh" moby
+	local ctx
+	ctx=$(mktemp -d)
+	mkdir -p "$ctx/bin"
+	cp "$here/engine-current/Dockerfile" "$here/engine-current/daemon.json" "$ctx/"
+	local bin
+	for bin in dockerd:"$MOBY_VERSION" docker-proxy:"$MOBY_VERSION" containerd:"$CONTAINERD_VERSION" containerd-shim-runc-v2:"$CONTAINERD_VERSION" runc:"$RUNC_VERSION"; do
+		cp "$MAGENTS_CACHE/tools/${bin%%:*}-${bin#*:}/${bin%%:*}" "$ctx/bin/"
+	done
+	log "building $IMAGE (moby $MOBY_VERSION, containerd $CONTAINERD_VERSION, runc $RUNC_VERSION)"
+	host_engine build -q -t "$IMAGE" --build-arg BASE_IMAGE="$BASE" "$ctx" >/dev/null
+	rm -rf "$ctx"
 }
 
 start() {
@@ -40,9 +51,9 @@ start() {
 	if [ "$(host_engine inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" != true ]; then
 		host_engine rm -f "$NAME" >/dev/null 2>&1 || true
 		mkdir -p "$SOCK_DIR" "$STATE/docker" "$STATE/containerd"
-		rm -f "$ENGINE26_SOCK"
+		rm -f "$ENGINE_SOCK"
 		# daemon.json from the checkout, so a change to it needs no image rebuild.
-		local mounts=(-v "$here/engine26/daemon.json:/etc/docker/daemon.json:ro" -v "$SOCK_DIR:/run/engine26" -v "$STATE/docker:/var/lib/docker" -v "$STATE/containerd:/var/lib/containerd" -v /sys/fs/cgroup:/sys/fs/cgroup:rw)
+		local mounts=(-v "$here/engine-current/daemon.json:/etc/docker/daemon.json:ro" -v "$SOCK_DIR:/run/engine" -v "$STATE/docker:/var/lib/docker" -v "$STATE/containerd:/var/lib/containerd" -v /sys/fs/cgroup:/sys/fs/cgroup:rw)
 		if [ -n "$root" ]; then
 			mkdir -p "$root"
 			mounts+=(-v "$root:$root")
@@ -62,7 +73,7 @@ start() {
 	done
 	if ! nested version >/dev/null 2>&1; then
 		host_engine logs --tail 30 "$NAME" >&2
-		log "the nested engine did not answer on $ENGINE26_SOCK"
+		log "the nested engine did not answer on $ENGINE_SOCK"
 		exit 1
 	fi
 	log "engine answers: $(nested version --format '{{.Server.Version}} (API {{.Server.APIVersion}})'), $(nested info --format '{{range .DriverStatus}}{{index . 0}}={{index . 1}} {{end}}')"
@@ -103,7 +114,7 @@ start) start "${2:-}" ;;
 stop) stop ;;
 restart) restart ;;
 env)
-	echo "DOCKER_HOST=unix://$ENGINE26_SOCK"
+	echo "DOCKER_HOST=unix://$ENGINE_SOCK"
 	echo "MAGENTS_E2E_HOST_ADDR=$(host_addr)"
 	;;
 *)
