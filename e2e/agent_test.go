@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"gotest.tools/v3/icmd"
 
 	"github.com/docker-magents/docker-magents/images"
@@ -89,6 +91,26 @@ func TestCloudRunHealthEndpoint(t *testing.T) {
 	res.Assert(t, icmd.Success)
 	if !strings.Contains(res.Stdout(), "200 OK") || !strings.Contains(res.Stdout(), `"status":"healthy"`) {
 		t.Errorf("/readyz answered:\n%s", res.Stdout())
+	}
+	// /metrics in Prometheus' text format, as its own parser reads it.
+	res = docker("exec", name, "bash", "-c",
+		`exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3`)
+	res.Assert(t, icmd.Success)
+	_, body, _ := strings.Cut(res.Stdout(), "\r\n\r\n")
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("/metrics does not parse: %v\n%s", err, res.Stdout())
+	}
+	if up := families["magents_agent_up"]; up == nil || up.GetMetric()[0].GetGauge().GetValue() != 1 {
+		t.Errorf("magents_agent_up of a healthy agent: %v", up)
+	}
+	states := 0.0
+	for _, m := range families["magents_agent_state"].GetMetric() {
+		states += m.GetGauge().GetValue()
+	}
+	if states != 1 || families["magents_agent_session_restarts_total"].GetType().String() != "COUNTER" {
+		t.Errorf("/metrics:\n%s", body)
 	}
 }
 

@@ -391,13 +391,17 @@ func (s *supervisor) serveHealth(addr string) (*http.Server, error) {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		writeHealth(w, currentHealth(s.cfg), healthReport.Ready)
 	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		writeMetrics(w, healthWith(s.cfg, false), len(cachedEgressDenials(s.cfg, os.Getenv, time.Now())), time.Now())
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logf("health endpoint: %v", err)
 		}
 	}()
-	logf("serving /healthz and /readyz on %s", ln.Addr())
+	logf("serving /healthz, /readyz and /metrics on %s", ln.Addr())
 	return srv, nil
 }
 

@@ -1,7 +1,8 @@
 // Package anthropictest is a test double of Anthropic's Messages API, for tests that run
 // the real `claude` binary (pointed at it with ANTHROPIC_BASE_URL): it answers real turns
 // in the public streaming format — text, tool calls, errors — as each test scripts them,
-// and records every request, including the credential that arrived.
+// with usage blocks counted from what was asked and answered (about four bytes a token),
+// and records every request, including the credential that arrived, and the usage sent.
 package anthropictest
 
 import (
@@ -126,6 +127,41 @@ type Reply struct {
 	Status  int      // an error status (401, 429, 529 …) instead of a message
 	Error   string   // its error type, e.g. authentication_error
 	Delay   time.Duration
+	Usage   *Usage // the usage to report; nil: counted from the request and the reply
+}
+
+// Usage is the usage block of a Messages response, as the API reports it.
+type Usage struct {
+	InputTokens              int `json:"input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+}
+
+func (u *Usage) add(v Usage) {
+	u.InputTokens += v.InputTokens
+	u.OutputTokens += v.OutputTokens
+	u.CacheCreationInputTokens += v.CacheCreationInputTokens
+	u.CacheReadInputTokens += v.CacheReadInputTokens
+}
+
+// tokens estimates the tokens of b as the API counts English text and JSON: about four
+// bytes each, at least one.
+func tokens(b []byte) int { return max(1, (len(b)+3)/4) }
+
+// InputTokens is what the request's prompt counts: its system prompt, messages and tools.
+func (r Request) InputTokens() int {
+	n := 0
+	if len(r.Body.System) > 0 {
+		n += tokens(r.Body.System)
+	}
+	for _, m := range r.Body.Messages {
+		n += tokens(m)
+	}
+	for _, t := range r.Body.Tools {
+		n += tokens(t)
+	}
+	return max(1, n)
 }
 
 // ToolUse is a tool call, such as {"name":"Write","input":{"file_path":…,"content":…}}.
@@ -144,8 +180,21 @@ type Server struct {
 	srv      *http.Server
 	mu       sync.Mutex
 	requests []Request
+	sent     map[string]Usage // by model: the usage of every message answered
 	respond  Responder
 	ids      atomic.Int64
+}
+
+// Sent is the usage the double reported, by model, summed over every message it
+// answered (errors report none): what a meter in front of it should count.
+func (s *Server) Sent() map[string]Usage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Usage, len(s.sent))
+	for k, v := range s.sent {
+		out[k] = v
+	}
+	return out
 }
 
 // Start serves on addr ("127.0.0.1:0"; "0.0.0.0:0" to be reachable from containers).
@@ -158,8 +207,8 @@ func Start(addr string, respond Responder) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/hello", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("POST /v1/messages/count_tokens", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r)
-		writeJSON(w, http.StatusOK, map[string]any{"input_tokens": 100})
+		req := s.record(r)
+		writeJSON(w, http.StatusOK, map[string]any{"input_tokens": req.InputTokens()})
 	})
 	mux.HandleFunc("POST /v1/messages", s.messages)
 	// The free request a supervisor's credential check makes; scripted like a message.
@@ -237,11 +286,26 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		})
 		stop = "tool_use"
 	}
+	usage := Usage{InputTokens: req.InputTokens()}
+	for _, b := range blocks {
+		out, _ := json.Marshal(b)
+		usage.OutputTokens += tokens(out)
+	}
+	if reply.Usage != nil {
+		usage = *reply.Usage
+	}
+	s.mu.Lock()
+	if s.sent == nil {
+		s.sent = map[string]Usage{}
+	}
+	total := s.sent[req.Body.Model]
+	total.add(usage)
+	s.sent[req.Body.Model] = total
+	s.mu.Unlock()
 	if !req.Body.Stream {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": id, "type": "message", "role": "assistant", "model": req.Body.Model,
-			"content": blocks, "stop_reason": stop, "stop_sequence": nil,
-			"usage": map[string]any{"input_tokens": 100, "output_tokens": 10},
+			"content": blocks, "stop_reason": stop, "stop_sequence": nil, "usage": usage,
 		})
 		return
 	}
@@ -259,7 +323,10 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	}
 	event("message_start", map[string]any{"message": map[string]any{
 		"id": id, "type": "message", "role": "assistant", "model": req.Body.Model, "content": []any{},
-		"stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": 100, "output_tokens": 1},
+		"stop_reason": nil, "stop_sequence": nil, "usage": Usage{
+			InputTokens: usage.InputTokens, OutputTokens: 1,
+			CacheCreationInputTokens: usage.CacheCreationInputTokens, CacheReadInputTokens: usage.CacheReadInputTokens,
+		},
 	}})
 	for i, b := range blocks {
 		switch b["type"] {
@@ -275,7 +342,9 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		}
 		event("content_block_stop", map[string]any{"index": i})
 	}
-	event("message_delta", map[string]any{"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil}, "usage": map[string]any{"output_tokens": 10}})
+	// As the API does: message_start's output count is a placeholder, message_delta's the
+	// turn's total (not an increment).
+	event("message_delta", map[string]any{"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil}, "usage": map[string]any{"output_tokens": usage.OutputTokens}})
 	event("message_stop", map[string]any{})
 }
 

@@ -3,6 +3,7 @@ package anthropictest
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -110,5 +111,67 @@ func TestToolResult(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("ToolResult(%s) = %q, %v; want %q, %v", tc.last, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// Every answer carries a usage block counted from the request and the reply, streamed as
+// the API streams it (message_start: input and a placeholder output; message_delta: the
+// output total), and Sent sums what was reported, by model; a scripted usage is reported
+// as given, and an error reports none.
+func TestUsageIsCountedAndSummed(t *testing.T) {
+	s, err := Start("127.0.0.1:0", func(r Request) Reply {
+		switch r.LastUserText() {
+		case "fail":
+			return Reply{Status: 529, Error: "overloaded_error"}
+		case "scripted":
+			return Reply{Text: "x", Usage: &Usage{InputTokens: 7, OutputTokens: 3, CacheReadInputTokens: 5}}
+		}
+		return Reply{Text: strings.Repeat("a", 40)} // 40 bytes of text in its block
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	body := func(stream bool, text string) string {
+		return fmt.Sprintf(`{"model":"m1","stream":%v,"system":"%s","messages":[{"role":"user","content":%q}]}`, stream, strings.Repeat("s", 396), text)
+	}
+	// Non-streamed: the whole usage in the message.
+	resp := post(t, s.URL, body(false, "hello"), nil)
+	var msg struct{ Usage Usage }
+	if err := json.NewDecoder(resp.Body).Decode(&msg); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	system := tokens([]byte(`"` + strings.Repeat("s", 396) + `"`))
+	in := system + tokens([]byte(`{"role":"user","content":"hello"}`))
+	out := tokens([]byte(`{"text":"` + strings.Repeat("a", 40) + `","type":"text"}`))
+	if msg.Usage.InputTokens != in || msg.Usage.OutputTokens != out {
+		t.Errorf("usage %+v, want input %d, output %d", msg.Usage, in, out)
+	}
+	// Streamed: input in message_start, the output total in message_delta.
+	resp = post(t, s.URL, body(true, "hello"), nil)
+	var start struct {
+		Message struct{ Usage Usage } `json:"message"`
+	}
+	var delta struct{ Usage Usage }
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		switch {
+		case ok && strings.Contains(data, `"type":"message_start"`):
+			_ = json.Unmarshal([]byte(data), &start)
+		case ok && strings.Contains(data, `"type":"message_delta"`):
+			_ = json.Unmarshal([]byte(data), &delta)
+		}
+	}
+	resp.Body.Close()
+	if start.Message.Usage.InputTokens != in || start.Message.Usage.OutputTokens != 1 || delta.Usage.OutputTokens != out {
+		t.Errorf("streamed usage: start %+v, delta %+v; want input %d, output %d", start.Message.Usage, delta.Usage, in, out)
+	}
+	post(t, s.URL, body(true, "scripted"), nil).Body.Close()
+	post(t, s.URL, body(true, "fail"), nil).Body.Close()
+	want := Usage{InputTokens: 2*in + 7, OutputTokens: 2*out + 3, CacheReadInputTokens: 5}
+	if got := s.Sent(); got["m1"] != want || len(got) != 1 {
+		t.Errorf("Sent() = %+v, want m1: %+v", got, want)
 	}
 }
