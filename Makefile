@@ -37,14 +37,10 @@ up:
 	AGENTS=$(AGENTS) bash hack/up.sh
 
 engine:
-	@docker version >/dev/null 2>&1 || bash hack/install-engine.sh
-	@docker compose version >/dev/null 2>&1 || bash hack/build-tools.sh compose
-	@docker buildx version >/dev/null 2>&1 || bash hack/build-tools.sh buildx
+	@bash hack/up.sh engine plugins
 
 base-images:
-	@for img in debian:bookworm-slim golang:1.26-bookworm; do \
-	  docker image inspect $$img >/dev/null 2>&1 || docker pull -q $$img >/dev/null 2>&1 || bash hack/seed-base-images.sh || exit 1; \
-	done
+	@bash hack/up.sh base-images
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/docker-magents ./plugin

@@ -328,7 +328,8 @@ func TestPlainDockerBuild(t *testing.T) {
 	sameConfig(t, tag, images.Repository+":latest")
 }
 
-// cliMajor is the major version of a docker CLI version string (0 when it has none).
+// cliMajor is the major version of a docker CLI or engine version string (0 when it has
+// none).
 func cliMajor(v string) int {
 	major, _, _ := strings.Cut(v, ".")
 	n, _ := strconv.Atoi(major)

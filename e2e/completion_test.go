@@ -5,7 +5,6 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -19,7 +18,7 @@ import (
 func TestCompletionThroughDocker(t *testing.T) {
 	usageSuite(t)
 	v := strings.TrimSpace(docker("version", "--format", "{{.Client.Version}}").Stdout())
-	if major, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0]); major < 23 {
+	if cliMajor(v) < 23 {
 		t.Skipf("docker CLI %s does not pass completion on to plugins (docker 23 and later do)", v)
 	}
 	dir := t.TempDir()

@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,7 +159,7 @@ func TestEgressIPv6(t *testing.T) {
 	info := docker("info", "--format", "{{.ExperimentalBuild}} {{.ServerVersion}}")
 	info.Assert(t, icmd.Success)
 	experimental, version, _ := strings.Cut(strings.TrimSpace(info.Stdout()), " ")
-	if major, _ := strconv.Atoi(strings.SplitN(version, ".", 2)[0]); experimental != "true" && major < 27 {
+	if experimental != "true" && cliMajor(version) < 27 {
 		t.Skipf("Engine %s filters IPv6 only with experimental and ip6tables on in daemon.json (hack/install-engine.sh writes them)", version)
 	}
 	e := newFleetEnv(t, "ipv6")

@@ -3,7 +3,7 @@
 # none answers; hack/install-engine.sh), the compose and buildx plugins (built when the
 # docker CLI has none), the base images (seeded offline when no registry answers), the
 # plugin and the agent image, and a fleet of AGENTS agents on this checkout.
-#   AGENTS=2 CA_CERT=/path/ca.pem hack/up.sh
+#   AGENTS=2 CA_CERT=/path/ca.pem hack/up.sh [STAGE...]    default: every stage, in order
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -24,9 +24,16 @@ base_images() {
 image() { make --no-print-directory image; }
 fleet() { docker magents up --agents "${AGENTS:-2}"; }
 
-stage engine engine
-stage plugins plugins
-stage base-images base_images
-stage image image
-stage fleet fleet
-log "make up done in $(($(date +%s) - start))s: docker magents attach agent-1"
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(engine plugins base-images image fleet)
+for s in "${stages[@]}"; do
+	case $s in
+	engine | plugins | image | fleet) stage "$s" "$s" ;;
+	base-images) stage base-images base_images ;;
+	*)
+		log "unknown stage $s (engine, plugins, base-images, image, fleet)"
+		exit 2
+		;;
+	esac
+done
+[ $# -gt 0 ] || log "make up done in $(($(date +%s) - start))s: docker magents attach agent-1"
