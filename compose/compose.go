@@ -5,6 +5,7 @@ package compose
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
@@ -104,7 +106,8 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 	for k, v := range spec {
 		env[k] = ptr(v)
 	}
-	if f.Credential != "" {
+	gateway := f.ModelGateway()
+	if f.Credential != "" && !gateway {
 		env[f.Credential+"_FILE"] = ptr(fleet.SecretsMountPath + "/" + fleet.SecretFileName(f.Credential))
 	}
 	// git settings of the agents, in git's command-line scope (fleet.GitConfigEnv).
@@ -145,6 +148,12 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 			env[k] = ptr("localhost,127.0.0.1,::1")
 		}
 	}
+	if gateway {
+		// The model through the fleet's gateway, on the same loopback port (the proxy takes
+		// origin-form requests for the Messages API), with the agent's own token.
+		env["ANTHROPIC_BASE_URL"] = ptr("http://127.0.0.1:" + ProxyPort)
+		env["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(fleet.EgressSocketMount + "/" + fleet.GatewayTokenFile)
+	}
 	if len(f.ConfigSet) > 0 {
 		s.Configs = sharedConfigRefs(f)
 	}
@@ -181,7 +190,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 			{Type: types.VolumeTypeBind, Source: fleet.IncludeStageRel, Target: fleet.IncludeMountPath, ReadOnly: true},
 		}
 	}
-	if f.Credential != "" || f.Config.GitCredentials != "" {
+	if f.Credential != "" && !gateway || f.Config.GitCredentials != "" {
 		// The directory, not each file: a credential replaced by rename is seen by the
 		// next Claude start (a file bind mount would pin the old inode).
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
@@ -384,6 +393,19 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	if f.DenyModelEndpoint {
 		s.Environment["MAGENTS_EGRESS_MODEL_ENDPOINT"] = ptr("deny")
 	}
+	if f.ModelGateway() {
+		// The model gateway: the fleet's credential and key, read-only, here alone; its
+		// account kept beside the agents' socket directories.
+		s.Environment[f.Credential+"_FILE"] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.SecretFileName(f.Credential))
+		s.Environment["MAGENTS_GATEWAY_KEY_FILE"] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.GatewayKeyFile)
+		s.Environment["MAGENTS_GATEWAY_STATE"] = ptr(fleet.EgressSocketMount + "/" + fleet.GatewayStateFile)
+		if f.HasBudgets() {
+			s.Environment["MAGENTS_GATEWAY_BUDGETS"] = ptr(string(gatewayBudgets(f)))
+		}
+		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+			Type: types.VolumeTypeBind, Source: fleet.GatewaySecretsRel, Target: fleet.GatewaySecretsMountPath, ReadOnly: true,
+		})
+	}
 	s.Networks = map[string]*types.ServiceNetworkConfig{EgressNetwork: nil}
 	s.CapDrop = []string{"ALL"}
 	s.SecurityOpt = []string{"no-new-privileges:true"}
@@ -394,6 +416,12 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.Logging = boundedLogs()
 	s.HealthCheck = healthCheck(f, "proxy-denied")
 	return s
+}
+
+// gatewayBudgets is the fleet's limits as the gateway reads them.
+func gatewayBudgets(f *fleet.Fleet) []byte {
+	b, _ := json.Marshal(modelusage.Budgets{AgentUSD: f.BudgetUSD, Agents: f.AgentBudgetsUSD, FleetUSD: f.FleetBudgetUSD})
+	return b
 }
 
 // DockerSocket is the engine's socket, mounted into agents only with --docker.

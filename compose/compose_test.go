@@ -23,10 +23,17 @@ func testFleet(agents int) *fleet.Fleet {
 // Golden files: go test ./compose -update refreshes them.
 func TestRenderGolden(t *testing.T) {
 	cases := map[string]func() *fleet.Fleet{
-		"one-agent":      func() *fleet.Fleet { return testFleet(1) },
-		"two-agents":     func() *fleet.Fleet { f := testFleet(2); f.Credential = "ANTHROPIC_API_KEY"; return f },
-		"many-agents":    func() *fleet.Fleet { f := testFleet(12); f.CPUs = 2; f.Memory = "2g"; f.User = "1001:1001"; return f },
-		"dev-and-agents": func() *fleet.Fleet { f := testFleet(2); f.Dev = true; f.Project = "team-a"; return f },
+		"one-agent":  func() *fleet.Fleet { return testFleet(1) },
+		"two-agents": func() *fleet.Fleet { f := testFleet(2); f.Credential = "ANTHROPIC_API_KEY"; return f },
+		"gateway-budgets": func() *fleet.Fleet {
+			f := testFleet(2)
+			f.Credential, f.BudgetUSD, f.FleetBudgetUSD = "ANTHROPIC_AUTH_TOKEN", 5, 12.5
+			f.AgentBudgetsUSD = map[string]float64{"agent-2": 8}
+			return f
+		},
+		"oauth-no-gateway": func() *fleet.Fleet { f := testFleet(1); f.Credential = "CLAUDE_CODE_OAUTH_TOKEN"; return f },
+		"many-agents":      func() *fleet.Fleet { f := testFleet(12); f.CPUs = 2; f.Memory = "2g"; f.User = "1001:1001"; return f },
+		"dev-and-agents":   func() *fleet.Fleet { f := testFleet(2); f.Dev = true; f.Project = "team-a"; return f },
 		"tasks": func() *fleet.Fleet {
 			f := testFleet(2)
 			f.Tasks, f.PermissionMode = []string{"Write the parser", "Test it"}, "acceptEdits"

@@ -112,7 +112,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"up", "--egress", ""}, []string{"allowlist", "open"}},
 		{[]string{"build", "--target", ""}, images.TargetNames},
 		{[]string{"ps", "--format", ""}, []string{"table", "json"}},
-		{[]string{"wait", "--for", ""}, []string{"starting", "working", "waiting", "idle", "done", "failed", "auth-rejected"}},
+		{[]string{"wait", "--for", ""}, []string{"starting", "working", "waiting", "idle", "done", "failed", "auth-rejected", "budget-exceeded"}},
 	} {
 		if got := complete(t, dir, tc.args...); !slices.Equal(got, tc.want) && !(tc.want == nil && len(got) == 0) {
 			t.Errorf("docker magents %s<TAB>: %q, want %q", strings.Join(tc.args, " "), got, tc.want)

@@ -78,7 +78,7 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 	sum := sha256.Sum256([]byte(c.Value))
 	secret := &compose.StackSecret{
 		Var:  c.Var,
-		File: filepath.Join(f.AgentSecretsDir(), fleet.SecretFileName(c.Var)),
+		File: f.CredentialFile(c.Var),
 		Name: "claude-auth-" + f.Project + "-" + hex.EncodeToString(sum[:])[:12],
 	}
 	// The shared agent config's files, where docker stack deploy reads them into configs.

@@ -125,7 +125,7 @@ func writeStatuses(out io.Writer, statuses []fleetstatus.AgentStatus, f format.F
 
 func statusTable(out io.Writer, statuses []fleetstatus.AgentStatus) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "AGENT\tCONTAINER\tSTATE\tFOR\tHEALTH\tUPTIME\tIMAGE")
+	fmt.Fprintln(w, "AGENT\tCONTAINER\tSTATE\tFOR\tHEALTH\tTOKENS\tCOST\tUPTIME\tIMAGE")
 	for _, s := range statuses {
 		uptime := "-"
 		if s.UptimeSeconds > 0 {
@@ -136,7 +136,7 @@ func statusTable(out io.Writer, statuses []fleetstatus.AgentStatus) error {
 			held = shortDuration(time.Duration(s.StateSeconds) * time.Second)
 		}
 		name, state, health := s.Container, string(s.State), s.Health
-		if s.Detail != "" && (s.State == agentstate.Waiting || s.State == agentstate.AuthRejected || s.State == agentstate.Idle) {
+		if s.Detail != "" && (s.State == agentstate.Waiting || s.State == agentstate.AuthRejected || s.State == agentstate.Idle || s.State == agentstate.BudgetExceeded) {
 			state += ": " + s.Detail
 		}
 		// The supervisor's own problems say it all, egress refusals included (the proxy's
@@ -147,7 +147,11 @@ func statusTable(out io.Writer, statuses []fleetstatus.AgentStatus) error {
 		if s.Retained {
 			name, state, health = "-", "removed (config volume "+s.ConfigVolume+" kept)", "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Agent, name, state, held, orDash(health), uptime, orDash(s.Image))
+		tokens, cost := "-", "-"
+		if s.Tokens > 0 || s.CostUSD > 0 {
+			tokens, cost = units.CustomSize("%.4g%s", float64(s.Tokens), 1000, []string{"", "k", "M", "G"}), fmt.Sprintf("$%.2f", s.CostUSD)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Agent, name, state, held, orDash(health), tokens, cost, uptime, orDash(s.Image))
 	}
 	return w.Flush()
 }

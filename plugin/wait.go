@@ -31,7 +31,7 @@ func waitCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Long: `Block until each agent (all when none is named) is in one of the --for states, then
 print each agent and its state. Without --for, wait until no agent is starting or working.
 
-Exits 1 when an agent ends up failed or auth-rejected (unless that is what --for asks
+Exits 1 when an agent ends up failed, auth-rejected or budget-exceeded (unless that is what --for asks
 for), and 2 when --timeout passes first.`,
 		Example: `  docker magents task agent-1 "Fix the failing test" && docker magents wait agent-1
   docker magents wait --for waiting --timeout 10m

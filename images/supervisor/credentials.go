@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // Credential variables Claude Code reads, highest precedence first (as Claude Code itself
@@ -31,6 +33,15 @@ type credentials struct {
 // Errors name the variable or file, never a value.
 func resolveCredentials(getenv func(string) string) (credentials, error) {
 	c := credentials{env: map[string]string{}}
+	if path := getenv("MAGENTS_GATEWAY_TOKEN_FILE"); path != "" {
+		// Behind the fleet's model gateway: the agent's own token, never the credential.
+		tok, err := readGatewayToken(path, egressStartWait)
+		if err != nil {
+			return c, err
+		}
+		c.env["ANTHROPIC_AUTH_TOKEN"], c.method = tok, "gateway"
+		return c, nil
+	}
 	for _, v := range credentialVars {
 		val, err := lookupSecret(getenv, v.name)
 		if err != nil {
@@ -55,6 +66,25 @@ func resolveCredentials(getenv func(string) string) (credentials, error) {
 	}
 	c.method = authMethod(getenv, c.env)
 	return c, nil
+}
+
+// readGatewayToken reads the agent's gateway token, which the egress proxy writes before
+// it listens for the agent: waiting up to wait while the proxy starts alongside.
+func readGatewayToken(path string, wait time.Duration) (string, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			return strings.TrimSpace(string(b)), nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = errors.New("it is empty")
+			}
+			return "", fmt.Errorf("the model gateway's token for this agent (%s) is not there: is the fleet's egress proxy running? (docker magents ps; docker magents up): %v", path, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // mapLegacyToken maps the guide's CLAUDE_AUTH_TOKEN to the variable Claude Code reads.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 )
 
 // The egress proxy (`magents-supervisor proxy`) is the only way out for a fleet's agents,
@@ -98,6 +99,8 @@ type egressProxy struct {
 	// statuses: each agent's last status report (statuspush.go), by the agent its socket
 	// belongs to.
 	statuses map[string]agentStatusReport
+	// gateway, when the fleet has one, answers the agents' Messages API requests.
+	gateway *modelGateway
 }
 
 type denialLog struct{ written, suppressed int }
@@ -212,6 +215,29 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.status(w, r)
 	case r.URL.Path == "/healthz":
 		fmt.Fprintln(w, "ok")
+	case p.gateway != nil && strings.HasPrefix(r.URL.Path, "/v1/"):
+		agent, ok := r.Context().Value(agentKey{}).(string)
+		if !ok {
+			apiError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: only the fleet's agents use the gateway, each through its own socket")
+			return
+		}
+		p.gateway.serve(w, r, agent)
+	case p.gateway != nil && (r.URL.Path == "/magents/usage" || r.URL.Path == "/magents/budget" || r.URL.Path == "/metrics"):
+		// The account and the limits are the proxy's own port's (docker magents usage and
+		// budget, through exec): an agent neither reads the others' nor raises its own.
+		if _, agent := r.Context().Value(agentKey{}).(string); agent {
+			http.Error(w, "docker-magents egress proxy: not for agents", http.StatusForbidden)
+			return
+		}
+		switch r.URL.Path {
+		case "/magents/usage":
+			p.gateway.usage(w, r, nil)
+		case "/magents/budget":
+			p.gateway.setBudgets(w, r)
+		default:
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			p.gateway.writeMetrics(w)
+		}
 	default:
 		http.Error(w, "docker-magents egress proxy: give it absolute URLs (HTTP_PROXY) or CONNECT (HTTPS_PROXY)", http.StatusBadRequest)
 	}
@@ -379,6 +405,8 @@ type egressReport struct {
 	// proxy's clock when it answered, for the reports' age.
 	Agents map[string]agentStatusReport `json:"agents,omitempty"`
 	Now    time.Time                    `json:"now,omitzero"`
+	// Usage: the model gateway's account, for the proxy's own port only.
+	Usage *modelusage.Report `json:"usage,omitempty"`
 }
 
 // report answers an agent with its own denials, and the proxy's own port (docker magents
@@ -401,6 +429,10 @@ func (p *egressProxy) report(w http.ResponseWriter, r *http.Request) {
 		rep.Agents, rep.Now = maps.Clone(p.statuses), time.Now().UTC()
 	}
 	p.mu.Unlock()
+	if !own && p.gateway != nil {
+		u := p.gateway.book.Report(rep.Now)
+		rep.Usage = &u
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(rep)
 }
@@ -412,9 +444,22 @@ func (p *egressProxy) report(w http.ResponseWriter, r *http.Request) {
 func runProxy(ctx context.Context) int {
 	addr := env("MAGENTS_PROXY_ADDR", ":3128")
 	allow := parseAllowlist(os.Getenv("MAGENTS_EGRESS_ALLOW"))
+	var gateway *modelGateway
+	if os.Getenv("MAGENTS_GATEWAY_KEY_FILE") != "" {
+		g, budgets, err := newModelGateway(os.Getenv)
+		if err != nil {
+			logf("%v", err)
+			return 1
+		}
+		gateway = g
+		if path := os.Getenv("MAGENTS_GATEWAY_STATE"); path != "" {
+			go g.keep(ctx, path, budgets)
+		}
+		logf("model gateway to %s", g.upstream.Redacted())
+	}
 	// The model endpoint the fleet's env file names is one the agents need (its host and
-	// port only), unless the fleet says otherwise.
-	if base := os.Getenv("ANTHROPIC_BASE_URL"); base != "" && os.Getenv("MAGENTS_EGRESS_MODEL_ENDPOINT") != "deny" {
+	// port only), unless the fleet says otherwise — or the gateway reaches it for them.
+	if base := os.Getenv("ANTHROPIC_BASE_URL"); base != "" && gateway == nil && os.Getenv("MAGENTS_EGRESS_MODEL_ENDPOINT") != "deny" {
 		if u, err := url.Parse(base); err == nil && u.Hostname() != "" {
 			port := u.Port()
 			if port == "" {
@@ -427,6 +472,7 @@ func runProxy(ctx context.Context) int {
 		}
 	}
 	p := newEgressProxy(allow, os.Stdout)
+	p.gateway = gateway
 	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout, ConnContext: connContext}
 	go func() {
 		<-ctx.Done()
@@ -442,7 +488,7 @@ func runProxy(ctx context.Context) int {
 	}
 	caps := newConnCaps(maxConnsPerClient, maxConns)
 	if dir := os.Getenv("MAGENTS_EGRESS_SOCKETS"); dir != "" {
-		go serveAgentSockets(ctx, srv, dir, caps)
+		go serveAgentSockets(ctx, srv, dir, caps, gateway)
 	}
 	if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logf("egress proxy: %v", err)
@@ -453,7 +499,7 @@ func runProxy(ctx context.Context) int {
 
 // serveAgentSockets listens on dir/AGENT/proxy.sock for every agent directory there, and
 // for those that appear later (a fleet scaled up), until ctx ends.
-func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *connCaps) {
+func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *connCaps, gateway *modelGateway) {
 	serving := map[string]bool{}
 	for {
 		entries, err := os.ReadDir(dir)
@@ -463,6 +509,12 @@ func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *
 		for _, e := range entries {
 			if !e.IsDir() || serving[e.Name()] {
 				continue
+			}
+			if gateway != nil {
+				if err := gateway.writeGatewayToken(filepath.Join(dir, e.Name()), e.Name()); err != nil {
+					logf("model gateway: %s: %v", e.Name(), err)
+					continue
+				}
 			}
 			ln, err := listenAgent(filepath.Join(dir, e.Name(), agentstate.EgressSocketName), e.Name())
 			if err != nil {

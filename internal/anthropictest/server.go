@@ -23,6 +23,7 @@ type Request struct {
 	Method, Path string
 	APIKey       string // x-api-key
 	Bearer       string // Authorization: Bearer …
+	Header       http.Header
 	Body         MessagesRequest
 }
 
@@ -127,7 +128,10 @@ type Reply struct {
 	Status  int      // an error status (401, 429, 529 …) instead of a message
 	Error   string   // its error type, e.g. authentication_error
 	Delay   time.Duration
-	Usage   *Usage // the usage to report; nil: counted from the request and the reply
+	// RetryAfter is the retry-after header of an error answer, as the API sends with 429
+	// and 529.
+	RetryAfter string
+	Usage      *Usage // the usage to report; nil: counted from the request and the reply
 }
 
 // Usage is the usage block of a Messages response, as the API reports it.
@@ -248,7 +252,7 @@ func (s *Server) Requests() []Request {
 }
 
 func (s *Server) record(r *http.Request) Request {
-	req := Request{Method: r.Method, Path: r.URL.Path, APIKey: r.Header.Get("x-api-key")}
+	req := Request{Method: r.Method, Path: r.URL.Path, APIKey: r.Header.Get("x-api-key"), Header: r.Header.Clone()}
 	if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		req.Bearer = b
 	}
@@ -270,6 +274,9 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(reply.Delay)
 	}
 	if reply.Status >= 400 {
+		if reply.RetryAfter != "" {
+			w.Header().Set("Retry-After", reply.RetryAfter)
+		}
 		writeError(w, reply.Status, reply.Error, "scripted error from the Messages API test double")
 		return
 	}

@@ -89,6 +89,11 @@ type Fleet struct {
 	// mounted read-only at /auth (one agent only).
 	Credential string `yaml:"credential,omitempty"`
 	AuthLogin  string `yaml:"auth_login,omitempty"`
+	// Budgets are spending limits in US dollars that the model gateway enforces: each
+	// agent's (AgentBudgetsUSD, else BudgetUSD) and the whole fleet's. Zero is none.
+	BudgetUSD       float64            `yaml:"budget_usd,omitempty"`
+	AgentBudgetsUSD map[string]float64 `yaml:"agent_budgets_usd,omitempty"`
+	FleetBudgetUSD  float64            `yaml:"fleet_budget_usd,omitempty"`
 	// AuthCheck has each agent ask the model API whether it takes the credential at every
 	// Claude start (a free request), so a refused one shows as auth-rejected at once.
 	AuthCheck bool `yaml:"auth_check,omitempty"`
@@ -166,9 +171,39 @@ var DefaultAllow = []string{
 	"github.com", "*.github.com", "*.githubusercontent.com",
 }
 
-// AllowList is the egress proxy's whole allowlist: the defaults and the fleet's own.
+// AllowList is the egress proxy's whole allowlist: the defaults and the fleet's own. With
+// the model gateway, the Messages API is not on it: only the gateway reaches the model.
 func (f *Fleet) AllowList() []string {
-	return append(append([]string{}, DefaultAllow...), f.Allow...)
+	var out []string
+	for _, h := range DefaultAllow {
+		if h != ModelAPIHost || !f.ModelGateway() {
+			out = append(out, h)
+		}
+	}
+	return append(out, f.Allow...)
+}
+
+// ModelAPIHost is the Messages API's host.
+const ModelAPIHost = "api.anthropic.com"
+
+// GatewayRelays reports whether the model gateway relays a credential of variable name:
+// an API key, or an auth token (what Claude sends for each is known and tested). An OAuth
+// token from claude setup-token is not relayed: whether the API takes it relayed cannot be
+// shown offline, so agents keep it as before.
+func GatewayRelays(name string) bool {
+	return name == "ANTHROPIC_API_KEY" || name == "ANTHROPIC_AUTH_TOKEN"
+}
+
+// ModelGateway reports whether the fleet's agents reach the model through its gateway
+// (the egress proxy, which holds the credential): with egress allowlist and a credential
+// it relays.
+func (f *Fleet) ModelGateway() bool {
+	return f.Egress == EgressAllowlist && GatewayRelays(f.Credential)
+}
+
+// HasBudgets reports whether any spending limit is set.
+func (f *Fleet) HasBudgets() bool {
+	return f.BudgetUSD > 0 || f.FleetBudgetUSD > 0 || len(f.AgentBudgetsUSD) > 0
 }
 
 // EgressProxyService is the compose service of the egress proxy.
@@ -236,6 +271,24 @@ func (f *Fleet) AgentSecretsDir() string { return filepath.Join(f.SecretsDir(), 
 
 // AgentSecretsRel is AgentSecretsDir as the compose file writes it.
 const AgentSecretsRel = "./" + StateDirName + "/secrets/agents"
+
+// GatewaySecretsDir holds, with the model gateway, the credential and the key that signs
+// the agents' gateway tokens; it alone is mounted into the egress proxy, read-only, and
+// into no agent.
+func (f *Fleet) GatewaySecretsDir() string { return filepath.Join(f.SecretsDir(), "gateway") }
+
+// GatewaySecretsRel is GatewaySecretsDir as the compose file writes it.
+const GatewaySecretsRel = "./" + StateDirName + "/secrets/gateway"
+
+// In the egress proxy: where the gateway's secrets are mounted, its key, and the file in
+// the socket directories' mount where it keeps its account across restarts.
+const (
+	GatewaySecretsMountPath = "/run/magents-gateway"
+	GatewayKeyFile          = "key"
+	GatewayStateFile        = "gateway.json"
+	// GatewayTokenFile is an agent's gateway token, in its socket directory.
+	GatewayTokenFile = "gateway-token"
+)
 
 // AuthMountPath is where a host's Claude login is mounted in an agent.
 const AuthMountPath = "/auth"

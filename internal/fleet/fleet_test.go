@@ -202,10 +202,18 @@ func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
 	if err := f.WriteAgentCredential("ANTHROPIC_API_KEY", "sk-ant-api03-one"); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(f.AgentSecretsDir(), "anthropic_api_key")
+	// With egress allowlist an API key is the model gateway's alone: no agent mounts it.
+	path := filepath.Join(f.GatewaySecretsDir(), "anthropic_api_key")
 	st1, err := os.Stat(path)
-	if err != nil || st1.Mode().Perm() != 0o600 {
+	if err != nil || st1.Mode().Perm() != 0o600 || f.CredentialFile("ANTHROPIC_API_KEY") != path {
 		t.Fatalf("secret file: %v %v", st1, err)
+	}
+	if _, err := os.Stat(filepath.Join(f.AgentSecretsDir(), "anthropic_api_key")); err == nil {
+		t.Fatal("the agents' secrets dir holds the API key the gateway relays")
+	}
+	key, err := os.ReadFile(filepath.Join(f.GatewaySecretsDir(), GatewayKeyFile))
+	if err != nil || len(key) != 64 {
+		t.Fatalf("gateway key: %q %v", key, err)
 	}
 	if err := f.WriteAgentCredential("ANTHROPIC_API_KEY", "sk-ant-api03-two"); err != nil {
 		t.Fatal(err)
@@ -217,18 +225,32 @@ func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "sk-ant-api03-two" {
 		t.Errorf("content %q", b)
 	}
+	if again, _ := os.ReadFile(filepath.Join(f.GatewaySecretsDir(), GatewayKeyFile)); string(again) != string(key) {
+		t.Error("the gateway key changed: every running agent's token would stop working")
+	}
 	// Switching to another kind of credential leaves only that one.
 	if err := f.WriteAgentCredential("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-x"); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.AgentCredential(); got != "CLAUDE_CODE_OAUTH_TOKEN" {
-		t.Errorf("agent credential %s", got)
+	if got := f.AgentCredential(); got != "CLAUDE_CODE_OAUTH_TOKEN" || f.CredentialFile(got) != filepath.Join(f.AgentSecretsDir(), "claude_code_oauth_token") {
+		t.Errorf("agent credential %s in %s", got, f.CredentialFile(got))
 	}
 	if _, err := os.Stat(path); err == nil {
 		t.Error("the API key file is still there after switching to an OAuth token")
 	}
 	if st, _ := os.Stat(f.SecretsDir()); st.Mode().Perm() != 0o700 {
 		t.Errorf("secrets dir mode %o", st.Mode().Perm())
+	}
+	// Open egress: no gateway, the agents read the key themselves.
+	f.Egress = EgressOpen
+	if err := f.WriteAgentCredential("ANTHROPIC_API_KEY", "sk-ant-api03-three"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.CredentialFile("ANTHROPIC_API_KEY"); got != filepath.Join(f.AgentSecretsDir(), "anthropic_api_key") || f.AgentCredential() != "ANTHROPIC_API_KEY" {
+		t.Errorf("open egress: the key is in %s", got)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("the gateway's copy of the key is still there with open egress")
 	}
 }
 

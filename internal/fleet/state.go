@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -41,9 +43,11 @@ func LockFor(composeFile string) (unlock func(), err error) {
 	return func() { lock.Close() }, nil
 }
 
-// WriteAgentCredential puts the credential the agents read into their secrets dir, by
-// rename (a running agent sees the new file on its next Claude start), readable only by
-// the agents' user, and removes any other credential file there.
+// WriteAgentCredential puts the fleet's credential where it is read, by rename (the next
+// Claude start, or the gateway's next request, sees the new file), readable only by the
+// agents' user: with the model gateway (ModelGateway for a credential of name), into the
+// gateway's secrets dir, with the key that signs the agents' tokens, and no agent holds it;
+// else into the agents' secrets dir. Any other credential file, in either, is removed.
 func (f *Fleet) WriteAgentCredential(name, value string) error {
 	uid, gid, err := ParseUser(f.User)
 	if err != nil {
@@ -59,20 +63,55 @@ func (f *Fleet) WriteAgentCredential(name, value string) error {
 		return err
 	}
 	dir := f.AgentSecretsDir()
+	gateway := f.Egress == EgressAllowlist && GatewayRelays(name)
+	if gateway {
+		dir = f.GatewaySecretsDir()
+		if err := f.writeGatewayKey(uid, gid); err != nil {
+			return err
+		}
+	}
 	if err := atomicfile.WriteSecret(filepath.Join(dir, SecretFileName(name)), []byte(value), uid, gid); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
 	var errs []error
-	for _, e := range entries {
-		if e.Name() != SecretFileName(name) && e.Name() != GitCredentialsFile {
-			errs = append(errs, os.Remove(filepath.Join(dir, e.Name())))
+	for _, d := range []string{f.AgentSecretsDir(), f.GatewaySecretsDir()} {
+		for _, v := range CredentialVars {
+			if path := filepath.Join(d, SecretFileName(v)); d != dir || v != name {
+				if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// writeGatewayKey makes the gateway's key once: the agents' tokens stay valid across ups
+// and restarts.
+func (f *Fleet) writeGatewayKey(uid, gid int) error {
+	path := filepath.Join(f.GatewaySecretsDir(), GatewayKeyFile)
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	return atomicfile.WriteSecret(path, []byte(hex.EncodeToString(key)), uid, gid)
+}
+
+// CredentialFile is the file that holds the fleet's credential of variable name, in the
+// gateway's secrets dir or the agents'.
+func (f *Fleet) CredentialFile(name string) string {
+	if path := filepath.Join(f.GatewaySecretsDir(), SecretFileName(name)); fileExists(path) {
+		return path
+	}
+	return filepath.Join(f.AgentSecretsDir(), SecretFileName(name))
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // GitCredentialsFile is the agents' git credentials in their secrets dir.
@@ -119,18 +158,15 @@ func (f *Fleet) WriteGitCredentials() error {
 	return atomicfile.WriteSecret(filepath.Join(f.AgentSecretsDir(), GitCredentialsFile), b, uid, gid)
 }
 
-// ClearAgentCredential removes the agents' credential file.
+// ClearAgentCredential removes the fleet's credential files, the agents' and the gateway's.
 func (f *Fleet) ClearAgentCredential() error {
-	if err := os.RemoveAll(f.AgentSecretsDir()); err != nil {
-		return err
-	}
-	return nil
+	return errors.Join(os.RemoveAll(f.AgentSecretsDir()), os.RemoveAll(f.GatewaySecretsDir()))
 }
 
-// AgentCredential returns the variable of the credential file the agents have, if any.
+// AgentCredential returns the variable of the fleet's credential file, if any.
 func (f *Fleet) AgentCredential() string {
 	for _, v := range CredentialVars {
-		if _, err := os.Stat(filepath.Join(f.AgentSecretsDir(), SecretFileName(v))); err == nil {
+		if fileExists(f.CredentialFile(v)) {
 			return v
 		}
 	}

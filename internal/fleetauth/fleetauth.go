@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/docker/cli/cli/command"
@@ -29,7 +28,7 @@ func Effective(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) (au
 		return eff, err
 	}
 	if v := f.AgentCredential(); v != "" {
-		b, rerr := os.ReadFile(filepath.Join(f.AgentSecretsDir(), fleet.SecretFileName(v)))
+		b, rerr := os.ReadFile(f.CredentialFile(v))
 		if rerr != nil {
 			return eff, fmt.Errorf("reading the agents' credential file: %w", rerr)
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
@@ -47,8 +48,13 @@ type AgentStatus struct {
 	Restarts       int              `json:"Restarts"` // session restarts by the supervisor
 	Auth           string           `json:"Auth,omitempty"`
 	AuthError      string           `json:"AuthError,omitempty"` // why the model API refused the credential
-	ConfigVolume   string           `json:"ConfigVolume"`
-	Retained       bool             `json:"Retained,omitempty"` // only the config volume is left
+	// What the fleet's model gateway counted for the agent (with a gateway): every token
+	// the Messages API reported, their cost in US dollars, and its limit (0: none).
+	Tokens       int     `json:"Tokens,omitempty"`
+	CostUSD      float64 `json:"CostUSD,omitempty"`
+	BudgetUSD    float64 `json:"BudgetUSD,omitempty"`
+	ConfigVolume string  `json:"ConfigVolume"`
+	Retained     bool    `json:"Retained,omitempty"` // only the config volume is left
 }
 
 // EgressReport is the egress proxy's account of what it refused.
@@ -65,6 +71,8 @@ type EgressReport struct {
 	// change, and at least every 30 s); Now is the proxy's clock when it answered.
 	Agents map[string]PushedHealth `json:"agents"`
 	Now    time.Time               `json:"now"`
+	// Usage is the model gateway's account, when the fleet has one.
+	Usage *modelusage.Report `json:"usage"`
 }
 
 // PushedHealth is an agent's report to the egress proxy: the JSON of its health, and
@@ -200,6 +208,7 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	if rep := report(); rep != nil {
 		for i := range out {
 			out[i].EgressDenied = rep.Counts[out[i].Agent]
+			out[i].takeUsage(rep.Usage)
 		}
 	}
 	if opts.KeptVolumes {
@@ -222,6 +231,23 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	}
 	slices.SortFunc(out, func(a, b AgentStatus) int { return Order(a.Agent) - Order(b.Agent) })
 	return out, nil
+}
+
+// takeUsage adds what the model gateway counted for the agent; an agent the gateway
+// refuses is budget-exceeded, whatever its supervisor says (it does not know).
+func (s *AgentStatus) takeUsage(rep *modelusage.Report) {
+	if rep == nil {
+		return
+	}
+	a, ok := rep.Agents[s.Agent]
+	if !ok {
+		return
+	}
+	t := a.Total()
+	s.Tokens, s.CostUSD, s.BudgetUSD = t.Tokens(), t.CostUSD, a.BudgetUSD
+	if a.Exceeded && s.Running() {
+		s.State, s.Detail = agentstate.BudgetExceeded, fmt.Sprintf("spent $%.2f", t.CostUSD)
+	}
 }
 
 // Running says whether the agent's container runs, as docker ps without --all lists

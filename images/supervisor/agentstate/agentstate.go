@@ -29,10 +29,13 @@ const (
 	Done         State = "done"          // a headless task finished
 	Failed       State = "failed"        // the session is down or keeps exiting
 	AuthRejected State = "auth-rejected" // the model API refused the credential
+	// BudgetExceeded: the fleet's model gateway refuses the agent's requests, its spending
+	// (or the fleet's) having reached a limit (docker magents budget set raises it).
+	BudgetExceeded State = "budget-exceeded"
 )
 
 // States lists every State, in the order above.
-var States = []State{Starting, Working, Waiting, Idle, Done, Failed, AuthRejected}
+var States = []State{Starting, Working, Waiting, Idle, Done, Failed, AuthRejected, BudgetExceeded}
 
 // Health is the supervisor's health report: `magents-supervisor health`, /healthz, /readyz.
 // It names the auth method in use, never a credential.

@@ -15,7 +15,7 @@ type Target struct {
 // ParseTarget reads state names; none is the default target: no agent starting or working.
 func ParseTarget(names []string) (Target, error) {
 	if len(names) == 0 {
-		return Target{Want: []State{Idle, Waiting, Done, Failed, AuthRejected}}, nil
+		return Target{Want: []State{Idle, Waiting, Done, Failed, AuthRejected, BudgetExceeded}}, nil
 	}
 	t := Target{Given: true}
 	for _, n := range names {
@@ -29,9 +29,10 @@ func ParseTarget(names []string) (Target, error) {
 }
 
 // Reached reports whether an agent in state s is done waiting, and whether it failed.
-// A failed or auth-rejected agent gets nowhere else by itself: the wait for it ends.
+// A failed, auth-rejected or budget-exceeded agent gets nowhere else by itself: the wait
+// for it ends.
 func (t Target) Reached(s State) (done, failed bool) {
-	bad := s == Failed || s == AuthRejected
+	bad := s == Failed || s == AuthRejected || s == BudgetExceeded
 	if slices.Contains(t.Want, s) {
 		return true, bad && !t.Given
 	}

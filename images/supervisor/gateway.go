@@ -1,0 +1,428 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"compress/gzip"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
+)
+
+// The model gateway is the egress proxy's other half (MAGENTS_GATEWAY_KEY_FILE set): it
+// holds the fleet's real credential and stands between the agents and the Messages API.
+// An agent's ANTHROPIC_BASE_URL is its loopback proxy port, so Claude's requests reach the
+// proxy through the agent's own socket as ordinary (origin-form) requests; the gateway
+// checks the agent's own token (ANTHROPIC_AUTH_TOKEN, an HMAC of the agent's name under
+// the fleet's key, which the proxy writes into the agent's socket directory), refuses an
+// agent over its budget, sends the request upstream with the real credential in its place
+// and streams the answer back unchanged, counting the usage it reports. An agent — or
+// whatever steals its environment — never holds the real credential; the model's host is
+// not on the agents' allowlist.
+
+// GatewayTokenFile is the agent's token, in its socket directory.
+const gatewayTokenFile = "gateway-token"
+
+type modelGateway struct {
+	upstream *url.URL
+	key      []byte
+	// credential reads the fleet's credential on every request (a rotated one is used at
+	// once): the variable Claude would have read it from, and the value.
+	credential func() (name, value string, err error)
+	book       *modelusage.Book
+	transport  http.RoundTripper
+	// Retries on 429 and 529 before the answer is passed on, each after the upstream's
+	// retry-after (or a doubling backoff from retryBase), none past retryMax.
+	retries   int
+	retryBase time.Duration
+	retryMax  time.Duration
+	metrics   gatewayMetrics
+}
+
+type gatewayMetrics struct {
+	mu       sync.Mutex
+	requests map[string]map[int]int // by agent, by status
+	retried  int
+}
+
+func (m *gatewayMetrics) count(agent string, status int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.requests == nil {
+		m.requests = map[string]map[int]int{}
+	}
+	if m.requests[agent] == nil {
+		m.requests[agent] = map[int]int{}
+	}
+	m.requests[agent][status]++
+}
+
+// agentToken is the token agent presents: the fleet's key signs its name.
+func agentToken(key []byte, agent string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("docker-magents gateway\x00" + agent))
+	return "magents-gw-" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// presented is the token of a request: Claude sends ANTHROPIC_AUTH_TOKEN as a bearer
+// token; an API-key client sends x-api-key.
+func presented(r *http.Request) string {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(tok)
+	}
+	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
+}
+
+// apiError answers as the Messages API does, so Claude shows the message on screen.
+func apiError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": map[string]string{"type": typ, "message": msg}})
+}
+
+// maxRequestBody bounds a request the gateway keeps to retry (the API takes 32 MB).
+const maxRequestBody = 32 << 20
+
+func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent string) {
+	if subtle.ConstantTimeCompare([]byte(presented(r)), []byte(agentToken(g.key, agent))) != 1 {
+		g.metrics.count(agent, http.StatusUnauthorized)
+		apiError(w, http.StatusUnauthorized, "authentication_error", "docker-magents model gateway: this is not "+agent+"'s gateway token (restart the agent: docker magents up)")
+		return
+	}
+	metered := r.Method == http.MethodPost && r.URL.Path == "/v1/messages"
+	if metered {
+		if err := g.book.Allow(agent); err != nil {
+			g.metrics.count(agent, http.StatusPaymentRequired)
+			apiError(w, http.StatusPaymentRequired, "billing_error", "docker-magents model gateway: "+err.Error())
+			return
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "invalid_request_error", "docker-magents model gateway: reading the request: "+err.Error())
+		return
+	}
+	if len(body) > maxRequestBody {
+		apiError(w, http.StatusRequestEntityTooLarge, "request_too_large", "docker-magents model gateway: the request is larger than 32 MB")
+		return
+	}
+	name, value, err := g.credential()
+	if err != nil {
+		g.metrics.count(agent, http.StatusBadGateway)
+		apiError(w, http.StatusInternalServerError, "api_error", "docker-magents model gateway: "+err.Error())
+		return
+	}
+	resp, err := g.roundTrip(r, body, name, value)
+	if err != nil {
+		g.metrics.count(agent, http.StatusBadGateway)
+		apiError(w, http.StatusBadGateway, "api_error", fmt.Sprintf("docker-magents model gateway: reaching %s: %v", g.upstream.Host, err))
+		return
+	}
+	defer resp.Body.Close()
+	g.metrics.count(agent, resp.StatusCode)
+	for _, h := range hopHeaders {
+		resp.Header.Del(h)
+	}
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	if !metered || resp.StatusCode != http.StatusOK {
+		flushCopy(w, resp.Body)
+		return
+	}
+	m := newBodyMeter(resp.Header)
+	flushCopy(w, io.TeeReader(resp.Body, m))
+	model, u, ok := m.result()
+	if !ok {
+		return
+	}
+	if model == "" {
+		model = modelusage.ReadModel(body)
+	}
+	g.book.Record(agent, "", model, u)
+}
+
+// roundTrip sends the agent's request upstream as Claude would have sent it with the
+// fleet's credential: the agent's token gives way to the credential, nothing else changes.
+// It waits out 429 and 529 while it may.
+func (g *modelGateway) roundTrip(r *http.Request, body []byte, credName, credValue string) (*http.Response, error) {
+	target := *g.upstream
+	target.Path = strings.TrimRight(g.upstream.Path, "/") + r.URL.Path
+	target.RawQuery = r.URL.RawQuery
+	for attempt := 0; ; attempt++ {
+		out, err := http.NewRequestWithContext(r.Context(), r.Method, target.String(), bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		out.Header = r.Header.Clone()
+		for _, h := range hopHeaders {
+			out.Header.Del(h)
+		}
+		out.Header.Del("Authorization")
+		out.Header.Del("X-Api-Key")
+		switch credName {
+		case "ANTHROPIC_API_KEY":
+			out.Header.Set("X-Api-Key", credValue)
+		default: // ANTHROPIC_AUTH_TOKEN
+			out.Header.Set("Authorization", "Bearer "+credValue)
+		}
+		resp, err := g.transport.RoundTrip(out)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != 529 || attempt >= g.retries {
+			return resp, nil
+		}
+		wait, ok := retryAfter(resp.Header, g.retryBase<<attempt, time.Now())
+		if !ok || wait > g.retryMax {
+			return resp, nil
+		}
+		resp.Body.Close()
+		g.metrics.mu.Lock()
+		g.metrics.retried++
+		g.metrics.mu.Unlock()
+		select {
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryAfter is how long the upstream asks to wait: retry-after in seconds or as a date,
+// else backoff.
+func retryAfter(h http.Header, backoff time.Duration, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return backoff, true
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now)), true
+	}
+	return 0, false
+}
+
+// bodyMeter meters a response body as it passes, decoding a gzip body on the side.
+type bodyMeter struct {
+	meter *modelusage.Meter
+	pipe  *io.PipeWriter
+	done  chan struct{}
+}
+
+func newBodyMeter(h http.Header) *bodyMeter {
+	m := &bodyMeter{meter: modelusage.NewMeter(h.Get("Content-Type"))}
+	if strings.EqualFold(strings.TrimSpace(h.Get("Content-Encoding")), "gzip") {
+		pr, pw := io.Pipe()
+		m.pipe, m.done = pw, make(chan struct{})
+		go func() {
+			defer close(m.done)
+			if zr, err := gzip.NewReader(pr); err == nil {
+				_, _ = io.Copy(m.meter, zr)
+			}
+			_, _ = io.Copy(io.Discard, pr)
+		}()
+	}
+	return m
+}
+
+func (m *bodyMeter) Write(p []byte) (int, error) {
+	if m.pipe != nil {
+		_, _ = m.pipe.Write(p)
+		return len(p), nil
+	}
+	return m.meter.Write(p)
+}
+
+func (m *bodyMeter) result() (string, modelusage.Usage, bool) {
+	if m.pipe != nil {
+		m.pipe.Close()
+		<-m.done
+	}
+	return m.meter.Result()
+}
+
+// writeGatewayToken gives agent its token, in its socket directory, before the proxy
+// listens there: an agent whose socket answers has its token. Written anew each time (the
+// agent owns the directory: what it put there is replaced, never followed).
+func (g *modelGateway) writeGatewayToken(dir, agent string) error {
+	return writeFileAtomic(filepath.Join(dir, gatewayTokenFile), []byte(agentToken(g.key, agent)+"\n"), 0o600)
+}
+
+// newModelGateway reads the gateway's settings: MAGENTS_GATEWAY_KEY_FILE (the fleet's key),
+// the credential (its *_FILE), ANTHROPIC_BASE_URL (else the Messages API),
+// MAGENTS_GATEWAY_BUDGETS (JSON) and MAGENTS_GATEWAY_STATE (where the account is kept).
+func newModelGateway(getenv func(string) string) (*modelGateway, modelusage.Budgets, error) {
+	var budgets modelusage.Budgets
+	key, err := os.ReadFile(getenv("MAGENTS_GATEWAY_KEY_FILE"))
+	if err != nil {
+		return nil, budgets, fmt.Errorf("model gateway: reading its key: %w", err)
+	}
+	if len(bytes.TrimSpace(key)) < 16 {
+		return nil, budgets, errors.New("model gateway: its key file holds less than 16 bytes")
+	}
+	base := getenv("ANTHROPIC_BASE_URL")
+	if base == "" {
+		base = "https://api.anthropic.com"
+	}
+	up, err := url.Parse(base)
+	if err != nil || up.Host == "" || up.Scheme != "http" && up.Scheme != "https" {
+		return nil, budgets, fmt.Errorf("model gateway: ANTHROPIC_BASE_URL %q is not an http(s) URL", base)
+	}
+	if b := getenv("MAGENTS_GATEWAY_BUDGETS"); b != "" {
+		if err := json.Unmarshal([]byte(b), &budgets); err != nil {
+			return nil, budgets, fmt.Errorf("model gateway: MAGENTS_GATEWAY_BUDGETS: %w", err)
+		}
+	}
+	g := &modelGateway{
+		upstream: up, key: bytes.TrimSpace(key), retries: 3, retryBase: time.Second, retryMax: time.Minute,
+		transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, ResponseHeaderTimeout: 10 * time.Minute,
+			IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 64},
+	}
+	g.credential = func() (string, string, error) {
+		c, err := resolveCredentials(getenv)
+		if err != nil {
+			return "", "", err
+		}
+		switch c.method {
+		case "api-key":
+			return "ANTHROPIC_API_KEY", c.env["ANTHROPIC_API_KEY"], nil
+		case "auth-token":
+			return "ANTHROPIC_AUTH_TOKEN", c.env["ANTHROPIC_AUTH_TOKEN"], nil
+		case "":
+			return "", "", errors.New("the fleet has no credential (give one: docker magents auth setup, then up)")
+		}
+		return "", "", fmt.Errorf("the fleet's credential is a %s, which the gateway does not relay", c.method)
+	}
+	if _, _, err := g.credential(); err != nil {
+		return nil, budgets, fmt.Errorf("model gateway: %w", err)
+	}
+	g.book = modelusage.NewBook(budgets)
+	if path := getenv("MAGENTS_GATEWAY_STATE"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, budgets, fmt.Errorf("model gateway: %w", err)
+		}
+		if g.book, err = modelusage.Load(data, budgets); err != nil {
+			logf("model gateway: %s is unreadable (%v): counting from zero", path, err)
+		}
+	}
+	return g, budgets, nil
+}
+
+// keep saves the account to path a second after each change, and once more when ctx ends.
+func (g *modelGateway) keep(ctx context.Context, path string, startedAs modelusage.Budgets) {
+	save := func() {
+		b, err := g.book.Marshal(startedAs)
+		if err == nil {
+			err = writeFileAtomic(path, b, 0o600)
+		}
+		if err != nil {
+			logf("model gateway: saving its account: %v", err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			save()
+			return
+		case <-g.book.Changed():
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			save()
+		}
+	}
+}
+
+// report answers GET /magents/usage (the account) and POST /magents/budget (new limits,
+// as JSON) on the proxy's own port.
+func (g *modelGateway) usage(w http.ResponseWriter, r *http.Request, agents []string) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(g.book.Report(time.Now().UTC(), agents...))
+}
+
+func (g *modelGateway) setBudgets(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST the budgets", http.StatusMethodNotAllowed)
+		return
+	}
+	var b modelusage.Budgets
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&b); err != nil {
+		http.Error(w, "budgets: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	g.book.SetBudgets(b)
+	g.usage(w, r, nil)
+}
+
+// sortedMap ranges over m in its keys' order.
+func sortedMap[K cmp.Ordered, V any](m map[K]V) iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !yield(k, m[k]) {
+				return
+			}
+		}
+	}
+}
+
+// writeMetrics writes the gateway's counts in Prometheus' text format.
+func (g *modelGateway) writeMetrics(w io.Writer) {
+	rep := g.book.Report(time.Now())
+	help := func(name, typ, text string) { fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, typ) }
+	help("magents_gateway_tokens_total", "counter", "Tokens the Messages API reported, by agent, model and kind.")
+	for agent, a := range sortedMap(rep.Agents) {
+		for model, u := range sortedMap(a.Models) {
+			for _, k := range []struct {
+				kind string
+				n    int
+			}{{"input", u.InputTokens}, {"output", u.OutputTokens}, {"cache_creation", u.CacheCreationInputTokens}, {"cache_read", u.CacheReadInputTokens}} {
+				fmt.Fprintf(w, "magents_gateway_tokens_total{agent=%q,model=%q,kind=%q} %d\n", agent, model, k.kind, k.n)
+			}
+		}
+	}
+	help("magents_gateway_cost_usd_total", "counter", "What the agent's requests cost, in US dollars, at the repository's prices.")
+	for agent, a := range sortedMap(rep.Agents) {
+		fmt.Fprintf(w, "magents_gateway_cost_usd_total{agent=%q} %g\n", agent, a.Total().CostUSD)
+	}
+	help("magents_gateway_budget_refusals_total", "counter", "Requests refused because a budget was reached.")
+	for agent, a := range sortedMap(rep.Agents) {
+		fmt.Fprintf(w, "magents_gateway_budget_refusals_total{agent=%q} %d\n", agent, a.Refused)
+	}
+	help("magents_gateway_requests_total", "counter", "Requests the gateway answered, by agent and HTTP status.")
+	g.metrics.mu.Lock()
+	defer g.metrics.mu.Unlock()
+	for agent, byStatus := range sortedMap(g.metrics.requests) {
+		for status, n := range sortedMap(byStatus) {
+			fmt.Fprintf(w, "magents_gateway_requests_total{agent=%q,code=\"%d\"} %d\n", agent, status, n)
+		}
+	}
+	help("magents_gateway_upstream_retries_total", "counter", "Requests sent again after a 429 or 529.")
+	fmt.Fprintf(w, "magents_gateway_upstream_retries_total %d\n", g.metrics.retried)
+}

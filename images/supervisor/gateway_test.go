@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
+	"github.com/docker-magents/docker-magents/internal/anthropictest"
+)
+
+const realKey = "sk-ant-api03-the-fleets-real-key"
+
+// testGateway is a gateway in front of the Messages API test double, relaying an API key,
+// served on agent's socket (the way an agent reaches it) and on a loopback port (the
+// proxy's own); it returns a client for each.
+func testGateway(t *testing.T, budgets modelusage.Budgets, respond anthropictest.Responder) (g *modelGateway, agentClient, ownClient *http.Client, double *anthropictest.Server) {
+	t.Helper()
+	double, err := anthropictest.Start("127.0.0.1:0", respond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { double.Close() })
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key"), []byte("0123456789abcdef0123456789abcdef"), 0o600)
+	os.WriteFile(filepath.Join(dir, "anthropic_api_key"), []byte(realKey+"\n"), 0o600)
+	b, _ := json.Marshal(budgets)
+	env := map[string]string{
+		"MAGENTS_GATEWAY_KEY_FILE": filepath.Join(dir, "key"), "ANTHROPIC_API_KEY_FILE": filepath.Join(dir, "anthropic_api_key"),
+		"ANTHROPIC_BASE_URL": double.URL, "MAGENTS_GATEWAY_BUDGETS": string(b),
+	}
+	g, _, err = newModelGateway(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.retryBase = 10 * time.Millisecond
+	p := newEgressProxy(nil, io.Discard)
+	p.gateway = g
+	sock, _ := serveAgentSocket(t, p, "agent-1", nil)
+	agentClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	own := httptest.NewServer(p)
+	t.Cleanup(own.Close)
+	u, _ := url.Parse(own.URL)
+	ownClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", u.Host)
+	}}}
+	return g, agentClient, ownClient, double
+}
+
+// claudeRequest is a request as Claude Code sends it through a gateway (ANTHROPIC_AUTH_TOKEN).
+func claudeRequest(t *testing.T, token string, stream bool) *http.Request {
+	body, _ := json.Marshal(map[string]any{"model": "claude-sonnet-4-5-20250929", "max_tokens": 100, "stream": stream,
+		"messages": []any{map[string]any{"role": "user", "content": "Say OK"}}})
+	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:3128/v1/messages?beta=true", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Anthropic-Version", "2023-06-01")
+	req.Header.Set("Anthropic-Beta", "claude-code-20250219,interleaved-thinking-2025-05-14")
+	req.Header.Set("User-Agent", "claude-cli/2.1.332 (external, sdk-cli)")
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+func do(t *testing.T, c *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestGatewayRelaysWithTheRealCredentialAndCounts(t *testing.T) {
+	g, agent, own, double := testGateway(t, modelusage.Budgets{}, nil)
+	token := agentToken(g.key, "agent-1")
+	for _, stream := range []bool{true, false} {
+		code, body := do(t, agent, claudeRequest(t, token, stream))
+		if code != http.StatusOK || !strings.Contains(body, "OK") {
+			t.Fatalf("stream %v: %d %s", stream, code, body)
+		}
+	}
+	reqs := double.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("the double saw %d requests", len(reqs))
+	}
+	for _, r := range reqs {
+		// Upstream sees what Claude sends with the real API key: x-api-key, no bearer,
+		// every other header as the agent sent it.
+		if r.APIKey != realKey || r.Bearer != "" || r.Header.Get("Authorization") != "" {
+			t.Errorf("upstream credential: x-api-key %q bearer %q", r.APIKey, r.Bearer)
+		}
+		for h, want := range map[string]string{"Anthropic-Version": "2023-06-01", "Anthropic-Beta": "claude-code-20250219,interleaved-thinking-2025-05-14", "User-Agent": "claude-cli/2.1.332 (external, sdk-cli)"} {
+			if got := r.Header.Get(h); got != want {
+				t.Errorf("upstream %s = %q, want %q", h, got, want)
+			}
+		}
+		if r.Path != "/v1/messages" {
+			t.Errorf("upstream path %s", r.Path)
+		}
+	}
+	// What the gateway counted is what the double reported.
+	rep := g.book.Report(time.Now())
+	got := rep.Agents["agent-1"].Models["claude-sonnet-4-5-20250929"]
+	sent := double.Sent()["claude-sonnet-4-5-20250929"]
+	if got.Requests != 2 || got.InputTokens != sent.InputTokens || got.OutputTokens != sent.OutputTokens || got.CostUSD <= 0 {
+		t.Fatalf("counted %+v, the double sent %+v", got, sent)
+	}
+	// The account is the proxy's own port's, never an agent's.
+	req, _ := http.NewRequest(http.MethodGet, "http://proxy/magents/usage", nil)
+	if code, _ := do(t, agent, req); code != http.StatusForbidden {
+		t.Errorf("an agent read the account: %d", code)
+	}
+	req, _ = http.NewRequest(http.MethodPost, "http://proxy/magents/budget", strings.NewReader(`{"fleet_usd":1000}`))
+	if code, _ := do(t, agent, req); code != http.StatusForbidden {
+		t.Errorf("an agent set the budgets: %d", code)
+	}
+	req, _ = http.NewRequest(http.MethodGet, "http://proxy/magents/usage", nil)
+	code, body := do(t, own, req)
+	var fromOwn modelusage.Report
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &fromOwn) != nil || fromOwn.Agents["agent-1"].Total().Requests != 2 {
+		t.Errorf("the proxy's own port: %d %s", code, body)
+	}
+	// Nobody but an agent, through its own socket, uses the gateway.
+	if code, _ := do(t, own, claudeRequest(t, token, false)); code != http.StatusForbidden {
+		t.Errorf("the gateway answered its own port: %d", code)
+	}
+}
+
+func TestGatewayRefusesAnotherAgentsToken(t *testing.T) {
+	g, agent, _, double := testGateway(t, modelusage.Budgets{}, nil)
+	for _, tok := range []string{agentToken(g.key, "agent-2"), "", realKey, agentToken([]byte("another fleet's key!"), "agent-1")} {
+		code, body := do(t, agent, claudeRequest(t, tok, false))
+		if code != http.StatusUnauthorized || !strings.Contains(body, "authentication_error") {
+			t.Errorf("token %.20q: %d %s", tok, code, body)
+		}
+	}
+	if n := len(double.Requests()); n != 0 {
+		t.Errorf("%d refused requests reached upstream", n)
+	}
+}
+
+func TestGatewayEnforcesBudgets(t *testing.T) {
+	// Each answer costs 1000×$3 + 1000×$15 per million: $0.018.
+	usage := &anthropictest.Usage{InputTokens: 1000, OutputTokens: 1000}
+	g, agent, own, double := testGateway(t, modelusage.Budgets{AgentUSD: 0.03}, func(anthropictest.Request) anthropictest.Reply {
+		return anthropictest.Reply{Text: "OK", Usage: usage}
+	})
+	token := agentToken(g.key, "agent-1")
+	for i := range 2 {
+		if code, body := do(t, agent, claudeRequest(t, token, true)); code != http.StatusOK {
+			t.Fatalf("request %d under budget: %d %s", i, code, body)
+		}
+	}
+	code, body := do(t, agent, claudeRequest(t, token, true))
+	if code != http.StatusPaymentRequired || !strings.Contains(body, "billing_error") || !strings.Contains(body, "agent-1 reached its budget of $0.03") {
+		t.Fatalf("over budget: %d %s", code, body)
+	}
+	if n := len(double.Requests()); n != 2 {
+		t.Fatalf("a refused request reached upstream: %d", n)
+	}
+	if rep := g.book.Report(time.Now()); !rep.Agents["agent-1"].Exceeded || rep.Agents["agent-1"].Refused != 1 {
+		t.Fatalf("report: %+v", rep.Agents["agent-1"])
+	}
+	// Raised on the proxy's own port: the agent goes on.
+	req, _ := http.NewRequest(http.MethodPost, "http://proxy/magents/budget", strings.NewReader(`{"agent_usd":1}`))
+	if code, body := do(t, own, req); code != http.StatusOK {
+		t.Fatalf("raising: %d %s", code, body)
+	}
+	if code, body := do(t, agent, claudeRequest(t, token, true)); code != http.StatusOK {
+		t.Fatalf("after raising: %d %s", code, body)
+	}
+}
+
+func TestGatewayWaitsOutOverload(t *testing.T) {
+	var calls atomic.Int32
+	g, agent, own, _ := testGateway(t, modelusage.Budgets{}, func(anthropictest.Request) anthropictest.Reply {
+		switch n := calls.Add(1); {
+		case n == 1 || n > 3:
+			return anthropictest.Reply{Status: 529, Error: "overloaded_error"}
+		case n == 2:
+			return anthropictest.Reply{Status: 429, Error: "rate_limit_error", RetryAfter: "0"}
+		}
+		return anthropictest.Reply{Text: "OK"}
+	})
+	if code, body := do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), false)); code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("upstream called %d times", calls.Load())
+	}
+	// Past its retries the answer is passed on, as the API gave it.
+	code, body := do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), false))
+	if code != 529 || !strings.Contains(body, "overloaded_error") {
+		t.Fatalf("after the retries: %d %s", code, body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://proxy/metrics", nil)
+	_, metrics := do(t, own, req)
+	for _, want := range []string{`magents_gateway_upstream_retries_total 5`, `magents_gateway_requests_total{agent="agent-1",code="529"} 1`, `magents_gateway_cost_usd_total{agent="agent-1"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s:\n%s", want, metrics)
+		}
+	}
+}
+
+func TestGatewayAccountSurvivesRestart(t *testing.T) {
+	g, agent, _, _ := testGateway(t, modelusage.Budgets{}, nil)
+	do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), true))
+	path := filepath.Join(t.TempDir(), "gateway.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.keep(ctx, path, modelusage.Budgets{}); close(done) }()
+	cancel()
+	<-done
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := modelusage.Load(data, modelusage.Budgets{})
+	if err != nil || again.Report(time.Now()).Agents["agent-1"].Total().Requests != 1 {
+		t.Fatalf("reloaded: %v %+v", err, again.Report(time.Now()))
+	}
+}
+
+func TestGatewayWritesEachAgentItsToken(t *testing.T) {
+	dir := t.TempDir()
+	g := &modelGateway{key: []byte("0123456789abcdef0123456789abcdef")}
+	os.Symlink("/etc/passwd", filepath.Join(dir, gatewayTokenFile))
+	if err := g.writeGatewayToken(dir, "agent-3"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, gatewayTokenFile))
+	if err != nil || strings.TrimSpace(string(b)) != agentToken(g.key, "agent-3") {
+		t.Fatalf("token file: %q %v", b, err)
+	}
+	if st, _ := os.Lstat(filepath.Join(dir, gatewayTokenFile)); st.Mode().Perm() != 0o600 || st.Mode()&os.ModeSymlink != 0 {
+		t.Fatalf("token file mode %v", st.Mode())
+	}
+	if agentToken(g.key, "agent-3") == agentToken(g.key, "agent-4") {
+		t.Fatal("two agents share a token")
+	}
+}
+
+func TestAgentReadsTheGatewayTokenNotTheCredential(t *testing.T) {
+	path := filepath.Join(t.TempDir(), gatewayTokenFile)
+	go func() { time.Sleep(200 * time.Millisecond); os.WriteFile(path, []byte("magents-gw-abc\n"), 0o600) }()
+	c, err := resolveCredentials(envFunc(map[string]string{"MAGENTS_GATEWAY_TOKEN_FILE": path}))
+	if err != nil || c.method != "gateway" || c.env["ANTHROPIC_AUTH_TOKEN"] != "magents-gw-abc" || len(c.env) != 1 {
+		t.Fatalf("%+v %v", c, err)
+	}
+}

@@ -1,0 +1,137 @@
+package modelusage
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const stream = "event: message_start\r\n" +
+	`data: {"type":"message_start","message":{"id":"msg_1","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":1200,"output_tokens":1,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000}}}` + "\r\n\r\n" +
+	"event: ping\ndata: {\"type\":\"ping\"}\n\n" +
+	"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"usage: {\\\"output_tokens\\\": 99}\"}}\n\n" +
+	"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":350}}\n\n" +
+	"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+
+func TestMeterStreamInAnyPieces(t *testing.T) {
+	for _, size := range []int{1, 7, 64, len(stream)} {
+		m := NewMeter("text/event-stream; charset=utf-8")
+		for s := stream; s != ""; {
+			n := min(size, len(s))
+			if k, err := m.Write([]byte(s[:n])); k != n || err != nil {
+				t.Fatalf("Write = %d, %v", k, err)
+			}
+			s = s[n:]
+		}
+		model, u, ok := m.Result()
+		if !ok || model != "claude-sonnet-4-5-20250929" {
+			t.Fatalf("pieces of %d: model %q ok %v", size, model, ok)
+		}
+		want := Usage{Requests: 1, InputTokens: 1200, OutputTokens: 350, CacheCreationInputTokens: 100, CacheReadInputTokens: 2000}
+		// 1200×3 + 350×15 + 100×3.75 + 2000×0.3 millionths of a dollar.
+		want.CostUSD = 0.009825
+		if u != want {
+			t.Fatalf("pieces of %d: usage %+v, want %+v", size, u, want)
+		}
+	}
+}
+
+func TestMeterJSONAndErrors(t *testing.T) {
+	m := NewMeter("application/json")
+	m.Write([]byte(`{"type":"message","model":"claude-haiku-4-5","usage":{"input_tokens":1000000,"output_tokens":1000000}}`))
+	model, u, ok := m.Result()
+	if !ok || model != "claude-haiku-4-5" || u.CostUSD != 6 || u.Requests != 1 {
+		t.Fatalf("JSON message: %q %+v %v", model, u, ok)
+	}
+	m = NewMeter("application/json")
+	m.Write([]byte(`{"type":"error","error":{"type":"overloaded_error","message":"x"}}`))
+	if _, _, ok := m.Result(); ok {
+		t.Fatal("an error body counted as usage")
+	}
+	m = NewMeter("text/event-stream")
+	m.Write([]byte("event: error\ndata: {\"type\":\"error\"}\n\n"))
+	if _, _, ok := m.Result(); ok {
+		t.Fatal("an error event counted as usage")
+	}
+}
+
+func TestModelNamesPrintSafely(t *testing.T) {
+	if got := ReadModel([]byte(`{"model":"claude-x\u001b]0;pwned\u0007","max_tokens":1}`)); got != "" {
+		t.Errorf("an escape sequence in a model name was kept: %q", got)
+	}
+	if got := ReadModel([]byte(`{"model":"claude-sonnet-4-5@20250929"}`)); got != "claude-sonnet-4-5@20250929" {
+		t.Errorf("a model name was refused: %q", got)
+	}
+	if got := ModelName(strings.Repeat("a", 101)); got != "" {
+		t.Errorf("a 101-character name was kept")
+	}
+}
+
+func TestPrices(t *testing.T) {
+	for model, input := range map[string]float64{
+		"claude-opus-4-5-20251101": 5, "claude-opus-4-1-20250805": 15, "claude-opus-4-20250514": 15,
+		"claude-sonnet-4-20250514": 3, "claude-3-5-haiku-20241022": 0.8, "claude-haiku-4-5-20251001": 1,
+		"claude-opus-5": 5,
+	} {
+		if p, ok := PriceOf(model); !ok || p.Input != input {
+			t.Errorf("%s: %+v %v, want input %v", model, p, ok, input)
+		}
+	}
+	if _, ok := PriceOf("gpt-4"); ok {
+		t.Error("a model not in the table has a price")
+	}
+	if u := Priced("some-model", Usage{InputTokens: 3}); !u.Unpriced || u.CostUSD != 0 {
+		t.Errorf("unknown model: %+v", u)
+	}
+}
+
+func TestBudgets(t *testing.T) {
+	b := NewBook(Budgets{AgentUSD: 1, Agents: map[string]float64{"agent-2": 10}, FleetUSD: 12})
+	b.Record("agent-1", "", "claude-haiku-4-5", Usage{Requests: 1, CostUSD: 0.6})
+	if err := b.Allow("agent-1"); err != nil {
+		t.Fatalf("under budget: %v", err)
+	}
+	b.Record("agent-1", "t1", "claude-haiku-4-5", Usage{Requests: 1, CostUSD: 0.4})
+	err := b.Allow("agent-1")
+	if err == nil || !strings.Contains(err.Error(), "agent-1 reached its budget of $1.00") || !strings.Contains(err.Error(), "budget set agent-1") {
+		t.Fatalf("at budget: %v", err)
+	}
+	if err := b.Allow("agent-2"); err != nil {
+		t.Fatalf("agent-2 has its own budget: %v", err)
+	}
+	b.Record("agent-2", "", "m", Usage{Requests: 1, CostUSD: 11})
+	if err := b.Allow("agent-3"); err == nil || !strings.Contains(err.Error(), "the fleet reached its budget of $12.00") {
+		t.Fatalf("fleet over budget: %v", err)
+	}
+	r := b.Report(time.Now(), "agent-4")
+	if !r.FleetExceeded || !r.Agents["agent-1"].Exceeded || r.Agents["agent-1"].Refused != 1 || r.Agents["agent-1"].Tasks["t1"].CostUSD != 0.4 {
+		t.Fatalf("report: %+v", r)
+	}
+	if _, ok := r.Agents["agent-4"]; !ok {
+		t.Fatal("a named agent without requests is not listed")
+	}
+	if got := r.Total().CostUSD; got != 12 {
+		t.Fatalf("total %v", got)
+	}
+
+	// Raised while running: kept across a restart with the same start, not with another.
+	start := b.Budgets()
+	raised := start
+	raised.FleetUSD = 100
+	b.SetBudgets(raised)
+	if err := b.Allow("agent-3"); err != nil {
+		t.Fatalf("after raising: %v", err)
+	}
+	data, err := b.Marshal(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(data, start)
+	if err != nil || again.Budgets().FleetUSD != 100 || again.Report(time.Now()).Total().CostUSD != 12 {
+		t.Fatalf("reloaded: %+v %v", again.Budgets(), err)
+	}
+	other := Budgets{FleetUSD: 50}
+	if again, _ := Load(data, other); again.Budgets().FleetUSD != 50 {
+		t.Fatalf("a start with other limits keeps the old ones: %+v", again.Budgets())
+	}
+}
