@@ -420,7 +420,7 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 
 // gatewayBudgets is the fleet's limits as the gateway reads them.
 func gatewayBudgets(f *fleet.Fleet) []byte {
-	b, _ := json.Marshal(modelusage.Budgets{AgentUSD: f.BudgetUSD, Agents: f.AgentBudgetsUSD, FleetUSD: f.FleetBudgetUSD})
+	b, _ := json.Marshal(modelusage.Budgets{AgentUSD: f.BudgetUSD, FleetUSD: f.FleetBudgetUSD})
 	return b
 }
 

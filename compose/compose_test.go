@@ -28,7 +28,6 @@ func TestRenderGolden(t *testing.T) {
 		"gateway-budgets": func() *fleet.Fleet {
 			f := testFleet(2)
 			f.Credential, f.BudgetUSD, f.FleetBudgetUSD = "ANTHROPIC_AUTH_TOKEN", 5, 12.5
-			f.AgentBudgetsUSD = map[string]float64{"agent-2": 8}
 			return f
 		},
 		"oauth-no-gateway": func() *fleet.Fleet { f := testFleet(1); f.Credential = "CLAUDE_CODE_OAUTH_TOKEN"; return f },

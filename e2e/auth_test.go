@@ -84,10 +84,17 @@ func TestAuthCanaryNeverLeaks(t *testing.T) {
 	// Where the canary must not be.
 	places := map[string]string{}
 	for _, c := range agents {
+		// Behind the model gateway an agent never holds the credential: not in Claude's
+		// environment, not in any file it can read.
+		places["the environment of the processes of "+c] = docker("exec", c, "sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'").Combined()
+		places["the files of "+c] = docker("exec", c, "sh", "-c", "grep -rlsF -- \"$0\" /home /run /tmp /workspace /etc /magents 2>/dev/null | sed \"s|^|$0 in |\"; true", canary).Combined()
 		places["docker inspect "+c] = docker("inspect", c).Combined()
 		places["docker logs "+c] = docker("logs", c).Combined()
 		places["health log of "+c] = docker("inspect", "-f", "{{json .State.Health}}", c).Combined()
 	}
+	proxy := project + "-" + "egress-proxy"
+	places["docker inspect "+proxy] = docker("inspect", proxy).Combined()
+	places["docker logs "+proxy] = docker("logs", proxy).Combined()
 	places["docker history"] = docker("history", "--no-trunc", images.Repository+":latest").Combined()
 	places["docker image inspect"] = docker("image", "inspect", images.Repository+":latest").Combined()
 	places["ps --format json"] = mg(nil, "ps", "--all", "--format", "json").Combined()

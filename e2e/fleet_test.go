@@ -178,7 +178,7 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 	// Claude's SessionStart hook says when it is at its prompt.
 	e.magents("wait", "--timeout", "60s").Assert(t, icmd.Success)
 	statuses := e.ps()
-	if len(statuses) != 2 || statuses[0]["Agent"] != "agent-1" || statuses[0]["State"] != "idle" || statuses[0]["Auth"] != "api-key" {
+	if len(statuses) != 2 || statuses[0]["Agent"] != "agent-1" || statuses[0]["State"] != "idle" || statuses[0]["Auth"] != "gateway" {
 		t.Errorf("ps --format json = %v", statuses)
 	}
 	// As docker ps: -q lists the agents' container IDs (not the egress proxy's), a template

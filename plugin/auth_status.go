@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/auth"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetauth"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
@@ -97,6 +98,27 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		st.AgentsError = "cannot list the agents: " + firstLine(err.Error())
 	}
 	docker := shellout.New(dockerCli)
+	// ask is what a container's supervisor would start Claude with (or, in the egress
+	// proxy, relay): a fingerprint, never the value.
+	ask := func(container string) (info struct{ Method, Var, Fingerprint, Error string }, err error) {
+		cmd := docker.Command(ctx, "exec", container, "magents-supervisor", "auth")
+		cmd.Stdout, cmd.Stderr = nil, nil
+		out, err := cmd.Output()
+		jerr := json.Unmarshal(out, &info)
+		termsafe.Value(&info) // the container's supervisor wrote it
+		if jerr == nil {
+			err = nil
+		}
+		return info, err
+	}
+	// With the model gateway the agents hold their gateway token: they have the
+	// credential in effect when the gateway does.
+	var gateway string
+	if f.ModelGateway() && len(statuses) > 0 {
+		if info, err := ask(f.Project + "-" + fleet.EgressProxyService); err == nil {
+			gateway = info.Fingerprint
+		}
+	}
 	for _, s := range statuses {
 		a := AgentAuthStatus{Agent: s.Agent, State: string(s.State), Refused: s.AuthError}
 		if s.ContainerState != "running" {
@@ -104,18 +126,15 @@ func runAuthStatus(ctx context.Context, dockerCli command.Cli, root *rootOptions
 			st.Agents = append(st.Agents, a)
 			continue
 		}
-		// Asked inside the agent, which answers with a fingerprint, never the value.
-		cmd := docker.Command(ctx, "exec", s.Container, "magents-supervisor", "auth")
-		cmd.Stdout, cmd.Stderr = nil, nil
-		out, err := cmd.Output()
-		var info struct{ Method, Var, Fingerprint, Error string }
-		jerr := json.Unmarshal(out, &info)
-		termsafe.Value(&info) // the agent wrote it
-		if jerr != nil && err != nil {
+		info, err := ask(s.Container)
+		if err != nil {
 			a.Error = "cannot ask the agent: " + err.Error()
 		}
 		a.Method, a.Error = info.Method, firstNonEmpty(a.Error, info.Error)
 		a.Current = want != "" && info.Fingerprint == want
+		if info.Method == "gateway" {
+			a.Current = want != "" && gateway == want
+		}
 		st.Agents = append(st.Agents, a)
 	}
 	if !fmtr.IsTable() {

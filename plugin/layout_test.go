@@ -22,7 +22,7 @@ var layers = [][]string{
 	{"internal/deploy", "internal/k8s"},
 	{"internal/workspace"},
 	{"internal/fleetauth"},
-	{"internal/fleetstatus"},
+	{"internal/fleetstatus", "internal/fleetusage"},
 	{"internal/swarmstack"},
 	{"internal/agentclone"},
 	{"internal/sharedconfig"},

@@ -67,6 +67,8 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		doctorCmd(dockerCli, &root),
 		deployCmd(dockerCli, &root),
 		egressCmd(dockerCli, &root),
+		usageCmd(dockerCli, &root),
+		budgetCmd(dockerCli, &root),
 		configCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)

@@ -21,6 +21,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetauth"
+	"github.com/docker-magents/docker-magents/internal/fleetusage"
 	"github.com/docker-magents/docker-magents/internal/sharedconfig"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/workspace"
@@ -49,6 +50,8 @@ type upOptions struct {
 	apiKeyFile     string
 	oauthTokenFile string
 	authCheck      bool
+	budgetUSD      float64
+	fleetBudgetUSD float64
 	isolation      string
 	base           string
 	includes       []string
@@ -121,6 +124,8 @@ agent's config volume is kept when it is removed (see 'docker magents ps --volum
 	flags.BoolVar(&opts.headless, "headless", false, "Run each agent's task once with claude -p and report done or failed (see 'docker magents results')")
 	flags.StringVar(&opts.tasksFile, "tasks", "", "File of tasks, one per line or a YAML list (agent-1 gets the first)")
 	flags.BoolVar(&opts.authCheck, "auth-check", false, "Have each agent check its credential with the model API at every Claude start (shows auth-rejected at once)")
+	flags.Float64Var(&opts.budgetUSD, "budget-usd", 0, "Each agent's spending limit in US dollars, enforced by the model gateway (0: none)")
+	flags.Float64Var(&opts.fleetBudgetUSD, "fleet-budget-usd", 0, "The whole fleet's spending limit in US dollars, enforced by the model gateway (0: none)")
 	flags.StringVar(&opts.apiKeyFile, "api-key-file", "", `Give the agents the API key in this file ("-": stdin); overrides the stored one and the environment`)
 	flags.StringVar(&opts.oauthTokenFile, "oauth-token-file", "", `Give the agents the token (from 'claude setup-token') in this file ("-": stdin)`)
 	return cmd
@@ -180,6 +185,17 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	}
 	if err := fleetauth.Share(dockerCli, f, flagCred); err != nil {
 		return err
+	}
+	if f.HasBudgets() {
+		if err := fleetusage.NoGateway(f); err != nil {
+			return fmt.Errorf("--budget-usd and --fleet-budget-usd are enforced by the model gateway, and %w; nothing was written", err)
+		}
+	}
+	switch {
+	case f.ModelGateway():
+		fmt.Fprintf(dockerCli.Err(), "Model: through the fleet's gateway, which alone holds the %s (each agent has a token of its own; see docker magents usage)\n", f.Credential)
+	case f.Egress == fleet.EgressAllowlist && f.Credential != "":
+		fmt.Fprintf(dockerCli.Err(), "note: each agent holds the %s itself: the model gateway (usage, budgets) relays API keys and auth tokens only\n", f.Credential)
 	}
 	if err := f.WriteGitCredentials(); err != nil {
 		return err
@@ -315,6 +331,12 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("auth-check") {
 		f.AuthCheck = opts.authCheck
+	}
+	if flags.Changed("budget-usd") {
+		f.BudgetUSD = opts.budgetUSD
+	}
+	if flags.Changed("fleet-budget-usd") {
+		f.FleetBudgetUSD = opts.fleetBudgetUSD
 	}
 	if flags.Changed("headless") {
 		f.Headless = opts.headless

@@ -15,6 +15,7 @@ import (
 	"io"
 	"iter"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -56,6 +57,17 @@ type modelGateway struct {
 	retryBase time.Duration
 	retryMax  time.Duration
 	metrics   gatewayMetrics
+	// denied: the fleet keeps its agents from the model (up --allow-model-endpoint=false).
+	denied bool
+}
+
+// upstreamHostPort is the model endpoint's host and port, as the allowlist names them.
+func (g *modelGateway) upstreamHostPort() string {
+	port := g.upstream.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[g.upstream.Scheme]
+	}
+	return net.JoinHostPort(g.upstream.Hostname(), port)
 }
 
 type gatewayMetrics struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,26 +13,88 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
-	"github.com/docker-magents/docker-magents/internal/anthropictest"
 )
 
 const realKey = "sk-ant-api03-the-fleets-real-key"
 
+// upstream is a Messages API stand-in for the gateway's unit tests (the supervisor's tests
+// import the standard library only; the e2e suite runs the real Claude against
+// internal/anthropictest): it records each request and answers what reply says, a message
+// reporting usage, streamed or whole, or an error.
+type upstream struct {
+	*httptest.Server
+	mu    sync.Mutex
+	reqs  []*http.Request
+	sent  modelusage.Usage
+	reply func(n int) upstreamReply
+}
+
+type upstreamReply struct {
+	status     int
+	retryAfter string
+	usage      modelusage.Usage
+}
+
+func startUpstream(t *testing.T, reply func(n int) upstreamReply) *upstream {
+	u := &upstream{reply: reply}
+	if u.reply == nil {
+		u.reply = func(int) upstreamReply { return upstreamReply{usage: modelusage.Usage{InputTokens: 9, OutputTokens: 7}} }
+	}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Model  string `json:"model"`
+			Stream bool   `json:"stream"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		u.mu.Lock()
+		u.reqs = append(u.reqs, r)
+		rep := u.reply(len(u.reqs))
+		if rep.status == 0 {
+			u.sent.Add(rep.usage)
+		}
+		u.mu.Unlock()
+		if rep.status != 0 {
+			if rep.retryAfter != "" {
+				w.Header().Set("Retry-After", rep.retryAfter)
+			}
+			w.WriteHeader(rep.status)
+			fmt.Fprintf(w, `{"type":"error","error":{"type":"overloaded_error","message":"scripted"}}`)
+			return
+		}
+		usage := fmt.Sprintf(`{"input_tokens":%d,"output_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":%d}`, rep.usage.InputTokens, rep.usage.OutputTokens, rep.usage.CacheReadInputTokens)
+		if !body.Stream {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"type":"message","model":%q,"content":[{"type":"text","text":"OK"}],"usage":%s}`, body.Model, usage)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":%q,\"usage\":{\"input_tokens\":%d,\"output_tokens\":1,\"cache_read_input_tokens\":%d}}}\n\n", body.Model, rep.usage.InputTokens, rep.usage.CacheReadInputTokens)
+		w.(http.Flusher).Flush()
+		fmt.Fprintf(w, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"OK\"}}\n\n")
+		fmt.Fprintf(w, "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":%d}}\n\n", rep.usage.OutputTokens)
+		fmt.Fprintf(w, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *upstream) requests() []*http.Request {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]*http.Request(nil), u.reqs...)
+}
+
 // testGateway is a gateway in front of the Messages API test double, relaying an API key,
 // served on agent's socket (the way an agent reaches it) and on a loopback port (the
 // proxy's own); it returns a client for each.
-func testGateway(t *testing.T, budgets modelusage.Budgets, respond anthropictest.Responder) (g *modelGateway, agentClient, ownClient *http.Client, double *anthropictest.Server) {
+func testGateway(t *testing.T, budgets modelusage.Budgets, reply func(n int) upstreamReply) (g *modelGateway, agentClient, ownClient *http.Client, double *upstream) {
 	t.Helper()
-	double, err := anthropictest.Start("127.0.0.1:0", respond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { double.Close() })
+	double = startUpstream(t, reply)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "key"), []byte("0123456789abcdef0123456789abcdef"), 0o600)
 	os.WriteFile(filepath.Join(dir, "anthropic_api_key"), []byte(realKey+"\n"), 0o600)
@@ -40,6 +103,7 @@ func testGateway(t *testing.T, budgets modelusage.Budgets, respond anthropictest
 		"MAGENTS_GATEWAY_KEY_FILE": filepath.Join(dir, "key"), "ANTHROPIC_API_KEY_FILE": filepath.Join(dir, "anthropic_api_key"),
 		"ANTHROPIC_BASE_URL": double.URL, "MAGENTS_GATEWAY_BUDGETS": string(b),
 	}
+	var err error
 	g, _, err = newModelGateway(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -96,29 +160,29 @@ func TestGatewayRelaysWithTheRealCredentialAndCounts(t *testing.T) {
 			t.Fatalf("stream %v: %d %s", stream, code, body)
 		}
 	}
-	reqs := double.Requests()
+	reqs := double.requests()
 	if len(reqs) != 2 {
 		t.Fatalf("the double saw %d requests", len(reqs))
 	}
 	for _, r := range reqs {
 		// Upstream sees what Claude sends with the real API key: x-api-key, no bearer,
 		// every other header as the agent sent it.
-		if r.APIKey != realKey || r.Bearer != "" || r.Header.Get("Authorization") != "" {
-			t.Errorf("upstream credential: x-api-key %q bearer %q", r.APIKey, r.Bearer)
+		if r.Header.Get("X-Api-Key") != realKey || r.Header.Get("Authorization") != "" {
+			t.Errorf("upstream credential: x-api-key %q authorization %q", r.Header.Get("X-Api-Key"), r.Header.Get("Authorization"))
 		}
 		for h, want := range map[string]string{"Anthropic-Version": "2023-06-01", "Anthropic-Beta": "claude-code-20250219,interleaved-thinking-2025-05-14", "User-Agent": "claude-cli/2.1.332 (external, sdk-cli)"} {
 			if got := r.Header.Get(h); got != want {
 				t.Errorf("upstream %s = %q, want %q", h, got, want)
 			}
 		}
-		if r.Path != "/v1/messages" {
-			t.Errorf("upstream path %s", r.Path)
+		if r.URL.Path != "/v1/messages" || r.URL.RawQuery != "beta=true" {
+			t.Errorf("upstream URL %s", r.URL)
 		}
 	}
 	// What the gateway counted is what the double reported.
 	rep := g.book.Report(time.Now())
 	got := rep.Agents["agent-1"].Models["claude-sonnet-4-5-20250929"]
-	sent := double.Sent()["claude-sonnet-4-5-20250929"]
+	sent := double.sent
 	if got.Requests != 2 || got.InputTokens != sent.InputTokens || got.OutputTokens != sent.OutputTokens || got.CostUSD <= 0 {
 		t.Fatalf("counted %+v, the double sent %+v", got, sent)
 	}
@@ -151,16 +215,15 @@ func TestGatewayRefusesAnotherAgentsToken(t *testing.T) {
 			t.Errorf("token %.20q: %d %s", tok, code, body)
 		}
 	}
-	if n := len(double.Requests()); n != 0 {
+	if n := len(double.requests()); n != 0 {
 		t.Errorf("%d refused requests reached upstream", n)
 	}
 }
 
 func TestGatewayEnforcesBudgets(t *testing.T) {
 	// Each answer costs 1000×$3 + 1000×$15 per million: $0.018.
-	usage := &anthropictest.Usage{InputTokens: 1000, OutputTokens: 1000}
-	g, agent, own, double := testGateway(t, modelusage.Budgets{AgentUSD: 0.03}, func(anthropictest.Request) anthropictest.Reply {
-		return anthropictest.Reply{Text: "OK", Usage: usage}
+	g, agent, own, double := testGateway(t, modelusage.Budgets{AgentUSD: 0.03}, func(int) upstreamReply {
+		return upstreamReply{usage: modelusage.Usage{InputTokens: 1000, OutputTokens: 1000}}
 	})
 	token := agentToken(g.key, "agent-1")
 	for i := range 2 {
@@ -172,7 +235,7 @@ func TestGatewayEnforcesBudgets(t *testing.T) {
 	if code != http.StatusPaymentRequired || !strings.Contains(body, "billing_error") || !strings.Contains(body, "agent-1 reached its budget of $0.03") {
 		t.Fatalf("over budget: %d %s", code, body)
 	}
-	if n := len(double.Requests()); n != 2 {
+	if n := len(double.requests()); n != 2 {
 		t.Fatalf("a refused request reached upstream: %d", n)
 	}
 	if rep := g.book.Report(time.Now()); !rep.Agents["agent-1"].Exceeded || rep.Agents["agent-1"].Refused != 1 {
@@ -189,21 +252,20 @@ func TestGatewayEnforcesBudgets(t *testing.T) {
 }
 
 func TestGatewayWaitsOutOverload(t *testing.T) {
-	var calls atomic.Int32
-	g, agent, own, _ := testGateway(t, modelusage.Budgets{}, func(anthropictest.Request) anthropictest.Reply {
-		switch n := calls.Add(1); {
+	g, agent, own, double := testGateway(t, modelusage.Budgets{}, func(n int) upstreamReply {
+		switch {
 		case n == 1 || n > 3:
-			return anthropictest.Reply{Status: 529, Error: "overloaded_error"}
+			return upstreamReply{status: 529}
 		case n == 2:
-			return anthropictest.Reply{Status: 429, Error: "rate_limit_error", RetryAfter: "0"}
+			return upstreamReply{status: 429, retryAfter: "0"}
 		}
-		return anthropictest.Reply{Text: "OK"}
+		return upstreamReply{usage: modelusage.Usage{InputTokens: 5}}
 	})
 	if code, body := do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), false)); code != http.StatusOK {
 		t.Fatalf("%d %s", code, body)
 	}
-	if calls.Load() != 3 {
-		t.Fatalf("upstream called %d times", calls.Load())
+	if n := len(double.requests()); n != 3 {
+		t.Fatalf("upstream called %d times", n)
 	}
 	// Past its retries the answer is passed on, as the API gave it.
 	code, body := do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), false))

@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -48,6 +49,10 @@ func main() {
 		os.Exit(runProxy(ctx))
 	case "proxy-denied":
 		os.Exit(proxyDenied(os.Stdout))
+	case "usage":
+		os.Exit(askProxy(http.MethodGet, "/magents/usage", nil, os.Stdout))
+	case "budget":
+		os.Exit(askProxy(http.MethodPost, "/magents/budget", os.Stdin, os.Stdout))
 	case "doctor":
 		os.Exit(doctor(cfg, os.Stdout))
 	case "config":
@@ -86,6 +91,8 @@ Commands:
   doctor        check the agent from inside (claude, tmux, writable dirs, credential, env) as JSON
   proxy         run the fleet's egress proxy (MAGENTS_EGRESS_ALLOW, MAGENTS_PROXY_ADDR)
   proxy-denied  print the running egress proxy's denials (JSON)
+  usage         print the running model gateway's account (JSON)
+  budget        set the running model gateway's budgets (JSON on stdin); print its account
   config show   print the fleet's shared config as this agent has it (JSON; env and headers redacted)
   config apply  stage and place a shared config set given as JSON on stdin (docker magents config sync)
   git-credential get|store|erase

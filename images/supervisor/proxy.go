@@ -221,6 +221,12 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: only the fleet's agents use the gateway, each through its own socket")
 			return
 		}
+		if p.gateway.denied {
+			// The fleet took the model's endpoint off its allowlist (up
+			// --allow-model-endpoint=false): refused and counted as any other host.
+			p.deny(w, r, p.gateway.upstreamHostPort())
+			return
+		}
 		p.gateway.serve(w, r, agent)
 	case p.gateway != nil && (r.URL.Path == "/magents/usage" || r.URL.Path == "/magents/budget" || r.URL.Path == "/metrics"):
 		// The account and the limits are the proxy's own port's (docker magents usage and
@@ -452,6 +458,7 @@ func runProxy(ctx context.Context) int {
 			return 1
 		}
 		gateway = g
+		g.denied = os.Getenv("MAGENTS_EGRESS_MODEL_ENDPOINT") == "deny"
 		if path := os.Getenv("MAGENTS_GATEWAY_STATE"); path != "" {
 			go g.keep(ctx, path, budgets)
 		}
@@ -568,18 +575,32 @@ func (l *agentListener) Accept() (net.Conn, error) {
 }
 
 // proxyDenied is `magents-supervisor proxy-denied`: print the running proxy's report.
-func proxyDenied(w io.Writer) int {
+func proxyDenied(w io.Writer) int { return askProxy(http.MethodGet, "/magents/denied", nil, w) }
+
+// askProxy asks the running proxy on its own port (run in its container) and prints the
+// answer; it fails when the proxy does not answer 200.
+func askProxy(method, path string, body io.Reader, w io.Writer) int {
 	addr := env("MAGENTS_PROXY_ADDR", ":3128")
 	if strings.HasPrefix(addr, ":") {
 		addr = "127.0.0.1" + addr
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	resp, err := client.Get("http://" + addr + "/magents/denied")
+	req, err := http.NewRequest(method, "http://"+addr+path, body)
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		logf("asking the egress proxy: %v", err)
 		return 1
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		logf("the egress proxy answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		return 1
+	}
 	_, _ = io.Copy(w, resp.Body)
 	return 0
 }

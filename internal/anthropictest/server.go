@@ -128,9 +128,6 @@ type Reply struct {
 	Status  int      // an error status (401, 429, 529 …) instead of a message
 	Error   string   // its error type, e.g. authentication_error
 	Delay   time.Duration
-	// RetryAfter is the retry-after header of an error answer, as the API sends with 429
-	// and 529.
-	RetryAfter string
 	Usage      *Usage // the usage to report; nil: counted from the request and the reply
 }
 
@@ -274,9 +271,6 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(reply.Delay)
 	}
 	if reply.Status >= 400 {
-		if reply.RetryAfter != "" {
-			w.Header().Set("Retry-After", reply.RetryAfter)
-		}
 		writeError(w, reply.Status, reply.Error, "scripted error from the Messages API test double")
 		return
 	}

@@ -109,6 +109,25 @@ func fleetChecks(ctx context.Context, dockerCli command.Cli, in Input, c *checks
 		c.add("fleet", "auth", agentstate.CheckFail, firstLine(err.Error()), "docker magents auth setup")
 	default:
 		c.add("fleet", "auth", agentstate.CheckOK, eff.Describe(), "")
+		if eff.Credential != nil {
+			gatewayCheck(in.Fleet, eff.Credential.Var, c)
+		}
+	}
+}
+
+// gatewayCheck says whether the agents reach the model through the fleet's gateway (which
+// alone holds the credential, counts usage and enforces budgets) or hold the credential of
+// variable name themselves, and why.
+func gatewayCheck(f *fleet.Fleet, name string, c *checks) {
+	switch {
+	case f.Egress != fleet.EgressAllowlist:
+		c.add("fleet", "model-gateway", agentstate.CheckWarn, "open egress: each agent holds the credential itself; no usage is counted and no budget enforced",
+			"docker magents up --egress allowlist")
+	case !fleet.GatewayRelays(name):
+		c.add("fleet", "model-gateway", agentstate.CheckWarn, "each agent holds the "+name+" itself: the gateway relays API keys and auth tokens only (whether the API takes a relayed OAuth token cannot be shown offline)",
+			"to keep the credential out of the agents, give them an API key: docker magents up --api-key-file FILE")
+	default:
+		c.add("fleet", "model-gateway", agentstate.CheckOK, "the agents reach the model through the fleet's gateway, which alone holds the "+name+"; each agent has a token of its own", "")
 	}
 }
 

@@ -90,10 +90,10 @@ type Fleet struct {
 	Credential string `yaml:"credential,omitempty"`
 	AuthLogin  string `yaml:"auth_login,omitempty"`
 	// Budgets are spending limits in US dollars that the model gateway enforces: each
-	// agent's (AgentBudgetsUSD, else BudgetUSD) and the whole fleet's. Zero is none.
-	BudgetUSD       float64            `yaml:"budget_usd,omitempty"`
-	AgentBudgetsUSD map[string]float64 `yaml:"agent_budgets_usd,omitempty"`
-	FleetBudgetUSD  float64            `yaml:"fleet_budget_usd,omitempty"`
+	// agent's and the whole fleet's (up --budget-usd, --fleet-budget-usd). Zero is none.
+	// docker magents budget set changes them in the running gateway only.
+	BudgetUSD      float64 `yaml:"budget_usd,omitempty"`
+	FleetBudgetUSD float64 `yaml:"fleet_budget_usd,omitempty"`
 	// AuthCheck has each agent ask the model API whether it takes the credential at every
 	// Claude start (a free request), so a refused one shows as auth-rejected at once.
 	AuthCheck bool `yaml:"auth_check,omitempty"`
@@ -203,7 +203,7 @@ func (f *Fleet) ModelGateway() bool {
 
 // HasBudgets reports whether any spending limit is set.
 func (f *Fleet) HasBudgets() bool {
-	return f.BudgetUSD > 0 || f.FleetBudgetUSD > 0 || len(f.AgentBudgetsUSD) > 0
+	return f.BudgetUSD > 0 || f.FleetBudgetUSD > 0
 }
 
 // EgressProxyService is the compose service of the egress proxy.
@@ -433,6 +433,9 @@ func (f *Fleet) Validate() error {
 	}
 	if f.CPUs < 0 {
 		errs = append(errs, fmt.Errorf("invalid --cpus %v: give a positive number", f.CPUs))
+	}
+	if f.BudgetUSD < 0 || f.FleetBudgetUSD < 0 {
+		errs = append(errs, errors.New("invalid budget: give 0 (none) or more US dollars"))
 	}
 	if f.ReadOnlyRootfs && f.Config.hasFiles() {
 		errs = append(errs, errors.New("--read-only-rootfs and a shared agent config (--claude-md, --settings, --mcp, --commands) do not go together: compose copies the config into each container, which a read-only root refuses; drop one of them"))

@@ -1,0 +1,73 @@
+// Package fleetusage is what a fleet's model gateway counted and the limits it enforces,
+// asked of the gateway (the egress proxy's container) through the engine: docker magents
+// usage and budget read and change them here.
+package fleetusage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	mobyclient "github.com/moby/moby/client"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
+	"github.com/docker-magents/docker-magents/internal/agentexec"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// NoGateway says why fleet f has no gateway to ask.
+func NoGateway(f *fleet.Fleet) error {
+	if f.ModelGateway() {
+		return nil
+	}
+	why := "its egress is open"
+	if f.Egress == fleet.EgressAllowlist {
+		why = "its credential is " + orNone(f.Credential) + ", which agents hold themselves"
+	}
+	return fmt.Errorf("project %s has no model gateway: %s. The gateway counts usage and enforces budgets for fleets with --egress allowlist and an API key or auth token (docker magents up --api-key-file FILE)", f.Project, why)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Report asks the gateway for its account.
+func Report(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) (*modelusage.Report, error) {
+	return ask(ctx, api, f, nil, "usage")
+}
+
+// SetBudgets gives the running gateway new limits (kept across its restarts until an up
+// gives it others) and returns its account.
+func SetBudgets(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, b modelusage.Budgets) (*modelusage.Report, error) {
+	in, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	return ask(ctx, api, f, in, "budget")
+}
+
+func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []byte, command string) (*modelusage.Report, error) {
+	if err := NoGateway(f); err != nil {
+		return nil, err
+	}
+	proxy := f.Project + "-" + fleet.EgressProxyService
+	out, stderr, code, err := agentexec.WithInput(ctx, api, proxy, stdin, "/usr/local/bin/magents-supervisor", command)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("it exited %d: %s", code, strings.TrimSpace(string(stderr)))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("asking the model gateway %s (is the fleet up? docker magents up): %v", proxy, err)
+	}
+	var rep modelusage.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return nil, fmt.Errorf("reading the model gateway's account: %w", err)
+	}
+	if rep.Agents == nil {
+		rep.Agents = map[string]modelusage.AgentUsage{}
+	}
+	return &rep, nil
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
+	"github.com/docker-magents/docker-magents/internal/fleetusage"
+	"github.com/docker-magents/docker-magents/internal/format"
+)
+
+type usageOptions struct {
+	format string
+	by     string
+	total  bool
+}
+
+// usageGroupings are usage --by's values.
+var usageGroupings = []string{"agent", "model"}
+
+func usageCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
+	var opts usageOptions
+	cmd := &cobra.Command{
+		Use:   "usage [OPTIONS]",
+		Short: "Show the tokens and cost of each agent's model requests, as the fleet's model gateway counted them",
+		Long: `Show what the fleet's model gateway counted of the Messages API's answers: requests,
+tokens by kind and their cost in US dollars (at the prices in the repository's table),
+one row per agent or per model, side calls (titles, summaries) included. The gateway
+counts what the API reports; nothing an agent says about itself is taken.
+
+The table ends with a TOTAL row; JSON has one object per row and no total (--total
+prints the total alone).`,
+		Example: `  docker magents usage
+  docker magents usage --by model
+  docker magents usage --total --format '{{.CostUSD}}'`,
+		Args: cli.NoArgs,
+		RunE: withSignals(func(ctx context.Context) error {
+			return runUsage(ctx, dockerCli, root, opts)
+		}),
+	}
+	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
+	cmd.Flags().StringVar(&opts.by, "by", "agent", "One row per: "+strings.Join(usageGroupings, ", "))
+	cmd.Flags().BoolVar(&opts.total, "total", false, "Print the fleet's total alone")
+	return cmd
+}
+
+// UsageRow is one row of docker magents usage --format json.
+type UsageRow struct {
+	Agent               string  `json:"Agent,omitempty"`
+	Model               string  `json:"Model,omitempty"`
+	Requests            int     `json:"Requests"`
+	InputTokens         int     `json:"InputTokens"`
+	OutputTokens        int     `json:"OutputTokens"`
+	CacheCreationTokens int     `json:"CacheCreationTokens"`
+	CacheReadTokens     int     `json:"CacheReadTokens"`
+	Tokens              int     `json:"Tokens"`
+	CostUSD             float64 `json:"CostUSD"`
+	// Unpriced: some tokens were of a model the price table does not know (no cost).
+	Unpriced bool `json:"Unpriced,omitempty"`
+	// An agent's limit (0: none), whether it was reached, and the requests refused for it.
+	BudgetUSD      float64 `json:"BudgetUSD,omitempty"`
+	BudgetExceeded bool    `json:"BudgetExceeded,omitempty"`
+	Refused        int     `json:"Refused,omitempty"`
+}
+
+func usageRow(u modelusage.Usage) UsageRow {
+	return UsageRow{Requests: u.Requests, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
+		CacheCreationTokens: u.CacheCreationInputTokens, CacheReadTokens: u.CacheReadInputTokens,
+		Tokens: u.Tokens(), CostUSD: u.CostUSD, Unpriced: u.Unpriced}
+}
+
+func runUsage(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts usageOptions) error {
+	if !slices.Contains(usageGroupings, opts.by) {
+		return fmt.Errorf("invalid --by %q: use %s", opts.by, strings.Join(usageGroupings, " or "))
+	}
+	fmtr, err := format.Parse(opts.format)
+	if err != nil {
+		return err
+	}
+	f, err := root.loadFleet()
+	if err != nil {
+		return err
+	}
+	if err := fleetusage.NoGateway(f); err != nil {
+		return err
+	}
+	rep, err := fleetusage.Report(ctx, dockerCli.Client(), f)
+	if err != nil {
+		return err
+	}
+	total := usageRow(rep.Total())
+	if opts.total {
+		return format.Value(dockerCli.Out(), fmtr, total, func(w io.Writer) error { return usageTable(w, opts.by, nil, &total) })
+	}
+	rows := usageRows(f, rep, opts.by)
+	return format.Rows(dockerCli.Out(), fmtr, rows, func(w io.Writer) error { return usageTable(w, opts.by, rows, &total) })
+}
+
+// usageRows are the account by agent (every agent of the fleet, and any other the gateway
+// served, in agent order) or by model (by name).
+func usageRows(f *fleet.Fleet, rep *modelusage.Report, by string) []UsageRow {
+	var rows []UsageRow
+	if by == "model" {
+		models := map[string]modelusage.Usage{}
+		for _, a := range rep.Agents {
+			for m, u := range a.Models {
+				t := models[m]
+				t.Add(u)
+				models[m] = t
+			}
+		}
+		for _, m := range slices.Sorted(func(yield func(string) bool) {
+			for m := range models {
+				if !yield(m) {
+					return
+				}
+			}
+		}) {
+			r := usageRow(models[m])
+			r.Model = orDash(m)
+			rows = append(rows, r)
+		}
+		return rows
+	}
+	names := f.AgentNames()
+	for name := range rep.Agents {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return fleetstatus.Order(a) - fleetstatus.Order(b) })
+	for _, name := range names {
+		a := rep.Agents[name]
+		r := usageRow(a.Total())
+		r.Agent, r.BudgetUSD, r.BudgetExceeded, r.Refused = name, rep.Budgets.Of(name), a.Exceeded || rep.FleetExceeded, a.Refused
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func usageTable(out io.Writer, by string, rows []UsageRow, total *UsageRow) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	first := strings.ToUpper(by)
+	fmt.Fprintf(w, "%s\tREQUESTS\tINPUT\tOUTPUT\tCACHE WRITE\tCACHE READ\tCOST\tBUDGET\n", first)
+	line := func(name string, r UsageRow) {
+		cost := fmt.Sprintf("$%.4f", r.CostUSD)
+		if r.Unpriced {
+			cost += " (some unpriced)"
+		}
+		budget := "-"
+		if r.BudgetUSD > 0 {
+			budget = fmt.Sprintf("$%.2f", r.BudgetUSD)
+		}
+		if r.BudgetExceeded {
+			budget += " (reached)"
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", name, r.Requests, r.InputTokens, r.OutputTokens, r.CacheCreationTokens, r.CacheReadTokens, cost, budget)
+	}
+	for _, r := range rows {
+		line(r.Agent+r.Model, r)
+	}
+	if total != nil {
+		line("TOTAL", *total)
+	}
+	return w.Flush()
+}
