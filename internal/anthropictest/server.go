@@ -128,7 +128,7 @@ type Reply struct {
 	Status  int      // an error status (401, 429, 529 …) instead of a message
 	Error   string   // its error type, e.g. authentication_error
 	Delay   time.Duration
-	Usage      *Usage // the usage to report; nil: counted from the request and the reply
+	Usage   *Usage // the usage to report; nil: counted from the request and the reply
 }
 
 // Usage is the usage block of a Messages response, as the API reports it.
