@@ -148,11 +148,16 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 			env[k] = ptr("localhost,127.0.0.1,::1")
 		}
 	}
+	if f.Egress == fleet.EgressAllowlist {
+		// The agent's own token (the proxy writes it in the agent's socket directory): how
+		// the dispatcher, and the gateway, know it besides its socket.
+		env["MAGENTS_AGENT_TOKEN_FILE"] = ptr(fleet.EgressSocketMount + "/" + fleet.AgentTokenFile)
+	}
 	if gateway {
 		// The model through the fleet's gateway, on the same loopback port (the proxy takes
-		// origin-form requests for the Messages API), with the agent's own token.
+		// origin-form requests for the Messages API), with the agent's token.
 		env["ANTHROPIC_BASE_URL"] = ptr("http://127.0.0.1:" + ProxyPort)
-		env["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(fleet.EgressSocketMount + "/" + fleet.GatewayTokenFile)
+		env["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(fleet.EgressSocketMount + "/" + fleet.AgentTokenFile)
 	}
 	if len(f.ConfigSet) > 0 {
 		s.Configs = sharedConfigRefs(f)
@@ -393,18 +398,20 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	if f.DenyModelEndpoint {
 		s.Environment["MAGENTS_EGRESS_MODEL_ENDPOINT"] = ptr("deny")
 	}
+	// The fleet's key (and with the gateway its credential), read-only, here alone; the
+	// work queue and the gateway's account kept beside the agents' socket directories.
+	s.Environment["MAGENTS_AGENT_KEY_FILE"] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.AgentKeyFile)
+	s.Environment["MAGENTS_QUEUE_STATE"] = ptr(fleet.EgressSocketMount + "/" + fleet.QueueStateFile)
+	s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+		Type: types.VolumeTypeBind, Source: fleet.GatewaySecretsRel, Target: fleet.GatewaySecretsMountPath, ReadOnly: true,
+	})
 	if f.ModelGateway() {
-		// The model gateway: the fleet's credential and key, read-only, here alone; its
-		// account kept beside the agents' socket directories.
+		s.Environment["MAGENTS_MODEL_GATEWAY"] = ptr("1")
 		s.Environment[f.Credential+"_FILE"] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.SecretFileName(f.Credential))
-		s.Environment["MAGENTS_GATEWAY_KEY_FILE"] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.GatewayKeyFile)
 		s.Environment["MAGENTS_GATEWAY_STATE"] = ptr(fleet.EgressSocketMount + "/" + fleet.GatewayStateFile)
 		if f.HasBudgets() {
 			s.Environment["MAGENTS_GATEWAY_BUDGETS"] = ptr(string(gatewayBudgets(f)))
 		}
-		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
-			Type: types.VolumeTypeBind, Source: fleet.GatewaySecretsRel, Target: fleet.GatewaySecretsMountPath, ReadOnly: true,
-		})
 	}
 	s.Networks = map[string]*types.ServiceNetworkConfig{EgressNetwork: nil}
 	s.CapDrop = []string{"ALL"}

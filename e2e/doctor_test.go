@@ -39,7 +39,7 @@ func TestDoctor(t *testing.T) {
 	res.Assert(t, icmd.Success)
 	for _, want := range []string{"[ok]   engine", "[ok]   buildkit", "[ok]   compose", "Claude Code 2.1.332", "[ok]   auth",
 		"agent-1", "[ok]   claude       2.1.332 (Claude Code)", "[ok]   tmux", "[ok]   config dir", "[ok]   workspace",
-		"[ok]   credential   api-key", "[ok]   worktree     ./.magents/worktrees/agent-1 on magents/agent-1: clean"} {
+		"[ok]   credential   gateway", "[ok]   model-gateway the agents reach the model through the fleet's gateway", "[ok]   worktree     ./.magents/worktrees/agent-1 on magents/agent-1: clean"} {
 		if !strings.Contains(res.Stdout(), want) {
 			t.Errorf("doctor lacks %q:\n%s", want, res.Stdout())
 		}

@@ -69,6 +69,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		egressCmd(dockerCli, &root),
 		usageCmd(dockerCli, &root),
 		budgetCmd(dockerCli, &root),
+		queueCmd(dockerCli, &root),
 		configCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)

@@ -18,9 +18,11 @@ import (
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images"
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetauth"
+	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleetusage"
 	"github.com/docker-magents/docker-magents/internal/sharedconfig"
 	"github.com/docker-magents/docker-magents/internal/shellout"
@@ -186,6 +188,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err := fleetauth.Share(dockerCli, f, flagCred); err != nil {
 		return err
 	}
+	if err := f.WriteAgentKey(); err != nil {
+		return fmt.Errorf("making the fleet's key: %w", err)
+	}
 	if f.HasBudgets() {
 		if err := fleetusage.NoGateway(f); err != nil {
 			return fmt.Errorf("--budget-usd and --fleet-budget-usd are enforced by the model gateway, and %w; nothing was written", err)
@@ -234,6 +239,17 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		if err := sharedconfig.Push(ctx, dockerCli.Client(), dockerCli.Out(), f, f.AgentNames(), false); err != nil {
 			return fmt.Errorf("giving the running agents the changed shared config: %w\nRun docker magents config sync to try again", err)
 		}
+	}
+	if len(f.Queued) > 0 {
+		tasks := make([]workqueue.NewTask, len(f.Queued))
+		for i, p := range f.Queued {
+			tasks[i] = workqueue.NewTask{Prompt: p}
+		}
+		added, err := fleetqueue.Add(ctx, dockerCli.Client(), f, tasks)
+		if err != nil {
+			return fmt.Errorf("queueing the tasks beyond one per agent: %w\nAdd them with docker magents queue add --file", err)
+		}
+		fmt.Fprintf(dockerCli.Out(), "%d more task(s) queued, %s to %s: the agents take them as they go idle (docker magents queue ls)\n", len(added), added[0].ID, added[len(added)-1].ID)
 	}
 	fmt.Fprintf(dockerCli.Out(), "%d agent(s) of project %s are healthy. Attach: docker magents attach agent-1 (detach with C-b d)\n", f.Agents, f.Project)
 	return nil
@@ -366,6 +382,10 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 		if f.Tasks, err = fleet.ParseTasks(b); err != nil {
 			return fmt.Errorf("--tasks %s: %w", opts.tasksFile, err)
 		}
+	}
+	if (flags.Changed("task") || flags.Changed("tasks")) && len(f.Tasks) > f.Agents && fleetqueue.NoQueue(f) == nil {
+		// One for each agent at its start; the fleet's work queue takes the rest.
+		f.Tasks, f.Queued = f.Tasks[:f.Agents], f.Tasks[f.Agents:]
 	}
 	if flags.Changed("env-file") {
 		f.EnvFile = f.Rel(opts.envFile)

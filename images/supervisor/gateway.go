@@ -40,8 +40,8 @@ import (
 // whatever steals its environment — never holds the real credential; the model's host is
 // not on the agents' allowlist.
 
-// GatewayTokenFile is the agent's token, in its socket directory.
-const gatewayTokenFile = "gateway-token"
+// agentTokenFile is the agent's token, in its socket directory.
+const agentTokenFile = "agent-token"
 
 type modelGateway struct {
 	upstream *url.URL
@@ -59,6 +59,10 @@ type modelGateway struct {
 	metrics   gatewayMetrics
 	// denied: the fleet keeps its agents from the model (up --allow-model-endpoint=false).
 	denied bool
+	// task names the queue's task an agent works on (its usage is counted for it too), and
+	// overBudget ends that task when the agent is refused for a budget.
+	task       func(agent string) string
+	overBudget func(agent, why string)
 }
 
 // upstreamHostPort is the model endpoint's host and port, as the allowlist names them.
@@ -121,8 +125,10 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		return
 	}
 	metered := r.Method == http.MethodPost && r.URL.Path == "/v1/messages"
+	task := g.task(agent)
 	if metered {
 		if err := g.book.Allow(agent); err != nil {
+			g.overBudget(agent, err.Error())
 			g.metrics.count(agent, http.StatusPaymentRequired)
 			apiError(w, http.StatusPaymentRequired, "billing_error", "docker-magents model gateway: "+err.Error())
 			return
@@ -173,7 +179,7 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 	if model == "" {
 		model = modelusage.ReadModel(body)
 	}
-	g.book.Record(agent, "", model, u)
+	g.book.Record(agent, task, model, u)
 }
 
 // roundTrip sends the agent's request upstream as Claude would have sent it with the
@@ -278,24 +284,37 @@ func (m *bodyMeter) result() (string, modelusage.Usage, bool) {
 	return m.meter.Result()
 }
 
-// writeGatewayToken gives agent its token, in its socket directory, before the proxy
+// writeAgentToken gives agent its token, in its socket directory, before the proxy
 // listens there: an agent whose socket answers has its token. Written anew each time (the
 // agent owns the directory: what it put there is replaced, never followed).
-func (g *modelGateway) writeGatewayToken(dir, agent string) error {
-	return writeFileAtomic(filepath.Join(dir, gatewayTokenFile), []byte(agentToken(g.key, agent)+"\n"), 0o600)
+func writeAgentToken(key []byte, dir, agent string) error {
+	return writeFileAtomic(filepath.Join(dir, agentTokenFile), []byte(agentToken(key, agent)+"\n"), 0o600)
 }
 
-// newModelGateway reads the gateway's settings: MAGENTS_GATEWAY_KEY_FILE (the fleet's key),
-// the credential (its *_FILE), ANTHROPIC_BASE_URL (else the Messages API),
-// MAGENTS_GATEWAY_BUDGETS (JSON) and MAGENTS_GATEWAY_STATE (where the account is kept).
-func newModelGateway(getenv func(string) string) (*modelGateway, modelusage.Budgets, error) {
-	var budgets modelusage.Budgets
-	key, err := os.ReadFile(getenv("MAGENTS_GATEWAY_KEY_FILE"))
-	if err != nil {
-		return nil, budgets, fmt.Errorf("model gateway: reading its key: %w", err)
+// readAgentKey reads the fleet's key (MAGENTS_AGENT_KEY_FILE), which signs the agents'
+// tokens; nil when the fleet has none.
+func readAgentKey(getenv func(string) string) ([]byte, error) {
+	path := getenv("MAGENTS_AGENT_KEY_FILE")
+	if path == "" {
+		return nil, nil
 	}
-	if len(bytes.TrimSpace(key)) < 16 {
-		return nil, budgets, errors.New("model gateway: its key file holds less than 16 bytes")
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the fleet's key: %w", err)
+	}
+	if key = bytes.TrimSpace(key); len(key) < 16 {
+		return nil, errors.New("the fleet's key file holds less than 16 bytes")
+	}
+	return key, nil
+}
+
+// newModelGateway reads the gateway's settings: the credential (its *_FILE),
+// ANTHROPIC_BASE_URL (else the Messages API), MAGENTS_GATEWAY_BUDGETS (JSON) and
+// MAGENTS_GATEWAY_STATE (where the account is kept); key signs the agents' tokens.
+func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, modelusage.Budgets, error) {
+	var budgets modelusage.Budgets
+	if key == nil {
+		return nil, budgets, errors.New("model gateway: the fleet has no key for the agents' tokens (MAGENTS_AGENT_KEY_FILE)")
 	}
 	base := getenv("ANTHROPIC_BASE_URL")
 	if base == "" {
@@ -311,7 +330,8 @@ func newModelGateway(getenv func(string) string) (*modelGateway, modelusage.Budg
 		}
 	}
 	g := &modelGateway{
-		upstream: up, key: bytes.TrimSpace(key), retries: 3, retryBase: time.Second, retryMax: time.Minute,
+		task: func(string) string { return "" }, overBudget: func(string, string) {},
+		upstream: up, key: key, retries: 3, retryBase: time.Second, retryMax: time.Minute,
 		transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, ResponseHeaderTimeout: 10 * time.Minute,
 			IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 64},
 	}

@@ -43,7 +43,9 @@ type upstreamReply struct {
 func startUpstream(t *testing.T, reply func(n int) upstreamReply) *upstream {
 	u := &upstream{reply: reply}
 	if u.reply == nil {
-		u.reply = func(int) upstreamReply { return upstreamReply{usage: modelusage.Usage{InputTokens: 9, OutputTokens: 7}} }
+		u.reply = func(int) upstreamReply {
+			return upstreamReply{usage: modelusage.Usage{InputTokens: 9, OutputTokens: 7}}
+		}
 	}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
@@ -100,11 +102,15 @@ func testGateway(t *testing.T, budgets modelusage.Budgets, reply func(n int) ups
 	os.WriteFile(filepath.Join(dir, "anthropic_api_key"), []byte(realKey+"\n"), 0o600)
 	b, _ := json.Marshal(budgets)
 	env := map[string]string{
-		"MAGENTS_GATEWAY_KEY_FILE": filepath.Join(dir, "key"), "ANTHROPIC_API_KEY_FILE": filepath.Join(dir, "anthropic_api_key"),
+		"MAGENTS_AGENT_KEY_FILE": filepath.Join(dir, "key"), "ANTHROPIC_API_KEY_FILE": filepath.Join(dir, "anthropic_api_key"),
 		"ANTHROPIC_BASE_URL": double.URL, "MAGENTS_GATEWAY_BUDGETS": string(b),
 	}
-	var err error
-	g, _, err = newModelGateway(func(k string) string { return env[k] })
+	getenv := func(k string) string { return env[k] }
+	key, err := readAgentKey(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _, err = newModelGateway(getenv, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,15 +309,15 @@ func TestGatewayAccountSurvivesRestart(t *testing.T) {
 func TestGatewayWritesEachAgentItsToken(t *testing.T) {
 	dir := t.TempDir()
 	g := &modelGateway{key: []byte("0123456789abcdef0123456789abcdef")}
-	os.Symlink("/etc/passwd", filepath.Join(dir, gatewayTokenFile))
-	if err := g.writeGatewayToken(dir, "agent-3"); err != nil {
+	os.Symlink("/etc/passwd", filepath.Join(dir, agentTokenFile))
+	if err := writeAgentToken(g.key, dir, "agent-3"); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, gatewayTokenFile))
+	b, err := os.ReadFile(filepath.Join(dir, agentTokenFile))
 	if err != nil || strings.TrimSpace(string(b)) != agentToken(g.key, "agent-3") {
 		t.Fatalf("token file: %q %v", b, err)
 	}
-	if st, _ := os.Lstat(filepath.Join(dir, gatewayTokenFile)); st.Mode().Perm() != 0o600 || st.Mode()&os.ModeSymlink != 0 {
+	if st, _ := os.Lstat(filepath.Join(dir, agentTokenFile)); st.Mode().Perm() != 0o600 || st.Mode()&os.ModeSymlink != 0 {
 		t.Fatalf("token file mode %v", st.Mode())
 	}
 	if agentToken(g.key, "agent-3") == agentToken(g.key, "agent-4") {
@@ -320,7 +326,7 @@ func TestGatewayWritesEachAgentItsToken(t *testing.T) {
 }
 
 func TestAgentReadsTheGatewayTokenNotTheCredential(t *testing.T) {
-	path := filepath.Join(t.TempDir(), gatewayTokenFile)
+	path := filepath.Join(t.TempDir(), agentTokenFile)
 	go func() { time.Sleep(200 * time.Millisecond); os.WriteFile(path, []byte("magents-gw-abc\n"), 0o600) }()
 	c, err := resolveCredentials(envFunc(map[string]string{"MAGENTS_GATEWAY_TOKEN_FILE": path}))
 	if err != nil || c.method != "gateway" || c.env["ANTHROPIC_AUTH_TOKEN"] != "magents-gw-abc" || len(c.env) != 1 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -36,6 +37,7 @@ var hookEvents = []hookEvent{
 	{Name: "PostToolUse"},  // a tool ran (after a permission was given): working
 	{Name: "Notification"}, // a permission request or a question: waiting
 	{Name: "Stop"},         // the turn ended: idle
+	{Name: "StopFailure"},  // the turn ended on an API error: idle
 }
 
 // writeSettings writes Claude's user settings in the config dir: the agent's own, with
@@ -107,6 +109,19 @@ type hookInput struct {
 	Message          string `json:"message"`           // Notification
 	NotificationType string `json:"notification_type"` // Notification: permission_prompt, idle_prompt, …
 	ToolName         string `json:"tool_name"`
+	// Stop and StopFailure: Claude's last message of the turn; StopFailure: the API error.
+	LastAssistantMessage string          `json:"last_assistant_message"`
+	Error                json.RawMessage `json:"error"`
+	ErrorDetails         string          `json:"error_details"`
+}
+
+// failure says what a StopFailure reported: the error and its details.
+func (in hookInput) failure() string {
+	var e string
+	if json.Unmarshal(in.Error, &e) != nil {
+		e = strings.Trim(string(in.Error), `"`)
+	}
+	return strings.TrimSpace(strings.Join(strings.Fields(cmp.Or(e, "an API error")+" "+in.ErrorDetails), " "))
 }
 
 // hookState is what the hooks last reported, kept in the run dir for `health`.
@@ -115,14 +130,23 @@ type hookState struct {
 	Since  time.Time        `json:"since"`
 	Event  string           `json:"event"`
 	Detail string           `json:"detail,omitempty"` // what Claude waits for, in its words
+	// At is when the last event came (Since changes only with the state).
+	At time.Time `json:"at,omitzero"`
+	// After a turn: Claude's last message (Stop, StopFailure), and the API error that ended
+	// it (StopFailure). Kept for the work queue's report; never in health.
+	Result  string `json:"result,omitempty"`
+	Failure string `json:"failure,omitempty"`
 }
+
+// maxResult bounds the last message a hook state keeps.
+const maxResult = 64 << 10
 
 func hookStateFile(cfg config) string { return filepath.Join(cfg.RunDir, "agent-state.json") }
 
 // nextState is the hooks' state machine: the state after event in, given the state before.
 func nextState(prev hookState, in hookInput, now time.Time) hookState {
 	next := prev
-	next.Event = in.Event
+	next.Event, next.At = in.Event, now.UTC()
 	switch in.Event {
 	case "SessionStart":
 		if in.Source == "compact" && prev.State != "" {
@@ -146,8 +170,18 @@ func nextState(prev hookState, in hookInput, now time.Time) hookState {
 		default:
 			next.State, next.Detail = agentstate.Waiting, in.Message
 		}
-	case "Stop":
+	case "Stop", "StopFailure":
 		next.State, next.Detail = agentstate.Idle, ""
+		next.Result, next.Failure = in.LastAssistantMessage, ""
+		if len(next.Result) > maxResult {
+			next.Result = next.Result[:maxResult]
+		}
+		if in.Event == "StopFailure" {
+			next.Failure = in.failure()
+		}
+	}
+	if in.Event != "Stop" && in.Event != "StopFailure" {
+		next.Result, next.Failure = "", ""
 	}
 	if next.State != prev.State || prev.Since.IsZero() {
 		next.Since = now.UTC()
@@ -181,6 +215,18 @@ func recordHook(cfg config, args []string, stdin io.Reader) int {
 	}
 	kick(cfg)
 	return 0
+}
+
+// setHookState records a state the supervisor itself brought about (it interrupted a
+// turn, for which Claude runs no hook), as of now.
+func setHookState(cfg config, st hookState, now time.Time) {
+	st.Since, st.At = now.UTC(), now.UTC()
+	if data, err := json.Marshal(st); err == nil {
+		if err := writeFileAtomic(hookStateFile(cfg), data, 0o644); err != nil {
+			logf("%v", err)
+		}
+	}
+	kick(cfg)
 }
 
 func readHookState(cfg config) (hookState, bool) {

@@ -53,6 +53,8 @@ func main() {
 		os.Exit(askProxy(http.MethodGet, "/magents/usage", nil, os.Stdout))
 	case "budget":
 		os.Exit(askProxy(http.MethodPost, "/magents/budget", os.Stdin, os.Stdout))
+	case "queue":
+		os.Exit(queueCommand(args[1:]))
 	case "doctor":
 		os.Exit(doctor(cfg, os.Stdout))
 	case "config":
@@ -93,6 +95,8 @@ Commands:
   proxy-denied  print the running egress proxy's denials (JSON)
   usage         print the running model gateway's account (JSON)
   budget        set the running model gateway's budgets (JSON on stdin); print its account
+  queue ls|add|cancel ID|retry ID
+                the running dispatcher's work queue (JSON; add reads a JSON list of tasks on stdin)
   config show   print the fleet's shared config as this agent has it (JSON; env and headers redacted)
   config apply  stage and place a shared config set given as JSON on stdin (docker magents config sync)
   git-credential get|store|erase

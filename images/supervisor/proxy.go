@@ -99,8 +99,10 @@ type egressProxy struct {
 	// statuses: each agent's last status report (statuspush.go), by the agent its socket
 	// belongs to.
 	statuses map[string]agentStatusReport
-	// gateway, when the fleet has one, answers the agents' Messages API requests.
-	gateway *modelGateway
+	// gateway, when the fleet has one, answers the agents' Messages API requests;
+	// dispatcher runs its work queue.
+	gateway    *modelGateway
+	dispatcher *dispatcher
 }
 
 type denialLog struct{ written, suppressed int }
@@ -215,6 +217,12 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.status(w, r)
 	case r.URL.Path == "/healthz":
 		fmt.Fprintln(w, "ok")
+	case p.dispatcher != nil && strings.HasPrefix(r.URL.Path, "/magents/queue"):
+		if agent, ok := r.Context().Value(agentKey{}).(string); ok {
+			p.dispatcher.fromAgent(w, r, agent)
+		} else {
+			p.dispatcher.fromOperator(w, r)
+		}
 	case p.gateway != nil && strings.HasPrefix(r.URL.Path, "/v1/"):
 		agent, ok := r.Context().Value(agentKey{}).(string)
 		if !ok {
@@ -450,9 +458,14 @@ func (p *egressProxy) report(w http.ResponseWriter, r *http.Request) {
 func runProxy(ctx context.Context) int {
 	addr := env("MAGENTS_PROXY_ADDR", ":3128")
 	allow := parseAllowlist(os.Getenv("MAGENTS_EGRESS_ALLOW"))
+	key, err := readAgentKey(os.Getenv)
+	if err != nil {
+		logf("egress proxy: %v", err)
+		return 1
+	}
 	var gateway *modelGateway
-	if os.Getenv("MAGENTS_GATEWAY_KEY_FILE") != "" {
-		g, budgets, err := newModelGateway(os.Getenv)
+	if isTrue(os.Getenv("MAGENTS_MODEL_GATEWAY")) {
+		g, budgets, err := newModelGateway(os.Getenv, key)
 		if err != nil {
 			logf("%v", err)
 			return 1
@@ -480,6 +493,20 @@ func runProxy(ctx context.Context) int {
 	}
 	p := newEgressProxy(allow, os.Stdout)
 	p.gateway = gateway
+	if path := os.Getenv("MAGENTS_QUEUE_STATE"); path != "" {
+		d, err := newDispatcher(path, key)
+		if err != nil {
+			logf("%v", err)
+			return 1
+		}
+		if gateway != nil {
+			d.blocked = func(agent string) bool { return gateway.book.Over(agent) }
+			gateway.task = d.current
+			gateway.overBudget = func(agent, why string) { d.q.OverBudget(agent, why, time.Now()) }
+		}
+		p.dispatcher = d
+		go d.run(ctx, path)
+	}
 	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout, ConnContext: connContext}
 	go func() {
 		<-ctx.Done()
@@ -495,7 +522,7 @@ func runProxy(ctx context.Context) int {
 	}
 	caps := newConnCaps(maxConnsPerClient, maxConns)
 	if dir := os.Getenv("MAGENTS_EGRESS_SOCKETS"); dir != "" {
-		go serveAgentSockets(ctx, srv, dir, caps, gateway)
+		go serveAgentSockets(ctx, srv, dir, caps, key)
 	}
 	if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logf("egress proxy: %v", err)
@@ -506,7 +533,7 @@ func runProxy(ctx context.Context) int {
 
 // serveAgentSockets listens on dir/AGENT/proxy.sock for every agent directory there, and
 // for those that appear later (a fleet scaled up), until ctx ends.
-func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *connCaps, gateway *modelGateway) {
+func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *connCaps, key []byte) {
 	serving := map[string]bool{}
 	for {
 		entries, err := os.ReadDir(dir)
@@ -517,9 +544,9 @@ func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *
 			if !e.IsDir() || serving[e.Name()] {
 				continue
 			}
-			if gateway != nil {
-				if err := gateway.writeGatewayToken(filepath.Join(dir, e.Name()), e.Name()); err != nil {
-					logf("model gateway: %s: %v", e.Name(), err)
+			if key != nil {
+				if err := writeAgentToken(key, filepath.Join(dir, e.Name()), e.Name()); err != nil {
+					logf("egress proxy: %s's token: %v", e.Name(), err)
 					continue
 				}
 			}

@@ -103,11 +103,37 @@ func (s *supervisor) run(ctx context.Context) error {
 		go s.attachLoop(ctx, sessions)
 	}
 	if !headless(s.cfg) {
-		go s.deliverStartTask(ctx)
+		queue := pusher != nil && os.Getenv("MAGENTS_AGENT_TOKEN_FILE") != ""
+		go func() {
+			// The task given at start first; then the queue's, as the agent goes idle.
+			s.deliverStartTask(ctx)
+			if queue {
+				s.workQueue(ctx)
+			}
+		}()
 	}
 	err = <-done
 	s.stopAgent()
 	return err
+}
+
+// workQueue takes tasks from the fleet's work queue (queueworker.go) once the proxy has
+// given the agent its token.
+func (s *supervisor) workQueue(ctx context.Context) {
+	token, err := readGatewayToken(os.Getenv("MAGENTS_AGENT_TOKEN_FILE"), egressStartWait)
+	if err != nil {
+		logf("work queue: %v", err)
+		return
+	}
+	sock := os.Getenv("MAGENTS_EGRESS_SOCKET")
+	w := &queueWorker{cfg: s.cfg, getenv: os.Getenv, token: token, now: time.Now, client: &http.Client{Transport: &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+		MaxIdleConns: 1, IdleConnTimeout: time.Minute,
+	}}}
+	w.run(ctx)
 }
 
 // relayAndPush prints the hooks' activity and gives the proxy this agent's status (either

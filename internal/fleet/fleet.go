@@ -112,6 +112,9 @@ type Fleet struct {
 	// Tasks are given to the agents in order (agent-1 the first): typed into Claude's
 	// prompt once it is ready, the first time each agent starts.
 	Tasks []string `yaml:"tasks,omitempty"`
+	// Queued are the tasks given beyond one per agent, which up adds to the fleet's work
+	// queue once it runs; not saved.
+	Queued []string `yaml:"-"`
 	// Headless agents run `claude -p TASK` once and report done or failed (the guide's
 	// CLAUDE_HEADLESS=true); their result stays in their config volume.
 	Headless bool `yaml:"headless,omitempty"`
@@ -272,22 +275,24 @@ func (f *Fleet) AgentSecretsDir() string { return filepath.Join(f.SecretsDir(), 
 // AgentSecretsRel is AgentSecretsDir as the compose file writes it.
 const AgentSecretsRel = "./" + StateDirName + "/secrets/agents"
 
-// GatewaySecretsDir holds, with the model gateway, the credential and the key that signs
-// the agents' gateway tokens; it alone is mounted into the egress proxy, read-only, and
-// into no agent.
+// GatewaySecretsDir holds the fleet's key, which signs each agent's token (how the
+// gateway and the dispatcher know an agent), and with the model gateway the credential;
+// it is mounted into the egress proxy alone, read-only, and into no agent.
 func (f *Fleet) GatewaySecretsDir() string { return filepath.Join(f.SecretsDir(), "gateway") }
 
 // GatewaySecretsRel is GatewaySecretsDir as the compose file writes it.
 const GatewaySecretsRel = "./" + StateDirName + "/secrets/gateway"
 
-// In the egress proxy: where the gateway's secrets are mounted, its key, and the file in
-// the socket directories' mount where it keeps its account across restarts.
+// In the egress proxy: where the gateway's secrets are mounted, the fleet's key, and the
+// files in the socket directories' mount where the gateway keeps its account and the
+// dispatcher its queue across restarts.
 const (
 	GatewaySecretsMountPath = "/run/magents-gateway"
-	GatewayKeyFile          = "key"
+	AgentKeyFile            = "key"
 	GatewayStateFile        = "gateway.json"
-	// GatewayTokenFile is an agent's gateway token, in its socket directory.
-	GatewayTokenFile = "gateway-token"
+	QueueStateFile          = "queue.json"
+	// AgentTokenFile is an agent's token, which the proxy writes in its socket directory.
+	AgentTokenFile = "agent-token"
 )
 
 // AuthMountPath is where a host's Claude login is mounted in an agent.
@@ -409,7 +414,7 @@ func (f *Fleet) Validate() error {
 		}
 	}
 	if validAgents && len(f.Tasks) > f.Agents {
-		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents", len(f.Tasks), f.Agents))
+		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents (an interactive fleet with --egress allowlist, the default, queues the rest)", len(f.Tasks), f.Agents))
 	}
 	if f.PermissionMode != "" && !slices.Contains(PermissionModes, f.PermissionMode) {
 		errs = append(errs, fmt.Errorf("invalid permission mode %q: use one of %s", f.PermissionMode, strings.Join(PermissionModes, ", ")))

@@ -211,9 +211,12 @@ func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(f.AgentSecretsDir(), "anthropic_api_key")); err == nil {
 		t.Fatal("the agents' secrets dir holds the API key the gateway relays")
 	}
-	key, err := os.ReadFile(filepath.Join(f.GatewaySecretsDir(), GatewayKeyFile))
+	if err := f.WriteAgentKey(); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(filepath.Join(f.GatewaySecretsDir(), AgentKeyFile))
 	if err != nil || len(key) != 64 {
-		t.Fatalf("gateway key: %q %v", key, err)
+		t.Fatalf("the fleet's key: %q %v", key, err)
 	}
 	if err := f.WriteAgentCredential("ANTHROPIC_API_KEY", "sk-ant-api03-two"); err != nil {
 		t.Fatal(err)
@@ -225,8 +228,11 @@ func TestWriteCredentialIsPrivateAndReplacedByRename(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "sk-ant-api03-two" {
 		t.Errorf("content %q", b)
 	}
-	if again, _ := os.ReadFile(filepath.Join(f.GatewaySecretsDir(), GatewayKeyFile)); string(again) != string(key) {
-		t.Error("the gateway key changed: every running agent's token would stop working")
+	if err := f.WriteAgentKey(); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(filepath.Join(f.GatewaySecretsDir(), AgentKeyFile)); string(again) != string(key) {
+		t.Error("the fleet's key changed: every running agent's token would stop working")
 	}
 	// Switching to another kind of credential leaves only that one.
 	if err := f.WriteAgentCredential("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-x"); err != nil {

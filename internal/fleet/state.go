@@ -63,12 +63,8 @@ func (f *Fleet) WriteAgentCredential(name, value string) error {
 		return err
 	}
 	dir := f.AgentSecretsDir()
-	gateway := f.Egress == EgressAllowlist && GatewayRelays(name)
-	if gateway {
+	if f.Egress == EgressAllowlist && GatewayRelays(name) {
 		dir = f.GatewaySecretsDir()
-		if err := f.writeGatewayKey(uid, gid); err != nil {
-			return err
-		}
 	}
 	if err := atomicfile.WriteSecret(filepath.Join(dir, SecretFileName(name)), []byte(value), uid, gid); err != nil {
 		return err
@@ -86,10 +82,20 @@ func (f *Fleet) WriteAgentCredential(name, value string) error {
 	return errors.Join(errs...)
 }
 
-// writeGatewayKey makes the gateway's key once: the agents' tokens stay valid across ups
-// and restarts.
-func (f *Fleet) writeGatewayKey(uid, gid int) error {
-	path := filepath.Join(f.GatewaySecretsDir(), GatewayKeyFile)
+// WriteAgentKey makes the fleet's key once, for an allowlist fleet (whose egress proxy
+// signs each agent's token with it): the tokens stay valid across ups and restarts.
+func (f *Fleet) WriteAgentKey() error {
+	if f.Egress != EgressAllowlist {
+		return nil
+	}
+	uid, gid, err := ParseUser(f.User)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.SecretsDir(), 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(f.GatewaySecretsDir(), AgentKeyFile)
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
 		return nil
 	}

@@ -146,6 +146,13 @@ func (b *Book) overLocked(agent string) error {
 	return nil
 }
 
+// Over reports whether agent's spending, or the fleet's, reached a limit.
+func (b *Book) Over(agent string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.overLocked(agent) != nil
+}
+
 // SetBudgets replaces the limits.
 func (b *Book) SetBudgets(v Budgets) {
 	b.mu.Lock()

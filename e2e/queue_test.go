@@ -1,0 +1,146 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-magents/docker-magents/internal/anthropictest"
+)
+
+// The work queue: three agents drain nine tasks given to up (one each at start, the rest
+// queued) and two more queued by hand, each task in a fresh conversation on its own branch
+// from the host's base, with Claude's final answer and the branch's diff stat as its
+// result. A task whose turn ends on an API error is tried again, then failed; a task past
+// its timeout is taken back. The dispatcher's restart loses and repeats nothing.
+func TestWorkQueueDrains(t *testing.T) {
+	parallelSuite(t)
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	item := func(r anthropictest.Request) int {
+		for n := 1; n <= 11; n++ {
+			if r.Mentions(fmt.Sprintf("queue item #%d#", n)) {
+				return n
+			}
+		}
+		return 0
+	}
+	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
+		n := item(r)
+		switch {
+		case !r.HasTools() || n == 0:
+			return anthropictest.Reply{Text: "Test title"}
+		case n == 10: // fails: an error Claude does not retry
+			return anthropictest.Reply{Status: 400, Error: "invalid_request_error"}
+		case n == 11: // slow: longer than its timeout
+			return anthropictest.Reply{Text: "still thinking", Delay: 45 * time.Second}
+		}
+		if _, ok := r.ToolResult(); ok {
+			return anthropictest.Reply{Text: fmt.Sprintf("Finished item %d of %s.", n, nonce)}
+		}
+		return anthropictest.Reply{Text: "Writing it.", ToolUse: &anthropictest.ToolUse{
+			Name: "Write", Input: map[string]any{"file_path": fmt.Sprintf("/workspace/item-%d.txt", n), "content": fmt.Sprintf("item %d\n", n)},
+		}}
+	}).inProject("queuee2e")
+	git := e.initRepo()
+	base := git("rev-parse", "HEAD")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("queue:\n%s", e.magents("queue", "ls", "--format", "json").Combined())
+			for _, a := range []string{"agent-1", "agent-2", "agent-3", "egress-proxy"} {
+				t.Logf("%s logs:\n%s", a, docker("logs", e.container(a)).Combined())
+			}
+		}
+	})
+	var tasks []string
+	for n := 1; n <= 9; n++ {
+		tasks = append(tasks, "--task", fmt.Sprintf("Write down queue item #%d#.", n))
+	}
+	up := e.magents(append([]string{"up", "--agents", "3", "--permission-mode", "acceptEdits"}, tasks...)...)
+	up.Assert(t, icmd.Success)
+	if !strings.Contains(up.Stdout(), "6 more task(s) queued, task-1 to task-6") {
+		t.Errorf("up:\n%s", up.Stdout())
+	}
+	e.magents("queue", "add", "Write down queue item #10#.").Assert(t, icmd.Expected{Out: "task-7 queued"})
+	e.magents("queue", "add", "--timeout", "8s", "--priority", "5", "Write down queue item #11#.").Assert(t, icmd.Expected{Out: "task-8 queued"})
+
+	// The dispatcher restarts while the queue drains: nothing is lost or done twice.
+	time.Sleep(5 * time.Second)
+	docker("restart", e.container("egress-proxy")).Assert(t, icmd.Success)
+
+	type task struct {
+		ID, Prompt, State, AssignedTo, Result, Branch, Base, DiffStat, Error string
+		Attempts                                                           int
+	}
+	var list []task
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		list = jsonLines[task](t, e.magents("queue", "ls", "--format", "json").Stdout())
+		over := 0
+		for _, q := range list {
+			if q.State == "done" || q.State == "failed" {
+				over++
+			}
+		}
+		if len(list) == 8 && over == 8 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queue did not drain: %+v", list)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	agents := map[string]int{}
+	for _, q := range list {
+		switch {
+		case strings.Contains(q.Prompt, "#10#"):
+			if q.State != "failed" || q.Attempts != 2 || !strings.Contains(q.Error, "API error") {
+				t.Errorf("the failing task: %+v", q)
+			}
+		case strings.Contains(q.Prompt, "#11#"):
+			if q.State != "failed" || q.Attempts != 2 || !strings.Contains(q.Error, "timeout of 8s") {
+				t.Errorf("the slow task: %+v", q)
+			}
+		default:
+			n := strings.TrimSuffix(strings.TrimPrefix(q.Prompt, "Write down queue item #"), "#.")
+			if q.State != "done" || q.Attempts != 1 || !strings.Contains(q.Result, "Finished item "+n+" of "+nonce) ||
+				q.Branch != "magents/"+q.ID || q.Base != base || !strings.Contains(q.DiffStat, "1 file changed") {
+				t.Errorf("%s: %+v", q.ID, q)
+				continue
+			}
+			agents[q.AssignedTo]++
+			// The branch is in the agent's clone, from the host's base, with the file.
+			if got := docker("exec", e.container(q.AssignedTo), "git", "-C", "/workspace", "show", q.Branch+":item-"+n+".txt").Stdout(); got != "item "+n+"\n" {
+				t.Errorf("%s's branch %s holds %q", q.ID, q.Branch, got)
+			}
+			if got := strings.TrimSpace(docker("exec", e.container(q.AssignedTo), "git", "-C", "/workspace", "merge-base", q.Branch, base).Stdout()); got != base {
+				t.Errorf("%s's branch does not start from the base: %q", q.ID, got)
+			}
+		}
+	}
+	if len(agents) < 2 {
+		t.Errorf("the queued tasks were all done by one agent: %v", agents)
+	}
+	show := e.magents("queue", "show", "task-1")
+	show.Assert(t, icmd.Success)
+	for _, want := range []string{"State:     done", "Branch:    magents/task-1", "Result:", "Finished item"} {
+		if !strings.Contains(show.Stdout(), want) {
+			t.Errorf("queue show lacks %q:\n%s", want, show.Stdout())
+		}
+	}
+	if table := e.magents("queue", "ls").Stdout(); !strings.Contains(table, "task-8") || !strings.Contains(table, "failed") {
+		t.Errorf("queue ls:\n%s", table)
+	}
+	// Retry and cancel: an ended task is queued again, and cancelled before an agent
+	// takes it — or while it works on it.
+	e.magents("queue", "retry", "task-7").Assert(t, icmd.Expected{Out: "task-7 is queued"})
+	res := e.magents("queue", "cancel", "task-7")
+	if res.ExitCode != 0 && !strings.Contains(res.Stderr(), "already") {
+		t.Errorf("queue cancel: %s", res.Combined())
+	}
+	e.magents("queue", "cancel", "task-1").Assert(t, icmd.Expected{ExitCode: 1, Err: "task-1 is already done"})
+}

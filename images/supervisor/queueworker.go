@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
+)
+
+// The agent's side of the fleet's work queue (behind the egress proxy, whose dispatcher
+// keeps the queue): whenever Claude is idle, the supervisor asks for the next task over the
+// agent's own socket — a long poll, so a task added later is typed at once — and runs it:
+// its own branch from the fleet's base as the host has it now (clone and worktree
+// isolation), a fresh conversation (/clear), the task typed in; then it reports the task's
+// state as Claude's hooks tell it, and when the turn ends, Claude's last message, the
+// branch and its diff stat. It reports on its own task only, and leaves it when the
+// dispatcher says so (cancelled, timed out).
+type queueWorker struct {
+	cfg    config
+	getenv func(string) string
+	client *http.Client // the agent's socket; no timeout: the long poll sets its own
+	token  string
+	now    func() time.Time
+}
+
+// queuePoll is how long one ask for a task waits at the dispatcher.
+const queuePoll = 50 * time.Second
+
+// run works the queue until ctx ends.
+func (w *queueWorker) run(ctx context.Context) {
+	wait := newWaiter(ctx)
+	defer wait.close()
+	for ctx.Err() == nil {
+		hs, hooked := readHookState(w.cfg)
+		if !hooked || hs.State != agentstate.Idle {
+			wait.wait(time.Minute) // kicked by the hooks when the state changes
+			continue
+		}
+		task, ok, err := w.next(ctx)
+		switch {
+		case err != nil:
+			sleep(ctx, 5*time.Second) // the proxy is starting or restarting
+			continue
+		case !ok:
+			continue
+		}
+		w.work(ctx, wait, task)
+	}
+}
+
+func (w *queueWorker) post(ctx context.Context, path string, body any, timeout time.Duration) (*http.Response, error) {
+	var in io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		in = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://egress-proxy"+path, in)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.client.Do(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+// cancelOnClose is a response body whose request's context ends when it is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	defer c.cancel()
+	return c.ReadCloser.Close()
+}
+
+// next asks the dispatcher for this agent's next task, waiting up to queuePoll for one.
+func (w *queueWorker) next(ctx context.Context) (workqueue.Task, bool, error) {
+	var t workqueue.Task
+	resp, err := w.post(ctx, fmt.Sprintf("/magents/queue/next?wait=%ds", int(queuePoll.Seconds())), nil, queuePoll+10*time.Second)
+	if err != nil {
+		return t, false, err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNoContent:
+		return t, false, nil
+	case http.StatusOK:
+		err := json.NewDecoder(io.LimitReader(resp.Body, 2*workqueue.MaxPrompt)).Decode(&t)
+		return t, err == nil && t.ID != "", err
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	return t, false, fmt.Errorf("the dispatcher answered %s: %s", resp.Status, bytes.TrimSpace(b))
+}
+
+// report tells the dispatcher how the task stands; stop says to leave it.
+func (w *queueWorker) report(ctx context.Context, r workqueue.Report) (stop bool) {
+	resp, err := w.post(ctx, "/magents/queue/report", r, 10*time.Second)
+	if err != nil {
+		return false // the proxy restarts: the next report says it again
+	}
+	defer resp.Body.Close()
+	var a workqueue.Answer
+	if json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&a) != nil {
+		return false
+	}
+	if a.Stop {
+		logf("work queue: leaving %s: %s", r.ID, a.Reason)
+	}
+	return a.Stop
+}
+
+// work runs one task to its end, or until the dispatcher takes it back.
+func (w *queueWorker) work(ctx context.Context, wait *waiter, task workqueue.Task) {
+	logf("work queue: %s", task.ID)
+	t := tmux{session: w.cfg.Session}
+	branch, base, err := w.startBranch(task)
+	if err != nil {
+		w.report(ctx, workqueue.Report{ID: task.ID, State: workqueue.Failed, Error: err.Error()})
+		return
+	}
+	if err := clearConversation(ctx, w.cfg, t); err != nil {
+		w.report(ctx, workqueue.Report{ID: task.ID, State: workqueue.Failed, Error: err.Error()})
+		return
+	}
+	typed := time.Now()
+	if err := typeTask(ctx, w.cfg, t, task.Prompt); err != nil {
+		w.report(ctx, workqueue.Report{ID: task.ID, State: workqueue.Failed, Error: "typing the task: " + err.Error()})
+		return
+	}
+	var sent workqueue.State
+	var sentAt time.Time
+	for ctx.Err() == nil {
+		r := workqueue.Report{ID: task.ID, Branch: branch, Base: base, State: workqueue.Working}
+		hs, hooked := readHookState(w.cfg)
+		fresh := hooked && !hs.At.Before(typed)
+		switch {
+		case !fresh:
+		case hs.State == agentstate.Waiting:
+			r.State, r.Detail = workqueue.Waiting, hs.Detail
+		case hs.State == agentstate.Idle && hs.Event == "Stop":
+			r.State, r.Result = workqueue.Done, hs.Result
+		case hs.State == agentstate.Idle && hs.Event == "StopFailure":
+			r.State, r.Error = workqueue.Failed, "Claude's turn ended on an API error: "+hs.Failure
+		case hs.State == agentstate.Idle && hs.Event == "SessionStart":
+			r.State, r.Error = workqueue.Failed, "Claude's session ended during the task"
+		}
+		if r.State == workqueue.Done {
+			r.DiffStat = w.finishBranch(task, base)
+		}
+		if r.State != sent || time.Since(sentAt) > 5*time.Second || r.State.Final() {
+			if w.report(ctx, r) {
+				if !r.State.Final() {
+					// Taken back while Claude works: interrupt its turn. Claude runs no hook
+					// for an interrupted turn: the supervisor says the agent is idle again.
+					_, _ = t.run("send-keys", "-t", t.paneTarget(), "Escape")
+					sleep(ctx, time.Second)
+					setHookState(w.cfg, hookState{State: agentstate.Idle, Event: "Interrupted"}, time.Now())
+				}
+				return
+			}
+			sent, sentAt = r.State, time.Now()
+		}
+		if r.State.Final() {
+			return
+		}
+		wait.wait(5 * time.Second)
+	}
+}
+
+// clearConversation starts a fresh conversation (/clear) and waits until Claude has.
+func clearConversation(ctx context.Context, cfg config, t tmux) error {
+	if !claudeCommand(cfg.AgentCmd) {
+		return nil
+	}
+	if err := waitReady(ctx, t, 2*time.Minute); err != nil {
+		return err
+	}
+	sent := time.Now()
+	if _, err := t.run("send-keys", "-t", t.paneTarget(), "-l", "--", "/clear"); err != nil {
+		return err
+	}
+	sleep(ctx, 300*time.Millisecond)
+	if _, err := t.run("send-keys", "-t", t.paneTarget(), "Enter"); err != nil {
+		return err
+	}
+	cleared, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		if hs, ok := readHookState(cfg); ok && hs.Event == "SessionStart" && !hs.At.Before(sent) {
+			return nil
+		}
+		if !sleep(cleared, 200*time.Millisecond) {
+			return fmt.Errorf("Claude did not start a fresh conversation (/clear) within 30s")
+		}
+	}
+}
+
+// startBranch puts the workspace on the task's own branch, magents/TASK-ID, from the
+// fleet's base as the origin (the host's repository, read-only) has it now; what the last
+// task left uncommitted is committed on that task's branch first. Nothing in shared
+// isolation (no clone of its own): tasks run one after another in the shared tree.
+func (w *queueWorker) startBranch(task workqueue.Task) (branch, base string, err error) {
+	if w.getenv("MAGENTS_CLONE_FROM") == "" {
+		return "", "", nil
+	}
+	ws := w.cfg.Workspace
+	if err := commitLeftovers(ws, "magents: what Claude left uncommitted"); err != nil {
+		return "", "", err
+	}
+	from := w.getenv("MAGENTS_CLONE_BASE")
+	if from == "" {
+		from = "HEAD"
+	}
+	if err := git(ws, "fetch", "--quiet", "origin", from); err != nil {
+		return "", "", fmt.Errorf("fetching the fleet's base %s: %w", from, err)
+	}
+	base, err = gitOutput(ws, "rev-parse", "FETCH_HEAD")
+	if err != nil {
+		return "", "", err
+	}
+	branch = "magents/" + task.ID
+	if err := git(ws, "checkout", "--quiet", "-B", branch, base); err != nil {
+		return "", "", fmt.Errorf("starting %s: %w", branch, err)
+	}
+	return branch, base, nil
+}
+
+// finishBranch commits what Claude left uncommitted and returns the branch's diff stat
+// against its base.
+func (w *queueWorker) finishBranch(task workqueue.Task, base string) string {
+	if base == "" {
+		return ""
+	}
+	ws := w.cfg.Workspace
+	if err := commitLeftovers(ws, "magents: "+task.ID+" (what Claude left uncommitted)"); err != nil {
+		return "committing what Claude left: " + err.Error()
+	}
+	stat, err := gitOutput(ws, "diff", "--stat", base, "HEAD")
+	if err != nil {
+		return err.Error()
+	}
+	return stat
+}
+
+// commitLeftovers commits every change in the work tree, when there is one.
+func commitLeftovers(ws, msg string) error {
+	out, err := gitOutput(ws, "status", "--porcelain")
+	if err != nil || out == "" {
+		return err
+	}
+	if err := git(ws, "add", "-A"); err != nil {
+		return err
+	}
+	return git(ws, "commit", "--quiet", "--no-verify", "-m", msg)
+}
+
+// gitOutput runs git in dir and returns its output, trimmed.
+func gitOutput(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(string(out)), nil
+}

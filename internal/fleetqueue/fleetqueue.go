@@ -1,0 +1,80 @@
+// Package fleetqueue is a fleet's work queue as its dispatcher (the egress proxy's
+// container) keeps it, read and changed through the engine: docker magents queue, and up
+// --tasks for the tasks beyond one per agent.
+package fleetqueue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	mobyclient "github.com/moby/moby/client"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
+	"github.com/docker-magents/docker-magents/internal/agentexec"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// NoQueue says why fleet f has no dispatcher.
+func NoQueue(f *fleet.Fleet) error {
+	switch {
+	case f.Egress != fleet.EgressAllowlist:
+		return fmt.Errorf("project %s has open egress: its work queue runs in the egress proxy, which agents with open egress do not have (docker magents up --egress allowlist)", f.Project)
+	case f.Headless:
+		return fmt.Errorf("project %s is headless: its agents run one task each (docker magents up --headless=false for a queue)", f.Project)
+	}
+	return nil
+}
+
+// List is every task, in arrival order.
+func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) ([]workqueue.Task, error) {
+	var out []workqueue.Task
+	return out, ask(ctx, api, f, nil, &out, "ls")
+}
+
+// Add queues tasks and returns them as queued.
+func Add(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, tasks []workqueue.NewTask) ([]workqueue.Task, error) {
+	in, err := json.Marshal(tasks)
+	if err != nil {
+		return nil, err
+	}
+	var out []workqueue.Task
+	return out, ask(ctx, api, f, in, &out, "add")
+}
+
+// Cancel cancels a task; Retry queues an ended one again.
+func Cancel(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, id string) (workqueue.Task, error) {
+	var t workqueue.Task
+	return t, ask(ctx, api, f, nil, &t, "cancel", id)
+}
+
+func Retry(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, id string) (workqueue.Task, error) {
+	var t workqueue.Task
+	return t, ask(ctx, api, f, nil, &t, "retry", id)
+}
+
+func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []byte, out any, args ...string) error {
+	if err := NoQueue(f); err != nil {
+		return err
+	}
+	proxy := f.Project + "-" + fleet.EgressProxyService
+	b, stderr, code, err := agentexec.WithInput(ctx, api, proxy, stdin, append([]string{"/usr/local/bin/magents-supervisor", "queue"}, args...)...)
+	if err == nil && code != 0 {
+		// The dispatcher's own words: "task-9 is already done".
+		msg := strings.TrimSpace(string(stderr))
+		if _, after, ok := strings.Cut(msg, ": "+"the egress proxy answered "); ok {
+			if _, why, ok := strings.Cut(after, ": "); ok {
+				return fmt.Errorf("%s", why)
+			}
+		}
+		err = fmt.Errorf("it exited %d: %s", code, msg)
+	}
+	if err != nil {
+		return fmt.Errorf("asking the dispatcher %s (is the fleet up? docker magents up): %v", proxy, err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("reading the dispatcher's answer: %w", err)
+	}
+	return nil
+}
