@@ -48,6 +48,8 @@ func TestWorkQueueDrains(t *testing.T) {
 	}).inProject("queuee2e")
 	git := e.initRepo()
 	base := git("rev-parse", "HEAD")
+	// The agents' clones hold the tasks' branches, which down keeps unless forced.
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("queue:\n%s", e.magents("queue", "ls", "--format", "json").Combined())
@@ -74,7 +76,7 @@ func TestWorkQueueDrains(t *testing.T) {
 
 	type task struct {
 		ID, Prompt, State, AssignedTo, Result, Branch, Base, DiffStat, Error string
-		Attempts                                                           int
+		Attempts                                                             int
 	}
 	var list []task
 	deadline := time.Now().Add(5 * time.Minute)
@@ -135,6 +137,17 @@ func TestWorkQueueDrains(t *testing.T) {
 	if table := e.magents("queue", "ls").Stdout(); !strings.Contains(table, "task-8") || !strings.Contains(table, "failed") {
 		t.Errorf("queue ls:\n%s", table)
 	}
+	// A task's branch comes to the host as an agent's does: diff, then merge.
+	diff := e.magents("diff", "--stat", "task-1")
+	diff.Assert(t, icmd.Success)
+	if !strings.Contains(diff.Stdout(), "item-4.txt") {
+		t.Errorf("diff task-1:\n%s", diff.Combined())
+	}
+	e.magents("merge", "task-1").Assert(t, icmd.Expected{Out: "Merged magents/task-1."})
+	if got := git("show", "HEAD:item-4.txt"); got != "item 4" {
+		t.Errorf("after merge task-1, the host has %q", got)
+	}
+	e.magents("diff", "task-99").Assert(t, icmd.Expected{ExitCode: 1, Err: "no task task-99"})
 	// Retry and cancel: an ended task is queued again, and cancelled before an agent
 	// takes it — or while it works on it.
 	e.magents("queue", "retry", "task-7").Assert(t, icmd.Expected{Out: "task-7 is queued"})

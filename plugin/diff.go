@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/agentclone"
+	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
@@ -20,8 +23,8 @@ type diffOptions struct {
 func diffCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	var opts diffOptions
 	cmd := &cobra.Command{
-		Use:   "diff [OPTIONS] AGENT",
-		Short: "Show what an agent's branch changed since it left yours",
+		Use:   "diff [OPTIONS] AGENT|TASK-ID",
+		Short: "Show what an agent's branch (or a queued task's) changed since it left yours",
 		Args:  cli.ExactArgs(1),
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			return runDiff(ctx, dockerCli, root, args[0], opts)
@@ -31,9 +34,10 @@ func diffCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	return cmd
 }
 
-// agentRepo is the fleet's repository and the agent's name, for the commands on agent
-// branches. The agent's branch is fetched from its clone into the host repository first.
-func agentRepo(ctx context.Context, dockerCli command.Cli, root *rootOptions, agent string) (*workspace.Repo, string, error) {
+// agentRepo is the fleet's repository and the name of the branch's owner (agent-N, or a
+// queued task's ID: its branch is magents/NAME), for the commands on agent branches. The
+// branch is fetched from the agent's clone into the host repository first.
+func agentRepo(ctx context.Context, dockerCli command.Cli, root *rootOptions, arg string) (*workspace.Repo, string, error) {
 	f, err := root.loadFleet()
 	if err != nil {
 		return nil, "", err
@@ -41,7 +45,7 @@ func agentRepo(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 	if f.Isolation != workspace.Worktree && f.Isolation != workspace.Clone {
 		return nil, "", fmt.Errorf("project %s shares one workspace (isolation %s): there is no agent branch to compare; start it with --isolation worktree or clone", f.Project, f.Isolation)
 	}
-	n, err := fleet.AgentNumber(agent)
+	agent, name, err := branchOwner(ctx, dockerCli, f, arg)
 	if err != nil {
 		return nil, "", err
 	}
@@ -49,11 +53,38 @@ func agentRepo(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 	if err != nil || repo == nil {
 		return nil, "", fmt.Errorf("the workspace %s is no longer a git repository", f.Abs(f.Workspace))
 	}
-	name := fleet.AgentName(n)
-	if err := agentclone.Fetch(ctx, dockerCli, f, repo, name); err != nil {
+	if err := agentclone.FetchBranch(ctx, dockerCli, f, repo, agent, workspace.Branch(name)); err != nil {
 		return nil, "", err
 	}
 	return repo, name, nil
+}
+
+// branchOwner reads AGENT|TASK-ID: the agent whose clone holds the branch, and the
+// branch's name after magents/ (agent-N, or task-N for the agent that worked on it).
+func branchOwner(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, arg string) (agent, name string, err error) {
+	if id, ok := strings.CutPrefix(arg, "task-"); ok {
+		if _, err := strconv.Atoi(id); err != nil {
+			return "", "", fmt.Errorf("invalid task ID %q: task-N (see docker magents queue ls)", arg)
+		}
+		tasks, err := fleetqueue.List(ctx, dockerCli.Client(), f)
+		if err != nil {
+			return "", "", err
+		}
+		for _, t := range tasks {
+			if t.ID == arg {
+				if t.Branch == "" {
+					return "", "", fmt.Errorf("%s has no branch yet (it is %s)", arg, t.State)
+				}
+				return t.AssignedTo, t.ID, nil
+			}
+		}
+		return "", "", fmt.Errorf("no task %s in the queue of project %s (see docker magents queue ls)", arg, f.Project)
+	}
+	n, err := fleet.AgentNumber(arg)
+	if err != nil {
+		return "", "", err
+	}
+	return fleet.AgentName(n), fleet.AgentName(n), nil
 }
 
 func runDiff(ctx context.Context, dockerCli command.Cli, root *rootOptions, agent string, opts diffOptions) error {

@@ -18,10 +18,11 @@ type mergeOptions struct {
 func mergeCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	var opts mergeOptions
 	cmd := &cobra.Command{
-		Use:   "merge [OPTIONS] AGENT",
-		Short: "Merge an agent's branch into yours on the host (fast-forward, else a merge commit)",
-		Long: `Merge the agent's branch (magents/agent-N) into the checked-out branch, or --into
-BRANCH. A conflict aborts the merge and changes nothing on either side.`,
+		Use:   "merge [OPTIONS] AGENT|TASK-ID",
+		Short: "Merge an agent's branch (or a queued task's) into yours on the host (fast-forward, else a merge commit)",
+		Long: `Merge the agent's branch (magents/agent-N), or a queued task's (magents/task-N), into
+the checked-out branch, or --into BRANCH. A conflict aborts the merge and changes
+nothing on either side.`,
 		Args: cli.ExactArgs(1),
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			return runMerge(ctx, dockerCli, root, args[0], opts)

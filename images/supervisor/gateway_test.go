@@ -115,8 +115,9 @@ func testGateway(t *testing.T, budgets modelusage.Budgets, reply func(n int) ups
 		t.Fatal(err)
 	}
 	g.retryBase = 10 * time.Millisecond
-	p := newEgressProxy(nil, io.Discard)
+	p := newEgressProxy(allowlist{"api.anthropic.com"}, io.Discard)
 	p.gateway = g
+	p.modelHosts = map[string]bool{"api.anthropic.com:443": true}
 	sock, _ := serveAgentSocket(t, p, "agent-1", nil)
 	agentClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
@@ -185,7 +186,9 @@ func TestGatewayRelaysWithTheRealCredentialAndCounts(t *testing.T) {
 			t.Errorf("upstream URL %s", r.URL)
 		}
 	}
-	// What the gateway counted is what the double reported.
+	// What the gateway counted is what the double reported (counted as the answer ends,
+	// moments after the client has it).
+	waitCounted(t, g, "agent-1", 2)
 	rep := g.book.Report(time.Now())
 	got := rep.Agents["agent-1"].Models["claude-sonnet-4-5-20250929"]
 	sent := double.sent
@@ -213,6 +216,28 @@ func TestGatewayRelaysWithTheRealCredentialAndCounts(t *testing.T) {
 	}
 }
 
+// With the gateway, the model's host is the gateway's alone: refused to an agent even when
+// listed, and quietly (it is no problem of the agent's to report).
+func TestGatewayKeepsTheModelHostToItself(t *testing.T) {
+	g, agent, _, _ := testGateway(t, modelusage.Budgets{}, nil)
+	req, _ := http.NewRequest(http.MethodConnect, "http://api.anthropic.com:443", nil)
+	req.Host = "api.anthropic.com:443"
+	if code, body := do(t, agent, req); code != http.StatusForbidden || !strings.Contains(body, "through its gateway only") {
+		t.Fatalf("CONNECT to the model's host: %d %s", code, body)
+	}
+	_ = g
+}
+
+// waitCounted waits until the gateway has counted n requests of agent.
+func waitCounted(t *testing.T, g *modelGateway, agent string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); g.book.Report(time.Now()).Agents[agent].Total().Requests < n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway counted %d requests, want %d", g.book.Report(time.Now()).Agents[agent].Total().Requests, n)
+		}
+	}
+}
+
 func TestGatewayRefusesAnotherAgentsToken(t *testing.T) {
 	g, agent, _, double := testGateway(t, modelusage.Budgets{}, nil)
 	for _, tok := range []string{agentToken(g.key, "agent-2"), "", realKey, agentToken([]byte("another fleet's key!"), "agent-1")} {
@@ -236,6 +261,7 @@ func TestGatewayEnforcesBudgets(t *testing.T) {
 		if code, body := do(t, agent, claudeRequest(t, token, true)); code != http.StatusOK {
 			t.Fatalf("request %d under budget: %d %s", i, code, body)
 		}
+		waitCounted(t, g, "agent-1", i+1)
 	}
 	code, body := do(t, agent, claudeRequest(t, token, true))
 	if code != http.StatusPaymentRequired || !strings.Contains(body, "billing_error") || !strings.Contains(body, "agent-1 reached its budget of $0.03") {
@@ -290,6 +316,7 @@ func TestGatewayWaitsOutOverload(t *testing.T) {
 func TestGatewayAccountSurvivesRestart(t *testing.T) {
 	g, agent, _, _ := testGateway(t, modelusage.Budgets{}, nil)
 	do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), true))
+	waitCounted(t, g, "agent-1", 1)
 	path := filepath.Join(t.TempDir(), "gateway.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

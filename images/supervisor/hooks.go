@@ -217,18 +217,6 @@ func recordHook(cfg config, args []string, stdin io.Reader) int {
 	return 0
 }
 
-// setHookState records a state the supervisor itself brought about (it interrupted a
-// turn, for which Claude runs no hook), as of now.
-func setHookState(cfg config, st hookState, now time.Time) {
-	st.Since, st.At = now.UTC(), now.UTC()
-	if data, err := json.Marshal(st); err == nil {
-		if err := writeFileAtomic(hookStateFile(cfg), data, 0o644); err != nil {
-			logf("%v", err)
-		}
-	}
-	kick(cfg)
-}
-
 func readHookState(cfg config) (hookState, bool) {
 	var st hookState
 	b, err := os.ReadFile(hookStateFile(cfg))

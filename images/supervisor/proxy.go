@@ -99,8 +99,10 @@ type egressProxy struct {
 	// statuses: each agent's last status report (statuspush.go), by the agent its socket
 	// belongs to.
 	statuses map[string]agentStatusReport
-	// gateway, when the fleet has one, answers the agents' Messages API requests;
-	// dispatcher runs its work queue.
+	// gateway, when the fleet has one, answers the agents' Messages API requests (and
+	// modelHosts, host:port, are refused to them quietly: the fleet means it, nothing to
+	// report); dispatcher runs its work queue.
+	modelHosts map[string]bool
 	gateway    *modelGateway
 	dispatcher *dispatcher
 }
@@ -263,6 +265,10 @@ func (p *egressProxy) connect(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "CONNECT needs host:port", http.StatusBadRequest)
 		return
 	}
+	if p.modelHosts[strings.ToLower(net.JoinHostPort(host, port))] {
+		http.Error(w, "docker-magents egress proxy: the fleet reaches the model through its gateway only (ANTHROPIC_BASE_URL)", http.StatusForbidden)
+		return
+	}
 	if !p.allow.allows(host, port) {
 		p.deny(w, r, net.JoinHostPort(host, port))
 		return
@@ -362,6 +368,10 @@ func (p *egressProxy) forward(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Scheme == "https" {
 			port = "443"
 		}
+	}
+	if p.modelHosts[strings.ToLower(net.JoinHostPort(r.URL.Hostname(), port))] {
+		http.Error(w, "docker-magents egress proxy: the fleet reaches the model through its gateway only (ANTHROPIC_BASE_URL)", http.StatusForbidden)
+		return
 	}
 	if !p.allow.allows(r.URL.Hostname(), port) {
 		p.deny(w, r, net.JoinHostPort(r.URL.Hostname(), port))
@@ -493,6 +503,9 @@ func runProxy(ctx context.Context) int {
 	}
 	p := newEgressProxy(allow, os.Stdout)
 	p.gateway = gateway
+	if gateway != nil {
+		p.modelHosts = map[string]bool{"api.anthropic.com:443": true, strings.ToLower(gateway.upstreamHostPort()): true}
+	}
 	if path := os.Getenv("MAGENTS_QUEUE_STATE"); path != "" {
 		d, err := newDispatcher(path, key)
 		if err != nil {

@@ -171,11 +171,9 @@ func (w *queueWorker) work(ctx context.Context, wait *waiter, task workqueue.Tas
 		if r.State != sent || time.Since(sentAt) > 5*time.Second || r.State.Final() {
 			if w.report(ctx, r) {
 				if !r.State.Final() {
-					// Taken back while Claude works: interrupt its turn. Claude runs no hook
-					// for an interrupted turn: the supervisor says the agent is idle again.
-					_, _ = t.run("send-keys", "-t", t.paneTarget(), "Escape")
-					sleep(ctx, time.Second)
-					setHookState(w.cfg, hookState{State: agentstate.Idle, Event: "Interrupted"}, time.Now())
+					// Taken back while Claude works: a new session ends the turn for sure
+					// (an interrupt may leave a request in flight, and runs no hook).
+					w.restartClaude(ctx)
 				}
 				return
 			}
@@ -185,6 +183,23 @@ func (w *queueWorker) work(ctx context.Context, wait *waiter, task workqueue.Tas
 			return
 		}
 		wait.wait(5 * time.Second)
+	}
+}
+
+// restartClaude restarts Claude's session and waits until the new one is at its prompt.
+func (w *queueWorker) restartClaude(ctx context.Context) {
+	asked := time.Now()
+	requestRestart(w.cfg)
+	started, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		if hs, ok := readHookState(w.cfg); ok && hs.Event == "SessionStart" && !hs.At.Before(asked) {
+			return
+		}
+		if !sleep(started, 300*time.Millisecond) {
+			logf("work queue: Claude's new session did not start within 2 minutes")
+			return
+		}
 	}
 }
 

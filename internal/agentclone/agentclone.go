@@ -66,7 +66,15 @@ func Git(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent strin
 // Fetch brings agent's branch from its clone into the host repository (the branch
 // magents/agent-N there), through a git bundle, so diff and merge work as for worktrees.
 func Fetch(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *workspace.Repo, agent string) error {
-	branch := workspace.Branch(agent)
+	return FetchBranch(ctx, dockerCli, f, repo, agent, workspace.Branch(agent))
+}
+
+// FetchBranch is Fetch for another of the agent's magents/ branches (a queued task's,
+// magents/task-N), into the same name in the host repository.
+func FetchBranch(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, repo *workspace.Repo, agent, branch string) error {
+	if !strings.HasPrefix(branch, "magents/") {
+		return fmt.Errorf("%s is not a branch docker magents made (magents/…)", branch)
+	}
 	bundle, err := Git(ctx, dockerCli, f, agent, "bundle", "create", "--quiet", "-", "refs/heads/"+branch)
 	if err != nil {
 		return err

@@ -537,6 +537,51 @@ func (r *Repo) FetchBundle(path, branch string) error {
 	return nil
 }
 
+// Push pushes branch, one docker magents made (magents/…), to remote's branch of the same
+// name, never forced, with the git credentials of the file credentials (git's store
+// format) and no other credential helper: a copy of the file, private to this push, so
+// git's store helper rewrites nothing of the user's. It returns git's report.
+func (r *Repo) Push(remote, branch, credentials string) (string, error) {
+	if !strings.HasPrefix(branch, "magents/") {
+		return "", fmt.Errorf("%s is not a branch docker magents made: only magents/… branches are pushed", branch)
+	}
+	b, err := os.ReadFile(credentials)
+	if err != nil {
+		return "", fmt.Errorf("reading the fleet's git credentials: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "magents-push-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	store := filepath.Join(dir, "git-credentials")
+	if err := os.WriteFile(store, b, 0o600); err != nil {
+		return "", err
+	}
+	if os.Geteuid() == 0 && r.uid > 0 {
+		// git runs as the repository's owner: the copy is theirs to read, no one else's.
+		for _, p := range []string{dir, store} {
+			if err := os.Chown(p, r.uid, r.gid); err != nil {
+				return "", err
+			}
+		}
+	}
+	ref := "refs/heads/" + branch
+	out, err := r.git(r.Root, "-c", "credential.helper=", "-c", "credential.helper=store --file="+shellQuote(store),
+		"push", "--porcelain", "--no-verify", remote, ref+":"+ref)
+	if err != nil {
+		msg := err.Error()
+		if strings.Contains(msg, "Authentication failed") || strings.Contains(msg, "403") || strings.Contains(msg, "401") {
+			return "", fmt.Errorf("%s refused the fleet's git credentials; nothing was pushed (change them with docker magents up --git-credentials FILE): %w", remote, err)
+		}
+		return "", fmt.Errorf("pushing %s to %s; nothing was pushed: %w", branch, remote, err)
+	}
+	return out, nil
+}
+
+// shellQuote quotes s for the shell git runs a credential helper's command line with.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
 // HasCommit reports whether the repository has the commit sha.
 func (r *Repo) HasCommit(sha string) bool {
 	_, err := r.git(r.Root, "cat-file", "-e", sha+"^{commit}")
