@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/agentclone"
-	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
