@@ -96,6 +96,35 @@ func TestFaultTmuxKilled(t *testing.T) {
 // dockerd restarted: every agent comes back healthy, with its state.
 func TestFaultEngineRestarted(t *testing.T) {
 	_, mg, c := faultFleet(t, "faultengine")
+	// The work queue and the model gateway's account, before: one task done.
+	type task struct{ ID, State, Result string }
+	mg("queue", "add", "ping before the restart").Assert(t, icmd.Expected{Out: "task-1 queued"})
+	waitQueue := func(n int) []task {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			list := jsonLines[task](t, mg("queue", "ls", "--format", "json").Stdout())
+			done := 0
+			for _, q := range list {
+				if q.State == "done" {
+					done++
+				}
+			}
+			if done == n {
+				return list
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the queue: %+v", list)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	before := waitQueue(1)
+	type usage struct{ Requests int }
+	var spent usage
+	if err := json.Unmarshal([]byte(mg("usage", "--total", "--format", "json").Stdout()), &spent); err != nil || spent.Requests == 0 {
+		t.Fatalf("usage before the restart: %+v %v", spent, err)
+	}
 	restart := exec.Command("bash", "../hack/restart-engine.sh")
 	if out, err := restart.CombinedOutput(); err != nil {
 		// Exit 3: the engine is the machine's own (a workstation's Docker), which the
@@ -107,7 +136,20 @@ func TestFaultEngineRestarted(t *testing.T) {
 	}
 	waitHealth(t, c, "healthy", 120*time.Second)
 	mg("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
-	checkMarkers(t, c)
+	// The queued task ran on its own branch: what the agent left in its tree before it is
+	// committed on the agent's branch.
+	docker("exec", c, "sh", "-c", "git -C /workspace show magents/agent-1:marker && cat $CLAUDE_CONFIG_DIR/marker").Assert(t, icmd.Expected{Out: "kept\nkept"})
+	// Nothing lost, nothing done twice: the done task stays done, once; the account kept
+	// what it counted; the dispatcher takes new work.
+	if after := jsonLines[task](t, mg("queue", "ls", "--format", "json").Stdout()); len(after) != 1 || after[0] != before[0] {
+		t.Errorf("the queue after the engine's restart: %+v, before %+v", after, before)
+	}
+	var kept usage
+	if err := json.Unmarshal([]byte(mg("usage", "--total", "--format", "json").Stdout()), &kept); err != nil || kept.Requests < spent.Requests {
+		t.Errorf("usage after the engine's restart: %+v, before %+v (%v)", kept, spent, err)
+	}
+	mg("queue", "add", "ping after the restart").Assert(t, icmd.Expected{Out: "task-2 queued"})
+	waitQueue(2)
 }
 
 // A runaway command past the memory limit: the kernel kills it, not the container, and
