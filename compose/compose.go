@@ -405,6 +405,15 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
 		Type: types.VolumeTypeBind, Source: fleet.GatewaySecretsRel, Target: fleet.GatewaySecretsMountPath, ReadOnly: true,
 	})
+	// A tmpfs for what the dispatcher pushes (the tasks' bundles, its own repository), and
+	// the fleet's git credentials to push with.
+	s.Tmpfs = types.StringList{"/tmp"}
+	if f.Config.GitCredentials != "" {
+		s.Environment["MAGENTS_GIT_CREDENTIALS"] = ptr(fleet.SecretsMountPath + "/" + fleet.GitCredentialsFile)
+		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+			Type: types.VolumeTypeBind, Source: fleet.AgentSecretsRel, Target: fleet.SecretsMountPath, ReadOnly: true,
+		})
+	}
 	if f.ModelGateway() {
 		s.Environment["MAGENTS_MODEL_GATEWAY"] = ptr("1")
 		s.Environment[f.Credential+"_FILE"] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.SecretFileName(f.Credential))

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -33,13 +34,15 @@ func gitServer(t *testing.T, root, user, token string) string {
 		r.Header.Set("Remote-User", user)
 		backend.ServeHTTP(w, r)
 	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// On every address, by the engine's gateway address: the host and the fleet's
+	// containers reach it alike.
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String()
+	return "http://" + net.JoinHostPort(hostAddr(), fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
 }
 
 // push: an agent's branch reaches the team's remote from the host, with the fleet's git
@@ -109,5 +112,22 @@ func TestPushWithTheFleetsCredentials(t *testing.T) {
 	if b, _ := os.ReadFile(creds); !strings.Contains(string(b), "wrong-token") || strings.Count(string(b), "\n") != 1 {
 		t.Errorf("push rewrote the credentials file: %q", b)
 	}
-	e.magents("push", "task-1").Assert(t, icmd.Expected{ExitCode: 1, Err: "no task task-1"})
+	// queue add --push: the dispatcher pushes the task's branch once it is done (the agent
+	// hands it over as a bundle; it holds no credential), with the credentials up gave the
+	// fleet.
+	e.magents("queue", "add", "--push", "Look around.").Assert(t, icmd.Expected{Out: "task-1 queued"})
+	var task struct{ State, Branch, Base, Pushed string }
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		if err := json.Unmarshal([]byte(e.magents("queue", "show", "task-1", "--format", "json").Stdout()), &task); err == nil && task.Pushed != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task-1 was not pushed: %+v\n%s", task, docker("logs", e.container("egress-proxy")).Combined())
+		}
+	}
+	if out, _ := exec.Command("git", "--git-dir", bare, "rev-parse", "--verify", "--quiet", "refs/heads/magents/task-1").Output(); task.State != "done" ||
+		!strings.HasPrefix(task.Pushed, "pushed to") || strings.TrimSpace(string(out)) == "" || strings.Contains(task.Pushed, "s3cret") {
+		t.Errorf("task-1: %+v; the remote's magents/task-1: %q", task, out)
+	}
+	e.magents("push", "task-99").Assert(t, icmd.Expected{ExitCode: 1, Err: "no task task-99"})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleetusage"
 	"github.com/docker-magents/docker-magents/internal/format"
+	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
 func queueCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -46,6 +48,8 @@ type queueAddOptions struct {
 	agent    string
 	priority int
 	timeout  time.Duration
+	push     bool
+	remote   string
 }
 
 func queueAddCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -64,6 +68,8 @@ func queueAddCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd.Flags().StringVar(&opts.agent, "agent", "", "Only this agent takes the task (agent-N)")
 	cmd.Flags().IntVar(&opts.priority, "priority", 0, "Higher goes first; equal ones in the order queued")
 	cmd.Flags().DurationVar(&opts.timeout, "timeout", 0, "Fail the task when it runs longer (0: no limit)")
+	cmd.Flags().BoolVar(&opts.push, "push", false, "Push the task's branch when it is done, with the fleet's git credentials (by the fleet's dispatcher, not the agent)")
+	cmd.Flags().StringVar(&opts.remote, "remote", "origin", "With --push: the remote of your repository to push to")
 	return cmd
 }
 
@@ -98,9 +104,15 @@ func runQueueAdd(ctx context.Context, dockerCli command.Cli, root *rootOptions, 
 			return fmt.Errorf("invalid --agent %q: the fleet's agents are agent-1 to agent-%d", opts.agent, f.Agents)
 		}
 	}
+	var pushURL string
+	if opts.push {
+		if pushURL, err = taskRemote(f, opts.remote); err != nil {
+			return err
+		}
+	}
 	tasks := make([]workqueue.NewTask, len(prompts))
 	for i, p := range prompts {
-		tasks[i] = workqueue.NewTask{Prompt: p, Agent: opts.agent, Priority: opts.priority, Timeout: opts.timeout}
+		tasks[i] = workqueue.NewTask{Prompt: p, Agent: opts.agent, Priority: opts.priority, Timeout: opts.timeout, Push: opts.push, PushURL: pushURL}
 	}
 	added, err := fleetqueue.Add(ctx, dockerCli.Client(), f, tasks)
 	if err != nil {
@@ -110,6 +122,22 @@ func runQueueAdd(ctx context.Context, dockerCli command.Cli, root *rootOptions, 
 		fmt.Fprintf(dockerCli.Out(), "%s queued\n", t.ID)
 	}
 	return nil
+}
+
+// taskRemote is the URL queue add --push pushes to: remote of the fleet's repository, for
+// a fleet whose tasks have branches and that has git credentials.
+func taskRemote(f *fleet.Fleet, remote string) (string, error) {
+	if f.Isolation != workspace.Clone && f.Isolation != workspace.Worktree {
+		return "", fmt.Errorf("--push: project %s shares one workspace (isolation %s): its tasks have no branches to push", f.Project, f.Isolation)
+	}
+	if f.Config.GitCredentials == "" {
+		return "", fmt.Errorf("--push: project %s has no git credentials to push with: give them with docker magents up --git-credentials FILE", f.Project)
+	}
+	repo, err := workspace.Open(f.Abs(f.Workspace))
+	if err != nil || repo == nil {
+		return "", fmt.Errorf("--push: the workspace %s is not a git repository", f.Abs(f.Workspace))
+	}
+	return repo.RemoteURL(remote)
 }
 
 // QueueTask is one task in docker magents queue ls and show --format json.
@@ -271,6 +299,9 @@ func showTask(w io.Writer, t QueueTask) error {
 		line("Usage", fmt.Sprintf("%d tokens, $%.4f", t.Tokens, t.CostUSD))
 	}
 	line("Branch", t.Branch)
+	if t.Push {
+		line("Pushed", cmp.Or(t.Pushed, "when done"))
+	}
 	line("Waits for", t.Detail)
 	line("Error", t.Error)
 	fmt.Fprintf(w, "Task:\n%s\n", indent(t.Prompt))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,6 +28,11 @@ type dispatcher struct {
 	// blocked says an agent may not get new work (its budget is spent).
 	blocked func(agent string) bool
 	now     func() time.Time
+	// Pushing a done task's branch (queue add --push): the fleet's git credentials (a
+	// file in git's store format) and where the agents' bundles and the dispatcher's own
+	// bare repository go (a tmpfs).
+	gitCredentials string
+	pushDir        string
 }
 
 func newDispatcher(path string, key []byte) (*dispatcher, error) {
@@ -120,7 +126,12 @@ func (d *dispatcher) fromAgent(w http.ResponseWriter, r *http.Request, agent str
 			writeJSON(w, workqueue.Answer{Stop: true, Reason: err.Error()})
 			return
 		}
+		if t, ok := d.q.Get(rep.ID); ok && rep.State == workqueue.Done && t.State == workqueue.Done && t.Push {
+			go d.pushTask(t)
+		}
 		writeJSON(w, ans)
+	case "/magents/queue/bundle":
+		d.takeBundle(w, r, agent)
 	default:
 		http.NotFound(w, r)
 	}
@@ -162,6 +173,102 @@ func (d *dispatcher) fromOperator(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "docker-magents dispatcher: GET or POST /magents/queue, POST /magents/queue/cancel or /retry?id=", http.StatusNotFound)
 	}
+}
+
+// maxBundle bounds a task branch's bundle an agent hands over to be pushed.
+const maxBundle = 512 << 20
+
+// takeBundle keeps the bundle of the agent's task branch (?id=), to push once the task is
+// done: only for the agent's own task, and one that asked to be pushed.
+func (d *dispatcher) takeBundle(w http.ResponseWriter, r *http.Request, agent string) {
+	id := r.URL.Query().Get("id")
+	t, ok := d.q.Current(agent)
+	if !ok || t.ID != id || !t.Push {
+		http.Error(w, fmt.Sprintf("%s has no task %s to push", agent, id), http.StatusConflict)
+		return
+	}
+	if err := os.MkdirAll(d.pushDir, 0o700); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	f, err := os.CreateTemp(d.pushDir, id+".*.bundle")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_, err = io.Copy(f, http.MaxBytesReader(w, r.Body, maxBundle))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(d.pushDir, id+".bundle"))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		http.Error(w, "the bundle: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pushTask pushes a done task's branch, from the bundle its agent handed over, to the
+// task's remote with the fleet's git credentials: fetched, every object checked, into the
+// dispatcher's own bare repository (its config and hooks are the dispatcher's, never an
+// agent's), then pushed, never forced. How it went is the task's Pushed.
+func (d *dispatcher) pushTask(t workqueue.Task) {
+	how, err := d.push(t)
+	if err != nil {
+		how = "not pushed: " + err.Error()
+		logf("work queue: %s %s", t.ID, how)
+	}
+	d.q.SetPushed(t.ID, how)
+}
+
+func (d *dispatcher) push(t workqueue.Task) (string, error) {
+	bundle := filepath.Join(d.pushDir, t.ID+".bundle")
+	defer os.Remove(bundle)
+	if _, err := os.Stat(bundle); err != nil {
+		return "", errors.New("its agent handed over no bundle of the branch")
+	}
+	if d.gitCredentials == "" {
+		return "", errors.New("the fleet has no git credentials (docker magents up --git-credentials FILE)")
+	}
+	if !strings.HasPrefix(t.Branch, "magents/") {
+		return "", fmt.Errorf("%q is not a magents/ branch", t.Branch)
+	}
+	repo := filepath.Join(d.pushDir, "repo.git")
+	if _, err := os.Stat(filepath.Join(repo, "HEAD")); err != nil {
+		if err := git("", "init", "--quiet", "--bare", repo); err != nil {
+			return "", err
+		}
+	}
+	ref := "refs/heads/" + t.Branch
+	if err := git(repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags", bundle, "+"+ref+":"+ref); err != nil {
+		return "", err
+	}
+	// A copy of the credentials for git's store helper, which writes back what worked.
+	creds, err := os.ReadFile(d.gitCredentials)
+	if err != nil {
+		return "", fmt.Errorf("reading the fleet's git credentials: %w", err)
+	}
+	store := filepath.Join(d.pushDir, "git-credentials")
+	if err := os.WriteFile(store, creds, 0o600); err != nil {
+		return "", err
+	}
+	defer os.Remove(store)
+	if err := git(repo, "-c", "credential.helper=", "-c", "credential.helper=store --file="+store,
+		"push", "--quiet", "--no-verify", t.PushURL, ref+":"+ref); err != nil {
+		return "", err
+	}
+	return "pushed to " + redactURL(t.PushURL), nil
+}
+
+// redactURL is u without a password.
+func redactURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	return u
 }
 
 // queueCommand is `magents-supervisor queue …`, run in the proxy's container.

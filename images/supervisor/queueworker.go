@@ -167,6 +167,11 @@ func (w *queueWorker) work(ctx context.Context, wait *waiter, task workqueue.Tas
 		}
 		if r.State == workqueue.Done {
 			r.DiffStat = w.finishBranch(task, base)
+			if task.Push && branch != "" {
+				if err := w.handOver(ctx, task.ID, branch); err != nil {
+					logf("work queue: handing %s over to be pushed: %v", branch, err)
+				}
+			}
 		}
 		if r.State != sent || time.Since(sentAt) > 5*time.Second || r.State.Final() {
 			if w.report(ctx, r) {
@@ -201,6 +206,43 @@ func (w *queueWorker) restartClaude(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// handOver gives the dispatcher a bundle of the task's branch, which it pushes (the agent
+// holds no credential to push with).
+func (w *queueWorker) handOver(ctx context.Context, id, branch string) error {
+	f, err := os.CreateTemp("", "magents-"+id+"-*.bundle")
+	if err != nil {
+		return err
+	}
+	path := f.Name()
+	f.Close()
+	defer os.Remove(path)
+	if err := git(w.cfg.Workspace, "bundle", "create", "--quiet", path, "refs/heads/"+branch); err != nil {
+		return err
+	}
+	b, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://egress-proxy/magents/queue/bundle?id="+id, b)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("the dispatcher answered %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
 }
 
 // clearConversation starts a fresh conversation (/clear) and waits until Claude has.

@@ -537,6 +537,15 @@ func (r *Repo) FetchBundle(path, branch string) error {
 	return nil
 }
 
+// RemoteURL is the URL of the repository's remote name.
+func (r *Repo) RemoteURL(name string) (string, error) {
+	u, err := r.git(r.Root, "remote", "get-url", "--push", "--", name)
+	if err != nil {
+		return "", fmt.Errorf("your repository has no remote %q: %w", name, err)
+	}
+	return u, nil
+}
+
 // Push pushes branch, one docker magents made (magents/…), to remote's branch of the same
 // name, never forced, with the git credentials of the file credentials (git's store
 // format) and no other credential helper: a copy of the file, private to this push, so

@@ -53,8 +53,11 @@ type Task struct {
 	Agent    string        `json:"Agent,omitempty"` // only this agent may take it
 	Priority int           `json:"Priority"`        // higher first
 	Timeout  time.Duration `json:"Timeout,omitempty"`
-	Push     bool          `json:"Push,omitempty"` // push its branch when done
-	State    State         `json:"State"`
+	Push     bool          `json:"Push,omitempty"` // push its branch when done…
+	PushURL  string        `json:"PushURL,omitempty"`
+	// Pushed says how the push went: "pushed to URL", or why not.
+	Pushed string `json:"Pushed,omitempty"`
+	State  State  `json:"State"`
 	// AssignedTo is the agent working on it, or that last did.
 	AssignedTo string    `json:"AssignedTo,omitempty"`
 	Attempts   int       `json:"Attempts"`
@@ -92,6 +95,7 @@ type NewTask struct {
 	Priority int           `json:"priority,omitempty"`
 	Timeout  time.Duration `json:"timeout,omitempty"`
 	Push     bool          `json:"push,omitempty"`
+	PushURL  string        `json:"pushURL,omitempty"` // …to this remote
 }
 
 // Report is what an agent's supervisor says of its task.
@@ -164,6 +168,8 @@ func (q *Queue) Add(now time.Time, in ...NewTask) ([]Task, error) {
 			return nil, fmt.Errorf("task %d is longer than %d bytes", i+1, MaxPrompt)
 		case t.Timeout < 0:
 			return nil, fmt.Errorf("task %d: a timeout is positive", i+1)
+		case t.Push && t.PushURL == "":
+			return nil, fmt.Errorf("task %d: pushed where? (no remote URL)", i+1)
 		}
 	}
 	q.mu.Lock()
@@ -175,7 +181,7 @@ func (q *Queue) Add(now time.Time, in ...NewTask) ([]Task, error) {
 	for _, t := range in {
 		q.seq++
 		task := &Task{ID: "task-" + strconv.Itoa(q.seq), Prompt: strings.TrimSpace(t.Prompt), Agent: t.Agent, Priority: t.Priority,
-			Timeout: t.Timeout, Push: t.Push, State: Queued, MaxTries: DefaultAttempts, Created: now.UTC(), Seq: q.seq}
+			Timeout: t.Timeout, Push: t.Push, PushURL: t.PushURL, State: Queued, MaxTries: DefaultAttempts, Created: now.UTC(), Seq: q.seq}
 		q.tasks = append(q.tasks, task)
 		out = append(out, *task)
 	}
@@ -326,6 +332,16 @@ func (q *Queue) OverBudget(agent, why string, now time.Time) {
 	defer q.mu.Unlock()
 	if t := q.current(agent); t != nil {
 		t.State, t.Error, t.Ended, t.Detail = BudgetExceeded, why, now.UTC(), ""
+		q.touch()
+	}
+}
+
+// SetPushed records how the push of a done task went.
+func (q *Queue) SetPushed(id, how string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if t := q.find(id); t != nil {
+		t.Pushed = clip(how, 2000)
 		q.touch()
 	}
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
+)
+
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=T", "-c", "user.email=t@example.invalid"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v %s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// A done task's branch, handed over as a bundle by its own agent only, is pushed by the
+// dispatcher to the task's remote, never forced.
+func TestDispatcherPushesADoneTasksBranch(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	tmp := t.TempDir()
+	work, remote := filepath.Join(tmp, "work"), filepath.Join(tmp, "remote.git")
+	os.MkdirAll(work, 0o755)
+	gitIn(t, tmp, "init", "-q", "--bare", remote)
+	gitIn(t, work, "init", "-q")
+	gitIn(t, work, "commit", "-q", "--allow-empty", "-m", "base")
+	gitIn(t, work, "checkout", "-q", "-b", "magents/task-1")
+	gitIn(t, work, "commit", "-q", "--allow-empty", "-m", "the task's work")
+	want := gitIn(t, work, "rev-parse", "HEAD")
+	bundle := filepath.Join(tmp, "b.bundle")
+	gitIn(t, work, "bundle", "create", "-q", bundle, "refs/heads/magents/task-1")
+	creds := filepath.Join(tmp, "git-credentials")
+	os.WriteFile(creds, []byte("https://bot:token@example.invalid\n"), 0o600)
+
+	d, err := newDispatcher(filepath.Join(tmp, "queue.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.gitCredentials, d.pushDir = creds, filepath.Join(tmp, "push")
+	now := time.Now()
+	d.q.Add(now, workqueue.NewTask{Prompt: "work", Push: true, PushURL: remote}, workqueue.NewTask{Prompt: "other"})
+	task, _ := d.q.Next("agent-1", now, false)
+	other, _ := d.q.Next("agent-2", now, false)
+
+	hand := func(agent, id string) int {
+		b, _ := os.Open(bundle)
+		defer b.Close()
+		r := httptest.NewRequest(http.MethodPost, "/magents/queue/bundle?id="+id, b)
+		w := httptest.NewRecorder()
+		d.takeBundle(w, r, agent)
+		return w.Code
+	}
+	if code := hand("agent-2", task.ID); code != http.StatusConflict {
+		t.Fatalf("another agent handed over the task's bundle: %d", code)
+	}
+	if code := hand("agent-2", other.ID); code != http.StatusConflict {
+		t.Fatalf("a bundle of a task not to push was taken: %d", code)
+	}
+	if code := hand("agent-1", task.ID); code != http.StatusNoContent {
+		t.Fatalf("the task's own agent: %d", code)
+	}
+	d.q.Report("agent-1", workqueue.Report{ID: task.ID, State: workqueue.Done, Branch: "magents/task-1"}, now)
+	done, _ := d.q.Get(task.ID)
+	d.pushTask(done)
+	if got, _ := d.q.Get(task.ID); !strings.HasPrefix(got.Pushed, "pushed to") {
+		t.Fatalf("pushed: %q", got.Pushed)
+	}
+	if got := gitIn(t, tmp, "--git-dir", remote, "rev-parse", "refs/heads/magents/task-1"); got != want {
+		t.Fatalf("the remote has %s, want %s", got, want)
+	}
+	// Never forced: the same task's branch rewritten is refused by the remote.
+	gitIn(t, work, "commit", "-q", "--amend", "--allow-empty", "-m", "rewritten")
+	gitIn(t, work, "bundle", "create", "-q", bundle, "refs/heads/magents/task-1")
+	os.MkdirAll(d.pushDir, 0o700)
+	b, _ := os.ReadFile(bundle)
+	os.WriteFile(filepath.Join(d.pushDir, task.ID+".bundle"), b, 0o600)
+	d.pushTask(done)
+	if got, _ := d.q.Get(task.ID); !strings.HasPrefix(got.Pushed, "not pushed") {
+		t.Fatalf("a rewritten branch: %q", got.Pushed)
+	}
+	if got := gitIn(t, tmp, "--git-dir", remote, "rev-parse", "refs/heads/magents/task-1"); got != want {
+		t.Fatalf("a forced push: the remote has %s", got)
+	}
+}
