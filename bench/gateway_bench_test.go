@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -118,5 +119,66 @@ func BenchmarkGateway(b *testing.B) {
 			Peer: peer, PeerValue: proxied.rate, Note: fmt.Sprintf("%d each; higher is better", perAgent)})
 		record(b, figure{Name: fmt.Sprintf("gateway: egress proxy RSS after the load, %d agents", n), Unit: "MB", Value: gw.rss,
 			Peer: "the proxy without the gateway", PeerValue: proxied.rss})
+	}
+}
+
+// BenchmarkDispatch: how long a queued task takes to reach Claude — from queue add until
+// Claude took the prompt (the dispatcher's record of the agent's report) — against typing
+// a task into the same idle agent with docker magents task, which returns once Claude took
+// it; one real Claude agent behind the gateway, the Messages API test double answering.
+func BenchmarkDispatch(b *testing.B) {
+	api, err := anthropictest.Start("0.0.0.0:0", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer api.Close()
+	file, run := fleetDir(b)
+	dir := filepath.Dir(file)
+	if err := os.WriteFile(filepath.Join(dir, ".env.magents"), []byte("ANTHROPIC_BASE_URL=http://host.docker.internal:"+api.Port()+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	key := filepath.Join(dir, "key")
+	if err := os.WriteFile(key, []byte("sk-ant-api03-bench"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	run("magents", "-p", "benchdispatch", "up", "--api-key-file", key)
+	defer run("magents", "-f", file, "down", "--volumes", "--force")
+	run("magents", "-f", file, "wait", "--for", "idle", "--timeout", "120s")
+	type task struct {
+		ID, State string
+		Taken     time.Time
+	}
+	for i := 0; i < b.N; i++ {
+		var typed, queued []time.Duration
+		for k := range pick(5, 2) {
+			took, _ := run("magents", "-f", file, "task", "agent-1", fmt.Sprintf("typed task %d", k))
+			typed = append(typed, took)
+			run("magents", "-f", file, "wait", "agent-1", "--timeout", "120s")
+
+			start := time.Now()
+			_, out := run("magents", "-f", file, "queue", "add", fmt.Sprintf("queued task %d", k))
+			id := strings.TrimSuffix(strings.TrimSpace(out), " queued")
+			for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+				_, out := run("magents", "-f", file, "queue", "ls", "--format", "json")
+				var got task
+				for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+					var t task
+					if json.Unmarshal([]byte(line), &t) == nil && t.ID == id {
+						got = t
+					}
+				}
+				if got.State == "done" && !got.Taken.IsZero() {
+					queued = append(queued, got.Taken.Sub(start))
+					break
+				}
+				if time.Now().After(deadline) {
+					b.Fatalf("%s was not done: %+v", id, got)
+				}
+			}
+			run("magents", "-f", file, "wait", "agent-1", "--timeout", "120s")
+		}
+		record(b, figure{Name: "queue: task queued to Claude taking it, one idle agent", Unit: "ms", Value: ms(median(queued)),
+			Peer: "docker magents task (typed into the agent)", PeerValue: ms(median(typed)),
+			Note: fmt.Sprintf("median of %d; the queued task also starts a fresh conversation and its own branch", len(queued))})
 	}
 }

@@ -56,9 +56,14 @@ func hostState(t *testing.T, dir string) map[string]string {
 				return nil
 			}
 			// What the egress proxy keeps as the fleet runs: the gateway's account and the
-			// work queue (the proxy's files, beside the agents' socket directories).
-			if filepath.Dir(p) == filepath.Join(dir, fleet.StateDirName, "egress") && (d.Name() == fleet.GatewayStateFile || d.Name() == fleet.QueueStateFile) {
-				return nil
+			// work queue (the proxy's files, beside the agents' socket directories, each
+			// written to a temporary file first).
+			if filepath.Dir(p) == filepath.Join(dir, fleet.StateDirName, "egress") {
+				for _, kept := range []string{fleet.GatewayStateFile, fleet.QueueStateFile} {
+					if name := strings.TrimPrefix(d.Name(), "."); name == kept || strings.HasPrefix(name, kept+".") {
+						return nil
+					}
+				}
 			}
 			b, err := os.ReadFile(p)
 			if err == nil {

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +15,8 @@ import (
 	"github.com/docker-magents/docker-magents/internal/anthropictest"
 )
 
-// The work queue: three agents drain nine tasks given to up (one each at start, the rest
-// queued) and two more queued by hand, each task in a fresh conversation on its own branch
+// The work queue: three agents drain a backlog — the fourth task given to up, nine from a
+// file, and two more — each task in a fresh conversation on its own branch
 // from the host's base, with Claude's final answer and the branch's diff stat as its
 // result. A task whose turn ends on an API error is tried again, then failed; a task past
 // its timeout is taken back. The dispatcher's restart loses and repeats nothing.
@@ -22,7 +24,7 @@ func TestWorkQueueDrains(t *testing.T) {
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	item := func(r anthropictest.Request) int {
-		for n := 1; n <= 11; n++ {
+		for n := 1; n <= 15; n++ {
 			if r.Mentions(fmt.Sprintf("queue item #%d#", n)) {
 				return n
 			}
@@ -34,9 +36,9 @@ func TestWorkQueueDrains(t *testing.T) {
 		switch {
 		case !r.HasTools() || n == 0:
 			return anthropictest.Reply{Text: "Test title"}
-		case n == 10: // fails: an error Claude does not retry
+		case n == 14: // fails: an error Claude does not retry
 			return anthropictest.Reply{Status: 400, Error: "invalid_request_error"}
-		case n == 11: // slow: longer than its timeout
+		case n == 15: // slow: longer than its timeout
 			return anthropictest.Reply{Text: "still thinking", Delay: 45 * time.Second}
 		}
 		if _, ok := r.ToolResult(); ok {
@@ -58,17 +60,28 @@ func TestWorkQueueDrains(t *testing.T) {
 			}
 		}
 	})
+	// Four tasks for three agents: one each at start, the fourth queued; then a backlog of
+	// nine more from a file, a failing one and a slow one.
 	var tasks []string
-	for n := 1; n <= 9; n++ {
+	for n := 1; n <= 4; n++ {
 		tasks = append(tasks, "--task", fmt.Sprintf("Write down queue item #%d#.", n))
 	}
 	up := e.magents(append([]string{"up", "--agents", "3", "--permission-mode", "acceptEdits"}, tasks...)...)
 	up.Assert(t, icmd.Success)
-	if !strings.Contains(up.Stdout(), "6 more task(s) queued, task-1 to task-6") {
+	if !strings.Contains(up.Stdout(), "1 more task(s) queued, task-1 to task-1") {
 		t.Errorf("up:\n%s", up.Stdout())
 	}
-	e.magents("queue", "add", "Write down queue item #10#.").Assert(t, icmd.Expected{Out: "task-7 queued"})
-	e.magents("queue", "add", "--timeout", "8s", "--priority", "5", "Write down queue item #11#.").Assert(t, icmd.Expected{Out: "task-8 queued"})
+	var backlog strings.Builder
+	for n := 5; n <= 13; n++ {
+		fmt.Fprintf(&backlog, "- 'Write down queue item #%d#.'\n", n)
+	}
+	file := filepath.Join(t.TempDir(), "backlog.yaml")
+	if err := os.WriteFile(file, []byte(backlog.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.magents("queue", "add", "--file", file).Assert(t, icmd.Expected{Out: "task-2 queued"})
+	e.magents("queue", "add", "Write down queue item #14#.").Assert(t, icmd.Expected{Out: "task-11 queued"})
+	e.magents("queue", "add", "--timeout", "8s", "--priority", "5", "Write down queue item #15#.").Assert(t, icmd.Expected{Out: "task-12 queued"})
 
 	// The dispatcher restarts while the queue drains: nothing is lost or done twice.
 	time.Sleep(5 * time.Second)
@@ -88,7 +101,7 @@ func TestWorkQueueDrains(t *testing.T) {
 				over++
 			}
 		}
-		if len(list) == 8 && over == 8 {
+		if len(list) == 12 && over == 12 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -99,11 +112,11 @@ func TestWorkQueueDrains(t *testing.T) {
 	agents := map[string]int{}
 	for _, q := range list {
 		switch {
-		case strings.Contains(q.Prompt, "#10#"):
+		case strings.Contains(q.Prompt, "#14#"):
 			if q.State != "failed" || q.Attempts != 2 || !strings.Contains(q.Error, "API error") {
 				t.Errorf("the failing task: %+v", q)
 			}
-		case strings.Contains(q.Prompt, "#11#"):
+		case strings.Contains(q.Prompt, "#15#"):
 			if q.State != "failed" || q.Attempts != 2 || !strings.Contains(q.Error, "timeout of 8s") {
 				t.Errorf("the slow task: %+v", q)
 			}
@@ -124,8 +137,8 @@ func TestWorkQueueDrains(t *testing.T) {
 			}
 		}
 	}
-	if len(agents) < 2 {
-		t.Errorf("the queued tasks were all done by one agent: %v", agents)
+	if len(agents) != 3 {
+		t.Errorf("the ten tasks were not shared by the three agents: %v", agents)
 	}
 	show := e.magents("queue", "show", "task-1")
 	show.Assert(t, icmd.Success)
@@ -150,10 +163,58 @@ func TestWorkQueueDrains(t *testing.T) {
 	e.magents("diff", "task-99").Assert(t, icmd.Expected{ExitCode: 1, Err: "no task task-99"})
 	// Retry and cancel: an ended task is queued again, and cancelled before an agent
 	// takes it — or while it works on it.
-	e.magents("queue", "retry", "task-7").Assert(t, icmd.Expected{Out: "task-7 is queued"})
-	res := e.magents("queue", "cancel", "task-7")
+	e.magents("queue", "retry", "task-11").Assert(t, icmd.Expected{Out: "task-11 is queued"})
+	res := e.magents("queue", "cancel", "task-11")
 	if res.ExitCode != 0 && !strings.Contains(res.Stderr(), "already") {
 		t.Errorf("queue cancel: %s", res.Combined())
 	}
 	e.magents("queue", "cancel", "task-1").Assert(t, icmd.Expected{ExitCode: 1, Err: "task-1 is already done"})
+}
+
+// Headless agents take queued tasks the same way, one claude -p each, on their own
+// branches; a task given to an agent itself is still its one task.
+func TestHeadlessTakesQueuedTasks(t *testing.T) {
+	parallelSuite(t)
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
+		for n := 1; n <= 3; n++ {
+			if r.Mentions(fmt.Sprintf("headless item #%d#", n)) {
+				return anthropictest.Reply{Text: fmt.Sprintf("headless result %d of %s", n, nonce)}
+			}
+		}
+		return anthropictest.Reply{Text: "Test title"}
+	}).inProject("hqueuee2e")
+	e.initRepo()
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
+	removeProjectLeftovers(t, "hqueuee2e")
+	e.magents("up", "--headless", "--agents", "2").Assert(t, icmd.Success)
+	e.magents("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
+	for n := 1; n <= 3; n++ {
+		e.magents("queue", "add", fmt.Sprintf("Answer headless item #%d#.", n)).Assert(t, icmd.Success)
+	}
+	type task struct{ ID, State, Result, Branch, AssignedTo string }
+	var list []task
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(2 * time.Second) {
+		list = jsonLines[task](t, e.magents("queue", "ls", "--format", "json").Stdout())
+		done := 0
+		for _, q := range list {
+			if q.State == "done" {
+				done++
+			}
+		}
+		if done == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the headless agents did not take the queue: %+v\n%s", list, docker("logs", e.container("agent-1")).Combined())
+		}
+	}
+	for i, q := range list {
+		if want := fmt.Sprintf("headless result %d of %s", i+1, nonce); q.Result != want || q.Branch != "magents/"+q.ID {
+			t.Errorf("%s: %+v, want result %q", q.ID, q, want)
+		}
+	}
+	// Idle between tasks, and docker magents task still gives an agent its one task.
+	e.magents("wait", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Success)
+	e.magents("task", "agent-1", "Answer headless item #1#.").Assert(t, icmd.Success)
 }

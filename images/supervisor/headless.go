@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
 // Result is what a headless run leaves in the agent's config volume (result.json), and
@@ -50,27 +52,50 @@ func readResult(cfg config) (*Result, bool) {
 // runHeadless runs `claude -p TASK --output-format stream-json --verbose` with the agent's
 // environment, shows the stream in the session, keeps the transcript and the result in
 // the agent's volume, and exits with Claude's status.
+//
+// Without a task it waits for one; behind the fleet's egress proxy it meanwhile takes tasks
+// from the fleet's work queue, one `claude -p` each (headlessQueue).
 func runHeadless(cfg config, env []string) {
 	if err := os.MkdirAll(resultDir(cfg), 0o700); err != nil {
 		fail(err)
 	}
 	task := startTask(os.Getenv)
-	if task == "" {
+	switch {
+	case task != "":
+	case os.Getenv("MAGENTS_AGENT_TOKEN_FILE") != "" && os.Getenv("MAGENTS_EGRESS_SOCKET") != "":
+		task = headlessQueue(cfg, env)
+	default:
 		task = waitForTask(cfg)
 	}
 	transcript := filepath.Join(resultDir(cfg), "transcript.jsonl")
-	out, err := os.Create(transcript)
+	res, err := runClaudeP(context.Background(), env, task, transcript)
 	if err != nil {
 		fail(err)
 	}
-	cmd := exec.Command("claude", "-p", task, "--output-format", "stream-json", "--verbose")
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := writeFileAtomic(resultFile(cfg), append(b, '\n'), 0o600); err != nil {
+		logf("saving the result: %v", err)
+	}
+	fmt.Printf("\nheadless task finished: exit %d\n", res.ExitCode)
+	os.Exit(res.ExitCode)
+}
+
+// runClaudeP runs `claude -p TASK --output-format stream-json --verbose` with env, shows
+// the stream, keeps it in transcript, and returns the result; ctx ending kills Claude.
+func runClaudeP(ctx context.Context, env []string, task, transcript string) (Result, error) {
+	out, err := os.Create(transcript)
+	if err != nil {
+		return Result{}, err
+	}
+	defer out.Close()
+	cmd := exec.CommandContext(ctx, "claude", "-p", task, "--output-format", "stream-json", "--verbose")
 	cmd.Env, cmd.Stderr = env, os.Stderr
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
-		fail(err)
+		return Result{}, err
 	}
 	if err := cmd.Start(); err != nil {
-		fail(err)
+		return Result{}, err
 	}
 	res := Result{Task: task, Transcript: transcript}
 	sc := bufio.NewScanner(io.TeeReader(pipe, out))
@@ -87,18 +112,115 @@ func runHeadless(cfg config, env []string) {
 		fmt.Println(sc.Text())
 	}
 	err = cmd.Wait()
-	out.Close()
 	res.ExitCode = cmd.ProcessState.ExitCode()
 	if err != nil && res.ExitCode == 0 {
 		res.ExitCode = 1
 	}
 	res.FinishedAt = time.Now().UTC()
-	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := writeFileAtomic(resultFile(cfg), append(b, '\n'), 0o600); err != nil {
-		logf("saving the result: %v", err)
+	return res, nil
+}
+
+// headlessQueue takes the fleet's queued tasks one at a time, each a `claude -p` of its
+// own (a fresh conversation) on its own branch, reporting each, until a task is given to
+// the agent itself (docker magents task), which it returns: that is its one task.
+func headlessQueue(cfg config, env []string) string {
+	ctx := context.Background()
+	w, err := newQueueWorker(cfg, os.Getenv)
+	if err != nil {
+		logf("work queue: %v", err)
+		return waitForTask(cfg)
 	}
-	fmt.Printf("\nheadless task finished: exit %d\n", res.ExitCode)
-	os.Exit(res.ExitCode)
+	fmt.Println("headless agent: waiting for a task (docker magents task AGENT TEXT), taking the fleet's queued ones meanwhile")
+	for {
+		_ = os.WriteFile(waitingMarker(cfg), nil, 0o644)
+		kick(cfg)
+		asking, cancel := context.WithCancel(ctx)
+		given := make(chan string, 1)
+		go func() {
+			for {
+				if task := takeGivenTask(cfg); task != "" {
+					given <- task
+					cancel()
+					return
+				}
+				if !sleep(asking, time.Second) {
+					return
+				}
+			}
+		}()
+		task, ok, err := w.next(asking)
+		cancel()
+		select {
+		case t := <-given:
+			_ = os.Remove(waitingMarker(cfg))
+			if ok {
+				// Both at once: the queued one goes back for another agent.
+				w.report(ctx, workqueue.Report{ID: task.ID, State: workqueue.Failed, Error: "its agent was given a task of its own at the same moment"})
+			}
+			logf("task received")
+			return t
+		default:
+		}
+		if err != nil {
+			sleep(ctx, 5*time.Second)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		_ = os.Remove(waitingMarker(cfg))
+		kick(cfg)
+		w.runHeadlessTask(ctx, env, task)
+	}
+}
+
+// runHeadlessTask runs one queued task with claude -p, reporting it working every few
+// seconds (and stopping Claude when the dispatcher takes it back), then done or failed.
+func (w *queueWorker) runHeadlessTask(ctx context.Context, env []string, task workqueue.Task) {
+	logf("work queue: %s", task.ID)
+	fmt.Printf("\n%s: %s\n", task.ID, task.Prompt)
+	branch, base, err := w.startBranch(task)
+	if err != nil {
+		w.report(ctx, workqueue.Report{ID: task.ID, State: workqueue.Failed, Error: err.Error()})
+		return
+	}
+	run, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopped := make(chan bool, 1)
+	go func() {
+		taken := false
+		for {
+			if w.report(ctx, workqueue.Report{ID: task.ID, State: workqueue.Working, Branch: branch, Base: base}) {
+				taken = true
+				cancel()
+			}
+			if taken || !sleep(run, 5*time.Second) {
+				stopped <- taken
+				return
+			}
+		}
+	}()
+	res, err := runClaudeP(run, env, task.Prompt, filepath.Join(resultDir(w.cfg), task.ID+".jsonl"))
+	cancel()
+	if <-stopped {
+		return // taken back: nothing more to report
+	}
+	r := workqueue.Report{ID: task.ID, Branch: branch, Base: base, State: workqueue.Done, Result: res.Result}
+	switch {
+	case err != nil:
+		r.State, r.Error = workqueue.Failed, "running claude -p: "+err.Error()
+	case res.ExitCode != 0 || res.IsError:
+		r.State, r.Error = workqueue.Failed, fmt.Sprintf("claude -p exited %d: %s", res.ExitCode, res.Result)
+	default:
+		r.DiffStat = w.finishBranch(task, base)
+		if task.Push && branch != "" {
+			if err := w.handOver(ctx, task.ID, branch); err != nil {
+				logf("work queue: handing %s over to be pushed: %v", branch, err)
+			}
+		}
+	}
+	w.report(ctx, r)
+	fmt.Printf("%s: %s\n", task.ID, r.State)
 }
 
 // queuedTask is where `magents-supervisor task` leaves the task of a headless agent that
@@ -117,15 +239,25 @@ func waitForTask(cfg config) string {
 	kick(cfg)
 	defer os.Remove(waitingMarker(cfg))
 	for {
-		if b, err := os.ReadFile(queuedTask(cfg)); err == nil {
-			if task := strings.TrimSpace(string(b)); task != "" {
-				_ = os.Remove(queuedTask(cfg))
-				logf("task received")
-				return task
-			}
+		if task := takeGivenTask(cfg); task != "" {
+			logf("task received")
+			return task
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// takeGivenTask takes the task docker magents task left for the agent, if any.
+func takeGivenTask(cfg config) string {
+	b, err := os.ReadFile(queuedTask(cfg))
+	if err != nil {
+		return ""
+	}
+	task := strings.TrimSpace(string(b))
+	if task != "" {
+		_ = os.Remove(queuedTask(cfg))
+	}
+	return task
 }
 
 // queueTask gives a headless agent its task: the one it waits for, or refused when it has

@@ -120,20 +120,29 @@ func (s *supervisor) run(ctx context.Context) error {
 // workQueue takes tasks from the fleet's work queue (queueworker.go) once the proxy has
 // given the agent its token.
 func (s *supervisor) workQueue(ctx context.Context) {
-	token, err := readGatewayToken(os.Getenv("MAGENTS_AGENT_TOKEN_FILE"), egressStartWait)
+	w, err := newQueueWorker(s.cfg, os.Getenv)
 	if err != nil {
 		logf("work queue: %v", err)
 		return
 	}
-	sock := os.Getenv("MAGENTS_EGRESS_SOCKET")
-	w := &queueWorker{cfg: s.cfg, getenv: os.Getenv, token: token, now: time.Now, client: &http.Client{Transport: &http.Transport{
+	w.run(ctx)
+}
+
+// newQueueWorker is the agent's side of the work queue: its token (waiting while the
+// proxy starts) and its socket.
+func newQueueWorker(cfg config, getenv func(string) string) (*queueWorker, error) {
+	token, err := readGatewayToken(getenv("MAGENTS_AGENT_TOKEN_FILE"), egressStartWait)
+	if err != nil {
+		return nil, err
+	}
+	sock := getenv("MAGENTS_EGRESS_SOCKET")
+	return &queueWorker{cfg: cfg, getenv: getenv, token: token, now: time.Now, client: &http.Client{Transport: &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		},
 		MaxIdleConns: 1, IdleConnTimeout: time.Minute,
-	}}}
-	w.run(ctx)
+	}}}, nil
 }
 
 // relayAndPush prints the hooks' activity and gives the proxy this agent's status (either

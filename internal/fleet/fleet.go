@@ -414,7 +414,7 @@ func (f *Fleet) Validate() error {
 		}
 	}
 	if validAgents && len(f.Tasks) > f.Agents {
-		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents (an interactive fleet with --egress allowlist, the default, queues the rest)", len(f.Tasks), f.Agents))
+		errs = append(errs, fmt.Errorf("%d tasks for %d agent(s): give at most one task per agent, or more agents (with --egress allowlist, the default, the fleet's queue takes the rest)", len(f.Tasks), f.Agents))
 	}
 	if f.PermissionMode != "" && !slices.Contains(PermissionModes, f.PermissionMode) {
 		errs = append(errs, fmt.Errorf("invalid permission mode %q: use one of %s", f.PermissionMode, strings.Join(PermissionModes, ", ")))

@@ -18,11 +18,8 @@ import (
 
 // NoQueue says why fleet f has no dispatcher.
 func NoQueue(f *fleet.Fleet) error {
-	switch {
-	case f.Egress != fleet.EgressAllowlist:
+	if f.Egress != fleet.EgressAllowlist {
 		return fmt.Errorf("project %s has open egress: its work queue runs in the egress proxy, which agents with open egress do not have (docker magents up --egress allowlist)", f.Project)
-	case f.Headless:
-		return fmt.Errorf("project %s is headless: its agents run one task each (docker magents up --headless=false for a queue)", f.Project)
 	}
 	return nil
 }

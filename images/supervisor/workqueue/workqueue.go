@@ -64,6 +64,8 @@ type Task struct {
 	MaxTries   int       `json:"MaxAttempts"`
 	Created    time.Time `json:"Created"`
 	Started    time.Time `json:"Started,omitzero"` // this attempt's
+	// Taken: when Claude took the task's prompt, as its agent reported (this attempt).
+	Taken time.Time `json:"Taken,omitzero"`
 	Ended      time.Time `json:"Ended,omitzero"`
 	// What the agent reported: Claude's last message of the turn, the branch it worked
 	// on and its diff stat against the base, what it waits for, why it failed.
@@ -263,7 +265,7 @@ func (q *Queue) Next(agent string, now time.Time, blocked bool) (Task, bool) {
 	if best == nil {
 		return Task{}, false
 	}
-	best.State, best.AssignedTo, best.Started, best.Ended = Assigned, agent, now.UTC(), time.Time{}
+	best.State, best.AssignedTo, best.Started, best.Ended, best.Taken = Assigned, agent, now.UTC(), time.Time{}, time.Time{}
 	best.Attempts++
 	best.Error, best.Detail = "", ""
 	q.touch()
@@ -287,7 +289,13 @@ func (q *Queue) Report(agent string, r Report, now time.Time) (Answer, error) {
 	switch r.State {
 	case Working, Waiting:
 		t.State, t.Detail = r.State, clip(r.Detail, 1000)
+		if t.Taken.IsZero() {
+			t.Taken = now.UTC()
+		}
 	case Done:
+		if t.Taken.IsZero() {
+			t.Taken = now.UTC()
+		}
 		t.State, t.Ended, t.Detail = Done, now.UTC(), ""
 		t.Result, t.DiffStat = clip(r.Result, MaxResult), clip(r.DiffStat, 4000)
 	case Failed:
