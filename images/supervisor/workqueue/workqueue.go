@@ -66,7 +66,7 @@ type Task struct {
 	Started    time.Time `json:"Started,omitzero"` // this attempt's
 	// Taken: when Claude took the task's prompt, as its agent reported (this attempt).
 	Taken time.Time `json:"Taken,omitzero"`
-	Ended      time.Time `json:"Ended,omitzero"`
+	Ended time.Time `json:"Ended,omitzero"`
 	// What the agent reported: Claude's last message of the turn, the branch it worked
 	// on and its diff stat against the base, what it waits for, why it failed.
 	Result   string `json:"Result,omitempty"`
