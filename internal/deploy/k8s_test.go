@@ -188,10 +188,16 @@ func TestK8sLeastPrivilege(t *testing.T) {
 			policy = p
 		}
 	}
-	if policy == nil || len(policy.Spec.PolicyTypes) != 2 || len(policy.Spec.Ingress) != 0 {
+	// In: the supervisor's health port alone (Prometheus scrapes its /metrics).
+	if policy == nil || len(policy.Spec.PolicyTypes) != 2 || len(policy.Spec.Ingress) != 1 || len(policy.Spec.Ingress[0].Ports) != 1 ||
+		policy.Spec.Ingress[0].Ports[0].Port.IntValue() != 8080 || *policy.Spec.Ingress[0].Ports[0].Protocol != corev1.ProtocolTCP {
 		t.Errorf("network policy: %+v", policy)
 	}
-	pod := object(t, docs[len(docs)-1]).(*appsv1.StatefulSet).Spec.Template.Spec
+	set := object(t, docs[len(docs)-1]).(*appsv1.StatefulSet)
+	if a := set.Spec.Template.Annotations; a["prometheus.io/scrape"] != "true" || a["prometheus.io/port"] != "8080" || a["prometheus.io/path"] != "/metrics" {
+		t.Errorf("the pods' scrape annotations: %v", a)
+	}
+	pod := set.Spec.Template.Spec
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
 		t.Error("the agents get a service account token")
 	}
