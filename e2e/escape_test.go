@@ -541,7 +541,7 @@ func TestEscapeNetwork(t *testing.T) {
 		// seconds at most on a loaded machine), well within the 10 s they are held.
 		request := `exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET http://denied.test/ HTTP/1.0\r\n\r\n' >&3 && head -n1 <&3`
 		var out string
-		for deadline := time.Now().Add(6 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		for deadline := time.Now().Add(9 * time.Second); ; time.Sleep(300 * time.Millisecond) {
 			if out = docker("exec", a1, "timeout", "5", "bash", "-c", request).Stdout(); strings.Contains(out, " 503 ") || time.Now().After(deadline) {
 				break
 			}
