@@ -42,7 +42,24 @@ func gitServer(t *testing.T, root, user, token string) string {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
-	return "http://" + net.JoinHostPort(hostAddr(), fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+	return "http://" + net.JoinHostPort(sharedHostAddr(t), fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+}
+
+// sharedHostAddr is an address of this host that its own processes and the fleet's
+// containers both reach: the one the suite gives containers for the host when it is an IP
+// (a nested engine's), else the engine's default bridge gateway.
+func sharedHostAddr(t *testing.T) string {
+	t.Helper()
+	if a := hostAddr(); net.ParseIP(a) != nil {
+		return a
+	}
+	res := docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge")
+	res.Assert(t, icmd.Success)
+	a := strings.TrimSpace(res.Stdout())
+	if net.ParseIP(a) == nil {
+		t.Fatalf("the default bridge's gateway: %q", a)
+	}
+	return a
 }
 
 // push: an agent's branch reaches the team's remote from the host, with the fleet's git
