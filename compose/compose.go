@@ -407,7 +407,7 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	})
 	// A tmpfs for what the dispatcher pushes (the tasks' bundles, its own repository), and
 	// the fleet's git credentials to push with.
-	s.Tmpfs = types.StringList{"/tmp"}
+	s.Tmpfs = types.StringList{"/tmp:size=1g"}
 	if f.Config.GitCredentials != "" {
 		s.Environment["MAGENTS_GIT_CREDENTIALS"] = ptr(fleet.SecretsMountPath + "/" + fleet.GitCredentialsFile)
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
@@ -33,6 +35,8 @@ type dispatcher struct {
 	// bare repository go (a tmpfs).
 	gitCredentials string
 	pushDir        string
+	pushing        sync.Mutex // one push at a time
+	uploads        chan struct{}
 }
 
 func newDispatcher(path string, key []byte) (*dispatcher, error) {
@@ -44,7 +48,7 @@ func newDispatcher(path string, key []byte) (*dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("work queue: %s is not a queue this supervisor reads (%v): move it away to start an empty one", path, err)
 	}
-	return &dispatcher{q: q, key: key, blocked: func(string) bool { return false }, now: time.Now}, nil
+	return &dispatcher{q: q, key: key, blocked: func(string) bool { return false }, now: time.Now, uploads: make(chan struct{}, 2)}, nil
 }
 
 // run saves the queue after each change and fails tasks past their timeout, until ctx ends.
@@ -85,7 +89,7 @@ func (d *dispatcher) current(agent string) string {
 
 // fromAgent answers an agent's own socket: /magents/queue/next and /magents/queue/report.
 func (d *dispatcher) fromAgent(w http.ResponseWriter, r *http.Request, agent string) {
-	if d.key != nil && presented(r) != agentToken(d.key, agent) {
+	if d.key != nil && !hmac.Equal([]byte(presented(r)), []byte(agentToken(d.key, agent))) {
 		http.Error(w, "docker-magents dispatcher: this is not "+agent+"'s token", http.StatusUnauthorized)
 		return
 	}
@@ -102,7 +106,7 @@ func (d *dispatcher) fromAgent(w http.ResponseWriter, r *http.Request, agent str
 		for {
 			queued := d.q.Queued()
 			if t, ok := d.q.Next(agent, d.now(), d.blocked(agent)); ok {
-				writeJSON(w, t)
+				writeJSON(w, t.Assignment())
 				return
 			}
 			select {
@@ -120,13 +124,15 @@ func (d *dispatcher) fromAgent(w http.ResponseWriter, r *http.Request, agent str
 			http.Error(w, "a task report: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		before, _ := d.q.Get(rep.ID)
 		ans, err := d.q.Report(agent, rep, d.now())
 		if err != nil {
 			// Not its task (any longer): it leaves it.
 			writeJSON(w, workqueue.Answer{Stop: true, Reason: err.Error()})
 			return
 		}
-		if t, ok := d.q.Get(rep.ID); ok && rep.State == workqueue.Done && t.State == workqueue.Done && t.Push {
+		// Pushed once, when the task becomes done (a repeated report pushes nothing).
+		if t, ok := d.q.Get(rep.ID); ok && before.AssignedTo == agent && before.State != workqueue.Done && t.State == workqueue.Done && t.Push {
 			go d.pushTask(t)
 		}
 		writeJSON(w, ans)
@@ -187,6 +193,13 @@ func (d *dispatcher) takeBundle(w http.ResponseWriter, r *http.Request, agent st
 		http.Error(w, fmt.Sprintf("%s has no task %s to push", agent, id), http.StatusConflict)
 		return
 	}
+	// Two at a time in all (they go to a tmpfs, memory): the others wait.
+	select {
+	case d.uploads <- struct{}{}:
+		defer func() { <-d.uploads }()
+	case <-r.Context().Done():
+		return
+	}
 	if err := os.MkdirAll(d.pushDir, 0o700); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -225,6 +238,8 @@ func (d *dispatcher) pushTask(t workqueue.Task) {
 }
 
 func (d *dispatcher) push(t workqueue.Task) (string, error) {
+	d.pushing.Lock()
+	defer d.pushing.Unlock()
 	bundle := filepath.Join(d.pushDir, t.ID+".bundle")
 	defer os.Remove(bundle)
 	if _, err := os.Stat(bundle); err != nil {
@@ -233,29 +248,34 @@ func (d *dispatcher) push(t workqueue.Task) (string, error) {
 	if d.gitCredentials == "" {
 		return "", errors.New("the fleet has no git credentials (docker magents up --git-credentials FILE)")
 	}
-	if !strings.HasPrefix(t.Branch, "magents/") {
-		return "", fmt.Errorf("%q is not a magents/ branch", t.Branch)
-	}
-	repo := filepath.Join(d.pushDir, "repo.git")
-	if _, err := os.Stat(filepath.Join(repo, "HEAD")); err != nil {
-		if err := git("", "init", "--quiet", "--bare", repo); err != nil {
-			return "", err
-		}
-	}
-	ref := "refs/heads/" + t.Branch
-	if err := git(repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags", bundle, "+"+ref+":"+ref); err != nil {
+	// The task's own branch, whatever the agent reported, in a repository made for this
+	// push alone (no other task's objects to build on).
+	dir, err := os.MkdirTemp(d.pushDir, "push-")
+	if err != nil {
 		return "", err
+	}
+	defer os.RemoveAll(dir)
+	repo := filepath.Join(dir, "repo.git")
+	if err := git("", "init", "--quiet", "--bare", repo); err != nil {
+		return "", err
+	}
+	ref := "refs/heads/magents/" + t.ID
+	if err := git(repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags", bundle, ref+":"+ref); err != nil {
+		return "", err
+	}
+	// Every object checked, strictly (a fetch from a bundle does not on every git).
+	if err := git(repo, "fsck", "--strict", "--no-dangling", "--no-progress"); err != nil {
+		return "", fmt.Errorf("the branch's objects do not pass git fsck: %w", err)
 	}
 	// A copy of the credentials for git's store helper, which writes back what worked.
 	creds, err := os.ReadFile(d.gitCredentials)
 	if err != nil {
 		return "", fmt.Errorf("reading the fleet's git credentials: %w", err)
 	}
-	store := filepath.Join(d.pushDir, "git-credentials")
+	store := filepath.Join(dir, "git-credentials")
 	if err := os.WriteFile(store, creds, 0o600); err != nil {
 		return "", err
 	}
-	defer os.Remove(store)
 	if err := git(repo, "-c", "credential.helper=", "-c", "credential.helper=store --file="+store,
 		"push", "--quiet", "--no-verify", t.PushURL, ref+":"+ref); err != nil {
 		return "", err

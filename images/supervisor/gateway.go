@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
@@ -59,6 +60,8 @@ type modelGateway struct {
 	metrics   gatewayMetrics
 	// denied: the fleet keeps its agents from the model (up --allow-model-endpoint=false).
 	denied bool
+	// buffered is the bytes of requests held now.
+	buffered atomic.Int64
 	// task names the queue's task an agent works on (its usage is counted for it too), and
 	// overBudget ends that task when the agent is refused for a budget.
 	task       func(agent string) string
@@ -115,8 +118,24 @@ func apiError(w http.ResponseWriter, status int, typ, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": map[string]string{"type": typ, "message": msg}})
 }
 
-// maxRequestBody bounds a request the gateway keeps to retry (the API takes 32 MB).
-const maxRequestBody = 32 << 20
+// maxRequestBody bounds a request the gateway keeps to retry (the API takes 32 MB), and
+// maxBufferedBodies all those it holds at once.
+const (
+	maxRequestBody    = 32 << 20
+	maxBufferedBodies = 256 << 20
+)
+
+// relayed: what the gateway sends on, the Messages API's and the model list (the
+// supervisor's credential check).
+func relayed(method, path string) bool {
+	switch path {
+	case "/v1/messages", "/v1/messages/count_tokens":
+		return method == http.MethodPost
+	case "/v1/models":
+		return method == http.MethodGet
+	}
+	return false
+}
 
 func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent string) {
 	if subtle.ConstantTimeCompare([]byte(presented(r)), []byte(agentToken(g.key, agent))) != 1 {
@@ -124,7 +143,14 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		apiError(w, http.StatusUnauthorized, "authentication_error", "docker-magents model gateway: this is not "+agent+"'s gateway token (restart the agent: docker magents up)")
 		return
 	}
-	metered := r.Method == http.MethodPost && r.URL.Path == "/v1/messages"
+	// The Messages API alone: no Files or Batches API (whose data is the whole account's,
+	// and whose spending no budget would see).
+	if !relayed(r.Method, r.URL.Path) {
+		g.metrics.count(agent, http.StatusForbidden)
+		apiError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: it relays the Messages API only (POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models), not "+r.Method+" "+r.URL.Path)
+		return
+	}
+	metered := r.URL.Path == "/v1/messages"
 	task := g.task(agent)
 	if metered {
 		if err := g.book.Allow(agent); err != nil {
@@ -134,13 +160,28 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 			return
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	// Requests are held whole (to be sent again after a 429 or 529): at most
+	// maxBufferedBodies bytes of them at once, whatever the agents send.
+	room := min(maxRequestBody+1, maxBufferedBodies-g.buffered.Load())
+	if room <= 0 {
+		g.metrics.count(agent, http.StatusServiceUnavailable)
+		apiError(w, 529, "overloaded_error", "docker-magents model gateway: too many requests in flight; try again")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, room))
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "invalid_request_error", "docker-magents model gateway: reading the request: "+err.Error())
 		return
 	}
-	if len(body) > maxRequestBody {
+	g.buffered.Add(int64(len(body)))
+	defer g.buffered.Add(-int64(len(body)))
+	switch {
+	case len(body) > maxRequestBody:
 		apiError(w, http.StatusRequestEntityTooLarge, "request_too_large", "docker-magents model gateway: the request is larger than 32 MB")
+		return
+	case int64(len(body)) == room:
+		g.metrics.count(agent, http.StatusServiceUnavailable)
+		apiError(w, 529, "overloaded_error", "docker-magents model gateway: too many requests in flight; try again")
 		return
 	}
 	name, value, err := g.credential()
@@ -172,6 +213,9 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 	}
 	m := newBodyMeter(resp.Header)
 	flushCopy(w, io.TeeReader(resp.Body, m))
+	// An agent that hangs up early is billed all the same: the answer is read to its end
+	// (upstream's request does not end with the agent's), and counted.
+	_, _ = io.Copy(m, resp.Body)
 	model, u, ok := m.result()
 	if !ok {
 		return
@@ -189,8 +233,10 @@ func (g *modelGateway) roundTrip(r *http.Request, body []byte, credName, credVal
 	target := *g.upstream
 	target.Path = strings.TrimRight(g.upstream.Path, "/") + r.URL.Path
 	target.RawQuery = r.URL.RawQuery
+	// Not the agent's context: an answer is read to its end to be counted.
+	ctx := context.WithoutCancel(r.Context())
 	for attempt := 0; ; attempt++ {
-		out, err := http.NewRequestWithContext(r.Context(), r.Method, target.String(), bytes.NewReader(body))
+		out, err := http.NewRequestWithContext(ctx, r.Method, target.String(), bytes.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
@@ -200,6 +246,8 @@ func (g *modelGateway) roundTrip(r *http.Request, body []byte, credName, credVal
 		}
 		out.Header.Del("Authorization")
 		out.Header.Del("X-Api-Key")
+		// Answers the meter can read: Go's transport asks for gzip and decodes it.
+		out.Header.Del("Accept-Encoding")
 		switch credName {
 		case "ANTHROPIC_API_KEY":
 			out.Header.Set("X-Api-Key", credValue)
@@ -222,7 +270,7 @@ func (g *modelGateway) roundTrip(r *http.Request, body []byte, credName, credVal
 		g.metrics.retried++
 		g.metrics.mu.Unlock()
 		select {
-		case <-r.Context().Done():
+		case <-r.Context().Done(): // nothing sent yet: the agent is gone
 			return nil, r.Context().Err()
 		case <-time.After(wait):
 		}

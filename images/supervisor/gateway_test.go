@@ -238,6 +238,26 @@ func waitCounted(t *testing.T, g *modelGateway, agent string, n int) {
 	}
 }
 
+// The Messages API alone: the Files and Batches APIs (the whole account's data, spending no
+// budget sees) are refused, whatever the token.
+func TestGatewayRelaysTheMessagesAPIOnly(t *testing.T) {
+	g, agent, _, double := testGateway(t, modelusage.Budgets{}, nil)
+	token := agentToken(g.key, "agent-1")
+	for _, c := range []struct{ method, path string }{
+		{http.MethodGet, "/v1/files"}, {http.MethodGet, "/v1/messages/batches"}, {http.MethodPost, "/v1/messages/batches"},
+		{http.MethodPost, "/v1/complete"}, {http.MethodGet, "/v1/messages"}, {http.MethodPost, "/v1/../v1/files"},
+	} {
+		req, _ := http.NewRequest(c.method, "http://127.0.0.1:3128"+c.path, strings.NewReader("{}"))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if code, _ := do(t, agent, req); code != http.StatusForbidden {
+			t.Errorf("%s %s: %d", c.method, c.path, code)
+		}
+	}
+	if n := len(double.requests()); n != 0 {
+		t.Errorf("%d refused requests reached upstream", n)
+	}
+}
+
 func TestGatewayRefusesAnotherAgentsToken(t *testing.T) {
 	g, agent, _, double := testGateway(t, modelusage.Budgets{}, nil)
 	for _, tok := range []string{agentToken(g.key, "agent-2"), "", realKey, agentToken([]byte("another fleet's key!"), "agent-1")} {

@@ -90,6 +90,8 @@ func runClaudeP(ctx context.Context, env []string, task, transcript string) (Res
 	defer out.Close()
 	cmd := exec.CommandContext(ctx, "claude", "-p", task, "--output-format", "stream-json", "--verbose")
 	cmd.Env, cmd.Stderr = env, os.Stderr
+	// Stopped, its children may hold its output open: the wait ends anyway.
+	cmd.WaitDelay = 5 * time.Second
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		return Result{}, err
@@ -136,7 +138,9 @@ func headlessQueue(cfg config, env []string) string {
 		kick(cfg)
 		asking, cancel := context.WithCancel(ctx)
 		given := make(chan string, 1)
+		watched := make(chan struct{})
 		go func() {
+			defer close(watched)
 			for {
 				if task := takeGivenTask(cfg); task != "" {
 					given <- task
@@ -150,6 +154,7 @@ func headlessQueue(cfg config, env []string) string {
 		}()
 		task, ok, err := w.next(asking)
 		cancel()
+		<-watched // a task given meanwhile is in given now, never lost
 		select {
 		case t := <-given:
 			_ = os.Remove(waitingMarker(cfg))

@@ -105,6 +105,12 @@ func (w *queueWorker) next(ctx context.Context) (workqueue.Task, bool, error) {
 	switch resp.StatusCode {
 	case http.StatusNoContent:
 		return t, false, nil
+	case http.StatusUnauthorized:
+		// The fleet has a new key (its credential was cleared, then given again): the
+		// proxy wrote this agent its new token.
+		if tok, err := readGatewayToken(w.getenv("MAGENTS_AGENT_TOKEN_FILE"), 0); err == nil {
+			w.token = tok
+		}
 	case http.StatusOK:
 		err := json.NewDecoder(io.LimitReader(resp.Body, 2*workqueue.MaxPrompt)).Decode(&t)
 		return t, err == nil && t.ID != "", err
@@ -113,9 +119,17 @@ func (w *queueWorker) next(ctx context.Context) (workqueue.Task, bool, error) {
 	return t, false, fmt.Errorf("the dispatcher answered %s: %s", resp.Status, bytes.TrimSpace(b))
 }
 
-// report tells the dispatcher how the task stands; stop says to leave it.
+// report tells the dispatcher how the task stands; stop says to leave it. A task's end
+// is said until the dispatcher has it (the proxy may be restarting): else the task would
+// be given again and its work redone.
 func (w *queueWorker) report(ctx context.Context, r workqueue.Report) (stop bool) {
 	resp, err := w.post(ctx, "/magents/queue/report", r, 10*time.Second)
+	for deadline := time.Now().Add(5 * time.Minute); err != nil && r.State.Final() && time.Now().Before(deadline); {
+		if !sleep(ctx, 2*time.Second) {
+			break
+		}
+		resp, err = w.post(ctx, "/magents/queue/report", r, 10*time.Second)
+	}
 	if err != nil {
 		return false // the proxy restarts: the next report says it again
 	}
@@ -297,7 +311,18 @@ func (w *queueWorker) startBranch(task workqueue.Task) (branch, base string, err
 		return "", "", err
 	}
 	branch = "magents/" + task.ID
-	if err := git(ws, "checkout", "--quiet", "-B", branch, base); err != nil {
+	if git(ws, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch) == nil {
+		// Given again (the agent restarted before its report reached the dispatcher): go on
+		// from the work on the branch, never reset it.
+		if err := git(ws, "checkout", "--quiet", branch); err != nil {
+			return "", "", fmt.Errorf("going back to %s: %w", branch, err)
+		}
+		if mb, err := gitOutput(ws, "merge-base", branch, base); err == nil {
+			base = mb
+		}
+		return branch, base, nil
+	}
+	if err := git(ws, "checkout", "--quiet", "-b", branch, base); err != nil {
 		return "", "", fmt.Errorf("starting %s: %w", branch, err)
 	}
 	return branch, base, nil

@@ -164,9 +164,16 @@ func (f *Fleet) WriteGitCredentials() error {
 	return atomicfile.WriteSecret(filepath.Join(f.AgentSecretsDir(), GitCredentialsFile), b, uid, gid)
 }
 
-// ClearAgentCredential removes the fleet's credential files, the agents' and the gateway's.
+// ClearAgentCredential removes the fleet's credential files, the agents' and the
+// gateway's; the fleet's key stays (the agents' tokens go on working).
 func (f *Fleet) ClearAgentCredential() error {
-	return errors.Join(os.RemoveAll(f.AgentSecretsDir()), os.RemoveAll(f.GatewaySecretsDir()))
+	errs := []error{os.RemoveAll(f.AgentSecretsDir())}
+	for _, v := range CredentialVars {
+		if err := os.Remove(filepath.Join(f.GatewaySecretsDir(), SecretFileName(v))); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // AgentCredential returns the variable of the fleet's credential file, if any.

@@ -100,6 +100,17 @@ type NewTask struct {
 	PushURL  string        `json:"pushURL,omitempty"` // …to this remote
 }
 
+// Assignment is what an agent is told of its task: no more (not where it is pushed, nor
+// what an earlier try by another agent left).
+type Assignment struct {
+	ID     string `json:"ID"`
+	Prompt string `json:"Prompt"`
+	Push   bool   `json:"Push,omitempty"`
+}
+
+// Assignment is t as its agent sees it.
+func (t Task) Assignment() Assignment { return Assignment{ID: t.ID, Prompt: t.Prompt, Push: t.Push} }
+
 // Report is what an agent's supervisor says of its task.
 type Report struct {
 	ID       string `json:"id"`
