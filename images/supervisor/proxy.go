@@ -473,6 +473,7 @@ func runProxy(ctx context.Context) int {
 		logf("egress proxy: %v", err)
 		return 1
 	}
+	var saving sync.WaitGroup
 	var gateway *modelGateway
 	if isTrue(os.Getenv("MAGENTS_MODEL_GATEWAY")) {
 		g, budgets, err := newModelGateway(os.Getenv, key)
@@ -483,7 +484,7 @@ func runProxy(ctx context.Context) int {
 		gateway = g
 		g.denied = os.Getenv("MAGENTS_EGRESS_MODEL_ENDPOINT") == "deny"
 		if path := os.Getenv("MAGENTS_GATEWAY_STATE"); path != "" {
-			go g.keep(ctx, path, budgets)
+			saving.Go(func() { g.keep(ctx, path, budgets) })
 		}
 		logf("model gateway to %s", g.upstream.Redacted())
 	}
@@ -519,7 +520,7 @@ func runProxy(ctx context.Context) int {
 			gateway.overBudget = func(agent, why string) { d.q.OverBudget(agent, why, time.Now()) }
 		}
 		p.dispatcher = d
-		go d.run(ctx, path)
+		saving.Go(func() { d.run(ctx, path) })
 	}
 	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout, ConnContext: connContext}
 	go func() {
@@ -542,6 +543,8 @@ func runProxy(ctx context.Context) int {
 		logf("egress proxy: %v", err)
 		return 1
 	}
+	// Stopped: the account and the queue are saved as they stand before the proxy exits.
+	saving.Wait()
 	return 0
 }
 
