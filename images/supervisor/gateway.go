@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"cmp"
-	"compress/gzip"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -198,25 +197,18 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 	}
 	defer resp.Body.Close()
 	g.metrics.count(agent, resp.StatusCode)
-	for _, h := range hopHeaders {
-		resp.Header.Del(h)
-	}
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	w.WriteHeader(resp.StatusCode)
+	writeResponseHead(w, resp)
 	if !metered || resp.StatusCode != http.StatusOK {
 		flushCopy(w, resp.Body)
 		return
 	}
-	m := newBodyMeter(resp.Header)
+	// The answer arrives decoded (roundTrip leaves Accept-Encoding to Go's transport).
+	m := modelusage.NewMeter(resp.Header.Get("Content-Type"))
 	flushCopy(w, io.TeeReader(resp.Body, m))
 	// An agent that hangs up early is billed all the same: the answer is read to its end
 	// (upstream's request does not end with the agent's), and counted.
 	_, _ = io.Copy(m, resp.Body)
-	model, u, ok := m.result()
+	model, u, ok := m.Result()
 	if !ok {
 		return
 	}
@@ -291,45 +283,6 @@ func retryAfter(h http.Header, backoff time.Duration, now time.Time) (time.Durat
 		return max(0, t.Sub(now)), true
 	}
 	return 0, false
-}
-
-// bodyMeter meters a response body as it passes, decoding a gzip body on the side.
-type bodyMeter struct {
-	meter *modelusage.Meter
-	pipe  *io.PipeWriter
-	done  chan struct{}
-}
-
-func newBodyMeter(h http.Header) *bodyMeter {
-	m := &bodyMeter{meter: modelusage.NewMeter(h.Get("Content-Type"))}
-	if strings.EqualFold(strings.TrimSpace(h.Get("Content-Encoding")), "gzip") {
-		pr, pw := io.Pipe()
-		m.pipe, m.done = pw, make(chan struct{})
-		go func() {
-			defer close(m.done)
-			if zr, err := gzip.NewReader(pr); err == nil {
-				_, _ = io.Copy(m.meter, zr)
-			}
-			_, _ = io.Copy(io.Discard, pr)
-		}()
-	}
-	return m
-}
-
-func (m *bodyMeter) Write(p []byte) (int, error) {
-	if m.pipe != nil {
-		_, _ = m.pipe.Write(p)
-		return len(p), nil
-	}
-	return m.meter.Write(p)
-}
-
-func (m *bodyMeter) result() (string, modelusage.Usage, bool) {
-	if m.pipe != nil {
-		m.pipe.Close()
-		<-m.done
-	}
-	return m.meter.Result()
 }
 
 // writeAgentToken gives agent its token, in its socket directory, before the proxy

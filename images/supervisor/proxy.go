@@ -388,6 +388,13 @@ func (p *egressProxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	writeResponseHead(w, resp)
+	flushCopy(w, resp.Body)
+}
+
+// writeResponseHead passes on an upstream answer's status and headers, less the hop-by-hop
+// ones.
+func writeResponseHead(w http.ResponseWriter, resp *http.Response) {
 	for _, h := range hopHeaders {
 		resp.Header.Del(h)
 	}
@@ -397,7 +404,6 @@ func (p *egressProxy) forward(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
-	flushCopy(w, resp.Body)
 }
 
 // flushCopy copies a response body, flushing as it goes (server-sent events stream).

@@ -29,7 +29,6 @@ type queueWorker struct {
 	getenv func(string) string
 	client *http.Client // the agent's socket; no timeout: the long poll sets its own
 	token  string
-	now    func() time.Time
 }
 
 // queuePoll is how long one ask for a task waits at the dispatcher.

@@ -136,7 +136,7 @@ func newQueueWorker(cfg config, getenv func(string) string) (*queueWorker, error
 		return nil, err
 	}
 	sock := getenv("MAGENTS_EGRESS_SOCKET")
-	return &queueWorker{cfg: cfg, getenv: getenv, token: token, now: time.Now, client: &http.Client{Transport: &http.Transport{
+	return &queueWorker{cfg: cfg, getenv: getenv, token: token, client: &http.Client{Transport: &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
