@@ -6,6 +6,7 @@ package agentexec
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -53,4 +54,29 @@ func WithInput(ctx context.Context, api mobyclient.APIClient, container string, 
 		return stdout.Bytes(), stderr.Bytes(), insp.ExitCode, fmt.Errorf("running %s in %s: %s", cmd[0], container, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return stdout.Bytes(), stderr.Bytes(), insp.ExitCode, nil
+}
+
+// ExitError is a command that ran and exited non-zero: its code and what it said on
+// standard error.
+type ExitError struct {
+	Code   int
+	Stderr string
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("it exited %d: %s", e.Code, e.Stderr) }
+
+// JSON runs cmd in container with stdin (nil: none) and decodes what it writes on standard
+// output, JSON, into out. A non-zero exit is an *ExitError.
+func JSON(ctx context.Context, api mobyclient.APIClient, container string, stdin []byte, out any, cmd ...string) error {
+	b, stderr, code, err := WithInput(ctx, api, container, stdin, cmd...)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Code: code, Stderr: string(bytes.TrimSpace(stderr))}
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("reading what %s in %s answered: %w", cmd[0], container, err)
+	}
+	return nil
 }

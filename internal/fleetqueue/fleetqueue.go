@@ -6,6 +6,7 @@ package fleetqueue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -56,22 +57,17 @@ func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []
 		return err
 	}
 	proxy := f.Project + "-" + fleet.EgressProxyService
-	b, stderr, code, err := agentexec.WithInput(ctx, api, proxy, stdin, append([]string{"/usr/local/bin/magents-supervisor", "queue"}, args...)...)
-	if err == nil && code != 0 {
+	err := agentexec.JSON(ctx, api, proxy, stdin, out, append([]string{"/usr/local/bin/magents-supervisor", "queue"}, args...)...)
+	if exit, ok := errors.AsType[*agentexec.ExitError](err); ok {
 		// The dispatcher's own words: "task-9 is already done".
-		msg := strings.TrimSpace(string(stderr))
-		if _, after, ok := strings.Cut(msg, ": "+"the egress proxy answered "); ok {
+		if _, after, ok := strings.Cut(exit.Stderr, ": the egress proxy answered "); ok {
 			if _, why, ok := strings.Cut(after, ": "); ok {
-				return fmt.Errorf("%s", why)
+				return errors.New(why)
 			}
 		}
-		err = fmt.Errorf("it exited %d: %s", code, msg)
 	}
 	if err != nil {
 		return fmt.Errorf("asking the dispatcher %s (is the fleet up? docker magents up): %v", proxy, err)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("reading the dispatcher's answer: %w", err)
 	}
 	return nil
 }

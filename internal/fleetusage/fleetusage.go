@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	mobyclient "github.com/moby/moby/client"
 
@@ -55,16 +54,9 @@ func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []
 		return nil, err
 	}
 	proxy := f.Project + "-" + fleet.EgressProxyService
-	out, stderr, code, err := agentexec.WithInput(ctx, api, proxy, stdin, "/usr/local/bin/magents-supervisor", command)
-	if err == nil && code != 0 {
-		err = fmt.Errorf("it exited %d: %s", code, strings.TrimSpace(string(stderr)))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("asking the model gateway %s (is the fleet up? docker magents up): %v", proxy, err)
-	}
 	var rep modelusage.Report
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return nil, fmt.Errorf("reading the model gateway's account: %w", err)
+	if err := agentexec.JSON(ctx, api, proxy, stdin, &rep, "/usr/local/bin/magents-supervisor", command); err != nil {
+		return nil, fmt.Errorf("asking the model gateway %s (is the fleet up? docker magents up): %v", proxy, err)
 	}
 	if rep.Agents == nil {
 		rep.Agents = map[string]modelusage.AgentUsage{}
