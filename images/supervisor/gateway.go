@@ -393,11 +393,11 @@ func (g *modelGateway) keep(ctx context.Context, path string, startedAs modelusa
 	}
 }
 
-// report answers GET /magents/usage (the account) and POST /magents/budget (new limits,
+// usage answers GET /magents/usage (the account), and setBudgets POST /magents/budget (new limits,
 // as JSON) on the proxy's own port.
-func (g *modelGateway) usage(w http.ResponseWriter, r *http.Request, agents []string) {
+func (g *modelGateway) usage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(g.book.Report(time.Now().UTC(), agents...))
+	_ = json.NewEncoder(w).Encode(g.book.Report(time.Now().UTC()))
 }
 
 func (g *modelGateway) setBudgets(w http.ResponseWriter, r *http.Request) {
@@ -411,7 +411,7 @@ func (g *modelGateway) setBudgets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.book.SetBudgets(b)
-	g.usage(w, r, nil)
+	g.usage(w)
 }
 
 // sortedMap ranges over m in its keys' order.

@@ -247,7 +247,7 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch r.URL.Path {
 		case "/magents/usage":
-			p.gateway.usage(w, r, nil)
+			p.gateway.usage(w)
 		case "/magents/budget":
 			p.gateway.setBudgets(w, r)
 		default:
