@@ -15,6 +15,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 // NoQueue says why fleet f has no dispatcher.
@@ -69,5 +70,7 @@ func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []
 	if err != nil {
 		return fmt.Errorf("asking the dispatcher %s (is the fleet up? docker magents up): %v", proxy, err)
 	}
+	// A task's result, branch, detail and error are what its agent reported.
+	termsafe.Value(out)
 	return nil
 }
