@@ -89,7 +89,7 @@ func TestWorkQueueDrains(t *testing.T) {
 
 	type task struct {
 		ID, Prompt, State, AssignedTo, Result, Branch, Base, DiffStat, Error string
-		Attempts                                                             int
+		Attempts, Tokens                                                     int
 	}
 	var list []task
 	deadline := time.Now().Add(5 * time.Minute)
@@ -139,6 +139,21 @@ func TestWorkQueueDrains(t *testing.T) {
 	}
 	if len(agents) != 3 {
 		t.Errorf("the ten tasks were not shared by the three agents: %v", agents)
+	}
+	// The gateway counted each done task's requests: usage --by task has a row for each,
+	// as queue ls says it.
+	type usageRow struct {
+		Task             string
+		Requests, Tokens int
+	}
+	byTask := map[string]usageRow{}
+	for _, r := range jsonLines[usageRow](t, e.magents("usage", "--by", "task", "--format", "json").Stdout()) {
+		byTask[r.Task] = r
+	}
+	for _, q := range list {
+		if r := byTask[q.ID]; q.State == "done" && r.Requests == 0 || r.Tokens == 0 || r.Tokens != q.Tokens {
+			t.Errorf("usage --by task for %s: %+v, queue ls says %d tokens", q.ID, r, q.Tokens)
+		}
 	}
 	show := e.magents("queue", "show", "task-1")
 	show.Assert(t, icmd.Success)

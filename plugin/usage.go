@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -26,7 +29,7 @@ type usageOptions struct {
 }
 
 // usageGroupings are usage --by's values.
-var usageGroupings = []string{"agent", "model"}
+var usageGroupings = []string{"agent", "task", "model"}
 
 func usageCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	var opts usageOptions
@@ -35,13 +38,16 @@ func usageCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Short: "Show the tokens and cost of each agent's model requests, as the fleet's model gateway counted them",
 		Long: `Show what the fleet's model gateway counted of the Messages API's answers: requests,
 tokens by kind and their cost in US dollars (at the prices in the repository's table),
-one row per agent or per model, side calls (titles, summaries) included. The gateway
+one row per agent, per queued task or per model, side calls (titles, summaries)
+included; a task tried by two agents counts both tries, and the row "-" is what
+agents asked outside any queued task. The gateway
 counts what the API reports; nothing an agent says about itself is taken.
 
 The table ends with a TOTAL row; JSON has one object per row and no total (--total
 prints the total alone).`,
 		Example: `  docker magents usage
   docker magents usage --by model
+  docker magents usage --by task --format json
   docker magents usage --total --format '{{.CostUSD}}'`,
 		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
@@ -57,6 +63,7 @@ prints the total alone).`,
 // UsageRow is one row of docker magents usage --format json.
 type UsageRow struct {
 	Agent               string  `json:"Agent,omitempty"`
+	Task                string  `json:"Task,omitempty"`
 	Model               string  `json:"Model,omitempty"`
 	Requests            int     `json:"Requests"`
 	InputTokens         int     `json:"InputTokens"`
@@ -91,9 +98,6 @@ func runUsage(ctx context.Context, dockerCli command.Cli, root *rootOptions, opt
 	if err != nil {
 		return err
 	}
-	if err := fleetusage.NoGateway(f); err != nil {
-		return err
-	}
 	rep, err := fleetusage.Report(ctx, dockerCli.Client(), f)
 	if err != nil {
 		return err
@@ -107,27 +111,35 @@ func runUsage(ctx context.Context, dockerCli command.Cli, root *rootOptions, opt
 }
 
 // usageRows are the account by agent (every agent of the fleet, and any other the gateway
-// served, in agent order) or by model (by name).
+// served, in agent order), by queued task (each the gateway counted, in queue order) or by
+// model (by name).
 func usageRows(f *fleet.Fleet, rep *modelusage.Report, by string) []UsageRow {
 	var rows []UsageRow
-	if by == "model" {
-		models := map[string]modelusage.Usage{}
-		for _, a := range rep.Agents {
-			for m, u := range a.Models {
-				t := models[m]
-				t.Add(u)
-				models[m] = t
-			}
-		}
-		for _, m := range slices.Sorted(func(yield func(string) bool) {
-			for m := range models {
-				if !yield(m) {
-					return
-				}
-			}
-		}) {
+	switch by {
+	case "model":
+		models := sumBy(rep, func(a modelusage.AgentUsage) map[string]modelusage.Usage { return a.Models })
+		for _, m := range slices.Sorted(maps.Keys(models)) {
 			r := usageRow(models[m])
 			r.Model = orDash(m)
+			rows = append(rows, r)
+		}
+		return rows
+	case "task":
+		tasks := sumBy(rep, func(a modelusage.AgentUsage) map[string]modelusage.Usage { return a.Tasks })
+		ids := slices.SortedFunc(maps.Keys(tasks), func(a, b string) int {
+			return cmp.Or(cmp.Compare(taskNumber(a), taskNumber(b)), strings.Compare(a, b))
+		})
+		outside := rep.Total()
+		for _, id := range ids {
+			r := usageRow(tasks[id])
+			r.Task = id
+			rows = append(rows, r)
+			outside.Sub(tasks[id])
+		}
+		// What agents asked outside any queued task (their own work, docker magents task).
+		if outside.Requests > 0 {
+			r := usageRow(outside)
+			r.Task = "-"
 			rows = append(rows, r)
 		}
 		return rows
@@ -146,6 +158,25 @@ func usageRows(f *fleet.Fleet, rep *modelusage.Report, by string) []UsageRow {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// sumBy adds up every agent's usage by the keys of what of it part gives.
+func sumBy(rep *modelusage.Report, part func(modelusage.AgentUsage) map[string]modelusage.Usage) map[string]modelusage.Usage {
+	out := map[string]modelusage.Usage{}
+	for _, a := range rep.Agents {
+		for k, u := range part(a) {
+			t := out[k]
+			t.Add(u)
+			out[k] = t
+		}
+	}
+	return out
+}
+
+// taskNumber is N of a queued task's ID task-N, or 0.
+func taskNumber(id string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(id, "task-"))
+	return n
 }
 
 func usageTable(out io.Writer, by string, rows []UsageRow, total *UsageRow) error {
@@ -167,7 +198,7 @@ func usageTable(out io.Writer, by string, rows []UsageRow, total *UsageRow) erro
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", name, r.Requests, r.InputTokens, r.OutputTokens, r.CacheCreationTokens, r.CacheReadTokens, cost, budget)
 	}
 	for _, r := range rows {
-		line(r.Agent+r.Model, r)
+		line(r.Agent+r.Task+r.Model, r)
 	}
 	if total != nil {
 		line("TOTAL", *total)

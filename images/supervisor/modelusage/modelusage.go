@@ -43,6 +43,16 @@ func (u *Usage) Add(v Usage) {
 	u.Unpriced = u.Unpriced || v.Unpriced
 }
 
+// Sub takes v from u: what of u is not in v (v being a part of it).
+func (u *Usage) Sub(v Usage) {
+	u.Requests -= v.Requests
+	u.InputTokens -= v.InputTokens
+	u.OutputTokens -= v.OutputTokens
+	u.CacheCreationInputTokens -= v.CacheCreationInputTokens
+	u.CacheReadInputTokens -= v.CacheReadInputTokens
+	u.CostUSD -= v.CostUSD
+}
+
 // Price is a model's price per million tokens of each kind.
 type Price struct {
 	Prefix     string  `json:"prefix"`
