@@ -153,6 +153,11 @@ func TestStackGolden(t *testing.T) {
 			f.Config.GitUserName, f.Config.GitUserEmail = "Team Bot", "bot@example.invalid"
 			return f
 		},
+		"stack-gateway": func() *fleet.Fleet {
+			f := testFleet(2)
+			f.BudgetUSD = 5
+			return f
+		},
 		"stack-three-agents": func() *fleet.Fleet {
 			f := testFleet(3)
 			f.CPUs, f.Tasks, f.PermissionMode = 2, []string{"Write the parser", "Test it"}, "acceptEdits"
@@ -164,7 +169,21 @@ func TestStackGolden(t *testing.T) {
 			if name == "stack-shared-config" {
 				cs = configs
 			}
-			b, err := Stack(mk(), secret, map[string]string{"ANTHROPIC_BASE_URL": "https://gateway.example.com"}, cs)
+			s := secret
+			var gw *StackGateway
+			if name == "stack-gateway" {
+				// An API key, which the gateway relays: the agents have their tokens alone.
+				s = &StackSecret{Var: "ANTHROPIC_API_KEY", File: "/home/dev/project/.magents/secrets/gateway/anthropic_api_key", Name: "claude-auth-magents-4567cdef"}
+				gw = &StackGateway{
+					Key: StackSecret{File: "/home/dev/project/.magents/secrets/gateway/key", Name: "magents-key-magents-89ab0123"},
+					Tokens: map[string]StackSecret{
+						"agent-1": {File: "/home/dev/project/.magents/secrets/gateway/tokens/agent-1", Name: "magents-token-magents-agent-1-0a0a0a0a"},
+						"agent-2": {File: "/home/dev/project/.magents/secrets/gateway/tokens/agent-2", Name: "magents-token-magents-agent-2-0b0b0b0b"},
+					},
+					Relays: true,
+				}
+			}
+			b, err := Stack(mk(), s, map[string]string{"ANTHROPIC_BASE_URL": "https://gateway.example.com"}, cs, gw)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +234,7 @@ func TestWriteStackConfigs(t *testing.T) {
 	if cs[0].Path != agentconfig.ClaudeMD || cs2[0].Name == cs[0].Name {
 		t.Errorf("names %s and %s", cs[0].Name, cs2[0].Name)
 	}
-	if b, err := Stack(f, nil, nil, cs2); err != nil || !strings.Contains(string(b), "target: /etc/magents/config/commands/go/test.md") {
+	if b, err := Stack(f, nil, nil, cs2, nil); err != nil || !strings.Contains(string(b), "target: /etc/magents/config/commands/go/test.md") {
 		t.Errorf("stack: %v\n%s", err, b)
 	}
 }

@@ -47,17 +47,61 @@ type StackConfig struct {
 	Path string // its path under fleet.ConfigDeliveredDir
 }
 
+// StackGateway is the fleet's gateway in a stack: the work queue's dispatcher and, when the
+// credential is one it relays (fleet.GatewayRelays), the model gateway — one service of the
+// supervisor binary in its proxy role, which alone holds the fleet's key and then the
+// credential. Agents reach it over the stack's network, each known by its token, a secret
+// of its own.
+type StackGateway struct {
+	Key    StackSecret            // the fleet's key (Var unused)
+	Tokens map[string]StackSecret // each agent's token, by agent (Var unused)
+	// Relays: the credential is the gateway's; agents get their token in its place.
+	Relays bool
+	// GitCredentials, when set, are the fleet's git credentials, for queue add --push.
+	GitCredentials *StackSecret
+}
+
+// The gateway's service, its port for the agents and where its secrets and state are.
+const (
+	StackGatewayService = "gateway"
+	StackGatewayPort    = "3129"
+	stackKeySecret      = "magents-key"
+	stackTokenSecret    = "magents-agent-token"
+	stackGitSecret      = "magents-git-credentials"
+	stackGatewayVolume  = "gateway-state"
+)
+
+// StackGatewayURL is the gateway as agents reach it.
+const StackGatewayURL = "http://" + StackGatewayService + ":" + StackGatewayPort
+
 // Stack renders the fleet as a Swarm stack file: one service per agent (agent-1 …, one
 // replica each, its own AGENT_ID and volumes for Claude's config and the workspace),
 // deploy resources and restart policy, the credential as a Swarm secret. There is no
 // container_name, build or host bind mount: tasks may land on any node.
 //
 // env is the shared env file's settings, written into each service's environment so the
-// stack file stands alone (an env_file would be read from wherever it is deployed).
-func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs []StackConfig) ([]byte, error) {
-	cfg := clitypes.Config{Version: StackVersion, Volumes: map[string]clitypes.VolumeConfig{}}
+// stack file stands alone (an env_file would be read from wherever it is deployed). With gw
+// the stack has the fleet's gateway too (StackGateway).
+func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs []StackConfig, gw *StackGateway) ([]byte, error) {
+	cfg := clitypes.Config{Version: StackVersion, Volumes: map[string]clitypes.VolumeConfig{}, Secrets: map[string]clitypes.SecretConfig{}}
 	if secret != nil {
-		cfg.Secrets = map[string]clitypes.SecretConfig{StackSecretKey: {Name: secret.Name, File: secret.File}}
+		cfg.Secrets[StackSecretKey] = clitypes.SecretConfig{Name: secret.Name, File: secret.File}
+	}
+	if gw != nil {
+		cfg.Secrets[stackKeySecret] = clitypes.SecretConfig{Name: gw.Key.Name, File: gw.Key.File}
+		for _, name := range f.AgentNames() {
+			tok, ok := gw.Tokens[name]
+			if !ok {
+				return nil, fmt.Errorf("no gateway token for %s (a bug in docker-magents)", name)
+			}
+			cfg.Secrets[stackTokenSecret+"-"+name] = clitypes.SecretConfig{Name: tok.Name, File: tok.File}
+		}
+		if gw.GitCredentials != nil {
+			cfg.Secrets[stackGitSecret] = clitypes.SecretConfig{Name: gw.GitCredentials.Name, File: gw.GitCredentials.File}
+		}
+	}
+	if len(cfg.Secrets) == 0 {
+		cfg.Secrets = nil
 	}
 	if len(configs) > 0 {
 		cfg.Configs = map[string]clitypes.ConfigObjConfig{}
@@ -65,14 +109,25 @@ func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs [
 			cfg.Configs[c.Key] = clitypes.ConfigObjConfig{Name: c.Name, File: c.File}
 		}
 	}
+	agentSecret := secret
+	if gw != nil && gw.Relays {
+		agentSecret = nil // the gateway's alone
+	}
 	for i, name := range f.AgentNames() {
-		svc, err := stackService(f, name, i+1, secret, env, configs)
+		svc, err := stackService(f, name, i+1, agentSecret, env, configs)
 		if err != nil {
 			return nil, err
+		}
+		if gw != nil {
+			stackGatewayClient(&svc, name, gw.Relays)
 		}
 		cfg.Services = append(cfg.Services, svc)
 		cfg.Volumes[fleet.ConfigVolume(name)] = clitypes.VolumeConfig{}
 		cfg.Volumes[fleet.CloneVolume(name)] = clitypes.VolumeConfig{}
+	}
+	if gw != nil {
+		cfg.Services = append(cfg.Services, stackGatewayService(f, secret, env, gw))
+		cfg.Volumes[stackGatewayVolume] = clitypes.VolumeConfig{}
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -183,6 +238,92 @@ func stackService(f *fleet.Fleet, name string, n int, secret *StackSecret, share
 		}
 	}
 	return s, nil
+}
+
+// stackGatewayClient gives agent's service its token and the gateway's address: for the
+// work queue, and in the credential's place when the gateway relays it.
+func stackGatewayClient(s *clitypes.ServiceConfig, agent string, relays bool) {
+	token := "/run/secrets/" + stackTokenSecret
+	s.Secrets = append(s.Secrets, clitypes.ServiceSecretConfig{
+		Source: stackTokenSecret + "-" + agent, Target: stackTokenSecret, UID: "1000", GID: "1000", Mode: ptr(uint32(0o400)),
+	})
+	s.Environment["MAGENTS_AGENT_TOKEN_FILE"] = ptr(token)
+	s.Environment[agentenv.DispatcherURL] = ptr(StackGatewayURL)
+	if relays {
+		s.Environment["ANTHROPIC_BASE_URL"] = ptr(StackGatewayURL)
+		s.Environment["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(token)
+	}
+}
+
+// stackGatewayService is the gateway's service: the supervisor in its proxy role, serving
+// the agents by token on StackGatewayPort and its own port (usage, budgets, the queue
+// through docker exec) on loopback, its queue and account on a volume of its own. It runs
+// as the image's user, with no capability and a read-only root.
+func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]string, gw *StackGateway) clitypes.ServiceConfig {
+	yes := true
+	env := clitypes.MappingWithEquals{}
+	for k, v := range shared {
+		env[k] = ptr(v) // the model's endpoint (ANTHROPIC_BASE_URL) and the proxy settings
+	}
+	state := fleet.WorkspaceDir
+	names := strings.Join(f.AgentNames(), ",")
+	for k, v := range map[string]string{
+		"MAGENTS_PROXY_ADDR":     "127.0.0.1:" + ProxyPort,
+		agentenv.AgentAddr:       ":" + StackGatewayPort,
+		agentenv.AgentNames:      names,
+		"MAGENTS_AGENT_KEY_FILE": "/run/secrets/" + stackKeySecret,
+		"MAGENTS_QUEUE_STATE":    state + "/" + fleet.QueueStateFile,
+	} {
+		env[k] = ptr(v)
+	}
+	own := func(source string) clitypes.ServiceSecretConfig {
+		return clitypes.ServiceSecretConfig{Source: source, UID: "1000", GID: "1000", Mode: ptr(uint32(0o400))}
+	}
+	secrets := []clitypes.ServiceSecretConfig{own(stackKeySecret)}
+	if gw.Relays && secret != nil {
+		env["MAGENTS_MODEL_GATEWAY"] = ptr("1")
+		env[secret.Var+"_FILE"] = ptr("/run/secrets/" + StackSecretKey)
+		env["MAGENTS_GATEWAY_STATE"] = ptr(state + "/" + fleet.GatewayStateFile)
+		if f.HasBudgets() {
+			env["MAGENTS_GATEWAY_BUDGETS"] = ptr(string(gatewayBudgets(f)))
+		}
+		secrets = append(secrets, own(StackSecretKey))
+	}
+	if gw.GitCredentials != nil {
+		env["MAGENTS_GIT_CREDENTIALS"] = ptr("/run/secrets/" + stackGitSecret)
+		secrets = append(secrets, own(stackGitSecret))
+	}
+	return clitypes.ServiceConfig{
+		Name:        StackGatewayService,
+		Image:       f.Image,
+		Command:     clitypes.ShellCommand{"proxy"},
+		Init:        &yes,
+		Environment: env,
+		Secrets:     secrets,
+		Volumes: []clitypes.ServiceVolumeConfig{
+			{Type: "volume", Source: stackGatewayVolume, Target: state},
+			{Type: "tmpfs", Target: "/tmp", Tmpfs: &clitypes.ServiceVolumeTmpfs{Size: 1 << 30}},
+		},
+		ReadOnly: true,
+		CapDrop:  []string{"ALL"},
+		// A model endpoint on the node itself, as for up's egress proxy.
+		ExtraHosts: clitypes.HostsList{"host.docker.internal:host-gateway"},
+		HealthCheck: &clitypes.HealthCheckConfig{
+			Test:     clitypes.HealthCheckTest{"CMD", "/usr/local/bin/magents-supervisor", "proxy-denied"},
+			Interval: durationPtr(5 * time.Second), Timeout: durationPtr(5 * time.Second), Retries: ptr(uint64(3)),
+			StartPeriod: durationPtr(10 * time.Second),
+		},
+		StopGracePeriod: durationPtr(15 * time.Second),
+		Logging:         &clitypes.LoggingConfig{Driver: "json-file", Options: map[string]string{"max-size": LogMaxSize, "max-file": LogMaxFiles}},
+		Deploy: clitypes.DeployConfig{
+			Replicas: ptr(uint64(1)),
+			// Agents reach its one task by its name's address: no virtual IP, which needs
+			// the node's IPVS (absent from some kernels) and buys nothing for one replica.
+			EndpointMode:  "dnsrr",
+			RestartPolicy: &clitypes.RestartPolicy{Condition: "any", Delay: durationPtr(5 * time.Second)},
+			Resources:     clitypes.Resources{Limits: &clitypes.ResourceLimit{MemoryBytes: clitypes.UnitBytes(512 << 20), Pids: 256}},
+		},
+	}
 }
 
 func durationPtr(d time.Duration) *clitypes.Duration { return ptr(clitypes.Duration(d)) }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/docker-magents/docker-magents/internal/anthropictest"
 	"gotest.tools/v3/icmd"
 )
 
@@ -19,7 +21,16 @@ import (
 // healthy, attach --swarm reaches Claude in its tmux session, a smaller deploy scales down,
 // and docker stack rm keeps the volumes.
 func TestDeploySwarm(t *testing.T) {
-	e := newFleetEnv(t, "swarm")
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
+		if r.HasTools() && r.Mentions("swarm item #1#") {
+			return anthropictest.Reply{Text: "swarm result " + nonce}
+		}
+		if !r.HasTools() {
+			return anthropictest.Reply{Text: "Test title"}
+		}
+		return anthropictest.Reply{Text: "The Messages API test double heard you."}
+	})
 	if strings.TrimSpace(docker("info", "--format", "{{.Swarm.LocalNodeState}}").Stdout()) != "active" {
 		docker("swarm", "init", "--advertise-addr", "127.0.0.1").Assert(t, icmd.Success)
 		t.Cleanup(func() { docker("swarm", "leave", "--force") })
@@ -34,7 +45,7 @@ func TestDeploySwarm(t *testing.T) {
 		for docker("ps", "-aq", "--filter", "label=com.docker.stack.namespace=swarme2e").Stdout() != "" && time.Now().Before(deadline) {
 			time.Sleep(500 * time.Millisecond)
 		}
-		for _, v := range []string{"agent-1-config", "agent-1-work", "agent-2-config", "agent-2-work", "agent-3-config", "agent-3-work"} {
+		for _, v := range []string{"agent-1-config", "agent-1-work", "agent-2-config", "agent-2-work", "agent-3-config", "agent-3-work", "gateway-state"} {
 			docker("volume", "rm", "swarme2e_"+v)
 		}
 	})
@@ -69,6 +80,57 @@ func TestDeploySwarm(t *testing.T) {
 		}
 	}
 
+	// The fleet's gateway holds the API key; each agent has a token of its own in its place,
+	// in its environment, its files and its processes.
+	if res := docker("service", "inspect", "-f", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", "swarme2e_gateway"); strings.Contains(res.Stdout(), e.apiKey) ||
+		!strings.Contains(res.Stdout(), "ANTHROPIC_API_KEY_FILE=") {
+		t.Errorf("the gateway's env: %s", res.Combined())
+	}
+	for _, agent := range []string{"agent-1", "agent-2", "agent-3"} {
+		c := strings.TrimSpace(docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=swarme2e_"+agent).Stdout())
+		seen := docker("exec", c, "sh", "-c", "cat /proc/[0-9]*/environ /run/secrets/* 2>/dev/null; true").Stdout()
+		if strings.Contains(seen, e.apiKey) || !strings.Contains(seen, "magents-gw-") {
+			t.Errorf("%s holds the API key, or no token of its own", agent)
+		}
+	}
+	// A queued task goes to an idle agent, which reaches the dispatcher over the stack's
+	// network, and ends with Claude's answer; the gateway counted it for the task.
+	mg("queue", "add", "Write down swarm item #1#.").Assert(t, icmd.Expected{Out: "task-1 queued"})
+	type queued struct{ ID, State, Result, AssignedTo, Error string }
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(2 * time.Second) {
+		list := jsonLines[queued](t, mg("queue", "ls", "--format", "json").Stdout())
+		if len(list) == 1 && list[0].State == "done" {
+			if !strings.Contains(list[0].Result, "swarm result "+nonce) || list[0].AssignedTo == "" {
+				t.Errorf("task-1: %+v", list[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stack's queue did not run task-1: %+v\ngateway logs:\n%s", list, docker("service", "logs", "swarme2e_gateway").Combined())
+		}
+	}
+	type usageRow struct {
+		Task     string
+		Requests int
+	}
+	rows := jsonLines[usageRow](t, mg("usage", "--by", "task", "--format", "json").Stdout())
+	if len(rows) == 0 || rows[0].Task != "task-1" || rows[0].Requests == 0 {
+		t.Errorf("usage --by task: %+v", rows)
+	}
+	// Upstream, the double saw the real key, never an agent's token.
+	relayed := 0
+	for _, r := range e.api.Requests() {
+		if strings.HasPrefix(r.Bearer, "magents-gw-") || strings.HasPrefix(r.APIKey, "magents-gw-") {
+			t.Errorf("an agent's token reached the API: %s %s", r.Method, r.Path)
+		}
+		if r.APIKey == e.apiKey && r.Body.Model != "" {
+			relayed++
+		}
+	}
+	if relayed == 0 {
+		t.Error("no request reached the double with the fleet's API key")
+	}
+
 	// Each task's supervisor placed the shared CLAUDE.md from its Swarm config.
 	task := strings.TrimSpace(docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=swarme2e_agent-2").Stdout())
 	docker("exec", task, "grep", "-qF", rule, "/home/magents/.claude/CLAUDE.md").Assert(t, icmd.Success)
@@ -89,12 +151,13 @@ func TestDeploySwarm(t *testing.T) {
 
 	mg("deploy", "swarm", "--apply", "--agents", "1").Assert(t, icmd.Expected{Err: "1 agent(s) running and healthy"})
 	services := docker("stack", "services", "--format", "{{.Name}}", "swarme2e").Stdout()
-	if strings.TrimSpace(services) != "swarme2e_agent-1" {
+	if strings.Join(strings.Fields(services), " ") != "swarme2e_agent-1 swarme2e_gateway" {
 		t.Errorf("after scaling to 1, services: %s", services)
 	}
 	docker("stack", "rm", "swarme2e").Assert(t, icmd.Success)
 	docker("volume", "inspect", "swarme2e_agent-1-config").Assert(t, icmd.Success)
 	docker("volume", "inspect", "swarme2e_agent-3-config").Assert(t, icmd.Success)
+	docker("volume", "inspect", "swarme2e_gateway-state").Assert(t, icmd.Success)
 
 	// Bad input writes nothing.
 	mg("deploy", "swarm", "--agents", "0", "-o", filepath.Join(e.dir, "bad")).Assert(t, icmd.Expected{ExitCode: 1, Err: "invalid number of agents"})

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -34,13 +36,19 @@ func deploySwarmCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Short: "Render the fleet as a Swarm stack file; --apply deploys it with docker stack deploy",
 		Long: `Render the fleet as a Swarm stack file (compose format 3.9, as docker stack deploy reads
 it): one service per agent (agent-1 …, one replica each) with its own volumes for Claude's
-config and the workspace, deploy resources and restart policy, and the credential as a
-Swarm secret (its name carries a digest of the value, so a rotated credential is a new
-secret). The shared env file's settings are written into each service.
+config and the workspace, deploy resources and restart policy, and the fleet's gateway:
+the work queue's dispatcher and, for an API key or an auth token, the model gateway,
+which alone holds the credential, counts usage and enforces budgets; each agent gets a
+token of its own in its place. Credentials, the fleet's key and the tokens are Swarm
+secrets (their names carry a digest of the value, so a rotated one is a new secret). The
+shared env file's settings are written into each service.
+
+docker magents queue, usage and budget reach the gateway's task on this node as they
+reach the egress proxy of docker magents up.
 
 --apply runs docker stack deploy (the project name is the stack's) and waits until every
-agent's task is running and healthy. docker stack rm PROJECT removes the services and
-keeps the volumes.`,
+agent's task, and the gateway's, is running and healthy. docker stack rm PROJECT removes
+the services and keeps the volumes (the queue and the account are on gateway-state).`,
 		Example: `  docker magents deploy swarm -o deploy/
   docker magents deploy swarm --apply --agents 3
   docker magents attach --swarm agent-1`,
@@ -86,7 +94,11 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 	if err != nil {
 		return err
 	}
-	stack, err := compose.Stack(f, secret, env, configs)
+	gw, err := stackGateway(f, c.Var)
+	if err != nil {
+		return err
+	}
+	stack, err := compose.Stack(f, secret, env, configs, gw)
 	if err != nil {
 		return err
 	}
@@ -107,7 +119,42 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 	if err := shellout.Run(cmd); err != nil {
 		return err
 	}
-	return swarmstack.Wait(ctx, dockerCli.Client(), dockerCli.Err(), f, opts.timeout)
+	return swarmstack.Wait(ctx, dockerCli.Client(), dockerCli.Err(), f, []string{compose.StackGatewayService}, opts.timeout)
+}
+
+// stackGateway is the stack's gateway (compose.StackGateway): the fleet's key and each
+// agent's token as Swarm secrets, named by a digest of their content (a Swarm secret cannot
+// change), and the fleet's git credentials when it has them.
+func stackGateway(f *fleet.Fleet, credential string) (*compose.StackGateway, error) {
+	keyFile, tokens, err := f.WriteClusterTokens()
+	if err != nil {
+		return nil, err
+	}
+	secret := func(prefix, file string) (compose.StackSecret, error) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return compose.StackSecret{}, err
+		}
+		sum := sha256.Sum256(b)
+		return compose.StackSecret{File: file, Name: prefix + "-" + hex.EncodeToString(sum[:])[:12]}, nil
+	}
+	gw := &compose.StackGateway{Tokens: map[string]compose.StackSecret{}, Relays: fleet.GatewayRelays(credential)}
+	if gw.Key, err = secret("magents-key-"+f.Project, keyFile); err != nil {
+		return nil, err
+	}
+	for agent, file := range tokens {
+		if gw.Tokens[agent], err = secret("magents-token-"+f.Project+"-"+agent, file); err != nil {
+			return nil, err
+		}
+	}
+	if f.Config.GitCredentials != "" {
+		git, err := secret("magents-git-"+f.Project, filepath.Join(f.AgentSecretsDir(), fleet.GitCredentialsFile))
+		if err != nil {
+			return nil, fmt.Errorf("the fleet's git credentials: %w (docker magents up --git-credentials FILE gives them again)", err)
+		}
+		gw.GitCredentials = &git
+	}
+	return gw, nil
 }
 
 // swarmWhere says where Swarm agents get the credential.

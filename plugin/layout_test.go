@@ -10,7 +10,7 @@ import (
 // layers are the module's packages lowest first, as the README's layout lists them: a
 // package imports only packages of earlier layers.
 var layers = [][]string{
-	{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage", "images/supervisor/workqueue"},
+	{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage", "images/supervisor/workqueue", "images/supervisor/agenttoken"},
 	{"images/supervisor"},
 	{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
 		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest",
@@ -22,6 +22,7 @@ var layers = [][]string{
 	{"internal/deploy", "internal/k8s"},
 	{"internal/workspace"},
 	{"internal/fleetauth"},
+	{"internal/fleetgateway"},
 	{"internal/fleetstatus", "internal/fleetusage", "internal/fleetqueue"},
 	{"internal/swarmstack"},
 	{"internal/agentclone"},

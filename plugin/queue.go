@@ -177,9 +177,7 @@ func queueTasks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet) ([]Q
 		return nil, err
 	}
 	var usage *modelusage.Report
-	if f.ModelGateway() {
-		usage, _ = fleetusage.Report(ctx, dockerCli.Client(), f) // without it, no cost column
-	}
+	usage, _ = fleetusage.Report(ctx, dockerCli.Client(), f) // without a gateway, no cost column
 	now := time.Now()
 	out := make([]QueueTask, len(list))
 	for i, t := range list {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -89,7 +89,7 @@ func (d *dispatcher) current(agent string) string {
 
 // fromAgent answers an agent's own socket: /magents/queue/next and /magents/queue/report.
 func (d *dispatcher) fromAgent(w http.ResponseWriter, r *http.Request, agent string) {
-	if d.key != nil && !hmac.Equal([]byte(presented(r)), []byte(agentToken(d.key, agent))) {
+	if d.key != nil && !agenttoken.Valid(d.key, agent, presented(r)) {
 		http.Error(w, "docker-magents dispatcher: this is not "+agent+"'s token", http.StatusUnauthorized)
 		return
 	}

@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 )
 
@@ -94,13 +91,6 @@ func (m *gatewayMetrics) count(agent string, status int) {
 	m.requests[agent][status]++
 }
 
-// agentToken is the token agent presents: the fleet's key signs its name.
-func agentToken(key []byte, agent string) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("docker-magents gateway\x00" + agent))
-	return "magents-gw-" + hex.EncodeToString(mac.Sum(nil))
-}
-
 // presented is the token of a request: Claude sends ANTHROPIC_AUTH_TOKEN as a bearer
 // token; an API-key client sends x-api-key.
 func presented(r *http.Request) string {
@@ -137,7 +127,7 @@ func relayed(method, path string) bool {
 }
 
 func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent string) {
-	if subtle.ConstantTimeCompare([]byte(presented(r)), []byte(agentToken(g.key, agent))) != 1 {
+	if !agenttoken.Valid(g.key, agent, presented(r)) {
 		g.metrics.count(agent, http.StatusUnauthorized)
 		apiError(w, http.StatusUnauthorized, "authentication_error", "docker-magents model gateway: this is not "+agent+"'s gateway token (restart the agent: docker magents up)")
 		return
@@ -289,7 +279,7 @@ func retryAfter(h http.Header, backoff time.Duration, now time.Time) (time.Durat
 // listens there: an agent whose socket answers has its token. Written anew each time (the
 // agent owns the directory: what it put there is replaced, never followed).
 func writeAgentToken(key []byte, dir, agent string) error {
-	return writeFileAtomic(filepath.Join(dir, agentTokenFile), []byte(agentToken(key, agent)+"\n"), 0o600)
+	return writeFileAtomic(filepath.Join(dir, agentTokenFile), []byte(agenttoken.Of(key, agent)+"\n"), 0o600)
 }
 
 // readAgentKey reads the fleet's key (MAGENTS_AGENT_KEY_FILE), which signs the agents'

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 )
 
@@ -160,7 +161,7 @@ func do(t *testing.T, c *http.Client, req *http.Request) (int, string) {
 
 func TestGatewayRelaysWithTheRealCredentialAndCounts(t *testing.T) {
 	g, agent, own, double := testGateway(t, modelusage.Budgets{}, nil)
-	token := agentToken(g.key, "agent-1")
+	token := agenttoken.Of(g.key, "agent-1")
 	for _, stream := range []bool{true, false} {
 		code, body := do(t, agent, claudeRequest(t, token, stream))
 		if code != http.StatusOK || !strings.Contains(body, "OK") {
@@ -242,7 +243,7 @@ func waitCounted(t *testing.T, g *modelGateway, agent string, n int) {
 // budget sees) are refused, whatever the token.
 func TestGatewayRelaysTheMessagesAPIOnly(t *testing.T) {
 	g, agent, _, double := testGateway(t, modelusage.Budgets{}, nil)
-	token := agentToken(g.key, "agent-1")
+	token := agenttoken.Of(g.key, "agent-1")
 	for _, c := range []struct{ method, path string }{
 		{http.MethodGet, "/v1/files"}, {http.MethodGet, "/v1/messages/batches"}, {http.MethodPost, "/v1/messages/batches"},
 		{http.MethodPost, "/v1/complete"}, {http.MethodGet, "/v1/messages"}, {http.MethodPost, "/v1/../v1/files"},
@@ -260,7 +261,7 @@ func TestGatewayRelaysTheMessagesAPIOnly(t *testing.T) {
 
 func TestGatewayRefusesAnotherAgentsToken(t *testing.T) {
 	g, agent, _, double := testGateway(t, modelusage.Budgets{}, nil)
-	for _, tok := range []string{agentToken(g.key, "agent-2"), "", realKey, agentToken([]byte("another fleet's key!"), "agent-1")} {
+	for _, tok := range []string{agenttoken.Of(g.key, "agent-2"), "", realKey, agenttoken.Of([]byte("another fleet's key!"), "agent-1")} {
 		code, body := do(t, agent, claudeRequest(t, tok, false))
 		if code != http.StatusUnauthorized || !strings.Contains(body, "authentication_error") {
 			t.Errorf("token %.20q: %d %s", tok, code, body)
@@ -276,7 +277,7 @@ func TestGatewayEnforcesBudgets(t *testing.T) {
 	g, agent, own, double := testGateway(t, modelusage.Budgets{AgentUSD: 0.03}, func(int) upstreamReply {
 		return upstreamReply{usage: modelusage.Usage{InputTokens: 1000, OutputTokens: 1000}}
 	})
-	token := agentToken(g.key, "agent-1")
+	token := agenttoken.Of(g.key, "agent-1")
 	for i := range 2 {
 		if code, body := do(t, agent, claudeRequest(t, token, true)); code != http.StatusOK {
 			t.Fatalf("request %d under budget: %d %s", i, code, body)
@@ -313,14 +314,14 @@ func TestGatewayWaitsOutOverload(t *testing.T) {
 		}
 		return upstreamReply{usage: modelusage.Usage{InputTokens: 5}}
 	})
-	if code, body := do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), false)); code != http.StatusOK {
+	if code, body := do(t, agent, claudeRequest(t, agenttoken.Of(g.key, "agent-1"), false)); code != http.StatusOK {
 		t.Fatalf("%d %s", code, body)
 	}
 	if n := len(double.requests()); n != 3 {
 		t.Fatalf("upstream called %d times", n)
 	}
 	// Past its retries the answer is passed on, as the API gave it.
-	code, body := do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), false))
+	code, body := do(t, agent, claudeRequest(t, agenttoken.Of(g.key, "agent-1"), false))
 	if code != 529 || !strings.Contains(body, "overloaded_error") {
 		t.Fatalf("after the retries: %d %s", code, body)
 	}
@@ -335,7 +336,7 @@ func TestGatewayWaitsOutOverload(t *testing.T) {
 
 func TestGatewayAccountSurvivesRestart(t *testing.T) {
 	g, agent, _, _ := testGateway(t, modelusage.Budgets{}, nil)
-	do(t, agent, claudeRequest(t, agentToken(g.key, "agent-1"), true))
+	do(t, agent, claudeRequest(t, agenttoken.Of(g.key, "agent-1"), true))
 	waitCounted(t, g, "agent-1", 1)
 	path := filepath.Join(t.TempDir(), "gateway.json")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -361,13 +362,13 @@ func TestGatewayWritesEachAgentItsToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, agentTokenFile))
-	if err != nil || strings.TrimSpace(string(b)) != agentToken(g.key, "agent-3") {
+	if err != nil || strings.TrimSpace(string(b)) != agenttoken.Of(g.key, "agent-3") {
 		t.Fatalf("token file: %q %v", b, err)
 	}
 	if st, _ := os.Lstat(filepath.Join(dir, agentTokenFile)); st.Mode().Perm() != 0o600 || st.Mode()&os.ModeSymlink != 0 {
 		t.Fatalf("token file mode %v", st.Mode())
 	}
-	if agentToken(g.key, "agent-3") == agentToken(g.key, "agent-4") {
+	if agenttoken.Of(g.key, "agent-3") == agenttoken.Of(g.key, "agent-4") {
 		t.Fatal("two agents share a token")
 	}
 }
@@ -378,5 +379,55 @@ func TestAgentReadsTheGatewayTokenNotTheCredential(t *testing.T) {
 	c, err := resolveCredentials(envFunc(map[string]string{"MAGENTS_GATEWAY_TOKEN_FILE": path}))
 	if err != nil || c.method != "gateway" || c.env["ANTHROPIC_AUTH_TOKEN"] != "magents-gw-abc" || len(c.env) != 1 {
 		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+// A cluster's agents reach the gateway over the network: each request is its agent's by
+// the token alone. It relays and counts for the token's agent, refuses any other token and
+// every egress request, and gives an agent none of the proxy's own answers.
+func TestGatewayOverTheNetworkKnowsAgentsByToken(t *testing.T) {
+	g, _, _, double := testGateway(t, modelusage.Budgets{}, nil)
+	p := newEgressProxy(nil, io.Discard)
+	p.gateway = g
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := serveAgentsByToken(ctx, p, ln, nil, []string{"agent-1"}, newConnCaps(8, 8)); err == nil {
+		t.Fatal("served agents with no key to know them by")
+	}
+	if err := serveAgentsByToken(ctx, p, ln, g.key, []string{"agent-1", "agent-2", ""}, newConnCaps(8, 8)); err != nil {
+		t.Fatal(err)
+	}
+	at := func(req *http.Request) *http.Request {
+		req.URL.Host, req.Host = ln.Addr().String(), ln.Addr().String()
+		return req
+	}
+	c := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	if code, body := do(t, c, at(claudeRequest(t, agenttoken.Of(g.key, "agent-2"), true))); code != http.StatusOK || !strings.Contains(body, "OK") {
+		t.Fatalf("agent-2's request: %d %s", code, body)
+	}
+	waitCounted(t, g, "agent-2", 1)
+	for _, tok := range []string{agenttoken.Of(g.key, "agent-3"), "", realKey, agenttoken.Of([]byte("another fleet's key!"), "agent-1")} {
+		if code, body := do(t, c, at(claudeRequest(t, tok, false))); code != http.StatusUnauthorized || !strings.Contains(body, "authentication_error") {
+			t.Errorf("token %.20q: %d %s", tok, code, body)
+		}
+	}
+	// No egress, whoever asks, and not the account: that is the proxy's own port's.
+	connect, _ := http.NewRequest(http.MethodConnect, "http://"+ln.Addr().String(), nil)
+	connect.Host = "example.com:443"
+	connect.Header.Set("Authorization", "Bearer "+agenttoken.Of(g.key, "agent-1"))
+	if code, _ := do(t, c, connect); code != http.StatusForbidden {
+		t.Errorf("CONNECT through the gateway's network port: %d", code)
+	}
+	usage, _ := http.NewRequest(http.MethodGet, "http://gateway/magents/usage", nil)
+	usage.Header.Set("Authorization", "Bearer "+agenttoken.Of(g.key, "agent-1"))
+	if code, _ := do(t, c, at(usage)); code != http.StatusForbidden {
+		t.Errorf("an agent read the account over the network: %d", code)
+	}
+	if n := len(double.requests()); n != 1 {
+		t.Errorf("%d requests reached upstream, want agent-2's one", n)
 	}
 }

@@ -53,7 +53,8 @@ func readResult(cfg config) (*Result, bool) {
 // environment, shows the stream in the session, keeps the transcript and the result in
 // the agent's volume, and exits with Claude's status.
 //
-// Without a task it waits for one; behind the fleet's egress proxy it meanwhile takes tasks
+// Without a task it waits for one; behind the fleet's egress proxy (or with a cluster's
+// gateway) it meanwhile takes tasks
 // from the fleet's work queue, one `claude -p` each (headlessQueue).
 func runHeadless(cfg config, env []string) {
 	if err := os.MkdirAll(resultDir(cfg), 0o700); err != nil {
@@ -62,7 +63,7 @@ func runHeadless(cfg config, env []string) {
 	task := startTask(os.Getenv)
 	switch {
 	case task != "":
-	case os.Getenv("MAGENTS_AGENT_TOKEN_FILE") != "" && os.Getenv("MAGENTS_EGRESS_SOCKET") != "":
+	case os.Getenv("MAGENTS_AGENT_TOKEN_FILE") != "" && (os.Getenv("MAGENTS_EGRESS_SOCKET") != "" || os.Getenv(agentenv.DispatcherURL) != ""):
 		task = headlessQueue(cfg, env)
 	default:
 		task = waitForTask(cfg)

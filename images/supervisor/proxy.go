@@ -20,7 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 )
 
@@ -545,6 +547,18 @@ func runProxy(ctx context.Context) int {
 	if dir := os.Getenv("MAGENTS_EGRESS_SOCKETS"); dir != "" {
 		go serveAgentSockets(ctx, srv, dir, caps, key)
 	}
+	if addr := os.Getenv(agentenv.AgentAddr); addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			logf("gateway for the agents: %v", err)
+			return 1
+		}
+		if err := serveAgentsByToken(ctx, p, ln, key, strings.Split(os.Getenv(agentenv.AgentNames), ","), caps); err != nil {
+			ln.Close()
+			logf("gateway for the agents: %v", err)
+			return 1
+		}
+	}
 	if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logf("egress proxy: %v", err)
 		return 1
@@ -592,6 +606,52 @@ func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// serveAgentsByToken serves agents that reach the gateway over a network (a cluster's
+// fleet, where no socket can be shared) on ln until ctx ends: each request is its agent's by the token it
+// presents, one of names' under the fleet's key, and is then served as one from that
+// agent's socket is. Anything else is refused, and so is egress: over a network the
+// gateway relays the model and runs the work queue, it is no proxy.
+func serveAgentsByToken(ctx context.Context, p *egressProxy, ln net.Listener, key []byte, names []string, caps *connCaps) error {
+	if key == nil {
+		return fmt.Errorf("%s is set but the fleet's key is not (MAGENTS_AGENT_KEY_FILE): agents would have no way to be known", agentenv.AgentAddr)
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return n == "" })
+	srv := &http.Server{Handler: byToken{p: p, key: key, names: names}, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	go func() {
+		if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logf("gateway for the agents on %s: %v", ln.Addr(), err)
+		}
+	}()
+	logf("gateway for %d agent(s) on %s, each known by its token", len(names), ln.Addr())
+	return nil
+}
+
+// byToken is the handler of serveAgentsByToken.
+type byToken struct {
+	p     *egressProxy
+	key   []byte
+	names []string
+}
+
+func (b byToken) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect || r.URL.IsAbs() {
+		http.Error(w, "docker-magents gateway: this port relays the model and the work queue; it is not an egress proxy", http.StatusForbidden)
+		return
+	}
+	agent := agenttoken.Owner(b.key, b.names, presented(r))
+	if agent == "" {
+		apiError(w, http.StatusUnauthorized, "authentication_error", "docker-magents gateway: that is not the token of an agent of this fleet (redeploy the fleet to give agents theirs)")
+		return
+	}
+	b.p.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, agent)))
 }
 
 // listenAgent listens on the unix socket path for agent, replacing a stale one (never

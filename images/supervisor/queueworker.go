@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -27,7 +28,8 @@ import (
 type queueWorker struct {
 	cfg    config
 	getenv func(string) string
-	client *http.Client // the agent's socket; no timeout: the long poll sets its own
+	client *http.Client // the agent's socket, or the network; no timeout: the long poll sets its own
+	base   string       // the dispatcher's URL: http://egress-proxy through the socket
 	token  string
 }
 
@@ -38,6 +40,7 @@ const queuePoll = 50 * time.Second
 func (w *queueWorker) run(ctx context.Context) {
 	wait := newWaiter(ctx)
 	defer wait.close()
+	var logged time.Time
 	for ctx.Err() == nil {
 		hs, hooked := readHookState(w.cfg)
 		if !hooked || hs.State != agentstate.Idle {
@@ -47,7 +50,12 @@ func (w *queueWorker) run(ctx context.Context) {
 		task, ok, err := w.next(ctx)
 		switch {
 		case err != nil:
-			sleep(ctx, 5*time.Second) // the proxy is starting or restarting
+			// The proxy is starting or restarting — or unreachable: said once a minute.
+			if time.Since(logged) > time.Minute {
+				logf("work queue: asking %s for a task: %v", w.base, err)
+				logged = time.Now()
+			}
+			sleep(ctx, 5*time.Second)
 			continue
 		case !ok:
 			continue
@@ -66,7 +74,7 @@ func (w *queueWorker) post(ctx context.Context, path string, body any, timeout t
 		in = bytes.NewReader(b)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://egress-proxy"+path, in)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.base+path, in)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -241,7 +249,7 @@ func (w *queueWorker) handOver(ctx context.Context, id, branch string) error {
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://egress-proxy/magents/queue/bundle?id="+id, b)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.base+"/magents/queue/bundle?id="+url.QueryEscape(id), b)
 	if err != nil {
 		return err
 	}

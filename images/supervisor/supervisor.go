@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 )
 
@@ -103,7 +105,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		go s.attachLoop(ctx, sessions)
 	}
 	if !headless(s.cfg) {
-		queue := pusher != nil && os.Getenv("MAGENTS_AGENT_TOKEN_FILE") != ""
+		queue := (pusher != nil || os.Getenv(agentenv.DispatcherURL) != "") && os.Getenv("MAGENTS_AGENT_TOKEN_FILE") != ""
 		go func() {
 			// The task given at start first; then the queue's, as the agent goes idle.
 			s.deliverStartTask(ctx)
@@ -135,8 +137,14 @@ func newQueueWorker(cfg config, getenv func(string) string) (*queueWorker, error
 	if err != nil {
 		return nil, err
 	}
+	if base := getenv(agentenv.DispatcherURL); base != "" {
+		// A cluster's fleet: the gateway's service, over the network.
+		return &queueWorker{cfg: cfg, getenv: getenv, token: token, base: strings.TrimSuffix(base, "/"), client: &http.Client{Transport: &http.Transport{
+			Proxy: nil, MaxIdleConns: 1, IdleConnTimeout: time.Minute,
+		}}}, nil
+	}
 	sock := getenv("MAGENTS_EGRESS_SOCKET")
-	return &queueWorker{cfg: cfg, getenv: getenv, token: token, client: &http.Client{Transport: &http.Transport{
+	return &queueWorker{cfg: cfg, getenv: getenv, token: token, base: "http://egress-proxy", client: &http.Client{Transport: &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)

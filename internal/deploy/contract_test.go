@@ -109,7 +109,7 @@ func TestEveryTargetRendersTheAgentSpec(t *testing.T) {
 			return r
 		},
 		"swarm": func(t *testing.T) rendered {
-			b, err := compose.Stack(f, nil, nil, []compose.StackConfig{{Key: "claude-md", Name: "magents-claude-md", File: "/home/dev/project/CLAUDE.md", Path: "CLAUDE.md"}})
+			b, err := compose.Stack(f, nil, nil, []compose.StackConfig{{Key: "claude-md", Name: "magents-claude-md", File: "/home/dev/project/CLAUDE.md", Path: "CLAUDE.md"}}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

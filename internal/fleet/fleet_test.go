@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 )
 
 func TestValidate(t *testing.T) {
@@ -335,4 +337,41 @@ func TestParseIsolation(t *testing.T) {
 			t.Errorf("ParseIsolation(%q): err = %v, want the choices", s, err)
 		}
 	}
+}
+
+// A cluster's agents get their tokens as secrets: each the one the gateway computes from
+// the fleet's key, private, and the key kept across deploys.
+func TestWriteClusterTokens(t *testing.T) {
+	f := New("p", filepath.Join(t.TempDir(), "c.yml"))
+	f.Egress, f.Agents = EgressOpen, 2
+	if os.Geteuid() != 0 {
+		f.User = strings.Join([]string{itoa(os.Geteuid()), itoa(os.Getegid())}, ":")
+	}
+	keyFile, tokens, err := f.WriteClusterTokens()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil || len(key) != 64 || len(tokens) != 2 {
+		t.Fatalf("key %q (%v), tokens %v", key, err, tokens)
+	}
+	for _, agent := range []string{"agent-1", "agent-2"} {
+		b, err := os.ReadFile(tokens[agent])
+		st, _ := os.Stat(tokens[agent])
+		if err != nil || !agenttoken.Valid(key, agent, string(b)) || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s's token %q: %v", agent, b, err)
+		}
+	}
+	if _, again, _ := f.WriteClusterTokens(); readString(t, again["agent-1"]) != readString(t, tokens["agent-1"]) {
+		t.Error("a second deploy gave agent-1 another token: its running task would be refused")
+	}
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

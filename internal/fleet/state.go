@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/gofrs/flock"
 )
@@ -88,6 +90,44 @@ func (f *Fleet) WriteAgentKey() error {
 	if f.Egress != EgressAllowlist {
 		return nil
 	}
+	return f.writeKey()
+}
+
+// WriteClusterTokens makes the fleet's key if it has none and writes, beside it, each
+// agent's token under it (tokens/AGENT): what a cluster's deployment gives each agent as a
+// secret of its own, and its gateway the key to know them by. It returns the key's file
+// and the tokens' files by agent.
+func (f *Fleet) WriteClusterTokens() (keyFile string, tokens map[string]string, err error) {
+	if err := f.writeKey(); err != nil {
+		return "", nil, err
+	}
+	uid, gid, err := ParseUser(f.User)
+	if err != nil {
+		return "", nil, err
+	}
+	keyFile = filepath.Join(f.GatewaySecretsDir(), AgentKeyFile)
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		return "", nil, err
+	}
+	key := bytes.TrimSpace(b) // as the gateway reads it
+	dir := filepath.Join(f.GatewaySecretsDir(), "tokens")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	tokens = map[string]string{}
+	for _, name := range f.AgentNames() {
+		path := filepath.Join(dir, name)
+		if err := atomicfile.WriteSecret(path, []byte(agenttoken.Of(key, name)), uid, gid); err != nil {
+			return "", nil, err
+		}
+		tokens[name] = path
+	}
+	return keyFile, tokens, nil
+}
+
+// writeKey makes the fleet's key, once.
+func (f *Fleet) writeKey() error {
 	uid, gid, err := ParseUser(f.User)
 	if err != nil {
 		return err

@@ -1,5 +1,5 @@
 // Package fleetqueue is a fleet's work queue as its dispatcher (the egress proxy's
-// container) keeps it, read and changed through the engine: docker magents queue, and up
+// container, or a stack's gateway: fleetgateway) keeps it, read and changed through the engine: docker magents queue, and up
 // --tasks for the tasks beyond one per agent.
 package fleetqueue
 
@@ -15,6 +15,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
@@ -54,10 +55,13 @@ func Retry(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, id str
 }
 
 func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []byte, out any, args ...string) error {
-	if err := NoQueue(f); err != nil {
-		return err
+	gw := fleetgateway.Find(ctx, api, f)
+	if !gw.Stack {
+		if err := NoQueue(f); err != nil {
+			return err
+		}
 	}
-	proxy := f.Project + "-" + fleet.EgressProxyService
+	proxy := gw.Container
 	err := agentexec.JSON(ctx, api, proxy, stdin, out, append([]string{"/usr/local/bin/magents-supervisor", "queue"}, args...)...)
 	if exit, ok := errors.AsType[*agentexec.ExitError](err); ok {
 		// The dispatcher's own words: "task-9 is already done".

@@ -1,5 +1,6 @@
 // Package fleetusage is what a fleet's model gateway counted and the limits it enforces,
-// asked of the gateway (the egress proxy's container) through the engine: docker magents
+// asked of the gateway (the egress proxy's container, or a stack's gateway: fleetgateway)
+// through the engine: docker magents
 // usage and budget read and change them here.
 package fleetusage
 
@@ -13,6 +14,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 )
 
 // NoGateway says why fleet f has no gateway to ask.
@@ -50,12 +52,18 @@ func SetBudgets(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, b
 }
 
 func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []byte, command string) (*modelusage.Report, error) {
-	if err := NoGateway(f); err != nil {
-		return nil, err
+	gw := fleetgateway.Find(ctx, api, f)
+	if !gw.Stack {
+		if err := NoGateway(f); err != nil {
+			return nil, err
+		}
 	}
-	proxy := f.Project + "-" + fleet.EgressProxyService
+	proxy := gw.Container
 	var rep modelusage.Report
 	if err := agentexec.JSON(ctx, api, proxy, stdin, &rep, "/usr/local/bin/magents-supervisor", command); err != nil {
+		if gw.Stack {
+			return nil, fmt.Errorf("asking the stack's gateway %s (it counts usage for an API key or an auth token only): %v", proxy, err)
+		}
 		return nil, fmt.Errorf("asking the model gateway %s (is the fleet up? docker magents up): %v", proxy, err)
 	}
 	if rep.Agents == nil {

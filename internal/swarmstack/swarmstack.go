@@ -18,12 +18,13 @@ import (
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
-// Wait waits until each agent's service has a running task. Swarm holds a task
-// with a health check in "starting" until the check passes, so running is healthy.
-func Wait(ctx context.Context, api mobyclient.APIClient, log io.Writer, f *fleet.Fleet, timeout time.Duration) error {
+// Wait waits until each agent's service, and each of others (the fleet's gateway), has a
+// running task. Swarm holds a task with a health check in "starting" until the check
+// passes, so running is healthy.
+func Wait(ctx context.Context, api mobyclient.APIClient, log io.Writer, f *fleet.Fleet, others []string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	want := f.AgentNames()
+	want := append(f.AgentNames(), others...)
 	for {
 		running, notes, err := AgentStates(ctx, api, f.Project)
 		if err != nil && ctx.Err() == nil {
@@ -31,7 +32,7 @@ func Wait(ctx context.Context, api mobyclient.APIClient, log io.Writer, f *fleet
 		}
 		pending := slices.DeleteFunc(slices.Clone(want), func(a string) bool { return running[a] })
 		if len(pending) == 0 {
-			fmt.Fprintf(log, "Stack %s: %d agent(s) running and healthy\n", f.Project, len(want))
+			fmt.Fprintf(log, "Stack %s: %d agent(s) running and healthy\n", f.Project, f.Agents)
 			return nil
 		}
 		select {
@@ -48,7 +49,7 @@ func Wait(ctx context.Context, api mobyclient.APIClient, log io.Writer, f *fleet
 	}
 }
 
-// AgentStates reports, per agent service of the stack, whether a task runs, and the
+// AgentStates reports, per service of the stack (by its name in the stack file), whether a task runs, and the
 // latest task's state and error otherwise.
 func AgentStates(ctx context.Context, api mobyclient.APIClient, project string) (map[string]bool, map[string]string, error) {
 	filter := make(mobyclient.Filters).Add("label", "com.docker.stack.namespace="+project)

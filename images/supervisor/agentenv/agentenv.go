@@ -12,4 +12,10 @@ const (
 	AuthCheck      = "MAGENTS_AUTH_CHECK"      // "1": ask the model API whether it takes the credential
 	SharedConfig   = "MAGENTS_SHARED_CONFIG"   // "1": the shared config set is delivered
 	AgentCmd       = "MAGENTS_AGENT_CMD"       // the command in the session (default claude)
+
+	// A cluster's fleet: agents reach its gateway (the model gateway and the work queue's
+	// dispatcher) over the network, each known by the token in its secret.
+	DispatcherURL = "MAGENTS_DISPATCHER_URL" // the agent's: the dispatcher's base URL
+	AgentAddr     = "MAGENTS_AGENT_ADDR"     // the gateway's: where it serves the agents
+	AgentNames    = "MAGENTS_AGENTS"         // the gateway's: the agents' names, by commas
 )

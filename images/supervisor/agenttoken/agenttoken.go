@@ -1,0 +1,42 @@
+// Package agenttoken is how an agent is known to its fleet's model gateway and work
+// queue's dispatcher: a token that is an HMAC of its name under the fleet's key. Whoever
+// holds the key (the gateway; the plugin, which gives cluster agents theirs as secrets)
+// makes an agent's token; an agent holds its own alone and learns nothing of the key or of
+// another's. It imports the standard library only: the supervisor builds from the image's
+// context.
+package agenttoken
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// Prefix starts every token, so one is told from an API key at a glance.
+const Prefix = "magents-gw-"
+
+// Of is agent's token under key.
+func Of(key []byte, agent string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("docker-magents gateway\x00" + agent))
+	return Prefix + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Valid reports, in time that does not depend on where the two differ, whether token is
+// agent's under key.
+func Valid(key []byte, agent, token string) bool {
+	return hmac.Equal([]byte(strings.TrimSpace(token)), []byte(Of(key, agent)))
+}
+
+// Owner is the agent of names whose token this is, or "" when none: each is checked, in
+// constant time, so the answer's time tells nothing of the token.
+func Owner(key []byte, names []string, token string) string {
+	owner := ""
+	for _, name := range names {
+		if Valid(key, name, token) && owner == "" {
+			owner = name
+		}
+	}
+	return owner
+}
