@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"gotest.tools/v3/icmd"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -80,34 +83,40 @@ func TestDeployKubernetes(t *testing.T) {
 				_ = kube.CoreV1().PersistentVolumes().Delete(ctx, "pv-"+claim, metav1.DeleteOptions{})
 			}
 		}
+		_ = kube.CoreV1().PersistentVolumeClaims("default").Delete(ctx, project+"-gateway-state", metav1.DeleteOptions{})
+		_ = kube.CoreV1().PersistentVolumes().Delete(ctx, "pv-"+project+"-gateway-state", metav1.DeleteOptions{})
 		os.RemoveAll(pvRoot)
 	})
-	// A PersistentVolume for each claim the StatefulSet will make, writable by the agents.
+	// A PersistentVolume for each claim the StatefulSet will make, writable by the agents,
+	// and for the gateway's.
+	claims := []string{project + "-gateway-state"}
 	for i := 1; i <= 2; i++ {
 		for _, v := range []string{"config", "workspace"} {
-			claim := fmt.Sprintf("%s-%s-%d", v, name, i)
-			dir := filepath.Join(pvRoot, claim)
-			if err := os.MkdirAll(dir, 0o777); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(dir, 0o777); err != nil {
-				t.Fatal(err)
-			}
-			hostPathType := corev1.HostPathDirectory
-			pv := &corev1.PersistentVolume{
-				ObjectMeta: metav1.ObjectMeta{Name: "pv-" + claim},
-				Spec: corev1.PersistentVolumeSpec{
-					Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
-					AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-					PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-					StorageClassName:              "",
-					ClaimRef:                      &corev1.ObjectReference{Namespace: "default", Name: claim},
-					PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: &hostPathType}},
-				},
-			}
-			if _, err := kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-				t.Fatal(err)
-			}
+			claims = append(claims, fmt.Sprintf("%s-%s-%d", v, name, i))
+		}
+	}
+	for _, claim := range claims {
+		dir := filepath.Join(pvRoot, claim)
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		hostPathType := corev1.HostPathDirectory
+		pv := &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: "pv-" + claim},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+				StorageClassName:              "",
+				ClaimRef:                      &corev1.ObjectReference{Namespace: "default", Name: claim},
+				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: &hostPathType}},
+			},
+		}
+		if _, err := kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
 		}
 	}
 
@@ -127,7 +136,10 @@ func TestDeployKubernetes(t *testing.T) {
 	mg("up", "--no-build", "--agents", "1", "--egress", "open", "--claude-md", claudeMD).Assert(t, icmd.Success)
 	mg("down").Assert(t, icmd.Success)
 
-	mg("deploy", "k8s", "--apply", "--agents", "2", "--auth-init", "--timeout", "4m").Assert(t, icmd.Expected{Err: "2 agent(s) Ready"})
+	// Two agents at the default request of a CPU each, and the gateway, do not fit this
+	// two-core node: half a CPU each.
+	mg("deploy", "k8s", "--apply", "--agents", "2", "--auth-init", "--cpu-request", "500m", "--timeout", "4m").Assert(t, icmd.Expected{Err: "2 agent(s) Ready"})
+	checkClusterGateway(t, ctx, kube, mg, project, e.apiKey)
 	// Each agent's supervisor placed it in its config volume (a host path here).
 	for i := 1; i <= 2; i++ {
 		placed := readFile(filepath.Join(pvRoot, fmt.Sprintf("config-%s-%d", name, i), "CLAUDE.md"))
@@ -163,10 +175,10 @@ func TestDeployKubernetes(t *testing.T) {
 	_ = cmd.Wait()
 	tty.Close()
 
-	mg("deploy", "k8s", "--apply", "--agents", "1", "--auth-init").Assert(t, icmd.Expected{Err: "1 agent(s) Ready"})
+	mg("deploy", "k8s", "--apply", "--agents", "1", "--auth-init", "--cpu-request", "500m").Assert(t, icmd.Expected{Err: "1 agent(s) Ready"})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		pods, err := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + project})
+		pods, err := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=claude-agent,app.kubernetes.io/instance=" + project})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,21 +196,78 @@ func TestDeployKubernetes(t *testing.T) {
 	}
 
 	mg("deploy", "k8s", "--delete").Assert(t, icmd.Expected{Err: "their volume claims stay"})
-	claims, err := kube.CoreV1().PersistentVolumeClaims("default").List(ctx, metav1.ListOptions{})
+	left, err := kube.CoreV1().PersistentVolumeClaims("default").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var kept []string
-	for _, c := range claims.Items {
+	for _, c := range left.Items {
 		kept = append(kept, c.Name)
 	}
-	for _, want := range []string{"config-" + name + "-1", "workspace-" + name + "-2"} {
+	for _, want := range []string{"config-" + name + "-1", "workspace-" + name + "-2", project + "-gateway-state"} {
 		if !slices.Contains(kept, want) {
 			t.Errorf("claim %s is gone after delete: %v", want, kept)
 		}
 	}
 	if _, err := kube.AppsV1().StatefulSets("default").Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the StatefulSet is still there: %v", err)
+	}
+}
+
+// checkClusterGateway checks the fleet's gateway deploy k8s applied with an API key: it
+// alone mounts the credential, each agent its own token (not the Secret of all of them),
+// the work queue and the account answer through the cluster's exec (queue --k8s, usage
+// --k8s), and /metrics on its metrics port parses as Prometheus' text format. (This test
+// cluster has no DNS or Service proxy, so its agents do not reach the gateway by name: the
+// compose and Swarm tests run agents through the same gateway code.)
+func checkClusterGateway(t *testing.T, ctx context.Context, kube *kubernetes.Clientset, mg func(...string) *icmd.Result, project, apiKey string) {
+	t.Helper()
+	pods, err := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=claude-gateway,app.kubernetes.io/instance=" + project})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("gateway pods: %v %v", pods, err)
+	}
+	gw := pods.Items[0]
+	mounts := func(spec corev1.PodSpec) (secrets []string) {
+		for _, v := range spec.Volumes {
+			if v.Secret != nil {
+				secrets = append(secrets, v.Secret.SecretName)
+			}
+		}
+		return secrets
+	}
+	if got := mounts(gw.Spec); !slices.Contains(got, "claude-auth-"+project) {
+		t.Errorf("the gateway does not mount the credential: %v", got)
+	}
+	agent, err := kube.CoreV1().Pods("default").Get(ctx, project+"-agent-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range agent.Spec.Containers {
+		for _, m := range c.VolumeMounts {
+			if m.Name == "claude-auth" || m.Name == "gateway-tokens" {
+				t.Errorf("the agent container mounts %s", m.Name)
+			}
+		}
+		for _, e := range c.Env {
+			if strings.Contains(e.Value, apiKey) || e.Name == "ANTHROPIC_API_KEY_FILE" {
+				t.Errorf("the agent has %s", e.Name)
+			}
+		}
+	}
+	mg("queue", "add", "--k8s", "Queued in the cluster").Assert(t, icmd.Expected{Out: "task-1 queued"})
+	if ls := mg("queue", "ls", "--k8s", "--format", "{{.ID}} {{.State}}"); !strings.Contains(ls.Stdout(), "task-1 ") {
+		t.Errorf("queue ls --k8s: %s", ls.Combined())
+	}
+	mg("queue", "cancel", "--k8s", "task-1").Assert(t, icmd.Expected{Out: "task-1"})
+	mg("usage", "--k8s", "--total", "--format", "{{.Requests}}").Assert(t, icmd.Success)
+	resp, err := http.Get("http://" + gw.Status.PodIP + ":9090/metrics")
+	if err != nil {
+		t.Fatalf("the gateway's /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	if _, err := parser.TextToMetricFamilies(resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the gateway's /metrics does not parse: %s %v", resp.Status, err)
 	}
 }
 

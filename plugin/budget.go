@@ -29,6 +29,7 @@ func budgetCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 type budgetSetOptions struct {
 	usd      float64
 	fleetUSD float64
+	where    gatewayOptions
 }
 
 func budgetSetCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -52,6 +53,7 @@ The limits hold across restarts of the gateway until 'docker magents up' is give
 	})
 	cmd.Flags().Float64Var(&opts.usd, "usd", 0, "The limit of AGENT, or of every agent without one of its own")
 	cmd.Flags().Float64Var(&opts.fleetUSD, "fleet-usd", 0, "The limit of the whole fleet")
+	opts.where.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -71,7 +73,11 @@ func runBudgetSet(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 			return fmt.Errorf("%q: give an agent of the fleet (agent-N) with --usd", args[0])
 		}
 	}
-	rep, err := fleetusage.Report(ctx, dockerCli.Client(), f)
+	gw, err := opts.where.gateway(ctx, dockerCli, f)
+	if err != nil {
+		return err
+	}
+	rep, err := fleetusage.Report(ctx, gw, f)
 	if err != nil {
 		return err
 	}
@@ -89,7 +95,7 @@ func runBudgetSet(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if flags.Changed("fleet-usd") {
 		b.FleetUSD = opts.fleetUSD
 	}
-	rep, err = fleetusage.SetBudgets(ctx, dockerCli.Client(), f, b)
+	rep, err = fleetusage.SetBudgets(ctx, gw, f, b)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/docker/cli/cli/command"
@@ -38,11 +40,15 @@ func deployK8sCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 ConfigMap of the shared env file, one of tasks, a headless Service and a StatefulSet
 PROJECT-agent whose pods PROJECT-agent-1 … N each get a claim for Claude's config dir and
 one for the workspace, the supervisor's health endpoint as startup, liveness and readiness
-probes, requests and limits, and a non-root, no-privilege security context. Every document
-is decoded strictly into its k8s.io/api type first.
+probes, requests and limits, and a non-root, no-privilege security context; and the
+fleet's gateway, Deployment PROJECT-gateway with its Service, Secret and claim: the work
+queue's dispatcher and, for an API key or an auth token, the model gateway, which alone
+mounts the credential (each agent gets a token of its own in its place, copied into its
+pod by an init container). Every document is decoded strictly into its k8s.io/api type
+first.
 
 --apply applies them to the current kubeconfig context (server-side apply, field manager
-docker-magents) and waits until every agent is Ready; --dry-run has the server check them
+docker-magents) and waits until every agent, and the gateway, is Ready; --dry-run has the server check them
 and persist nothing; --delete removes them and keeps the claims (your agents' config and
 work). attach --k8s AGENT attaches to an agent's tmux session, as
 kubectl exec -it PROJECT-agent-1 -- tmux attach -t claude does.`,
@@ -75,10 +81,42 @@ func renderK8s(dockerCli command.Cli, root *rootOptions, opts deployK8sOptions) 
 	if err != nil {
 		return nil, nil, err
 	}
+	gw, err := k8sGateway(f, c.Var)
+	if err != nil {
+		return nil, nil, err
+	}
 	docs, err := deploy.K8s(f, c, deploy.K8sOptions{
 		Templates: opts.templates, Env: env, AuthInit: opts.authInit, NoNetworkPolicy: !opts.netPolicy, Resources: opts.resources,
+		Gateway: gw,
 	})
 	return f, docs, err
+}
+
+// k8sGateway is the fleet's gateway in the cluster (deploy.K8sGateway): its key, and each
+// agent's token under it, for the gateway's Secret.
+func k8sGateway(f *fleet.Fleet, credential string) (*deploy.K8sGateway, error) {
+	keyFile, files, err := f.WriteClusterTokens()
+	if err != nil {
+		return nil, err
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	gw := &deploy.K8sGateway{Key: strings.TrimSpace(string(key)), Tokens: map[string]string{}, Relays: fleet.GatewayRelays(credential)}
+	for agent, file := range files {
+		tok, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		gw.Tokens[agent] = strings.TrimSpace(string(tok))
+	}
+	return gw, nil
+}
+
+// k8sGatewaySelector finds the gateway's pod of project.
+func k8sGatewaySelector(project string) string {
+	return "app.kubernetes.io/name=claude-gateway,app.kubernetes.io/instance=" + project
 }
 
 func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts deployK8sOptions) error {
@@ -137,7 +175,11 @@ func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err := c.WaitReady(ctx, pods, opts.timeout); err != nil {
 		return err
 	}
-	fmt.Fprintf(dockerCli.Err(), "%d agent(s) Ready in %s (namespace %s): %v\n", f.Agents, c.Context, c.Namespace, pods)
+	gateway, err := c.ReadyPod(ctx, k8sGatewaySelector(f.Project), opts.timeout)
+	if err != nil {
+		return fmt.Errorf("the fleet's gateway: %w", err)
+	}
+	fmt.Fprintf(dockerCli.Err(), "%d agent(s) Ready in %s (namespace %s): %v; gateway %s\n", f.Agents, c.Context, c.Namespace, pods, gateway)
 	return nil
 }
 

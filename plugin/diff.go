@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/internal/agentclone"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
@@ -66,7 +67,7 @@ func branchOwner(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, arg
 		if _, err := strconv.Atoi(id); err != nil {
 			return "", "", fmt.Errorf("invalid task ID %q: task-N (see docker magents queue ls)", arg)
 		}
-		tasks, err := fleetqueue.List(ctx, dockerCli.Client(), f)
+		tasks, err := fleetqueue.List(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f)
 		if err != nil {
 			return "", "", err
 		}

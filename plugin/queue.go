@@ -13,12 +13,12 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
-	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleetusage"
 	"github.com/docker-magents/docker-magents/internal/format"
@@ -34,16 +34,24 @@ proxy): it survives down, up and an engine restart, and needs no docker magents 
 left running. Each agent that goes idle gets the next task — the highest priority first,
 then the oldest — on a branch of its own (magents/task-N, from the fleet's base as the
 host has it at that moment; in shared isolation, in the shared tree, one after another),
-in a fresh Claude conversation. A failed task is tried once more.`,
+in a fresh Claude conversation. A failed task is tried once more.
+
+A fleet deployed with docker magents deploy swarm has its queue in the stack's gateway,
+which these commands find on this node; one deployed with deploy k8s, in its gateway's
+pod: give --k8s. Agents there have no clone of your repository: their tasks run one after
+another in their workspaces, without branches.`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(queueAddCmd(dockerCli, root), queueLsCmd(dockerCli, root), queueShowCmd(dockerCli, root),
-		queueCancelCmd(dockerCli, root), queueRetryCmd(dockerCli, root))
+	where := &gatewayOptions{}
+	where.addFlags(cmd.PersistentFlags())
+	cmd.AddCommand(queueAddCmd(dockerCli, root, where), queueLsCmd(dockerCli, root, where), queueShowCmd(dockerCli, root, where),
+		queueCancelCmd(dockerCli, root, where), queueRetryCmd(dockerCli, root, where))
 	return cmd
 }
 
 type queueAddOptions struct {
+	where    *gatewayOptions
 	file     string
 	agent    string
 	priority int
@@ -52,8 +60,8 @@ type queueAddOptions struct {
 	remote   string
 }
 
-func queueAddCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
-	var opts queueAddOptions
+func queueAddCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+	opts := queueAddOptions{where: where}
 	cmd := &cobra.Command{
 		Use:   "add [OPTIONS] [TASK]",
 		Short: "Queue a task (or the tasks of a file)",
@@ -114,7 +122,11 @@ func runQueueAdd(ctx context.Context, dockerCli command.Cli, root *rootOptions, 
 	for i, p := range prompts {
 		tasks[i] = workqueue.NewTask{Prompt: p, Agent: opts.agent, Priority: opts.priority, Timeout: opts.timeout, Push: opts.push, PushURL: pushURL}
 	}
-	added, err := fleetqueue.Add(ctx, dockerCli.Client(), f, tasks)
+	gw, err := opts.where.gateway(ctx, dockerCli, f)
+	if err != nil {
+		return err
+	}
+	added, err := fleetqueue.Add(ctx, gw, f, tasks)
 	if err != nil {
 		return err
 	}
@@ -149,12 +161,13 @@ type QueueTask struct {
 }
 
 type queueLsOptions struct {
+	where  *gatewayOptions
 	format string
 	quiet  bool
 }
 
-func queueLsCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
-	var opts queueLsOptions
+func queueLsCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+	opts := queueLsOptions{where: where}
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
@@ -171,13 +184,17 @@ func queueLsCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 
 // queueTasks reads the queue, with each task's tokens and cost when the fleet has a
 // gateway.
-func queueTasks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet) ([]QueueTask, error) {
-	list, err := fleetqueue.List(ctx, dockerCli.Client(), f)
+func queueTasks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, where *gatewayOptions) ([]QueueTask, error) {
+	gw, err := where.gateway(ctx, dockerCli, f)
+	if err != nil {
+		return nil, err
+	}
+	list, err := fleetqueue.List(ctx, gw, f)
 	if err != nil {
 		return nil, err
 	}
 	var usage *modelusage.Report
-	usage, _ = fleetusage.Report(ctx, dockerCli.Client(), f) // without a gateway, no cost column
+	usage, _ = fleetusage.Report(ctx, gw, f) // without a model gateway, no cost column
 	now := time.Now()
 	out := make([]QueueTask, len(list))
 	for i, t := range list {
@@ -205,7 +222,7 @@ func runQueueLs(ctx context.Context, dockerCli command.Cli, root *rootOptions, o
 	if err != nil {
 		return err
 	}
-	tasks, err := queueTasks(ctx, dockerCli, f)
+	tasks, err := queueTasks(ctx, dockerCli, f, opts.where)
 	if err != nil {
 		return err
 	}
@@ -242,10 +259,13 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-type queueShowOptions struct{ format string }
+type queueShowOptions struct {
+	format string
+	where  *gatewayOptions
+}
 
-func queueShowCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
-	var opts queueShowOptions
+func queueShowCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+	opts := queueShowOptions{where: where}
 	cmd := &cobra.Command{
 		Use:   "show [OPTIONS] TASK-ID",
 		Short: "Show a task: its state, agent, branch and diff stat, Claude's final answer, tokens and cost",
@@ -267,7 +287,7 @@ func runQueueShow(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err != nil {
 		return err
 	}
-	tasks, err := queueTasks(ctx, dockerCli, f)
+	tasks, err := queueTasks(ctx, dockerCli, f, opts.where)
 	if err != nil {
 		return err
 	}
@@ -316,16 +336,16 @@ func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
 }
 
-func queueCancelCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
-	return queueChangeCmd(dockerCli, root, "cancel", "Cancel a task that is not over (an agent working on it stops)", fleetqueue.Cancel)
+func queueCancelCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+	return queueChangeCmd(dockerCli, root, where, "cancel", "Cancel a task that is not over (an agent working on it stops)", fleetqueue.Cancel)
 }
 
-func queueRetryCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
-	return queueChangeCmd(dockerCli, root, "retry", "Queue an ended task again, with fresh tries", fleetqueue.Retry)
+func queueRetryCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+	return queueChangeCmd(dockerCli, root, where, "retry", "Queue an ended task again, with fresh tries", fleetqueue.Retry)
 }
 
-func queueChangeCmd(dockerCli command.Cli, root *rootOptions, verb, short string,
-	change func(context.Context, mobyclient.APIClient, *fleet.Fleet, string) (workqueue.Task, error),
+func queueChangeCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions, verb, short string,
+	change func(context.Context, fleetgateway.Gateway, *fleet.Fleet, string) (workqueue.Task, error),
 ) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   verb + " TASK-ID",
@@ -337,7 +357,11 @@ func queueChangeCmd(dockerCli command.Cli, root *rootOptions, verb, short string
 		if err != nil {
 			return err
 		}
-		t, err := change(ctx, dockerCli.Client(), f, cmd.Flags().Arg(0))
+		gw, err := where.gateway(ctx, dockerCli, f)
+		if err != nil {
+			return err
+		}
+		t, err := change(ctx, gw, f, cmd.Flags().Arg(0))
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetauth"
+	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleetusage"
 	"github.com/docker-magents/docker-magents/internal/sharedconfig"
@@ -245,7 +246,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		for i, p := range f.Queued {
 			tasks[i] = workqueue.NewTask{Prompt: p}
 		}
-		added, err := fleetqueue.Add(ctx, dockerCli.Client(), f, tasks)
+		added, err := fleetqueue.Add(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f, tasks)
 		if err != nil {
 			return fmt.Errorf("queueing the tasks beyond one per agent: %w\nAdd them with docker magents queue add --file", err)
 		}

@@ -26,6 +26,7 @@ type usageOptions struct {
 	format string
 	by     string
 	total  bool
+	where  gatewayOptions
 }
 
 // usageGroupings are usage --by's values.
@@ -57,6 +58,7 @@ prints the total alone).`,
 	cmd.Flags().StringVar(&opts.format, "format", "table", format.Usage)
 	cmd.Flags().StringVar(&opts.by, "by", "agent", "One row per: "+strings.Join(usageGroupings, ", "))
 	cmd.Flags().BoolVar(&opts.total, "total", false, "Print the fleet's total alone")
+	opts.where.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -98,7 +100,11 @@ func runUsage(ctx context.Context, dockerCli command.Cli, root *rootOptions, opt
 	if err != nil {
 		return err
 	}
-	rep, err := fleetusage.Report(ctx, dockerCli.Client(), f)
+	gw, err := opts.where.gateway(ctx, dockerCli, f)
+	if err != nil {
+		return err
+	}
+	rep, err := fleetusage.Report(ctx, gw, f)
 	if err != nil {
 		return err
 	}

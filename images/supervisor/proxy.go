@@ -547,6 +547,23 @@ func runProxy(ctx context.Context) int {
 	if dir := os.Getenv("MAGENTS_EGRESS_SOCKETS"); dir != "" {
 		go serveAgentSockets(ctx, srv, dir, caps, key)
 	}
+	if addr := os.Getenv(agentenv.MetricsAddr); addr != "" && gateway != nil {
+		// The gateway's /metrics alone, for a cluster's Prometheus: counts, no account.
+		metrics := &http.Server{Addr: addr, ReadHeaderTimeout: proxyHeaderTime, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/metrics" || r.Method != http.MethodGet {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			gateway.writeMetrics(w)
+		})}
+		go func() {
+			if err := metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logf("gateway metrics on %s: %v", addr, err)
+			}
+		}()
+		defer metrics.Close()
+	}
 	if addr := os.Getenv(agentenv.AgentAddr); addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {

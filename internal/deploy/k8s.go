@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -26,7 +28,31 @@ type K8sOptions struct {
 	// server reachable; nothing reaches them).
 	NoNetworkPolicy bool
 	Resources       Resources
+	// Gateway, when set, is the fleet's gateway: a Deployment beside the agents.
+	Gateway *K8sGateway
 }
+
+// K8sGateway is the fleet's gateway in a cluster: the work queue's dispatcher and, when
+// the credential is one it relays (fleet.GatewayRelays), the model gateway — a Deployment
+// of the supervisor in its proxy role, which alone mounts the fleet's key and then the
+// credential. Agents reach it through its Service, each known by its token, which an init
+// container copies from the gateway's Secret into the agent's pod.
+type K8sGateway struct {
+	Key    string            // the fleet's key, as its file holds it
+	Tokens map[string]string // each agent's token, by agent
+	Relays bool
+}
+
+// K8sGatewayName is the gateway's Deployment, Service and Secret.
+func K8sGatewayName(project string) string { return project + "-gateway" }
+
+// K8sGatewayPort is where agents reach the gateway; K8sMetricsPort serves its /metrics.
+const (
+	K8sGatewayPort = 3129
+	K8sMetricsPort = 9090
+)
+
+type tokenEntry struct{ Agent, Token string }
 
 // Resources are an agent's requests and limits; zero values take the defaults.
 type Resources struct {
@@ -93,6 +119,29 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		"MemoryRequest": r.MemoryRequest, "MemoryLimit": r.MemoryLimit, "CPURequest": r.CPURequest, "CPULimit": r.CPULimit,
 		"ConfigStorage": r.ConfigStorage, "WorkspaceStorage": r.WorkspaceStorage,
 		"Env": sortedEnv(k8sSharedEnv(f, o.Env)), "Tasks": tasks(f), "SharedConfig": sharedConfig(f), "Git": gitEnv(f),
+		"Gateway": o.Gateway != nil, "GatewayRelays": o.Gateway != nil && o.Gateway.Relays,
+		"GatewayName": K8sGatewayName(f.Project), "GatewayPort": K8sGatewayPort, "MetricsPort": K8sMetricsPort,
+		"GatewayURL": fmt.Sprintf("http://%s:%d", K8sGatewayName(f.Project), K8sGatewayPort),
+		"AgentNames": strings.Join(f.AgentNames(), ","), "Budgets": "",
+	}
+	if o.Gateway != nil {
+		var toks []tokenEntry
+		for _, name := range f.AgentNames() {
+			tok, ok := o.Gateway.Tokens[name]
+			if !ok {
+				return nil, fmt.Errorf("no gateway token for %s (a bug in docker-magents)", name)
+			}
+			toks = append(toks, tokenEntry{name, tok})
+		}
+		data["Tokens"], data["GatewayKey"] = toks, o.Gateway.Key
+		if o.Gateway.Relays && f.HasBudgets() {
+			b, _ := json.Marshal(modelusage.Budgets{AgentUSD: f.BudgetUSD, FleetUSD: f.FleetBudgetUSD})
+			data["Budgets"] = string(b)
+		}
+		if o.Gateway.Relays {
+			// The credential is the gateway's alone: no agent copies it in.
+			data["AuthInit"] = false
+		}
 	}
 	render := func(name, tmpl, kind string, into any) error {
 		b, err := templates.Render(o.Templates, "k8s/"+tmpl, data)
@@ -125,6 +174,30 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 	}
 	if err := render("claude-agents-service.yaml", "claude-agents-service.yaml.tmpl", "Service", nil); err != nil {
 		return nil, err
+	}
+	if o.Gateway != nil {
+		// Its Secret is written 0600, as the credential's is.
+		b, err := templates.Render(o.Templates, "k8s/claude-gateway-secret.yaml.tmpl", data)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkYAML(kubernetesShapes(), "Secret", b, nil); err != nil {
+			return nil, fmt.Errorf("claude-gateway-secret.yaml is not a valid Kubernetes Secret: %w", err)
+		}
+		docs = append(docs, Document{Name: "claude-gateway-secret.yaml", Content: b, Secret: true})
+		for _, d := range []struct{ name, kind string }{
+			{"claude-gateway-pvc.yaml", "PersistentVolumeClaim"}, {"claude-gateway-service.yaml", "Service"},
+			{"claude-gateway-deployment.yaml", "Deployment"},
+		} {
+			if err := render(d.name, d.name+".tmpl", d.kind, nil); err != nil {
+				return nil, err
+			}
+		}
+		if !o.NoNetworkPolicy {
+			if err := render("claude-gateway-networkpolicy.yaml", "claude-gateway-networkpolicy.yaml.tmpl", "NetworkPolicy", nil); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var sts statefulSet
 	if err := render("claude-agents-statefulset.yaml", "claude-agents-statefulset.yaml.tmpl", "StatefulSet", &sts); err != nil {

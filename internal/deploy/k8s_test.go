@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -27,16 +28,30 @@ func TestK8sGolden(t *testing.T) {
 	for name, tc := range map[string]struct {
 		f    *fleet.Fleet
 		opts K8sOptions
+		cred auth.Credential // testCred when empty
 	}{
-		"k8s-1": {testFleet(1), K8sOptions{Env: env}},
-		"k8s-3": {func() *fleet.Fleet {
+		"k8s-1": {f: testFleet(1), opts: K8sOptions{Env: env}},
+		"k8s-3": {f: func() *fleet.Fleet {
 			f := testFleet(3)
 			f.Tasks, f.PermissionMode, f.CPUs, f.Memory = []string{"Write the parser", "", "Review"}, "acceptEdits", 1.5, "6g"
 			return f
-		}(), K8sOptions{Env: env, AuthInit: true}},
+		}(), opts: K8sOptions{Env: env, AuthInit: true}},
+		// An API key, which the fleet's gateway relays: the agents hold their tokens alone.
+		"k8s-gateway": {f: func() *fleet.Fleet {
+			f := testFleet(2)
+			f.BudgetUSD = 5
+			return f
+		}(), opts: K8sOptions{Env: env, Gateway: &K8sGateway{
+			Key: "0123456789abcdef0123456789abcdef", Relays: true,
+			Tokens: map[string]string{"agent-1": "magents-gw-one", "agent-2": "magents-gw-two"},
+		}}, cred: auth.Credential{Var: "ANTHROPIC_API_KEY", Value: "sk-ant-api03-k8s-gateway-test"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			docs, err := K8s(tc.f, testCred, tc.opts)
+			cred := testCred
+			if tc.cred.Var != "" {
+				cred = tc.cred
+			}
+			docs, err := K8s(tc.f, cred, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,13 +75,56 @@ func TestK8sGolden(t *testing.T) {
 				t.Error("probes do not ask the supervisor")
 			case len(sts.Spec.VolumeClaimTemplates) != 2:
 				t.Error("no claims for config and workspace")
-			case tc.opts.AuthInit != (len(pod.InitContainers) == 1):
-				t.Errorf("auth-init %v, init containers %d", tc.opts.AuthInit, len(pod.InitContainers))
+			case (tc.opts.AuthInit || tc.opts.Gateway != nil) != (len(pod.InitContainers) == 1):
+				t.Errorf("auth-init %v, gateway %v, init containers %d", tc.opts.AuthInit, tc.opts.Gateway != nil, len(pod.InitContainers))
 			}
 			for _, d := range docs {
-				if !d.Secret && strings.Contains(string(d.Content), testCred.Value) {
+				if !d.Secret && strings.Contains(string(d.Content), cred.Value) {
 					t.Errorf("%s holds the credential", d.Name)
 				}
+			}
+			if tc.opts.Gateway == nil {
+				return
+			}
+			// The credential is the gateway's alone: no agent mounts it, or the gateway's
+			// Secret (which holds every agent's token), only its own token.
+			for _, v := range pod.Volumes {
+				if v.Secret != nil && v.Secret.SecretName == AuthSecretName(tc.f.Project) {
+					t.Errorf("agents have the credential's Secret as volume %s", v.Name)
+				}
+			}
+			for _, m := range c.VolumeMounts {
+				if m.Name == "gateway-tokens" || m.Name == "claude-auth" {
+					t.Errorf("the agent mounts %s", m.Name)
+				}
+			}
+			env := map[string]string{}
+			for _, e := range c.Env {
+				env[e.Name] = e.Value
+			}
+			if env["ANTHROPIC_BASE_URL"] != "http://magents-gateway:3129" || env["MAGENTS_GATEWAY_TOKEN_FILE"] != "/run/magents-token/token" || env["ANTHROPIC_API_KEY_FILE"] != "" {
+				t.Errorf("agent env: %v", env)
+			}
+			var dep *appsv1.Deployment
+			for _, d := range docs {
+				if d.Name == "claude-gateway-deployment.yaml" {
+					dep = object(t, d).(*appsv1.Deployment)
+				}
+				if d.Name == "claude-gateway-secret.yaml" && !d.Secret {
+					t.Error("the gateway's Secret is not written as a secret")
+				}
+			}
+			if dep == nil {
+				t.Fatal("no gateway Deployment")
+			}
+			g := dep.Spec.Template.Spec.Containers[0]
+			genv := map[string]string{}
+			for _, e := range g.Env {
+				genv[e.Name] = e.Value
+			}
+			if genv["ANTHROPIC_API_KEY_FILE"] == "" || genv["MAGENTS_AGENTS"] != "agent-1,agent-2" || genv["MAGENTS_GATEWAY_BUDGETS"] != `{"agent_usd":5}` ||
+				dep.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType || *dep.Spec.Template.Spec.AutomountServiceAccountToken {
+				t.Errorf("gateway: env %v, strategy %s", genv, dep.Spec.Strategy.Type)
 			}
 		})
 	}

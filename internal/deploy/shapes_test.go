@@ -31,6 +31,7 @@ func TestShapesAreTheAPITypes(t *testing.T) {
 		{"shapes/kubernetes.json", kubernetesShapesJSON, manifest.ShapesOf(false, map[string]any{
 			"Secret": corev1.Secret{}, "ConfigMap": corev1.ConfigMap{}, "Service": corev1.Service{},
 			"StatefulSet": appsv1.StatefulSet{}, "NetworkPolicy": networkingv1.NetworkPolicy{},
+			"Deployment": appsv1.Deployment{}, "PersistentVolumeClaim": corev1.PersistentVolumeClaim{},
 		})},
 		{"shapes/cloudrun.json", cloudRunShapesJSON, manifest.ShapesOf(false, map[string]any{"Service": servingv1.Service{}})},
 		{"shapes/aws.json", awsShapesJSON, manifest.ShapesOf(true, map[string]any{
@@ -70,6 +71,7 @@ func object(t *testing.T, d Document) any {
 	obj := map[string]any{
 		"Secret": &corev1.Secret{}, "ConfigMap": &corev1.ConfigMap{}, "Service": &corev1.Service{},
 		"StatefulSet": &appsv1.StatefulSet{}, "NetworkPolicy": &networkingv1.NetworkPolicy{},
+		"Deployment": &appsv1.Deployment{}, "PersistentVolumeClaim": &corev1.PersistentVolumeClaim{},
 	}[head.Kind]
 	if strings.HasSuffix(d.Name, "task-definition.json") {
 		obj = &ecs.RegisterTaskDefinitionInput{}

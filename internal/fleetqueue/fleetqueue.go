@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"strings"
 
-	mobyclient "github.com/moby/moby/client"
-
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -28,41 +26,40 @@ func NoQueue(f *fleet.Fleet) error {
 }
 
 // List is every task, in arrival order.
-func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) ([]workqueue.Task, error) {
+func List(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet) ([]workqueue.Task, error) {
 	var out []workqueue.Task
-	return out, ask(ctx, api, f, nil, &out, "ls")
+	return out, ask(ctx, gw, f, nil, &out, "ls")
 }
 
 // Add queues tasks and returns them as queued.
-func Add(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, tasks []workqueue.NewTask) ([]workqueue.Task, error) {
+func Add(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet, tasks []workqueue.NewTask) ([]workqueue.Task, error) {
 	in, err := json.Marshal(tasks)
 	if err != nil {
 		return nil, err
 	}
 	var out []workqueue.Task
-	return out, ask(ctx, api, f, in, &out, "add")
+	return out, ask(ctx, gw, f, in, &out, "add")
 }
 
 // Cancel cancels a task; Retry queues an ended one again.
-func Cancel(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, id string) (workqueue.Task, error) {
+func Cancel(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet, id string) (workqueue.Task, error) {
 	var t workqueue.Task
-	return t, ask(ctx, api, f, nil, &t, "cancel", id)
+	return t, ask(ctx, gw, f, nil, &t, "cancel", id)
 }
 
-func Retry(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, id string) (workqueue.Task, error) {
+func Retry(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet, id string) (workqueue.Task, error) {
 	var t workqueue.Task
-	return t, ask(ctx, api, f, nil, &t, "retry", id)
+	return t, ask(ctx, gw, f, nil, &t, "retry", id)
 }
 
-func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []byte, out any, args ...string) error {
-	gw := fleetgateway.Find(ctx, api, f)
-	if !gw.Stack {
+func ask(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet, stdin []byte, out any, args ...string) error {
+	if !gw.Deployed() {
 		if err := NoQueue(f); err != nil {
 			return err
 		}
 	}
-	proxy := gw.Container
-	err := agentexec.JSON(ctx, api, proxy, stdin, out, append([]string{"/usr/local/bin/magents-supervisor", "queue"}, args...)...)
+	proxy := gw.Name
+	err := gw.JSON(ctx, stdin, out, append([]string{"queue"}, args...)...)
 	if exit, ok := errors.AsType[*agentexec.ExitError](err); ok {
 		// The dispatcher's own words: "task-9 is already done".
 		if _, after, ok := strings.Cut(exit.Stderr, ": the egress proxy answered "); ok {

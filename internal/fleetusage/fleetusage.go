@@ -9,10 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	mobyclient "github.com/moby/moby/client"
-
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
-	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 )
@@ -37,32 +34,31 @@ func orNone(s string) string {
 }
 
 // Report asks the gateway for its account.
-func Report(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) (*modelusage.Report, error) {
-	return ask(ctx, api, f, nil, "usage")
+func Report(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet) (*modelusage.Report, error) {
+	return ask(ctx, gw, f, nil, "usage")
 }
 
 // SetBudgets gives the running gateway new limits (kept across its restarts until an up
 // gives it others) and returns its account.
-func SetBudgets(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, b modelusage.Budgets) (*modelusage.Report, error) {
+func SetBudgets(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet, b modelusage.Budgets) (*modelusage.Report, error) {
 	in, err := json.Marshal(b)
 	if err != nil {
 		return nil, err
 	}
-	return ask(ctx, api, f, in, "budget")
+	return ask(ctx, gw, f, in, "budget")
 }
 
-func ask(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, stdin []byte, command string) (*modelusage.Report, error) {
-	gw := fleetgateway.Find(ctx, api, f)
-	if !gw.Stack {
+func ask(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet, stdin []byte, command string) (*modelusage.Report, error) {
+	if !gw.Deployed() {
 		if err := NoGateway(f); err != nil {
 			return nil, err
 		}
 	}
-	proxy := gw.Container
+	proxy := gw.Name
 	var rep modelusage.Report
-	if err := agentexec.JSON(ctx, api, proxy, stdin, &rep, "/usr/local/bin/magents-supervisor", command); err != nil {
-		if gw.Stack {
-			return nil, fmt.Errorf("asking the stack's gateway %s (it counts usage for an API key or an auth token only): %v", proxy, err)
+	if err := gw.JSON(ctx, stdin, &rep, command); err != nil {
+		if gw.Deployed() {
+			return nil, fmt.Errorf("asking the fleet's gateway %s (it counts usage for an API key or an auth token only): %v", proxy, err)
 		}
 		return nil, fmt.Errorf("asking the model gateway %s (is the fleet up? docker magents up): %v", proxy, err)
 	}

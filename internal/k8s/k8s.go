@@ -43,6 +43,8 @@ var resources = map[schema.GroupVersionKind]schema.GroupVersionResource{
 	{Version: "v1", Kind: "Service"}:                                   {Version: "v1", Resource: "services"},
 	{Group: "apps", Version: "v1", Kind: "StatefulSet"}:                {Group: "apps", Version: "v1", Resource: "statefulsets"},
 	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}: {Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
+	{Group: "apps", Version: "v1", Kind: "Deployment"}:                 {Group: "apps", Version: "v1", Resource: "deployments"},
+	{Version: "v1", Kind: "PersistentVolumeClaim"}:                     {Version: "v1", Resource: "persistentvolumeclaims"},
 }
 
 var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
@@ -98,13 +100,17 @@ func (c *Client) Apply(ctx context.Context, docs map[string][]byte, order []stri
 	return nil
 }
 
-// Delete deletes what the documents describe, in reverse order. Claims made from a
-// StatefulSet's volumeClaimTemplates are not among them: they stay.
+// Delete deletes what the documents describe, in reverse order, but for claims: they
+// stay, with the data on them (a gateway's queue), as those made from a StatefulSet's
+// volumeClaimTemplates do.
 func (c *Client) Delete(ctx context.Context, docs map[string][]byte, order []string) error {
 	for _, name := range slices.Backward(order) {
 		obj, err := c.object(docs[name])
 		if err != nil {
 			return err
+		}
+		if obj.GetKind() == "PersistentVolumeClaim" {
+			continue
 		}
 		res, err := c.resource(obj)
 		if err != nil {
@@ -157,6 +163,38 @@ func (c *Client) WaitReady(ctx context.Context, pods []string, timeout time.Dura
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("not every agent is Ready after %s: %s", timeout, strings.Join(pending, "; "))
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// ReadyPod waits until a pod of the namespace with the labels of selector
+// (app.kubernetes.io/name=claude-gateway,…) is Ready and not being deleted, and names it.
+func (c *Client) ReadyPod(ctx context.Context, selector string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	why := "no pod yet"
+	for {
+		list, err := c.dynamic.Resource(podsResource).Namespace(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil {
+			for _, u := range list.Items {
+				var pod struct {
+					Status podStatus `json:"status"`
+				}
+				if u.GetDeletionTimestamp() != nil || runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &pod) != nil {
+					continue
+				}
+				if podReady(&pod.Status) {
+					return u.GetName(), nil
+				}
+				why = u.GetName() + ": " + podWhy(&pod.Status)
+			}
+		} else if ctx.Err() == nil {
+			why = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no pod %s is Ready after %s (%s)", selector, timeout, why)
 		case <-time.After(time.Second):
 		}
 	}

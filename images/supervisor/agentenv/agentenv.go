@@ -18,4 +18,5 @@ const (
 	DispatcherURL = "MAGENTS_DISPATCHER_URL" // the agent's: the dispatcher's base URL
 	AgentAddr     = "MAGENTS_AGENT_ADDR"     // the gateway's: where it serves the agents
 	AgentNames    = "MAGENTS_AGENTS"         // the gateway's: the agents' names, by commas
+	MetricsAddr   = "MAGENTS_METRICS_ADDR"   // the gateway's: where it serves /metrics alone
 )
