@@ -32,10 +32,13 @@ func TestDeployRender(t *testing.T) {
 	if sts := readFile(filepath.Join(out("k8s"), "claude-agents-statefulset.yaml")); !strings.Contains(sts, "replicas: 3") || strings.Contains(sts, e.apiKey) {
 		t.Errorf("statefulset:\n%s", sts)
 	}
+	// An API key is the gateway's alone: --auth-init has nothing to copy, and says so; each
+	// agent's token is copied into its pod instead.
 	res := e.magents("deploy", "k8s", "--auth-init")
 	res.Assert(t, icmd.Success)
-	if !strings.Contains(res.Stdout(), "# claude-agents-statefulset.yaml") || !strings.Contains(res.Stdout(), "auth-init") {
-		t.Errorf("deploy k8s to stdout:\n%s", res.Stdout())
+	if !strings.Contains(res.Stdout(), "# claude-agents-statefulset.yaml") || !strings.Contains(res.Stdout(), "name: gateway-token") ||
+		strings.Contains(res.Stdout(), "name: auth-init") || !strings.Contains(res.Stderr(), "--auth-init has nothing to copy") {
+		t.Errorf("deploy k8s to stdout:\n%s\n%s", res.Stdout(), res.Stderr())
 	}
 
 	e.magents("deploy", "ecs", "-o", out("ecs")).Assert(t, icmd.Expected{ExitCode: 1, Err: "--secret-arn"})

@@ -85,6 +85,10 @@ func renderK8s(dockerCli command.Cli, root *rootOptions, opts deployK8sOptions) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if opts.authInit && gw.Relays {
+		fmt.Fprintln(dockerCli.Err(), "Note: --auth-init has nothing to copy: the gateway alone mounts this credential, and each agent's "+
+			"token is copied into its pod by the init container gateway-token.")
+	}
 	docs, err := deploy.K8s(f, c, deploy.K8sOptions{
 		Templates: opts.templates, Env: env, AuthInit: opts.authInit, NoNetworkPolicy: !opts.netPolicy, Resources: opts.resources,
 		Gateway: gw,
