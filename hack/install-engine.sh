@@ -18,8 +18,9 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 # etcd-server, containernetworking-plugins, gcc, libc6-dev, curl: the single-node Kubernetes
 # of hack/kubernetes.sh (etcd, CNI plugins, the pause binary, health probes).
 # libseccomp-dev: runc for the current engine of the matrix (hack/build-tools.sh moby).
+# chromium: the real browser the dashboard's tests drive (chromedp, headless).
 tools=(debootstrap tmux git ca-certificates iptables pass gnupg awscli docker-registry
-	etcd-server containernetworking-plugins gcc libc6-dev curl libseccomp-dev)
+	etcd-server containernetworking-plugins gcc libc6-dev curl libseccomp-dev chromium)
 engine_pkgs=(docker.io runc containerd)
 
 missing=()

@@ -71,6 +71,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		usageCmd(dockerCli, &root),
 		budgetCmd(dockerCli, &root),
 		queueCmd(dockerCli, &root),
+		dashboardCmd(dockerCli, &root),
 		configCmd(dockerCli, &root),
 		versionCmd(dockerCli),
 	)

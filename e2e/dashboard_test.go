@@ -1,0 +1,191 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-magents/docker-magents/internal/anthropictest"
+)
+
+// The dashboard in a real browser (Debian's chromium, headless, driven by chromedp): the
+// printed address loads the page and its token leaves the address bar; without the token,
+// or from another origin, the dashboard refuses; two agents' states change on the page as
+// tasks are typed into them and their turns end; a task queued from the page is dispatched
+// and done, and the <script> in its result stays text.
+func TestDashboard(t *testing.T) {
+	parallelSuite(t)
+	usageSuite(t)
+	browser := chromium(t)
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
+		if r.HasTools() && r.Mentions("queued dashboard task") {
+			return anthropictest.Reply{Text: "<script>window.pwned=1</script> queued " + nonce}
+		}
+		if r.HasTools() && r.Mentions("dashboard task") {
+			// Long enough for the page to show the agent at work.
+			return anthropictest.Reply{Text: "done " + nonce, Delay: 4 * time.Second}
+		}
+		return anthropictest.Reply{Text: "Test title"}
+	}).inProject("dashe2e")
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
+	removeProjectLeftovers(t, "dashe2e")
+	e.magents("up", "--agents", "2").Assert(t, icmd.Success)
+	e.magents("wait", "--for", "idle", "--timeout", "120s").Assert(t, icmd.Success)
+
+	cmd := exec.Command("docker", "magents", "-p", "dashe2e", "dashboard", "--interval", "300ms")
+	cmd.Dir = e.dir
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{64}`).FindString(line)
+	if addr == "" {
+		t.Fatalf("dashboard printed %q", line)
+	}
+	base := addr[:strings.Index(addr, "/?")]
+
+	// Refused: no token; a wrong one; another host name for this address; another origin.
+	for _, c := range []struct {
+		url, host, origin, method string
+	}{
+		{base + "/", "", "", http.MethodGet},
+		{base + "/?token=" + strings.Repeat("0", 64), "", "", http.MethodGet},
+		{addr, "rebound.example:" + strings.Split(base, ":")[2], "", http.MethodGet},
+		{base + "/api/fleet", "", "http://evil.example", http.MethodPost},
+	} {
+		req, _ := http.NewRequest(c.method, c.url, nil)
+		if c.host != "" {
+			req.Host = c.host
+		}
+		if c.origin != "" {
+			req.Header.Set("Origin", c.origin)
+			req.AddCookie(&http.Cookie{Name: "magents_dashboard", Value: strings.Split(addr, "token=")[1]})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s (Host %q, Origin %q): %s", c.method, c.url, c.host, c.origin, resp.Status)
+		}
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.WindowSize(1400, 700))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	row := func(agent, state string) chromedp.CSS {
+		return chromedp.CSS(fmt.Sprintf(`tr[data-agent=%q] td.state-%s`, agent, state))
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(addr),
+		chromedp.WaitVisible(row("agent-1", "idle")),
+		chromedp.WaitVisible(row("agent-2", "idle")),
+	); err != nil {
+		t.Fatalf("loading the dashboard: %v", err)
+	}
+	location, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(location, "token") {
+		t.Errorf("the token stayed in the address bar: %s", location)
+	}
+	// A task typed into each agent: the page shows both at work, then idle again.
+	e.magents("task", "agent-1", "the first dashboard task").Assert(t, icmd.Success)
+	e.magents("task", "agent-2", "the second dashboard task").Assert(t, icmd.Success)
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(row("agent-1", "working")),
+		chromedp.WaitVisible(row("agent-2", "working")),
+	); err != nil {
+		t.Fatalf("the page did not show the agents at work: %v", err)
+	}
+	screenshot(t, ctx, "dashboard-fleet.png")
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(row("agent-1", "idle")),
+		chromedp.WaitVisible(row("agent-2", "idle")),
+	); err != nil {
+		t.Fatalf("the page did not show the agents idle again: %v", err)
+	}
+
+	// A task queued from the page: an idle agent takes it and it ends done, with Claude's
+	// answer, which holds a <script> — shown as text, never run.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#task-text"), "the queued dashboard task"),
+		chromedp.Click(chromedp.CSS("#task-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-task="task-1"] td.state-done`)),
+	); err != nil {
+		t.Fatalf("the task queued from the page did not end done: %v\n%s", err, e.magents("queue", "ls").Combined())
+	}
+	result, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`tr[data-task="task-1"] td.result`)))
+	if err != nil || !strings.Contains(result, "<script>window.pwned=1</script> queued "+nonce) {
+		t.Errorf("task-1's result on the page: %q %v", result, err)
+	}
+	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pwned === 1`))
+	if err != nil || pwned {
+		t.Errorf("the <script> of an agent's answer ran in the page (%v)", err)
+	}
+	screenshot(t, ctx, "dashboard-queue.png")
+}
+
+// chromium is the browser the dashboard's tests drive: Debian's chromium (hack/install-engine.sh).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" || os.Getenv("MAGENTS_REQUIRE_TOOLS") == "1" {
+		t.Fatal("no chromium: hack/install-engine.sh installs Debian's")
+	}
+	t.Skip("no chromium to drive: apt-get install chromium (hack/install-engine.sh does)")
+	return ""
+}
+
+// screenshot saves the page, a PNG (quality 100), as a test artifact under e2e/artifacts/
+// (kept out of git).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := filepath.Join("artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: e2e/%s", path)
+}

@@ -1,0 +1,163 @@
+// Package dashboard is the server of docker magents dashboard: one page, embedded in the
+// plugin, that shows a fleet live in a browser. It listens on loopback only, behind a
+// random token that the first load trades for an HttpOnly, SameSite=Strict cookie (the
+// token then leaves the address bar); it checks the Host header of every request (DNS
+// rebinding) and the Origin of every request that changes anything; everything else gets
+// 403. What agents wrote is data: the page renders it as text, under a Content-Security-
+// Policy that allows no inline script. Every open tab reads the one status Hub, never the
+// engine itself.
+package dashboard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"net"
+	"net/http"
+	"strings"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// CookieName is the cookie that carries the token once the page has loaded.
+const CookieName = "magents_dashboard"
+
+// ContentSecurityPolicy is every answer's: scripts, styles and connections from the
+// dashboard itself only, no inline script or style, no frame, no plugin.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// NewToken is a fresh random token.
+func NewToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// Server serves the dashboard of one fleet.
+type Server struct {
+	token   string
+	hosts   map[string]bool // Host headers taken: 127.0.0.1:PORT, localhost:PORT
+	origins map[string]bool // Origins taken for what changes anything
+	hub     *Hub
+	mux     *http.ServeMux
+}
+
+// Queue is what the page may do to the fleet's work queue; each returns the task as it
+// stands after, for the page to show.
+type Queue interface {
+	Add(ctx context.Context, prompt string) (any, error)
+	Cancel(ctx context.Context, id string) (any, error)
+	Retry(ctx context.Context, id string) (any, error)
+}
+
+// New is the dashboard on ln's address (loopback), behind token, showing hub's reports;
+// with queue (nil: none) the page adds, cancels and retries tasks.
+func New(addr net.Addr, token string, hub *Hub, queue Queue) *Server {
+	_, port, _ := net.SplitHostPort(addr.String())
+	s := &Server{token: token, hub: hub, hosts: map[string]bool{}, origins: map[string]bool{}, mux: http.NewServeMux()}
+	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
+		s.hosts[h+":"+port] = true
+		s.origins["http://"+h+":"+port] = true
+	}
+	static, _ := fs.Sub(assets, "assets")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		b, _ := fs.ReadFile(static, "index.html")
+		_, _ = w.Write(b)
+	})
+	s.mux.HandleFunc("GET /api/fleet", hub.serveSnapshot)
+	s.mux.HandleFunc("GET /api/events", hub.serveEvents)
+	if queue != nil {
+		s.mux.HandleFunc("POST /api/queue", func(w http.ResponseWriter, r *http.Request) {
+			var in struct{ Prompt string }
+			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || strings.TrimSpace(in.Prompt) == "" {
+				http.Error(w, "give the task's text", http.StatusBadRequest)
+				return
+			}
+			s.answer(w, r, func(ctx context.Context) (any, error) { return queue.Add(ctx, in.Prompt) })
+		})
+		s.mux.HandleFunc("POST /api/queue/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
+			s.answer(w, r, func(ctx context.Context) (any, error) { return queue.Cancel(ctx, r.PathValue("id")) })
+		})
+		s.mux.HandleFunc("POST /api/queue/{id}/retry", func(w http.ResponseWriter, r *http.Request) {
+			s.answer(w, r, func(ctx context.Context) (any, error) { return queue.Retry(ctx, r.PathValue("id")) })
+		})
+	}
+	return s
+}
+
+// answer runs do and writes its result as JSON, or its error as a 409 whose text is the
+// error's; then every tab gets the fleet as it now stands.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, do func(context.Context) (any, error)) {
+	v, err := do(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
+	s.hub.refresh(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// URL is the address to open: the dashboard with its token, which the first load trades
+// for the cookie.
+func URL(addr net.Addr, token string) string {
+	return "http://" + addr.String() + "/?token=" + token
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+	// A page of another site that a DNS name of its own points at loopback sends its own
+	// name as Host.
+	if !s.hosts[r.Host] {
+		http.Error(w, "docker magents dashboard: not this dashboard's address", http.StatusForbidden)
+		return
+	}
+	if tok := r.URL.Query().Get("token"); tok != "" && r.URL.Path == "/" && r.Method == http.MethodGet {
+		if !s.valid(tok) {
+			http.Error(w, "docker magents dashboard: wrong token (use the address docker magents dashboard printed)", http.StatusForbidden)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		http.Redirect(w, r, "/", http.StatusSeeOther) // the token leaves the address bar and history
+		return
+	}
+	c, err := r.Cookie(CookieName)
+	if err != nil || !s.valid(c.Value) {
+		http.Error(w, "docker magents dashboard: open the address docker magents dashboard printed", http.StatusForbidden)
+		return
+	}
+	if changes(r) && !s.origins[r.Header.Get("Origin")] {
+		http.Error(w, "docker magents dashboard: refused from another origin", http.StatusForbidden)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) valid(tok string) bool {
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) == 1
+}
+
+// changes reports whether r may change something, or opens a websocket: its Origin must
+// be the dashboard's own.
+func changes(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+	}
+	return true
+}

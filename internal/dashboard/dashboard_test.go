@@ -1,0 +1,241 @@
+package dashboard
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// serve runs a dashboard over read's reports and returns its base URL and token.
+func serve(t *testing.T, read func(context.Context) (any, error)) (base, token string) {
+	return serveQueue(t, read, nil)
+}
+
+// serveQueue is serve with a queue the page may change.
+func serveQueue(t *testing.T, read func(context.Context) (any, error), queue Queue) (base, token string) {
+	t.Helper()
+	token, err := NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(New(ln.Addr(), token, NewHub(read, 50*time.Millisecond), queue))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL, token
+}
+
+// noRedirects is a client that shows redirects rather than following them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func get(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func fleetReport(context.Context) (any, error) {
+	return map[string]any{"Project": "p", "Agents": []any{map[string]any{"Agent": "agent-1", "State": "idle"}}}, nil
+}
+
+func TestTokenBecomesAStrictCookie(t *testing.T) {
+	base, token := serve(t, fleetReport)
+	for _, u := range []string{base + "/", base + "/?token=wrong", base + "/api/fleet", base + "/static/app.js"} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if resp := get(t, req); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s without the token: %s", u, resp.Status)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/?token="+token, nil)
+	resp := get(t, req)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("first load: %s, Location %q (the token must leave the address)", resp.Status, resp.Header.Get("Location"))
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == CookieName {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Value != token {
+		t.Fatalf("cookie: %+v", cookie)
+	}
+	req, _ = http.NewRequest(http.MethodGet, base+"/", nil)
+	req.AddCookie(cookie)
+	resp = get(t, req)
+	body, _ := io.ReadAll(resp.Body)
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/static/app.js") {
+		t.Fatalf("the page: %s", resp.Status)
+	}
+	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("Content-Security-Policy: %q", csp)
+	}
+	// No inline script or style in the page: every script comes from a file.
+	for _, m := range regexp.MustCompile(`<script([^>]*)>([^<]*)</script>`).FindAllStringSubmatch(string(body), -1) {
+		if !strings.Contains(m[1], "src=") || strings.TrimSpace(m[2]) != "" {
+			t.Errorf("an inline script: %s", m[0])
+		}
+	}
+	if regexp.MustCompile(`<style|\sstyle=|\son[a-z]+=`).Match(body) {
+		t.Errorf("the page has inline style or handlers:\n%s", body)
+	}
+	req, _ = http.NewRequest(http.MethodGet, base+"/api/fleet", nil)
+	req.AddCookie(cookie)
+	if b, _ := io.ReadAll(get(t, req).Body); !strings.Contains(string(b), `"agent-1"`) {
+		t.Errorf("/api/fleet: %s", b)
+	}
+}
+
+func TestHostAndOriginAreChecked(t *testing.T) {
+	base, token := serve(t, fleetReport)
+	cookie := &http.Cookie{Name: CookieName, Value: token}
+	// DNS rebinding: another name for loopback is not this dashboard, cookie or not.
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/fleet", nil)
+	req.Host = "evil.example:" + strings.Split(base, ":")[2]
+	req.AddCookie(cookie)
+	if resp := get(t, req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a foreign Host: %s", resp.Status)
+	}
+	// What changes anything, or opens a websocket, must come from the dashboard's page.
+	for _, origin := range []string{"", "http://evil.example", "null"} {
+		for _, method := range []string{http.MethodPost, http.MethodGet} {
+			req, _ := http.NewRequest(method, base+"/api/fleet", nil)
+			req.AddCookie(cookie)
+			if method == http.MethodGet {
+				req.Header.Set("Upgrade", "websocket")
+			}
+			if origin != "" {
+				req.Header.Set("Origin", origin)
+			}
+			if resp := get(t, req); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s (upgrade %q) from Origin %q: %s", method, req.Header.Get("Upgrade"), origin, resp.Status)
+			}
+		}
+	}
+	req, _ = http.NewRequest(http.MethodPost, base+"/api/fleet", nil)
+	req.AddCookie(cookie)
+	req.Header.Set("Origin", base)
+	if resp := get(t, req); resp.StatusCode == http.StatusForbidden {
+		t.Errorf("the dashboard's own Origin was refused")
+	}
+}
+
+// However many tabs watch, the fleet is read once per interval; reads stop with the last.
+func TestTabsShareOneReader(t *testing.T) {
+	var reads atomic.Int64
+	base, token := serve(t, func(context.Context) (any, error) {
+		n := reads.Add(1)
+		return map[string]any{"Agents": []any{map[string]any{"Agent": "agent-1", "State": []string{"idle", "working"}[n/4%2]}}}, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := make(chan string, 100)
+	for range 5 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events", nil)
+		req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer resp.Body.Close()
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "data: ") {
+					events <- sc.Text()
+				}
+			}
+		}()
+	}
+	time.Sleep(600 * time.Millisecond)
+	got := reads.Load()
+	// 600ms at one read per 50ms is about 12 reads for all five tabs together.
+	if got < 5 || got > 20 {
+		t.Errorf("%d reads for five tabs in 600ms: each tab reads on its own", got)
+	}
+	seen := map[string]bool{}
+	for len(events) > 0 {
+		e := <-events
+		seen[e[strings.Index(e, `"State":`):]] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("the tabs did not see the state change: %v", seen)
+	}
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	after := reads.Load()
+	time.Sleep(300 * time.Millisecond)
+	if reads.Load() != after {
+		t.Error("the reads go on with no tab open")
+	}
+}
+
+// fakeQueue records what the page asked of the queue.
+type fakeQueue struct{ asked []string }
+
+func (q *fakeQueue) Add(_ context.Context, prompt string) (any, error) {
+	q.asked = append(q.asked, "add "+prompt)
+	return []map[string]string{{"ID": "task-1"}}, nil
+}
+
+func (q *fakeQueue) Cancel(_ context.Context, id string) (any, error) {
+	q.asked = append(q.asked, "cancel "+id)
+	return nil, errors.New(id + " is already done")
+}
+
+func (q *fakeQueue) Retry(_ context.Context, id string) (any, error) {
+	q.asked = append(q.asked, "retry "+id)
+	return map[string]string{"ID": id}, nil
+}
+
+func TestQueueChangesNeedTheDashboardsOrigin(t *testing.T) {
+	q := &fakeQueue{}
+	base, token := serveQueue(t, fleetReport, q)
+	post := func(path, body, origin string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp := get(t, req)
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := post("/api/queue", `{"Prompt":"from elsewhere"}`, "http://evil.example"); code != http.StatusForbidden || len(q.asked) != 0 {
+		t.Fatalf("a task from another origin: %d %v", code, q.asked)
+	}
+	if code, body := post("/api/queue", `{"Prompt":"Fix the parser"}`, base); code != http.StatusOK || !strings.Contains(body, "task-1") {
+		t.Errorf("add: %d %s", code, body)
+	}
+	if code, _ := post("/api/queue", `{"Prompt":"  "}`, base); code != http.StatusBadRequest {
+		t.Errorf("an empty task: %d", code)
+	}
+	if code, body := post("/api/queue/task-1/cancel", "", base); code != http.StatusConflict || !strings.Contains(body, "already done") {
+		t.Errorf("cancel: %d %s", code, body)
+	}
+	if code, _ := post("/api/queue/task-2/retry", "", base); code != http.StatusOK {
+		t.Errorf("retry: %d", code)
+	}
+	if strings.Join(q.asked, "; ") != "add Fix the parser; cancel task-1; retry task-2" {
+		t.Errorf("asked: %v", q.asked)
+	}
+}

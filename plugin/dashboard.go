@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
+	"github.com/docker-magents/docker-magents/internal/dashboard"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetgateway"
+	"github.com/docker-magents/docker-magents/internal/fleetqueue"
+	"github.com/docker-magents/docker-magents/internal/fleetstatus"
+)
+
+type dashboardOptions struct {
+	port     int
+	open     bool
+	interval time.Duration
+}
+
+func dashboardCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
+	var opts dashboardOptions
+	cmd := &cobra.Command{
+		Use:   "dashboard [OPTIONS]",
+		Short: "Watch the fleet in a browser: each agent's state, what it waits for, its usage",
+		Long: `Serve the fleet's dashboard on this machine's loopback until interrupted, and print its
+address. The address carries a random token, which the first load trades for a cookie
+(HttpOnly, SameSite=Strict) and drops from the address bar; without it, from another
+host name (DNS rebinding) or, for anything that changes the fleet, from another page's
+origin, the dashboard answers 403. What agents wrote is shown as text, under a
+Content-Security-Policy that allows no inline script. The page needs nothing from the
+network: everything it loads is embedded in the plugin.
+
+Every open tab is fed by one reader of the fleet's state, which asks the engine once per
+--interval while any tab is open.`,
+		Example: `  docker magents dashboard
+  docker magents dashboard --port 8088 --open`,
+		Args: cli.NoArgs,
+		RunE: withSignals(func(ctx context.Context) error {
+			return runDashboard(ctx, dockerCli, root, opts)
+		}),
+	}
+	cmd.Flags().IntVar(&opts.port, "port", 0, "Port on 127.0.0.1 (0: any free one)")
+	cmd.Flags().BoolVar(&opts.open, "open", false, "Open the dashboard in this machine's browser")
+	cmd.Flags().DurationVar(&opts.interval, "interval", time.Second, "How often the fleet's state is read while a tab is open")
+	return cmd
+}
+
+// fleetReport is what the dashboard shows of the fleet.
+type fleetReport struct {
+	Project string
+	Agents  []fleetstatus.AgentStatus
+	// The work queue, when the fleet has one, or why it could not be read.
+	Queue      []QueueTask `json:",omitempty"`
+	HasQueue   bool
+	QueueError string `json:",omitempty"`
+}
+
+// dashboardQueue is what the page does to the fleet's work queue (dashboard.Queue).
+type dashboardQueue struct {
+	dockerCli command.Cli
+	f         *fleet.Fleet
+}
+
+func (q dashboardQueue) Add(ctx context.Context, prompt string) (any, error) {
+	if len(prompt) > workqueue.MaxPrompt {
+		return nil, fmt.Errorf("the task is longer than %d bytes", workqueue.MaxPrompt)
+	}
+	added, err := fleetqueue.Add(ctx, fleetgateway.Find(ctx, q.dockerCli.Client(), q.f), q.f, []workqueue.NewTask{{Prompt: prompt}})
+	return added, err
+}
+
+func (q dashboardQueue) Cancel(ctx context.Context, id string) (any, error) {
+	return fleetqueue.Cancel(ctx, fleetgateway.Find(ctx, q.dockerCli.Client(), q.f), q.f, id)
+}
+
+func (q dashboardQueue) Retry(ctx context.Context, id string) (any, error) {
+	return fleetqueue.Retry(ctx, fleetgateway.Find(ctx, q.dockerCli.Client(), q.f), q.f, id)
+}
+
+func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts dashboardOptions) error {
+	if opts.port < 0 || opts.port > 65535 {
+		return fmt.Errorf("invalid --port %d: give 0 (any free port) to 65535", opts.port)
+	}
+	if opts.interval < 100*time.Millisecond {
+		return fmt.Errorf("invalid --interval %s: give 100ms or more", opts.interval)
+	}
+	f, err := root.loadFleet()
+	if err != nil {
+		return err
+	}
+	token, err := dashboard.NewToken()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.port)))
+	if err != nil {
+		return fmt.Errorf("listening on 127.0.0.1:%d: %w (give another --port, or 0)", opts.port, err)
+	}
+	hasQueue := fleetqueue.NoQueue(f) == nil
+	hub := dashboard.NewHub(func(ctx context.Context) (any, error) {
+		statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{})
+		if err != nil {
+			return nil, err
+		}
+		rep := fleetReport{Project: f.Project, Agents: statuses, HasQueue: hasQueue}
+		if hasQueue {
+			if rep.Queue, err = queueTasks(ctx, dockerCli, f, &gatewayOptions{}); err != nil {
+				rep.QueueError = err.Error()
+			}
+		}
+		return rep, nil
+	}, opts.interval)
+	var queue dashboard.Queue
+	if hasQueue {
+		queue = dashboardQueue{dockerCli: dockerCli, f: f}
+	}
+	srv := &http.Server{Handler: dashboard.New(ln.Addr(), token, hub, queue), ReadHeaderTimeout: 10 * time.Second}
+	url := dashboard.URL(ln.Addr(), token)
+	fmt.Fprintf(dockerCli.Out(), "Dashboard of %s: %s\n(interrupt to stop)\n", f.Project, url)
+	if opts.open {
+		if err := openBrowser(url); err != nil {
+			fmt.Fprintf(dockerCli.Err(), "Could not open a browser (%v): open the address above\n", err)
+		}
+	}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openBrowser opens url with the desktop's own opener.
+func openBrowser(url string) error {
+	name, args := "xdg-open", []string{url}
+	switch runtime.GOOS {
+	case "darwin":
+		name = "open"
+	case "windows":
+		name, args = "rundll32", []string{"url.dll,FileProtocolHandler", url}
+	}
+	return exec.Command(name, args...).Start()
+}
