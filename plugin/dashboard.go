@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
+	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
@@ -21,6 +22,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
+	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
 type dashboardOptions struct {
@@ -65,6 +67,8 @@ type fleetReport struct {
 	Queue      []QueueTask `json:",omitempty"`
 	HasQueue   bool
 	QueueError string `json:",omitempty"`
+	// Branches: agents (and tasks) have branches to show and merge.
+	Branches bool
 }
 
 // dashboardQueue is what the page does to the fleet's work queue (dashboard.Queue).
@@ -89,6 +93,80 @@ func (q dashboardQueue) Retry(ctx context.Context, id string) (any, error) {
 	return fleetqueue.Retry(ctx, fleetgateway.Find(ctx, q.dockerCli.Client(), q.f), q.f, id)
 }
 
+// dashboardTerminal opens an agent's tmux session through the engine's exec API, as
+// docker magents attach does through docker exec: tmux attach-session -t claude, read-only
+// (-r) when asked.
+type dashboardTerminal struct {
+	api mobyclient.APIClient
+	f   *fleet.Fleet
+}
+
+func (t dashboardTerminal) Attach(ctx context.Context, agent string, readonly bool) (dashboard.TerminalSession, error) {
+	n, err := fleet.AgentNumber(agent)
+	if err != nil {
+		return nil, err
+	}
+	cmd := []string{"tmux", "attach-session", "-t", "claude"}
+	if readonly {
+		cmd = append(cmd, "-r")
+	}
+	exec, err := t.api.ExecCreate(ctx, t.f.ContainerName(fleet.AgentName(n)), mobyclient.ExecCreateOptions{
+		Cmd: cmd, TTY: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Env: []string{"TERM=xterm-256color"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Not the request's context: the session lives as long as the page keeps it.
+	att, err := t.api.ExecAttach(context.WithoutCancel(ctx), exec.ID, mobyclient.ExecAttachOptions{TTY: true})
+	if err != nil {
+		return nil, err
+	}
+	return &execSession{api: t.api, id: exec.ID, att: att}, nil
+}
+
+// execSession is an exec's terminal: its output, its input, its size.
+type execSession struct {
+	api mobyclient.APIClient
+	id  string
+	att mobyclient.ExecAttachResult
+}
+
+func (s *execSession) Read(p []byte) (int, error)  { return s.att.Reader.Read(p) }
+func (s *execSession) Write(p []byte) (int, error) { return s.att.Conn.Write(p) }
+func (s *execSession) Close() error                { s.att.Close(); return nil }
+
+func (s *execSession) Resize(ctx context.Context, cols, rows uint) error {
+	_, err := s.api.ExecResize(ctx, s.id, mobyclient.ExecResizeOptions{Width: cols, Height: rows})
+	return err
+}
+
+// dashboardWork is an agent's or a task's branch as the page shows and merges it
+// (dashboard.Work): what docker magents diff and merge do, with their rules and refusals.
+type dashboardWork struct {
+	dockerCli command.Cli
+	root      *rootOptions
+}
+
+func (w dashboardWork) Diff(ctx context.Context, who string) (string, error) {
+	repo, name, err := agentRepo(ctx, w.dockerCli, w.root, who)
+	if err != nil {
+		return "", err
+	}
+	return repo.Diff(name, false)
+}
+
+func (w dashboardWork) Merge(ctx context.Context, who string) (string, error) {
+	repo, name, err := agentRepo(ctx, w.dockerCli, w.root, who)
+	if err != nil {
+		return "", err
+	}
+	out, err := repo.Merge(name, "")
+	if err != nil {
+		return "", err
+	}
+	return out + "\nMerged " + workspace.Branch(name) + ".", nil
+}
+
 func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts dashboardOptions) error {
 	if opts.port < 0 || opts.port > 65535 {
 		return fmt.Errorf("invalid --port %d: give 0 (any free port) to 65535", opts.port)
@@ -109,12 +187,20 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 		return fmt.Errorf("listening on 127.0.0.1:%d: %w (give another --port, or 0)", opts.port, err)
 	}
 	hasQueue := fleetqueue.NoQueue(f) == nil
+	var do dashboard.Options
+	if hasQueue {
+		do.Queue = dashboardQueue{dockerCli: dockerCli, f: f}
+	}
+	if f.Isolation == workspace.Clone || f.Isolation == workspace.Worktree {
+		do.Work = dashboardWork{dockerCli: dockerCli, root: root}
+	}
+	do.Terminal = dashboardTerminal{api: dockerCli.Client(), f: f}
 	hub := dashboard.NewHub(func(ctx context.Context) (any, error) {
 		statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{})
 		if err != nil {
 			return nil, err
 		}
-		rep := fleetReport{Project: f.Project, Agents: statuses, HasQueue: hasQueue}
+		rep := fleetReport{Project: f.Project, Agents: statuses, HasQueue: hasQueue, Branches: do.Work != nil}
 		if hasQueue {
 			if rep.Queue, err = queueTasks(ctx, dockerCli, f, &gatewayOptions{}); err != nil {
 				rep.QueueError = err.Error()
@@ -122,11 +208,7 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 		}
 		return rep, nil
 	}, opts.interval)
-	var queue dashboard.Queue
-	if hasQueue {
-		queue = dashboardQueue{dockerCli: dockerCli, f: f}
-	}
-	srv := &http.Server{Handler: dashboard.New(ln.Addr(), token, hub, queue), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: dashboard.New(ln.Addr(), token, hub, do), ReadHeaderTimeout: 10 * time.Second}
 	url := dashboard.URL(ln.Addr(), token)
 	fmt.Fprintf(dockerCli.Out(), "Dashboard of %s: %s\n(interrupt to stop)\n", f.Project, url)
 	if opts.open {

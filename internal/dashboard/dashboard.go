@@ -15,6 +15,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -27,9 +28,12 @@ var assets embed.FS
 // CookieName is the cookie that carries the token once the page has loaded.
 const CookieName = "magents_dashboard"
 
-// ContentSecurityPolicy is every answer's: scripts, styles and connections from the
-// dashboard itself only, no inline script or style, no frame, no plugin.
-const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// ContentSecurityPolicy is every answer's: scripts and connections from the dashboard
+// itself only, no inline script, no frame, no plugin.
+//
+// Styles may be inline: the terminal (xterm.js) sizes and colours itself with style
+// elements it makes. What an agent wrote never becomes markup, so it cannot use them.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // NewToken is a fresh random token.
@@ -58,9 +62,27 @@ type Queue interface {
 	Retry(ctx context.Context, id string) (any, error)
 }
 
-// New is the dashboard on ln's address (loopback), behind token, showing hub's reports;
-// with queue (nil: none) the page adds, cancels and retries tasks.
-func New(addr net.Addr, token string, hub *Hub, queue Queue) *Server {
+// Work is an agent's or a task's branch (agent-N, task-N) as the page shows and merges
+// it, with the rules and refusals of docker magents diff and merge.
+type Work interface {
+	Diff(ctx context.Context, who string) (string, error)
+	Merge(ctx context.Context, who string) (string, error)
+}
+
+// maxDiff bounds a diff the page is sent; the rest is cut, and says so.
+const maxDiff = 4 << 20
+
+// Options are what the page may do beyond watching; nil fields leave it out.
+type Options struct {
+	Queue    Queue
+	Work     Work
+	Terminal Terminal
+}
+
+// New is the dashboard on ln's address (loopback), behind token, showing hub's reports,
+// and doing what o allows.
+func New(addr net.Addr, token string, hub *Hub, o Options) *Server {
+	queue := o.Queue
 	_, port, _ := net.SplitHostPort(addr.String())
 	s := &Server{token: token, hub: hub, hosts: map[string]bool{}, origins: map[string]bool{}, mux: http.NewServeMux()}
 	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
@@ -90,6 +112,29 @@ func New(addr net.Addr, token string, hub *Hub, queue Queue) *Server {
 		})
 		s.mux.HandleFunc("POST /api/queue/{id}/retry", func(w http.ResponseWriter, r *http.Request) {
 			s.answer(w, r, func(ctx context.Context) (any, error) { return queue.Retry(ctx, r.PathValue("id")) })
+		})
+	}
+	if o.Terminal != nil {
+		s.mux.HandleFunc("GET /api/terminal/{agent}", serveTerminal(o.Terminal))
+	}
+	if work := o.Work; work != nil {
+		s.mux.HandleFunc("GET /api/diff/{who}", func(w http.ResponseWriter, r *http.Request) {
+			diff, err := work.Diff(r.Context(), r.PathValue("who"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusConflict)
+				return
+			}
+			if len(diff) > maxDiff {
+				diff = diff[:maxDiff] + "\n[the diff goes on: see docker magents diff " + r.PathValue("who") + "]\n"
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, diff)
+		})
+		s.mux.HandleFunc("POST /api/merge/{who}", func(w http.ResponseWriter, r *http.Request) {
+			s.answer(w, r, func(ctx context.Context) (any, error) {
+				out, err := work.Merge(ctx, r.PathValue("who"))
+				return map[string]string{"Output": out}, err
+			})
 		})
 	}
 	return s

@@ -17,21 +17,31 @@ import (
 
 // serve runs a dashboard over read's reports and returns its base URL and token.
 func serve(t *testing.T, read func(context.Context) (any, error)) (base, token string) {
-	return serveQueue(t, read, nil)
+	return serveWith(t, read, nil, nil)
 }
 
-// serveQueue is serve with a queue the page may change.
-func serveQueue(t *testing.T, read func(context.Context) (any, error), queue Queue) (base, token string) {
+// serveWith is serve with a queue the page may change and work it may merge.
+func serveWith(t *testing.T, read func(context.Context) (any, error), queue Queue, work Work) (base, token string) {
 	t.Helper()
 	token, err := NewToken()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveRead(t, token, read, Options{Queue: queue, Work: work})
+}
+
+// serveOpts serves the fleet report with o.
+func serveOpts(t *testing.T, token string, o Options) (base, tok string) {
+	return serveRead(t, token, fleetReport, o)
+}
+
+func serveRead(t *testing.T, token string, read func(context.Context) (any, error), o Options) (string, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(New(ln.Addr(), token, NewHub(read, 50*time.Millisecond), queue))
+	srv := httptest.NewUnstartedServer(New(ln.Addr(), token, NewHub(read, 50*time.Millisecond), o))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
@@ -86,7 +96,7 @@ func TestTokenBecomesAStrictCookie(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/static/app.js") {
 		t.Fatalf("the page: %s", resp.Status)
 	}
-	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+	if !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe-eval") {
 		t.Errorf("Content-Security-Policy: %q", csp)
 	}
 	// No inline script or style in the page: every script comes from a file.
@@ -209,7 +219,7 @@ func (q *fakeQueue) Retry(_ context.Context, id string) (any, error) {
 
 func TestQueueChangesNeedTheDashboardsOrigin(t *testing.T) {
 	q := &fakeQueue{}
-	base, token := serveQueue(t, fleetReport, q)
+	base, token := serveWith(t, fleetReport, q, nil)
 	post := func(path, body, origin string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
 		req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
@@ -237,5 +247,49 @@ func TestQueueChangesNeedTheDashboardsOrigin(t *testing.T) {
 	}
 	if strings.Join(q.asked, "; ") != "add Fix the parser; cancel task-1; retry task-2" {
 		t.Errorf("asked: %v", q.asked)
+	}
+}
+
+type fakeWork struct{ merged []string }
+
+func (w *fakeWork) Diff(_ context.Context, who string) (string, error) {
+	if who != "agent-1" {
+		return "", errors.New("no " + who)
+	}
+	return "diff --git a/x b/x\n+<script>alert(1)</script>\n", nil
+}
+
+func (w *fakeWork) Merge(_ context.Context, who string) (string, error) {
+	w.merged = append(w.merged, who)
+	return "Fast-forward", nil
+}
+
+// A diff is plain text (the page puts it on as text); a merge needs the dashboard's origin.
+func TestDiffIsTextAndMergeNeedsTheOrigin(t *testing.T) {
+	work := &fakeWork{}
+	base, token := serveWith(t, fleetReport, nil, work)
+	do := func(method, path, origin string) (*http.Response, string) {
+		req, _ := http.NewRequest(method, base+path, nil)
+		req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp := get(t, req)
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := do(http.MethodGet, "/api/diff/agent-1", "")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || !strings.Contains(body, "<script>") ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("diff: %s %q %q", resp.Status, resp.Header.Get("Content-Type"), body)
+	}
+	if resp, body := do(http.MethodGet, "/api/diff/agent-9", ""); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "no agent-9") {
+		t.Errorf("diff of another: %s %s", resp.Status, body)
+	}
+	if resp, _ := do(http.MethodPost, "/api/merge/agent-1", "http://evil.example"); resp.StatusCode != http.StatusForbidden || len(work.merged) != 0 {
+		t.Errorf("a merge from another origin: %s %v", resp.Status, work.merged)
+	}
+	if resp, body := do(http.MethodPost, "/api/merge/agent-1", base); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Fast-forward") {
+		t.Errorf("merge: %s %s", resp.Status, body)
 	}
 }
