@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"gotest.tools/v3/icmd"
 
@@ -25,15 +27,28 @@ import (
 // printed address loads the page and its token leaves the address bar; without the token,
 // or from another origin, the dashboard refuses; two agents' states change on the page as
 // tasks are typed into them and their turns end; a task queued from the page is dispatched
-// and done, and the <script> in its result stays text.
+// and done, and the <script> in its result stays text; its diff shows the <script> the
+// agent committed as text, and merging it from the page lands it on the host; an agent's
+// terminal, typed into, shows Claude's answer, and a watched one takes no keys.
 func TestDashboard(t *testing.T) {
 	parallelSuite(t)
 	usageSuite(t)
 	browser := chromium(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
+		if r.HasTools() && r.Mentions("typed into a watch") {
+			return anthropictest.Reply{Text: "a read-only terminal typed " + nonce}
+		}
+		if r.HasTools() && r.Mentions("terminal ping") {
+			return anthropictest.Reply{Text: "terminal pong " + nonce}
+		}
 		if r.HasTools() && r.Mentions("queued dashboard task") {
-			return anthropictest.Reply{Text: "<script>window.pwned=1</script> queued " + nonce}
+			if _, ok := r.ToolResult(); ok {
+				return anthropictest.Reply{Text: "<script>window.pwned=1</script> queued " + nonce}
+			}
+			return anthropictest.Reply{Text: "Writing it.", ToolUse: &anthropictest.ToolUse{
+				Name: "Write", Input: map[string]any{"file_path": "/workspace/page.html", "content": "<script>window.pwned=1</script>\n"},
+			}}
 		}
 		if r.HasTools() && r.Mentions("dashboard task") {
 			// Long enough for the page to show the agent at work.
@@ -41,6 +56,7 @@ func TestDashboard(t *testing.T) {
 		}
 		return anthropictest.Reply{Text: "Test title"}
 	}).inProject("dashe2e")
+	git := e.initRepo()
 	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
 	removeProjectLeftovers(t, "dashe2e")
 	e.magents("up", "--agents", "2").Assert(t, icmd.Success)
@@ -153,6 +169,101 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("the <script> of an agent's answer ran in the page (%v)", err)
 	}
 	screenshot(t, ctx, "dashboard-queue.png")
+
+	// What the gateway counted, as charts: a bar per agent, the fleet's tokens over time.
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS(`#usage`)),
+		chromedp.WaitVisible(chromedp.CSS(`#cost-by-agent rect.bar[data-agent="agent-2"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tokens-over-time polyline.series`)),
+	); err != nil {
+		t.Fatalf("the usage charts: %v", err)
+	}
+	screenshot(t, ctx, "dashboard-usage.png")
+
+	// The task's branch, file by file: the <script> the agent committed is text. Merging it
+	// from the page lands it in the host's repository, as docker magents merge does.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`tr[data-task="task-1"] button.diff`)),
+		chromedp.WaitVisible(chromedp.CSS(`#diff-files details.file pre span.line-add`)),
+	); err != nil {
+		t.Fatalf("task-1's diff: %v", err)
+	}
+	diff, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#diff-files`)))
+	if err != nil || !strings.Contains(diff, "page.html") || !strings.Contains(diff, "+<script>window.pwned=1</script>") {
+		t.Errorf("task-1's diff on the page: %q %v", diff, err)
+	}
+	screenshot(t, ctx, "dashboard-diff.png")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#merge`)),
+		chromedp.WaitVisible(chromedp.Search(`//span[@id="merge-message"][contains(., "Merged magents/task-1.")]`)),
+	); err != nil {
+		t.Fatalf("merging task-1 from the page: %v", err)
+	}
+	if got := git("show", "HEAD:page.html"); got != "<script>window.pwned=1</script>" {
+		t.Errorf("after the merge the host has page.html %q", got)
+	}
+	if pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pwned === 1`)); err != nil || pwned {
+		t.Errorf("the <script> of an agent's diff ran in the page (%v)", err)
+	}
+
+	// Terminals side by side: agent-1's tmux session, typed into, answers from the
+	// Messages API test double on its screen; agent-2's, watched, takes no keys.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`tr[data-agent="agent-1"] button.terminal`)),
+		chromedp.Click(chromedp.CSS(`tr[data-agent="agent-2"] button.watch`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-agent-1 .xterm-rows`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-agent-2-ro .xterm-rows`)),
+		chromedp.Sleep(2*time.Second), // the sessions redraw at the terminals' size
+		typeInto(`#terminal-agent-2-ro textarea.xterm-helper-textarea`, "typed into a watch"),
+		typeInto(`#terminal-agent-1 textarea.xterm-helper-textarea`, "terminal ping"),
+	); err != nil {
+		t.Fatalf("the terminals: %v", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		screen, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#terminal-agent-1 .xterm-rows`)))
+		if err == nil && strings.Contains(screen, "terminal pong "+nonce) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Claude's answer is not in agent-1's terminal on the page: %q %v", screen, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	screenshot(t, ctx, "dashboard-terminals.png")
+	for _, r := range e.api.Requests() {
+		if r.Mentions("typed into a watch") {
+			t.Error("keys typed into a read-only terminal reached Claude")
+		}
+	}
+}
+
+// typeInto types text into the element, as a keyboard's input method commits it, and
+// Enter. (chromedp's SendKeys sends each printable key as a keydown with text and a char
+// event, which xterm.js takes as two keys.)
+func typeInto(sel, text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := chromedp.Focus(chromedp.CSS(sel))(ctx, t); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: text}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+			Type: input.DispatchKeyEventTypeRawKeyDown, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13,
+		})
+		if err == nil {
+			_, err = cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+				Type: input.DispatchKeyEventTypeChar, Key: "Enter", Code: "Enter", Text: "\r", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13,
+			})
+		}
+		if err == nil {
+			_, err = cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+				Type: input.DispatchKeyEventTypeKeyUp, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13,
+			})
+		}
+		return err
+	})
 }
 
 // chromium is the browser the dashboard's tests drive: Debian's chromium (hack/install-engine.sh).

@@ -46,6 +46,10 @@ function render(msg) {
     cell(row, a.State, "state state-" + a.State);
     cell(row, since(a.StateSeconds), "for");
     cell(row, a.Detail, "detail");
+    // Its queued task now, if any, and the branch it works on.
+    const task = (rep.Queue || []).find((t) => t.AssignedTo === a.Agent && !finalStates.includes(t.State));
+    cell(row, task ? task.ID : "", "task");
+    cell(row, task && task.Branch ? task.Branch : rep.Branches ? "magents/" + a.Agent : "", "branch");
     cell(row, a.Health);
     cell(row, a.Tokens || 0);
     cell(row, a.CostUSD ? "$" + a.CostUSD.toFixed(4) : "-");
@@ -53,9 +57,51 @@ function render(msg) {
     cell(row, a.EgressDenied || 0);
     cell(row, a.Restarts || 0);
     cell(row, (a.Problems || []).join("; "), "detail");
+    const work = document.createElement("td");
+    work.appendChild(terminalButton(a.Agent, false));
+    work.appendChild(terminalButton(a.Agent, true));
+    if (rep.Branches) work.appendChild(diffButton(a.Agent));
+    row.appendChild(work);
     body.appendChild(row);
   }
   renderQueue(rep);
+  renderUsage(agents);
+}
+
+const svgNS = "http://www.w3.org/2000/svg";
+const history = []; // [time, tokens of the fleet], since the page opened
+
+function svg(name, attrs, label) {
+  const el = document.createElementNS(svgNS, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (label !== undefined) el.textContent = String(label);
+  return el;
+}
+
+// renderUsage draws each agent's cost as a bar, and the fleet's tokens over time.
+function renderUsage(agents) {
+  const tokens = agents.reduce((n, a) => n + (a.Tokens || 0), 0);
+  const cost = agents.reduce((n, a) => n + (a.CostUSD || 0), 0);
+  document.getElementById("usage").hidden = tokens === 0 && cost === 0;
+  const bars = document.getElementById("cost-by-agent");
+  bars.replaceChildren();
+  const max = Math.max(...agents.map((a) => a.CostUSD || 0), 0.0001);
+  const width = 380 / Math.max(agents.length, 1);
+  agents.forEach((a, i) => {
+    const h = Math.round(((a.CostUSD || 0) / max) * 120);
+    const x = 10 + i * width;
+    bars.appendChild(svg("rect", { class: "bar", x: x, y: 135 - h, width: Math.max(width - 6, 2), height: h, "data-agent": a.Agent }));
+    bars.appendChild(svg("text", { class: "label", x: x, y: 150 }, a.Agent));
+    bars.appendChild(svg("text", { class: "label", x: x, y: 130 - h }, "$" + (a.CostUSD || 0).toFixed(4)));
+  });
+  const now = Date.now();
+  if (!history.length || history[history.length - 1][1] !== tokens || now - history[history.length - 1][0] > 5000) history.push([now, tokens]);
+  const line = document.getElementById("tokens-over-time");
+  line.replaceChildren();
+  const t0 = history[0][0], span = Math.max(now - t0, 1000), top = Math.max(...history.map((p) => p[1]), 1);
+  const points = history.map(([t, n]) => (10 + ((t - t0) / span) * 380).toFixed(1) + "," + (140 - (n / top) * 120).toFixed(1));
+  line.appendChild(svg("polyline", { class: "series", points: points.join(" ") }));
+  line.appendChild(svg("text", { class: "label", x: 10, y: 155 }, tokens + " tokens, $" + cost.toFixed(4)));
 }
 
 const finalStates = ["done", "failed", "cancelled", "budget-exceeded"];
@@ -82,6 +128,7 @@ function renderQueue(rep) {
     cell(row, t.Prompt, "detail prompt");
     cell(row, t.Error || t.Result, "detail result");
     const actions = document.createElement("td");
+    if (rep.Branches && t.Branch) actions.appendChild(diffButton(t.ID));
     const verb = finalStates.includes(t.State) ? "retry" : "cancel";
     const button = document.createElement("button");
     button.type = "button";
@@ -94,9 +141,125 @@ function renderQueue(rep) {
   }
 }
 
-// post asks the dashboard to change the queue; what it says back goes under the form.
-async function post(path, body) {
-  const message = document.getElementById("queue-message");
+function terminalButton(agent, readonly) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = readonly ? "watch" : "terminal";
+  text(button, readonly ? "Watch" : "Terminal");
+  button.addEventListener("click", () => openTerminal(agent, readonly));
+  return button;
+}
+
+// openTerminal shows an agent's tmux session: typed into, or watched (read-only). Several
+// stand side by side.
+function openTerminal(agent, readonly) {
+  const id = "terminal-" + agent + (readonly ? "-ro" : "");
+  if (document.getElementById(id)) return;
+  const panel = document.createElement("div");
+  panel.className = "term-panel";
+  panel.id = id;
+  panel.dataset.agent = agent;
+  const head = document.createElement("header");
+  head.appendChild(text(document.createElement("strong"), agent + (readonly ? " (read-only)" : "")));
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "close";
+  text(close, "Close");
+  head.appendChild(close);
+  const screen = document.createElement("div");
+  screen.className = "screen";
+  panel.append(head, screen);
+  document.getElementById("terminals").appendChild(panel);
+
+  const term = new Terminal({ convertEol: false, disableStdin: readonly, fontSize: 13, scrollback: 2000 });
+  const fit = new FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open(screen);
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const ws = new WebSocket(scheme + location.host + "/api/terminal/" + encodeURIComponent(agent) + (readonly ? "?readonly=1" : ""));
+  ws.binaryType = "arraybuffer";
+  const size = () => {
+    fit.fit();
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ cols: term.cols, rows: term.rows }));
+  };
+  ws.onopen = size;
+  ws.onmessage = (e) => term.write(new Uint8Array(e.data));
+  ws.onclose = (e) => term.write("\r\n[" + (e.reason || "closed") + "]\r\n");
+  const encoder = new TextEncoder();
+  if (!readonly) term.onData((d) => ws.readyState === WebSocket.OPEN && ws.send(encoder.encode(d)));
+  const observer = new ResizeObserver(size);
+  observer.observe(screen);
+  close.addEventListener("click", () => {
+    observer.disconnect();
+    ws.close();
+    term.dispose();
+    panel.remove();
+  });
+  if (!readonly) term.focus();
+}
+
+function diffButton(who) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "diff";
+  text(button, "Diff");
+  button.addEventListener("click", () => showDiff(who));
+  return button;
+}
+
+function lineClass(line) {
+  if (line.startsWith("+++") || line.startsWith("---") || line.startsWith("diff --git") || line.startsWith("index ")) return "line-meta";
+  if (line.startsWith("+")) return "line-add";
+  if (line.startsWith("-")) return "line-del";
+  if (line.startsWith("@@")) return "line-hunk";
+  return "";
+}
+
+// showDiff shows what an agent's or a task's branch changed, file by file, as text.
+async function showDiff(who) {
+  const section = document.getElementById("diff");
+  const files = document.getElementById("diff-files");
+  section.hidden = false;
+  section.dataset.who = who;
+  text(document.getElementById("diff-title"), "Changes of " + who);
+  text(document.getElementById("merge-message"), "");
+  files.replaceChildren();
+  const resp = await fetch("/api/diff/" + encodeURIComponent(who));
+  const body = await resp.text();
+  if (!resp.ok) {
+    const p = document.createElement("p");
+    p.className = "error";
+    files.appendChild(text(p, body.trim()));
+    return;
+  }
+  if (!body.trim()) {
+    files.appendChild(text(document.createElement("p"), "No changes."));
+    return;
+  }
+  for (const part of body.split(/^(?=diff --git )/m)) {
+    if (!part.trim()) continue;
+    const details = document.createElement("details");
+    details.open = true;
+    details.className = "file";
+    const summary = document.createElement("summary");
+    text(summary, part.split("\n", 1)[0].replace(/^diff --git a\/(.*) b\/.*$/, "$1"));
+    details.appendChild(summary);
+    const pre = document.createElement("pre");
+    for (const line of part.replace(/\n$/, "").split("\n")) {
+      const span = document.createElement("span");
+      span.className = lineClass(line);
+      span.textContent = line + "\n";
+      pre.appendChild(span);
+    }
+    details.appendChild(pre);
+    files.appendChild(details);
+  }
+}
+
+// post asks the dashboard to change the fleet; what it says back goes in message (the
+// queue's, by default).
+async function post(path, body, message) {
+  message = message || document.getElementById("queue-message");
   const resp = await fetch(path, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -131,6 +294,15 @@ function connect() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("merge").addEventListener("click", async () => {
+    const who = document.getElementById("diff").dataset.who;
+    const message = document.getElementById("merge-message");
+    const merged = await post("/api/merge/" + encodeURIComponent(who), undefined, message);
+    if (merged) text(message, merged.Output);
+  });
+  document.getElementById("diff-close").addEventListener("click", () => {
+    document.getElementById("diff").hidden = true;
+  });
   document.getElementById("queue-add").addEventListener("submit", async (e) => {
     e.preventDefault();
     const area = document.getElementById("task-text");
