@@ -29,7 +29,8 @@ import (
 // tasks are typed into them and their turns end; a task queued from the page is dispatched
 // and done, and the <script> in its result stays text; its diff shows the <script> the
 // agent committed as text, and merging it from the page lands it on the host; an agent's
-// terminal, typed into, shows Claude's answer, and a watched one takes no keys.
+// terminal, typed into, shows Claude's answer, and a watched one takes no keys; the egress
+// proxy's refusals show up in the page's log.
 func TestDashboard(t *testing.T) {
 	parallelSuite(t)
 	usageSuite(t)
@@ -231,6 +232,16 @@ func TestDashboard(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	screenshot(t, ctx, "dashboard-terminals.png")
+
+	// The egress log: what an agent asked for and the proxy refused shows up on the page.
+	docker("exec", "dashe2e-agent-2", "timeout", "10", "bash", "-c",
+		`exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'CONNECT refused-by-dashboard.example:443 HTTP/1.1\r\nHost: refused-by-dashboard.example:443\r\n\r\n' >&3 && head -1 <&3`)
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="egress-log"]//tr[@data-agent="agent-2"]/td[contains(., "refused-by-dashboard.example")]`)),
+	); err != nil {
+		t.Fatalf("the refusal is not in the page's egress log: %v", err)
+	}
+	screenshot(t, ctx, "dashboard-egress.png")
 	for _, r := range e.api.Requests() {
 		if r.Mentions("typed into a watch") {
 			t.Error("keys typed into a read-only terminal reached Claude")

@@ -69,6 +69,15 @@ type fleetReport struct {
 	QueueError string `json:",omitempty"`
 	// Branches: agents (and tasks) have branches to show and merge.
 	Branches bool
+	// Egress: the allowlist and the latest refusals, for a fleet behind the egress proxy.
+	Egress      *dashboardEgress `json:",omitempty"`
+	EgressError string           `json:",omitempty"`
+}
+
+// dashboardEgress is what the page shows of the egress proxy's report.
+type dashboardEgress struct {
+	Allow  []string
+	Recent any // the latest refusals: time, agent, method, host
 }
 
 // dashboardQueue is what the page does to the fleet's work queue (dashboard.Queue).
@@ -204,6 +213,17 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 		if hasQueue {
 			if rep.Queue, err = queueTasks(ctx, dockerCli, f, &gatewayOptions{}); err != nil {
 				rep.QueueError = err.Error()
+			}
+		}
+		if f.Egress == fleet.EgressAllowlist {
+			if eg, err := fleetstatus.Egress(ctx, dockerCli.Client(), f); err != nil {
+				rep.EgressError = err.Error()
+			} else {
+				recent := eg.Recent
+				if len(recent) > 50 {
+					recent = recent[len(recent)-50:]
+				}
+				rep.Egress = &dashboardEgress{Allow: eg.Allow, Recent: recent}
 			}
 		}
 		return rep, nil

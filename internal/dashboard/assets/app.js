@@ -66,6 +66,29 @@ function render(msg) {
   }
   renderQueue(rep);
   renderUsage(agents);
+  renderEgress(rep);
+}
+
+// renderEgress shows the egress proxy's allowlist and its latest refusals, newest first.
+function renderEgress(rep) {
+  const section = document.getElementById("egress");
+  section.hidden = !rep.Egress && !rep.EgressError;
+  if (section.hidden) return;
+  const eg = rep.Egress || { Allow: [], Recent: [] };
+  text(document.getElementById("egress-allow"), rep.EgressError || (eg.Allow || []).join(", "));
+  const body = document.querySelector("#egress-log tbody");
+  body.replaceChildren();
+  const recent = (eg.Recent || []).slice().reverse();
+  document.getElementById("egress-none").hidden = recent.length > 0;
+  for (const d of recent) {
+    const row = document.createElement("tr");
+    row.dataset.agent = d.Agent;
+    cell(row, new Date(d.Time).toLocaleTimeString());
+    cell(row, d.Agent);
+    cell(row, d.Method);
+    cell(row, d.Host, "host");
+    body.appendChild(row);
+  }
 }
 
 const svgNS = "http://www.w3.org/2000/svg";
