@@ -83,11 +83,10 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 	if err := f.WriteAgentCredential(c.Var, c.Value); err != nil {
 		return err
 	}
-	sum := sha256.Sum256([]byte(c.Value))
 	secret := &compose.StackSecret{
 		Var:  c.Var,
 		File: f.CredentialFile(c.Var),
-		Name: "claude-auth-" + f.Project + "-" + hex.EncodeToString(sum[:])[:12],
+		Name: swarmSecretName("claude-auth-"+f.Project, []byte(c.Value)),
 	}
 	// The shared agent config's files, where docker stack deploy reads them into configs.
 	configs, err := compose.WriteStackConfigs(f, filepath.Join(f.StateDir(), "swarm-config"))
@@ -135,8 +134,7 @@ func stackGateway(f *fleet.Fleet, credential string) (*compose.StackGateway, err
 		if err != nil {
 			return compose.StackSecret{}, err
 		}
-		sum := sha256.Sum256(b)
-		return compose.StackSecret{File: file, Name: prefix + "-" + hex.EncodeToString(sum[:])[:12]}, nil
+		return compose.StackSecret{File: file, Name: swarmSecretName(prefix, b)}, nil
 	}
 	gw := &compose.StackGateway{Tokens: map[string]compose.StackSecret{}, Relays: fleet.GatewayRelays(credential)}
 	if gw.Key, err = secret("magents-key-"+f.Project, keyFile); err != nil {
@@ -155,6 +153,13 @@ func stackGateway(f *fleet.Fleet, credential string) (*compose.StackGateway, err
 		gw.GitCredentials = &git
 	}
 	return gw, nil
+}
+
+// swarmSecretName names a Swarm secret of content: prefix and a digest of the content, as
+// a Swarm secret cannot change (another value is another secret).
+func swarmSecretName(prefix string, content []byte) string {
+	sum := sha256.Sum256(content)
+	return prefix + "-" + hex.EncodeToString(sum[:])[:12]
 }
 
 // swarmWhere says where Swarm agents get the credential.
