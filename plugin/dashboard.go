@@ -205,19 +205,27 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	}
 	do.Terminal = dashboardTerminal{api: dockerCli.Client(), f: f}
 	hub := dashboard.NewHub(func(ctx context.Context) (any, error) {
-		statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{})
+		// One read of the engine and the egress proxy for the agents and the egress log.
+		status, err := fleetstatus.Read(ctx, dockerCli.Client(), f, fleetstatus.Options{})
 		if err != nil {
 			return nil, err
 		}
-		rep := fleetReport{Project: f.Project, Agents: statuses, HasQueue: hasQueue, Branches: do.Work != nil}
+		rep := fleetReport{Project: f.Project, Agents: status.Agents, HasQueue: hasQueue, Branches: do.Work != nil}
 		if hasQueue {
-			if rep.Queue, err = queueTasks(ctx, dockerCli, f, &gatewayOptions{}); err != nil {
+			if status.Egress != nil && status.Egress.Usage != nil {
+				// The proxy's report carries the gateway's usage: only the queue is asked.
+				list, err := fleetqueue.List(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f)
+				if err != nil {
+					rep.QueueError = err.Error()
+				}
+				rep.Queue = taskRows(list, status.Egress.Usage, time.Now())
+			} else if rep.Queue, err = queueTasks(ctx, dockerCli, f, &gatewayOptions{}); err != nil {
 				rep.QueueError = err.Error()
 			}
 		}
 		if f.Egress == fleet.EgressAllowlist {
-			if eg, err := fleetstatus.Egress(ctx, dockerCli.Client(), f); err != nil {
-				rep.EgressError = err.Error()
+			if eg := status.Egress; eg == nil {
+				rep.EgressError = status.EgressError.Error()
 			} else {
 				recent := eg.Recent
 				if len(recent) > 50 {

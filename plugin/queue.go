@@ -195,7 +195,12 @@ func queueTasks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, wher
 	}
 	var usage *modelusage.Report
 	usage, _ = fleetusage.Report(ctx, gw, f) // without a model gateway, no cost column
-	now := time.Now()
+	return taskRows(list, usage, time.Now()), nil
+}
+
+// taskRows is the queue's tasks with what each took and, from the model gateway's usage
+// when there is one, what it cost.
+func taskRows(list []workqueue.Task, usage *modelusage.Report, now time.Time) []QueueTask {
 	out := make([]QueueTask, len(list))
 	for i, t := range list {
 		out[i] = QueueTask{Task: t, DurationSeconds: int64(t.Duration(now).Seconds())}
@@ -207,7 +212,7 @@ func queueTasks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, wher
 			out[i].Tokens, out[i].CostUSD = u.Tokens(), u.CostUSD
 		}
 	}
-	return out, nil
+	return out
 }
 
 func runQueueLs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts queueLsOptions) error {

@@ -159,12 +159,29 @@ type Options struct{ KeptVolumes, Live bool }
 
 // List reads each agent's container and asks its supervisor for its health, in agent order.
 func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Options) ([]AgentStatus, error) {
+	rep, err := Read(ctx, api, f, opts)
+	return rep.Agents, err
+}
+
+// Report is what Read found: the agents, and behind the egress proxy its report, read
+// once for both.
+type Report struct {
+	Agents []AgentStatus
+	// Egress is the egress proxy's report, or EgressError why there is none, for a fleet
+	// behind it (an allowlist); both are nil for open egress.
+	Egress      *EgressReport
+	EgressError error
+}
+
+// Read is List with the egress proxy's report it read along the way, for a caller that
+// shows both (the dashboard) without asking the proxy twice.
+func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Options) (Report, error) {
 	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
 		All:     true,
 		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project).Add("label", compose.AgentLabel),
 	})
 	if err != nil {
-		return nil, err
+		return Report{}, err
 	}
 	seen := map[string]bool{}
 	var items []container.Summary
@@ -182,11 +199,13 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	// It is what stands when an agent does not answer before the caller's deadline (wait
 	// --timeout 2s on a busy machine), so it has a deadline of its own.
 	report := func() *EgressReport { return nil }
+	var reportErr error
 	if f.Egress == fleet.EgressAllowlist {
 		rctx, cancel := pastDeadline(ctx, 10*time.Second)
 		defer cancel()
 		report = sync.OnceValue(func() *EgressReport {
-			rep, _ := Egress(rctx, api, f) // without it, each agent's own check or supervisor says
+			rep, err := Egress(rctx, api, f) // without it, each agent's own check or supervisor says
+			reportErr = err
 			return rep
 		})
 		go report()
@@ -203,9 +222,10 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return Report{}, err
 	}
-	if rep := report(); rep != nil {
+	rep := report()
+	if rep != nil {
 		for i := range out {
 			out[i].EgressDenied = rep.Counts[out[i].Agent]
 			out[i].takeUsage(rep.Usage)
@@ -216,7 +236,7 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 			Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
 		})
 		if err != nil {
-			return nil, err
+			return Report{}, err
 		}
 		for _, v := range vols.Items {
 			agent, ok := strings.CutSuffix(v.Labels["com.docker.compose.volume"], "-config")
@@ -230,7 +250,7 @@ func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 		}
 	}
 	slices.SortFunc(out, func(a, b AgentStatus) int { return Order(a.Agent) - Order(b.Agent) })
-	return out, nil
+	return Report{Agents: out, Egress: rep, EgressError: reportErr}, nil
 }
 
 // takeUsage adds what the model gateway counted for the agent; an agent the gateway
