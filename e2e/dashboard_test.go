@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,11 @@ func TestDashboard(t *testing.T) {
 			return anthropictest.Reply{Text: "terminal pong " + nonce}
 		}
 		if r.HasTools() && r.Mentions("queued dashboard task") {
-			if _, ok := r.ToolResult(); ok {
+			if result, ok := r.ToolResult(); ok && strings.Contains(result, "page.html") {
+				return anthropictest.Reply{Text: "And the Go.", ToolUse: &anthropictest.ToolUse{
+					Name: "Write", Input: map[string]any{"file_path": "/workspace/hello.go", "content": helloGo},
+				}}
+			} else if ok {
 				return anthropictest.Reply{Text: "<script>window.pwned=1</script> queued " + nonce}
 			}
 			return anthropictest.Reply{Text: "Writing it.", ToolUse: &anthropictest.ToolUse{
@@ -190,8 +195,25 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("task-1's diff: %v", err)
 	}
 	diff, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#diff-files`)))
-	if err != nil || !strings.Contains(diff, "page.html") || !strings.Contains(diff, "+<script>window.pwned=1</script>") {
+	if err != nil || !strings.Contains(diff, "page.html") || !strings.Contains(diff, "+<script>window.pwned=1</script>") ||
+		!strings.Contains(diff, "+"+strings.Split(helloGo, "\n")[0]) {
 		t.Errorf("task-1's diff on the page: %q %v", diff, err)
+	}
+	// Coloured by each file's language, token by token, as text: the Go file's keywords
+	// and strings, the page's tags.
+	tokens, err := chromedp.Run(ctx, chromedp.Evaluate[map[string][]string](`(() => {
+		const out = {};
+		for (const pre of document.querySelectorAll("#diff-files pre[data-language]")) {
+			out[pre.dataset.language] = [...pre.querySelectorAll("span[class^=tok-]")].map((s) => s.className + ":" + s.textContent);
+		}
+		return out;
+	})()`))
+	if err != nil || !slices.Contains(tokens["go"], "tok-keyword:func") || !slices.Contains(tokens["go"], `tok-string:"fmt"`) ||
+		!slices.Contains(tokens["markup"], "tok-punctuation:<") || !slices.Contains(tokens["markup"], "tok-tag:script") {
+		t.Errorf("task-1's diff is not coloured by language: %v %v", tokens, err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#diff-files script").length`)); err != nil || n != 0 {
+		t.Errorf("the diff made %d script elements (%v)", n, err)
 	}
 	screenshot(t, ctx, "dashboard-diff.png")
 	if err := chromedp.Do(ctx,
@@ -199,6 +221,9 @@ func TestDashboard(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//span[@id="merge-message"][contains(., "Merged magents/task-1.")]`)),
 	); err != nil {
 		t.Fatalf("merging task-1 from the page: %v", err)
+	}
+	if got := git("show", "HEAD:hello.go"); got+"\n" != helloGo {
+		t.Errorf("after the merge the host has hello.go %q", got)
 	}
 	if got := git("show", "HEAD:page.html"); got != "<script>window.pwned=1</script>" {
 		t.Errorf("after the merge the host has page.html %q", got)
@@ -311,3 +336,14 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 	t.Logf("screenshot: e2e/%s", path)
 }
+
+// helloGo is the Go file the dashboard's queued task writes, for its diff's colours.
+const helloGo = `package main
+
+import "fmt"
+
+// main says hello.
+func main() {
+	fmt.Println("hello", 42)
+}
+`

@@ -230,15 +230,92 @@ function diffButton(who) {
   return button;
 }
 
-function lineClass(line) {
-  if (line.startsWith("+++") || line.startsWith("---") || line.startsWith("diff --git") || line.startsWith("index ")) return "line-meta";
-  if (line.startsWith("+")) return "line-add";
-  if (line.startsWith("-")) return "line-del";
-  if (line.startsWith("@@")) return "line-hunk";
-  return "";
+// languages: Prism's grammar for a file, by its name (the languages vendored in
+// vendor/prism).
+const languages = {
+  go: "go", js: "javascript", mjs: "javascript", cjs: "javascript", jsx: "javascript",
+  ts: "typescript", tsx: "typescript", py: "python", sh: "bash", bash: "bash",
+  json: "json", yaml: "yaml", yml: "yaml", md: "markdown", rs: "rust", java: "java",
+  c: "c", h: "c", cc: "cpp", cpp: "cpp", hpp: "cpp", css: "css", html: "markup",
+  htm: "markup", xml: "markup", svg: "markup", toml: "toml", sql: "sql", hcl: "hcl",
+  tf: "hcl", mk: "makefile",
+};
+
+function grammarFor(path) {
+  if (typeof Prism === "undefined") return null;
+  const base = path.split("/").pop();
+  let lang = languages[base.includes(".") ? base.split(".").pop().toLowerCase() : ""];
+  if (/^(Dockerfile|Containerfile)(\..*)?$/.test(base)) lang = "docker";
+  if (/^(GNUmakefile|Makefile|makefile)$/.test(base)) lang = "makefile";
+  return lang ? Prism.languages[lang] || null : null;
 }
 
-// showDiff shows what an agent's or a task's branch changed, file by file, as text.
+// tokenLines is source, tokenized with grammar, as lines of [class, text] pieces: Prism
+// gives tokens (never HTML), which the page shows as text.
+function tokenLines(source, grammar) {
+  const lines = [[]];
+  const walk = (stream, type) => {
+    for (const token of stream) {
+      if (typeof token === "string") {
+        const parts = token.split("\n");
+        parts.forEach((part, i) => {
+          if (i > 0) lines.push([]);
+          if (part) lines[lines.length - 1].push([type, part]);
+        });
+      } else {
+        const content = typeof token.content === "string" ? [token.content] : Array.isArray(token.content) ? token.content : [token.content];
+        walk(content, token.type);
+      }
+    }
+  };
+  walk(Prism.tokenize(source, grammar), "");
+  return lines;
+}
+
+// diffLines is one file's part of a diff as lines to show: each with its class and its
+// pieces. Each hunk's old side (context and removed lines) and new side (context and
+// added lines) are tokenized as they read in the file, so a line is coloured as in its
+// own version.
+function diffLines(part, grammar) {
+  const raw = part.replace(/\n$/, "").split("\n");
+  const out = [];
+  let i = 0;
+  while (i < raw.length && !raw[i].startsWith("@@")) {
+    out.push({ cls: "line-meta", pieces: [["", raw[i]]] });
+    i++;
+  }
+  while (i < raw.length) {
+    out.push({ cls: "line-hunk", pieces: [["", raw[i]]] });
+    i++;
+    const hunk = [];
+    while (i < raw.length && !raw[i].startsWith("@@")) hunk.push(raw[i++]);
+    const side = (keep) => hunk.filter((l) => keep.includes(l[0])).map((l) => l.slice(1)).join("\n");
+    const oldLines = grammar ? tokenLines(side(" -"), grammar) : null;
+    const newLines = grammar ? tokenLines(side(" +"), grammar) : null;
+    let o = 0, n = 0;
+    for (const line of hunk) {
+      const mark = line[0];
+      let pieces = [["", line.slice(1)]];
+      if (mark === " " || mark === "+") {
+        if (newLines) pieces = newLines[n] || pieces;
+        n++;
+        if (mark === " ") o++;
+      } else if (mark === "-") {
+        if (oldLines) pieces = oldLines[o] || pieces;
+        o++;
+      } else {
+        out.push({ cls: "line-meta", pieces: [["", line]] }); // \ No newline at end of file
+        continue;
+      }
+      const cls = mark === "+" ? "line-add" : mark === "-" ? "line-del" : "";
+      out.push({ cls, pieces: [["mark", mark], ...pieces] });
+    }
+  }
+  return out;
+}
+
+// showDiff shows what an agent's or a task's branch changed, file by file, as text,
+// coloured by the file's language.
 async function showDiff(who) {
   const section = document.getElementById("diff");
   const files = document.getElementById("diff-files");
@@ -265,14 +342,22 @@ async function showDiff(who) {
     details.open = true;
     details.className = "file";
     const summary = document.createElement("summary");
-    text(summary, part.split("\n", 1)[0].replace(/^diff --git a\/(.*) b\/.*$/, "$1"));
+    const path = part.split("\n", 1)[0].replace(/^diff --git a\/(.*) b\/.*$/, "$1");
+    text(summary, path);
     details.appendChild(summary);
     const pre = document.createElement("pre");
-    for (const line of part.replace(/\n$/, "").split("\n")) {
-      const span = document.createElement("span");
-      span.className = lineClass(line);
-      span.textContent = line + "\n";
-      pre.appendChild(span);
+    const grammar = grammarFor(path);
+    if (grammar) pre.dataset.language = Object.keys(Prism.languages).find((k) => Prism.languages[k] === grammar);
+    for (const line of diffLines(part, grammar)) {
+      const row = document.createElement("span");
+      row.className = "line " + line.cls;
+      for (const [type, piece] of line.pieces) {
+        const span = document.createElement("span");
+        if (type) span.className = "tok-" + type.replace(/[^a-z-]/g, "");
+        span.textContent = piece;
+        row.appendChild(span);
+      }
+      pre.append(row, "\n");
     }
     details.appendChild(pre);
     files.appendChild(details);
