@@ -16,12 +16,14 @@ import (
 	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/dashboard"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
+	"github.com/docker-magents/docker-magents/internal/fleetusage"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
@@ -205,23 +207,36 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	}
 	do.Terminal = dashboardTerminal{api: dockerCli.Client(), f: f}
 	hub := dashboard.NewHub(func(ctx context.Context) (any, error) {
-		// One read of the engine and the egress proxy for the agents and the egress log.
+		// One read of the engine and the egress proxy for the agents and the egress log,
+		// and alongside it one of the queue.
+		var queue []workqueue.Task
+		var queueErr error
+		queueRead := make(chan struct{})
+		go func() {
+			defer close(queueRead)
+			if hasQueue {
+				queue, queueErr = fleetqueue.List(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f)
+			}
+		}()
 		status, err := fleetstatus.Read(ctx, dockerCli.Client(), f, fleetstatus.Options{})
+		<-queueRead
 		if err != nil {
 			return nil, err
 		}
 		rep := fleetReport{Project: f.Project, Agents: status.Agents, HasQueue: hasQueue, Branches: do.Work != nil}
 		if hasQueue {
-			if status.Egress != nil && status.Egress.Usage != nil {
-				// The proxy's report carries the gateway's usage: only the queue is asked.
-				list, err := fleetqueue.List(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f)
-				if err != nil {
-					rep.QueueError = err.Error()
-				}
-				rep.Queue = taskRows(list, status.Egress.Usage, time.Now())
-			} else if rep.Queue, err = queueTasks(ctx, dockerCli, f, &gatewayOptions{}); err != nil {
-				rep.QueueError = err.Error()
+			if queueErr != nil {
+				rep.QueueError = queueErr.Error()
 			}
+			// What each task cost: the proxy's report carries the gateway's usage; a
+			// stack's gateway is asked.
+			var usage *modelusage.Report
+			if status.Egress != nil {
+				usage = status.Egress.Usage
+			} else {
+				usage, _ = fleetusage.Report(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f)
+			}
+			rep.Queue = taskRows(queue, usage, time.Now())
 		}
 		if f.Egress == fleet.EgressAllowlist {
 			if eg := status.Egress; eg == nil {

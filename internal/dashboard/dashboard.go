@@ -92,6 +92,7 @@ func New(addr net.Addr, token string, hub *Hub, o Options) *Server {
 	static, _ := fs.Sub(assets, "assets")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		hub.Warm() // the fleet is read while the page loads its scripts
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		b, _ := fs.ReadFile(static, "index.html")
 		_, _ = w.Write(b)

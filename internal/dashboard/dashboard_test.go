@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -196,6 +197,40 @@ func TestTabsShareOneReader(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if reads.Load() != after {
 		t.Error("the reads go on with no tab open")
+	}
+}
+
+// The page's own request starts the reads, so that the fleet is read while the page loads
+// its scripts; a tab that comes after the reads stopped waits for a new read, never
+// starting from what was read before.
+func TestThePageWarmsTheReaderAndLaterTabsReadAnew(t *testing.T) {
+	var reads atomic.Int64
+	base, token := serve(t, func(context.Context) (any, error) {
+		return map[string]any{"Read": reads.Add(1)}, nil
+	})
+	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+	req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+	if resp := get(t, req); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /: %s", resp.Status)
+	}
+	time.Sleep(30 * time.Millisecond) // within the first interval (50ms)
+	if reads.Load() == 0 {
+		t.Error("loading the page did not start a read of the fleet")
+	}
+	time.Sleep(300 * time.Millisecond) // the reads stop two intervals after the page's request
+	stopped := reads.Load()
+	time.Sleep(200 * time.Millisecond)
+	if reads.Load() != stopped {
+		t.Fatal("the reads go on with no tab open")
+	}
+	req, _ = http.NewRequest(http.MethodGet, base+"/api/fleet", nil)
+	req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+	var got struct{ Report struct{ Read int64 } }
+	if err := json.NewDecoder(get(t, req).Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Read <= stopped {
+		t.Errorf("a later tab got read %d, from before the reads stopped (%d)", got.Report.Read, stopped)
 	}
 }
 

@@ -11,17 +11,21 @@ import (
 )
 
 // Hub reads the fleet's report once per interval while any tab watches, for all of them:
-// however many tabs are open, the engine is asked once.
+// however many tabs are open, the engine is asked once. The reads go on for two intervals
+// after the last tab leaves (a reload, or a page still loading its scripts, keeps them),
+// then stop, and what they read is dropped: a tab that comes later never starts from a
+// stale report.
 type Hub struct {
 	read     func(context.Context) (any, error)
 	interval time.Duration
 
 	mu      sync.Mutex
-	last    []byte // the latest report, JSON
+	last    []byte // the latest report, JSON; nil when not read since the reads started
 	version int
 	changed chan struct{} // closed when last changes
 	watch   int           // tabs watching
 	stop    context.CancelFunc
+	idle    *time.Timer // stops the reads once no tab watches
 }
 
 // NewHub is a hub of read's reports, read every interval while watched.
@@ -35,7 +39,7 @@ type report struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// refresh reads the report and keeps it when it changed.
+// refresh reads the report and keeps it when it changed, unless the reads stopped meanwhile.
 func (h *Hub) refresh(ctx context.Context) {
 	v, err := h.read(ctx)
 	rep := report{Report: v}
@@ -45,9 +49,14 @@ func (h *Hub) refresh(ctx context.Context) {
 	b, _ := json.Marshal(rep)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if bytes.Equal(b, h.last) {
+	if ctx.Err() != nil || bytes.Equal(b, h.last) {
 		return
 	}
+	h.set(b)
+}
+
+// set makes b the latest report and wakes whoever waits for a change; h.mu is held.
+func (h *Hub) set(b []byte) {
 	h.last = b
 	h.version++
 	close(h.changed)
@@ -59,7 +68,11 @@ func (h *Hub) subscribe() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.watch++
-	if h.watch > 1 {
+	if h.idle != nil {
+		h.idle.Stop()
+		h.idle = nil
+	}
+	if h.stop != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -76,13 +89,29 @@ func (h *Hub) subscribe() {
 	}()
 }
 
-// unsubscribe is subscribe's end: the reads stop with the last tab.
+// unsubscribe is subscribe's end: the reads stop two intervals after the last tab.
 func (h *Hub) unsubscribe() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.watch--; h.watch == 0 {
-		h.stop()
+	if h.watch--; h.watch > 0 {
+		return
 	}
+	h.idle = time.AfterFunc(2*h.interval, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.watch > 0 || h.stop == nil {
+			return
+		}
+		h.stop()
+		h.stop, h.idle, h.last = nil, nil, nil
+	})
+}
+
+// Warm starts the reads as a tab would, for a page about to connect: its first report is
+// read while the page loads its scripts.
+func (h *Hub) Warm() {
+	h.subscribe()
+	h.unsubscribe()
 }
 
 // current is the latest report, its version, and a channel closed when it changes.
@@ -92,11 +121,27 @@ func (h *Hub) current() ([]byte, int, <-chan struct{}) {
 	return h.last, h.version, h.changed
 }
 
+// latest is a report read since the reads started, waiting for the first.
+func (h *Hub) latest(ctx context.Context) ([]byte, error) {
+	h.subscribe()
+	defer h.unsubscribe()
+	for {
+		b, _, changed := h.current()
+		if b != nil {
+			return b, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
 func (h *Hub) serveSnapshot(w http.ResponseWriter, r *http.Request) {
-	b, _, _ := h.current()
-	if b == nil {
-		h.refresh(r.Context())
-		b, _, _ = h.current()
+	b, err := h.latest(r.Context())
+	if err != nil {
+		return // the client went
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
@@ -113,6 +158,8 @@ func (h *Hub) serveEvents(w http.ResponseWriter, r *http.Request) {
 	defer h.unsubscribe()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush() // connected, before the first report is read
 	sent := 0
 	for {
 		b, version, changed := h.current()
