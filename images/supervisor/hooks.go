@@ -58,6 +58,12 @@ func writeSettings(cfg config, self string, shared map[string]any, rec *placedRe
 	return writeJSONObject(path, settings, 0o600)
 }
 
+// hookTimeoutSeconds is how long Claude lets a hook of the supervisor's run. A hook takes
+// milliseconds; but 32 agents starting at once on 2 CPUs starved some of 10 seconds, and
+// an agent whose SessionStart hook was killed stayed "starting" at its prompt for good
+// (make bench's dashboard run found it).
+const hookTimeoutSeconds = 60
+
 // setHooks replaces the supervisor's hooks in settings (a settings.json object).
 func setHooks(settings map[string]any, self string) {
 	hooks := object(settings, "hooks")
@@ -72,7 +78,7 @@ func setHooks(settings map[string]any, self string) {
 		group := map[string]any{"hooks": []any{map[string]any{
 			"type":    "command",
 			"command": shellQuote(self) + " hook " + ev.Name,
-			"timeout": 10,
+			"timeout": hookTimeoutSeconds,
 		}}}
 		if ev.Matcher != "" {
 			group["matcher"] = ev.Matcher
