@@ -3,14 +3,12 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -68,25 +66,11 @@ func TestDashboard(t *testing.T) {
 	e.magents("up", "--agents", "2").Assert(t, icmd.Success)
 	e.magents("wait", "--for", "idle", "--timeout", "120s").Assert(t, icmd.Success)
 
-	cmd := exec.Command("docker", "magents", "-p", "dashe2e", "dashboard", "--interval", "300ms")
-	cmd.Dir = e.dir
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	dash := startDashboard(t, e.dir, nil, "dashe2e")
+	addr, base := dash.addr, dash.base
+	if rep := dash.fleet(t); rep.Report.Where != "compose" || len(rep.Report.Agents) != 2 || !rep.Report.Branches {
+		t.Errorf("the dashboard's report: %+v", rep)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{64}`).FindString(line)
-	if addr == "" {
-		t.Fatalf("dashboard printed %q", line)
-	}
-	base := addr[:strings.Index(addr, "/?")]
 
 	// Refused: no token; a wrong one; another host name for this address; another origin.
 	for _, c := range []struct {

@@ -175,6 +175,33 @@ func TestDeployKubernetes(t *testing.T) {
 	_ = cmd.Wait()
 	tty.Close()
 
+	// The cluster's fleet in the dashboard: each agent's pod with its supervisor's state
+	// (through the cluster's exec), the gateway's queue, and an agent's terminal.
+	dash := startDashboard(t, e.dir, env, project, "--k8s")
+	rep := dash.waitFleet(t, time.Minute, func(r dashboardReport) bool {
+		idle := 0
+		for _, a := range r.Report.Agents {
+			if a.State == "idle" {
+				idle++
+			}
+		}
+		return idle == 2 && len(r.Report.Queue) == 1 && r.Report.Queue[0].State == "cancelled"
+	}, func() string {
+		pods, err := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		var b strings.Builder
+		for _, p := range pods.Items {
+			fmt.Fprintf(&b, "%s: %s %v\n", p.Name, p.Status.Phase, p.Status.Conditions)
+		}
+		return b.String()
+	})
+	if rep.Report.Where != "kubernetes" || !rep.Report.HasQueue || rep.Report.Branches || rep.Error != "" {
+		t.Errorf("the cluster's dashboard: %+v", rep)
+	}
+	dash.terminal(t, "agent-1", "", "❯", time.Minute) // Claude's prompt
+
 	mg("deploy", "k8s", "--apply", "--agents", "1", "--auth-init", "--cpu-request", "500m").Assert(t, icmd.Expected{Err: "1 agent(s) Ready"})
 	deadline := time.Now().Add(60 * time.Second)
 	for {

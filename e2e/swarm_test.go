@@ -58,6 +58,10 @@ func TestDeploySwarm(t *testing.T) {
 	}
 	mg("up", "--no-build", "--agents", "1", "--egress", "open", "--claude-md", claudeMD).Assert(t, icmd.Success)
 	mg("down").Assert(t, icmd.Success)
+	// Its agent ran as the workspace's owner: the stack's, which run as the image's user,
+	// could not read its config volume, and are refused it.
+	mg("deploy", "swarm", "--apply", "--agents", "3").Assert(t, icmd.Expected{ExitCode: 1, Err: "swarme2e_agent-1-config, made by docker magents up for agents that run as 1001:1001"})
+	mg("down", "--volumes").Assert(t, icmd.Success)
 
 	// The rendered file is what docker stack deploy reads; -o writes it.
 	out := filepath.Join(e.dir, "deploy")
@@ -117,6 +121,32 @@ func TestDeploySwarm(t *testing.T) {
 	if len(rows) == 0 || rows[0].Task != "task-1" || rows[0].Requests == 0 {
 		t.Errorf("usage --by task: %+v", rows)
 	}
+	// The stack in the dashboard: each agent's task with its supervisor's state, what the
+	// gateway counted, the gateway's queue, and an agent's terminal through its task.
+	dash := startDashboard(t, e.dir, nil, "swarme2e", "--swarm")
+	rep := dash.waitFleet(t, time.Minute, func(r dashboardReport) bool {
+		idle, tokens := 0, 0
+		for _, a := range r.Report.Agents {
+			if a.State == "idle" {
+				idle++
+			}
+			tokens += a.Tokens
+		}
+		return idle == 3 && tokens > 0 && len(r.Report.Queue) == 1 && r.Report.Queue[0].State == "done"
+	}, func() string {
+		var b strings.Builder
+		for _, agent := range []string{"agent-1", "agent-2", "agent-3"} {
+			c := strings.TrimSpace(docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=swarme2e_"+agent).Stdout())
+			fmt.Fprintf(&b, "%s: %s\n%s\n", agent, docker("exec", c, "/usr/local/bin/magents-supervisor", "health").Stdout(),
+				docker("exec", c, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
+		}
+		return b.String()
+	})
+	if rep.Report.Where != "swarm" || !rep.Report.HasQueue || rep.Report.Branches || rep.Error != "" {
+		t.Errorf("the stack's dashboard: %+v", rep)
+	}
+	dash.terminal(t, "agent-1", "", "❯", time.Minute) // Claude's prompt
+
 	// Upstream, the double saw the real key, never an agent's token.
 	relayed := 0
 	for _, r := range e.api.Requests() {

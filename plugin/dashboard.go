@@ -19,11 +19,14 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/dashboard"
+	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/fleetusage"
+	"github.com/docker-magents/docker-magents/internal/k8s"
+	"github.com/docker-magents/docker-magents/internal/swarmstack"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
@@ -31,6 +34,8 @@ type dashboardOptions struct {
 	port     int
 	open     bool
 	interval time.Duration
+	swarm    bool
+	where    gatewayOptions // --k8s, --context, --namespace
 }
 
 func dashboardCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -47,9 +52,17 @@ Content-Security-Policy that allows no inline script. The page needs nothing fro
 network: everything it loads is embedded in the plugin.
 
 Every open tab is fed by one reader of the fleet's state, which asks the engine once per
---interval while any tab is open.`,
+--interval while any tab is open.
+
+With --swarm, the page shows the fleet deployed as a Swarm stack (docker magents deploy
+swarm): its agents' tasks on this node, their terminals, the gateway's queue and usage.
+With --k8s, the fleet deployed to Kubernetes (docker magents deploy k8s): its agents'
+pods, their supervisors' health and their terminals through the cluster's exec, and the
+gateway's queue and usage. Neither has branches on this machine to diff or merge.`,
 		Example: `  docker magents dashboard
-  docker magents dashboard --port 8088 --open`,
+  docker magents dashboard --port 8088 --open
+  docker magents dashboard --swarm
+  docker magents dashboard --k8s --context prod --namespace agents`,
 		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runDashboard(ctx, dockerCli, root, opts)
@@ -58,13 +71,19 @@ Every open tab is fed by one reader of the fleet's state, which asks the engine 
 	cmd.Flags().IntVar(&opts.port, "port", 0, "Port on 127.0.0.1 (0: any free one)")
 	cmd.Flags().BoolVar(&opts.open, "open", false, "Open the dashboard in this machine's browser")
 	cmd.Flags().DurationVar(&opts.interval, "interval", time.Second, "How often the fleet's state is read while a tab is open")
+	cmd.Flags().BoolVar(&opts.swarm, "swarm", false, "Show the fleet deployed as a Swarm stack (docker magents deploy swarm)")
+	cmd.Flags().BoolVar(&opts.where.k8s, "k8s", false, "Show the fleet deployed to Kubernetes (docker magents deploy k8s)")
+	cmd.Flags().StringVar(&opts.where.context, "context", "", "With --k8s, the kubeconfig context (default: the current one)")
+	cmd.Flags().StringVar(&opts.where.namespace, "namespace", "", "With --k8s, the namespace (default: the context's)")
 	return cmd
 }
 
 // fleetReport is what the dashboard shows of the fleet.
 type fleetReport struct {
 	Project string
-	Agents  []fleetstatus.AgentStatus
+	// Where the fleet runs: compose (docker magents up), swarm or kubernetes.
+	Where  string
+	Agents []fleetstatus.AgentStatus
 	// The work queue, when the fleet has one, or why it could not be read.
 	Queue      []QueueTask `json:",omitempty"`
 	HasQueue   bool
@@ -84,32 +103,54 @@ type dashboardEgress struct {
 
 // dashboardQueue is what the page does to the fleet's work queue (dashboard.Queue).
 type dashboardQueue struct {
-	dockerCli command.Cli
-	f         *fleet.Fleet
+	gateway func(context.Context) (fleetgateway.Gateway, error)
+	f       *fleet.Fleet
 }
 
 func (q dashboardQueue) Add(ctx context.Context, prompt string) (any, error) {
 	if len(prompt) > workqueue.MaxPrompt {
 		return nil, fmt.Errorf("the task is longer than %d bytes", workqueue.MaxPrompt)
 	}
-	added, err := fleetqueue.Add(ctx, fleetgateway.Find(ctx, q.dockerCli.Client(), q.f), q.f, []workqueue.NewTask{{Prompt: prompt}})
-	return added, err
+	gw, err := q.gateway(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return fleetqueue.Add(ctx, gw, q.f, []workqueue.NewTask{{Prompt: prompt}})
 }
 
 func (q dashboardQueue) Cancel(ctx context.Context, id string) (any, error) {
-	return fleetqueue.Cancel(ctx, fleetgateway.Find(ctx, q.dockerCli.Client(), q.f), q.f, id)
+	gw, err := q.gateway(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return fleetqueue.Cancel(ctx, gw, q.f, id)
 }
 
 func (q dashboardQueue) Retry(ctx context.Context, id string) (any, error) {
-	return fleetqueue.Retry(ctx, fleetgateway.Find(ctx, q.dockerCli.Client(), q.f), q.f, id)
+	gw, err := q.gateway(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return fleetqueue.Retry(ctx, gw, q.f, id)
+}
+
+// tmuxAttach is the command that attaches to an agent's tmux session, read-only (-r) when
+// asked, as docker magents attach runs it.
+func tmuxAttach(readonly bool) []string {
+	cmd := []string{"tmux", "attach-session", "-t", "claude"}
+	if readonly {
+		cmd = append(cmd, "-r")
+	}
+	return cmd
 }
 
 // dashboardTerminal opens an agent's tmux session through the engine's exec API, as
-// docker magents attach does through docker exec: tmux attach-session -t claude, read-only
-// (-r) when asked.
+// docker magents attach does through docker exec, in the agent's container: compose's, or
+// with stack its running task's on this node.
 type dashboardTerminal struct {
-	api mobyclient.APIClient
-	f   *fleet.Fleet
+	api   mobyclient.APIClient
+	f     *fleet.Fleet
+	stack bool
 }
 
 func (t dashboardTerminal) Attach(ctx context.Context, agent string, readonly bool) (dashboard.TerminalSession, error) {
@@ -117,11 +158,14 @@ func (t dashboardTerminal) Attach(ctx context.Context, agent string, readonly bo
 	if err != nil {
 		return nil, err
 	}
-	cmd := []string{"tmux", "attach-session", "-t", "claude"}
-	if readonly {
-		cmd = append(cmd, "-r")
+	container := t.f.ContainerName(fleet.AgentName(n))
+	if t.stack {
+		if container, err = swarmstack.Container(ctx, t.api, t.f.Project, agent); err != nil {
+			return nil, err
+		}
 	}
-	exec, err := t.api.ExecCreate(ctx, t.f.ContainerName(fleet.AgentName(n)), mobyclient.ExecCreateOptions{
+	cmd := tmuxAttach(readonly)
+	exec, err := t.api.ExecCreate(ctx, container, mobyclient.ExecCreateOptions{
 		Cmd: cmd, TTY: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Env: []string{"TERM=xterm-256color"},
 	})
 	if err != nil {
@@ -151,6 +195,23 @@ func (s *execSession) Resize(ctx context.Context, cols, rows uint) error {
 	return err
 }
 
+// podTerminal opens an agent's tmux session through the cluster's exec, as
+// docker magents attach --k8s does.
+type podTerminal struct {
+	c *k8s.Client
+	f *fleet.Fleet
+}
+
+func (t podTerminal) Attach(ctx context.Context, agent string, readonly bool) (dashboard.TerminalSession, error) {
+	n, err := fleet.AgentNumber(agent)
+	if err != nil {
+		return nil, err
+	}
+	pod := deploy.K8sName(t.f.Project) + "-" + strconv.Itoa(n)
+	// Not the request's context: the session lives as long as the page keeps it.
+	return t.c.Open(context.WithoutCancel(ctx), pod, "agent", tmuxAttach(readonly)), nil
+}
+
 // dashboardWork is an agent's or a task's branch as the page shows and merges it
 // (dashboard.Work): what docker magents diff and merge do, with their rules and refusals.
 type dashboardWork struct {
@@ -178,35 +239,28 @@ func (w dashboardWork) Merge(ctx context.Context, who string) (string, error) {
 	return out + "\nMerged " + workspace.Branch(name) + ".", nil
 }
 
-func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts dashboardOptions) error {
-	if opts.port < 0 || opts.port > 65535 {
-		return fmt.Errorf("invalid --port %d: give 0 (any free port) to 65535", opts.port)
-	}
-	if opts.interval < 100*time.Millisecond {
-		return fmt.Errorf("invalid --interval %s: give 100ms or more", opts.interval)
-	}
-	f, err := root.loadFleet()
-	if err != nil {
-		return err
-	}
-	token, err := dashboard.NewToken()
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.port)))
-	if err != nil {
-		return fmt.Errorf("listening on 127.0.0.1:%d: %w (give another --port, or 0)", opts.port, err)
-	}
+// dashboardSource is a fleet as the dashboard reads it and what the page may do to it,
+// wherever it runs.
+type dashboardSource struct {
+	read    func(context.Context) (fleetReport, error)
+	options dashboard.Options
+}
+
+// composeSource is the fleet of docker magents up: its containers, read through the
+// engine with the egress proxy's report, and with branches its diffs and merges.
+func composeSource(dockerCli command.Cli, root *rootOptions, f *fleet.Fleet) dashboardSource {
+	api := dockerCli.Client()
+	gateway := func(ctx context.Context) (fleetgateway.Gateway, error) { return fleetgateway.Find(ctx, api, f), nil }
 	hasQueue := fleetqueue.NoQueue(f) == nil
-	var do dashboard.Options
+	var src dashboardSource
+	src.options.Terminal = dashboardTerminal{api: api, f: f}
 	if hasQueue {
-		do.Queue = dashboardQueue{dockerCli: dockerCli, f: f}
+		src.options.Queue = dashboardQueue{gateway: gateway, f: f}
 	}
 	if f.Isolation == workspace.Clone || f.Isolation == workspace.Worktree {
-		do.Work = dashboardWork{dockerCli: dockerCli, root: root}
+		src.options.Work = dashboardWork{dockerCli: dockerCli, root: root}
 	}
-	do.Terminal = dashboardTerminal{api: dockerCli.Client(), f: f}
-	hub := dashboard.NewHub(func(ctx context.Context) (any, error) {
+	src.read = func(ctx context.Context) (fleetReport, error) {
 		// One read of the engine and the egress proxy for the agents and the egress log,
 		// and alongside it one of the queue.
 		var queue []workqueue.Task
@@ -215,28 +269,21 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 		go func() {
 			defer close(queueRead)
 			if hasQueue {
-				queue, queueErr = fleetqueue.List(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f)
+				queue, queueErr = fleetqueue.List(ctx, fleetgateway.Find(ctx, api, f), f)
 			}
 		}()
-		status, err := fleetstatus.Read(ctx, dockerCli.Client(), f, fleetstatus.Options{})
+		status, err := fleetstatus.Read(ctx, api, f, fleetstatus.Options{})
 		<-queueRead
 		if err != nil {
-			return nil, err
+			return fleetReport{}, err
 		}
-		rep := fleetReport{Project: f.Project, Agents: status.Agents, HasQueue: hasQueue, Branches: do.Work != nil}
+		rep := fleetReport{Project: f.Project, Where: "compose", Agents: status.Agents, HasQueue: hasQueue, Branches: src.options.Work != nil}
 		if hasQueue {
-			if queueErr != nil {
-				rep.QueueError = queueErr.Error()
-			}
-			// What each task cost: the proxy's report carries the gateway's usage; a
-			// stack's gateway is asked.
 			var usage *modelusage.Report
 			if status.Egress != nil {
-				usage = status.Egress.Usage
-			} else {
-				usage, _ = fleetusage.Report(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f)
+				usage = status.Egress.Usage // the proxy's report carries the gateway's usage
 			}
-			rep.Queue = taskRows(queue, usage, time.Now())
+			rep.setQueue(queue, queueErr, usage)
 		}
 		if f.Egress == fleet.EgressAllowlist {
 			if eg := status.Egress; eg == nil {
@@ -250,7 +297,129 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 			}
 		}
 		return rep, nil
-	}, opts.interval)
+	}
+	return src
+}
+
+// stackSource is the fleet deployed as a Swarm stack: its agents' tasks on this node, and
+// the stack's gateway (its queue, and what each agent and task cost).
+func stackSource(dockerCli command.Cli, f *fleet.Fleet) dashboardSource {
+	api := dockerCli.Client()
+	gateway := func(ctx context.Context) (fleetgateway.Gateway, error) { return fleetgateway.Find(ctx, api, f), nil }
+	return gatewaySource(f, "swarm", gateway, dashboardTerminal{api: api, f: f, stack: true},
+		func(ctx context.Context) ([]fleetstatus.AgentStatus, error) {
+			rep, err := fleetstatus.Read(ctx, api, f, fleetstatus.Options{Stack: true})
+			return rep.Agents, err
+		})
+}
+
+// podsSource is the fleet deployed to Kubernetes: its agents' pods and their supervisors'
+// health through the cluster's exec, and the gateway's pod (its queue and usage).
+func podsSource(f *fleet.Fleet, where gatewayOptions) (dashboardSource, error) {
+	c, err := k8s.Connect(where.context, where.namespace)
+	if err != nil {
+		return dashboardSource{}, err
+	}
+	gateway := func(ctx context.Context) (fleetgateway.Gateway, error) {
+		pod, err := c.ReadyPod(ctx, k8sGatewaySelector(f.Project), time.Second) // checked at once; not ready: the page says why
+		if err != nil {
+			return fleetgateway.Gateway{}, err
+		}
+		return fleetgateway.InPod(c, pod), nil
+	}
+	return gatewaySource(f, "kubernetes", gateway, podTerminal{c: c, f: f},
+		func(ctx context.Context) ([]fleetstatus.AgentStatus, error) { return fleetstatus.Pods(ctx, c, f) }), nil
+}
+
+// gatewaySource is a deployed fleet: its agents as agents reads them, and its gateway's
+// queue and usage, read alongside.
+func gatewaySource(f *fleet.Fleet, where string, gateway func(context.Context) (fleetgateway.Gateway, error), term dashboard.Terminal,
+	agents func(context.Context) ([]fleetstatus.AgentStatus, error)) dashboardSource {
+	src := dashboardSource{options: dashboard.Options{Terminal: term, Queue: dashboardQueue{gateway: gateway, f: f}}}
+	src.read = func(ctx context.Context) (fleetReport, error) {
+		var queue []workqueue.Task
+		var usage *modelusage.Report
+		var queueErr error
+		gatewayRead := make(chan struct{})
+		go func() {
+			defer close(gatewayRead)
+			gw, err := gateway(ctx)
+			if err != nil {
+				queueErr = err
+				return
+			}
+			if queue, queueErr = fleetqueue.List(ctx, gw, f); queueErr == nil {
+				usage, _ = fleetusage.Report(ctx, gw, f) // without a model gateway, no costs
+			}
+		}()
+		statuses, err := agents(ctx)
+		<-gatewayRead
+		if err != nil {
+			return fleetReport{}, err
+		}
+		for i := range statuses {
+			statuses[i].TakeUsage(usage)
+		}
+		rep := fleetReport{Project: f.Project, Where: where, Agents: statuses, HasQueue: true}
+		rep.setQueue(queue, queueErr, usage)
+		return rep, nil
+	}
+	return src
+}
+
+// setQueue puts the queue's tasks in the report, with what each cost when usage is known,
+// or why the queue could not be read.
+func (rep *fleetReport) setQueue(queue []workqueue.Task, err error, usage *modelusage.Report) {
+	if err != nil {
+		rep.QueueError = err.Error()
+	}
+	rep.Queue = taskRows(queue, usage, time.Now())
+}
+
+func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts dashboardOptions) error {
+	if opts.port < 0 || opts.port > 65535 {
+		return fmt.Errorf("invalid --port %d: give 0 (any free port) to 65535", opts.port)
+	}
+	if opts.interval < 100*time.Millisecond {
+		return fmt.Errorf("invalid --interval %s: give 100ms or more", opts.interval)
+	}
+	if opts.swarm && opts.where.k8s {
+		return errors.New("--swarm and --k8s exclude each other: give the one where the fleet runs")
+	}
+	if !opts.where.k8s && (opts.where.context != "" || opts.where.namespace != "") {
+		return errors.New("--context and --namespace go with --k8s")
+	}
+	var f *fleet.Fleet
+	var err error
+	if opts.swarm || opts.where.k8s {
+		f, _, err = root.fleetOrNew() // deployed from the compose file, or by project name alone
+	} else {
+		f, err = root.loadFleet()
+	}
+	if err != nil {
+		return err
+	}
+	var src dashboardSource
+	switch {
+	case opts.where.k8s:
+		if src, err = podsSource(f, opts.where); err != nil {
+			return err
+		}
+	case opts.swarm:
+		src = stackSource(dockerCli, f)
+	default:
+		src = composeSource(dockerCli, root, f)
+	}
+	token, err := dashboard.NewToken()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.port)))
+	if err != nil {
+		return fmt.Errorf("listening on 127.0.0.1:%d: %w (give another --port, or 0)", opts.port, err)
+	}
+	hub := dashboard.NewHub(func(ctx context.Context) (any, error) { return src.read(ctx) }, opts.interval)
+	do := src.options
 	srv := &http.Server{Handler: dashboard.New(ln.Addr(), token, hub, do), ReadHeaderTimeout: 10 * time.Second}
 	url := dashboard.URL(ln.Addr(), token)
 	fmt.Fprintf(dockerCli.Out(), "Dashboard of %s: %s\n(interrupt to stop)\n", f.Project, url)

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker/cli/cli/command"
+	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/compose"
@@ -112,6 +115,9 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 	if !opts.apply {
 		return nil
 	}
+	if err := upVolumesOfAnotherUser(ctx, dockerCli.Client(), f); err != nil {
+		return err
+	}
 	docker := shellout.New(dockerCli)
 	cmd := docker.Command(ctx, "stack", "deploy", "--compose-file", "-", "--prune", "--resolve-image", "never", "--detach=true", f.Project)
 	cmd.Stdin = bytes.NewReader(stack)
@@ -119,6 +125,41 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 		return err
 	}
 	return swarmstack.Wait(ctx, dockerCli.Client(), dockerCli.Err(), f, []string{compose.StackGatewayService}, opts.timeout)
+}
+
+// upVolumesOfAnotherUser refuses a stack whose agents would mount the volumes
+// docker magents up made on this node for agents of another user (the workspace's owner):
+// the stack's agents run as the image's user and could not read them, and an agent would
+// come up without its config, at Claude's first-run screen. Nothing is removed unasked.
+func upVolumesOfAnotherUser(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) error {
+	if f.User == "" || f.User == fleet.DefaultUser {
+		return nil
+	}
+	vols, err := api.VolumeList(ctx, mobyclient.VolumeListOptions{
+		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+	})
+	if err != nil {
+		return err
+	}
+	mounted := map[string]bool{}
+	for n := 1; n <= f.Agents; n++ {
+		mounted[fleet.ConfigVolume(fleet.AgentName(n))] = true
+		mounted[fleet.CloneVolume(fleet.AgentName(n))] = true
+	}
+	var names []string
+	for _, v := range vols.Items {
+		if mounted[v.Labels["com.docker.compose.volume"]] {
+			names = append(names, v.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return fmt.Errorf("the stack's agents would mount %s, made by docker magents up for agents that run as %s; "+
+		"the stack's run as the image's user (%s) and could not read them. Remove them first "+
+		"(docker magents -p %s down --volumes: the agents' conversations and clones go with them), or deploy "+
+		"the stack under another project name (-p NAME)", strings.Join(names, ", "), f.User, fleet.DefaultUser, f.Project)
 }
 
 // stackGateway is the stack's gateway (compose.StackGateway): the fleet's key and each

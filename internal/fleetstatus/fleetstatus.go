@@ -16,6 +16,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/swarm"
 	mobyclient "github.com/moby/moby/client"
 	"golang.org/x/sync/errgroup"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/swarmstack"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
@@ -155,7 +157,11 @@ func Egress(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) (*Egr
 // each running agent's supervisor now (an exec each) instead of reading its last health
 // check. Stopped agents are always listed: a caller that shows running ones only (ps
 // without --all) uses Running.
-type Options struct{ KeptVolumes, Live bool }
+//
+// Stack reads the fleet deployed as a Swarm stack (docker magents deploy swarm) instead of
+// compose's: each agent's running task on this node, and for an agent with none, why
+// (Swarm's latest task state and error). A stack has no egress proxy to ask.
+type Options struct{ KeptVolumes, Live, Stack bool }
 
 // List reads each agent's container and asks its supervisor for its health, in agent order.
 func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Options) ([]AgentStatus, error) {
@@ -176,21 +182,18 @@ type Report struct {
 // Read is List with the egress proxy's report it read along the way, for a caller that
 // shows both (the dashboard) without asking the proxy twice.
 func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Options) (Report, error) {
+	project := "com.docker.compose.project=" + f.Project
+	if opts.Stack {
+		project = "com.docker.stack.namespace=" + f.Project
+	}
 	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
 		All:     true,
-		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project).Add("label", compose.AgentLabel),
+		Filters: make(mobyclient.Filters).Add("label", project).Add("label", compose.AgentLabel),
 	})
 	if err != nil {
 		return Report{}, err
 	}
-	seen := map[string]bool{}
-	var items []container.Summary
-	for _, c := range list.Items {
-		if service := c.Labels["com.docker.compose.service"]; service != fleet.DevService {
-			seen[service] = true
-			items = append(items, c)
-		}
-	}
+	items, seen := agentContainers(list.Items, f.Project)
 	// Behind the egress proxy, one exec asks it for what it refused and for each agent's
 	// last report; an agent without a current report is asked itself (an exec) when its
 	// last health check is not recent.
@@ -200,7 +203,7 @@ func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	// --timeout 2s on a busy machine), so it has a deadline of its own.
 	report := func() *EgressReport { return nil }
 	var reportErr error
-	if f.Egress == fleet.EgressAllowlist {
+	if f.Egress == fleet.EgressAllowlist && !opts.Stack {
 		rctx, cancel := pastDeadline(ctx, 10*time.Second)
 		defer cancel()
 		report = sync.OnceValue(func() *EgressReport {
@@ -224,11 +227,18 @@ func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	if err := g.Wait(); err != nil {
 		return Report{}, err
 	}
+	if opts.Stack {
+		elsewhere, err := stackElsewhere(ctx, api, f.Project, seen)
+		if err != nil {
+			return Report{}, err
+		}
+		out = append(out, elsewhere...)
+	}
 	rep := report()
 	if rep != nil {
 		for i := range out {
 			out[i].EgressDenied = rep.Counts[out[i].Agent]
-			out[i].takeUsage(rep.Usage)
+			out[i].TakeUsage(rep.Usage)
 		}
 	}
 	if opts.KeptVolumes {
@@ -240,7 +250,7 @@ func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 		}
 		for _, v := range vols.Items {
 			agent, ok := strings.CutSuffix(v.Labels["com.docker.compose.volume"], "-config")
-			if !ok || seen[agent] {
+			if _, up := seen[agent]; !ok || up {
 				continue
 			}
 			if _, err := fleet.AgentNumber(agent); err != nil {
@@ -253,9 +263,9 @@ func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	return Report{Agents: out, Egress: rep, EgressError: reportErr}, nil
 }
 
-// takeUsage adds what the model gateway counted for the agent; an agent the gateway
+// TakeUsage adds what the model gateway counted for the agent; an agent the gateway
 // refuses is budget-exceeded, whatever its supervisor says (it does not know).
-func (s *AgentStatus) takeUsage(rep *modelusage.Report) {
+func (s *AgentStatus) TakeUsage(rep *modelusage.Report) {
 	if rep == nil {
 		return
 	}
@@ -352,8 +362,67 @@ func readAgentHealth(ctx context.Context, api mobyclient.APIClient, id string, s
 	return last, haveLast
 }
 
+// agentContainers is one container per agent of project (agent → its index in the list):
+// compose's, or of a stack, whose services keep their past tasks, the running task's or
+// else the newest. The dev service is not an agent.
+func agentContainers(list []container.Summary, project string) ([]container.Summary, map[string]int) {
+	seen := map[string]int{}
+	var items []container.Summary
+	for _, c := range list {
+		service := serviceOf(c, project)
+		if service == fleet.DevService {
+			continue
+		}
+		if i, ok := seen[service]; ok {
+			if prev := items[i]; prev.State != container.StateRunning && (c.State == container.StateRunning || c.Created > prev.Created) {
+				items[i] = c
+			}
+			continue
+		}
+		seen[service] = len(items)
+		items = append(items, c)
+	}
+	return items, seen
+}
+
+// stackElsewhere is each agent of the stack with no container on this node (seen holds
+// those with one): running on another node, or why Swarm runs no task of it.
+func stackElsewhere(ctx context.Context, api mobyclient.APIClient, project string, seen map[string]int) ([]AgentStatus, error) {
+	running, notes, err := swarmstack.AgentStates(ctx, api, project)
+	if err != nil {
+		return nil, err
+	}
+	var out []AgentStatus
+	for agent, note := range notes {
+		if _, here := seen[agent]; here {
+			continue
+		}
+		if _, err := fleet.AgentNumber(agent); err != nil {
+			continue // the gateway
+		}
+		s := AgentStatus{Agent: agent, ContainerState: note, State: agentstate.Starting, Detail: "Swarm's task: " + note}
+		switch {
+		case running[agent]:
+			s.State, s.Detail = "", "runs on another node: its state is read there"
+		case strings.HasPrefix(note, string(swarm.TaskStateRejected)) || strings.HasPrefix(note, string(swarm.TaskStateFailed)):
+			s.State = agentstate.Failed
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// serviceOf is the agent (agent-N) whose container c is: its compose service, or its
+// stack service without the stack's name.
+func serviceOf(c container.Summary, project string) string {
+	if s, ok := c.Labels["com.docker.swarm.service.name"]; ok {
+		return strings.TrimPrefix(s, project+"_")
+	}
+	return c.Labels["com.docker.compose.service"]
+}
+
 func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, report func() *EgressReport, live bool) (AgentStatus, error) {
-	service := c.Labels["com.docker.compose.service"]
+	service := serviceOf(c, f.Project)
 	s := AgentStatus{Agent: service, ID: c.ID, Image: c.Image, ContainerState: string(c.State), ConfigVolume: f.Project + "_" + fleet.ConfigVolume(service)}
 	if len(c.Names) > 0 {
 		s.Container = strings.TrimPrefix(c.Names[0], "/")

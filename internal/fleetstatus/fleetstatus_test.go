@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -153,5 +154,32 @@ func TestStatusFromTheReportAlone(t *testing.T) {
 		if err := run(); err == nil || api.inspects != before+1 {
 			t.Errorf("%s: not inspected (%v)", name, err)
 		}
+	}
+}
+
+// One container per agent: compose's by service; a stack's by its service without the
+// stack's name, the running task's over its past ones, else the newest; never the dev
+// service's.
+func TestAgentContainers(t *testing.T) {
+	stack := func(id, service string, state container.ContainerState, created int64) container.Summary {
+		return container.Summary{ID: id, State: state, Created: created, Labels: map[string]string{"com.docker.swarm.service.name": "p_" + service}}
+	}
+	list := []container.Summary{
+		{ID: "c1", State: container.StateRunning, Labels: map[string]string{"com.docker.compose.service": "agent-1"}},
+		{ID: "dev", State: container.StateRunning, Labels: map[string]string{"com.docker.compose.service": fleet.DevService}},
+		stack("s2-old", "agent-2", container.StateExited, 100),
+		stack("s2-run", "agent-2", container.StateRunning, 200),
+		stack("s2-older", "agent-2", container.StateExited, 50),
+		stack("s3-old", "agent-3", container.StateExited, 100),
+		stack("s3-new", "agent-3", container.StateExited, 300),
+	}
+	items, seen := agentContainers(list, "p")
+	got := map[string]string{}
+	for agent, i := range seen {
+		got[agent] = items[i].ID
+	}
+	want := map[string]string{"agent-1": "c1", "agent-2": "s2-run", "agent-3": "s3-new"}
+	if len(items) != 3 || !maps.Equal(got, want) {
+		t.Errorf("agentContainers: %v (%d containers), want %v", got, len(items), want)
 	}
 }

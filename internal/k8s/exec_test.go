@@ -130,3 +130,40 @@ func syncString(b *bytes.Buffer) string {
 	defer func() { <-bufMu }()
 	return b.String()
 }
+
+// A session is the exec as a stream: keys in, screen out, resized; closing it closes the
+// command's input, and the command's end ends the screen.
+func TestSessionStreams(t *testing.T) {
+	srv := fakeExec(t, "0")
+	defer srv.Close()
+	c := &Client{Namespace: "ns", config: &rest.Config{Host: srv.URL}}
+	s := c.Open(context.Background(), "agent-1", "agent", []string{"tmux", "attach-session", "-t", "claude"})
+	if err := s.Resize(context.Background(), 150, 40); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	var screen []byte
+	for !bytes.Contains(screen, []byte("HELLO")) {
+		n, err := s.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the screen: %v (%q so far)", err, screen)
+		}
+		screen = append(screen, buf[:n]...)
+	}
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > closeGrace {
+		t.Errorf("closing took %s: the command's input was not closed", took)
+	}
+	if _, err := s.Read(buf); err == nil {
+		t.Error("the screen reads on after the session closed")
+	}
+	if err := s.Resize(context.Background(), 80, 24); err == nil {
+		t.Error("a closed session takes a size")
+	}
+}

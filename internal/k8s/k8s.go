@@ -200,6 +200,47 @@ func (c *Client) ReadyPod(ctx context.Context, selector string, timeout time.Dur
 	}
 }
 
+// Pod is what Pods reads of a pod.
+type Pod struct {
+	Name      string
+	Phase     string // Pending, Running, Succeeded, Failed, Unknown
+	Ready     bool
+	Why       string    // when not Ready: a container's waiting reason, or a condition's message
+	StartedAt time.Time // when its first container started (zero: none yet)
+	Restarts  int       // its containers' restarts, together
+	Deleting  bool
+}
+
+// Pods reads the pods of the namespace with the labels of selector, in name order.
+func (c *Client) Pods(ctx context.Context, selector string) ([]Pod, error) {
+	list, err := c.dynamic.Resource(podsResource).Namespace(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, fmt.Errorf("listing the pods %s in namespace %s: %w", selector, c.Namespace, err)
+	}
+	out := make([]Pod, 0, len(list.Items))
+	for _, u := range list.Items {
+		var pod struct {
+			Status podStatus `json:"status"`
+		}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &pod); err != nil {
+			return nil, fmt.Errorf("reading pod %s: %w", u.GetName(), err)
+		}
+		p := Pod{Name: u.GetName(), Phase: pod.Status.Phase, Ready: podReady(&pod.Status), Deleting: u.GetDeletionTimestamp() != nil}
+		if !p.Ready {
+			p.Why = podWhy(&pod.Status)
+		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			p.Restarts += cs.RestartCount
+			if r := cs.State.Running; r != nil && (p.StartedAt.IsZero() || r.StartedAt.Time.Before(p.StartedAt)) {
+				p.StartedAt = r.StartedAt.Time
+			}
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Pod) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
 // pod reads a pod of the namespace: its phase, conditions and containers' waiting states.
 func (c *Client) pod(ctx context.Context, name string) (*podStatus, error) {
 	u, err := c.dynamic.Resource(podsResource).Namespace(c.Namespace).Get(ctx, name, metav1.GetOptions{})
@@ -224,11 +265,15 @@ type podStatus struct {
 		Message string `json:"message"`
 	} `json:"conditions"`
 	ContainerStatuses []struct {
-		State struct {
+		RestartCount int `json:"restartCount"`
+		State        struct {
 			Waiting *struct {
 				Reason  string `json:"reason"`
 				Message string `json:"message"`
 			} `json:"waiting"`
+			Running *struct {
+				StartedAt metav1.Time `json:"startedAt"`
+			} `json:"running"`
 		} `json:"state"`
 	} `json:"containerStatuses"`
 }

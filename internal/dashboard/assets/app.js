@@ -31,7 +31,8 @@ function render(msg) {
     return;
   }
   const rep = msg.report || {};
-  text(document.getElementById("project"), rep.Project);
+  const where = { swarm: " (Swarm stack)", kubernetes: " (Kubernetes)" }[rep.Where] || "";
+  text(document.getElementById("project"), rep.Project + where);
   status.className = "";
   text(status, "live, " + new Date().toLocaleTimeString());
   const body = document.querySelector("#fleet tbody");

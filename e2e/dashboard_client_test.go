@@ -1,0 +1,136 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// dashboardServer is a running docker magents dashboard: the address it printed (with its
+// token), its base URL and the token.
+type dashboardServer struct{ addr, base, token string }
+
+// startDashboard runs docker magents -p PROJECT dashboard FLAGS... in dir, with env added
+// to the test's, until the test ends.
+func startDashboard(t *testing.T, dir string, env []string, project string, flags ...string) dashboardServer {
+	t.Helper()
+	cmd := exec.Command("docker", append([]string{"magents", "-p", project, "dashboard", "--interval", "300ms"}, flags...)...)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Wait()
+		t.Fatalf("docker magents dashboard: %v\n%s", err, stderr.String())
+	}
+	addr := regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{64}`).FindString(line)
+	if addr == "" {
+		t.Fatalf("dashboard printed %q", line)
+	}
+	return dashboardServer{addr: addr, base: addr[:strings.Index(addr, "/?")], token: addr[strings.Index(addr, "token=")+len("token="):]}
+}
+
+// dashboardAgent is what the dashboard's report says of an agent.
+type dashboardAgent struct {
+	Agent, State, Detail, Health, ContainerState string
+	Tokens                                       int
+}
+
+// dashboardReport is the dashboard's report of the fleet, as the page gets it.
+type dashboardReport struct {
+	Report struct {
+		Project, Where string
+		Agents         []dashboardAgent
+		HasQueue       bool
+		Queue          []struct{ ID, State string }
+		QueueError     string
+		Branches       bool
+	}
+	Error string
+}
+
+// fleet is the dashboard's latest report, as /api/fleet serves it to the page.
+func (d dashboardServer) fleet(t *testing.T) dashboardReport {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, d.base+"/api/fleet", nil)
+	req.AddCookie(&http.Cookie{Name: "magents_dashboard", Value: d.token})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rep dashboardReport
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/fleet: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// waitFleet waits until the dashboard's report satisfies ok, and returns it; when it does
+// not in time, the test fails with the report and what explain says.
+func (d dashboardServer) waitFleet(t *testing.T, timeout time.Duration, ok func(dashboardReport) bool, explain func() string) dashboardReport {
+	t.Helper()
+	var rep dashboardReport
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if rep = d.fleet(t); ok(rep) {
+			return rep
+		}
+	}
+	t.Fatalf("the dashboard's report did not come to what the test waits for in %s: %+v\n%s", timeout, rep, explain())
+	return rep
+}
+
+// terminal opens agent's terminal as the page does (a websocket from the dashboard's own
+// origin, its size sent first), types keys when given, and waits until the screen's text
+// (escapes read as a terminal would) shows want; it returns that text.
+func (d dashboardServer) terminal(t *testing.T, agent, keys, want string, timeout time.Duration) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	header := http.Header{"Origin": {d.base}, "Cookie": {"magents_dashboard=" + d.token}}
+	ws, _, err := websocket.Dial(ctx, strings.Replace(d.base, "http://", "ws://", 1)+"/api/terminal/"+agent, &websocket.DialOptions{HTTPHeader: header})
+	if err != nil {
+		t.Fatalf("opening %s's terminal: %v", agent, err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"cols":150,"rows":40}`)); err != nil {
+		t.Fatal(err)
+	}
+	if keys != "" {
+		if err := ws.Write(ctx, websocket.MessageBinary, []byte(keys)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var screen strings.Builder
+	for !strings.Contains(screenText(screen.String()), want) {
+		_, msg, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("%s's terminal did not show %q: %v\nscreen:\n%s", agent, want, err, tail(screenText(screen.String()), 40))
+		}
+		screen.Write(msg)
+	}
+	return screenText(screen.String())
+}

@@ -1,0 +1,98 @@
+package fleetstatus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/internal/deploy"
+	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/k8s"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
+)
+
+// AgentSelector is the label selector of fleet project's agent pods in Kubernetes.
+func AgentSelector(project string) string {
+	return "app.kubernetes.io/name=claude-agent,app.kubernetes.io/instance=" + project
+}
+
+// podExecs is how many agents' supervisors Pods asks at once: each is a stream through
+// the API server.
+const podExecs = 8
+
+// Pods is the fleet deployed to Kubernetes (docker magents deploy k8s) as its pods and
+// their supervisors report, in agent order: each agent's pod, and for a running one its
+// supervisor's health, asked through the cluster's exec (podExecs at once).
+func Pods(ctx context.Context, c *k8s.Client, f *fleet.Fleet) ([]AgentStatus, error) {
+	pods, err := c.Pods(ctx, AgentSelector(f.Project))
+	if err != nil {
+		return nil, err
+	}
+	prefix := deploy.K8sName(f.Project) + "-"
+	var out []AgentStatus
+	for _, p := range pods {
+		n, ok := strings.CutPrefix(p.Name, prefix)
+		if !ok {
+			continue
+		}
+		s := AgentStatus{Agent: "agent-" + n, Container: p.Name, ContainerState: strings.ToLower(p.Phase), Restarts: p.Restarts, State: agentstate.Starting}
+		if _, err := fleet.AgentNumber(s.Agent); err != nil {
+			continue
+		}
+		if !p.StartedAt.IsZero() {
+			s.StartedAt = p.StartedAt
+			s.UptimeSeconds = int64(time.Since(p.StartedAt).Seconds())
+		}
+		switch {
+		case p.Deleting:
+			s.Detail = "being deleted"
+		case !p.Ready:
+			s.Detail = p.Why
+		}
+		if p.Phase == "Failed" {
+			s.State = agentstate.Failed
+		}
+		out = append(out, s)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(podExecs)
+	for i := range out {
+		if out[i].ContainerState != "running" {
+			continue
+		}
+		g.Go(func() error {
+			if h, ok := podHealth(gctx, c, out[i].Container); ok {
+				termsafe.Value(&h) // the agent wrote it
+				restarts := out[i].Restarts
+				out[i].take(h, true)
+				out[i].Restarts += restarts // the supervisor's session restarts, and the pod's
+			}
+			out[i].since()
+			return nil
+		})
+	}
+	_ = g.Wait() // an agent that does not answer keeps what its pod says
+	return out, nil
+}
+
+// podHealth asks the agent's supervisor in pod for its health, as the pod's probe does.
+func podHealth(ctx context.Context, c *k8s.Client, pod string) (agentstate.Health, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err := c.Exec(ctx, pod, "agent", []string{"/usr/local/bin/magents-supervisor", "health"}, nil, &stdout, &stderr, false, nil)
+	if _, exited := errors.AsType[*k8s.ExitError](err); err != nil && !exited {
+		return agentstate.Health{}, false // unhealthy exits non-zero, with its report
+	}
+	var h agentstate.Health
+	if json.Unmarshal(stdout.Bytes(), &h) != nil || h.State == "" {
+		return agentstate.Health{}, false
+	}
+	return h, true
+}
