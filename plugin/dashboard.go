@@ -261,21 +261,19 @@ func composeSource(dockerCli command.Cli, root *rootOptions, f *fleet.Fleet) das
 		src.options.Work = dashboardWork{dockerCli: dockerCli, root: root}
 	}
 	src.read = func(ctx context.Context) (fleetReport, error) {
-		// One read of the engine and the egress proxy for the agents and the egress log,
-		// and alongside it one of the queue.
-		var queue []workqueue.Task
-		var queueErr error
-		queueRead := make(chan struct{})
-		go func() {
-			defer close(queueRead)
-			if hasQueue {
-				queue, queueErr = fleetqueue.List(ctx, fleetgateway.Find(ctx, api, f), f)
-			}
-		}()
-		status, err := fleetstatus.Read(ctx, api, f, fleetstatus.Options{})
-		<-queueRead
+		// One read of the engine and one exec in the egress proxy for the agents, the
+		// egress log, the usage and the queue.
+		status, err := fleetstatus.Read(ctx, api, f, fleetstatus.Options{Queue: hasQueue})
 		if err != nil {
 			return fleetReport{}, err
+		}
+		var queue []workqueue.Task
+		var queueErr error
+		if eg := status.Egress; eg != nil && eg.Queue != nil {
+			queue = *eg.Queue
+		} else if hasQueue {
+			// A proxy whose supervisor predates --queue, or that did not answer.
+			queue, queueErr = fleetqueue.List(ctx, fleetgateway.Find(ctx, api, f), f)
 		}
 		rep := fleetReport{Project: f.Project, Where: "compose", Agents: status.Agents, HasQueue: hasQueue, Branches: src.options.Work != nil}
 		if hasQueue {

@@ -48,7 +48,7 @@ func main() {
 		defer stop()
 		os.Exit(runProxy(ctx))
 	case "proxy-denied":
-		os.Exit(proxyDenied(os.Stdout))
+		os.Exit(proxyDenied(os.Args[2:], os.Stdout))
 	case "usage":
 		os.Exit(askProxy(http.MethodGet, "/magents/usage", nil, os.Stdout))
 	case "budget":
@@ -92,7 +92,7 @@ Commands:
   result        print the finished headless run's result (JSON)
   doctor        check the agent from inside (claude, tmux, writable dirs, credential, env) as JSON
   proxy         run the fleet's egress proxy (MAGENTS_EGRESS_ALLOW, MAGENTS_PROXY_ADDR)
-  proxy-denied  print the running egress proxy's denials (JSON)
+  proxy-denied  print the running egress proxy's denials (JSON); --queue: with the work queue
   usage         print the running model gateway's account (JSON)
   budget        set the running model gateway's budgets (JSON on stdin); print its account
   queue ls|add|cancel ID|retry ID

@@ -24,6 +24,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
 // The egress proxy (`magents-supervisor proxy`) is the only way out for a fleet's agents,
@@ -439,6 +440,9 @@ type egressReport struct {
 	Now    time.Time                    `json:"now,omitzero"`
 	// Usage: the model gateway's account, for the proxy's own port only.
 	Usage *modelusage.Report `json:"usage,omitempty"`
+	// Queue: the work queue's tasks, for the proxy's own port when asked (?queue=1) and the
+	// proxy runs the dispatcher; absent otherwise (an empty queue is []).
+	Queue *[]workqueue.Task `json:"queue,omitempty"`
 }
 
 // report answers an agent with its own denials, and the proxy's own port (docker magents
@@ -464,6 +468,10 @@ func (p *egressProxy) report(w http.ResponseWriter, r *http.Request) {
 	if !own && p.gateway != nil {
 		u := p.gateway.book.Report(rep.Now)
 		rep.Usage = &u
+	}
+	if !own && p.dispatcher != nil && r.URL.Query().Get("queue") == "1" {
+		q := p.dispatcher.q.List()
+		rep.Queue = &q
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(rep)
@@ -701,8 +709,19 @@ func (l *agentListener) Accept() (net.Conn, error) {
 	return &agentConn{Conn: c, agent: l.agent}, nil
 }
 
-// proxyDenied is `magents-supervisor proxy-denied`: print the running proxy's report.
-func proxyDenied(w io.Writer) int { return askProxy(http.MethodGet, "/magents/denied", nil, w) }
+// proxyDenied is `magents-supervisor proxy-denied [--queue]`: print the running proxy's
+// report, with the work queue's tasks when asked (one exec for the dashboard's read).
+func proxyDenied(args []string, w io.Writer) int {
+	path := "/magents/denied"
+	for _, a := range args {
+		if a != "--queue" {
+			logf("proxy-denied: unknown argument %q (give --queue, or nothing)", a)
+			return 2
+		}
+		path += "?queue=1"
+	}
+	return askProxy(http.MethodGet, path, nil, w)
+}
 
 // askProxy asks the running proxy on its own port (run in its container) and prints the
 // answer; it fails when the proxy does not answer 200.

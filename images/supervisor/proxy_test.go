@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
 func TestAllowlist(t *testing.T) {
@@ -147,6 +148,27 @@ func TestEgressProxy(t *testing.T) {
 	if rep.Counts["agent-2"] != 3 || len(rep.Recent) != 3 || rep.Recent[0].Host != "denied.test:80" || rep.Recent[0].Agent != "agent-2" {
 		t.Errorf("report: %+v", rep)
 	}
+	if rep.Queue != nil {
+		t.Errorf("the report has a queue without a dispatcher or the asking: %+v", rep.Queue)
+	}
+	// With the dispatcher, the operator's report carries the queue when asked (the
+	// dashboard's one exec), never an agent's.
+	d, err := newDispatcher(filepath.Join(t.TempDir(), "queue.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.q.Add(time.Now(), workqueue.NewTask{Prompt: "queued"})
+	p.dispatcher = d
+	if rep := report(http.DefaultClient, own.URL+"/magents/denied"); rep.Queue != nil {
+		t.Errorf("the queue came unasked: %+v", rep.Queue)
+	}
+	if rep := report(http.DefaultClient, own.URL+"/magents/denied?queue=1"); rep.Queue == nil || len(*rep.Queue) != 1 || (*rep.Queue)[0].Prompt != "queued" {
+		t.Errorf("the report's queue: %+v", rep.Queue)
+	}
+	if rep := report(agentOnly(client), "http://egress-proxy/magents/denied?queue=1"); rep.Queue != nil {
+		t.Errorf("an agent got the queue: %+v", rep.Queue)
+	}
+	p.dispatcher = nil
 	other, _ := serveAgent(t, p, "agent-1")
 	if _, err := other.Get("http://denied-too.test/"); err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
+	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/swarmstack"
@@ -75,6 +76,9 @@ type EgressReport struct {
 	Now    time.Time               `json:"now"`
 	// Usage is the model gateway's account, when the fleet has one.
 	Usage *modelusage.Report `json:"usage"`
+	// Queue is the work queue's tasks, when asked (Options.Queue) of a proxy that runs the
+	// dispatcher and says them; nil otherwise.
+	Queue *[]workqueue.Task `json:"queue"`
 }
 
 // PushedHealth is an agent's report to the egress proxy: the JSON of its health, and
@@ -122,10 +126,19 @@ func (rep *EgressReport) recentDenials(agent string) (n int, last string) {
 
 // Egress asks the fleet's egress proxy what it refused; agents are named agent-N.
 func Egress(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) (*EgressReport, error) {
+	return egress(ctx, api, f, false)
+}
+
+// egress is Egress, with the work queue's tasks when queue.
+func egress(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, queue bool) (*EgressReport, error) {
 	if f.Egress != fleet.EgressAllowlist {
 		return nil, fmt.Errorf("project %s has open egress: there is no egress proxy (start it with docker magents up --egress allowlist)", f.Project)
 	}
-	out, code, err := agentexec.Output(ctx, api, f.Project+"-"+fleet.EgressProxyService, "/usr/local/bin/magents-supervisor", "proxy-denied")
+	cmd := []string{"/usr/local/bin/magents-supervisor", "proxy-denied"}
+	if queue {
+		cmd = append(cmd, "--queue")
+	}
+	out, code, err := agentexec.Output(ctx, api, f.Project+"-"+fleet.EgressProxyService, cmd...)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("it exited %d", code)
 	}
@@ -158,10 +171,13 @@ func Egress(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) (*Egr
 // check. Stopped agents are always listed: a caller that shows running ones only (ps
 // without --all) uses Running.
 //
+// Queue asks the egress proxy for the work queue's tasks along with its report (one exec
+// for both: the dashboard's read).
+//
 // Stack reads the fleet deployed as a Swarm stack (docker magents deploy swarm) instead of
 // compose's: each agent's running task on this node, and for an agent with none, why
 // (Swarm's latest task state and error). A stack has no egress proxy to ask.
-type Options struct{ KeptVolumes, Live, Stack bool }
+type Options struct{ KeptVolumes, Live, Stack, Queue bool }
 
 // List reads each agent's container and asks its supervisor for its health, in agent order.
 func List(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Options) ([]AgentStatus, error) {
@@ -207,7 +223,7 @@ func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 		rctx, cancel := pastDeadline(ctx, 10*time.Second)
 		defer cancel()
 		report = sync.OnceValue(func() *EgressReport {
-			rep, err := Egress(rctx, api, f) // without it, each agent's own check or supervisor says
+			rep, err := egress(rctx, api, f, opts.Queue) // without it, each agent's own check or supervisor says
 			reportErr = err
 			return rep
 		})
