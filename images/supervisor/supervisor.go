@@ -177,6 +177,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 	w := newWaiter(ctx)
 	defer w.close()
 	claude := claudeCommand(s.cfg.AgentCmd)
+	hooklessRestarted := false // once per supervisor: see hooklessGrace
 	watch := &sessionWatch{t: s.tmux, onPane: func(p paneProcess) {
 		w.watchProcesses(p)
 		s.status.update(func(st *status) { st.Pane = p })
@@ -237,6 +238,13 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 				continue
 			}
 			hs, hooked := readHookState(s.cfg)
+			if !hooked && !hooklessRestarted && time.Since(since) > hooklessGrace {
+				hooklessRestarted = true
+				logf("no hook of Claude's reported in the %s since the session started (its state would stay \"starting\"): restarting the session once", hooklessGrace)
+				activityf("restarting: Claude's hooks never reported")
+				s.tmux.killSession()
+				continue
+			}
 			if scanDue(hs, hooked, lastScan, time.Now()) {
 				lastScan = time.Now()
 				s.scanForAuthFailure()
@@ -283,6 +291,14 @@ func (s *supervisor) checkCredential(ctx context.Context) {
 	rejected := checkAuth(ctx, creds, os.Getenv("ANTHROPIC_BASE_URL"))
 	s.setAuthRejected(rejected, "the model API refused the credential (HTTP 401/403)")
 }
+
+// hooklessGrace is how long a Claude session may run before its first hook reports. With
+// 32 agents starting at once on 2 CPUs, a Claude Code session now and then came to its
+// prompt without ever running a hook (not SessionStart, nor any after), so its agent stayed
+// "starting" for good; a new session runs them. It is restarted once per supervisor, so
+// that settings whose hooks never run do not restart it forever. Claude reaches its prompt
+// in seconds, and under that load within two minutes.
+const hooklessGrace = 3 * time.Minute
 
 // How often Claude's screen is read for a refused credential: every busyScanInterval while
 // Claude starts or works, every idleScanInterval while it is idle or waits — its screen
