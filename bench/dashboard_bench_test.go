@@ -44,9 +44,12 @@ func BenchmarkDashboard(b *testing.B) {
 	if browser == "" {
 		b.Fatal("no chromium: hack/install-engine.sh installs Debian's")
 	}
+	// At work long enough to be seen by a docker magents ps that takes seconds with 32
+	// agents on 2 CPUs.
+	work := pick(15, 3)
 	api, err := anthropictest.Start("0.0.0.0:0", func(r anthropictest.Request) anthropictest.Reply {
 		if r.HasTools() && r.Mentions("dashboard bench task") {
-			return anthropictest.Reply{Text: "done", Delay: 3 * time.Second} // at work long enough to be seen
+			return anthropictest.Reply{Text: "done", Delay: time.Duration(work) * time.Second}
 		}
 		return anthropictest.Reply{Text: "Bench title"}
 	})
