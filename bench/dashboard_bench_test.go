@@ -5,7 +5,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,8 +26,8 @@ import (
 //     fleet (its own performance mark, every agent's row with its state), against one
 //     `docker magents ps` (the same table on the command line);
 //   - a state change: from `docker magents task` returning (Claude took the prompt, the
-//     agent is at work) until the page shows the agent working, against running
-//     `docker magents ps` back to back until it shows the same;
+//     agent is at work) until the page shows the agent working, against
+//     `docker magents wait AGENT --for working` run at the same point;
 //   - memory: the `docker magents dashboard` processes' RSS (the docker CLI and the plugin)
 //     with a tab open on the fleet, against `docker stats` on the same agents, Docker's own
 //     live view of containers.
@@ -101,17 +100,6 @@ func BenchmarkDashboard(b *testing.B) {
 	agentState := func(agent, state string) chromedp.CSS {
 		return chromedp.CSS(fmt.Sprintf(`tr[data-agent=%q] td.state-%s`, agent, state))
 	}
-	psState := func(agent string) string {
-		_, out := run("magents", "-f", file, "ps", "--format", "json")
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			var s struct{ Agent, State string }
-			if json.Unmarshal([]byte(l), &s) == nil && s.Agent == agent {
-				return s.State
-			}
-		}
-		return ""
-	}
-
 	for i := 0; i < b.N; i++ {
 		rounds := pick(5, 2)
 
@@ -157,18 +145,13 @@ func BenchmarkDashboard(b *testing.B) {
 			toPage = append(toPage, time.Since(start))
 			run("magents", "-f", file, "wait", agent, "--timeout", "120s")
 
-			run("magents", "-f", file, "task", agent, fmt.Sprintf("dashboard bench task %d (ps)", k))
-			start = time.Now()
-			for psState(agent) != "working" {
-				if time.Since(start) > 2*time.Minute {
-					b.Fatalf("docker magents ps did not show %s at work", agent)
-				}
-			}
-			toPs = append(toPs, time.Since(start))
+			run("magents", "-f", file, "task", agent, fmt.Sprintf("dashboard bench task %d (wait)", k))
+			took, _ := run("magents", "-f", file, "wait", agent, "--for", "working", "--timeout", "120s")
+			toPs = append(toPs, took)
 			run("magents", "-f", file, "wait", agent, "--timeout", "120s")
 		}
 		record(b, figure{Name: fmt.Sprintf("dashboard: an agent's state change reaching the page, %d agents", n), Unit: "ms", Value: ms(median(toPage)),
-			Peer: "docker magents ps, run back to back", PeerValue: ms(median(toPs)),
+			Peer: "docker magents wait AGENT --for working", PeerValue: ms(median(toPs)),
 			Note: fmt.Sprintf("median of %d; the dashboard reads the fleet every --interval (1s)", rounds)})
 
 		// Memory, with the tab still open: the dashboard's processes, then docker stats on
