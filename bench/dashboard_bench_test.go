@@ -4,6 +4,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -165,10 +166,16 @@ func BenchmarkDashboard(b *testing.B) {
 			args = append(args, fmt.Sprintf("benchdash-agent-%d", a))
 		}
 		stats := exec.Command("docker", args...)
+		var statsOut bytes.Buffer
+		stats.Stdout, stats.Stderr = &statsOut, &statsOut
 		if err := stats.Start(); err != nil {
 			b.Fatal(err)
 		}
 		time.Sleep(10 * time.Second)
+		if subtreeRSSKiB(stats.Process.Pid) == 0 {
+			_ = stats.Wait()
+			b.Fatalf("docker stats ended: %v\n%s", stats.ProcessState, tailOf(statsOut.String(), 2000))
+		}
 		statsRSS := treeRSSKiB(b, stats.Process.Pid)
 		_ = stats.Process.Kill()
 		_ = stats.Wait()
@@ -197,4 +204,12 @@ func subtreeRSSKiB(pid int) float64 {
 		}
 	}
 	return kib
+}
+
+// tailOf is the last n bytes of s.
+func tailOf(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
