@@ -57,21 +57,13 @@ func BenchmarkDashboard(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer api.Close()
-	file, run := fleetDir(b)
-	dir := filepath.Dir(file)
-	if err := os.WriteFile(filepath.Join(dir, ".env.magents"), []byte("ANTHROPIC_BASE_URL=http://host.docker.internal:"+api.Port()+"\n"), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	key := filepath.Join(dir, "key")
-	if err := os.WriteFile(key, []byte("sk-ant-api03-bench"), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	file, key, run := apiFleetDir(b, api)
 	run("magents", "-p", "benchdash", "up", "--agents", strconv.Itoa(n), "--api-key-file", key, "--memory", "1g")
 	defer run("magents", "-f", file, "down", "--volumes", "--force")
 	run("magents", "-f", file, "wait", "--for", "idle", "--timeout", "900s")
 
 	dash := exec.Command("docker", "magents", "-f", file, "dashboard")
-	dash.Dir = dir
+	dash.Dir = filepath.Dir(file)
 	stdout, err := dash.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)

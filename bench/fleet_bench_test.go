@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docker-magents/docker-magents/internal/anthropictest"
 )
 
 // fleetDir is a workspace for a benchmark's fleet, owned by the image's user as a
@@ -42,6 +44,21 @@ func fleetDir(b *testing.B) (file string, run func(args ...string) (time.Duratio
 	}
 	b.Cleanup(func() { _ = exec.Command("docker", "magents", "-f", file, "down", "--volumes").Run() })
 	return file, run
+}
+
+// apiFleetDir is fleetDir for agents that talk to the Messages API test double api: its
+// env file points them there, and key is an API key file for up's --api-key-file.
+func apiFleetDir(b *testing.B, api *anthropictest.Server) (file, key string, run func(args ...string) (time.Duration, string)) {
+	file, run = fleetDir(b)
+	dir := filepath.Dir(file)
+	if err := os.WriteFile(filepath.Join(dir, ".env.magents"), []byte("ANTHROPIC_BASE_URL=http://host.docker.internal:"+api.Port()+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	key = filepath.Join(dir, "key")
+	if err := os.WriteFile(key, []byte("sk-ant-api03-bench"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return file, key, run
 }
 
 // BenchmarkUp: `docker magents up --agents N` (real Claude Code agents) until every agent

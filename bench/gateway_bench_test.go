@@ -132,15 +132,7 @@ func BenchmarkDispatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer api.Close()
-	file, run := fleetDir(b)
-	dir := filepath.Dir(file)
-	if err := os.WriteFile(filepath.Join(dir, ".env.magents"), []byte("ANTHROPIC_BASE_URL=http://host.docker.internal:"+api.Port()+"\n"), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	key := filepath.Join(dir, "key")
-	if err := os.WriteFile(key, []byte("sk-ant-api03-bench"), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	file, key, run := apiFleetDir(b, api)
 	run("magents", "-p", "benchdispatch", "up", "--api-key-file", key)
 	defer run("magents", "-f", file, "down", "--volumes", "--force")
 	run("magents", "-f", file, "wait", "--for", "idle", "--timeout", "120s")
