@@ -25,6 +25,9 @@ type Request struct {
 	Bearer       string // Authorization: Bearer …
 	Header       http.Header
 	Body         MessagesRequest
+	// Sent is the usage the double answered this request with: nil until its answer is
+	// written, and for an error.
+	Sent *Usage
 }
 
 // MessagesRequest is the part of a Messages API request the double reads.
@@ -139,6 +142,11 @@ type Usage struct {
 	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
 }
 
+// Tokens is every token of u, whatever its kind (as a meter sums them).
+func (u Usage) Tokens() int {
+	return u.InputTokens + u.OutputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
+}
+
 func (u *Usage) add(v Usage) {
 	u.InputTokens += v.InputTokens
 	u.OutputTokens += v.OutputTokens
@@ -186,6 +194,18 @@ type Server struct {
 	ids      atomic.Int64
 }
 
+// SentFor is the usage the double reported for the requests match selects, summed: the
+// tally a meter in front of it should have counted for them.
+func (s *Server) SentFor(match func(Request) bool) Usage {
+	var sum Usage
+	for _, r := range s.Requests() {
+		if r.Sent != nil && match(r) {
+			sum.add(*r.Sent)
+		}
+	}
+	return sum
+}
+
 // Sent is the usage the double reported, by model, summed over every message it
 // answered (errors report none): what a meter in front of it should count.
 func (s *Server) Sent() map[string]Usage {
@@ -208,13 +228,13 @@ func Start(addr string, respond Responder) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/hello", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("POST /v1/messages/count_tokens", func(w http.ResponseWriter, r *http.Request) {
-		req := s.record(r)
+		req, _ := s.record(r)
 		writeJSON(w, http.StatusOK, map[string]any{"input_tokens": req.InputTokens()})
 	})
 	mux.HandleFunc("POST /v1/messages", s.messages)
 	// The free request a supervisor's credential check makes; scripted like a message.
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
-		req := s.record(r)
+		req, _ := s.record(r)
 		if s.respond != nil {
 			if reply := s.respond(req); reply.Status >= 400 {
 				writeError(w, reply.Status, reply.Error, "scripted error from the Messages API test double")
@@ -248,7 +268,8 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-func (s *Server) record(r *http.Request) Request {
+// record keeps the request and returns it with its index in s.requests.
+func (s *Server) record(r *http.Request) (Request, int) {
 	req := Request{Method: r.Method, Path: r.URL.Path, APIKey: r.Header.Get("x-api-key"), Header: r.Header.Clone()}
 	if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		req.Bearer = b
@@ -256,13 +277,13 @@ func (s *Server) record(r *http.Request) Request {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
 	_ = json.Unmarshal(body, &req.Body)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.requests = append(s.requests, req)
-	s.mu.Unlock()
-	return req
+	return req, len(s.requests) - 1
 }
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
-	req := s.record(r)
+	req, i := s.record(r)
 	reply := Reply{Text: "OK"}
 	if s.respond != nil {
 		reply = s.respond(req)
@@ -302,6 +323,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	total := s.sent[req.Body.Model]
 	total.add(usage)
 	s.sent[req.Body.Model] = total
+	s.requests[i].Sent = &usage
 	s.mu.Unlock()
 	if !req.Body.Stream {
 		writeJSON(w, http.StatusOK, map[string]any{

@@ -174,4 +174,17 @@ func TestUsageIsCountedAndSummed(t *testing.T) {
 	if got := s.Sent(); got["m1"] != want || len(got) != 1 {
 		t.Errorf("Sent() = %+v, want m1: %+v", got, want)
 	}
+	// Each answered request carries its own share; the failed one none.
+	if got := s.SentFor(func(Request) bool { return true }); got != want {
+		t.Errorf("SentFor(every request) = %+v, want %+v", got, want)
+	}
+	scripted := s.SentFor(func(r Request) bool { return r.LastUserText() == "scripted" })
+	if want := (Usage{InputTokens: 7, OutputTokens: 3, CacheReadInputTokens: 5}); scripted != want || scripted.Tokens() != 15 {
+		t.Errorf("SentFor(scripted) = %+v, want %+v", scripted, want)
+	}
+	for _, r := range s.Requests() {
+		if r.LastUserText() == "fail" && r.Sent != nil {
+			t.Errorf("the failed request reports usage %+v", *r.Sent)
+		}
+	}
 }
