@@ -40,13 +40,11 @@ func TestHealthcheckFollowsTheSession(t *testing.T) {
 	// The guide's own command finds the session.
 	docker("exec", name, "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
 	// Detached, with no one attached, Claude still reaches its prompt (no first-run screens).
-	deadline := time.Now().Add(30 * time.Second)
-	var pane string
-	for time.Now().Before(deadline) && !strings.Contains(pane, "❯") {
-		time.Sleep(500 * time.Millisecond)
-		pane = docker("exec", name, "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
-	}
-	if !strings.Contains(pane, "Claude Code v"+claudeVersion) || !strings.Contains(pane, "❯") {
+	pane := waitFor(t, 30*time.Second, "the detached agent's pane to show Claude's prompt", func() (bool, string) {
+		pane := docker("exec", name, "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
+		return strings.Contains(pane, "❯"), pane
+	})
+	if !strings.Contains(pane, "Claude Code v"+claudeVersion) {
 		t.Errorf("the detached agent's pane does not show Claude's prompt:\n%s", pane)
 	}
 
@@ -164,16 +162,13 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// waitOutput waits until the terminal output shows want.
 func waitOutput(t *testing.T, out *syncBuffer, want string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(screenText(out.String()), want) {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%q did not appear within %s; terminal output:\n%s", want, timeout, tail(screenText(out.String()), 40))
+	waitFor(t, timeout, fmt.Sprintf("the terminal to show %q", want), func() (bool, string) {
+		screen := screenText(out.String())
+		return strings.Contains(screen, want), tail(screen, 40)
+	})
 }
 
 var (

@@ -156,13 +156,10 @@ func TestAuthCanaryNeverLeaks(t *testing.T) {
 		}
 	}
 	// Claude was restarted by the supervisor; wait for the new one's prompt.
-	deadline := time.Now().Add(30 * time.Second)
-	for restarts(t, agents[0]) <= before {
-		if time.Now().After(deadline) {
-			t.Fatal("auth rotate did not restart Claude")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "auth rotate to restart Claude", func() (bool, string) {
+		n := restarts(t, agents[0])
+		return n > before, fmt.Sprintf("%d session restarts, %d before the rotation", n, before)
+	})
 	waitPrompt(t, agents[0])
 	docker("exec", agents[0], "tmux", "send-keys", "-t", "claude", "ping after rotate", "Enter").Assert(t, icmd.Success)
 	waitRequests(t, e.api, func(rs []anthropictest.Request) bool {
@@ -177,17 +174,11 @@ func TestAuthCanaryNeverLeaks(t *testing.T) {
 	// A refused credential: the agents report auth-rejected, and ps shows it.
 	reject.Store(true)
 	mg([]string{"ANTHROPIC_API_KEY=" + refused}, "auth", "rotate", "--from-env").Assert(t, icmd.Success)
-	deadline = time.Now().Add(60 * time.Second)
-	for {
-		ps := jsonLines[struct{ Agent, State string }](t, mg(nil, "ps", "--format", "json").Stdout())
-		if len(ps) == 2 && ps[0].State == "auth-rejected" && ps[1].State == "auth-rejected" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ps does not show auth-rejected: %+v", ps)
-		}
-		time.Sleep(time.Second)
-	}
+	waitFor(t, 60*time.Second, "ps to show both agents auth-rejected", func() (bool, string) {
+		out := mg(nil, "ps", "--format", "json").Stdout()
+		ps := jsonLines[struct{ Agent, State string }](t, out)
+		return len(ps) == 2 && ps[0].State == "auth-rejected" && ps[1].State == "auth-rejected", out
+	})
 	if !strings.Contains(mg(nil, "ps").Stdout(), "auth-rejected") {
 		t.Error("the ps table does not show auth-rejected")
 	}
@@ -244,28 +235,34 @@ func TestAuthDeploy(t *testing.T) {
 		Assert(t, icmd.Expected{Out: "CLAUDE_CODE_OAUTH_TOKEN"})
 }
 
+// waitRequests waits until the requests the test API has seen satisfy ok.
 func waitRequests(t *testing.T, api *anthropictest.Server, ok func([]anthropictest.Request) bool) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !ok(api.Requests()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the expected request never reached the test API (%d requests seen)", len(api.Requests()))
-		}
-		time.Sleep(500 * time.Millisecond)
+	waitFor(t, 90*time.Second, "the expected request to reach the test API", func() (bool, string) {
+		rs := api.Requests()
+		return ok(rs), requestsSeen(rs)
+	})
+}
+
+// requestsSeen says how many requests the test API has seen and what the last one asked.
+func requestsSeen(rs []anthropictest.Request) string {
+	if len(rs) == 0 {
+		return "no requests"
 	}
+	text := rs[len(rs)-1].LastUserText()
+	if len(text) > 500 {
+		text = "…" + text[len(text)-500:]
+	}
+	return fmt.Sprintf("%d requests; the last one's user text: %q", len(rs), text)
 }
 
 // waitPrompt waits until Claude's prompt is on the agent's screen.
 func waitPrompt(t *testing.T, container string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if strings.Contains(docker("exec", container, "tmux", "capture-pane", "-p", "-t", "claude").Stdout(), "❯") {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("%s does not show Claude's prompt", container)
+	waitFor(t, 60*time.Second, container+" to show Claude's prompt", func() (bool, string) {
+		pane := docker("exec", container, "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
+		return strings.Contains(pane, "❯"), pane
+	})
 }
 
 // auth setup from stdin, status, export; bad input stores nothing.

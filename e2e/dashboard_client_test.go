@@ -7,11 +7,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,12 +96,18 @@ func (d dashboardServer) fleet(t *testing.T) dashboardReport {
 func (d dashboardServer) waitFleet(t *testing.T, timeout time.Duration, ok func(dashboardReport) bool, explain func() string) dashboardReport {
 	t.Helper()
 	var rep dashboardReport
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if rep = d.fleet(t); ok(rep) {
-			return rep
+	// explain is asked once, when the wait fails: waitFor's t.Fatalf runs this on its way out.
+	waited := false
+	defer func() {
+		if !waited {
+			t.Logf("what the test waits for is not there:\n%s", explain())
 		}
-	}
-	t.Fatalf("the dashboard's report did not come to what the test waits for in %s: %+v\n%s", timeout, rep, explain())
+	}()
+	waitFor(t, timeout, "the dashboard's report to come to what the test waits for", func() (bool, string) {
+		rep = d.fleet(t)
+		return ok(rep), fmt.Sprintf("%+v", rep)
+	})
+	waited = true
 	return rep
 }
 
@@ -124,13 +132,37 @@ func (d dashboardServer) terminal(t *testing.T, agent, keys, want string, timeou
 			t.Fatal(err)
 		}
 	}
-	var screen strings.Builder
-	for !strings.Contains(screenText(screen.String()), want) {
-		_, msg, err := ws.Read(ctx)
-		if err != nil {
-			t.Fatalf("%s's terminal did not show %q: %v\nscreen:\n%s", agent, want, err, tail(screenText(screen.String()), 40))
+	// The screen is read as it comes, until the terminal closes or this returns.
+	screen := &syncBuffer{}
+	var (
+		mu      sync.Mutex
+		readErr error
+	)
+	go func() {
+		for {
+			_, msg, err := ws.Read(context.Background())
+			if err != nil {
+				mu.Lock()
+				readErr = err
+				mu.Unlock()
+				return
+			}
+			_, _ = screen.Write(msg)
 		}
-		screen.Write(msg)
-	}
-	return screenText(screen.String())
+	}()
+	deadline, _ := ctx.Deadline()
+	return waitFor(t, time.Until(deadline).Truncate(time.Millisecond), fmt.Sprintf("%s's terminal to show %q", agent, want), func() (bool, string) {
+		// The error first: the screen read after it holds all the terminal sent.
+		mu.Lock()
+		err := readErr
+		mu.Unlock()
+		text := screenText(screen.String())
+		if strings.Contains(text, want) {
+			return true, text
+		}
+		if err != nil {
+			t.Fatalf("%s's terminal did not show %q: %v\nscreen:\n%s", agent, want, err, tail(text, 40))
+		}
+		return false, tail(text, 40)
+	})
 }

@@ -223,23 +223,23 @@ func TestDashboard(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`tr[data-agent="agent-2"] button.watch`)),
 		chromedp.WaitVisible(chromedp.CSS(`#terminal-agent-1 .xterm-rows`)),
 		chromedp.WaitVisible(chromedp.CSS(`#terminal-agent-2-ro .xterm-rows`)),
-		chromedp.Sleep(2*time.Second), // the sessions redraw at the terminals' size
+		// A pause, not a wait for an event: the sessions redraw at the terminals' size, which
+		// the page sends as a socket opens and again whenever a panel is resized (a
+		// ResizeObserver: the second panel joining resizes the first), and nothing in the DOM
+		// marks the last redraw, so there is no condition to wait on.
+		chromedp.Sleep(2*time.Second),
 		typeInto(`#terminal-agent-2-ro textarea.xterm-helper-textarea`, "typed into a watch"),
 		typeInto(`#terminal-agent-1 textarea.xterm-helper-textarea`, "terminal ping"),
 	); err != nil {
 		t.Fatalf("the terminals: %v", err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitFor(t, 60*time.Second, "Claude's answer in agent-1's terminal on the page", func() (bool, string) {
 		screen, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#terminal-agent-1 .xterm-rows`)))
-		if err == nil && strings.Contains(screen, "terminal pong "+nonce) {
-			break
+		if err != nil {
+			return false, fmt.Sprintf("%q %v", screen, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Claude's answer is not in agent-1's terminal on the page: %q %v", screen, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return strings.Contains(screen, "terminal pong "+nonce), screen
+	})
 	screenshot(t, ctx, "dashboard-terminals.png")
 
 	// The egress log: what an agent asked for and the proxy refused shows up on the page.

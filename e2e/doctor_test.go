@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -57,14 +56,37 @@ func TestDoctor(t *testing.T) {
 	// ps --watch refreshes until interrupted, and an interrupt is the normal way out.
 	watch := exec.Command("docker", "magents", "-p", "doctore2e", "ps", "--watch", "--interval", "200ms")
 	watch.Dir = e.dir
-	var out bytes.Buffer
-	watch.Stdout = &out
+	out := &syncBuffer{}
+	watch.Stdout = out
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Second)
-	_ = watch.Process.Signal(os.Interrupt)
-	if err := watch.Wait(); err != nil {
+	t.Cleanup(func() { _ = watch.Process.Kill() }) // if the wait below fails
+	exited := make(chan error, 1)
+	go func() { exited <- watch.Wait() }()
+	// It is interrupted once it has printed two refreshes — unless it has ended by itself
+	// before (what it printed and how it ended are judged below).
+	var (
+		ended bool
+		err   error
+	)
+	waitFor(t, 30*time.Second, "ps --watch to print two refreshes", func() (bool, string) {
+		if strings.Count(out.String(), "AGENT") >= 2 {
+			return true, out.String()
+		}
+		select {
+		case err = <-exited:
+			ended = true
+			return true, out.String()
+		default:
+			return false, out.String()
+		}
+	})
+	if !ended {
+		_ = watch.Process.Signal(os.Interrupt)
+		err = <-exited
+	}
+	if err != nil {
 		t.Errorf("ps --watch interrupted: %v", err)
 	}
 	if n := strings.Count(out.String(), "AGENT"); n < 2 || !strings.Contains(out.String(), "doctore2e-agent-1") {

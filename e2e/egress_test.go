@@ -46,17 +46,12 @@ func TestEgressAllowlist(t *testing.T) {
 	viaProxy := func(url string) string {
 		return agent(`exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET ` + url + ` HTTP/1.0\r\n\r\n' >&3 && cat <&3`).Combined()
 	}
-	waitFor := func(what string, ok func() bool) {
-		deadline := time.Now().Add(30 * time.Second)
-		for !ok() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not happen", what)
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
+	pane := func() string {
+		return docker("exec", "egresse2e-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
 	}
-	waitFor("the allowed server answering through the proxy", func() bool {
-		return strings.Contains(viaProxy("http://allowed.test:3128/healthz"), "200 OK")
+	waitFor(t, 30*time.Second, "the allowed server to answer through the proxy", func() (bool, string) {
+		out := viaProxy("http://allowed.test:3128/healthz")
+		return strings.Contains(out, "200 OK"), out
 	})
 	if out := viaProxy("http://denied.test:3128/healthz"); !strings.Contains(out, "403") || !strings.Contains(out, "not on this fleet's allowlist") {
 		t.Errorf("a denied host through the proxy:\n%s", out)
@@ -97,13 +92,14 @@ func TestEgressAllowlist(t *testing.T) {
 		}
 		return false
 	})
-	waitFor("Claude's answer in the pane", func() bool {
-		return strings.Contains(docker("exec", "egresse2e-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout(), "pong "+nonce)
+	waitFor(t, 30*time.Second, "Claude's answer in the pane", func() (bool, string) {
+		p := pane()
+		return strings.Contains(p, "pong "+nonce), p
 	})
 	// docker logs tells what the agent did, in the hooks' words, never the prompt's.
-	waitFor("the turn in docker logs", func() bool {
+	waitFor(t, 30*time.Second, "the turn in docker logs", func() (bool, string) {
 		logs := docker("logs", "egresse2e-agent-1").Combined()
-		return strings.Contains(logs, "agent: prompt taken") && strings.Contains(logs, "agent: turn ended")
+		return strings.Contains(logs, "agent: prompt taken") && strings.Contains(logs, "agent: turn ended"), tail(logs, 40)
 	})
 	if logs := docker("logs", "egresse2e-agent-1").Combined(); strings.Contains(logs, "ping through the proxy") {
 		t.Errorf("docker logs shows the prompt's text:\n%s", logs)
@@ -114,15 +110,19 @@ func TestEgressAllowlist(t *testing.T) {
 	mg("up", "--allow-model-endpoint=false").Assert(t, icmd.Success)
 	before := len(e.api.Requests())
 	mg("task", "agent-1", "ping after the change").Assert(t, icmd.Success)
-	waitFor("a refusal of the API's host in egress log", func() bool {
-		return strings.Contains(mg("egress", "log").Stdout(), api)
+	waitFor(t, 30*time.Second, "a refusal of the API's host in egress log", func() (bool, string) {
+		res := mg("egress", "log")
+		return strings.Contains(res.Stdout(), api), res.Combined()
 	})
 	var rep struct{ Counts map[string]int }
 	if err := json.Unmarshal([]byte(mg("egress", "log", "--format", "json").Stdout()), &rep); err != nil || rep.Counts["agent-1"] < 3 {
 		t.Errorf("egress log counts: %+v %v", rep, err)
 	}
 	// ps has them from the proxy's own account.
-	waitFor("the refusals in ps", func() bool { return strings.Contains(mg("ps").Stdout(), "the egress proxy refused") })
+	waitFor(t, 30*time.Second, "the refusals in ps", func() (bool, string) {
+		res := mg("ps")
+		return strings.Contains(res.Stdout(), "the egress proxy refused"), res.Combined()
+	})
 	for _, r := range e.api.Requests()[before:] {
 		if strings.Contains(r.LastUserText(), "ping after the change") {
 			t.Error("a request reached the API although its host is no longer allowed")
@@ -130,23 +130,24 @@ func TestEgressAllowlist(t *testing.T) {
 	}
 	// Claude fails cleanly: it shows the refusal (it takes any 403 for a credential problem
 	// and asks for /login), and the supervisor names the real cause instead of auth-rejected.
-	waitFor("Claude's error on its screen", func() bool {
-		pane := docker("exec", "egresse2e-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
-		return strings.Contains(pane, "403") || strings.Contains(pane, "/login") || strings.Contains(pane, "API Error")
+	waitFor(t, 30*time.Second, "Claude's error on its screen", func() (bool, string) {
+		p := pane()
+		return strings.Contains(p, "403") || strings.Contains(p, "/login") || strings.Contains(p, "API Error"), p
 	})
 	// Health asks the proxy at most every 15 s.
 	var h struct {
 		State    string
 		Problems []string
 	}
-	waitFor("the refusals in the agent's health", func() bool {
-		if err := json.Unmarshal([]byte(docker("exec", "egresse2e-agent-1", "magents-supervisor", "health").Stdout()), &h); err != nil {
+	waitFor(t, 30*time.Second, "the refusals in the agent's health", func() (bool, string) {
+		health := docker("exec", "egresse2e-agent-1", "magents-supervisor", "health").Stdout()
+		if err := json.Unmarshal([]byte(health), &h); err != nil {
 			t.Fatal(err)
 		}
 		if h.State == "auth-rejected" {
 			t.Fatalf("health after the refusal: %+v", h)
 		}
-		return strings.Contains(strings.Join(h.Problems, ";"), "egress proxy refused")
+		return strings.Contains(strings.Join(h.Problems, ";"), "egress proxy refused"), health
 	})
 	docker("exec", "egresse2e-agent-1", "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
 }
@@ -196,13 +197,10 @@ func TestEgressIPv6(t *testing.T) {
 	viaProxy := func(url string) string {
 		return agent(`exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET ` + url + ` HTTP/1.0\r\n\r\n' >&3 && cat <&3`).Combined()
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for out := ""; !strings.Contains(out, "200 OK"); out = viaProxy("http://allowed.test:3128/healthz") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the IPv6-only server is not reached through the proxy by name:\n%s", out)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "the IPv6-only server to answer through the proxy by name", func() (bool, string) {
+		out := viaProxy("http://allowed.test:3128/healthz")
+		return strings.Contains(out, "200 OK"), out
+	})
 	for url, why := range map[string]string{
 		"http://denied.test:3128/healthz":                "a denied host",
 		"http://[" + addrs["allowed"] + "]:3128/healthz": "an allowed host by its IPv6 address",

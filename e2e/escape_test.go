@@ -183,27 +183,35 @@ EOF`).Assert(t, icmd.Success)
 			t.Fatalf("%s\npane:\n%s", res.Combined(), docker("exec", agent, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
 		}
 		e.magents("task", "agent-1", "tidy the fleet "+nonce).Assert(t, icmd.Success)
-		deadline := time.Now().Add(90 * time.Second)
-		var result string
-		for result == "" && time.Now().Before(deadline) {
-			for _, r := range e.api.Requests() {
+		// seen is each request's user text and tool result.
+		seen := func(rs []anthropictest.Request) []string {
+			var list []string
+			for _, r := range rs {
+				out, _ := r.ToolResult()
+				list = append(list, fmt.Sprintf("%q/%q", r.LastUserText(), out))
+			}
+			return list
+		}
+		result := waitFor(t, 90*time.Second, "the tool result of the attack's Claude turn", func() (bool, string) {
+			rs := e.api.Requests()
+			var result string
+			for _, r := range rs {
 				if out, ok := r.ToolResult(); ok && r.Mentions("tidy the fleet "+nonce) {
 					result = out
 				}
 			}
-			time.Sleep(500 * time.Millisecond)
-		}
+			if result == "" {
+				return false, fmt.Sprintf("requests: %v\npane:\n%s", seen(rs),
+					docker("exec", agent, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
+			}
+			return true, result
+		})
 		switch {
 		case strings.Contains(result, "PLANTED"):
 			escapesGot.Add(1)
 			t.Errorf("Claude's Bash tool got through: %s", result)
 		case !strings.Contains(result, "REFUSED"):
-			var seen []string
-			for _, r := range e.api.Requests() {
-				out, _ := r.ToolResult()
-				seen = append(seen, fmt.Sprintf("%q/%q", r.LastUserText(), out))
-			}
-			t.Errorf("Claude's Bash tool did not run the attack (tool result %q); requests: %v\npane:\n%s", result, seen,
+			t.Errorf("Claude's Bash tool did not run the attack (tool result %q); requests: %v\npane:\n%s", result, seen(e.api.Requests()),
 				docker("exec", agent, "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
 		}
 	})
@@ -540,15 +548,10 @@ func TestEscapeNetwork(t *testing.T) {
 		// exec -d returns before the loop has opened them all: ask until it has (a few
 		// seconds at most on a loaded machine), well within the 10 s they are held.
 		request := `exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET http://denied.test/ HTTP/1.0\r\n\r\n' >&3 && head -n1 <&3`
-		var out string
-		for deadline := time.Now().Add(9 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-			if out = docker("exec", a1, "timeout", "5", "bash", "-c", request).Stdout(); strings.Contains(out, " 503 ") || time.Now().After(deadline) {
-				break
-			}
-		}
-		if !strings.Contains(out, " 503 ") {
-			t.Errorf("agent-1 over its share of the proxy: %q, want 503", out)
-		}
+		waitFor(t, 9*time.Second, "agent-1, over its share of the proxy, to be answered 503", func() (bool, string) {
+			res := docker("exec", a1, "timeout", "5", "bash", "-c", request)
+			return strings.Contains(res.Stdout(), " 503 "), fmt.Sprintf("%q (exit %d)", res.Combined(), res.ExitCode)
+		})
 		if out := docker("exec", a2, "timeout", "5", "bash", "-c", request).Stdout(); !strings.Contains(out, " 403 ") {
 			escapesGot.Add(1)
 			t.Errorf("agent-2 while agent-1 holds its share: %q, want the proxy's 403", out)
@@ -571,13 +574,10 @@ func TestEscapeNetwork(t *testing.T) {
 		// agent-2 listens; it answers itself, and agent-1 cannot reach it.
 		docker("exec", "-d", "-e", "MAGENTS_PROXY_ADDR=0.0.0.0:3999", a2, "magents-supervisor", "proxy").Assert(t, icmd.Success)
 		ip := strings.TrimSpace(docker("inspect", "-f", `{{(index .NetworkSettings.Networks "escnet_default").IPAddress}}`, a2).Stdout())
-		deadline := time.Now().Add(10 * time.Second)
-		for docker("exec", a2, "bash", "-c", "exec 3<>/dev/tcp/"+ip+"/3999").ExitCode != 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("agent-2's listener on %s:3999 does not answer agent-2", ip)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitFor(t, 10*time.Second, fmt.Sprintf("agent-2's listener on %s:3999 to answer agent-2", ip), func() (bool, string) {
+			res := docker("exec", a2, "bash", "-c", "exec 3<>/dev/tcp/"+ip+"/3999")
+			return res.ExitCode == 0, fmt.Sprintf("exit %d: %s", res.ExitCode, res.Combined())
+		})
 		attempt(t, a1, "reach agent-2 over the network", `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+ip+`/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 		attempt(t, a1, "reach agent-2 by name", `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+a2+`/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 	})

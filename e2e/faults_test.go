@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,23 +102,19 @@ func TestFaultEngineRestarted(t *testing.T) {
 	mg("queue", "add", "ping before the restart").Assert(t, icmd.Expected{Out: "task-1 queued"})
 	waitQueue := func(n int) []task {
 		t.Helper()
-		deadline := time.Now().Add(90 * time.Second)
-		for {
-			list := jsonLines[task](t, mg("queue", "ls", "--format", "json").Stdout())
+		var list []task
+		waitFor(t, 90*time.Second, fmt.Sprintf("%d queued task(s) to be done", n), func() (bool, string) {
+			out := mg("queue", "ls", "--format", "json").Stdout()
+			list = jsonLines[task](t, out)
 			done := 0
 			for _, q := range list {
 				if q.State == "done" {
 					done++
 				}
 			}
-			if done == n {
-				return list
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the queue: %+v", list)
-			}
-			time.Sleep(time.Second)
-		}
+			return done == n, out
+		})
+		return list
 	}
 	before := waitQueue(1)
 	type usage struct{ Requests int }
@@ -201,6 +198,8 @@ func TestFaultUpInterrupted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Not a waitFor: up is interrupted the moment the event arrives, where a poll's interval
+	// could let it get past the phase this test interrupts.
 	select {
 	case name := <-created:
 		t.Logf("interrupting up once %s was created", name)

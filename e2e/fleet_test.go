@@ -247,11 +247,19 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 				t.Errorf("attach shows %q instead of the prompt", unwanted)
 			}
 		}
-		// A prompt typed here is a real turn against the test double.
+		// A prompt typed here is a real turn against the test double. Enter goes once Claude
+		// shows the typed text after its prompt: typed in one burst, Claude's input would take
+		// "ping\r" as a paste, the Enter a newline in it.
+		before := len(out.String())
 		if _, err := tty.Write([]byte("ping")); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		waitFor(t, 30*time.Second, `Claude to echo the typed "ping" after its prompt`, func() (bool, string) {
+			s := out.String()
+			// Only the output since the typing counts: the screen before it may hold "ping"
+			// inside other words.
+			return strings.Contains(screenText(s[before:]), "ping"), tail(screenText(s), 40)
+		})
 		if _, err := tty.Write([]byte("\r")); err != nil {
 			t.Fatal(err)
 		}
@@ -269,14 +277,17 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("attach exited with %v after detaching", err)
+		waitFor(t, 15*time.Second, "attach to return after C-b d", func() (bool, string) {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("attach exited with %v after detaching", err)
+				}
+				return true, ""
+			default:
+				return false, tail(screenText(out.String()), 40)
 			}
-		case <-time.After(15 * time.Second):
-			t.Fatal("attach did not return after C-b d")
-		}
+		})
 		docker("exec", "magents-agent-1", "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)
 		// Without a terminal, attach says what to do instead.
 		e.magents("attach", "agent-1").Assert(t, icmd.Expected{ExitCode: 1, Err: "needs a terminal"})
@@ -332,15 +343,10 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 
 	t.Run("supervisor restarts a killed agent", func(t *testing.T) {
 		docker("exec", "magents-agent-1", "pkill", "-x", "claude").Assert(t, icmd.Success)
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
+		waitFor(t, 30*time.Second, "the supervisor to restart the killed agent", func() (bool, string) {
 			res := docker("exec", "magents-agent-1", "magents-supervisor", "health")
-			if res.ExitCode == 0 && strings.Contains(res.Stdout(), `"restarts":1`) {
-				return
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-		t.Fatalf("the agent was not restarted: %s", docker("exec", "magents-agent-1", "magents-supervisor", "health").Combined())
+			return res.ExitCode == 0 && strings.Contains(res.Stdout(), `"restarts":1`), res.Combined()
+		})
 	})
 
 	t.Run("restart policy brings back a killed container", func(t *testing.T) {
@@ -350,13 +356,11 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 		// the host does not see. Detached: the exec dies with the container it kills, and
 		// that can come before or after pkill reports.
 		docker("exec", "-d", "magents-agent-1", "pkill", "-KILL", "-x", "tini").Assert(t, icmd.Success)
-		deadline := time.Now().Add(30 * time.Second)
-		for strings.TrimSpace(docker("inspect", "-f", "{{.State.StartedAt}}", "magents-agent-1").Stdout()) == before {
-			if time.Now().After(deadline) {
-				t.Fatal("the killed container was not started again")
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitFor(t, 30*time.Second, "the killed container to be started again", func() (bool, string) {
+			res := docker("inspect", "-f", "{{.State.Status}} {{.State.StartedAt}}", "magents-agent-1")
+			status, started, _ := strings.Cut(strings.TrimSpace(res.Stdout()), " ")
+			return started != before, fmt.Sprintf("%s, started at %s (before the kill: %s) %s", status, started, before, res.Stderr())
+		})
 		waitHealth(t, "magents-agent-1", "healthy", 60*time.Second)
 		// The new start has its own session.
 		docker("exec", "magents-agent-1", "tmux", "has-session", "-t", "claude").Assert(t, icmd.Success)

@@ -66,13 +66,10 @@ func TestModelGatewayMetersAndEnforcesBudgets(t *testing.T) {
 	// Over its budget: the gateway refuses, Claude shows why, nothing reaches the API.
 	before := len(e.api.Requests())
 	e.magents("task", "agent-1", "one task too many").Assert(t, icmd.Success)
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(docker("exec", e.container("agent-1"), "tmux", "capture-pane", "-p", "-J", "-t", "claude").Stdout(), "reached its budget") {
-		if time.Now().After(deadline) {
-			t.Fatalf("Claude does not show the refusal:\n%s", docker("exec", e.container("agent-1"), "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
-		}
-		time.Sleep(time.Second)
-	}
+	waitFor(t, 60*time.Second, "Claude to show the gateway's refusal", func() (bool, string) {
+		pane := docker("exec", e.container("agent-1"), "tmux", "capture-pane", "-p", "-J", "-t", "claude").Stdout()
+		return strings.Contains(pane, "reached its budget"), pane
+	})
 	for _, r := range e.api.Requests()[before:] {
 		if strings.Contains(r.LastUserText(), "one task too many") {
 			t.Error("a request over budget reached the API")

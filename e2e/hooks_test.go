@@ -88,23 +88,17 @@ func TestFleetHooksAndClaudeCommits(t *testing.T) {
 	}
 
 	// The user gives the permission (Enter takes the dialog's first choice, "Yes").
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(pane(), "Yes") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no permission dialog on agent-1's screen:\n%s", pane())
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "the permission dialog on agent-1's screen", func() (bool, string) {
+		p := pane()
+		return strings.Contains(p, "Yes"), p
+	})
 	docker("exec", e.container("agent-1"), "tmux", "send-keys", "-t", "=claude:", "Enter").Assert(t, icmd.Success)
 	// PostToolUse, then Stop.
 	e.magents("wait", "--for", "idle", "--timeout", "60s", "agent-1").Assert(t, icmd.Success)
-	deadline = time.Now().Add(30 * time.Second)
-	for !strings.Contains(pane(), "Committed the greeting "+nonce) {
-		if time.Now().After(deadline) {
-			t.Fatalf("Claude's last answer is not on the screen:\n%s", pane())
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "Claude's last answer on agent-1's screen", func() (bool, string) {
+		p := pane()
+		return strings.Contains(p, "Committed the greeting "+nonce), p
+	})
 
 	diff := e.magents("diff", "agent-1")
 	diff.Assert(t, icmd.Success)

@@ -203,8 +203,7 @@ func TestDeployKubernetes(t *testing.T) {
 	dash.terminal(t, "agent-1", "", "❯", time.Minute) // Claude's prompt
 
 	mg("deploy", "k8s", "--apply", "--agents", "1", "--auth-init", "--cpu-request", "500m").Assert(t, icmd.Expected{Err: "1 agent(s) Ready"})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitFor(t, 60*time.Second, "only "+name+"-1 to be left after scaling to 1", func() (bool, string) {
 		pods, err := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=claude-agent,app.kubernetes.io/instance=" + project})
 		if err != nil {
 			t.Fatal(err)
@@ -213,14 +212,8 @@ func TestDeployKubernetes(t *testing.T) {
 		for _, p := range pods.Items {
 			names = append(names, p.Name)
 		}
-		if slices.Equal(names, []string{name + "-1"}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after scaling to 1, pods: %v", names)
-		}
-		time.Sleep(time.Second)
-	}
+		return slices.Equal(names, []string{name + "-1"}), fmt.Sprintf("pods: %v", names)
+	})
 
 	mg("deploy", "k8s", "--delete").Assert(t, icmd.Expected{Err: "their volume claims stay"})
 	left, err := kube.CoreV1().PersistentVolumeClaims("default").List(ctx, metav1.ListOptions{})

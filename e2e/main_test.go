@@ -153,22 +153,24 @@ func removeContainer(t *testing.T, name string) {
 	t.Cleanup(func() { docker("rm", "-f", "-v", name) })
 }
 
-// waitHealth polls the container's health status until it is want.
+// waitHealth waits until the container's health status is want.
 func waitHealth(t *testing.T, name, want string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		res := docker("inspect", "-f", "{{.State.Health.Status}}", name)
-		last = strings.TrimSpace(res.Stdout())
-		if last == want {
-			return
+	waitFor(t, timeout, fmt.Sprintf("container %s to be %s", name, want), func() (bool, string) {
+		res := docker("inspect", "-f", "{{json .State}}", name)
+		var state struct {
+			Status string
+			Health struct{ Status string }
 		}
-		if state := strings.TrimSpace(docker("inspect", "-f", "{{.State.Status}}", name).Stdout()); state == "exited" {
+		if err := json.Unmarshal([]byte(res.Stdout()), &state); err != nil {
+			return false, res.Combined()
+		}
+		if state.Health.Status == want {
+			return true, state.Health.Status
+		}
+		if state.Status == "exited" {
 			t.Fatalf("container %s exited while waiting for %s:\n%s", name, want, docker("logs", name).Combined())
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("container %s is %q, not %q, after %s\nlast health log: %s", name, last, want, timeout,
-		docker("inspect", "-f", "{{json .State.Health}}", name).Stdout())
+		return false, fmt.Sprintf("health %q; state: %s", state.Health.Status, res.Stdout())
+	})
 }

@@ -134,14 +134,14 @@ func TestPushWithTheFleetsCredentials(t *testing.T) {
 	// fleet.
 	e.magents("queue", "add", "--push", "Look around.").Assert(t, icmd.Expected{Out: "task-1 queued"})
 	var task struct{ State, Branch, Base, Pushed string }
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
-		if err := json.Unmarshal([]byte(e.magents("queue", "show", "task-1", "--format", "json").Stdout()), &task); err == nil && task.Pushed != "" {
-			break
+	waitFor(t, 90*time.Second, "the dispatcher to push task-1", func() (bool, string) {
+		res := e.magents("queue", "show", "task-1", "--format", "json")
+		if err := json.Unmarshal([]byte(res.Stdout()), &task); err == nil && task.Pushed != "" {
+			return true, res.Stdout()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task-1 was not pushed: %+v\n%s", task, docker("logs", e.container("egress-proxy")).Combined())
-		}
-	}
+		return false, fmt.Sprintf("task-1: %+v\n%s\nthe dispatcher's last logs:\n%s", task, res.Combined(),
+			docker("logs", "--tail", "40", e.container("egress-proxy")).Combined())
+	})
 	if out, _ := exec.Command("git", "--git-dir", bare, "rev-parse", "--verify", "--quiet", "refs/heads/magents/task-1").Output(); task.State != "done" ||
 		!strings.HasPrefix(task.Pushed, "pushed to") || strings.TrimSpace(string(out)) == "" || strings.Contains(task.Pushed, "s3cret") {
 		t.Errorf("task-1: %+v; the remote's magents/task-1: %q", task, out)

@@ -293,8 +293,9 @@ func TestHeadlessTakesQueuedTasks(t *testing.T) {
 	}
 	type task struct{ ID, State, Result, Branch, AssignedTo string }
 	var list []task
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(2 * time.Second) {
-		list = jsonLines[task](t, e.magents("queue", "ls", "--format", "json").Stdout())
+	waitFor(t, 3*time.Minute, "the headless agents to do the three queued tasks", func() (bool, string) {
+		out := e.magents("queue", "ls", "--format", "json").Stdout()
+		list = jsonLines[task](t, out)
 		done := 0
 		for _, q := range list {
 			if q.State == "done" {
@@ -302,12 +303,10 @@ func TestHeadlessTakesQueuedTasks(t *testing.T) {
 			}
 		}
 		if done == 3 {
-			break
+			return true, out
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the headless agents did not take the queue: %+v\n%s", list, docker("logs", e.container("agent-1")).Combined())
-		}
-	}
+		return false, out + "\nagent-1's last logs:\n" + docker("logs", "--tail", "40", e.container("agent-1")).Combined()
+	})
 	for i, q := range list {
 		if want := fmt.Sprintf("headless result %d of %s", i+1, nonce); q.Result != want || q.Branch != "magents/"+q.ID {
 			t.Errorf("%s: %+v, want result %q", q.ID, q, want)

@@ -56,17 +56,16 @@ func startBuildkitd(t *testing.T) string {
 		}
 		logf.Close()
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("unix", sock); err == nil {
+	waitFor(t, 30*time.Second, "buildkitd to listen on "+sock, func() (bool, string) {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
 			c.Close()
-			return "unix://" + sock
+			return true, ""
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(logf.Name())
-	t.Fatalf("buildkitd did not listen on %s:\n%s", sock, b)
-	return ""
+		b, _ := os.ReadFile(logf.Name())
+		return false, fmt.Sprintf("%v; buildkitd's log:\n%s", err, b)
+	})
+	return "unix://" + sock
 }
 
 func cacheDir() string {

@@ -41,6 +41,8 @@ func TestDeploySwarm(t *testing.T) {
 			t.Logf("stack ps:\n%s", docker("stack", "ps", "--no-trunc", "swarme2e").Combined())
 		}
 		docker("stack", "rm", "swarme2e")
+		// Not a waitFor: cleaning up, the test waits at most this long for the stack's
+		// containers to go, so that their volumes can, and fails on neither.
 		deadline := time.Now().Add(30 * time.Second)
 		for docker("ps", "-aq", "--filter", "label=com.docker.stack.namespace=swarme2e").Stdout() != "" && time.Now().Before(deadline) {
 			time.Sleep(500 * time.Millisecond)
@@ -101,17 +103,17 @@ func TestDeploySwarm(t *testing.T) {
 	// network, and ends with Claude's answer; the gateway counted it for the task.
 	mg("queue", "add", "Write down swarm item #1#.").Assert(t, icmd.Expected{Out: "task-1 queued"})
 	type queued struct{ ID, State, Result, AssignedTo, Error string }
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(2 * time.Second) {
-		list := jsonLines[queued](t, mg("queue", "ls", "--format", "json").Stdout())
+	var list []queued
+	waitFor(t, 3*time.Minute, "the stack's queue to run task-1", func() (bool, string) {
+		out := mg("queue", "ls", "--format", "json").Stdout()
+		list = jsonLines[queued](t, out)
 		if len(list) == 1 && list[0].State == "done" {
-			if !strings.Contains(list[0].Result, "swarm result "+nonce) || list[0].AssignedTo == "" {
-				t.Errorf("task-1: %+v", list[0])
-			}
-			break
+			return true, out
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the stack's queue did not run task-1: %+v\ngateway logs:\n%s", list, docker("service", "logs", "swarme2e_gateway").Combined())
-		}
+		return false, out + "\nthe gateway's last logs:\n" + docker("service", "logs", "--tail", "40", "swarme2e_gateway").Combined()
+	})
+	if !strings.Contains(list[0].Result, "swarm result "+nonce) || list[0].AssignedTo == "" {
+		t.Errorf("task-1: %+v", list[0])
 	}
 	type usageRow struct {
 		Task     string

@@ -46,13 +46,10 @@ func TestFleetTasks(t *testing.T) {
 	}
 	waitRequests(t, e.api, seen("ping from the first task"))
 	waitRequests(t, e.api, seen("write the second thing"))
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(docker("exec", "taske2e-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout(), "pong "+nonce) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the answer to agent-1's task is not on its screen:\n%s", docker("exec", "taske2e-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout())
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitFor(t, 60*time.Second, "the answer to agent-1's task on its screen", func() (bool, string) {
+		pane := docker("exec", "taske2e-agent-1", "tmux", "capture-pane", "-p", "-t", "claude").Stdout()
+		return strings.Contains(pane, "pong "+nonce), pane
+	})
 
 	mg("task", "agent-2", "ping", "from", "the", "task", "command").Assert(t, icmd.Success)
 	waitRequests(t, e.api, seen("ping from the task command"))
@@ -81,33 +78,29 @@ func TestFleetHeadless(t *testing.T) {
 	mg("ps").Assert(t, icmd.Expected{Out: "waiting for a task"})
 	mg("task", "agent-1", "summarize the repository").Assert(t, icmd.Success)
 	mg("task", "agent-1", "and another").Assert(t, icmd.Expected{ExitCode: 1})
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		rs := jsonLines[struct {
-			Agent    string
-			Done     bool
-			ExitCode int
-			Result   string
-		}](t, mg("results", "--format", "json").Stdout())
+	type result struct {
+		Agent    string
+		Done     bool
+		ExitCode int
+		Result   string
+	}
+	var rs []result
+	waitFor(t, 90*time.Second, "the headless task to finish", func() (bool, string) {
+		out := mg("results", "--format", "json").Stdout()
+		rs = jsonLines[result](t, out)
 		if len(rs) == 1 && rs[0].Done {
-			if rs[0].ExitCode != 0 || rs[0].Result != "headless result "+nonce {
-				t.Fatalf("result: %+v", rs[0])
-			}
-			break
+			return true, out
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the headless task did not finish: %s\n%s", mg("results").Combined(), docker("logs", "headlesse2e-agent-1").Combined())
-		}
-		time.Sleep(time.Second)
+		return false, out + "\nthe agent's last logs:\n" + docker("logs", "--tail", "40", "headlesse2e-agent-1").Combined()
+	})
+	if rs[0].ExitCode != 0 || rs[0].Result != "headless result "+nonce {
+		t.Fatalf("result: %+v", rs[0])
 	}
 	// ps shows done once the health check has run; the container stays up and healthy.
-	deadline = time.Now().Add(30 * time.Second)
-	for !strings.Contains(mg("ps").Stdout(), "done") {
-		if time.Now().After(deadline) {
-			t.Fatalf("ps does not show done:\n%s", mg("ps").Stdout())
-		}
-		time.Sleep(time.Second)
-	}
+	waitFor(t, 30*time.Second, "ps to show the headless agent done", func() (bool, string) {
+		ps := mg("ps").Stdout()
+		return strings.Contains(ps, "done"), ps
+	})
 	mg("results").Assert(t, icmd.Expected{Out: "headless result " + nonce})
 }
 
