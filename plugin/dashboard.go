@@ -232,7 +232,7 @@ func (w dashboardWork) Merge(ctx context.Context, who string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := repo.Merge(name, "")
+	out, err := repo.Merge(name, workspace.MergeOptions{})
 	if err != nil {
 		return "", err
 	}

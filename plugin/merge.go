@@ -12,7 +12,8 @@ import (
 )
 
 type mergeOptions struct {
-	into string
+	into        string
+	allowChange []string
 }
 
 func mergeCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -22,13 +23,21 @@ func mergeCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Short: "Merge an agent's branch (or a queued task's) into yours on the host (fast-forward, else a merge commit)",
 		Long: `Merge the agent's branch (magents/agent-N), or a queued task's (magents/task-N), into
 the checked-out branch, or --into BRANCH. A conflict aborts the merge and changes
-nothing on either side.`,
+nothing on either side.
+
+What the agent committed is judged by its effect on your tree: a symlink that would
+lead out of the repository or into .git (followed through the tree's other links), a
+change to .gitattributes or .gitmodules (however spelt) is never merged here; a change
+to a file read as instructions on the host (.magentsinclude, Claude Code's project
+settings and .mcp.json, .envrc, .vscode tasks and settings, the devcontainer) is merged
+only with --allow-change PATH.`,
 		Args: cli.ExactArgs(1),
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			return runMerge(ctx, dockerCli, root, args[0], opts)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.into, "into", "", "Branch to merge into (checked out first)")
+	cmd.Flags().StringArrayVar(&opts.allowChange, "allow-change", nil, "Merge the branch's change to this file read as instructions on the host (.magentsinclude, .claude/settings.json, .envrc…), which you have read")
 	return cmd
 }
 
@@ -37,7 +46,7 @@ func runMerge(ctx context.Context, dockerCli command.Cli, root *rootOptions, age
 	if err != nil {
 		return err
 	}
-	out, err := repo.Merge(name, opts.into)
+	out, err := repo.Merge(name, workspace.MergeOptions{Into: opts.into, AllowChange: opts.allowChange})
 	if err != nil {
 		return err
 	}

@@ -284,11 +284,20 @@ func (r *Repo) Diff(agent string, stat bool) (string, error) {
 	return r.git(r.Root, append(args, "HEAD..."+Branch(agent))...)
 }
 
-// Merge merges agent's branch into the checked-out branch (or into), fast-forward when it
-// can, else with a merge commit. On a conflict it aborts, leaving both sides as they were.
-func (r *Repo) Merge(agent, into string) (string, error) {
-	if into != "" {
-		if _, err := r.git(r.Root, "checkout", "--quiet", into); err != nil {
+// MergeOptions are what a merge is told besides the branch.
+type MergeOptions struct {
+	Into string // the branch to merge into, checked out first; "": the current one
+	// AllowChange names trusted files (TrustedFiles) whose change by the branch the
+	// developer has read and accepts.
+	AllowChange []string
+}
+
+// Merge merges agent's branch into the checked-out branch (or opts.Into), fast-forward
+// when it can, else with a merge commit. On a conflict it aborts, leaving both sides as
+// they were.
+func (r *Repo) Merge(agent string, opts MergeOptions) (string, error) {
+	if opts.Into != "" {
+		if _, err := r.git(r.Root, "checkout", "--quiet", opts.Into); err != nil {
 			return "", err
 		}
 	}
@@ -300,24 +309,13 @@ func (r *Repo) Merge(agent, into string) (string, error) {
 		return "", errors.New("the host work tree has uncommitted changes: commit or stash them first")
 	}
 	// What the agent committed is untrusted: refuse what would reach outside the tree or
-	// pick a program for git to run, naming all of it.
-	var refused []string
-	links, err := r.SymlinksOut(agent)
+	// pick a program for git or the developer's tools to run, naming all of it.
+	refused, err := r.mergeRefusals(agent, opts.AllowChange)
 	if err != nil {
 		return "", err
-	}
-	if len(links) > 0 {
-		refused = append(refused, "adds symlinks that point out of the repository ("+strings.Join(links, ", ")+")")
-	}
-	attrs, err := r.changedAttributes(agent)
-	if err != nil {
-		return "", err
-	}
-	if len(attrs) > 0 {
-		refused = append(refused, "changes "+strings.Join(attrs, ", ")+", which could make git run a filter or merge driver on the host")
 	}
 	if len(refused) > 0 {
-		return "", fmt.Errorf("%s %s: nothing was merged; look at it (docker magents diff %s) and merge by hand if you mean it", Branch(agent), strings.Join(refused, " and "), agent)
+		return "", fmt.Errorf("%s %s: nothing was merged; look at it (docker magents diff %s)", Branch(agent), strings.Join(refused, "; and "), agent)
 	}
 	// No submodule the agent's commits name is fetched or checked out.
 	out, err := r.git(r.Root, "-c", "submodule.recurse=false", "merge", "--no-edit", Branch(agent))
@@ -328,51 +326,6 @@ func (r *Repo) Merge(agent, into string) (string, error) {
 		return "", fmt.Errorf("merging %s: %w\nNothing was changed: resolve it by hand (git merge %s) or rebase the agent's branch", Branch(agent), err, Branch(agent))
 	}
 	return out, nil
-}
-
-// changedAttributes lists the .gitattributes files that agent's branch adds, changes or
-// removes since it left the current branch: attributes choose filter, diff and merge
-// drivers, which an agent's commits must never pick on the host.
-func (r *Repo) changedAttributes(agent string) ([]string, error) {
-	out, err := r.git(r.Root, "diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", "HEAD..."+Branch(agent))
-	if err != nil {
-		return nil, err
-	}
-	var attrs []string
-	for _, p := range strings.Split(out, "\x00") {
-		if p == ".gitattributes" || strings.HasSuffix(p, "/.gitattributes") {
-			attrs = append(attrs, p)
-		}
-	}
-	return attrs, nil
-}
-
-// SymlinksOut lists the symlinks that agent's branch adds or changes (since it left the
-// current branch) whose target is absolute or climbs out of the repository: merged, they
-// would lead the host's own tools to files outside the tree.
-func (r *Repo) SymlinksOut(agent string) ([]string, error) {
-	out, err := r.git(r.Root, "diff", "--raw", "--no-renames", "--no-ext-diff", "-z", "HEAD..."+Branch(agent))
-	if err != nil {
-		return nil, err
-	}
-	// -z --raw: ":oldmode newmode oldsha newsha status\x00path\x00" per entry.
-	fields := strings.Split(out, "\x00")
-	var bad []string
-	for i := 0; i+1 < len(fields); i += 2 {
-		meta := strings.Fields(strings.TrimPrefix(fields[i], ":"))
-		path := fields[i+1]
-		if len(meta) < 5 || meta[1] != "120000" {
-			continue
-		}
-		target, err := r.git(r.Root, "cat-file", "blob", meta[3])
-		if err != nil {
-			return nil, err
-		}
-		if filepath.IsAbs(target) || strings.HasPrefix(filepath.Clean(filepath.Join(filepath.Dir(path), target)), "..") {
-			bad = append(bad, path+" -> "+target)
-		}
-	}
-	return bad, nil
 }
 
 // WorktreeStatus is what an agent's worktree holds that exists nowhere else. Problem says

@@ -43,6 +43,9 @@ func gitIn(t *testing.T, dir string, args ...string) string {
 
 func write(t *testing.T, path, s string) {
 	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +108,7 @@ func TestBranchesIncludesDiffMerge(t *testing.T) {
 	if err != nil || !strings.Contains(diff, "+done") {
 		t.Fatalf("diff: %v\n%s", err, diff)
 	}
-	if _, err := r.Merge("agent-1", ""); err != nil {
+	if _, err := r.Merge("agent-1", MergeOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "work.txt")); err != nil || string(b) != "done\n" {
@@ -121,7 +124,7 @@ func TestBranchesIncludesDiffMerge(t *testing.T) {
 	write(t, filepath.Join(dir, "README"), "host's\n")
 	gitIn(t, dir, "commit", "-q", "-am", "host edit")
 	head := gitIn(t, dir, "rev-parse", "HEAD")
-	if _, err := r.Merge("agent-2", ""); err == nil || !strings.Contains(err.Error(), "Nothing was changed") {
+	if _, err := r.Merge("agent-2", MergeOptions{}); err == nil || !strings.Contains(err.Error(), "Nothing was changed") {
 		t.Fatalf("conflicting merge: %v", err)
 	}
 	if gitIn(t, dir, "rev-parse", "HEAD") != head || gitIn(t, dir, "status", "--porcelain", "--untracked-files=no") != "" {
@@ -271,7 +274,7 @@ func TestMergeRefusesSymlinksOut(t *testing.T) {
 	gitIn(t, wt, "commit", "-q", "-m", "links")
 	send(t, r, wt, "agent-1")
 	head := gitIn(t, dir, "rev-parse", "HEAD")
-	_, err = r.Merge("agent-1", "")
+	_, err = r.Merge("agent-1", MergeOptions{})
 	if err == nil || !strings.Contains(err.Error(), "docs/up -> ../../outside") || !strings.Contains(err.Error(), "key -> /home/dev/.ssh/id_rsa") ||
 		strings.Contains(err.Error(), "docs/ok") {
 		t.Fatalf("merge of links out of the tree: %v", err)
@@ -340,7 +343,7 @@ func TestMergeRefusesAttributes(t *testing.T) {
 	commitIn(t, c, "sub/x.txt", "x\n", "attributes")
 	send(t, r, c, "agent-1")
 	head := gitIn(t, dir, "rev-parse", "HEAD")
-	_, err := r.Merge("agent-1", "")
+	_, err := r.Merge("agent-1", MergeOptions{})
 	if err == nil || !strings.Contains(err.Error(), "changes sub/.gitattributes") {
 		t.Fatalf("merge of a committed .gitattributes: %v", err)
 	}
@@ -383,5 +386,114 @@ func TestCheckReadableAndSeed(t *testing.T) {
 	}
 	if heads := gitIn(t, dir, "bundle", "list-heads", seed); !strings.Contains(heads, "refs/heads/release") || !strings.Contains(heads, "refs/heads/main") {
 		t.Errorf("the seed's refs:\n%s", heads)
+	}
+}
+
+// Merge judges a branch by its effect on the checked-out tree: a symlink that leaves the
+// tree only through another link (the textual target stays inside), one into .git, a
+// .gitattributes or .gitmodules however spelt, and an unannounced change to a file the
+// host reads as instructions are refused; a link the host already had is the developer's.
+func TestMergeJudgesByEffect(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		make  func(t *testing.T, clone string)
+		allow []string
+		want  string // in the refusal; "" merges
+	}{
+		{"a chain of links climbing out", func(t *testing.T, c string) {
+			symlink(t, c, "l2", ".")
+			symlink(t, c, "l1", "l2/l2/l2/l2/l2/l2/../../../../../../etc/passwd")
+		}, nil, "l1 -> l2/l2/l2/l2/l2/l2/../../../../../../etc/passwd"},
+		{"a link into .git", func(t *testing.T, c string) {
+			symlink(t, c, "docs/cfg", "../.git/config")
+		}, nil, "docs/cfg -> ../.git/config"},
+		{"a link into .GIT through a link", func(t *testing.T, c string) {
+			symlink(t, c, "docs/up", "..")
+			symlink(t, c, "docs/hooks", "up/.GIT/hooks")
+		}, nil, "docs/hooks -> up/.GIT/hooks"},
+		{"a backslash path on Windows", func(t *testing.T, c string) {
+			symlink(t, c, "win", `..\..\Users`)
+		}, nil, `win -> ..\..\Users`},
+		{".GitAttributes", func(t *testing.T, c string) {
+			write(t, filepath.Join(c, ".GitAttributes"), "* filter=evil\n")
+		}, nil, "changes .GitAttributes"},
+		{".gitmodules with a trailing dot", func(t *testing.T, c string) {
+			write(t, filepath.Join(c, ".gitmodules."), "[submodule \"x\"]\n")
+		}, nil, "changes .gitmodules."},
+		{"an NTFS short name of .gitmodules", func(t *testing.T, c string) {
+			write(t, filepath.Join(c, "GITMOD~1"), "[submodule \"x\"]\n")
+		}, nil, "changes GITMOD~1"},
+		{".magentsinclude", func(t *testing.T, c string) {
+			write(t, filepath.Join(c, IncludeFile), ".env\n*.pem\n")
+		}, nil, ".magentsinclude (up copies the untracked files it names into every agent)"},
+		{".magentsinclude, allowed", func(t *testing.T, c string) {
+			write(t, filepath.Join(c, IncludeFile), ".env\n")
+		}, []string{IncludeFile}, ""},
+		{"Claude's project hooks, spelt otherwise", func(t *testing.T, c string) {
+			write(t, filepath.Join(c, ".Claude", "Settings.json"), `{"hooks":{}}`)
+		}, []string{".envrc"}, ".Claude/Settings.json (Claude Code's project settings"},
+		{"the devcontainer, allowed by its directory", func(t *testing.T, c string) {
+			write(t, filepath.Join(c, ".devcontainer", "devcontainer.json"), `{}`)
+		}, []string{".devcontainer/"}, ""},
+		{"links that stay inside", func(t *testing.T, c string) {
+			symlink(t, c, "l2", ".")
+			symlink(t, c, "docs/readme", "../l2/l2/README")
+		}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := newRepo(t)
+			r, _ := Open(dir)
+			c := agentClone(t, dir, "agent-1")
+			tc.make(t, c)
+			gitIn(t, c, "add", "-A")
+			gitIn(t, c, "commit", "-q", "-m", tc.name)
+			send(t, r, c, "agent-1")
+			head := gitIn(t, dir, "rev-parse", "HEAD")
+			_, err := r.Merge("agent-1", MergeOptions{AllowChange: tc.allow})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("merge: %v; want a refusal naming %q", err, tc.want)
+			case tc.want != "" && gitIn(t, dir, "rev-parse", "HEAD") != head:
+				t.Error("a refused merge moved HEAD")
+			}
+		})
+	}
+}
+
+// A link the developer's branch already has is theirs, even one that leads out; a
+// branch that makes such a link of theirs lead out is refused.
+func TestMergeJudgesLinksAgainstTheHost(t *testing.T) {
+	dir := newRepo(t)
+	symlink(t, dir, "tools", "/opt/tools")
+	symlink(t, dir, "docs/readme", "l2/../../README")
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "commit", "-q", "-m", "the developer's links")
+	r, _ := Open(dir)
+	c := agentClone(t, dir, "agent-1")
+	commitIn(t, c, "a.txt", "a\n", "unrelated")
+	send(t, r, c, "agent-1")
+	if _, err := r.Merge("agent-1", MergeOptions{}); err != nil {
+		t.Fatalf("the host's own link out refused an unrelated merge: %v", err)
+	}
+	c2 := agentClone(t, dir, "agent-2")
+	symlink(t, c2, "docs/l2", "..")
+	gitIn(t, c2, "add", "-A")
+	gitIn(t, c2, "commit", "-q", "-m", "a link that makes docs/readme climb out")
+	send(t, r, c2, "agent-2")
+	if _, err := r.Merge("agent-2", MergeOptions{}); err == nil || !strings.Contains(err.Error(), "docs/readme -> l2/../../README") {
+		t.Fatalf("a branch that turns the host's link outwards: %v", err)
+	}
+}
+
+func symlink(t *testing.T, root, link, target string) {
+	t.Helper()
+	p := filepath.Join(root, link)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
 	}
 }
