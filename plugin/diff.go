@@ -14,6 +14,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
@@ -97,8 +98,10 @@ func runDiff(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 	if err != nil {
 		return err
 	}
+	// The agent wrote every line of it: a control sequence in a file shows up in the
+	// review, it does not rewrite the screen (hide a hunk, conceal a line).
 	if out != "" {
-		fmt.Fprintln(dockerCli.Out(), out)
+		fmt.Fprintln(dockerCli.Out(), termsafe.Visible(out))
 	}
 	return nil
 }

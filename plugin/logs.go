@@ -58,5 +58,12 @@ func runLogs(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 	if opts.follow {
 		args = append(args, "--follow")
 	}
-	return shellout.Run(docker.Command(ctx, append(args, container)...))
+	// What the container printed is the agent's to write: shown, not obeyed.
+	cmd := docker.Command(ctx, append(args, container)...)
+	stdout, stderr := termsafe.NewWriter(dockerCli.Out()), termsafe.NewWriter(dockerCli.Err())
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = shellout.Run(cmd)
+	_ = stdout.Flush()
+	_ = stderr.Flush()
+	return err
 }

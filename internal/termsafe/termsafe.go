@@ -104,8 +104,9 @@ func isBidiControl(r rune) bool {
 }
 
 // Value makes every string that v points to inert, in place: the fields of structs (and
-// of the structs, slices and pointers in them), named string types included. It is how a
-// report read from an agent (its health, checks, result) becomes safe to print, whatever
+// of the structs, slices, maps, interfaces and pointers in them, map keys included),
+// named string types included. It is how a report read from an agent (its health,
+// checks, result, the MCP servers of its .claude.json) becomes safe to print, whatever
 // fields the report grows.
 func Value(v any) {
 	walk(reflect.ValueOf(v))
@@ -113,9 +114,13 @@ func Value(v any) {
 
 func walk(v reflect.Value) {
 	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
+	case reflect.Pointer:
 		if !v.IsNil() {
 			walk(v.Elem())
+		}
+	case reflect.Interface:
+		if !v.IsNil() && v.CanSet() {
+			v.Set(cleaned(v.Elem()))
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
@@ -127,9 +132,49 @@ func walk(v reflect.Value) {
 		for i := 0; i < v.Len(); i++ {
 			walk(v.Index(i))
 		}
+	case reflect.Map:
+		// Entries are not addressable: each is replaced by a cleaned copy.
+		for _, k := range v.MapKeys() {
+			nk, nv := cleaned(k), cleaned(v.MapIndex(k))
+			if nk.Interface() != k.Interface() {
+				v.SetMapIndex(k, reflect.Value{})
+			}
+			v.SetMapIndex(nk, nv)
+		}
 	case reflect.String:
 		if v.CanSet() {
 			v.SetString(String(v.String()))
 		}
 	}
+}
+
+// cleaned is a copy of v, of v's type, with every string in it made inert: for values
+// that cannot be changed where they are (map entries, what an interface holds).
+func cleaned(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.String:
+		return reflect.ValueOf(String(v.String())).Convert(v.Type())
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		out := reflect.New(v.Type()).Elem()
+		out.Set(cleaned(v.Elem()))
+		return out
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := 0; i < v.Len(); i++ {
+			out.Index(i).Set(cleaned(v.Index(i)))
+		}
+		return out
+	case reflect.Map, reflect.Struct, reflect.Array, reflect.Pointer:
+		out := reflect.New(v.Type()).Elem()
+		out.Set(v)
+		walk(out)
+		return out
+	}
+	return v
 }

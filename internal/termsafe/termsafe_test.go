@@ -60,3 +60,62 @@ func TestValue(t *testing.T) {
 		t.Errorf("Value left %+v %+v", c[0], *c[0].Nested)
 	}
 }
+
+// Maps and interfaces are cleaned too, keys included: an MCP server's command from an
+// agent's .claude.json is a map[string]any several levels down.
+func TestValueMapsAndInterfaces(t *testing.T) {
+	type server struct {
+		Name   string
+		Server map[string]any
+		Git    map[string]string
+	}
+	s := server{
+		Name: "x",
+		Server: map[string]any{
+			"command": "npx\x1b]52;c;ZXZpbA==\x07",
+			"args":    []any{"a\x1b[8m", map[string]any{"url\x1b[1A": "http://h\x1b[2K"}},
+			"port":    3,
+		},
+		Git: map[string]string{"user.name\x1b[2J": "dev\a"},
+	}
+	Value(&s)
+	args := s.Server["args"].([]any)
+	nested := args[1].(map[string]any)
+	if s.Server["command"] != "npx" || args[0] != "a" || nested["url"] != "http://h" || len(nested) != 1 || s.Server["port"] != 3 {
+		t.Errorf("Value left %#v", s.Server)
+	}
+	if s.Git["user.name"] != "dev" || len(s.Git) != 1 {
+		t.Errorf("Value left %#v", s.Git)
+	}
+}
+
+// Visible shows every control character and drops none; the Writer does the same on a
+// stream whose characters are split between writes.
+func TestVisible(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain\ttext\n":                  "plain\ttext\n",
+		"+hidden\x1b[1A\x1b[2K":          "+hidden^[[1A^[[2K",
+		"\x1b[8mconcealed\x1b[0m":        "^[[8mconcealed^[[0m",
+		"bell\a del\x7f cr\r":            "bell^G del^? cr^M",
+		"c1 \u009b31m bidi \u202eevil":   "c1 <U+009B>31m bidi <U+202E>evil",
+		"bad \xff utf-8, good é":         "bad \uFFFD utf-8, good é",
+		"osc 52 \x1b]52;c;ZXZpbA==\x07.": "osc 52 ^[]52;c;ZXZpbA==^G.",
+	} {
+		if got := Visible(in); got != want {
+			t.Errorf("Visible(%q) = %q, want %q", in, got, want)
+		}
+	}
+	var out strings.Builder
+	w := NewWriter(&out)
+	for _, chunk := range [][]byte{[]byte("é is \xc3"), []byte("\xa9, \x1b"), []byte("[2K\xe2\x80"), []byte("\xae end\xc3")} {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "é is é, ^[[2K<U+202E> end\uFFFD"; out.String() != want {
+		t.Errorf("Writer wrote %q, want %q", out.String(), want)
+	}
+}
