@@ -21,6 +21,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -420,6 +421,9 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 		s.Environment["MAGENTS_GATEWAY_STATE"] = ptr(fleet.EgressSocketMount + "/" + fleet.GatewayStateFile)
 		if f.HasBudgets() {
 			s.Environment["MAGENTS_GATEWAY_BUDGETS"] = ptr(string(gatewayBudgets(f)))
+		}
+		if len(f.GatewayAllow) > 0 {
+			s.Environment[agentenv.GatewayAllow] = ptr(gatewaypolicy.Allowed(f.GatewayAllow).String())
 		}
 	}
 	s.Networks = map[string]*types.ServiceNetworkConfig{EgressNetwork: nil}

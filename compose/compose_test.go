@@ -28,6 +28,7 @@ func TestRenderGolden(t *testing.T) {
 		"gateway-budgets": func() *fleet.Fleet {
 			f := testFleet(2)
 			f.Credential, f.BudgetUSD, f.FleetBudgetUSD = "ANTHROPIC_AUTH_TOKEN", 5, 12.5
+			f.GatewayAllow = []string{"web_search", "files-api-2025-04-14"}
 			return f
 		},
 		"oauth-no-gateway": func() *fleet.Fleet { f := testFleet(1); f.Credential = "CLAUDE_CODE_OAUTH_TOKEN"; return f },
@@ -155,7 +156,7 @@ func TestStackGolden(t *testing.T) {
 		},
 		"stack-gateway": func() *fleet.Fleet {
 			f := testFleet(2)
-			f.BudgetUSD = 5
+			f.BudgetUSD, f.GatewayAllow = 5, []string{"web_search"}
 			return f
 		},
 		"stack-three-agents": func() *fleet.Fleet {

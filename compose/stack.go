@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
@@ -286,6 +287,9 @@ func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]
 		env["MAGENTS_GATEWAY_STATE"] = ptr(state + "/" + fleet.GatewayStateFile)
 		if f.HasBudgets() {
 			env["MAGENTS_GATEWAY_BUDGETS"] = ptr(string(gatewayBudgets(f)))
+		}
+		if len(f.GatewayAllow) > 0 {
+			env[agentenv.GatewayAllow] = ptr(gatewaypolicy.Allowed(f.GatewayAllow).String())
 		}
 		secrets = append(secrets, own(StackSecretKey))
 	}

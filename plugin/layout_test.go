@@ -10,7 +10,8 @@ import (
 // layers are the module's packages lowest first, as the README's layout lists them: a
 // package imports only packages of earlier layers.
 var layers = [][]string{
-	{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage", "images/supervisor/workqueue", "images/supervisor/agenttoken"},
+	{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage", "images/supervisor/workqueue", "images/supervisor/agenttoken",
+		"images/supervisor/gatewaypolicy"},
 	{"images/supervisor"},
 	{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
 		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest",

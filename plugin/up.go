@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,7 @@ type upOptions struct {
 	authCheck      bool
 	budgetUSD      float64
 	fleetBudgetUSD float64
+	gatewayAllow   []string
 	isolation      string
 	base           string
 	includes       []string
@@ -129,6 +131,7 @@ agent's config volume is kept when it is removed (see 'docker magents ps --volum
 	flags.BoolVar(&opts.authCheck, "auth-check", false, "Have each agent check its credential with the model API at every Claude start (shows auth-rejected at once)")
 	flags.Float64Var(&opts.budgetUSD, "budget-usd", 0, "Each agent's spending limit in US dollars, enforced by the model gateway (0: none)")
 	flags.Float64Var(&opts.fleetBudgetUSD, "fleet-budget-usd", 0, "The whole fleet's spending limit in US dollars, enforced by the model gateway (0: none)")
+	flags.StringArrayVar(&opts.gatewayAllow, "gateway-allow", nil, "A server tool, request field or anthropic-beta the model gateway relays besides its own list: web_search, web_fetch, code_execution, mcp_servers, or a beta in full (repeat; --gateway-allow '' clears)")
 	flags.StringVar(&opts.apiKeyFile, "api-key-file", "", `Give the agents the API key in this file ("-": stdin); overrides the stored one and the environment`)
 	flags.StringVar(&opts.oauthTokenFile, "oauth-token-file", "", `Give the agents the token (from 'claude setup-token') in this file ("-": stdin)`)
 	return cmd
@@ -354,6 +357,9 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	if flags.Changed("fleet-budget-usd") {
 		f.FleetBudgetUSD = opts.fleetBudgetUSD
+	}
+	if flags.Changed("gateway-allow") {
+		f.GatewayAllow = slices.DeleteFunc(slices.Clone(opts.gatewayAllow), func(s string) bool { return s == "" })
 	}
 	if flags.Changed("headless") {
 		f.Headless = opts.headless

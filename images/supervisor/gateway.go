@@ -22,7 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 )
 
@@ -56,6 +58,8 @@ type modelGateway struct {
 	metrics   gatewayMetrics
 	// denied: the fleet keeps its agents from the model (up --allow-model-endpoint=false).
 	denied bool
+	// allowed: the optional server tools, fields and betas the fleet lets through.
+	allowed gatewaypolicy.Allowed
 	// buffered is the bytes of requests held now.
 	buffered atomic.Int64
 	// task names the queue's task an agent works on (its usage is counted for it too), and
@@ -172,6 +176,19 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		g.metrics.count(agent, http.StatusServiceUnavailable)
 		apiError(w, 529, "overloaded_error", "docker-magents model gateway: too many requests in flight; try again")
 		return
+	}
+	// What the gateway could not meter or contain is not sent at all.
+	if refusal := gatewaypolicy.Check(r.Header, body, g.allowed); refusal != nil {
+		g.metrics.count(agent, http.StatusForbidden)
+		apiError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: "+refusal.Error())
+		return
+	}
+	if metered {
+		if model := modelusage.ReadModel(body); !modelusage.Known(model) {
+			g.metrics.count(agent, http.StatusBadRequest)
+			apiError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("docker-magents model gateway: the model %q is not in the gateway's price table (%s), so what it spends could not be counted against budgets: use a model the table lists (the README's price table shows them)", model, modelusage.PricesSource()))
+			return
+		}
 	}
 	name, value, err := g.credential()
 	if err != nil {
@@ -321,7 +338,8 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 		}
 	}
 	g := &modelGateway{
-		task: func(string) string { return "" }, overBudget: func(string, string) {},
+		allowed: gatewaypolicy.Parse(getenv(agentenv.GatewayAllow)),
+		task:    func(string) string { return "" }, overBudget: func(string, string) {},
 		upstream: up, key: key, retries: 3, retryBase: time.Second, retryMax: time.Minute,
 		transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, ResponseHeaderTimeout: 10 * time.Minute,
 			IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 64},

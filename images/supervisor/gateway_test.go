@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 )
 
@@ -256,6 +257,45 @@ func TestGatewayRelaysTheMessagesAPIOnly(t *testing.T) {
 	}
 	if n := len(double.requests()); n != 0 {
 		t.Errorf("%d refused requests reached upstream", n)
+	}
+}
+
+// The gateway relays only what it can meter and contain: a server tool that acts from
+// Anthropic's servers, the MCP connector, an unknown beta and a model the price table
+// does not know never reach the API, and the refusal says what allows it; what the fleet
+// allows by name goes through.
+func TestGatewayRelaysOnlyWhatItCanMeter(t *testing.T) {
+	g, agent, _, double := testGateway(t, modelusage.Budgets{}, nil)
+	token := agenttoken.Of(g.key, "agent-1")
+	send := func(beta, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:3128/v1/messages", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if beta != "" {
+			req.Header.Set("anthropic-beta", beta)
+		}
+		return do(t, agent, req)
+	}
+	for _, c := range []struct{ beta, body, want string }{
+		{"", `{"model":"claude-sonnet-4-5","tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]}`, "--gateway-allow web_fetch"},
+		{"", `{"model":"claude-sonnet-4-5","mcp_servers":[{"type":"url","url":"https://x.example/mcp","name":"x"}]}`, "--gateway-allow mcp_servers"},
+		{"claude-code-20250219,files-api-2025-04-14", `{"model":"claude-sonnet-4-5"}`, "--gateway-allow files-api-2025-04-14"},
+		{"", `{"model":"gpt-free-lunch"}`, `the model \"gpt-free-lunch\" is not in the gateway's price table`},
+		{"", `{"messages":[]}`, `the model \"\" is not in the gateway's price table`},
+	} {
+		code, body := send(c.beta, c.body)
+		if code/100 != 4 || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s: %d %s", c.beta, c.body, code, body)
+		}
+	}
+	if n := len(double.requests()); n != 0 {
+		t.Errorf("%d refused requests reached upstream", n)
+	}
+	g.allowed = gatewaypolicy.Allowed{"web_search"}
+	if code, body := send("claude-code-20250219", `{"model":"claude-sonnet-4-5","tools":[{"type":"web_search_20250305","name":"web_search"}]}`); code != http.StatusOK {
+		t.Errorf("an allowed web search: %d %s", code, body)
+	}
+	if n := len(double.requests()); n != 1 {
+		t.Errorf("%d requests reached upstream, want the allowed one", n)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/auth"
@@ -122,7 +123,7 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		"Gateway": o.Gateway != nil, "GatewayRelays": o.Gateway != nil && o.Gateway.Relays,
 		"GatewayName": K8sGatewayName(f.Project), "GatewayPort": K8sGatewayPort, "MetricsPort": K8sMetricsPort,
 		"GatewayURL": fmt.Sprintf("http://%s:%d", K8sGatewayName(f.Project), K8sGatewayPort),
-		"AgentNames": strings.Join(f.AgentNames(), ","), "Budgets": "",
+		"AgentNames": strings.Join(f.AgentNames(), ","), "Budgets": "", "GatewayAllow": gatewaypolicy.Allowed(f.GatewayAllow).String(),
 	}
 	if o.Gateway != nil {
 		var toks []tokenEntry

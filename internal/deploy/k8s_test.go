@@ -39,7 +39,7 @@ func TestK8sGolden(t *testing.T) {
 		// An API key, which the fleet's gateway relays: the agents hold their tokens alone.
 		"k8s-gateway": {f: func() *fleet.Fleet {
 			f := testFleet(2)
-			f.BudgetUSD = 5
+			f.BudgetUSD, f.GatewayAllow = 5, []string{"web_search"}
 			return f
 		}(), opts: K8sOptions{Env: env, Gateway: &K8sGateway{
 			Key: "0123456789abcdef0123456789abcdef", Relays: true,
@@ -122,7 +122,7 @@ func TestK8sGolden(t *testing.T) {
 			for _, e := range g.Env {
 				genv[e.Name] = e.Value
 			}
-			if genv["ANTHROPIC_API_KEY_FILE"] == "" || genv["MAGENTS_AGENTS"] != "agent-1,agent-2" || genv["MAGENTS_GATEWAY_BUDGETS"] != `{"agent_usd":5}` ||
+			if genv["ANTHROPIC_API_KEY_FILE"] == "" || genv["MAGENTS_AGENTS"] != "agent-1,agent-2" || genv["MAGENTS_GATEWAY_BUDGETS"] != `{"agent_usd":5}` || genv["MAGENTS_GATEWAY_ALLOW"] != "web_search" ||
 				dep.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType || *dep.Spec.Template.Spec.AutomountServiceAccountToken {
 				t.Errorf("gateway: env %v, strategy %s", genv, dep.Spec.Strategy.Type)
 			}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
 )
 
 const (
@@ -94,6 +95,9 @@ type Fleet struct {
 	// docker magents budget set changes them in the running gateway only.
 	BudgetUSD      float64 `yaml:"budget_usd,omitempty"`
 	FleetBudgetUSD float64 `yaml:"fleet_budget_usd,omitempty"`
+	// GatewayAllow names the server tools, request fields and betas the model gateway
+	// relays besides its own list (up --gateway-allow; gatewaypolicy).
+	GatewayAllow []string `yaml:"gateway_allow,omitempty"`
 	// AuthCheck has each agent ask the model API whether it takes the credential at every
 	// Claude start (a free request), so a refused one shows as auth-rejected at once.
 	AuthCheck bool `yaml:"auth_check,omitempty"`
@@ -441,6 +445,11 @@ func (f *Fleet) Validate() error {
 	}
 	if f.BudgetUSD < 0 || f.FleetBudgetUSD < 0 {
 		errs = append(errs, errors.New("invalid budget: give 0 (none) or more US dollars"))
+	}
+	for _, name := range f.GatewayAllow {
+		if err := gatewaypolicy.Validate(name); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if f.ReadOnlyRootfs && f.Config.hasFiles() {
 		errs = append(errs, errors.New("--read-only-rootfs and a shared agent config (--claude-md, --settings, --mcp, --commands) do not go together: compose copies the config into each container, which a read-only root refuses; drop one of them"))

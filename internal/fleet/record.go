@@ -113,6 +113,7 @@ func (f *Fleet) Privileged() map[string]string {
 		"egress":               f.Egress,
 		"allow":                strings.Join(f.Allow, ","),
 		"allow-model-endpoint": strconv.FormatBool(!f.DenyModelEndpoint),
+		"gateway-allow":        strings.Join(f.GatewayAllow, ","),
 		"isolation":            f.Isolation,
 		"include":              strings.Join(f.Includes, ","),
 		"claude-md":            f.Config.ClaudeMD,

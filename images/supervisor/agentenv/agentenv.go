@@ -19,4 +19,7 @@ const (
 	AgentAddr     = "MAGENTS_AGENT_ADDR"     // the gateway's: where it serves the agents
 	AgentNames    = "MAGENTS_AGENTS"         // the gateway's: the agents' names, by commas
 	MetricsAddr   = "MAGENTS_METRICS_ADDR"   // the gateway's: where it serves /metrics alone
+	// The gateway's: the optional server tools, request fields and betas it relays, by
+	// commas (gatewaypolicy.Allowed).
+	GatewayAllow = "MAGENTS_GATEWAY_ALLOW"
 )

@@ -16,12 +16,16 @@ import (
 // Usage is tokens by kind as the Messages API's usage blocks report them, the requests
 // that reported them, and their cost in US dollars at the table's prices.
 type Usage struct {
-	Requests                 int     `json:"requests"`
-	InputTokens              int     `json:"input_tokens"`
-	OutputTokens             int     `json:"output_tokens"`
-	CacheCreationInputTokens int     `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     int     `json:"cache_read_input_tokens"`
-	CostUSD                  float64 `json:"cost_usd"`
+	Requests                 int `json:"requests"`
+	InputTokens              int `json:"input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	// Of the cache writes, those kept an hour (priced higher than the 5-minute ones).
+	CacheCreation1hInputTokens int `json:"cache_creation_1h_input_tokens,omitempty"`
+	// Server tools used: web searches are charged by the search.
+	WebSearchRequests int     `json:"web_search_requests,omitempty"`
+	CostUSD           float64 `json:"cost_usd"`
 	// Unpriced: some of these tokens were of a model the price table does not know, and
 	// count nothing in CostUSD.
 	Unpriced bool `json:"unpriced,omitempty"`
@@ -39,6 +43,8 @@ func (u *Usage) Add(v Usage) {
 	u.OutputTokens += v.OutputTokens
 	u.CacheCreationInputTokens += v.CacheCreationInputTokens
 	u.CacheReadInputTokens += v.CacheReadInputTokens
+	u.CacheCreation1hInputTokens += v.CacheCreation1hInputTokens
+	u.WebSearchRequests += v.WebSearchRequests
 	u.CostUSD += v.CostUSD
 	u.Unpriced = u.Unpriced || v.Unpriced
 }
@@ -50,30 +56,65 @@ func (u *Usage) Sub(v Usage) {
 	u.OutputTokens -= v.OutputTokens
 	u.CacheCreationInputTokens -= v.CacheCreationInputTokens
 	u.CacheReadInputTokens -= v.CacheReadInputTokens
+	u.CacheCreation1hInputTokens -= v.CacheCreation1hInputTokens
+	u.WebSearchRequests -= v.WebSearchRequests
 	u.CostUSD -= v.CostUSD
 }
 
 // Price is a model's price per million tokens of each kind.
 type Price struct {
-	Prefix     string  `json:"prefix"`
-	Input      float64 `json:"input"`
-	Output     float64 `json:"output"`
-	CacheWrite float64 `json:"cache_write"`
-	CacheRead  float64 `json:"cache_read"`
+	Prefix string `json:"prefix"`
+	Rates
+	// LongContext: the rates of a request of more than Threshold input tokens, where the
+	// model has such pricing.
+	LongContext *struct {
+		Threshold int `json:"threshold"`
+		Rates
+	} `json:"long_context,omitempty"`
+}
+
+// Rates are prices per million tokens of each kind.
+type Rates struct {
+	Input        float64 `json:"input"`
+	Output       float64 `json:"output"`
+	CacheWrite   float64 `json:"cache_write"`    // kept 5 minutes
+	CacheWrite1h float64 `json:"cache_write_1h"` // kept an hour
+	CacheRead    float64 `json:"cache_read"`
 }
 
 //go:embed prices.json
 var pricesJSON []byte
 
-var prices = sync.OnceValue(func() []Price {
-	var table struct {
-		Models []Price `json:"models"`
-	}
-	if err := json.Unmarshal(pricesJSON, &table); err != nil {
+// priceTable is prices.json: where its figures come from, when they were checked, and
+// the price of each model family.
+type priceTable struct {
+	Source    string  `json:"source"`
+	Checked   string  `json:"checked"`
+	WebSearch float64 `json:"web_search_per_request"`
+	Models    []Price `json:"models"`
+}
+
+var table = sync.OnceValue(func() priceTable {
+	var t priceTable
+	if err := json.Unmarshal(pricesJSON, &t); err != nil {
 		panic("modelusage: prices.json: " + err.Error()) // a test reads it
 	}
-	return table.Models
+	return t
 })
+
+func prices() []Price { return table().Models }
+
+// PricesSource says where the price table's figures come from and when they were checked.
+func PricesSource() string {
+	return table().Source + ", checked " + table().Checked
+}
+
+// Known reports whether the price table prices model: the gateway relays no other, so
+// that nothing it relays is counted as free.
+func Known(model string) bool {
+	_, ok := PriceOf(model)
+	return model != "" && ok
+}
 
 // PriceOf is the price of model: the table's entry with the longest prefix of its name.
 func PriceOf(model string) (Price, bool) {
@@ -94,8 +135,15 @@ func Priced(model string, u Usage) Usage {
 		u.Unpriced = u.Tokens() > 0
 		return u
 	}
-	cost := (float64(u.InputTokens)*p.Input + float64(u.OutputTokens)*p.Output +
-		float64(u.CacheCreationInputTokens)*p.CacheWrite + float64(u.CacheReadInputTokens)*p.CacheRead) / 1e6
+	r := p.Rates
+	if l := p.LongContext; l != nil && u.InputTokens+u.CacheCreationInputTokens+u.CacheReadInputTokens > l.Threshold {
+		r = l.Rates
+	}
+	write1h := min(u.CacheCreation1hInputTokens, u.CacheCreationInputTokens)
+	cost := (float64(u.InputTokens)*r.Input + float64(u.OutputTokens)*r.Output +
+		float64(u.CacheCreationInputTokens-write1h)*r.CacheWrite + float64(write1h)*r.CacheWrite1h +
+		float64(u.CacheReadInputTokens)*r.CacheRead) / 1e6
+	cost += float64(u.WebSearchRequests) * table().WebSearch
 	// Whole millionths of a dollar: sums stay exact enough to compare with a budget.
 	u.CostUSD = math.Round(cost*1e6) / 1e6
 	return u
@@ -107,6 +155,12 @@ type apiUsage struct {
 	OutputTokens             *int `json:"output_tokens"`
 	CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
+	CacheCreation            *struct {
+		Ephemeral1h *int `json:"ephemeral_1h_input_tokens"`
+	} `json:"cache_creation"`
+	ServerToolUse *struct {
+		WebSearchRequests *int `json:"web_search_requests"`
+	} `json:"server_tool_use"`
 }
 
 // merge takes what block says: message_delta's counts are totals so far, so a count given
@@ -124,6 +178,12 @@ func (u *Usage) merge(b *apiUsage) {
 	set(&u.OutputTokens, b.OutputTokens)
 	set(&u.CacheCreationInputTokens, b.CacheCreationInputTokens)
 	set(&u.CacheReadInputTokens, b.CacheReadInputTokens)
+	if b.CacheCreation != nil {
+		set(&u.CacheCreation1hInputTokens, b.CacheCreation.Ephemeral1h)
+	}
+	if b.ServerToolUse != nil {
+		set(&u.WebSearchRequests, b.ServerToolUse.WebSearchRequests)
+	}
 }
 
 // Meter reads a Messages API response body as it passes (Write it every byte, in order)

@@ -135,3 +135,32 @@ func TestBudgets(t *testing.T) {
 		t.Fatalf("a start with other limits keeps the old ones: %+v", again.Budgets())
 	}
 }
+
+// What the API charges beyond plain tokens is counted: cache writes kept an hour at
+// their own rate, a long request at the long-context rates, web searches by the search.
+func TestPricedBeyondPlainTokens(t *testing.T) {
+	m := NewMeter("text/event-stream")
+	m.Write([]byte(`data: {"type":"message_start","message":{"model":"claude-sonnet-4-5","usage":{"input_tokens":1000,"output_tokens":1,` +
+		`"cache_creation_input_tokens":3000,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"cache_read_input_tokens":0}}}` + "\n\n" +
+		`data: {"type":"message_delta","usage":{"output_tokens":100,"server_tool_use":{"web_search_requests":3}}}` + "\n\n"))
+	_, u, ok := m.Result()
+	// 1000×3 + 100×15 + 1000×3.75 + 2000×6 millionths, and 3 searches at a cent.
+	if !ok || u.CacheCreation1hInputTokens != 2000 || u.WebSearchRequests != 3 || u.CostUSD != 0.05025 {
+		t.Errorf("usage %+v", u)
+	}
+	long := Priced("claude-sonnet-4-5", Usage{InputTokens: 150000, CacheReadInputTokens: 60000, OutputTokens: 1000})
+	// Over 200000 input tokens in all: 150000×6 + 60000×0.6 + 1000×22.5 millionths.
+	if long.CostUSD != 0.9585 {
+		t.Errorf("a long-context request costs %v", long.CostUSD)
+	}
+	short := Priced("claude-sonnet-4-5", Usage{InputTokens: 150000, CacheReadInputTokens: 50000, OutputTokens: 1000})
+	if short.CostUSD != 0.48 {
+		t.Errorf("a request of 200000 input tokens costs %v", short.CostUSD)
+	}
+	if Known("gpt-free-lunch") || Known("") || !Known("claude-opus-5-5") || !Known("claude-haiku-4-5") {
+		t.Error("Known does not follow the price table")
+	}
+	if !strings.Contains(PricesSource(), "docs.anthropic.com") || !strings.Contains(PricesSource(), "checked 20") {
+		t.Errorf("PricesSource() = %q", PricesSource())
+	}
+}
