@@ -21,12 +21,40 @@ import (
 )
 
 // dashboardServer is a running docker magents dashboard: the address it printed (with its
-// token), its base URL and the token.
-type dashboardServer struct{ addr, base, token string }
+// token), its base URL and the token; and the session the test's own requests carry,
+// which the first of them trades the token for (it works once).
+type dashboardServer struct {
+	addr, base, token string
+	once              sync.Once
+	cookie            *http.Cookie
+}
+
+// session is the test's session of the dashboard, the token traded for it on first use
+// as a browser's first load trades it.
+func (d *dashboardServer) session(t *testing.T) *http.Cookie {
+	t.Helper()
+	d.once.Do(func() {
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Get(d.addr)
+		if err != nil {
+			return
+		}
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if strings.HasPrefix(c.Name, "magents_dashboard_") {
+				d.cookie = c
+			}
+		}
+	})
+	if d.cookie == nil {
+		t.Fatalf("the dashboard at %s gave no session for its token", d.base)
+	}
+	return d.cookie
+}
 
 // startDashboard runs docker magents -p PROJECT dashboard FLAGS... in dir, with env added
 // to the test's, until the test ends.
-func startDashboard(t *testing.T, dir string, env []string, project string, flags ...string) dashboardServer {
+func startDashboard(t *testing.T, dir string, env []string, project string, flags ...string) *dashboardServer {
 	t.Helper()
 	cmd := exec.Command("docker", append([]string{"magents", "-p", project, "dashboard", "--interval", "300ms"}, flags...)...)
 	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
@@ -49,7 +77,7 @@ func startDashboard(t *testing.T, dir string, env []string, project string, flag
 	if addr == "" {
 		t.Fatalf("dashboard printed %q", line)
 	}
-	return dashboardServer{addr: addr, base: addr[:strings.Index(addr, "/?")], token: addr[strings.Index(addr, "token=")+len("token="):]}
+	return &dashboardServer{addr: addr, base: addr[:strings.Index(addr, "/?")], token: addr[strings.Index(addr, "token=")+len("token="):]}
 }
 
 // dashboardAgent is what the dashboard's report says of an agent.
@@ -72,10 +100,10 @@ type dashboardReport struct {
 }
 
 // fleet is the dashboard's latest report, as /api/fleet serves it to the page.
-func (d dashboardServer) fleet(t *testing.T) dashboardReport {
+func (d *dashboardServer) fleet(t *testing.T) dashboardReport {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, d.base+"/api/fleet", nil)
-	req.AddCookie(&http.Cookie{Name: "magents_dashboard", Value: d.token})
+	req.AddCookie(d.session(t))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +121,7 @@ func (d dashboardServer) fleet(t *testing.T) dashboardReport {
 
 // waitFleet waits until the dashboard's report satisfies ok, and returns it; when it does
 // not in time, the test fails with the report and what explain says.
-func (d dashboardServer) waitFleet(t *testing.T, timeout time.Duration, ok func(dashboardReport) bool, explain func() string) dashboardReport {
+func (d *dashboardServer) waitFleet(t *testing.T, timeout time.Duration, ok func(dashboardReport) bool, explain func() string) dashboardReport {
 	t.Helper()
 	var rep dashboardReport
 	// explain is asked once, when the wait fails: waitFor's t.Fatalf runs this on its way out.
@@ -114,11 +142,12 @@ func (d dashboardServer) waitFleet(t *testing.T, timeout time.Duration, ok func(
 // terminal opens agent's terminal as the page does (a websocket from the dashboard's own
 // origin, its size sent first), types keys when given, and waits until the screen's text
 // (escapes read as a terminal would) shows want; it returns that text.
-func (d dashboardServer) terminal(t *testing.T, agent, keys, want string, timeout time.Duration) string {
+func (d *dashboardServer) terminal(t *testing.T, agent, keys, want string, timeout time.Duration) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	header := http.Header{"Origin": {d.base}, "Cookie": {"magents_dashboard=" + d.token}}
+	c := d.session(t)
+	header := http.Header{"Origin": {d.base}, "Cookie": {c.Name + "=" + c.Value}}
 	ws, _, err := websocket.Dial(ctx, strings.Replace(d.base, "http://", "ws://", 1)+"/api/terminal/"+agent, &websocket.DialOptions{HTTPHeader: header})
 	if err != nil {
 		t.Fatalf("opening %s's terminal: %v", agent, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"gotest.tools/v3/icmd"
 
@@ -87,7 +88,7 @@ func TestDashboard(t *testing.T) {
 		}
 		if c.origin != "" {
 			req.Header.Set("Origin", c.origin)
-			req.AddCookie(&http.Cookie{Name: "magents_dashboard", Value: strings.Split(addr, "token=")[1]})
+			req.AddCookie(dash.session(t))
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -109,6 +110,19 @@ func TestDashboard(t *testing.T) {
 	defer cancel()
 	row := func(agent, state string) chromedp.CSS {
 		return chromedp.CSS(fmt.Sprintf(`tr[data-agent=%q] td.state-%s`, agent, state))
+	}
+	// The token works once, and the test's own requests traded it: the browser is given
+	// that session, as the browser that first opened the address would have it, and
+	// opening the printed address again takes it to the page.
+	session := dash.session(t)
+	if err := chromedp.Do(ctx); err != nil { // the browser, to set the cookie in
+		t.Fatalf("starting chromium: %v", err)
+	}
+	httpOnly := true
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{
+		Name: session.Name, Value: session.Value, URL: base + "/", HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteStrict,
+	}); err != nil {
+		t.Fatalf("giving the browser the session: %v", err)
 	}
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(addr),

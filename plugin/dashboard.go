@@ -420,7 +420,7 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	do := src.options
 	srv := &http.Server{Handler: dashboard.New(ln.Addr(), token, hub, do), ReadHeaderTimeout: 10 * time.Second}
 	url := dashboard.URL(ln.Addr(), token)
-	fmt.Fprintf(dockerCli.Out(), "Dashboard of %s: %s\n(interrupt to stop)\n", f.Project, url)
+	fmt.Fprintf(dockerCli.Out(), "Dashboard of %s: %s\n(the address works in one browser; interrupt to stop)\n", f.Project, url)
 	if opts.open {
 		if err := openBrowser(url); err != nil {
 			fmt.Fprintf(dockerCli.Err(), "Could not open a browser (%v): open the address above\n", err)

@@ -1,7 +1,10 @@
 // Package dashboard is the server of docker magents dashboard: one page, embedded in the
 // plugin, that shows a fleet live in a browser. It listens on loopback only, behind a
-// random token that the first load trades for an HttpOnly, SameSite=Strict cookie (the
-// token then leaves the address bar); it checks the Host header of every request (DNS
+// random single-use token that the first load trades for a session of its own, in an
+// HttpOnly, SameSite=Strict cookie named for the dashboard's port (the token then leaves
+// the address bar; cookies are not bound to a port, so another server on 127.0.0.1 the
+// browser visits gets a session id that dies with this dashboard, never the token, and
+// not another dashboard's under the same name); it checks the Host header of every request (DNS
 // rebinding) and the Origin of every request that changes anything; everything else gets
 // 403. What agents wrote is data: the page renders it as text, under a Content-Security-
 // Policy that allows no inline script. Every open tab reads the one status Hub, never the
@@ -15,18 +18,20 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 //go:embed assets
 var assets embed.FS
 
-// CookieName is the cookie that carries the token once the page has loaded.
-const CookieName = "magents_dashboard"
+// CookieName is the cookie that carries a session of the dashboard on port.
+func CookieName(port string) string { return "magents_dashboard_" + port }
 
 // ContentSecurityPolicy is every answer's: scripts and connections from the dashboard
 // itself only, no inline script, no frame, no plugin.
@@ -47,11 +52,16 @@ func NewToken() (string, error) {
 
 // Server serves the dashboard of one fleet.
 type Server struct {
-	token   string
-	hosts   map[string]bool // Host headers taken: 127.0.0.1:PORT, localhost:PORT
-	origins map[string]bool // Origins taken for what changes anything
-	hub     *Hub
-	mux     *http.ServeMux
+	cookie string // CookieName of its port
+	// mu guards the token, which one load trades for a session (then it is spent), and
+	// the sessions, which end with the process.
+	mu       sync.Mutex
+	token    string
+	sessions map[string]bool
+	hosts    map[string]bool // Host headers taken: 127.0.0.1:PORT, localhost:PORT
+	origins  map[string]bool // Origins taken for what changes anything
+	hub      *Hub
+	mux      *http.ServeMux
 }
 
 // Queue is what the page may do to the fleet's work queue; each returns the task as it
@@ -84,7 +94,8 @@ type Options struct {
 func New(addr net.Addr, token string, hub *Hub, o Options) *Server {
 	queue := o.Queue
 	_, port, _ := net.SplitHostPort(addr.String())
-	s := &Server{token: token, hub: hub, hosts: map[string]bool{}, origins: map[string]bool{}, mux: http.NewServeMux()}
+	s := &Server{cookie: CookieName(port), token: token, sessions: map[string]bool{}, hub: hub,
+		hosts: map[string]bool{}, origins: map[string]bool{}, mux: http.NewServeMux()}
 	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
 		s.hosts[h+":"+port] = true
 		s.origins["http://"+h+":"+port] = true
@@ -174,16 +185,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tok := r.URL.Query().Get("token"); tok != "" && r.URL.Path == "/" && r.Method == http.MethodGet {
-		if !s.valid(tok) {
-			http.Error(w, "docker magents dashboard: wrong token (use the address docker magents dashboard printed)", http.StatusForbidden)
-			return
+		// A browser that has its session already (the printed address opened again) just
+		// goes to the page.
+		if !s.hasSession(r) {
+			id, err := s.trade(tok)
+			if err != nil {
+				http.Error(w, "docker magents dashboard: "+err.Error(), http.StatusForbidden)
+				return
+			}
+			http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 		}
-		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 		http.Redirect(w, r, "/", http.StatusSeeOther) // the token leaves the address bar and history
 		return
 	}
-	c, err := r.Cookie(CookieName)
-	if err != nil || !s.valid(c.Value) {
+	if !s.hasSession(r) {
 		http.Error(w, "docker magents dashboard: open the address docker magents dashboard printed", http.StatusForbidden)
 		return
 	}
@@ -194,8 +209,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-func (s *Server) valid(tok string) bool {
-	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) == 1
+// trade spends the token for a new session's id.
+func (s *Server) trade(tok string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
+		return "", errors.New("this address is wrong or was opened already (its token works once): open the dashboard in the browser that opened it, or run docker magents dashboard again for a new address")
+	}
+	id, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	s.token = ""
+	s.sessions[id] = true
+	return id, nil
+}
+
+// hasSession reports whether r carries a session of this dashboard.
+func (s *Server) hasSession(r *http.Request) bool {
+	c, err := r.Cookie(s.cookie)
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[c.Value]
 }
 
 // changes reports whether r may change something, or opens a websocket: its Origin must

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,6 +51,27 @@ func serveRead(t *testing.T, token string, read func(context.Context) (any, erro
 	return srv.URL, token
 }
 
+var sessions sync.Map // base URL → *http.Cookie
+
+// session is a session of the dashboard at base: the first call trades its token (which
+// works once), later calls reuse the cookie it gave.
+func session(t *testing.T, base, token string) *http.Cookie {
+	t.Helper()
+	if c, ok := sessions.Load(base); ok {
+		return c.(*http.Cookie)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/?token="+token, nil)
+	resp := get(t, req)
+	for _, c := range resp.Cookies() {
+		if strings.HasPrefix(c.Name, "magents_dashboard_") {
+			sessions.Store(base, c)
+			return c
+		}
+	}
+	t.Fatalf("trading the token: %s, no session cookie", resp.Status)
+	return nil
+}
+
 // noRedirects is a client that shows redirects rather than following them.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
@@ -80,14 +102,33 @@ func TestTokenBecomesAStrictCookie(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("first load: %s, Location %q (the token must leave the address)", resp.Status, resp.Header.Get("Location"))
 	}
+	// A session of its own, never the token, in a cookie named for the dashboard's port
+	// (cookies are not bound to ports).
 	var cookie *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == CookieName {
+		if strings.HasPrefix(c.Name, "magents_dashboard_") {
 			cookie = c
 		}
 	}
-	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Value != token {
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Value == token || len(cookie.Value) != 64 ||
+		cookie.Name != CookieName(base[strings.LastIndex(base, ":")+1:]) {
 		t.Fatalf("cookie: %+v", cookie)
+	}
+	// The token works once: a second browser is refused; the one with the session goes to
+	// the page; the token as a cookie is nothing.
+	req, _ = http.NewRequest(http.MethodGet, base+"/?token="+token, nil)
+	if resp := get(t, req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the token's second use: %s", resp.Status)
+	}
+	req, _ = http.NewRequest(http.MethodGet, base+"/?token="+token, nil)
+	req.AddCookie(cookie)
+	if resp := get(t, req); resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 0 {
+		t.Errorf("the printed address opened again by the browser that has a session: %s %v", resp.Status, resp.Cookies())
+	}
+	req, _ = http.NewRequest(http.MethodGet, base+"/api/fleet", nil)
+	req.AddCookie(&http.Cookie{Name: cookie.Name, Value: token})
+	if resp := get(t, req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the token as a cookie: %s", resp.Status)
 	}
 	req, _ = http.NewRequest(http.MethodGet, base+"/", nil)
 	req.AddCookie(cookie)
@@ -118,7 +159,7 @@ func TestTokenBecomesAStrictCookie(t *testing.T) {
 
 func TestHostAndOriginAreChecked(t *testing.T) {
 	base, token := serve(t, fleetReport)
-	cookie := &http.Cookie{Name: CookieName, Value: token}
+	cookie := session(t, base, token)
 	// DNS rebinding: another name for loopback is not this dashboard, cookie or not.
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/fleet", nil)
 	req.Host = "evil.example:" + strings.Split(base, ":")[2]
@@ -162,7 +203,7 @@ func TestTabsShareOneReader(t *testing.T) {
 	events := make(chan string, 100)
 	for range 5 {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events", nil)
-		req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+		req.AddCookie(session(t, base, token))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -209,7 +250,7 @@ func TestThePageWarmsTheReaderAndLaterTabsReadAnew(t *testing.T) {
 		return map[string]any{"Read": reads.Add(1)}, nil
 	})
 	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
-	req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+	req.AddCookie(session(t, base, token))
 	if resp := get(t, req); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /: %s", resp.Status)
 	}
@@ -224,7 +265,7 @@ func TestThePageWarmsTheReaderAndLaterTabsReadAnew(t *testing.T) {
 		t.Fatal("the reads go on with no tab open")
 	}
 	req, _ = http.NewRequest(http.MethodGet, base+"/api/fleet", nil)
-	req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+	req.AddCookie(session(t, base, token))
 	var got struct{ Report struct{ Read int64 } }
 	if err := json.NewDecoder(get(t, req).Body).Decode(&got); err != nil {
 		t.Fatal(err)
@@ -257,7 +298,7 @@ func TestQueueChangesNeedTheDashboardsOrigin(t *testing.T) {
 	base, token := serveWith(t, fleetReport, q, nil)
 	post := func(path, body, origin string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
-		req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+		req.AddCookie(session(t, base, token))
 		if origin != "" {
 			req.Header.Set("Origin", origin)
 		}
@@ -305,7 +346,7 @@ func TestDiffIsTextAndMergeNeedsTheOrigin(t *testing.T) {
 	base, token := serveWith(t, fleetReport, nil, work)
 	do := func(method, path, origin string) (*http.Response, string) {
 		req, _ := http.NewRequest(method, base+path, nil)
-		req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+		req.AddCookie(session(t, base, token))
 		if origin != "" {
 			req.Header.Set("Origin", origin)
 		}

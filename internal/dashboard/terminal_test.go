@@ -69,7 +69,8 @@ func TestTerminalOverWebsocket(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	dial := func(path, origin string) (*websocket.Conn, *http.Response, error) {
-		h := http.Header{"Cookie": {CookieName + "=" + token}}
+		c := session(t, base, token)
+		h := http.Header{"Cookie": {c.Name + "=" + c.Value}}
 		if origin != "" {
 			h.Set("Origin", origin)
 		}
