@@ -369,7 +369,9 @@ func gitState(t *testing.T, git func(...string) string, gitDir string) map[strin
 // hooks, filter, textconv, diff and merge drivers, pager, includeIf, the .git file and
 // commondir pointed at a repository the agent made) never runs on the host, through all
 // of docker magents' commands and the developer's own git in the checkout. A branch with
-// a committed .gitattributes driver or a symlink out of the tree is not merged.
+// a committed .gitattributes driver, a symlink out of the tree (directly, or through the
+// tree's other links), one into .git, a .GitModules or a changed .magentsinclude is not
+// merged.
 func TestEscapeWorktreeGit(t *testing.T) {
 	parallelSuite(t)
 	e := newFleetEnv(t, time.Now().Format("150405.000")).inProject("escgit")
@@ -434,6 +436,17 @@ func TestEscapeWorktreeGit(t *testing.T) {
 		stage(t, a1, "includeIf", `printf '[core]\n\tfsmonitor = `+run("include-if")+`\n' > /workspace/.inc && git config 'includeIf.gitdir:/.path' /workspace/.inc && git config 'include.path' /workspace/.inc && echo STAGED`)
 		stage(t, a1, "a committed .gitattributes driver and a symlink out", `printf '* filter=evil diff=evil merge=evil\n' > .gitattributes && ln -sf /etc/shadow shadow.txt &&
 			echo work > work.txt && git add .gitattributes shadow.txt work.txt && git -c core.hooksPath=/dev/null commit -qm 'agent work' && git log -1 --format=%s | grep -q 'agent work' && echo STAGED`)
+		// Judged by effect, not by name: links that leave the tree only through another link
+		// or lead into .git, a .gitmodules spelt as a case-insensitive disk reads it, and a
+		// change to the include list the next up copies files by.
+		stage(t, a1, "links out through other links, and into .git", `ln -s . l2 && ln -s l2/l2/l2/l2/l2/l2/../../../../../../etc/passwd l1 &&
+			mkdir -p docs && ln -s ../.git/config docs/cfg && grep -q '^root:' l1 && git add l1 l2 docs/cfg &&
+			git -c core.hooksPath=/dev/null commit -qm 'links' && git log -1 --format=%s | grep -qx links && echo STAGED`)
+		stage(t, a1, "a .GitModules and a wider .magentsinclude", `printf '[submodule "x"]\n\tpath = x\n\turl = ../x\n\tupdate = !`+run("submodule")+`\n' > .GitModules &&
+			printf '.env\n*.pem\n' > .magentsinclude && git add .GitModules .magentsinclude &&
+			git -c core.hooksPath=/dev/null commit -qm 'settings' && git log -1 --format=%s | grep -qx settings && echo STAGED`)
+		stage(t, a1, "a file whose escapes hide a hunk from the review", `printf 'visible\n\033[1A\033[2Khidden\033[8m concealed\n' > review.txt &&
+			git add review.txt && git -c core.hooksPath=/dev/null commit -qm 'review' && grep -q "$(printf '\033')" review.txt && echo STAGED`)
 		// agent-2 points its .git at a repository it made, and gives that one commondir.
 		stage(t, a2, "the .git file and commondir", `git init -q --bare /workspace/.evil && git --git-dir=/workspace/.evil config core.fsmonitor '`+run("gitfile")+`; true' &&
 			mv /workspace/.git /workspace/.real && printf 'gitdir: /workspace/.evil\n' > /workspace/.git &&
@@ -446,12 +459,23 @@ func TestEscapeWorktreeGit(t *testing.T) {
 	e.magents("worktree", "ls").Assert(t, icmd.Expected{Out: "agent-2"})
 	e.magents("ps").Assert(t, icmd.Success)
 	e.magents("doctor").Assert(t, icmd.Success)
-	e.magents("diff", "agent-1").Assert(t, icmd.Expected{Out: "+work"})
+	diff := e.magents("diff", "agent-1")
+	diff.Assert(t, icmd.Expected{Out: "+work"})
+	escapeAttempts.Add(1)
+	if strings.ContainsAny(diff.Stdout(), "\x1b\u009b") || !strings.Contains(diff.Stdout(), "+^[[1A^[[2Khidden^[[8m concealed") {
+		escapesGot.Add(1)
+		t.Errorf("diff passed the agent's escape sequences to the terminal:\n%q", diff.Stdout())
+	}
 	res := e.magents("merge", "agent-1")
 	res.Assert(t, icmd.Expected{ExitCode: 1})
-	if !strings.Contains(res.Stderr(), ".gitattributes") || !strings.Contains(res.Stderr(), "shadow.txt -> /etc/shadow") {
-		t.Errorf("merge did not name the committed driver and symlink:\n%s", res.Stderr())
+	for _, want := range []string{".gitattributes", "shadow.txt -> /etc/shadow", "l1 -> l2/l2/l2/l2/l2/l2/../../../../../../etc/passwd",
+		"docs/cfg -> ../.git/config", ".GitModules", ".magentsinclude (up copies"} {
+		if !strings.Contains(res.Stderr(), want) {
+			t.Errorf("merge did not name %q:\n%s", want, res.Stderr())
+		}
 	}
+	// Naming the include list is not enough while the rest stands.
+	e.magents("merge", "--allow-change", ".magentsinclude", "agent-1").Assert(t, icmd.Expected{ExitCode: 1, Err: "l1 -> "})
 	e.magents("up").Assert(t, icmd.Success)
 	e.magents("config", "show").Assert(t, icmd.Success)
 	e.magents("down").Assert(t, icmd.Success)
@@ -460,7 +484,7 @@ func TestEscapeWorktreeGit(t *testing.T) {
 	if !strings.Contains(ls.Stdout(), "unreadable") {
 		t.Errorf("worktree ls does not say agent-2's clone is unreadable:\n%s", ls.Stdout())
 	}
-	e.magents("doctor", "agent-1").Assert(t, icmd.Expected{ExitCode: 1, Out: "2 unmerged commits on magents/agent-1"})
+	e.magents("doctor", "agent-1").Assert(t, icmd.Expected{ExitCode: 1, Out: "5 unmerged commits on magents/agent-1"})
 	e.magents("worktree", "prune").Assert(t, icmd.Expected{ExitCode: 1, Err: "kept"})
 	git("status")
 	git("log", "-1")

@@ -49,6 +49,40 @@ func TestModelGatewayMetersAndEnforcesBudgets(t *testing.T) {
 		}
 	}
 
+	// From inside an agent, as its user, with its own token: what the gateway cannot
+	// meter or contain is refused, and never reaches the API — a server tool that fetches
+	// for it, the MCP connector, an unknown beta, a model the price table lacks.
+	marker := "gateway-feature-" + nonce
+	for name, c := range map[string]struct{ beta, body, want string }{
+		"web fetch from Anthropic's servers": {"", `"tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]`, "--gateway-allow web_fetch"},
+		"the MCP connector":                  {"", `"mcp_servers":[{"type":"url","url":"https://evil.example/mcp","name":"x"}]`, "--gateway-allow mcp_servers"},
+		"an unknown beta":                    {"claude-code-20250219,files-api-2025-04-14", `"tools":[]`, "--gateway-allow files-api-2025-04-14"},
+		"an unpriced model":                  {"", `"model":"free-lunch-1"`, "not in the gateway's price table"},
+	} {
+		body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"` + marker + `"}],` + c.body + `}`
+		if strings.Contains(c.body, `"model"`) {
+			body = `{"max_tokens":10,"messages":[{"role":"user","content":"` + marker + `"}],` + c.body + `}`
+		}
+		beta := ""
+		if c.beta != "" {
+			beta = `anthropic-beta: ` + c.beta + `\r\n`
+		}
+		attempt(t, e.container("agent-2"), name, `bash -s <<'EOF'
+tok=$(cat "$MAGENTS_GATEWAY_TOKEN_FILE")
+body='`+body+`'
+exec 3<>/dev/tcp/127.0.0.1/3128
+printf 'POST /v1/messages HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer %s\r\n`+beta+`Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' "$tok" "${#body}" "$body" >&3
+resp=$(timeout 10 cat <&3)
+if printf '%s' "$resp" | head -n1 | grep -q ' 4[0-9][0-9] ' && printf '%s' "$resp" | grep -qF -- '`+c.want+`'; then echo REFUSED; else printf 'PLANTED\n%s\n' "$resp"; fi
+EOF`)
+	}
+	for _, r := range e.api.Requests() {
+		if r.Mentions(marker) {
+			escapesGot.Add(1)
+			t.Errorf("a refused request reached the API: %s", r.Header.Get("anthropic-beta"))
+		}
+	}
+
 	// agent-2 works once; agent-1 until its budget is spent: 0.12, 0.24, 0.36.
 	turn := func(agent, text string) {
 		t.Helper()
