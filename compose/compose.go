@@ -406,8 +406,9 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
 		Type: types.VolumeTypeBind, Source: fleet.GatewaySecretsRel, Target: fleet.GatewaySecretsMountPath, ReadOnly: true,
 	})
-	// A tmpfs for what the dispatcher pushes (the tasks' bundles, its own repository), and
-	// the fleet's git credentials to push with.
+	// A tmpfs for git's scratch files when the dispatcher pushes (the tasks' bundles and its
+	// own repository are on the state volume, on disk), and the fleet's git credentials to
+	// push with.
 	s.Tmpfs = types.StringList{"/tmp:size=1g"}
 	if f.Config.GitCredentials != "" {
 		s.Environment["MAGENTS_GIT_CREDENTIALS"] = ptr(fleet.SecretsMountPath + "/" + fleet.GitCredentialsFile)

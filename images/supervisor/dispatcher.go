@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +33,7 @@ type dispatcher struct {
 	now     func() time.Time
 	// Pushing a done task's branch (queue add --push): the fleet's git credentials (a
 	// file in git's store format) and where the agents' bundles and the dispatcher's own
-	// bare repository go (a tmpfs).
+	// bare repository go (beside the queue, on the state volume: disk, not memory).
 	gitCredentials string
 	pushDir        string
 	pushing        sync.Mutex // one push at a time
@@ -48,7 +49,7 @@ func newDispatcher(path string, key []byte) (*dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("work queue: %s is not a queue this supervisor reads (%v): move it away to start an empty one", path, err)
 	}
-	return &dispatcher{q: q, key: key, blocked: func(string) bool { return false }, now: time.Now, uploads: make(chan struct{}, 2)}, nil
+	return &dispatcher{q: q, key: key, blocked: func(string) bool { return false }, now: time.Now, uploads: make(chan struct{}, 4)}, nil
 }
 
 // run saves the queue after each change and fails tasks past their timeout, until ctx ends.
@@ -181,8 +182,30 @@ func (d *dispatcher) fromOperator(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// maxBundle bounds a task branch's bundle an agent hands over to be pushed.
-const maxBundle = 512 << 20
+// maxBundle bounds a task branch's bundle an agent hands over to be pushed; uploadIdle is
+// how long an upload may send nothing before it is dropped.
+const (
+	maxBundle = 512 << 20
+	bundleV2  = "# v2 git bundle\n"
+	bundleV3  = "# v3 git bundle\n"
+)
+
+var uploadIdle = 30 * time.Second // a variable for the tests
+
+// idleReader reads r, each read given until idle from its start (a server's read
+// deadline, moved on at every read): a body that trickles in gets all the time it needs,
+// one that stops is cut.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (i idleReader) Read(p []byte) (int, error) {
+	// A server that cannot set deadlines (a test's recorder) reads without.
+	_ = i.rc.SetReadDeadline(time.Now().Add(i.idle))
+	return i.r.Read(p)
+}
 
 // takeBundle keeps the bundle of the agent's task branch (?id=), to push once the task is
 // done: only for the agent's own task, and one that asked to be pushed.
@@ -193,11 +216,19 @@ func (d *dispatcher) takeBundle(w http.ResponseWriter, r *http.Request, agent st
 		http.Error(w, fmt.Sprintf("%s has no task %s to push", agent, id), http.StatusConflict)
 		return
 	}
-	// Two at a time in all (they go to a tmpfs, memory): the others wait.
+	// A few at a time in all (each holds a file open): the others wait. An upload that
+	// sends nothing for uploadIdle gives its place up, so slow ones cannot hold them all.
 	select {
 	case d.uploads <- struct{}{}:
 		defer func() { <-d.uploads }()
 	case <-r.Context().Done():
+		return
+	}
+	body := bufio.NewReader(idleReader{r.Body, http.NewResponseController(w), uploadIdle})
+	// A git bundle, or nothing: what is not one never reaches git (which would read a
+	// path in it as a repository to fetch from).
+	if header, err := body.Peek(len(bundleV2)); err != nil || string(header) != bundleV2 && string(header) != bundleV3 {
+		http.Error(w, "not a git bundle (it starts with neither \"# v2 git bundle\" nor \"# v3 git bundle\")", http.StatusBadRequest)
 		return
 	}
 	if err := os.MkdirAll(d.pushDir, 0o700); err != nil {
@@ -209,7 +240,7 @@ func (d *dispatcher) takeBundle(w http.ResponseWriter, r *http.Request, agent st
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	_, err = io.Copy(f, http.MaxBytesReader(w, r.Body, maxBundle))
+	_, err = io.Copy(f, http.MaxBytesReader(w, io.NopCloser(body), maxBundle))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -91,5 +92,59 @@ func TestDispatcherPushesADoneTasksBranch(t *testing.T) {
 	}
 	if got := gitIn(t, tmp, "--git-dir", remote, "rev-parse", "refs/heads/magents/task-1"); got != want {
 		t.Fatalf("a forced push: the remote has %s", got)
+	}
+}
+
+// What an agent hands over as a bundle is one, or it is refused before git sees it; an
+// upload that stops sending gives its place up instead of holding it.
+func TestDispatcherTakesBundlesOnly(t *testing.T) {
+	tmp := t.TempDir()
+	d, err := newDispatcher(filepath.Join(tmp, "queue.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.pushDir = filepath.Join(tmp, "push")
+	now := time.Now()
+	d.q.Add(now, workqueue.NewTask{Prompt: "work", Push: true, PushURL: "https://example.invalid/r.git"})
+	task, _ := d.q.Next("agent-1", now, false)
+	for _, body := range []string{"gitdir: /magents/origin\n", "", "# v9 git bundle\n"} {
+		r := httptest.NewRequest(http.MethodPost, "/magents/queue/bundle?id="+task.ID, strings.NewReader(body))
+		w := httptest.NewRecorder()
+		d.takeBundle(w, r, "agent-1")
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "not a git bundle") {
+			t.Errorf("%q: %d %s", body, w.Code, w.Body.String())
+		}
+	}
+	if entries, _ := os.ReadDir(d.pushDir); len(entries) != 0 {
+		t.Errorf("a refused upload left %v", entries)
+	}
+
+	uploadIdle = 300 * time.Millisecond
+	t.Cleanup(func() { uploadIdle = 30 * time.Second })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { d.takeBundle(w, r, "agent-1") }))
+	defer srv.Close()
+	stalled, send := io.Pipe()
+	defer send.Close()
+	go send.Write([]byte(bundleV2 + "the start of it"))
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(srv.URL+"/?id="+task.ID, "application/octet-stream", stalled)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	select {
+	case code := <-done:
+		if code == http.StatusNoContent {
+			t.Errorf("a stalled upload was taken")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a stalled upload still holds its place after 10 s")
+	}
+	if entries, _ := os.ReadDir(d.pushDir); len(entries) != 0 {
+		t.Errorf("a stalled upload left %v", entries)
 	}
 }

@@ -529,7 +529,7 @@ func runProxy(ctx context.Context) int {
 			logf("%v", err)
 			return 1
 		}
-		d.gitCredentials, d.pushDir = os.Getenv("MAGENTS_GIT_CREDENTIALS"), filepath.Join(os.TempDir(), "magents-push")
+		d.gitCredentials, d.pushDir = os.Getenv("MAGENTS_GIT_CREDENTIALS"), filepath.Join(filepath.Dir(path), "push")
 		if gateway != nil {
 			d.blocked = func(agent string) bool { return gateway.book.Over(agent) }
 			gateway.task = d.current
