@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docker/cli/cli/command"
 
@@ -30,6 +32,45 @@ import (
 // network, on the agent's volume or directory. Never on the host: the clone and its config
 // are the agent's. It returns git's standard output.
 func Git(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent string, args ...string) ([]byte, error) {
+	var stdout bytes.Buffer
+	// What git prints of an agent's clone is bounded: a listing, a status.
+	if err := gitTo(ctx, dockerCli, f, agent, gitTimeout, &limitWriter{w: &stdout, limit: maxGitOutput}, args...); err != nil {
+		return nil, err
+	}
+	return stdout.Bytes(), nil
+}
+
+// Bounds on what the host takes from an agent's clone: git's answers within gitTimeout,
+// and a branch's bundle (written to a file as it comes, never held in memory) within
+// bundleTimeout. A clone the agent made to hang git (a FIFO where git reads) costs a
+// command that long, never forever.
+const (
+	maxGitOutput  = 64 << 20
+	maxBundle     = 2 << 30
+	gitTimeout    = 2 * time.Minute
+	bundleTimeout = 10 * time.Minute
+)
+
+// limitWriter writes to w until limit bytes have been written, then fails (and the
+// command writing to it with it).
+type limitWriter struct {
+	w     io.Writer
+	limit int64
+	n     int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.n+int64(len(p)) > l.limit {
+		return 0, fmt.Errorf("the agent's clone gave more than %d MiB", l.limit>>20)
+	}
+	l.n += int64(len(p))
+	return l.w.Write(p)
+}
+
+// gitTo is Git with git's output written to stdout as it comes.
+func gitTo(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent string, timeout time.Duration, stdout io.Writer, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	docker := shellout.New(dockerCli)
 	gitArgs := append([]string{"git", "-C", fleet.WorkspaceDir}, args...)
 	var cmdArgs []string
@@ -40,11 +81,11 @@ func Git(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent strin
 		volume := f.Project + "_" + fleet.CloneVolume(agent)
 		if f.Isolation == workspace.Worktree {
 			volume = f.WorktreeDir(agent)
-			if _, err := os.Stat(filepath.Join(volume, ".git")); err != nil {
-				return nil, fmt.Errorf("%s has no clone in %s: %w", agent, fleet.WorktreeRel(agent), err)
+			if _, err := os.Lstat(filepath.Join(volume, ".git")); err != nil {
+				return fmt.Errorf("%s has no clone in %s: %w", agent, fleet.WorktreeRel(agent), err)
 			}
 		} else if _, err := dockerCli.Client().VolumeInspect(ctx, volume, mobyclient.VolumeInspectOptions{}); err != nil {
-			return nil, fmt.Errorf("%s has no clone (volume %s): %w", agent, volume, err)
+			return fmt.Errorf("%s has no clone (volume %s): %w", agent, volume, err)
 		}
 		// With its origin, read-only: the clone's alternate object store.
 		origin := f.OriginGitDir() + ":" + fleet.OriginMountPath + ":ro"
@@ -54,13 +95,16 @@ func Git(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, agent strin
 		cmdArgs = append([]string{"run", "--rm", "--network", "none", "--user", f.User, "--entrypoint", "git",
 			"-v", volume + ":" + fleet.WorkspaceDir, "-v", origin, f.Image}, gitArgs[1:]...)
 	}
-	var stdout, stderr bytes.Buffer
+	stderr := &limitWriter{w: &bytes.Buffer{}, limit: 1 << 20}
 	cmd := docker.Command(ctx, cmdArgs...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, &stdout, &stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, stdout, stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("git %s in %s's clone: %v: %s", args[0], agent, err, strings.TrimSpace(stderr.String()))
+		if ctx.Err() == context.DeadlineExceeded {
+			err = fmt.Errorf("no answer within %s", timeout)
+		}
+		return fmt.Errorf("git %s in %s's clone: %v: %s", args[0], agent, err, strings.TrimSpace(stderr.w.(*bytes.Buffer).String()))
 	}
-	return stdout.Bytes(), nil
+	return nil
 }
 
 // Fetch brings agent's branch from its clone into the host repository (the branch
@@ -75,20 +119,17 @@ func FetchBranch(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, rep
 	if !strings.HasPrefix(branch, "magents/") {
 		return fmt.Errorf("%s is not a branch docker magents made (magents/…)", branch)
 	}
-	bundle, err := Git(ctx, dockerCli, f, agent, "bundle", "create", "--quiet", "-", "refs/heads/"+branch)
-	if err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp("", "magents-"+agent+"-*.bundle")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(bundle); err != nil {
-		tmp.Close()
-		return err
+	// Streamed to the file as git writes it, within a bound.
+	err = gitTo(ctx, dockerCli, f, agent, bundleTimeout, &limitWriter{w: tmp, limit: maxBundle}, "bundle", "create", "--quiet", "-", "refs/heads/"+branch)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
+	if err != nil {
 		return err
 	}
 	// git runs as the repository's owner: let it read the bundle.
