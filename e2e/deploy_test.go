@@ -46,7 +46,7 @@ func TestDeployRender(t *testing.T) {
 		t.Error("a refused ecs deploy wrote its directory")
 	}
 	e.magents("deploy", "ecs", "--agents", "2", "-o", out("ecs"), "--region", "eu-west-1", "--efs-id", "fs-1",
-		"--secret-arn", "arn:aws:secretsmanager:eu-west-1:1:secret:x", "--execution-role-arn", "arn:aws:iam::1:role/x").Assert(t, icmd.Success)
+		"--secret-arn", "arn:aws:secretsmanager:eu-west-1:1:secret:x", "--execution-role-arn", "arn:aws:iam::1:role/x").Assert(t, icmd.Expected{Err: "each agent holds the fleet's credential itself"})
 	for _, f := range []string{"agent-1/task-definition.json", "agent-2/task-definition.json", "ecs-commands.sh"} {
 		if _, err := os.Stat(filepath.Join(out("ecs"), f)); err != nil {
 			t.Errorf("ecs: %v", err)
@@ -54,7 +54,7 @@ func TestDeployRender(t *testing.T) {
 	}
 	e.magents("deploy", "cloudrun", "-o", out("cloudrun"), "--region", "europe-west1").Assert(t, icmd.Expected{ExitCode: 1, Err: "--service-account"})
 	e.magents("deploy", "cloudrun", "-o", out("cloudrun"), "--region", "europe-west1",
-		"--service-account", "magents-agents@my-project.iam.gserviceaccount.com").Assert(t, icmd.Success)
+		"--service-account", "magents-agents@my-project.iam.gserviceaccount.com").Assert(t, icmd.Expected{Err: "each agent holds the fleet's credential itself"})
 	if svc := readFile(filepath.Join(out("cloudrun"), "agent-1", "service.yaml")); !strings.Contains(svc, "magents/claude-agent:cloudrun") {
 		t.Errorf("cloudrun service:\n%s", svc)
 	}

@@ -98,6 +98,11 @@ func deployInputs(dockerCli command.Cli, root *rootOptions, opts deployOptions, 
 		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's shared agent config (--claude-md, --settings, --mcp, --commands) has no config "+
 			"object here: build it into the image with docker magents build --with-config --push --tag REF, and deploy with --image REF.")
 	}
+	if where != k8sWhere && where != swarmWhere {
+		fmt.Fprintln(dockerCli.Err(), "Note: no model gateway is rendered here: each agent holds the fleet's credential itself "+
+			"(from the platform's secret store), and no budget or usage meter stands between it and the API; "+
+			"deploy swarm and deploy k8s keep the credential in the fleet's gateway.")
+	}
 	if f.Egress == fleet.EgressAllowlist {
 		fmt.Fprintln(dockerCli.Err(), "Note: the fleet's egress allowlist is enforced by the egress proxy of docker magents up; "+
 			"where this deploys, restrict the agents' egress with the platform's own means (network policies, security groups, VPC egress).")
