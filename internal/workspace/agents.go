@@ -3,7 +3,9 @@ package workspace
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
@@ -59,6 +61,9 @@ func SetIsolation(f *fleet.Fleet, ws, want string, choose bool) error {
 	}()
 	switch f.Isolation {
 	case Shared:
+		if err := refuseSharedHome(ws); err != nil {
+			return err
+		}
 		f.GitDir = ""
 	case Worktree:
 		if repo == nil {
@@ -79,11 +84,33 @@ func SetIsolation(f *fleet.Fleet, ws, want string, choose bool) error {
 	return nil
 }
 
+// refuseSharedHome refuses a shared workspace that is the root, the developer's home
+// directory or a directory above it: the agents would write the developer's shell
+// startup files, SSH and git config, every other project.
+func refuseSharedHome(ws string) error {
+	clean := filepath.Clean(ws)
+	if clean == string(filepath.Separator) || filepath.Dir(clean) == clean {
+		return fmt.Errorf("%s is the file system's root: agents never share it (give --workspace a project's directory)", ws)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return nil
+	}
+	home = filepath.Clean(home)
+	if rel, err := filepath.Rel(clean, home); err == nil && (rel == "." || rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))) {
+		return fmt.Errorf("%s is your home directory or holds it: agents never share it with --isolation shared (they would write your shell's startup files, SSH and git config and every other project); give --workspace a project's directory", ws)
+	}
+	return nil
+}
+
 // PrepareAgents stages the included files the agents of a clone or worktree fleet copy
 // into their clones (and the seed, for agents that cannot read the git dir), and gives
 // each worktree agent its directory on the host (new ones only; existing ones and the
 // work in them are left alone), where its supervisor clones. It says what it did on w.
 func PrepareAgents(f *fleet.Fleet, w io.Writer) error {
+	if f.Isolation == Shared {
+		fmt.Fprintf(w, "Isolation shared: the agents write %s itself; whatever you later run there (a build, your editor's tasks, git) runs their code\n", f.Abs(f.Workspace))
+	}
 	if f.Isolation != Worktree && f.Isolation != Clone {
 		return nil
 	}

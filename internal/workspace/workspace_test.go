@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/docker-magents/docker-magents/internal/fileowner"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
 // newRepo makes a git repository with one commit, an untracked .env and an ignored file.
@@ -495,5 +496,28 @@ func symlink(t *testing.T, root, link, target string) {
 	}
 	if err := os.Symlink(target, p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The root, the home directory and what holds it are never shared workspaces; a project
+// in the home directory, or anywhere else, may be.
+func TestSharedRefusesHome(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	project := filepath.Join(home, "src", "project")
+	if err := os.MkdirAll(project, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range []string{"/", home, filepath.Dir(home), home + "/"} {
+		f := fleet.New("p", filepath.Join(ws, "docker-compose.claude.yml"))
+		if err := SetIsolation(f, ws, Shared, true); err == nil || !strings.Contains(err.Error(), "never share") {
+			t.Errorf("%s shared: %v", ws, err)
+		}
+	}
+	for _, ws := range []string{project, t.TempDir()} {
+		f := fleet.New("p", filepath.Join(ws, "docker-compose.claude.yml"))
+		if err := SetIsolation(f, ws, Shared, true); err != nil || f.Isolation != Shared {
+			t.Errorf("%s shared: %v %q", ws, err, f.Isolation)
+		}
 	}
 }
