@@ -271,6 +271,19 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 		if !sawKey {
 			t.Error("the test double never received the fleet's API key")
 		}
+		// The agent turns its tmux's passthrough and clipboard on and writes a clipboard
+		// write (OSC 52), one passed through tmux and a window title to its pane: the
+		// screen shows what follows them, and none of them reaches the terminal.
+		marker := fmt.Sprintf("after-the-sequences-%d", time.Now().UnixNano())
+		stage(t, "magents-agent-1", "clipboard, title and passthrough through tmux", plantSequences(marker))
+		waitOutput(t, out, marker, 30*time.Second)
+		escapeAttempts.Add(1)
+		for _, seq := range []string{"\x1b]52;", "\x1bPtmux;", "PLANTED-TITLE", "\u009d"} {
+			if strings.Contains(out.String(), seq) {
+				escapesGot.Add(1)
+				t.Errorf("attach passed %q from the agent's session to the terminal", seq)
+			}
+		}
 		// C-b d detaches: attach returns and the session goes on.
 		if _, err := tty.Write([]byte{0x02, 'd'}); err != nil {
 			t.Fatal(err)
@@ -303,6 +316,14 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 		out := &syncBuffer{}
 		go func() { _, _ = io.Copy(out, tty) }()
 		waitOutput(t, out, "❯", 30*time.Second)
+		// The same plant as under docker magents attach reaches a terminal attached without
+		// it: the attempt there fired, and only attach's filter stopped it.
+		marker := fmt.Sprintf("after-the-sequences-%d", time.Now().UnixNano())
+		stage(t, "magents-agent-1", "clipboard, title and passthrough, attached by hand", plantSequences(marker))
+		waitOutput(t, out, marker, 30*time.Second)
+		if !strings.Contains(out.String(), "\x1b]52;") {
+			t.Errorf("the agent's clipboard write did not reach a terminal attached by hand: the attempt under docker magents attach proves nothing\n%q", tail(out.String(), 20))
+		}
 		_, _ = tty.Write([]byte{0x02, 'd'})
 		_ = cmd.Wait()
 	})
@@ -475,4 +496,13 @@ func jsonLines[T any](t *testing.T, out string) []T {
 		list = append(list, v)
 	}
 	return list
+}
+
+// plantSequences is a script an agent runs as its user: it lets its own tmux pass
+// sequences through and set the clipboard, then writes to its session's pane a clipboard
+// write, a passed-through one and a window title, then marker as text; STAGED when done.
+func plantSequences(marker string) string {
+	return `tmux set -g allow-passthrough on && tmux set -s set-clipboard on && tmux set -g set-titles on &&
+		tty=$(tmux display -p -t claude '#{pane_tty}') &&
+		printf '\033]52;c;UExBTlRFRA==\007\033Ptmux;\033\033]52;c;UExBTlRFRA==\007\033\\\033]0;PLANTED-TITLE\007` + marker + `\n' > "$tty" && echo STAGED`
 }

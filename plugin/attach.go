@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
-	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/swarmstack"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 type attachOptions struct {
@@ -64,13 +65,39 @@ func runAttach(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 	if err != nil {
 		return err
 	}
-	// docker exec runs as the container's user (the compose file's user:), the same user
-	// whose tmux server holds the session.
-	args := []string{"exec", "-it", container, "tmux", "attach-session", "-t", "claude"}
-	if opts.readonly {
-		args = append(args, "-r")
+	// The exec runs as the container's user (the compose file's user:), the same user
+	// whose tmux server holds the session — the agent's, which it can configure: what
+	// reaches your terminal is its screen alone (termsafe.ScreenWriter), never a clipboard
+	// write, a title, or a sequence passed through tmux.
+	sess, err := openExecTerminal(ctx, dockerCli.Client(), container, opts.readonly)
+	if err != nil {
+		return err
 	}
-	return shellout.Run(shellout.New(dockerCli).Command(ctx, args...))
+	defer sess.Close()
+	in, out := dockerCli.In(), dockerCli.Out()
+	if err := in.SetRawTerminal(); err != nil {
+		return err
+	}
+	defer in.RestoreTerminal()
+	sizes, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		for size := range newTerminalSizes(sizes, dockerCli) {
+			_ = sess.Resize(sizes, uint(size.Width), uint(size.Height))
+		}
+	}()
+	go func() { _, _ = io.Copy(sess, in) }() // ends with the process
+	if _, err := io.Copy(termsafe.NewScreenWriter(out), sess); err != nil && ctx.Err() == nil {
+		return err
+	}
+	code, err := sess.exitCode(context.WithoutCancel(ctx))
+	switch {
+	case err != nil:
+		return err
+	case code != 0:
+		return cli.StatusError{StatusCode: code} // tmux's own exit code, as docker exec gives it
+	}
+	return nil
 }
 
 // agentContainer maps an agent name (agent-1, or 1) to its container in the fleet.

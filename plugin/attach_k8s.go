@@ -11,6 +11,7 @@ import (
 	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/k8s"
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 // attachK8s attaches to the tmux session of the agent's pod, as
@@ -38,7 +39,8 @@ func attachK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 	}
 	defer in.RestoreTerminal()
 	pod := deploy.K8sName(f.Project) + "-" + strconv.Itoa(n)
-	err = c.Exec(ctx, pod, "agent", cmd, in, out, nil, true, newTerminalSizes(ctx, dockerCli))
+	// The pod's screen alone reaches the terminal, as for attach (termsafe.ScreenWriter).
+	err = c.Exec(ctx, pod, "agent", cmd, in, termsafe.NewScreenWriter(out), nil, true, newTerminalSizes(ctx, dockerCli))
 	if exit, ok := errors.AsType[*k8s.ExitError](err); ok {
 		return cli.StatusError{StatusCode: exit.Code} // tmux's own exit code, as docker exec gives it
 	}

@@ -164,19 +164,24 @@ func (t dashboardTerminal) Attach(ctx context.Context, agent string, readonly bo
 			return nil, err
 		}
 	}
-	cmd := tmuxAttach(readonly)
-	exec, err := t.api.ExecCreate(ctx, container, mobyclient.ExecCreateOptions{
-		Cmd: cmd, TTY: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Env: []string{"TERM=xterm-256color"},
+	// Not the request's context: the session lives as long as the page keeps it.
+	return openExecTerminal(context.WithoutCancel(ctx), t.api, container, readonly)
+}
+
+// openExecTerminal attaches to the tmux session in container through the engine's exec
+// API, in a terminal of its own.
+func openExecTerminal(ctx context.Context, api mobyclient.APIClient, container string, readonly bool) (*execSession, error) {
+	exec, err := api.ExecCreate(ctx, container, mobyclient.ExecCreateOptions{
+		Cmd: tmuxAttach(readonly), TTY: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Env: []string{"TERM=xterm-256color"},
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Not the request's context: the session lives as long as the page keeps it.
-	att, err := t.api.ExecAttach(context.WithoutCancel(ctx), exec.ID, mobyclient.ExecAttachOptions{TTY: true})
+	att, err := api.ExecAttach(ctx, exec.ID, mobyclient.ExecAttachOptions{TTY: true})
 	if err != nil {
 		return nil, err
 	}
-	return &execSession{api: t.api, id: exec.ID, att: att}, nil
+	return &execSession{api: api, id: exec.ID, att: att}, nil
 }
 
 // execSession is an exec's terminal: its output, its input, its size.
@@ -184,6 +189,15 @@ type execSession struct {
 	api mobyclient.APIClient
 	id  string
 	att mobyclient.ExecAttachResult
+}
+
+// exitCode is the exec's exit code, once it has ended.
+func (s *execSession) exitCode(ctx context.Context) (int, error) {
+	insp, err := s.api.ExecInspect(ctx, s.id, mobyclient.ExecInspectOptions{})
+	if err != nil {
+		return 0, err
+	}
+	return insp.ExitCode, nil
 }
 
 func (s *execSession) Read(p []byte) (int, error)  { return s.att.Reader.Read(p) }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/coder/websocket"
+
+	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
 // Terminal opens an agent's tmux session for the page: a stream of its screen, the keys
@@ -50,10 +52,19 @@ func serveTerminal(term Terminal) http.HandlerFunc {
 		go func() {
 			defer cancel()
 			buf := make([]byte, 32<<10)
+			// The agent's screen alone reaches the page, as attach's terminal: no
+			// clipboard, title or passed-through sequence (termsafe.ScreenWriter).
+			var frame []byte
+			screen := termsafe.NewScreenWriter(writerFunc(func(p []byte) (int, error) {
+				frame = append(frame, p...)
+				return len(p), nil
+			}))
 			for {
 				n, err := session.Read(buf)
-				if n > 0 {
-					if ws.Write(ctx, websocket.MessageBinary, buf[:n]) != nil {
+				frame = frame[:0]
+				_, _ = screen.Write(buf[:n])
+				if len(frame) > 0 {
+					if ws.Write(ctx, websocket.MessageBinary, frame) != nil {
 						return
 					}
 				}
@@ -92,3 +103,8 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// writerFunc is a function as an io.Writer.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
