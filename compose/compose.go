@@ -432,7 +432,7 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.SecurityOpt = []string{"no-new-privileges:true"}
 	s.ReadOnly = true
 	s.PidsLimit = 256
-	s.MemLimit = types.UnitBytes(128 << 20)
+	s.MemLimit = types.UnitBytes(agentenv.ProxyMemory)
 	s.ExtraHosts = types.HostsList{"host.docker.internal": []string{"host-gateway"}}
 	s.Logging = boundedLogs()
 	s.HealthCheck = healthCheck(f, "proxy-denied")

@@ -192,21 +192,6 @@ const (
 
 var uploadIdle = 30 * time.Second // a variable for the tests
 
-// idleReader reads r, each read given until idle from its start (a server's read
-// deadline, moved on at every read): a body that trickles in gets all the time it needs,
-// one that stops is cut.
-type idleReader struct {
-	r    io.Reader
-	rc   *http.ResponseController
-	idle time.Duration
-}
-
-func (i idleReader) Read(p []byte) (int, error) {
-	// A server that cannot set deadlines (a test's recorder) reads without.
-	_ = i.rc.SetReadDeadline(time.Now().Add(i.idle))
-	return i.r.Read(p)
-}
-
 // takeBundle keeps the bundle of the agent's task branch (?id=), to push once the task is
 // done: only for the agent's own task, and one that asked to be pushed.
 func (d *dispatcher) takeBundle(w http.ResponseWriter, r *http.Request, agent string) {

@@ -60,8 +60,10 @@ type modelGateway struct {
 	denied bool
 	// allowed: the optional server tools, fields and betas the fleet lets through.
 	allowed gatewaypolicy.Allowed
-	// buffered is the bytes of requests held now.
+	// buffered is the bytes reserved for requests held now; inFlight each agent's
+	// requests under way (*atomic.Int32).
 	buffered atomic.Int64
+	inFlight sync.Map
 	// task names the queue's task an agent works on (its usage is counted for it too), and
 	// overBudget ends that task when the agent is refused for a budget.
 	task       func(agent string) string
@@ -111,12 +113,26 @@ func apiError(w http.ResponseWriter, status int, typ, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": map[string]string{"type": typ, "message": msg}})
 }
 
-// maxRequestBody bounds a request the gateway keeps to retry (the API takes 32 MB), and
-// maxBufferedBodies all those it holds at once.
+// The gateway's bounds on what it holds. A request is held whole, to be sent again after
+// a 429 or 529: at most maxRequestBody (the API takes 32 MB), maxUnsizedBody without a
+// Content-Length; its room is reserved before its body is read, so bodies trickling in
+// together cannot pass maxBufferedBodies between them, and a body that sends nothing for
+// bodyIdle is cut. An agent has at most maxAgentRequests under way.
+//
+// The proxy's container has 128 MiB (agentenv.ProxyMemory), and the supervisor sets Go's
+// soft limit to proxyMemoryLimit, so that the collector works before the container is
+// out of room: 48 MiB of bodies held, at most 1024 connections (maxConns) with two 32 KiB
+// copy buffers each for answers and tunnels streaming (64 MiB), and the runtime's own few
+// MiB fit under 120 MiB — a fleet that asks for more is answered 529 and retries.
 const (
 	maxRequestBody    = 32 << 20
-	maxBufferedBodies = 256 << 20
+	maxUnsizedBody    = 4 << 20
+	maxBufferedBodies = 48 << 20
+	maxAgentRequests  = 16
+	proxyMemoryLimit  = 120 << 20
 )
+
+var bodyIdle = 30 * time.Second // a variable for the tests
 
 // relayed: what the gateway sends on, the Messages API's and the model list (the
 // supervisor's credential check).
@@ -153,30 +169,17 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 			return
 		}
 	}
-	// Requests are held whole (to be sent again after a 429 or 529): at most
-	// maxBufferedBodies bytes of them at once, whatever the agents send.
-	room := min(maxRequestBody+1, maxBufferedBodies-g.buffered.Load())
-	if room <= 0 {
-		g.metrics.count(agent, http.StatusServiceUnavailable)
-		apiError(w, 529, "overloaded_error", "docker-magents model gateway: too many requests in flight; try again")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, room))
+	body, status, err := g.readBody(w, r, agent)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "invalid_request_error", "docker-magents model gateway: reading the request: "+err.Error())
+		g.metrics.count(agent, status)
+		typ := map[int]string{529: "overloaded_error", http.StatusRequestEntityTooLarge: "request_too_large"}[status]
+		if typ == "" {
+			typ = "invalid_request_error"
+		}
+		apiError(w, status, typ, "docker-magents model gateway: "+err.Error())
 		return
 	}
-	g.buffered.Add(int64(len(body)))
-	defer g.buffered.Add(-int64(len(body)))
-	switch {
-	case len(body) > maxRequestBody:
-		apiError(w, http.StatusRequestEntityTooLarge, "request_too_large", "docker-magents model gateway: the request is larger than 32 MB")
-		return
-	case int64(len(body)) == room:
-		g.metrics.count(agent, http.StatusServiceUnavailable)
-		apiError(w, 529, "overloaded_error", "docker-magents model gateway: too many requests in flight; try again")
-		return
-	}
+	defer g.release(agent, int64(cap(body)))
 	// What the gateway could not meter or contain is not sent at all.
 	if refusal := gatewaypolicy.Check(r.Header, body, g.allowed); refusal != nil {
 		g.metrics.count(agent, http.StatusForbidden)
@@ -223,6 +226,58 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		model = modelusage.ReadModel(body)
 	}
 	g.book.Record(agent, task, model, u)
+}
+
+// readBody reads the request's body whole, within the gateway's bounds: its room is
+// reserved first (at most maxRequestBody, or maxUnsizedBody without a Content-Length),
+// against the agent's requests under way and all the bodies held. What it holds is
+// given back with release(agent, cap(body)); on an error, nothing is held, and status is
+// the answer's.
+func (g *modelGateway) readBody(w http.ResponseWriter, r *http.Request, agent string) ([]byte, int, error) {
+	size := r.ContentLength
+	switch {
+	case size > maxRequestBody:
+		return nil, http.StatusRequestEntityTooLarge, errors.New("the request is larger than 32 MB")
+	case size < 0:
+		size = maxUnsizedBody
+	}
+	counter, _ := g.inFlight.LoadOrStore(agent, new(atomic.Int32))
+	if counter.(*atomic.Int32).Add(1) > maxAgentRequests {
+		counter.(*atomic.Int32).Add(-1)
+		return nil, 529, fmt.Errorf("%s has %d requests under way already; try again", agent, maxAgentRequests)
+	}
+	if g.buffered.Add(size) > maxBufferedBodies {
+		g.release(agent, size)
+		return nil, 529, errors.New("too many requests in flight; try again")
+	}
+	// Into the room reserved, never more: no buffer that doubles as it fills.
+	body := make([]byte, size)
+	in := idleReader{r.Body, http.NewResponseController(w), bodyIdle}
+	n, err := io.ReadFull(in, body)
+	if (err == io.EOF || err == io.ErrUnexpectedEOF) && r.ContentLength < 0 {
+		err = nil // a body without a Content-Length, shorter than the room
+	}
+	if err == nil && n == len(body) {
+		var more [1]byte
+		if m, _ := in.Read(more[:]); m > 0 {
+			err = fmt.Errorf("a request of more than %d MiB needs a Content-Length", maxUnsizedBody>>20)
+			g.release(agent, size)
+			return nil, http.StatusLengthRequired, err
+		}
+	}
+	if err != nil {
+		g.release(agent, size)
+		return nil, http.StatusBadRequest, fmt.Errorf("reading the request: %v", err)
+	}
+	return body[:n], 0, nil
+}
+
+// release gives back what readBody reserved for one of agent's requests.
+func (g *modelGateway) release(agent string, size int64) {
+	g.buffered.Add(-size)
+	if counter, ok := g.inFlight.Load(agent); ok {
+		counter.(*atomic.Int32).Add(-1)
+	}
 }
 
 // roundTrip sends the agent's request upstream as Claude would have sent it with the

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
@@ -469,5 +470,93 @@ func TestGatewayOverTheNetworkKnowsAgentsByToken(t *testing.T) {
 	}
 	if n := len(double.requests()); n != 1 {
 		t.Errorf("%d requests reached upstream, want agent-2's one", n)
+	}
+}
+
+// Bodies trickling in cannot starve the gateway: five requests announcing 32 MiB each,
+// sent slowly, get the room of one (the others are answered 529 at once, before a byte of
+// theirs is held); a sixth, small, goes through meanwhile; the slow one is cut once it
+// stops sending; and what was held is all given back.
+func TestGatewayHoldsUnderSlowBodies(t *testing.T) {
+	g, agent, _, double := testGateway(t, modelusage.Budgets{}, nil)
+	bodyIdle = 500 * time.Millisecond
+	t.Cleanup(func() { bodyIdle = 30 * time.Second })
+	token := agenttoken.Of(g.key, "agent-1")
+	type answer struct {
+		code int
+		body string
+	}
+	answers := make(chan answer, 5)
+	var senders []*io.PipeWriter
+	for range 5 {
+		body, send := io.Pipe()
+		senders = append(senders, send)
+		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:3128/v1/messages", body)
+		req.ContentLength = maxRequestBody
+		req.Header.Set("Authorization", "Bearer "+token)
+		go func() {
+			resp, err := agent.Do(req)
+			if err != nil {
+				answers <- answer{0, err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			answers <- answer{resp.StatusCode, string(b)}
+		}()
+		go send.Write([]byte(`{"model":"claude-sonnet-4-5","messages":[`)) // then nothing
+	}
+	defer func() {
+		for _, s := range senders {
+			s.Close()
+		}
+	}()
+	overloaded := 0
+	for range 4 {
+		select {
+		case a := <-answers:
+			if a.code != 529 || !strings.Contains(a.body, "too many requests in flight") {
+				t.Fatalf("a slow body over the bound: %d %s", a.code, a.body)
+			}
+			overloaded++
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of the four slow bodies over the bound were answered; the others wait", overloaded)
+		}
+	}
+	if held := g.buffered.Load(); held != maxRequestBody {
+		t.Errorf("the gateway holds %d bytes for the slow bodies, want the room of one (%d)", held, maxRequestBody)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:3128/v1/messages", strings.NewReader(`{"model":"claude-sonnet-4-5","messages":[]}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if code, body := do(t, agent, req); code != http.StatusOK {
+		t.Fatalf("a small request while slow bodies are held: %d %s", code, body)
+	}
+	select {
+	case a := <-answers:
+		if a.code != http.StatusBadRequest || !strings.Contains(a.body, "reading the request") {
+			t.Errorf("the slow body that stopped sending: %d %s", a.code, a.body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow body that stopped sending still holds its room")
+	}
+	if held := g.buffered.Load(); held != 0 {
+		t.Errorf("the gateway still holds %d bytes", held)
+	}
+	if n := len(double.requests()); n != 1 {
+		t.Errorf("%d requests reached upstream, want the small one", n)
+	}
+}
+
+// The arithmetic of the gateway's bounds: everything it may hold at once fits under Go's
+// soft limit, which is under the container's.
+func TestGatewayBoundsFitTheProxysMemory(t *testing.T) {
+	const runtime = 8 << 20 // the runtime, the binary's own data, goroutine stacks
+	copyBuffers := int64(maxConns) * 2 * 32 << 10
+	if held := int64(maxBufferedBodies) + copyBuffers + runtime; held > proxyMemoryLimit {
+		t.Errorf("bodies %d MiB + copy buffers %d MiB + runtime %d MiB = %d MiB, over the soft limit of %d MiB",
+			maxBufferedBodies>>20, copyBuffers>>20, runtime>>20, held>>20, proxyMemoryLimit>>20)
+	}
+	if proxyMemoryLimit >= agentenv.ProxyMemory || maxRequestBody > maxBufferedBodies {
+		t.Errorf("soft limit %d MiB, container %d MiB, one body %d MiB of %d", proxyMemoryLimit>>20, agentenv.ProxyMemory>>20, maxRequestBody>>20, maxBufferedBodies>>20)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -111,6 +112,21 @@ type egressProxy struct {
 }
 
 type denialLog struct{ written, suppressed int }
+
+// idleReader reads a request's body r, each read given until idle from its start (the
+// server's read deadline, moved on at every read): a body that trickles in gets all the
+// time it needs, one that stops is cut.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (i idleReader) Read(p []byte) (int, error) {
+	// A server that cannot set deadlines (a test's recorder) reads without.
+	_ = i.rc.SetReadDeadline(time.Now().Add(i.idle))
+	return i.r.Read(p)
+}
 
 // The proxy's bounds: what one agent, or all together, can take of it.
 const (
@@ -482,6 +498,11 @@ func (p *egressProxy) report(w http.ResponseWriter, r *http.Request) {
 // loopback address, for the proxy's own health and report), with the allowlist of
 // MAGENTS_EGRESS_ALLOW until stopped.
 func runProxy(ctx context.Context) int {
+	// Go's soft memory limit, under the container's (see maxBufferedBodies), unless the
+	// environment gives one.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(proxyMemoryLimit)
+	}
 	addr := env("MAGENTS_PROXY_ADDR", ":3128")
 	allow := parseAllowlist(os.Getenv("MAGENTS_EGRESS_ALLOW"))
 	key, err := readAgentKey(os.Getenv)

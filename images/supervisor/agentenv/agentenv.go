@@ -23,3 +23,7 @@ const (
 	// commas (gatewaypolicy.Allowed).
 	GatewayAllow = "MAGENTS_GATEWAY_ALLOW"
 )
+
+// ProxyMemory is the memory limit of the fleet's egress proxy and gateway container, for
+// the renderers that set it and the gateway, whose bounds are sized to fit under it.
+const ProxyMemory = 128 << 20
