@@ -183,6 +183,12 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err != nil {
 		return err
 	}
+	// The file stays where it is: masked from the agents, now and at every later up.
+	for _, file := range []string{opts.apiKeyFile, opts.oauthTokenFile} {
+		if rel := f.Rel(file); file != "" && file != "-" && !slices.Contains(f.CredentialFiles, rel) {
+			f.CredentialFiles = append(f.CredentialFiles, rel)
+		}
+	}
 	if f.Docker {
 		fmt.Fprintf(dockerCli.Err(), "WARNING: the agents get the Docker socket (%s): whoever controls an agent is root on this host\n", compose.DockerSocket)
 	}

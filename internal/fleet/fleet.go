@@ -95,6 +95,10 @@ type Fleet struct {
 	// docker magents budget set changes them in the running gateway only.
 	BudgetUSD      float64 `yaml:"budget_usd,omitempty"`
 	FleetBudgetUSD float64 `yaml:"fleet_budget_usd,omitempty"`
+	// CredentialFiles are the files up was given a credential in (--api-key-file,
+	// --oauth-token-file), relative to the compose file: masked from the agents wherever
+	// they sit, on every later up too.
+	CredentialFiles []string `yaml:"credential_files,omitempty"`
 	// GatewayAllow names the server tools, request fields and betas the model gateway
 	// relays besides its own list (up --gateway-allow; gatewaypolicy).
 	GatewayAllow []string `yaml:"gateway_allow,omitempty"`

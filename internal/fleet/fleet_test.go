@@ -377,3 +377,33 @@ func readString(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// A credential file given to up is masked from the agents wherever it sits in what they
+// are given, and only where it exists.
+func TestMasksCredentialFiles(t *testing.T) {
+	dir := t.TempDir()
+	f := New("p", filepath.Join(dir, DefaultFile))
+	for _, name := range []string{"keys/anthropic.key", "token"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.CredentialFiles = []string{"./keys/anthropic.key", "./token", "./gone.key", "../outside.key"}
+	var got []string
+	for _, m := range f.Masks(dir) {
+		got = append(got, m.Rel)
+	}
+	for _, want := range []string{"keys/anthropic.key", "token"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("masks %v lack %s", got, want)
+		}
+	}
+	for _, not := range []string{"gone.key", "../outside.key"} {
+		if slices.Contains(got, not) {
+			t.Errorf("masks %v hold %s", got, not)
+		}
+	}
+}

@@ -29,7 +29,7 @@ func (f *Fleet) trusted() []string {
 		f.ComposeFile, f.StateDir(), f.Abs(f.EnvFile), filepath.Join(f.Dir(), ComposeDotEnv),
 		filepath.Join(f.Abs(f.Workspace), IncludeFile),
 	}
-	for _, p := range []string{f.Config.ClaudeMD, f.Config.Settings, f.Config.MCP, f.Config.Commands, f.Config.GitCredentials} {
+	for _, p := range append([]string{f.Config.ClaudeMD, f.Config.Settings, f.Config.MCP, f.Config.Commands, f.Config.GitCredentials}, f.CredentialFiles...) {
 		if p != "" {
 			paths = append(paths, f.Abs(p))
 		}
