@@ -136,9 +136,16 @@ func TestEscapeSharedWorkspace(t *testing.T) {
 	if err := os.WriteFile(settings, []byte(`{"permissions": {"allow": ["Bash"]}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.magents("up", "--agents", "2", "--settings", settings).Assert(t, icmd.Success)
+	// The fleet's key comes from a file in the shared workspace itself.
+	if err := os.WriteFile(filepath.Join(e.dir, "team.key"), []byte(e.apiKey+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.magents("up", "--agents", "2", "--settings", settings, "--api-key-file", "team.key").Assert(t, icmd.Success)
 	before := hostState(t, e.dir)
 	agent := e.container("agent-1")
+	t.Run("the key file in the workspace", func(t *testing.T) {
+		attempt(t, agent, "read the credential file up was given", `if grep -q sk-ant /workspace/team.key 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+	})
 
 	t.Run("x-magents edit", func(t *testing.T) {
 		attempt(t, agent, "append docker: true to the compose file", attack)
