@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -146,5 +148,35 @@ func TestDispatcherTakesBundlesOnly(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(d.pushDir); len(entries) != 0 {
 		t.Errorf("a stalled upload left %v", entries)
+	}
+}
+
+// The dispatcher's .push directory sits beside the agents' socket directories: the
+// proxy serves the agents' and never takes it for an agent's.
+func TestProxyServesAgentDirectoriesOnly(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{".push", "agent-1"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := &http.Server{Handler: http.NotFoundHandler()}
+	defer srv.Close()
+	go serveAgentSockets(ctx, srv, dir, newConnCaps(4, 16), []byte("0123456789abcdef0123456789abcdef"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "agent-1", agentstate.EgressSocketName)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("agent-1's socket never appeared")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Read in one pass with agent-1's, and before it: nothing was made there.
+	if entries, _ := os.ReadDir(filepath.Join(dir, ".push")); len(entries) != 0 {
+		t.Errorf("the proxy served .push as an agent: %v", entries)
 	}
 }

@@ -550,7 +550,9 @@ func runProxy(ctx context.Context) int {
 			logf("%v", err)
 			return 1
 		}
-		d.gitCredentials, d.pushDir = os.Getenv("MAGENTS_GIT_CREDENTIALS"), filepath.Join(filepath.Dir(path), "push")
+		// Beside the queue, hidden: in a compose fleet that directory also holds the
+		// agents' socket directories, which the proxy serves by name.
+		d.gitCredentials, d.pushDir = os.Getenv("MAGENTS_GIT_CREDENTIALS"), filepath.Join(filepath.Dir(path), ".push")
 		if gateway != nil {
 			d.blocked = func(agent string) bool { return gateway.book.Over(agent) }
 			gateway.task = d.current
@@ -624,7 +626,8 @@ func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *
 			logf("egress proxy: reading the agents' socket directories: %v", err)
 		}
 		for _, e := range entries {
-			if !e.IsDir() || serving[e.Name()] {
+			// An agent's directory; a hidden one is the proxy's own (the dispatcher's .push).
+			if !e.IsDir() || serving[e.Name()] || strings.HasPrefix(e.Name(), ".") {
 				continue
 			}
 			if key != nil {
