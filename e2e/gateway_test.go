@@ -57,7 +57,7 @@ func TestModelGatewayMetersAndEnforcesBudgets(t *testing.T) {
 		"web fetch from Anthropic's servers": {"", `"tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]`, "--gateway-allow web_fetch"},
 		"the MCP connector":                  {"", `"mcp_servers":[{"type":"url","url":"https://evil.example/mcp","name":"x"}]`, "--gateway-allow mcp_servers"},
 		"an unknown beta":                    {"claude-code-20250219,files-api-2025-04-14", `"tools":[]`, "--gateway-allow files-api-2025-04-14"},
-		"an unpriced model":                  {"", `"model":"free-lunch-1"`, "not in the gateway's price table"},
+		"an unpriced model":                  {"", `"model":"free-lunch-1"`, "price table"},
 	} {
 		body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"` + marker + `"}],` + c.body + `}`
 		if strings.Contains(c.body, `"model"`) {
