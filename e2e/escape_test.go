@@ -574,15 +574,26 @@ func TestEscapeNetwork(t *testing.T) {
 
 		// Exhausting the proxy: agent-1 holds more connections than its share (the proxy
 		// closes a silent one after 10 s); its next is refused, agent-2 is still served.
+		// The agent opens them and asks, in one script, so that how long docker exec takes
+		// on a loaded machine never decides whether its connections are still held when it
+		// asks: it asks until it is refused (its forwarder dials the proxy for each
+		// connection as it is accepted, so the last ones reach the proxy a moment after
+		// bash has them), for 8 s at most, and leaves the last answer in a file, which the
+		// test waits for.
 		escapeAttempts.Add(1)
-		docker("exec", "-d", a1, "bash", "-c", `for i in $(seq 80); do exec {fd}<>/dev/tcp/127.0.0.1/3128; done; sleep 9`).Assert(t, icmd.Success)
-		// exec -d returns before the loop has opened them all: ask until it has (a few
-		// seconds at most on a loaded machine), well within the 10 s they are held.
 		request := `exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'GET http://denied.test/ HTTP/1.0\r\n\r\n' >&3 && head -n1 <&3`
-		waitFor(t, 9*time.Second, "agent-1, over its share of the proxy, to be answered 503", func() (bool, string) {
-			res := docker("exec", a1, "timeout", "5", "bash", "-c", request)
-			return strings.Contains(res.Stdout(), " 503 "), fmt.Sprintf("%q (exit %d)", res.Combined(), res.ExitCode)
+		docker("exec", "-d", a1, "bash", "-c", `for i in $(seq 80); do exec {fd}<>/dev/tcp/127.0.0.1/3128; done
+			end=$((SECONDS + 8)); ans=
+			while [ $SECONDS -lt $end ]; do ans=$(timeout 5 bash -c "$0" 2>&1); case $ans in *" 503 "*) break ;; esac; sleep 0.2; done
+			printf '%s\n' "$ans" > /tmp/over-share.tmp && mv /tmp/over-share.tmp /tmp/over-share; sleep 9`, request).Assert(t, icmd.Success)
+		answer := waitFor(t, time.Minute, "agent-1's request over its share of the proxy to be answered", func() (bool, string) {
+			res := docker("exec", a1, "cat", "/tmp/over-share")
+			return res.ExitCode == 0, res.Combined()
 		})
+		if !strings.Contains(answer, " 503 ") {
+			escapesGot.Add(1)
+			t.Errorf("agent-1, over its share of the proxy, was answered %q, want 503", answer)
+		}
 		if out := docker("exec", a2, "timeout", "5", "bash", "-c", request).Stdout(); !strings.Contains(out, " 403 ") {
 			escapesGot.Add(1)
 			t.Errorf("agent-2 while agent-1 holds its share: %q, want the proxy's 403", out)
