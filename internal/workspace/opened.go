@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -54,16 +53,21 @@ func ReadOpened(ws string) (Opened, error) {
 			return filepath.SkipDir
 		}
 		if foldName(d.Name()) == ".git" {
-			// A repository's git dir: what of it runs code (config, hooks) by digest.
-			for _, part := range []string{"config", "hooks", "commondir", ""} {
+			if !d.IsDir() { // a gitdir: file, pointing git elsewhere
+				if digest, ok := digestOf(p); ok {
+					o.Files[rel] = digest
+				}
+				return nil
+			}
+			// A repository's git dir: that it is there, and what of it runs code — not its
+			// refs, index or objects, which every commit changes.
+			o.Files[rel] = "git dir"
+			for _, part := range []string{"config", "hooks", "commondir"} {
 				if digest, ok := digestOf(filepath.Join(p, part)); ok {
-					o.Files[strings.TrimSuffix(rel+"/"+part, "/")] = digest
+					o.Files[rel+"/"+part] = digest
 				}
 			}
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
+			return filepath.SkipDir
 		}
 		if _, ok := Trusted(rel); ok && !d.IsDir() {
 			if digest, ok := digestOf(p); ok {
@@ -75,8 +79,9 @@ func ReadOpened(ws string) (Opened, error) {
 	return o, err
 }
 
-// digestOf is the digest of the file at p (a symlink's target as text; a directory:
-// the digests of what it holds, one level down), or false when there is nothing there.
+// digestOf is the digest of the file at p (a symlink's target as text; a directory, such
+// as a git dir's hooks: the digests of everything it holds), or false when there is
+// nothing there.
 func digestOf(p string) (string, bool) {
 	st, err := os.Lstat(p)
 	if err != nil {

