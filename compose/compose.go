@@ -22,6 +22,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -128,11 +129,11 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 		}
 		env["MAGENTS_CLONE_INCLUDE_DIR"] = ptr(fleet.IncludeMountPath)
 	}
-	if f.Config.GitCredentials != "" {
-		// Pushing with the fleet's tokens: the supervisor's helper reads them from the
-		// read-only secrets mount and stores nothing.
-		env["MAGENTS_GIT_CREDENTIALS"] = ptr(fleet.SecretsMountPath + "/" + fleet.GitCredentialsFile)
-		gitConfig = append(gitConfig, [2]string{"credential.helper", "!magents-supervisor git-credential"})
+	if relay := f.GitRelayConfig("http://127.0.0.1:" + ProxyPort); relay != nil && f.Egress == fleet.EgressAllowlist && name != fleet.DevService {
+		// The fleet's remotes through the gateway's git relay, which holds the credential:
+		// the agent's git sends its own token there, and holds nothing else.
+		env[gitrelay.URLEnv] = ptr("http://127.0.0.1:" + ProxyPort)
+		gitConfig = append(gitConfig, relay...)
 	}
 	// The fleet's git identity (agentspec) first, then these: the same keys, and more.
 	for k, v := range f.GitConfigEnv(gitConfig...) {
@@ -196,7 +197,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 			{Type: types.VolumeTypeBind, Source: fleet.IncludeStageRel, Target: fleet.IncludeMountPath, ReadOnly: true},
 		}
 	}
-	if f.Credential != "" && !gateway || f.Config.GitCredentials != "" {
+	if f.Credential != "" && !gateway {
 		// The directory, not each file: a credential replaced by rename is seen by the
 		// next Claude start (a file bind mount would pin the old inode).
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
@@ -406,15 +407,15 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
 		Type: types.VolumeTypeBind, Source: fleet.GatewaySecretsRel, Target: fleet.GatewaySecretsMountPath, ReadOnly: true,
 	})
-	// A tmpfs for git's scratch files when the dispatcher pushes (the tasks' bundles and its
-	// own repository are on the state volume, on disk), and the fleet's git credentials to
-	// push with.
+	// A tmpfs for git's scratch files when the dispatcher pushes (the tasks' bundles, its
+	// own repository and the git relay's mirrors are on the state volume, on disk), and the
+	// fleet's git credentials, in the gateway's secrets, for the relay and the dispatcher.
 	s.Tmpfs = types.StringList{"/tmp:size=1g"}
 	if f.Config.GitCredentials != "" {
-		s.Environment["MAGENTS_GIT_CREDENTIALS"] = ptr(fleet.SecretsMountPath + "/" + fleet.GitCredentialsFile)
-		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
-			Type: types.VolumeTypeBind, Source: fleet.AgentSecretsRel, Target: fleet.SecretsMountPath, ReadOnly: true,
-		})
+		s.Environment[gitrelay.CredentialsEnv] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.GitCredentialsFile)
+		if len(f.GitRemotes) > 0 {
+			s.Environment[gitrelay.RemotesEnv] = ptr(strings.Join(f.GitRemotes, ","))
+		}
 	}
 	if f.ModelGateway() {
 		s.Environment["MAGENTS_MODEL_GATEWAY"] = ptr("1")

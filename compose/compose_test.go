@@ -71,6 +71,7 @@ func TestRenderGolden(t *testing.T) {
 			f.Config = fleet.AgentConfig{ClaudeMD: "/home/dev/team/CLAUDE.md", Settings: "./claude-settings.json", MCP: "./.mcp.json",
 				Commands: "./commands", GitUserName: "Dev Team", GitUserEmail: "dev@example.com", GitCredentials: "/home/dev/.git-credentials",
 				Generation: "2026-11-27T10:00:00Z", Digest: "sha256:x"}
+			f.GitRemotes = []string{"https://github.com/example/app", "https://git.example.com/team/tools"}
 			f.ConfigSet = agentconfig.Set{
 				agentconfig.ClaudeMD: "# Team\nCosts are in $USD; keep ${HOME} literal.\n",
 				agentconfig.Settings: `{"model": "opus"}`,

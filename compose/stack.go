@@ -16,6 +16,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
@@ -120,7 +121,7 @@ func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs [
 			return nil, err
 		}
 		if gw != nil {
-			stackGatewayClient(&svc, name, gw.Relays)
+			stackGatewayClient(f, &svc, name, gw)
 		}
 		cfg.Services = append(cfg.Services, svc)
 		cfg.Volumes[fleet.ConfigVolume(name)] = clitypes.VolumeConfig{}
@@ -243,14 +244,22 @@ func stackService(f *fleet.Fleet, name string, n int, secret *StackSecret, share
 
 // stackGatewayClient gives agent's service its token and the gateway's address: for the
 // work queue, and in the credential's place when the gateway relays it.
-func stackGatewayClient(s *clitypes.ServiceConfig, agent string, relays bool) {
+func stackGatewayClient(f *fleet.Fleet, s *clitypes.ServiceConfig, agent string, gw *StackGateway) {
 	token := "/run/secrets/" + stackTokenSecret
 	s.Secrets = append(s.Secrets, clitypes.ServiceSecretConfig{
 		Source: stackTokenSecret + "-" + agent, Target: stackTokenSecret, UID: "1000", GID: "1000", Mode: ptr(uint32(0o400)),
 	})
 	s.Environment["MAGENTS_AGENT_TOKEN_FILE"] = ptr(token)
 	s.Environment[agentenv.DispatcherURL] = ptr(StackGatewayURL)
-	if relays {
+	if gw.GitCredentials != nil {
+		// The fleet's remotes through the gateway's git relay: the agent's git sends its
+		// own token, and the gateway alone holds the credential.
+		s.Environment[gitrelay.URLEnv] = ptr(StackGatewayURL)
+		for k, v := range f.GitConfigEnv(f.GitRelayConfig(StackGatewayURL)...) {
+			s.Environment[k] = ptr(v)
+		}
+	}
+	if gw.Relays {
 		s.Environment["ANTHROPIC_BASE_URL"] = ptr(StackGatewayURL)
 		s.Environment["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(token)
 	}
@@ -294,7 +303,10 @@ func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]
 		secrets = append(secrets, own(StackSecretKey))
 	}
 	if gw.GitCredentials != nil {
-		env["MAGENTS_GIT_CREDENTIALS"] = ptr("/run/secrets/" + stackGitSecret)
+		env[gitrelay.CredentialsEnv] = ptr("/run/secrets/" + stackGitSecret)
+		if len(f.GitRemotes) > 0 {
+			env[gitrelay.RemotesEnv] = ptr(strings.Join(f.GitRemotes, ","))
+		}
 		secrets = append(secrets, own(stackGitSecret))
 	}
 	return clitypes.ServiceConfig{

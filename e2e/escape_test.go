@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -623,4 +624,82 @@ func TestEscapeNetwork(t *testing.T) {
 		attempt(t, a1, "reach agent-2 over the network", `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+ip+`/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 		attempt(t, a1, "reach agent-2 by name", `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+a2+`/3999' 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 	})
+}
+
+// TestEscapeGitCredentials: with up --git-credentials, no agent holds the fleet's git
+// token — it stays with the gateway, whose git relay pushes only what the rules allow.
+// The remote is a real bare repository served by git http-backend on this host, to the
+// canary token alone.
+func TestEscapeGitCredentials(t *testing.T) {
+	parallelSuite(t)
+	if _, err := os.Stat("/usr/lib/git-core/git-http-backend"); err != nil {
+		t.Skip("git http-backend is missing (Debian's git package has it)")
+	}
+	e := newFleetEnvWith(t, fmt.Sprint(time.Now().UnixNano()), nil).inProject("gitescape")
+	git := e.initRepo()
+	remotes := t.TempDir()
+	bare := filepath.Join(remotes, "team.git")
+	for _, args := range [][]string{{"init", "-q", "--bare", bare}, {"-C", bare, "config", "http.receivepack", "true"}} {
+		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	const canary = "canary-git-token-7f3a"
+	url := gitServer(t, remotes, "fleet-bot", canary)
+	remote := url + "/team.git"
+	git("remote", "add", "origin", remote)
+	git("push", "-q", remote, "HEAD:refs/heads/main")
+	creds := filepath.Join(t.TempDir(), "git-credentials")
+	if err := os.WriteFile(creds, []byte("http://fleet-bot:"+canary+"@"+strings.TrimPrefix(url, "http://")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
+	up := e.magents("up", "--agents", "2", "--git-credentials", creds)
+	up.Assert(t, icmd.Success)
+	if !strings.Contains(up.Stderr(), "through the fleet's gateway, which alone holds the git credentials") {
+		t.Errorf("up does not say where the git credentials are:\n%s", up.Stderr())
+	}
+	a1 := e.container("agent-1")
+	remoteRef := func(ref string) string {
+		out, _ := exec.Command("git", "--git-dir", bare, "rev-parse", "--verify", "--quiet", ref).Output()
+		return strings.TrimSpace(string(out))
+	}
+	mainBefore := remoteRef("refs/heads/main")
+
+	// The canary is nowhere an agent can look.
+	attempt(t, a1, "find the git token in the agent's files", `if grep -rqsIF `+canary+` / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+	attempt(t, a1, "find the git token in any process's environment", `if cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -qF `+canary+`; then echo PLANTED; else echo REFUSED; fi`)
+	attempt(t, a1, "find the git token in any process's command line", `if cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -qF `+canary+`; then echo PLANTED; else echo REFUSED; fi`)
+	attempt(t, a1, "find a mount of the git credentials", `if grep -qE 'git-credentials|magents-secrets|magents-gateway|/run/secrets' /proc/self/mountinfo || [ -e /run/magents-secrets ] || [ -e /run/secrets ]; then echo PLANTED; else echo REFUSED; fi`)
+
+	// Its own branch goes through the relay to the real remote.
+	docker("exec", a1, "git", "-C", "/workspace", "commit", "-q", "--allow-empty", "-m", "the agent's work").Assert(t, icmd.Success)
+	own := strings.TrimSpace(docker("exec", a1, "git", "-C", "/workspace", "rev-parse", "HEAD").Stdout())
+	res := docker("exec", a1, "git", "-C", "/workspace", "push", "-q", remote, "HEAD:refs/heads/magents/agent-1")
+	res.Assert(t, icmd.Success)
+	if got := remoteRef("refs/heads/magents/agent-1"); got != own {
+		t.Fatalf("the agent's own branch on the remote is %q, want %s", got, own)
+	}
+	// Everything else is refused by the relay, by name.
+	push := func(args string) string {
+		return `if git -C /workspace push ` + args + ` 2>/tmp/push.err; then echo PLANTED; elif grep -q 'docker-magents git relay' /tmp/push.err; then echo REFUSED; else cat /tmp/push.err; fi`
+	}
+	attempt(t, a1, "push to main through the relay", push(remote+" HEAD:refs/heads/main"))
+	attempt(t, a1, "push to another agent's branch", push(remote+" HEAD:refs/heads/magents/agent-2"))
+	attempt(t, a1, "push a tag", push(remote+" HEAD:refs/tags/v9"))
+	attempt(t, a1, "delete its own branch", push(remote+" :refs/heads/magents/agent-1"))
+	attempt(t, a1, "force-push a rewritten branch", `git -C /workspace commit -q --amend --allow-empty -m rewritten && `+push("--force "+remote+" HEAD:refs/heads/magents/agent-1"))
+	attempt(t, a1, "fetch a repository the fleet does not name", `if git ls-remote http://127.0.0.1:3128/git/`+strings.TrimPrefix(url, "http://")+`/other.git 2>/tmp/ls.err; then echo PLANTED; elif grep -q 'not a remote of this fleet' /tmp/ls.err; then echo REFUSED; else cat /tmp/ls.err; fi`)
+	attempt(t, a1, "push as agent-2 with a forged token", `if git -C /workspace -c credential.helper= -c 'credential.helper=!f() { echo username=agent-2; echo password=forged; }; f' push `+remote+` HEAD:refs/heads/magents/agent-2 2>/tmp/f.err; then echo PLANTED; elif grep -qE '401|Authentication failed' /tmp/f.err; then echo REFUSED; else cat /tmp/f.err; fi`)
+
+	if got := remoteRef("refs/heads/magents/agent-1"); got != own {
+		t.Errorf("after the refused pushes the remote's magents/agent-1 is %q, want %s", got, own)
+	}
+	if remoteRef("refs/heads/main") != mainBefore || remoteRef("refs/heads/magents/agent-2") != "" || remoteRef("refs/tags/v9") != "" {
+		t.Errorf("a refused push changed the remote")
+	}
+	// The gateway's logs name the push, and hold no token.
+	if logs := docker("logs", e.container(fleet.EgressProxyService)).Combined(); strings.Contains(logs, canary) {
+		t.Errorf("the gateway logged the git token")
+	}
 }

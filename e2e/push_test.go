@@ -32,6 +32,7 @@ func gitServer(t *testing.T, root, user, token string) string {
 			return
 		}
 		r.Header.Set("Remote-User", user)
+		r.TransferEncoding, r.ContentLength = nil, -1 // git's chunked pushes: http-backend reads to the end
 		backend.ServeHTTP(w, r)
 	})}
 	// On every address, by the engine's gateway address: the host and the fleet's

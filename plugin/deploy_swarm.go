@@ -187,7 +187,7 @@ func stackGateway(f *fleet.Fleet, credential string) (*compose.StackGateway, err
 		}
 	}
 	if f.Config.GitCredentials != "" {
-		git, err := secret("magents-git-"+f.Project, filepath.Join(f.AgentSecretsDir(), fleet.GitCredentialsFile))
+		git, err := secret("magents-git-"+f.Project, filepath.Join(f.GatewaySecretsDir(), fleet.GitCredentialsFile))
 		if err != nil {
 			return nil, fmt.Errorf("the fleet's git credentials: %w (docker magents up --git-credentials FILE gives them again)", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -213,6 +214,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		fmt.Fprintf(dockerCli.Err(), "note: each agent holds the %s itself: the model gateway (usage, budgets) relays API keys and auth tokens only\n", f.Credential)
 	}
 	if err := f.WriteGitCredentials(); err != nil {
+		return err
+	}
+	if err := relayedRemotes(f, dockerCli.Err()); err != nil {
 		return err
 	}
 	content, err := compose.Render(ctx, f)
@@ -501,4 +505,28 @@ func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fle
 		return err
 	}
 	return buildTargets(ctx, dockerCli, resolved, bopts)
+}
+
+// relayedRemotes finds the remotes the gateway's git relay serves the agents
+// (fleet.GitRemotes) and says what the agents' git reaches.
+func relayedRemotes(f *fleet.Fleet, w io.Writer) error {
+	f.GitRemotes = nil
+	if f.Config.GitCredentials == "" {
+		return nil
+	}
+	creds, err := os.ReadFile(f.Abs(f.Config.GitCredentials))
+	if err != nil {
+		return fmt.Errorf("reading the git credentials: %w", err)
+	}
+	if repo, err := workspace.Open(f.Abs(f.Workspace)); err == nil && repo != nil {
+		if f.GitRemotes, err = repo.RelayedRemotes(creds); err != nil {
+			return err
+		}
+	}
+	if len(f.GitRemotes) == 0 {
+		fmt.Fprintln(w, "note: no https remote of this repository has a line in the git credentials: the agents' git reaches no remote (queue add --push and docker magents push still push)")
+		return nil
+	}
+	fmt.Fprintf(w, "Git: the agents reach %s through the fleet's gateway, which alone holds the git credentials; each pushes only its own magents/ branch or its task's, never forced, never a delete\n", strings.Join(f.GitRemotes, ", "))
+	return nil
 }

@@ -7,13 +7,16 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 )
 
-// gitCredential is `magents-supervisor git-credential get|store|erase`, the agents' git
-// credential helper (credential.helper "!magents-supervisor git-credential") when the
-// fleet gives them git credentials (up --git-credentials): it answers get from the
-// read-only file MAGENTS_GIT_CREDENTIALS (the git-credentials format, one
-// https://USER:TOKEN@HOST per line) and ignores store and erase, so nothing is written.
+// gitCredential is `magents-supervisor git-credential get|store|erase`, git's credential
+// helper (credential.helper "!magents-supervisor git-credential") in two places: in an
+// agent it answers for the fleet's git relay (gitrelay.URLEnv) with the agent's own token;
+// in the gateway, for the remotes, from the fleet's read-only credentials file
+// (gitrelay.CredentialsEnv, the git-credentials format, https://USER:TOKEN@HOST per line).
+// It ignores store and erase, so nothing is written.
 func gitCredential(args []string, stdin io.Reader, stdout io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: magents-supervisor git-credential get|store|erase")
@@ -30,7 +33,15 @@ func gitCredential(args []string, stdin io.Reader, stdout io.Writer) int {
 			want[k] = v
 		}
 	}
-	b, err := os.ReadFile(env("MAGENTS_GIT_CREDENTIALS", "/run/magents-secrets/git-credentials"))
+	if user, pass, ok := relayCredential(want, os.Getenv); ok {
+		fmt.Fprintf(stdout, "username=%s\npassword=%s\n", user, pass)
+		return 0
+	}
+	path := os.Getenv(gitrelay.CredentialsEnv)
+	if path == "" {
+		return 0
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0 // none: git asks the next helper, or fails as it would without one
 	}

@@ -68,6 +68,8 @@ func main() {
 		os.Exit(2)
 	case "git-credential":
 		os.Exit(gitCredential(args[1:], os.Stdin, os.Stdout))
+	case "git-pre-receive":
+		os.Exit(gitPreReceive(os.Stdin, os.Stderr))
 	case "hook":
 		os.Exit(recordHook(cfg, args[1:], os.Stdin))
 	case "agent":
@@ -100,7 +102,10 @@ Commands:
   config show   print the fleet's shared config as this agent has it (JSON; env and headers redacted)
   config apply  stage and place a shared config set given as JSON on stdin (docker magents config sync)
   git-credential get|store|erase
-                the agents' git credential helper: answers from MAGENTS_GIT_CREDENTIALS, writes nothing
+                git's credential helper: an agent's token for the fleet's git relay, the gateway's
+                credentials for the remotes; writes nothing
+  git-pre-receive
+                the git relay's pre-receive hook: the push rules, then the push to the remote
   hook EVENT    record a Claude Code hook event (JSON on stdin); Claude runs it
   agent [CMD]   prepare Claude's config dir and credentials, then exec CMD (default $MAGENTS_AGENT_CMD)
   version       print the supervisor's version

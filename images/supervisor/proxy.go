@@ -24,6 +24,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
@@ -109,6 +110,7 @@ type egressProxy struct {
 	modelHosts map[string]bool
 	gateway    *modelGateway
 	dispatcher *dispatcher
+	relay      *gitRelay
 }
 
 type denialLog struct{ written, suppressed int }
@@ -244,6 +246,13 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			p.dispatcher.fromOperator(w, r)
 		}
+	case p.relay != nil && strings.HasPrefix(r.URL.Path, gitrelay.PathPrefix):
+		agent, ok := r.Context().Value(agentKey{}).(string)
+		if !ok {
+			http.Error(w, "docker-magents git relay: only the fleet's agents use it, each through its own socket (the host pushes with docker magents push)", http.StatusForbidden)
+			return
+		}
+		p.relay.serve(w, r, agent)
 	case p.gateway != nil && strings.HasPrefix(r.URL.Path, "/v1/"):
 		agent, ok := r.Context().Value(agentKey{}).(string)
 		if !ok {
@@ -561,6 +570,20 @@ func runProxy(ctx context.Context) int {
 		p.dispatcher = d
 		saving.Go(func() { d.run(ctx, path) })
 	}
+	if state := os.Getenv("MAGENTS_QUEUE_STATE"); state != "" {
+		relay, err := newGitRelay(os.Getenv, key, filepath.Dir(state))
+		if err != nil {
+			logf("%v", err)
+			return 1
+		}
+		if relay != nil {
+			if p.dispatcher != nil {
+				relay.task = p.dispatcher.current
+			}
+			p.relay = relay
+			logf("git relay for %d remote(s)", len(relay.remotes))
+		}
+	}
 	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout, ConnContext: connContext}
 	go func() {
 		<-ctx.Done()
@@ -695,7 +718,13 @@ func (b byToken) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "docker-magents gateway: this port relays the model and the work queue; it is not an egress proxy", http.StatusForbidden)
 		return
 	}
-	agent := agenttoken.Owner(b.key, b.names, presented(r))
+	agent := agenttoken.Owner(b.key, b.names, relayAuth(r))
+	if agent == "" && strings.HasPrefix(r.URL.Path, gitrelay.PathPrefix) {
+		// git sends its credential helper's answer only when challenged.
+		w.Header().Set("WWW-Authenticate", `Basic realm="docker-magents git relay"`)
+		http.Error(w, "docker-magents git relay: an agent's token, please", http.StatusUnauthorized)
+		return
+	}
 	if agent == "" {
 		apiError(w, http.StatusUnauthorized, "authentication_error", "docker-magents gateway: that is not the token of an agent of this fleet (redeploy the fleet to give agents theirs)")
 		return

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 )
 
 // ConfigDeliveredDir is where compose puts the shared config in each agent (read by the
@@ -90,6 +91,25 @@ func (f *Fleet) LoadConfigSet(now time.Time) error {
 	}
 	f.ConfigSet = set
 	return nil
+}
+
+// GitRelayConfig is the agents' git settings for the gateway's git relay, base being the
+// gateway as the agents reach it: each remote of GitRemotes rewritten to the relay
+// (url.insteadOf), and the supervisor's credential helper answering the relay with the
+// agent's token. Nothing without git credentials.
+func (f *Fleet) GitRelayConfig(base string) [][2]string {
+	if f.Config.GitCredentials == "" {
+		return nil
+	}
+	var pairs [][2]string
+	for _, remote := range f.GitRemotes {
+		key, ok := gitrelay.Key(remote)
+		if !ok {
+			continue
+		}
+		pairs = append(pairs, [2]string{"url." + gitrelay.URL(base, key) + ".insteadOf", gitrelay.Upstream(key)})
+	}
+	return append(pairs, [2]string{"credential." + base + ".helper", "!magents-supervisor git-credential"})
 }
 
 // GitConfigEnv is git settings for the agents as environment variables in git's

@@ -86,7 +86,17 @@ func TestWriteGitCredentials(t *testing.T) {
 	if err := f.WriteGitCredentials(); err != nil {
 		t.Fatal(err)
 	}
-	copied := filepath.Join(f.AgentSecretsDir(), GitCredentialsFile)
+	// An earlier docker-magents' copy in the agents' secrets is removed.
+	old := filepath.Join(f.AgentSecretsDir(), GitCredentialsFile)
+	os.MkdirAll(f.AgentSecretsDir(), 0o700)
+	os.WriteFile(old, []byte("https://bot:ghp_old@github.com\n"), 0o600)
+	if err := f.WriteGitCredentials(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Error("the agents' secrets still hold the git credentials")
+	}
+	copied := filepath.Join(f.GatewaySecretsDir(), GitCredentialsFile)
 	if b, err := os.ReadFile(copied); err != nil || !strings.Contains(string(b), "ghp_secret1") {
 		t.Errorf("copy: %q %v", b, err)
 	}

@@ -102,6 +102,9 @@ type Fleet struct {
 	// GatewayAllow names the server tools, request fields and betas the model gateway
 	// relays besides its own list (up --gateway-allow; gatewaypolicy).
 	GatewayAllow []string `yaml:"gateway_allow,omitempty"`
+	// GitRemotes are the remotes the gateway's git relay serves the agents (up finds them:
+	// the repository's https remotes the git credentials have a line for).
+	GitRemotes []string `yaml:"git_remotes,omitempty"`
 	// AuthCheck has each agent ask the model API whether it takes the credential at every
 	// Claude start (a free request), so a refused one shows as auth-rejected at once.
 	AuthCheck bool `yaml:"auth_check,omitempty"`
@@ -153,9 +156,9 @@ type AgentConfig struct {
 	Commands     string `yaml:"commands,omitempty"` // a directory of slash commands (*.md)
 	GitUserName  string `yaml:"git_user_name,omitempty"`
 	GitUserEmail string `yaml:"git_user_email,omitempty"`
-	// GitCredentials is a host file in the git-credentials format whose tokens the agents
-	// push with: copied into the state dir for them, read by their credential helper;
-	// never in env or the compose file.
+	// GitCredentials is a host file in the git-credentials format whose tokens the fleet
+	// pushes with: copied into the gateway's secrets dir, for its git relay and dispatcher
+	// alone; never in an agent, env or the compose file.
 	GitCredentials string `yaml:"git_credentials,omitempty"`
 	// Generation and Digest of the files' set as last written: the generation changes
 	// only when the set does (agents keep the newer of two sets).
@@ -429,6 +432,9 @@ func (f *Fleet) Validate() error {
 	}
 	if f.Egress != EgressAllowlist && f.Egress != EgressOpen {
 		errs = append(errs, fmt.Errorf(`invalid --egress %q: use "allowlist" or "open"`, f.Egress))
+	}
+	if f.Config.GitCredentials != "" && f.Egress != EgressAllowlist {
+		errs = append(errs, errors.New("--git-credentials: the fleet's git credentials stay with its gateway, which runs with --egress allowlist (the default); with --egress open each agent would hold them"))
 	}
 	for _, a := range f.Allow {
 		host, port, hasPort := strings.Cut(a, ":")

@@ -160,14 +160,18 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// GitCredentialsFile is the agents' git credentials in their secrets dir.
+// GitCredentialsFile is the fleet's git credentials in the gateway's secrets dir.
 const GitCredentialsFile = "git-credentials"
 
 // WriteGitCredentials copies the fleet's git credentials file (Config.GitCredentials)
-// into the agents' secrets dir, readable by them only, after checking each line is a URL
-// with a user and a password; without one, it removes an earlier copy.
+// into the gateway's secrets dir, which no agent mounts, after checking each line is a
+// URL with a user and a password; without one, it removes an earlier copy. A copy an
+// earlier docker-magents left in the agents' secrets dir is removed either way.
 func (f *Fleet) WriteGitCredentials() error {
-	path := filepath.Join(f.AgentSecretsDir(), GitCredentialsFile)
+	if err := os.Remove(filepath.Join(f.AgentSecretsDir(), GitCredentialsFile)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	path := filepath.Join(f.GatewaySecretsDir(), GitCredentialsFile)
 	if f.Config.GitCredentials == "" {
 		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 			return err
@@ -201,7 +205,7 @@ func (f *Fleet) WriteGitCredentials() error {
 	if err := os.MkdirAll(f.SecretsDir(), 0o700); err != nil {
 		return err
 	}
-	return atomicfile.WriteSecret(filepath.Join(f.AgentSecretsDir(), GitCredentialsFile), b, uid, gid)
+	return atomicfile.WriteSecret(path, b, uid, gid)
 }
 
 // ClearAgentCredential removes the fleet's credential files, the agents' and the

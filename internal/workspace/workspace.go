@@ -9,13 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 	"github.com/docker-magents/docker-magents/internal/fileowner"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
@@ -497,6 +500,39 @@ func (r *Repo) RemoteURL(name string) (string, error) {
 		return "", fmt.Errorf("your repository has no remote %q: %w", name, err)
 	}
 	return u, nil
+}
+
+// RelayedRemotes are the remotes of the repository the fleet's git relay serves its agents:
+// its remotes' https (or http) URLs, fetch and push, that the git-credentials file
+// credentials has a line for (the same scheme and host), each once.
+func (r *Repo) RelayedRemotes(credentials []byte) ([]string, error) {
+	out, err := r.git(r.Root, "config", "--get-regexp", `^remote\..*\.(url|pushurl)$`)
+	if err != nil {
+		return nil, nil // git config's exit 1: no remote
+	}
+	hosts := map[string]bool{}
+	for _, line := range strings.Split(string(credentials), "\n") {
+		if u, err := url.Parse(strings.TrimSpace(line)); err == nil && u.Host != "" {
+			hosts[u.Scheme+"://"+strings.ToLower(u.Host)] = true
+		}
+	}
+	var remotes []string
+	for _, line := range strings.Split(out, "\n") {
+		_, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		key, ok := gitrelay.Key(value)
+		if !ok {
+			continue
+		}
+		remote := gitrelay.Upstream(key)
+		if u, err := url.Parse(remote); err == nil && hosts[u.Scheme+"://"+u.Host] && !slices.Contains(remotes, remote) {
+			remotes = append(remotes, remote)
+		}
+	}
+	slices.Sort(remotes)
+	return remotes, nil
 }
 
 // Push pushes branch, one docker magents made (magents/…), to remote's branch of the same
