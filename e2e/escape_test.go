@@ -648,7 +648,7 @@ func TestEscapeGitCredentials(t *testing.T) {
 	url := gitServer(t, remotes, "fleet-bot", canary)
 	remote := url + "/team.git"
 	git("remote", "add", "origin", remote)
-	git("push", "-q", remote, "HEAD:refs/heads/main")
+	git("push", "-q", bare, "HEAD:refs/heads/main")
 	creds := filepath.Join(t.TempDir(), "git-credentials")
 	if err := os.WriteFile(creds, []byte("http://fleet-bot:"+canary+"@"+strings.TrimPrefix(url, "http://")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -666,11 +666,14 @@ func TestEscapeGitCredentials(t *testing.T) {
 	}
 	mainBefore := remoteRef("refs/heads/main")
 
-	// The canary is nowhere an agent can look.
-	attempt(t, a1, "find the git token in the agent's files", `if grep -rqsIF `+canary+` / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
-	attempt(t, a1, "find the git token in any process's environment", `if cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -qF `+canary+`; then echo PLANTED; else echo REFUSED; fi`)
-	attempt(t, a1, "find the git token in any process's command line", `if cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -qF `+canary+`; then echo PLANTED; else echo REFUSED; fi`)
-	attempt(t, a1, "find a mount of the git credentials", `if grep -qE 'git-credentials|magents-secrets|magents-gateway|/run/secrets' /proc/self/mountinfo || [ -e /run/magents-secrets ] || [ -e /run/secrets ]; then echo PLANTED; else echo REFUSED; fi`)
+	// The canary is nowhere an agent can look (each script spells it in two halves, so
+	// that its own command line does not hold it).
+	half := len(canary) / 2
+	find := `c1=` + canary[:half] + `; c="${c1}` + canary[half:] + `"; `
+	attempt(t, a1, "find the git token in the agent's files", find+`if grep -rqsIF "$c" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
+	attempt(t, a1, "find the git token in any process's environment", find+`if cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -qF "$c"; then echo PLANTED; else echo REFUSED; fi`)
+	attempt(t, a1, "find the git token in any process's command line", find+`if cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -qF "$c"; then echo PLANTED; else echo REFUSED; fi`)
+	attempt(t, a1, "find a mount of the git credentials", `m=$(grep -E 'git-credentials|magents-gateway|secrets/gateway' /proc/self/mountinfo); if [ -n "$m" ] || ls -R /run/secrets /run/magents-secrets 2>/dev/null | grep -q git; then echo PLANTED; echo "$m"; else echo REFUSED; fi`)
 
 	// Its own branch goes through the relay to the real remote.
 	docker("exec", a1, "git", "-C", "/workspace", "commit", "-q", "--allow-empty", "-m", "the agent's work").Assert(t, icmd.Success)

@@ -122,5 +122,10 @@ func printExceptions(dockerCli command.Cli, f *fleet.Fleet, target string) error
 			fmt.Fprintf(dockerCli.Err(), "note: %s is not set by this render: %s\n", item, agentspec.Exceptions[target][item])
 		}
 	}
+	if f.Config.GitCredentials != "" && target != "swarm" {
+		// Only a gateway holds git credentials, and only Swarm's relays git: the agents
+		// here get none rather than their own copy.
+		fmt.Fprintf(dockerCli.Err(), "note: the fleet's git credentials (up --git-credentials) are not deployed to %s: its agents hold none and push nowhere; push from this host with docker magents push\n", target)
+	}
 	return nil
 }

@@ -521,3 +521,24 @@ func TestSharedRefusesHome(t *testing.T) {
 		}
 	}
 }
+
+func TestRelayedRemotes(t *testing.T) {
+	dir := newRepo(t)
+	r, err := Open(dir)
+	if err != nil || r == nil {
+		t.Fatal(err)
+	}
+	if got, err := r.RelayedRemotes([]byte("https://bot:t@github.com\n")); err != nil || len(got) != 0 {
+		t.Errorf("no remote: %v %v", got, err)
+	}
+	gitIn(t, dir, "remote", "add", "origin", "https://github.com/org/app.git")
+	gitIn(t, dir, "remote", "set-url", "--push", "origin", "https://bot@GitHub.com/org/app")
+	gitIn(t, dir, "remote", "add", "fork", "https://gitlab.com/me/app.git")
+	gitIn(t, dir, "remote", "add", "ssh", "git@github.com:org/other.git")
+	gitIn(t, dir, "remote", "add", "plain", "http://10.0.0.5:8080/team.git")
+	got, err := r.RelayedRemotes([]byte("https://bot:t@github.com\nhttp://bot:t@10.0.0.5:8080\n"))
+	want := []string{"http://10.0.0.5:8080/team", "https://github.com/org/app"}
+	if err != nil || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("RelayedRemotes = %v, %v; want %v (github's fetch and push URL once, no host without a credential, no ssh)", got, err, want)
+	}
+}
