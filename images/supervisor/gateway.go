@@ -186,21 +186,44 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		apiError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: "+refusal.Error())
 		return
 	}
+	var reservation uint64
 	if metered {
-		if model := modelusage.ReadModel(body); !modelusage.Known(model) {
+		model := modelusage.ReadModel(body)
+		if !modelusage.Known(model) {
 			g.metrics.count(agent, http.StatusBadRequest)
 			apiError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("docker-magents model gateway: the model %q is not in the gateway's price table (%s), so what it spends could not be counted against budgets: use a model the table lists (the README's price table shows them)", model, modelusage.PricesSource()))
 			return
 		}
+		// The request's worst case is booked, and on disk, before a byte goes upstream:
+		// refused when it does not fit a budget, counted at that if the gateway dies.
+		id, err := g.book.Reserve(agent, task, model, modelusage.Worst(model, body))
+		if err != nil {
+			g.overBudget(agent, err.Error())
+			g.metrics.count(agent, http.StatusPaymentRequired)
+			apiError(w, http.StatusPaymentRequired, "billing_error", "docker-magents model gateway: "+err.Error())
+			return
+		}
+		reservation = id
+	}
+	settle := func(model string, u modelusage.Usage, ended bool) {
+		if metered {
+			if err := g.book.Settle(reservation, model, u, ended); err != nil {
+				logf("model gateway: settling %s's request: %v", agent, err)
+			}
+		}
 	}
 	name, value, err := g.credential()
 	if err != nil {
+		settle("", modelusage.Usage{}, true) // nothing was sent
 		g.metrics.count(agent, http.StatusBadGateway)
 		apiError(w, http.StatusInternalServerError, "api_error", "docker-magents model gateway: "+err.Error())
 		return
 	}
 	resp, err := g.roundTrip(r, body, name, value)
 	if err != nil {
+		// Not sent when it could not connect; else it may have been billed.
+		var op *net.OpError
+		settle("", modelusage.Usage{}, errors.As(err, &op) && op.Op == "dial")
 		g.metrics.count(agent, http.StatusBadGateway)
 		apiError(w, http.StatusBadGateway, "api_error", fmt.Sprintf("docker-magents model gateway: reaching %s: %v", g.upstream.Host, err))
 		return
@@ -209,6 +232,8 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 	g.metrics.count(agent, resp.StatusCode)
 	writeResponseHead(w, resp)
 	if !metered || resp.StatusCode != http.StatusOK {
+		// An error answer is not billed.
+		settle("", modelusage.Usage{}, true)
 		flushCopy(w, resp.Body)
 		return
 	}
@@ -216,16 +241,14 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 	m := modelusage.NewMeter(resp.Header.Get("Content-Type"))
 	flushCopy(w, io.TeeReader(resp.Body, m))
 	// An agent that hangs up early is billed all the same: the answer is read to its end
-	// (upstream's request does not end with the agent's), and counted.
+	// (upstream's request does not end with the agent's), and counted — at its
+	// reservation when its end never came.
 	_, _ = io.Copy(m, resp.Body)
 	model, u, ok := m.Result()
-	if !ok {
-		return
-	}
 	if model == "" {
 		model = modelusage.ReadModel(body)
 	}
-	g.book.Record(agent, task, model, u)
+	settle(model, u, ok && m.Ended())
 }
 
 // readBody reads the request's body whole, within the gateway's bounds: its room is
@@ -423,20 +446,67 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, budgets, fmt.Errorf("model gateway: %w", err)
 		}
-		if g.book, err = modelusage.Load(data, budgets); err != nil {
+		journal, err := os.ReadFile(path + journalSuffix)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, budgets, fmt.Errorf("model gateway: %w", err)
+		}
+		if g.book, err = modelusage.Load(data, journal, budgets); err != nil {
 			logf("model gateway: %s is unreadable (%v): counting from zero", path, err)
+		}
+		// What the journal added is in a snapshot before anything new is booked.
+		j, err := os.OpenFile(path+journalSuffix, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, budgets, fmt.Errorf("model gateway: its journal: %w", err)
+		}
+		g.book.SetJournal(j)
+		if err := g.book.Checkpoint(budgets, func(b []byte) error { return writeFileSynced(path, b) }); err != nil {
+			return nil, budgets, fmt.Errorf("model gateway: saving its account: %w", err)
 		}
 	}
 	return g, budgets, nil
 }
 
+// writeFileSynced replaces path with b, on disk before it returns (the file and its
+// directory synced): the account's snapshot, after which its journal is emptied.
+func writeFileSynced(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		defer d.Close()
+		return d.Sync()
+	}
+	return nil
+}
+
+// journalSuffix names the account's journal beside it: every reservation and settlement
+// since the account was last saved, each synced before the request goes on.
+const journalSuffix = ".journal"
+
 // keep saves the account to path a second after each change, and once more when ctx ends.
 func (g *modelGateway) keep(ctx context.Context, path string, startedAs modelusage.Budgets) {
 	save := func() {
-		b, err := g.book.Marshal(startedAs)
-		if err == nil {
-			err = writeFileAtomic(path, b, 0o600)
-		}
+		err := g.book.Checkpoint(startedAs, func(b []byte) error { return writeFileSynced(path, b) })
 		if err != nil {
 			logf("model gateway: saving its account: %v", err)
 		}

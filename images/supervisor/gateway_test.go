@@ -389,7 +389,7 @@ func TestGatewayAccountSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := modelusage.Load(data, modelusage.Budgets{})
+	again, err := modelusage.Load(data, nil, modelusage.Budgets{})
 	if err != nil || again.Report(time.Now()).Agents["agent-1"].Total().Requests != 1 {
 		t.Fatalf("reloaded: %v %+v", err, again.Report(time.Now()))
 	}

@@ -131,7 +131,10 @@ type Reply struct {
 	Status  int      // an error status (401, 429, 529 …) instead of a message
 	Error   string   // its error type, e.g. authentication_error
 	Delay   time.Duration
-	Usage   *Usage // the usage to report; nil: counted from the request and the reply
+	// Pause: a streamed answer stops this long after message_start (or until the client
+	// is gone), as a long generation does.
+	Pause time.Duration
+	Usage *Usage // the usage to report; nil: counted from the request and the reply
 }
 
 // Usage is the usage block of a Messages response, as the API reports it.
@@ -351,6 +354,13 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 			CacheCreationInputTokens: usage.CacheCreationInputTokens, CacheReadInputTokens: usage.CacheReadInputTokens,
 		},
 	}})
+	if reply.Pause > 0 {
+		select {
+		case <-time.After(reply.Pause):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	for i, b := range blocks {
 		switch b["type"] {
 		case "text":

@@ -1,9 +1,11 @@
 package modelusage
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -63,17 +65,141 @@ func (r Report) Total() Usage {
 	return t
 }
 
-// Book is the gateway's running account: safe for concurrent use.
+// Book is the gateway's running account: safe for concurrent use. A request is reserved
+// at its worst case before it is relayed (Reserve) and settled at what its answer
+// reported (Settle); with a journal, each of those is on disk before the book goes on, so
+// a gateway killed at any moment restarts with every request counted — at its
+// reservation when its end was never seen.
 type Book struct {
 	mu      sync.Mutex
 	agents  map[string]*AgentUsage
 	budgets Budgets
 	changed chan struct{} // gets a value (without blocking) on every change
+	pending map[uint64]Reservation
+	nextID  uint64
+	journal Journal
+}
+
+// Reservation is a request under way: its agent, task and model, and its worst case.
+type Reservation struct {
+	Agent string `json:"agent"`
+	Task  string `json:"task,omitempty"`
+	Model string `json:"model"`
+	Usage Usage  `json:"usage"`
+}
+
+// Journal is where the book writes ahead (an *os.File opened to append): every line
+// synced before the book goes on, the whole emptied once a snapshot holds it.
+type Journal interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+}
+
+// journalEntry is a line of the journal: a reservation made, or settled at usage.
+type journalEntry struct {
+	Op string `json:"op"` // "reserve" or "settle"
+	ID uint64 `json:"id"`
+	Reservation
 }
 
 // NewBook is an empty account with limits b.
 func NewBook(b Budgets) *Book {
-	return &Book{agents: map[string]*AgentUsage{}, budgets: b, changed: make(chan struct{}, 1)}
+	return &Book{agents: map[string]*AgentUsage{}, budgets: b, changed: make(chan struct{}, 1), pending: map[uint64]Reservation{},
+		nextID: uint64(time.Now().UnixNano())}
+}
+
+// SetJournal has the book write ahead to j from now on.
+func (b *Book) SetJournal(j Journal) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.journal = j
+}
+
+func (b *Book) writeAheadLocked(e journalEntry) error {
+	if b.journal == nil {
+		return nil
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := b.journal.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	return b.journal.Sync()
+}
+
+// Reserve books a request of agent (working on task) before it is relayed, at worst, its
+// worst case: refused, with why, when the agent's spending and requests under way, or
+// the fleet's, with worst would pass a limit, or when it cannot be written ahead.
+func (b *Book) Reserve(agent, task, model string, worst Usage) (uint64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.fitsLocked(agent, worst.CostUSD); err != nil {
+		b.agent(agent).Refused++
+		b.touch()
+		return 0, err
+	}
+	b.nextID++
+	id := b.nextID
+	r := Reservation{Agent: agent, Task: task, Model: model, Usage: worst}
+	if err := b.writeAheadLocked(journalEntry{Op: "reserve", ID: id, Reservation: r}); err != nil {
+		return 0, fmt.Errorf("the gateway cannot write its account ahead (%v), so it relays nothing it could not count", err)
+	}
+	b.pending[id] = r
+	b.touch()
+	return id, nil
+}
+
+// Settle ends reservation id: counted at u of model when the answer's end was seen
+// (ended), else at its reservation — never less than what may have been billed.
+func (b *Book) Settle(id uint64, model string, u Usage, ended bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.pending[id]
+	if !ok {
+		return fmt.Errorf("no reservation %d", id)
+	}
+	delete(b.pending, id)
+	if ended {
+		r.Usage = u
+		if model != "" {
+			r.Model = model
+		}
+	}
+	err := b.writeAheadLocked(journalEntry{Op: "settle", ID: id, Reservation: r})
+	b.recordLocked(r)
+	return err
+}
+
+// fitsLocked says why a request of agent that may cost cost does not fit its budget or
+// the fleet's, counting what is spent and what is reserved; nil when it fits.
+func (b *Book) fitsLocked(agent string, cost float64) error {
+	if err := b.overLocked(agent); err != nil {
+		return err
+	}
+	var fleet, fleetHeld, spent, held float64
+	for name, a := range b.agents {
+		c := a.Total().CostUSD
+		fleet += c
+		if name == agent {
+			spent = c
+		}
+	}
+	for _, r := range b.pending {
+		fleetHeld += r.Usage.CostUSD
+		if r.Agent == agent {
+			held += r.Usage.CostUSD
+		}
+	}
+	if limit := b.budgets.FleetUSD; limit > 0 && fleet+fleetHeld+cost > limit {
+		return fmt.Errorf("a request that may cost up to $%.4f (its max_tokens at the model's output price, and its input) does not fit the fleet's budget of $%.2f: $%.4f spent, $%.4f under way; raise it with docker magents budget set --fleet-usd N, or ask for fewer max_tokens", cost, limit, fleet, fleetHeld)
+	}
+	if limit := b.budgets.Of(agent); limit > 0 && spent+held+cost > limit {
+		return fmt.Errorf("a request of %s that may cost up to $%.4f (its max_tokens at the model's output price, and its input) does not fit its budget of $%.2f: $%.4f spent, $%.4f under way; raise it with docker magents budget set %s --usd N, or ask for fewer max_tokens", agent, cost, limit, spent, held, agent)
+	}
+	return nil
 }
 
 // Changed has a value after a change since it was last received: when to save.
@@ -100,17 +226,21 @@ func (b *Book) agent(name string) *AgentUsage {
 func (b *Book) Record(agent, task, model string, u Usage) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.agent(agent)
-	m := a.Models[model]
-	m.Add(u)
-	a.Models[model] = m
-	if task != "" {
+	b.recordLocked(Reservation{Agent: agent, Task: task, Model: model, Usage: u})
+}
+
+func (b *Book) recordLocked(r Reservation) {
+	a := b.agent(r.Agent)
+	m := a.Models[r.Model]
+	m.Add(r.Usage)
+	a.Models[r.Model] = m
+	if r.Task != "" {
 		if a.Tasks == nil {
 			a.Tasks = map[string]Usage{}
 		}
-		t := a.Tasks[task]
-		t.Add(u)
-		a.Tasks[task] = t
+		t := a.Tasks[r.Task]
+		t.Add(r.Usage)
+		a.Tasks[r.Task] = t
 	}
 	b.touch()
 }
@@ -191,10 +321,12 @@ func (b *Book) Report(now time.Time, names ...string) Report {
 	return r
 }
 
-// saved is what a Book keeps across restarts: the counts, and the limits set while it ran
-// with the limits it was started with (those of a later start with other limits win).
+// saved is what a Book keeps across restarts: the counts, the requests under way, and
+// the limits set while it ran with the limits it was started with (those of a later
+// start with other limits win).
 type saved struct {
 	Agents    map[string]*AgentUsage `json:"agents"`
+	Pending   map[uint64]Reservation `json:"pending,omitempty"`
 	StartedAs Budgets                `json:"started_as"`
 	Budgets   Budgets                `json:"budgets"`
 }
@@ -203,19 +335,42 @@ type saved struct {
 func (b *Book) Marshal(startedAs Budgets) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return json.Marshal(saved{Agents: b.agents, StartedAs: startedAs, Budgets: b.budgets})
+	return b.marshalLocked(startedAs)
 }
 
-// Load is a book saved by Marshal, started with limits start: its counts, and its limits
-// when it was started with the same ones (else start).
-func Load(data []byte, start Budgets) (*Book, error) {
-	b := NewBook(start)
-	if len(data) == 0 {
-		return b, nil
+func (b *Book) marshalLocked(startedAs Budgets) ([]byte, error) {
+	return json.Marshal(saved{Agents: b.agents, Pending: b.pending, StartedAs: startedAs, Budgets: b.budgets})
+}
+
+// Checkpoint has save write the book as Load reads it (the requests under way with it),
+// then empties the journal, which the snapshot now holds; nothing is booked in between.
+func (b *Book) Checkpoint(startedAs Budgets, save func([]byte) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	data, err := b.marshalLocked(startedAs)
+	if err != nil {
+		return err
 	}
+	if err := save(data); err != nil {
+		return err
+	}
+	if b.journal != nil {
+		return b.journal.Truncate(0)
+	}
+	return nil
+}
+
+// Load is a book saved by Marshal, then the journal written after it, started with
+// limits start: its counts, and its limits when it was started with the same ones (else
+// start). A request the snapshot or the journal has under way, never settled, is counted
+// at its reservation: its gateway stopped before its end was seen.
+func Load(data, journal []byte, start Budgets) (*Book, error) {
+	b := NewBook(start)
 	var s saved
-	if err := json.Unmarshal(data, &s); err != nil {
-		return b, err
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &s); err != nil {
+			return b, err
+		}
 	}
 	for name, a := range s.Agents {
 		if a != nil {
@@ -225,8 +380,28 @@ func Load(data []byte, start Budgets) (*Book, error) {
 			b.agents[name] = a
 		}
 	}
-	if sameBudgets(s.StartedAs, start) {
+	if len(data) > 0 && sameBudgets(s.StartedAs, start) {
 		b.budgets = s.Budgets
+	}
+	pending := maps.Clone(s.Pending)
+	if pending == nil {
+		pending = map[uint64]Reservation{}
+	}
+	for _, line := range bytes.Split(journal, []byte("\n")) {
+		var e journalEntry
+		if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &e) != nil {
+			continue // a line cut by the kill: its request's reserve, if any, was synced before
+		}
+		switch e.Op {
+		case "reserve":
+			pending[e.ID] = e.Reservation
+		case "settle":
+			delete(pending, e.ID)
+			b.recordLocked(e.Reservation)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(pending)) {
+		b.recordLocked(pending[id])
 	}
 	return b, nil
 }

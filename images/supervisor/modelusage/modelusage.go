@@ -197,6 +197,7 @@ type Meter struct {
 	model  string
 	usage  Usage
 	seen   bool
+	ended  bool // message_stop seen, or a whole JSON message read
 }
 
 // maxJSONBody bounds the JSON answer a meter keeps to read its usage.
@@ -260,6 +261,8 @@ func (m *Meter) event(line []byte) {
 	case "message_delta":
 		m.usage.merge(ev.Usage)
 		m.seen = m.seen || ev.Usage != nil
+	case "message_stop":
+		m.ended = m.seen
 	}
 }
 
@@ -275,7 +278,7 @@ func (m *Meter) Result() (model string, u Usage, ok bool) {
 		if json.Unmarshal(m.body.Bytes(), &msg) != nil || msg.Usage == nil {
 			return "", Usage{}, false
 		}
-		m.model, m.seen = ModelName(msg.Model), true
+		m.model, m.seen, m.ended = ModelName(msg.Model), true, true
 		m.usage.merge(msg.Usage)
 	}
 	if !m.seen {
@@ -285,6 +288,52 @@ func (m *Meter) Result() (model string, u Usage, ok bool) {
 	u.Requests = 1
 	return m.model, Priced(m.model, u), true
 }
+
+// Ended reports whether the message's end was seen (a stream's message_stop, a whole JSON
+// message): only then is its usage the whole of it. Call it after Result.
+func (m *Meter) Ended() bool { return m.ended }
+
+// Worst is the most a Messages request body of model may cost, what the gateway reserves
+// before relaying it: its input at the dearest rate the request can be charged (a cache
+// write kept an hour when it asks for one, five minutes when it marks any cache
+// breakpoint, else input; the long-context rates past their threshold), counted as a
+// token per three bytes of the body (tokenizers take about four of English or code); its
+// max_tokens at the output price; and each web search its tools allow (max_uses, or
+// worstSearches).
+func Worst(model string, body []byte) Usage {
+	var req struct {
+		MaxTokens int `json:"max_tokens"`
+		Tools     []struct {
+			Type    string `json:"type"`
+			MaxUses int    `json:"max_uses"`
+		} `json:"tools"`
+	}
+	_ = json.Unmarshal(body, &req)
+	in := (len(body) + 2) / 3
+	u := Usage{Requests: 1, OutputTokens: max(req.MaxTokens, 0)}
+	switch {
+	case bytes.Contains(body, []byte(`"ttl":"1h"`)) || bytes.Contains(body, []byte(`"ttl": "1h"`)):
+		u.CacheCreationInputTokens, u.CacheCreation1hInputTokens = in, in
+	case bytes.Contains(body, []byte(`"cache_control"`)):
+		u.CacheCreationInputTokens = in
+	default:
+		u.InputTokens = in
+	}
+	for _, t := range req.Tools {
+		if strings.HasPrefix(t.Type, "web_search") {
+			if t.MaxUses > 0 {
+				u.WebSearchRequests += t.MaxUses
+			} else {
+				u.WebSearchRequests += worstSearches
+			}
+		}
+	}
+	return Priced(model, u)
+}
+
+// worstSearches is a web search tool's searches in a request's worst case when it gives
+// no max_uses.
+const worstSearches = 20
 
 // ReadModel is the "model" of a Messages request body when it is a model's name (letters,
 // digits and . _ - : @ /, at most 100 of them), else "": a request is the agent's, and

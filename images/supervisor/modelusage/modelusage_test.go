@@ -1,6 +1,9 @@
 package modelusage
 
 import (
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -126,12 +129,12 @@ func TestBudgets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := Load(data, start)
+	again, err := Load(data, nil, start)
 	if err != nil || again.Budgets().FleetUSD != 100 || again.Report(time.Now()).Total().CostUSD != 12 {
 		t.Fatalf("reloaded: %+v %v", again.Budgets(), err)
 	}
 	other := Budgets{FleetUSD: 50}
-	if again, _ := Load(data, other); again.Budgets().FleetUSD != 50 {
+	if again, _ := Load(data, nil, other); again.Budgets().FleetUSD != 50 {
 		t.Fatalf("a start with other limits keeps the old ones: %+v", again.Budgets())
 	}
 }
@@ -162,5 +165,107 @@ func TestPricedBeyondPlainTokens(t *testing.T) {
 	}
 	if !strings.Contains(PricesSource(), "docs.anthropic.com") || !strings.Contains(PricesSource(), "checked 20") {
 		t.Errorf("PricesSource() = %q", PricesSource())
+	}
+}
+
+func TestReserveAndSettleWriteAhead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal")
+	j, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	b := NewBook(Budgets{AgentUSD: 1, FleetUSD: 1.5})
+	b.SetJournal(j)
+	worst := Usage{Requests: 1, OutputTokens: 1000, CostUSD: 0.4}
+	actual := Usage{Requests: 1, OutputTokens: 10, CostUSD: 0.01}
+	a, err := b.Reserve("agent-1", "task-1", "claude-opus-4-5", worst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := b.Reserve("agent-1", "", "claude-opus-4-5", worst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A third would pass agent-1's $1 with the two under way: refused, and says why.
+	if _, err := b.Reserve("agent-1", "", "claude-opus-4-5", worst); err == nil || !strings.Contains(err.Error(), "does not fit its budget") {
+		t.Fatalf("a reservation past the agent's budget: %v", err)
+	}
+	c, err := b.Reserve("agent-2", "", "claude-opus-4-5", worst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fleet's $1.5 holds 1.2 under way: a fourth does not fit it.
+	if _, err := b.Reserve("agent-3", "", "claude-opus-4-5", worst); err == nil || !strings.Contains(err.Error(), "the fleet's budget") {
+		t.Fatalf("a reservation past the fleet's budget: %v", err)
+	}
+	if err := b.Settle(a, "claude-opus-4-5", actual, true); err != nil {
+		t.Fatal(err)
+	}
+	// An answer whose end was never seen is counted at its reservation.
+	if err := b.Settle(b2, "claude-opus-4-5", actual, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Settle(b2, "claude-opus-4-5", actual, true); err == nil {
+		t.Error("a reservation settled twice")
+	}
+	// The gateway is killed now, c under way, and a line half written.
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	f.WriteString(`{"op":"reserve","id":9,"agent":"agent-`)
+	f.Close()
+	data, _ := os.ReadFile(path)
+	again, err := Load(nil, data, Budgets{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := again.Report(time.Now())
+	if got := r.Agents["agent-1"].Total(); math.Abs(got.CostUSD-0.41) > 1e-9 || got.Requests != 2 || r.Agents["agent-1"].Tasks["task-1"].CostUSD != 0.01 {
+		t.Errorf("agent-1 after the kill: %+v", r.Agents["agent-1"])
+	}
+	if got := r.Agents["agent-2"].Total(); got.CostUSD != 0.4 || got.Requests != 1 {
+		t.Errorf("agent-2's request under way at the kill is counted at its reservation: %+v", got)
+	}
+	// A checkpoint holds what is under way and empties the journal; c's settlement after
+	// it is in the journal alone.
+	var snapshot []byte
+	if err := b.Checkpoint(Budgets{}, func(d []byte) error { snapshot = d; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Size() != 0 {
+		t.Errorf("the journal after a checkpoint: %d bytes", st.Size())
+	}
+	if err := b.Settle(c, "claude-opus-4-5", actual, true); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = os.ReadFile(path)
+	again, _ = Load(snapshot, data, Budgets{})
+	if got := again.Report(time.Now()).Agents["agent-2"].Total(); got.CostUSD != 0.01 {
+		t.Errorf("agent-2 settled after the checkpoint: %+v", got)
+	}
+	again, _ = Load(snapshot, nil, Budgets{})
+	if got := again.Report(time.Now()).Agents["agent-2"].Total(); got.CostUSD != 0.4 {
+		t.Errorf("agent-2 under way in the snapshot alone: %+v", got)
+	}
+}
+
+func TestWorst(t *testing.T) {
+	body := []byte(`{"model":"claude-opus-4-5","max_tokens":1000,"messages":[{"role":"user","content":"` + strings.Repeat("x", 2990) + `"}]}`)
+	w := Worst("claude-opus-4-5", body)
+	in := (len(body) + 2) / 3
+	if w.OutputTokens != 1000 || w.InputTokens != in || w.CostUSD != Priced("claude-opus-4-5", Usage{InputTokens: in, OutputTokens: 1000}).CostUSD {
+		t.Errorf("plain: %+v", w)
+	}
+	cached := Worst("claude-opus-4-5", []byte(`{"max_tokens":10,"system":[{"type":"text","text":"x","cache_control":{"type":"ephemeral","ttl":"1h"}}]}`))
+	if cached.CacheCreation1hInputTokens == 0 || cached.InputTokens != 0 {
+		t.Errorf("a 1-hour cache write is reserved as one: %+v", cached)
+	}
+	search := Worst("claude-opus-4-5", []byte(`{"max_tokens":10,"tools":[{"type":"web_search_20250305","name":"web_search","max_uses":3}]}`))
+	if search.WebSearchRequests != 3 {
+		t.Errorf("web searches: %+v", search)
+	}
+	// Every real answer's usage within its request's worst case: Claude Code's own
+	// request sizes, priced at the answer's actual mix, never above the reservation.
+	if actual := Priced("claude-opus-4-5", Usage{InputTokens: in / 2, CacheReadInputTokens: in / 2, OutputTokens: 1000}); actual.CostUSD > w.CostUSD {
+		t.Errorf("the answer %v costs more than its reservation %v", actual.CostUSD, w.CostUSD)
 	}
 }
