@@ -127,3 +127,58 @@ func TestFaultGatewayKilledMidAnswer(t *testing.T) {
 		t.Errorf("the gateway counts $%.6f, the double billed $%.6f", c, billed())
 	}
 }
+
+// Five agents send 32 MiB bodies slowly, three at a time each, while a sixth works
+// normally: the sixth's requests are answered, the gateway's resident memory stays under
+// its container's limit, and nothing restarts.
+func TestFaultGatewayUnderSlowBodies(t *testing.T) {
+	parallelSuite(t)
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	e := newFleetEnvWith(t, nonce, nil).inProject("gwslow")
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
+	e.magents("up", "--agents", "6", "--agent-cmd", "bash").Assert(t, icmd.Success)
+	proxy := e.container(fleet.EgressProxyService)
+	slow := `tok=$(cat "$MAGENTS_GATEWAY_TOKEN_FILE")
+hold() {
+  exec 3<>/dev/tcp/127.0.0.1/3128
+  printf 'POST /v1/messages HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 33554432\r\n\r\n{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"' "$tok" >&3
+  for i in $(seq 1 20); do head -c 262144 /dev/zero | tr '\0' x >&3 || break; sleep 2; done
+}
+for n in 1 2 3; do hold & done
+wait
+`
+	for i := 1; i <= 5; i++ {
+		docker("exec", "-d", e.container(fmt.Sprintf("agent-%d", i)), "bash", "-c", slow).Assert(t, icmd.Success)
+	}
+	rss := func() int {
+		// The supervisor's own process: its name in /proc, its resident set.
+		out := docker("exec", proxy, "sh", "-c", `for s in /proc/[0-9]*/status; do awk '/^Name:/{n=$2} /^VmRSS:/{print n, $2}' $s; done`).Stdout()
+		kb := 0
+		for _, line := range strings.Split(out, "\n") {
+			var name string
+			var v int
+			if _, err := fmt.Sscanf(line, "%s %d", &name, &v); err == nil && strings.HasPrefix(name, "magents-sup") {
+				kb = max(kb, v)
+			}
+		}
+		return kb
+	}
+	most := 0
+	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"normal work ` + nonce + `"}]}`
+	for round := range 6 {
+		most = max(most, rss())
+		res := docker("exec", e.container("agent-6"), "bash", "-c", sendFromAgent(body, 1)+"cat /tmp/answer.1")
+		if !strings.HasPrefix(res.Stdout(), "HTTP/1.1 200") || !strings.Contains(res.Stdout(), "message_stop") {
+			t.Errorf("round %d: agent-6's request under the abuse:\n%s", round, res.Combined())
+		}
+		most = max(most, rss())
+		time.Sleep(4 * time.Second)
+	}
+	t.Logf("the gateway's largest resident set: %d KiB", most)
+	if most == 0 || most*1024 >= 120<<20 {
+		t.Errorf("the gateway's resident set reached %d KiB (its container has %d MiB)", most, 128)
+	}
+	if state := strings.TrimSpace(docker("inspect", "-f", "{{.RestartCount}} {{.State.OOMKilled}}", proxy).Stdout()); state != "0 false" {
+		t.Errorf("the gateway's restarts and OOM kill: %s", state)
+	}
+}

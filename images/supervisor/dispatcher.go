@@ -38,6 +38,7 @@ type dispatcher struct {
 	pushDir        string
 	pushing        sync.Mutex // one push at a time
 	uploads        chan struct{}
+	uploading      sync.Map // agent → struct{}: its one upload under way
 }
 
 func newDispatcher(path string, key []byte) (*dispatcher, error) {
@@ -201,8 +202,14 @@ func (d *dispatcher) takeBundle(w http.ResponseWriter, r *http.Request, agent st
 		http.Error(w, fmt.Sprintf("%s has no task %s to push", agent, id), http.StatusConflict)
 		return
 	}
-	// A few at a time in all (each holds a file open): the others wait. An upload that
-	// sends nothing for uploadIdle gives its place up, so slow ones cannot hold them all.
+	// One at a time per agent, a few at a time in all (each holds a file open): the
+	// others wait. An upload that sends nothing for uploadIdle gives its place up; a slow
+	// one holds its own place alone, so agents uploading slowly leave the others theirs.
+	if _, busy := d.uploading.LoadOrStore(agent, struct{}{}); busy {
+		http.Error(w, agent+" is uploading a bundle already: one at a time", http.StatusConflict)
+		return
+	}
+	defer d.uploading.Delete(agent)
 	select {
 	case d.uploads <- struct{}{}:
 		defer func() { <-d.uploads }()

@@ -180,3 +180,87 @@ func TestProxyServesAgentDirectoriesOnly(t *testing.T) {
 		t.Errorf("the proxy served .push as an agent: %v", entries)
 	}
 }
+
+// Two agents uploading slowly hold a place each: a third agent's hand-over goes through
+// at once, and an agent cannot open a second upload to hold more.
+func TestDispatcherSlowUploadsLeaveOthersTheirPlace(t *testing.T) {
+	tmp := t.TempDir()
+	d, err := newDispatcher(filepath.Join(tmp, "queue.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.pushDir = filepath.Join(tmp, "push")
+	now := time.Now()
+	ids := map[string]string{}
+	for _, agent := range []string{"agent-1", "agent-2", "agent-3"} {
+		d.q.Add(now, workqueue.NewTask{Prompt: "work", Push: true, PushURL: "https://example.invalid/r.git"})
+		task, ok := d.q.Next(agent, now, false)
+		if !ok {
+			t.Fatalf("no task for %s", agent)
+		}
+		ids[agent] = task.ID
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.takeBundle(w, r, r.Header.Get("X-Test-Agent"))
+	}))
+	defer srv.Close()
+	upload := func(agent string, body io.Reader) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/?id="+ids[agent], body)
+		req.Header.Set("X-Test-Agent", agent)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, agent := range []string{"agent-1", "agent-2"} {
+		r, w := io.Pipe()
+		go func() {
+			defer w.Close()
+			w.Write([]byte(bundleV2))
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+					if _, err := w.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		go upload(agent, r)
+	}
+	waitUntil := time.Now().Add(5 * time.Second)
+	for {
+		_, one := d.uploading.Load("agent-1")
+		_, two := d.uploading.Load("agent-2")
+		if one && two {
+			break
+		}
+		if time.Now().After(waitUntil) {
+			t.Fatal("the slow uploads never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, body := upload("agent-1", strings.NewReader(bundleV2+"more")); code != http.StatusConflict || !strings.Contains(body, "one at a time") {
+		t.Errorf("a second upload of agent-1's: %d %s", code, body)
+	}
+	done := make(chan int, 1)
+	go func() {
+		code, _ := upload("agent-3", strings.NewReader(bundleV2+"a whole bundle"))
+		done <- code
+	}()
+	select {
+	case code := <-done:
+		if code != http.StatusNoContent {
+			t.Errorf("agent-3's hand-over: %d", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("two slow uploads blocked agent-3's hand-over")
+	}
+}
