@@ -3,11 +3,14 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/icmd"
 )
@@ -140,4 +143,69 @@ func TestCloneIsSeededWhenTheGitDirIsUnreadable(t *testing.T) {
 	if log := git("log", "--oneline", "-1"); !strings.Contains(log, "seeded work") {
 		t.Errorf("host HEAD after merge: %s", log)
 	}
+}
+
+// A fleet's volumes belong to its checkout: two checkouts of the same name (so the same
+// default project), up and down in the first, then up in the second is refused with what
+// to do — its agents would have started on the first one's clone — and, under a project
+// of its own, runs beside the first, its task on its own code.
+func TestVolumesBelongToTheirCheckout(t *testing.T) {
+	parallelSuite(t)
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	name := "app" + nonce[len(nonce)-6:]
+	checkout := func(which string) *fleetEnv {
+		e := newFleetEnvIn(t, name, nonce, nil)
+		git := e.initRepo()
+		if err := os.WriteFile(filepath.Join(e.dir, "WHICH"), []byte(which+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", "WHICH")
+		git("commit", "-q", "-m", "checkout "+which)
+		if out, err := exec.Command("chown", "-R", fmt.Sprintf("%d:%d", workspaceUID, workspaceUID), e.dir).CombinedOutput(); err != nil {
+			t.Fatalf("chown: %v %s", err, out)
+		}
+		return e
+	}
+	a, b := checkout("A"), checkout("B")
+	t.Cleanup(func() {
+		a.magents("down", "--volumes", "--force")
+		b.magents("-p", name+"-b", "down", "--volumes", "--force")
+	})
+	a.magents("up").Assert(t, icmd.Success)
+	agentA := name + "-agent-1"
+	docker("exec", agentA, "cat", "/workspace/WHICH").Assert(t, icmd.Expected{Out: "A"})
+	a.magents("down").Assert(t, icmd.Success)
+
+	res := b.magents("up")
+	res.Assert(t, icmd.Expected{ExitCode: 1, Err: "belong to the fleet of " + filepath.Join(a.dir, "docker-compose.claude.yml")})
+	if !strings.Contains(res.Stderr(), "docker magents -p NAME up") {
+		t.Errorf("the refusal does not say what to do:\n%s", res.Stderr())
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "docker-compose.claude.yml")); err == nil {
+		t.Error("a refused up wrote the compose file")
+	}
+
+	// Side by side: the first again, the second under a project of its own.
+	a.magents("up").Assert(t, icmd.Success)
+	b.magents("-p", name+"-b", "up").Assert(t, icmd.Success)
+	agentB := name + "-b-agent-1"
+	docker("exec", agentB, "cat", "/workspace/WHICH").Assert(t, icmd.Expected{Out: "B"})
+	docker("exec", agentA, "cat", "/workspace/WHICH").Assert(t, icmd.Expected{Out: "A"})
+	b.magents("-p", name+"-b", "queue", "add", "Look around.").Assert(t, icmd.Expected{Out: "task-1 queued"})
+	var task struct{ State, Branch, Base string }
+	waitFor(t, 120*time.Second, "task-1 to be done on the second checkout", func() (bool, string) {
+		res := b.magents("-p", name+"-b", "queue", "show", "task-1", "--format", "json")
+		return json.Unmarshal([]byte(res.Stdout()), &task) == nil && task.State == "done", res.Combined()
+	})
+	headB := strings.TrimSpace(string(must(exec.Command("git", "-c", "safe.directory=*", "-C", b.dir, "rev-parse", "HEAD").Output())))
+	if task.Base != headB {
+		t.Errorf("task-1 ran on %s, not on the second checkout's %s", task.Base, headB)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -45,10 +45,21 @@ func newFleetEnv(t *testing.T, marker string) *fleetEnv {
 // newFleetEnvWith lets a test script the API; nil answers "pong MARKER" to "ping".
 func newFleetEnvWith(t *testing.T, marker string, respond anthropictest.Responder) *fleetEnv {
 	t.Helper()
+	// Named magents, so that the default project (the directory's name, as compose
+	// names it) is the guide's: magents-agent-1.
+	return newFleetEnvIn(t, fleet.DefaultProject, marker, respond)
+}
+
+// newFleetEnvIn is newFleetEnvWith in a directory named name.
+func newFleetEnvIn(t *testing.T, name, marker string, respond anthropictest.Responder) *fleetEnv {
+	t.Helper()
 	ensureImage(t, "latest")
-	dir := t.TempDir()
-	// The owner must reach it too (git runs as the owner): open the parent go test made.
-	for _, d := range []string{filepath.Dir(dir), dir} {
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The owner must reach it too (git runs as the owner): open the parents go test made.
+	for _, d := range []string{filepath.Dir(filepath.Dir(dir)), filepath.Dir(dir), dir} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}

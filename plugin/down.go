@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/config"
 	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -78,7 +79,8 @@ func runDown(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts
 		}
 		fmt.Fprintf(dockerCli.Err(), "Volume %s removed\n", v.Name)
 	}
-	return nil
+	// Its volumes gone, the project is free for another checkout.
+	return f.RemoveOwner(config.Dir())
 }
 
 // cloneChecksAtOnce is how many agents' clones down checks at once.

@@ -108,9 +108,11 @@ func (r *rootOptions) fleetOrNew() (f *fleet.Fleet, saved bool, err error) {
 		return nil, false, err
 	}
 	if f == nil {
+		// As compose names a project: after the directory, unless -p or
+		// COMPOSE_PROJECT_NAME says otherwise.
 		project := r.projectName()
 		if project == "" {
-			project = fleet.DefaultProject
+			project = fleet.DefaultProjectFor(filepath.Dir(path))
 		}
 		f = fleet.New(project, path)
 		f.HostTrusted = []string{config.Dir()}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/config"
 	mobyclient "github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/versions"
 	"github.com/spf13/cobra"
@@ -178,6 +179,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	}
 	f.HealthStartInterval = startInterval
 	if err := checkRecord(root, f, opts, flags); err != nil {
+		return err
+	}
+	if err := claimVolumes(ctx, dockerCli, f); err != nil {
 		return err
 	}
 	flagCred, err := fleetauth.FileFlags(dockerCli, opts.apiKeyFile, opts.oauthTokenFile)
@@ -529,4 +533,35 @@ func relayedRemotes(f *fleet.Fleet, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "Git: the agents reach %s through the fleet's gateway, which alone holds the git credentials; each pushes only its own magents/ branch or its task's, never forced, never a delete\n", strings.Join(f.GitRemotes, ", "))
 	return nil
+}
+
+// claimVolumes refuses an up whose project's volumes belong to another fleet (another
+// checkout's compose file, with the same project name), and records this fleet as the
+// owner of its project's volumes. Volumes made before owners were recorded are taken
+// over, with a note.
+func claimVolumes(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet) error {
+	owner, err := fleet.ReadOwner(config.Dir(), f.Project)
+	if err != nil {
+		return err
+	}
+	vols, err := dockerCli.Client().VolumeList(ctx, mobyclient.VolumeListOptions{
+		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+	})
+	if err != nil {
+		return fmt.Errorf("listing project %s's volumes: %w", f.Project, err)
+	}
+	var names []string
+	for _, v := range vols.Items {
+		names = append(names, v.Name)
+	}
+	slices.Sort(names)
+	switch {
+	case owner != nil && owner.ComposeFile == f.ComposeFile:
+		return nil
+	case owner != nil && len(names) > 0:
+		return f.OwnerMismatch(owner, names)
+	case owner == nil && len(names) > 0:
+		fmt.Fprintf(dockerCli.Err(), "note: project %s has volumes made before docker-magents recorded which checkout they serve; this fleet (%s) takes them\n", f.Project, f.ComposeFile)
+	}
+	return f.WriteOwner(config.Dir())
 }
