@@ -128,6 +128,9 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 			env["MAGENTS_CLONE_BASE"] = ptr(f.Base)
 		}
 		env["MAGENTS_CLONE_INCLUDE_DIR"] = ptr(fleet.IncludeMountPath)
+		if f.Subdir != "" {
+			env[agentenv.WorkDir] = ptr(fleet.WorkspaceDir + "/" + f.Subdir)
+		}
 	}
 	if relay := f.GitRelayConfig("http://127.0.0.1:" + ProxyPort); relay != nil && f.Egress == fleet.EgressAllowlist && name != fleet.DevService {
 		// The fleet's remotes through the gateway's git relay, which holds the credential:

@@ -209,3 +209,52 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A workspace below its repository's top is cloned too, never shared by default: the
+// agents clone the whole repository and work in the same directory of it, and the
+// developer's tree is not theirs to write.
+func TestSubdirectoryWorkspaceIsCloned(t *testing.T) {
+	parallelSuite(t)
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	e := newFleetEnvWith(t, nonce, nil).inProject("subdirclone")
+	git := e.initRepo()
+	sub := filepath.Join(e.dir, "services", "api")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "main.go"), []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("add", ".")
+	git("commit", "-q", "-m", "a service")
+	if err := os.Rename(filepath.Join(e.dir, ".env.magents"), filepath.Join(sub, ".env.magents")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "-R", fmt.Sprintf("%d:%d", workspaceUID, workspaceUID), e.dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	mg := func(args ...string) *icmd.Result {
+		return dockerIn(sub, []string{"ANTHROPIC_API_KEY=" + e.apiKey}, append([]string{"magents", "-p", "subdirclone"}, args...)...)
+	}
+	t.Cleanup(func() { mg("down", "--volumes", "--force") })
+	up := mg("up", "--agent-cmd", "bash")
+	up.Assert(t, icmd.Success)
+	if strings.Contains(up.Stderr(), "Isolation shared") {
+		t.Errorf("a subdirectory of a repository was shared:\n%s", up.Stderr())
+	}
+	if compose := readFile(filepath.Join(sub, "docker-compose.claude.yml")); !strings.Contains(compose, "isolation: clone") || !strings.Contains(compose, "subdir: services/api") {
+		t.Errorf("the compose file:\n%s", compose)
+	}
+	agent := "subdirclone-agent-1"
+	waitFor(t, 60*time.Second, "the session to start in the service's directory of the clone", func() (bool, string) {
+		res := docker("exec", agent, "tmux", "display-message", "-p", "-t", "claude", "#{pane_current_path}")
+		return strings.TrimSpace(res.Stdout()) == "/workspace/services/api", res.Combined() +
+			docker("exec", agent, "sh", "-c", "env | grep MAGENTS_WORK; ls -la /workspace /workspace/services").Combined() + docker("logs", "--tail", "20", agent).Combined()
+	})
+	docker("exec", agent, "cat", "/workspace/services/api/main.go").Assert(t, icmd.Expected{Out: "package main"})
+	// The developer's tree is not the agent's to write: what it writes stays in its clone.
+	docker("exec", agent, "sh", "-c", "echo agent > /workspace/services/api/planted").Assert(t, icmd.Success)
+	if _, err := os.Stat(filepath.Join(sub, "planted")); err == nil {
+		t.Error("the agent wrote the developer's tree")
+	}
+}

@@ -25,8 +25,8 @@ func execAgent(cfg config, args []string) {
 		}
 	}
 	if len(args) == 0 && headless(cfg) {
-		if st, err := os.Stat(cfg.Workspace); err == nil && st.IsDir() {
-			_ = os.Chdir(cfg.Workspace)
+		if st, err := os.Stat(cfg.workdir()); err == nil && st.IsDir() {
+			_ = os.Chdir(cfg.workdir())
 		}
 		runHeadless(cfg, agentEnv(os.Environ(), creds))
 	}
@@ -37,8 +37,8 @@ func execAgent(cfg config, args []string) {
 	if err != nil {
 		fail(fmt.Errorf("%s: command not found in the image", args[0]))
 	}
-	if st, err := os.Stat(cfg.Workspace); err == nil && st.IsDir() && len(os.Args) > 1 && os.Args[1] == "agent" {
-		_ = os.Chdir(cfg.Workspace)
+	if st, err := os.Stat(cfg.workdir()); err == nil && st.IsDir() && len(os.Args) > 1 && os.Args[1] == "agent" {
+		_ = os.Chdir(cfg.workdir())
 	}
 	fail(syscall.Exec(path, args, agentEnv(os.Environ(), creds)))
 }

@@ -36,6 +36,9 @@ func prepareConfigDir(cfg config, apiKey string) error {
 		state[k] = v
 	}
 	seedClaudeState(state, cfg.Workspace, apiKey)
+	if cfg.WorkDir != "" && cfg.WorkDir != cfg.Workspace {
+		seedClaudeState(state, cfg.WorkDir, apiKey) // trusted where Claude works, too
+	}
 	return writeJSONObject(path, state, 0o600)
 }
 

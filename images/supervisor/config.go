@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"strconv"
 	"time"
 
@@ -26,6 +27,21 @@ type config struct {
 	PermissionMode  string        // MAGENTS_PERMISSION_MODE: Claude's permissions.defaultMode
 	SharedConfig    bool          // MAGENTS_SHARED_CONFIG=1: the fleet delivers a shared config (agentconfig)
 	DeliveredConfig string        // MAGENTS_CONFIG_DIR: where compose puts it (default /etc/magents/config)
+	// WorkDir (MAGENTS_WORKDIR) is where Claude works, when not the workspace itself: a
+	// directory inside it (the fleet's workspace below its repository's top).
+	WorkDir string
+}
+
+// workdir is where Claude works: WorkDir when it is a directory inside the workspace,
+// else the workspace.
+func (c config) workdir() string {
+	if c.WorkDir != "" {
+		rel, err := filepath.Rel(c.Workspace, c.WorkDir)
+		if st, serr := os.Stat(c.WorkDir); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && serr == nil && st.IsDir() {
+			return c.WorkDir
+		}
+	}
+	return c.Workspace
 }
 
 func configFromEnv() config {
@@ -34,6 +50,7 @@ func configFromEnv() config {
 		ClaudeConfigDir: env("CLAUDE_CONFIG_DIR", filepath.Join(home, ".claude")),
 		AuthDir:         env("MAGENTS_AUTH_DIR", "/auth"),
 		Workspace:       env("MAGENTS_WORKSPACE", "/workspace"),
+		WorkDir:         os.Getenv(agentenv.WorkDir),
 		RunDir:          env("MAGENTS_RUN_DIR", env("TMUX_TMPDIR", "/run/magents")),
 		Session:         env("MAGENTS_SESSION", "claude"),
 		AgentCmd:        env(agentenv.AgentCmd, "claude"),

@@ -395,8 +395,10 @@ func requestRestart(cfg config) int {
 }
 
 func (s *supervisor) workdir() string {
-	if st, err := os.Stat(s.cfg.Workspace); err == nil && st.IsDir() {
-		return s.cfg.Workspace
+	if dir := s.cfg.workdir(); dir != "" {
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			return dir
+		}
 	}
 	return ""
 }

@@ -2,10 +2,13 @@ package buildkit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"io"
 	"io/fs"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/tonistiigi/fsutil"
 	"github.com/tonistiigi/fsutil/types"
@@ -13,8 +16,11 @@ import (
 
 // NewFS adapts a read-only io/fs.FS (such as the plugin's embedded build context) to the
 // filesystem BuildKit's file sync sends from. Files are presented as 0644 and directories
-// as 0755, owned by root, with a zero mtime: an unchanged context always hashes the same,
-// so a rebuild is fully cached.
+// as 0755, owned by root; a file's mtime is a digest of its content (an embedded file
+// has none of its own): an unchanged context always hashes the same, so a rebuild is
+// fully cached, and a changed file is always sent again — the file sync skips a file
+// whose size and mtime the builder already has, so with one mtime for all, an edit that
+// kept a file's size was built from the old content.
 func NewFS(fsys fs.FS) fsutil.FS {
 	return &embeddedFS{fsys: fsys}
 }
@@ -46,9 +52,22 @@ func (e *embeddedFS) Walk(ctx context.Context, target string, fn fs.WalkDirFunc)
 		if d.IsDir() {
 			st.Mode = uint32(fs.ModeDir | 0o755)
 			st.Size = 0
+		} else {
+			b, err := fs.ReadFile(e.fsys, p)
+			if err != nil {
+				return fn(p, nil, err)
+			}
+			st.ModTime = contentTime(b)
 		}
 		return fn(p, &dirEntry{info: &fsutil.StatInfo{Stat: st}}, nil)
 	})
+}
+
+// contentTime is a file's mtime from its content: nanoseconds since 1970 from its
+// digest, within about a century.
+func contentTime(b []byte) int64 {
+	sum := sha256.Sum256(b)
+	return int64(binary.BigEndian.Uint64(sum[:8]) % (100 * 365 * 24 * uint64(time.Hour)))
 }
 
 func (e *embeddedFS) Open(p string) (io.ReadCloser, error) {

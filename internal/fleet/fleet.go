@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -119,6 +120,9 @@ type Fleet struct {
 	// CloneSeed: the agents' user cannot read GitDir (a root-owned .git of mode 0700), so
 	// up bundles the repository into SeedDir for them to clone from instead.
 	CloneSeed bool `yaml:"clone_seed,omitempty"`
+	// Subdir is the workspace's path inside its repository ("/"-separated), when it is
+	// below the top: the agents clone the whole repository and work in that directory.
+	Subdir string `yaml:"subdir,omitempty"`
 
 	// Tasks are given to the agents in order (agent-1 the first): typed into Claude's
 	// prompt once it is ready, the first time each agent starts.
@@ -432,6 +436,10 @@ func (f *Fleet) Validate() error {
 	}
 	if f.Egress != EgressAllowlist && f.Egress != EgressOpen {
 		errs = append(errs, fmt.Errorf(`invalid --egress %q: use "allowlist" or "open"`, f.Egress))
+	}
+	if f.Subdir != "" && (!utf8.ValidString(f.Subdir) || path.IsAbs(f.Subdir) || path.Clean(f.Subdir) != f.Subdir || f.Subdir == ".." || strings.HasPrefix(f.Subdir, "../") ||
+		strings.IndexFunc(f.Subdir, unicode.IsControl) >= 0) {
+		errs = append(errs, fmt.Errorf("invalid subdir %q: the workspace's path inside its repository, relative and clean (run docker magents up --force from the workspace to write it again)", f.Subdir))
 	}
 	if f.Config.GitCredentials != "" && f.Egress != EgressAllowlist {
 		errs = append(errs, errors.New("--git-credentials: the fleet's git credentials stay with its gateway, which runs with --egress allowlist (the default); with --egress open each agent would hold them"))

@@ -42,14 +42,16 @@ func SetIsolation(f *fleet.Fleet, ws, want string, choose bool) error {
 	case want != "":
 		f.Isolation = want
 	case choose || f.Isolation == "":
-		// The safest isolation that works: a private clone of a repository, which agents
-		// only read (a worktree shares the git dir, which host git trusts); outside one,
-		// or below its top directory (whose .git the agents then never see), the directory.
+		// The safest isolation that works: a private clone of a repository, at its top or
+		// below it (the agents clone the whole and work in the same directory), which
+		// agents only read (a worktree shares the git dir, which host git trusts); outside
+		// one, the directory itself — shared only where there is no repository to clone.
 		f.Isolation = Shared
-		if repo != nil && repo.Root == ws {
+		if repo != nil {
 			f.Isolation = Clone
 		}
 	}
+	f.Subdir = ""
 	defer func() {
 		// Agents that cannot read the git dir clone from a bundle up makes (PrepareAgents).
 		f.CloneSeed = false
@@ -75,7 +77,12 @@ func SetIsolation(f *fleet.Fleet, ws, want string, choose bool) error {
 			return fmt.Errorf("--isolation clone needs a git repository, and %s is not in one: use --isolation shared, or git init it", ws)
 		}
 		if repo.Root != ws {
-			return fmt.Errorf("--isolation clone clones the repository at its top directory: give --workspace %s", repo.Root)
+			// The whole repository is cloned; the agents work in this directory of it.
+			rel, err := filepath.Rel(repo.Root, ws)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return fmt.Errorf("the workspace %s is not inside its repository %s", ws, repo.Root)
+			}
+			f.Subdir = filepath.ToSlash(rel)
 		}
 		f.GitDir = repo.CommonDir // all a clone agent sees of the repository, read-only
 	default:
