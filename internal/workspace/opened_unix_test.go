@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
@@ -65,5 +66,48 @@ func TestOpenedChanges(t *testing.T) {
 	write(t, filepath.Join(ws, ".git", "hooks", "post-checkout"), "#!/bin/sh\ntouch /tmp/x\n")
 	if changes, _ := OpenedChanges(f); !strings.Contains(strings.Join(changes, "\n"), ".git/hooks (a git dir") {
 		t.Errorf("a planted hook is not listed: %v", changes)
+	}
+}
+
+// What the host reads of a tree an agent may have written is a regular file within its
+// bound: a FIFO is refused at once (never opened to hang), and so is too big a file.
+func TestReadRegularRefusesFIFOsAndBigFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := readRegular(fifo, 1<<10); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("a FIFO: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading a FIFO hung")
+	}
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, make([]byte, 2048), 0o644)
+	if _, _, err := readRegular(big, 1024); err == nil {
+		t.Error("a file past the bound was read")
+	}
+	if b, _, err := readRegular(big, 4096); err != nil || len(b) != 2048 {
+		t.Errorf("a file within the bound: %d %v", len(b), err)
+	}
+	// .magentsinclude as a FIFO: up refuses it, and does not hang.
+	repo := newRepo(t)
+	if err := syscall.Mkfifo(filepath.Join(repo, IncludeFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := Open(repo)
+	go func() { _, err := r.Includes(nil); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error(".magentsinclude as a FIFO was read")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a FIFO .magentsinclude hung up")
 	}
 }

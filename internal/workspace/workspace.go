@@ -6,6 +6,7 @@ package workspace
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -123,7 +124,7 @@ func (r *Repo) MakeWorktreeDir(path string, uid, gid int) error {
 func (r *Repo) registeredWorktree(path string) bool {
 	entries, _ := os.ReadDir(filepath.Join(r.CommonDir, "worktrees"))
 	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(r.CommonDir, "worktrees", e.Name(), "gitdir"))
+		b, _, err := readRegular(filepath.Join(r.CommonDir, "worktrees", e.Name(), "gitdir"), maxGitdirRecord)
 		if err == nil && filepath.Clean(strings.TrimSpace(string(b))) == filepath.Join(path, ".git") {
 			return true
 		}
@@ -134,15 +135,14 @@ func (r *Repo) registeredWorktree(path string) bool {
 // Includes reads the include patterns: those given plus the repository's .magentsinclude.
 func (r *Repo) Includes(given []string) ([]string, error) {
 	out := append([]string{}, given...)
-	f, err := os.Open(filepath.Join(r.Root, IncludeFile))
+	b, _, err := readRegular(filepath.Join(r.Root, IncludeFile), maxIncludeList)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
 			out = append(out, line)
@@ -224,11 +224,7 @@ func InsideTree(root, rel string) error {
 }
 
 func copyFile(src, dst string) error {
-	st, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	b, err := os.ReadFile(src)
+	b, st, err := readRegular(src, maxIncludeFile)
 	if err != nil {
 		return err
 	}
