@@ -83,13 +83,14 @@ func Project(f *fleet.Fleet) (*types.Project, error) {
 }
 
 func agentService(f *fleet.Fleet, name, container, image, id string) (types.ServiceConfig, error) {
-	yes := true
 	s := types.ServiceConfig{Name: name}
 	// compose-go moves ServiceConfig fields between embedded structs across versions:
 	// set them by assignment so this compiles against each.
 	s.ContainerName = container
 	s.Image = image
-	s.Init = &yes
+	// No init of the engine's: the image's entrypoint is tini, execute-only so that the
+	// agent cannot reach the container's log pipes through it (the engine's docker-init
+	// would be PID 1, readable, its /proc/1/fd open to the agent's UID).
 	s.Restart = types.RestartPolicyUnlessStopped
 	s.User = f.User
 	s.WorkingDir = fleet.WorkspaceDir
@@ -381,12 +382,10 @@ const ProxyPort = "3128"
 const EgressProxyLabel = "io.docker-magents.egress-proxy"
 
 func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
-	yes := true
 	s := types.ServiceConfig{Name: fleet.EgressProxyService}
 	s.ContainerName = f.Project + "-" + fleet.EgressProxyService
 	s.Image = f.Image
 	s.Command = types.ShellCommand{"proxy"}
-	s.Init = &yes
 	s.Restart = types.RestartPolicyUnlessStopped
 	s.Labels = types.Labels{EgressProxyLabel: "true"}
 	// The shared settings: the proxy allows the host of their ANTHROPIC_BASE_URL too.

@@ -160,7 +160,6 @@ func Stack(f *fleet.Fleet, secret *StackSecret, env map[string]string, configs [
 }
 
 func stackService(f *fleet.Fleet, name string, n int, secret *StackSecret, shared map[string]string, configs []StackConfig) (clitypes.ServiceConfig, error) {
-	yes := true
 	env := clitypes.MappingWithEquals{}
 	for k, v := range shared {
 		env[k] = ptr(v)
@@ -178,7 +177,6 @@ func stackService(f *fleet.Fleet, name string, n int, secret *StackSecret, share
 	s := clitypes.ServiceConfig{
 		Name:        name,
 		Image:       f.Image,
-		Init:        &yes,
 		Environment: env,
 		WorkingDir:  fleet.WorkspaceDir,
 		Labels:      clitypes.Labels{AgentLabel: id},
@@ -270,7 +268,6 @@ func stackGatewayClient(f *fleet.Fleet, s *clitypes.ServiceConfig, agent string,
 // through docker exec) on loopback, its queue and account on a volume of its own. It runs
 // as the image's user, with no capability and a read-only root.
 func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]string, gw *StackGateway) clitypes.ServiceConfig {
-	yes := true
 	env := clitypes.MappingWithEquals{}
 	for k, v := range shared {
 		env[k] = ptr(v) // the model's endpoint (ANTHROPIC_BASE_URL) and the proxy settings
@@ -313,7 +310,6 @@ func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]
 		Name:        StackGatewayService,
 		Image:       f.Image,
 		Command:     clitypes.ShellCommand{"proxy"},
-		Init:        &yes,
 		Environment: env,
 		Secrets:     secrets,
 		Volumes: []clitypes.ServiceVolumeConfig{

@@ -706,3 +706,36 @@ func TestEscapeGitCredentials(t *testing.T) {
 		t.Errorf("the gateway logged the git token")
 	}
 }
+
+// TestEscapeForgedLogLines: the supervisor's lines in docker logs are its own. The agent,
+// the same UID as tini and the supervisor, tries to write a line of theirs into the
+// container's log pipes through their /proc/PID/fd; both programs are execute-only, so
+// neither process is dumpable and neither fd opens.
+func TestEscapeForgedLogLines(t *testing.T) {
+	parallelSuite(t)
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	e := newFleetEnvWith(t, nonce, nil).inProject("logforge")
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
+	e.magents("up", "--agent-cmd", "bash").Assert(t, icmd.Success)
+	agent := e.container("agent-1")
+	marker := "FORGED-" + nonce
+	// Fired: it found tini and the supervisor (their comm names) before trying each fd.
+	attempt(t, agent, "write a supervisor line into the container's log pipes", `found=0; got=0
+for p in /proc/[0-9]*; do
+  case "$(cat $p/comm 2>/dev/null)" in
+    tini|magents-superv*) found=$((found+1)); for fd in 1 2; do if echo "magents-supervisor: session claude started `+marker+`" > $p/fd/$fd 2>/dev/null; then got=1; fi; done;;
+  esac
+done
+if [ $found -lt 2 ]; then echo "found $found of tini and the supervisor"; elif [ $got = 1 ]; then echo PLANTED; else echo REFUSED; fi`)
+	attempt(t, agent, "read the supervisor's environment", `found=0
+for p in /proc/[0-9]*; do
+  case "$(cat $p/comm 2>/dev/null)" in
+    tini|magents-superv*) found=$((found+1)); if cat $p/environ >/dev/null 2>&1; then echo PLANTED; fi;;
+  esac
+done
+[ $found -ge 2 ] && echo REFUSED`)
+	if logs := docker("logs", agent).Combined(); strings.Contains(logs, marker) {
+		escapesGot.Add(1)
+		t.Errorf("a forged line reached docker logs:\n%s", logs)
+	}
+}
