@@ -25,7 +25,7 @@ export CA_CERT
 
 AGENTS     ?= 2
 
-.PHONY: all up engine base-images build install image cross provision test test-quick test-unit test-fuzz test-faults test-escape test-e2e test-soak bench bench-smoke bump-claude clean
+.PHONY: all up engine base-images build install image cross provision test test-quick test-unit test-fuzz test-faults test-escape test-e2e test-soak bench bench-smoke bump-claude clean docs
 
 all: install image
 
@@ -128,6 +128,11 @@ test-soak: provision
 
 # Each benchmark repeats what it measures itself (-benchtime 1x); the run ends with one
 # report: a markdown table, also written with its JSON under bench/results/.
+# The command reference (docs/reference/), written again from the commands; make test
+# fails while it is stale.
+docs:
+	go test ./plugin -run TestCommandReferenceIsCurrent -update-reference
+
 bench: provision
 	$(MAKE) image TARGETS="latest dev cloudrun"
 	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 120m ./bench/

@@ -23,8 +23,9 @@ type authExportOptions struct {
 func authExportCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	var opts authExportOptions
 	cmd := &cobra.Command{
-		Use:   "export [OPTIONS]",
-		Short: "Write the credential into an env file, for docker run --env-file",
+		Use:     "export [OPTIONS]",
+		Short:   "Write the credential into an env file, for docker run --env-file",
+		Example: `  docker magents auth export > claude-login.json      # the host's Claude login, for auth setup elsewhere`,
 		Long: `Write the credential in effect into an env file (mode 0600; default .env, as in
 the guide) for those who run 'docker run --env-file' themselves. A credential given
 that way shows in 'docker inspect', which is why 'docker magents up' never does this.`,

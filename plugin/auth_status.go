@@ -31,7 +31,9 @@ func authStatusCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [OPTIONS]",
 		Short: "Say which credential is in effect and whether each running agent has it",
-		Args:  cli.NoArgs,
+		Example: `  docker magents auth status
+  docker magents auth status --format json`,
+		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runAuthStatus(ctx, dockerCli, root, opts)
 		}),

@@ -20,6 +20,8 @@ func configShowCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show [OPTIONS] [AGENT...]",
 		Short: "Show the shared config each agent effectively has (paths, digests; secrets redacted)",
+		Example: `  docker magents config show agent-1
+  docker magents config show --format json`,
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			return runConfigShow(ctx, dockerCli, root, args, opts)
 		}),

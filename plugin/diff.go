@@ -27,7 +27,9 @@ func diffCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff [OPTIONS] AGENT|TASK-ID",
 		Short: "Show what an agent's branch (or a queued task's) changed since it left yours",
-		Args:  cli.ExactArgs(1),
+		Example: `  docker magents diff agent-1              # what agent-1's branch changes, against its base
+  docker magents diff --stat task-3`,
+		Args: cli.ExactArgs(1),
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			return runDiff(ctx, dockerCli, root, args[0], opts)
 		}),

@@ -25,6 +25,8 @@ func doctorCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor [OPTIONS] [AGENT...]",
 		Short: "Check the engine, BuildKit, compose, the image, auth and each agent, and say what to fix",
+		Example: `  docker magents doctor                    # the engine, BuildKit, compose, the image, auth and every agent
+  docker magents doctor agent-2 --format json`,
 		Long: `Check, in order: the Docker engine, BuildKit, compose v2, the agent image and its Claude
 Code version, the auth source (redacted), then for each agent (all, or those named): its
 container and health, claude --version, the tmux session, a writable config dir and

@@ -30,7 +30,9 @@ func downCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "down [OPTIONS]",
 		Short: "Stop and remove the fleet's containers (config volumes are kept unless --volumes)",
-		Args:  cli.NoArgs,
+		Example: `  docker magents down                      # the containers go; volumes stay
+  docker magents down --volumes            # the agents' volumes too (refuses clones holding work)`,
+		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runDown(ctx, dockerCli, root, opts)
 		}),

@@ -34,7 +34,9 @@ func egressLogCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log [OPTIONS]",
 		Short: "Show the requests the egress proxy refused: agent, host and time",
-		Args:  cli.NoArgs,
+		Example: `  docker magents egress log                # what the proxy refused, by agent
+  docker magents egress log --format json`,
+		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runEgressLog(ctx, dockerCli, root, opts)
 		}),

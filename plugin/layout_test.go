@@ -15,7 +15,7 @@ var layers = [][]string{
 	{"images/supervisor"},
 	{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
 		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest",
-		"internal/fileowner"},
+		"internal/fileowner", "internal/cmdref"},
 	{"internal/dashboard", "internal/auth", "internal/shellout"},
 	{"internal/fleet"},
 	{"internal/agentspec"},

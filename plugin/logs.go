@@ -25,7 +25,9 @@ func logsCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs [OPTIONS] AGENT",
 		Short: "Show an agent's container logs and its session (what Claude's terminal shows)",
-		Args:  cli.ExactArgs(1),
+		Example: `  docker magents logs agent-1
+  docker magents logs -f agent-2`,
+		Args: cli.ExactArgs(1),
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			return runLogs(ctx, dockerCli, root, args[0], opts)
 		}),

@@ -21,6 +21,8 @@ func mergeCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "merge [OPTIONS] AGENT|TASK-ID",
 		Short: "Merge an agent's branch (or a queued task's) into yours on the host (fast-forward, else a merge commit)",
+		Example: `  docker magents merge agent-1
+  docker magents merge task-3 --allow-change .magentsinclude`,
 		Long: `Merge the agent's branch (magents/agent-N), or a queued task's (magents/task-N), into
 the checked-out branch, or --into BRANCH. A conflict aborts the merge and changes
 nothing on either side.

@@ -36,7 +36,10 @@ func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS]",
 		Short: "List the fleet's agents and what each is doing",
-		Args:  cli.NoArgs,
+		Example: `  docker magents ps
+  docker magents ps --watch
+  docker magents ps --format json`,
+		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runPs(ctx, dockerCli, root, opts)
 		}),

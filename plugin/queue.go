@@ -172,7 +172,9 @@ func queueLsCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions)
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List every task, the ended ones too",
-		Args:    cli.NoArgs,
+		Example: `  docker magents queue ls
+  docker magents queue ls --format json`,
+		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runQueueLs(ctx, dockerCli, root, opts)
 		}),
@@ -274,7 +276,9 @@ func queueShowCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOption
 	cmd := &cobra.Command{
 		Use:   "show [OPTIONS] TASK-ID",
 		Short: "Show a task: its state, agent, branch and diff stat, Claude's final answer, tokens and cost",
-		Args:  cli.ExactArgs(1),
+		Example: `  docker magents queue show task-1
+  docker magents queue show task-1 --format json`,
+		Args: cli.ExactArgs(1),
 	}
 	cmd.RunE = withSignals(func(ctx context.Context) error {
 		return runQueueShow(ctx, dockerCli, root, opts, cmd.Flags().Arg(0))
@@ -353,9 +357,10 @@ func queueChangeCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOpti
 	change func(context.Context, fleetgateway.Gateway, *fleet.Fleet, string) (workqueue.Task, error),
 ) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   verb + " TASK-ID",
-		Short: short,
-		Args:  cli.ExactArgs(1),
+		Use:     verb + " TASK-ID",
+		Short:   short,
+		Example: "  docker magents queue " + verb + " task-2",
+		Args:    cli.ExactArgs(1),
 	}
 	cmd.RunE = withSignals(func(ctx context.Context) error {
 		f, err := root.loadFleet()

@@ -23,6 +23,8 @@ func resultsCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "results [OPTIONS] [AGENT...]",
 		Short: "Print the final result of each headless agent's task",
+		Example: `  docker magents results                   # every headless agent's result
+  docker magents results agent-1 --format json`,
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			return runResults(ctx, dockerCli, root, args, opts)
 		}),

@@ -48,7 +48,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 		},
 	}
 	cmd.Flags().StringVarP(&root.file, "file", "f", fleet.DefaultFile, "Compose file of the fleet")
-	cmd.Flags().StringVarP(&root.project, "project-name", "p", "", `Project name (default: $COMPOSE_PROJECT_NAME, else the file's, else "magents")`)
+	cmd.Flags().StringVarP(&root.project, "project-name", "p", "", `Project name (default: $COMPOSE_PROJECT_NAME, else the file's, else its directory's name, as compose names a project)`)
 	cmd.AddCommand(
 		buildCmd(dockerCli, &root),
 		upCmd(dockerCli, &root),

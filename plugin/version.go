@@ -24,9 +24,10 @@ type versionOptions struct {
 func versionCmd(dockerCli command.Cli) *cobra.Command {
 	var opts versionOptions
 	cmd := &cobra.Command{
-		Use:   "version",
-		Short: "Show the docker-magents version and the engine it talks to",
-		Args:  cli.NoArgs,
+		Use:     "version",
+		Short:   "Show the docker-magents version and the engine it talks to",
+		Example: `  docker magents version`,
+		Args:    cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runVersion(ctx, dockerCli, opts)
 		}),

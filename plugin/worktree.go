@@ -40,6 +40,7 @@ func worktreeLsCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List the agents' worktrees and what each holds that is not merged",
+		Example: `  docker magents worktree ls`,
 		Args:    cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runWorktreeLs(ctx, dockerCli, root, opts)
@@ -85,6 +86,8 @@ func worktreePruneCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS] [AGENT...]",
 		Short: "Remove agents' worktrees and branches (all that no running agent uses, when none is named)",
+		Example: `  docker magents worktree prune            # merged work only
+  docker magents worktree prune --force agent-3`,
 		Long: `Remove agents' worktrees and their magents/agent-N branches.
 
 A worktree with uncommitted changes, or a branch with commits no other branch has, is
