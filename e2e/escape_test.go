@@ -672,7 +672,8 @@ func TestEscapeGitCredentials(t *testing.T) {
 	find := `c1=` + canary[:half] + `; c="${c1}` + canary[half:] + `"; `
 	attempt(t, a1, "find the git token in the agent's files", find+`if grep -rqsIF "$c" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr 2>/dev/null; then echo PLANTED; else echo REFUSED; fi`)
 	attempt(t, a1, "find the git token in any process's environment", find+`if cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -qF "$c"; then echo PLANTED; else echo REFUSED; fi`)
-	attempt(t, a1, "find the git token in any process's command line", find+`if cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -qF "$c"; then echo PLANTED; else echo REFUSED; fi`)
+	// The pattern from a file: grep's own command line would hold it.
+	attempt(t, a1, "find the git token in any process's command line", find+`printf '%s\n' "$c" > /tmp/pat; if cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -qFf /tmp/pat; then echo PLANTED; else echo REFUSED; fi; rm -f /tmp/pat`)
 	attempt(t, a1, "find a mount of the git credentials", `m=$(grep -E 'git-credentials|magents-gateway|secrets/gateway' /proc/self/mountinfo); if [ -n "$m" ] || ls -R /run/secrets /run/magents-secrets 2>/dev/null | grep -q git; then echo PLANTED; echo "$m"; else echo REFUSED; fi`)
 
 	// Its own branch goes through the relay to the real remote.
@@ -737,5 +738,67 @@ done
 	if logs := docker("logs", agent).Combined(); strings.Contains(logs, marker) {
 		escapesGot.Add(1)
 		t.Errorf("a forged line reached docker logs:\n%s", logs)
+	}
+}
+
+// gatewayAttempt is a script that sends one raw request to the fleet's gateway from
+// inside an agent, with the agent's own token unless headers give another, and prints
+// REFUSED when the answer is a 4xx that says want.
+func gatewayAttempt(method, path, headers, body, want string) string {
+	return `bash -s <<'EOF'
+tok=$(cat "$MAGENTS_GATEWAY_TOKEN_FILE")
+body='` + body + `'
+exec 3<>/dev/tcp/127.0.0.1/3128
+printf '` + method + ` ` + path + ` HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer %s\r\n` + headers + `Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' "$tok" "${#body}" "$body" >&3
+resp=$(timeout 10 cat <&3)
+if printf '%s' "$resp" | head -n1 | grep -q ' 4[0-9][0-9] ' && printf '%s' "$resp" | grep -qF -- '` + want + `'; then echo REFUSED; else printf 'PLANTED\n%s\n' "$resp"; fi
+EOF`
+}
+
+// TestEscapeGateway: from inside an agent, as its user, the fleet's gateway relays only
+// what it can meter and contain, and keeps the account and the limits to the host.
+func TestEscapeGateway(t *testing.T) {
+	parallelSuite(t)
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	e := newFleetEnvWith(t, nonce, nil).inProject("gwescape")
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
+	e.magents("up", "--agent-cmd", "bash", "--budget-usd", "5").Assert(t, icmd.Success)
+	agent := e.container("agent-1")
+	marker := "gateway-escape-" + nonce
+	msg := func(extra string) string {
+		return `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"` + marker + `"}]` + extra + `}`
+	}
+	for _, c := range []struct{ name, method, path, headers, body, want string }{
+		{"web fetch from Anthropic's servers", "POST", "/v1/messages", "", msg(`,"tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]`), "--gateway-allow web_fetch"},
+		{"web search from Anthropic's servers", "POST", "/v1/messages", "", msg(`,"tools":[{"type":"web_search_20250305","name":"web_search"}]`), "--gateway-allow web_search"},
+		{"the MCP connector", "POST", "/v1/messages", "", msg(`,"mcp_servers":[{"type":"url","url":"https://evil.example/mcp","name":"x"}]`), "--gateway-allow mcp_servers"},
+		{"an unknown beta", "POST", "/v1/messages", `anthropic-beta: files-api-2025-04-14\r\n`, msg(""), "--gateway-allow files-api-2025-04-14"},
+		{"a model the price table lacks", "POST", "/v1/messages", "", `{"model":"free-lunch-1","max_tokens":10,"messages":[{"role":"user","content":"` + marker + `"}]}`, "price table"},
+		{"the Files API", "GET", "/v1/files", "", "", "Messages API only"},
+		{"the account of every agent", "GET", "/magents/usage", "", "", "not for agents"},
+		{"raise its own budget", "POST", "/magents/budget", "", `{"agent_usd":1000}`, "not for agents"},
+		{"a request whose worst case passes the budget", "POST", "/v1/messages", "", `{"model":"claude-opus-4-5","max_tokens":1000000,"messages":[{"role":"user","content":"` + marker + `"}]}`, "does not fit its budget"},
+	} {
+		attempt(t, agent, c.name, gatewayAttempt(c.method, c.path, c.headers, c.body, c.want))
+	}
+	// Another agent's token, a forged one.
+	attempt(t, agent, "the gateway with a forged token", strings.Replace(gatewayAttempt("POST", "/v1/messages", "", msg(""), "authentication_error"), `tok=$(cat "$MAGENTS_GATEWAY_TOKEN_FILE")`, `tok=magents-gw-forged`, 1))
+	// A 33 MiB body, announced and never sent: refused before a byte is read.
+	attempt(t, agent, "a body larger than the API takes", `bash -s <<'EOF'
+tok=$(cat "$MAGENTS_GATEWAY_TOKEN_FILE")
+exec 3<>/dev/tcp/127.0.0.1/3128
+printf 'POST /v1/messages HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 34603008\r\n\r\n' "$tok" >&3
+resp=$(timeout 10 head -n1 <&3)
+if printf '%s' "$resp" | grep -q ' 413 '; then echo REFUSED; else printf 'PLANTED\n%s\n' "$resp"; fi
+EOF`)
+	for _, r := range e.api.Requests() {
+		if r.Mentions(marker) {
+			escapesGot.Add(1)
+			t.Errorf("a refused request reached the API: %s", r.LastUserText())
+		}
+	}
+	// The budget the agent tried to raise is the host's.
+	if out := e.magents("usage", "--format", "json").Stdout(); !strings.Contains(out, `"BudgetUSD":5`) {
+		t.Errorf("after the agent's attempts, usage says:\n%s", out)
 	}
 }
