@@ -11,7 +11,7 @@ import (
 // package imports only packages of earlier layers.
 var layers = [][]string{
 	{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage", "images/supervisor/workqueue", "images/supervisor/agenttoken",
-		"images/supervisor/gatewaypolicy", "images/supervisor/gitrelay"},
+		"images/supervisor/gatewaypolicy", "images/supervisor/gitrelay", "images/supervisor/protocol"},
 	{"images/supervisor"},
 	{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
 		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest",

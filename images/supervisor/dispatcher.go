@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -155,12 +156,12 @@ func (d *dispatcher) fromOperator(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/magents/queue" && r.Method == http.MethodPost:
 		var in []workqueue.NewTask
 		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<20)).Decode(&in); err != nil {
-			http.Error(w, "tasks: "+err.Error(), http.StatusBadRequest)
+			protocol.WriteError(w, http.StatusBadRequest, "tasks: "+err.Error())
 			return
 		}
 		added, err := d.q.Add(now, in...)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			protocol.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		writeJSON(w, added)
@@ -174,12 +175,12 @@ func (d *dispatcher) fromOperator(w http.ResponseWriter, r *http.Request) {
 			t, err = d.q.Retry(id)
 		}
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusConflict)
+			protocol.WriteError(w, http.StatusConflict, err.Error())
 			return
 		}
 		writeJSON(w, t)
 	default:
-		http.Error(w, "docker-magents dispatcher: GET or POST /magents/queue, POST /magents/queue/cancel or /retry?id=", http.StatusNotFound)
+		protocol.WriteError(w, http.StatusNotFound, "docker-magents dispatcher: GET or POST /magents/queue, POST /magents/queue/cancel or /retry?id=")
 	}
 }
 

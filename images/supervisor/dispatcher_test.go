@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -262,5 +263,23 @@ func TestDispatcherSlowUploadsLeaveOthersTheirPlace(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("two slow uploads blocked agent-3's hand-over")
+	}
+}
+
+// A refusal of the dispatcher's reaches the host typed: the supervisor's queue command
+// prints the Error and exits ExitRefused, and the host decodes it — no text is parsed.
+func TestQueueRefusalIsTyped(t *testing.T) {
+	d, err := newDispatcher(filepath.Join(t.TempDir(), "queue.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(d.fromOperator))
+	defer srv.Close()
+	t.Setenv("MAGENTS_PROXY_ADDR", strings.TrimPrefix(srv.URL, "http://"))
+	var out strings.Builder
+	code := askProxy(http.MethodPost, "/magents/queue/cancel?id=task-9", nil, &out)
+	perr, ok := protocol.DecodeError([]byte(out.String()))
+	if code != protocol.ExitRefused || !ok || perr.Status != http.StatusConflict || !strings.Contains(perr.Message, "task-9") {
+		t.Fatalf("exit %d, %q", code, out.String())
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
+	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 )
 
 // The model gateway is the egress proxy's other half (MAGENTS_GATEWAY_KEY_FILE set): it
@@ -535,12 +536,12 @@ func (g *modelGateway) usage(w http.ResponseWriter) {
 
 func (g *modelGateway) setBudgets(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		http.Error(w, "POST the budgets", http.StatusMethodNotAllowed)
+		protocol.WriteError(w, http.StatusMethodNotAllowed, "POST the budgets")
 		return
 	}
 	var b modelusage.Budgets
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&b); err != nil {
-		http.Error(w, "budgets: "+err.Error(), http.StatusBadRequest)
+		protocol.WriteError(w, http.StatusBadRequest, "budgets: "+err.Error())
 		return
 	}
 	g.book.SetBudgets(b)

@@ -26,6 +26,7 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
+	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -796,7 +797,12 @@ func askProxy(method, path string, body io.Reader, w io.Writer) int {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if _, ok := protocol.DecodeError(b); ok {
+			// The refusal itself, for the host to decode.
+			_, _ = w.Write(b)
+			return protocol.ExitRefused
+		}
 		logf("the egress proxy answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
 		return 1
 	}

@@ -16,6 +16,7 @@ import (
 	mobyclient "github.com/moby/moby/client"
 
 	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/k8s"
@@ -91,6 +92,12 @@ func (g Gateway) JSON(ctx context.Context, stdin []byte, out any, args ...string
 	b, stderr, code, err := g.run(ctx, stdin, cmd)
 	if err != nil {
 		return err
+	}
+	if code == protocol.ExitRefused {
+		// A refusal of the gateway's, typed: its status and its words.
+		if perr, ok := protocol.DecodeError(b); ok {
+			return perr
+		}
 	}
 	if code != 0 {
 		return &agentexec.ExitError{Code: code, Stderr: string(bytes.TrimSpace(stderr))}

@@ -8,10 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
-	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
@@ -60,13 +59,9 @@ func ask(ctx context.Context, gw fleetgateway.Gateway, f *fleet.Fleet, stdin []b
 	}
 	proxy := gw.Name
 	err := gw.JSON(ctx, stdin, out, append([]string{"queue"}, args...)...)
-	if exit, ok := errors.AsType[*agentexec.ExitError](err); ok {
+	if refused, ok := errors.AsType[*protocol.Error](err); ok {
 		// The dispatcher's own words: "task-9 is already done".
-		if _, after, ok := strings.Cut(exit.Stderr, ": the egress proxy answered "); ok {
-			if _, why, ok := strings.Cut(after, ": "); ok {
-				return errors.New(why)
-			}
-		}
+		return errors.New(termsafe.Visible(refused.Message))
 	}
 	if err != nil {
 		return fmt.Errorf("asking the dispatcher %s (is the fleet up? docker magents up): %v", proxy, err)
