@@ -31,9 +31,6 @@ import (
 // Extension is the top-level key that holds the fleet's settings.
 const Extension = "x-magents"
 
-// AgentLabel marks agent containers with their number.
-const AgentLabel = "io.docker-magents.agent"
-
 // Project renders the fleet as a compose project.
 func Project(f *fleet.Fleet) (*types.Project, error) {
 	p := &types.Project{
@@ -50,7 +47,7 @@ func Project(f *fleet.Fleet) (*types.Project, error) {
 		}
 		p.Services[name] = s
 		p.Volumes[fleet.ConfigVolume(name)] = types.VolumeConfig{}
-		if f.Isolation == "clone" {
+		if f.Isolation == fleet.IsolationClone {
 			p.Volumes[fleet.CloneVolume(name)] = types.VolumeConfig{}
 		}
 	}
@@ -94,7 +91,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 	s.Restart = types.RestartPolicyUnlessStopped
 	s.User = f.User
 	s.WorkingDir = fleet.WorkspaceDir
-	s.Labels = types.Labels{AgentLabel: id}
+	s.Labels = types.Labels{fleet.AgentLabel: id}
 	s.EnvFiles = []types.EnvFile{{Path: f.EnvFile, Required: true}}
 	// What every target gives an agent (agentspec), then what compose adds: the credential
 	// as a file, the clone, the egress proxy.
@@ -115,7 +112,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 	}
 	// git settings of the agents, in git's command-line scope (fleet.GitConfigEnv).
 	var gitConfig [][2]string
-	private := (f.Isolation == "clone" || f.Isolation == "worktree") && name != fleet.DevService
+	private := (f.Isolation == fleet.IsolationClone || f.Isolation == fleet.IsolationWorktree) && name != fleet.DevService
 	if private {
 		env["MAGENTS_CLONE_FROM"] = ptr(fleet.OriginMountPath)
 		if f.CloneSeed {
@@ -133,10 +130,10 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 			env[agentenv.WorkDir] = ptr(fleet.WorkspaceDir + "/" + f.Subdir)
 		}
 	}
-	if relay := f.GitRelayConfig("http://127.0.0.1:" + ProxyPort); relay != nil && f.Egress == fleet.EgressAllowlist && name != fleet.DevService {
+	if relay := f.GitRelayConfig("http://127.0.0.1:" + fleet.ProxyPort); relay != nil && f.Egress == fleet.EgressAllowlist && name != fleet.DevService {
 		// The fleet's remotes through the gateway's git relay, which holds the credential:
 		// the agent's git sends its own token there, and holds nothing else.
-		env[gitrelay.URLEnv] = ptr("http://127.0.0.1:" + ProxyPort)
+		env[gitrelay.URLEnv] = ptr("http://127.0.0.1:" + fleet.ProxyPort)
 		gitConfig = append(gitConfig, relay...)
 	}
 	// The fleet's git identity (agentspec) first, then these: the same keys, and more.
@@ -145,7 +142,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 	}
 	if f.Egress == fleet.EgressAllowlist {
 		// The supervisor forwards this loopback port to the proxy's socket for the agent.
-		proxy := "http://127.0.0.1:" + ProxyPort
+		proxy := "http://127.0.0.1:" + fleet.ProxyPort
 		for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"} {
 			env[k] = ptr(proxy)
 		}
@@ -162,7 +159,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 	if gateway {
 		// The model through the fleet's gateway, on the same loopback port (the proxy takes
 		// origin-form requests for the Messages API), with the agent's token.
-		env["ANTHROPIC_BASE_URL"] = ptr("http://127.0.0.1:" + ProxyPort)
+		env["ANTHROPIC_BASE_URL"] = ptr("http://127.0.0.1:" + fleet.ProxyPort)
 		env["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(fleet.EgressSocketMount + "/" + fleet.AgentTokenFile)
 	}
 	if len(f.ConfigSet) > 0 {
@@ -186,7 +183,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 		// lives in the agent's own volume, or (worktree) in its directory on the host,
 		// where the developer can open it; either way the host never runs git in it.
 		work := types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Source: fleet.CloneVolume(name), Target: fleet.WorkspaceDir}
-		if f.Isolation == "worktree" {
+		if f.Isolation == fleet.IsolationWorktree {
 			work = types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: fleet.WorktreeRel(name), Target: fleet.WorkspaceDir}
 		}
 		origin := types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: f.OriginGitDir(), Target: fleet.OriginMountPath, ReadOnly: true}
@@ -242,7 +239,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 		s.Tmpfs = types.StringList(sec.Writable)
 	}
 	if f.Docker && name != fleet.DevService {
-		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: DockerSocket, Target: DockerSocket})
+		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{Type: types.VolumeTypeBind, Source: fleet.DockerSocket, Target: fleet.DockerSocket})
 		if f.DockerGID != "" {
 			s.GroupAdd = []string{f.DockerGID}
 		}
@@ -375,25 +372,19 @@ func withIPv6(f *fleet.Fleet, n types.NetworkConfig, number uint16) types.Networ
 // The network of an egress-controlled fleet's proxy.
 const EgressNetwork = "egress"
 
-// ProxyPort is where the egress proxy listens.
-const ProxyPort = "3128"
-
-// EgressProxyLabel marks the egress proxy's container.
-const EgressProxyLabel = "io.docker-magents.egress-proxy"
-
 func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	s := types.ServiceConfig{Name: fleet.EgressProxyService}
 	s.ContainerName = f.Project + "-" + fleet.EgressProxyService
 	s.Image = f.Image
 	s.Command = types.ShellCommand{"proxy"}
 	s.Restart = types.RestartPolicyUnlessStopped
-	s.Labels = types.Labels{EgressProxyLabel: "true"}
+	s.Labels = types.Labels{fleet.EgressProxyLabel: "true"}
 	// The shared settings: the proxy allows the host of their ANTHROPIC_BASE_URL too.
 	s.EnvFiles = []types.EnvFile{{Path: f.EnvFile, Required: true}}
 	s.Environment = types.MappingWithEquals{
 		"MAGENTS_EGRESS_ALLOW": ptr(strings.Join(f.AllowList(), ",")),
 		// Its own port, for its health and report, on loopback: agents use their sockets.
-		"MAGENTS_PROXY_ADDR":     ptr("127.0.0.1:" + ProxyPort),
+		"MAGENTS_PROXY_ADDR":     ptr("127.0.0.1:" + fleet.ProxyPort),
 		"MAGENTS_EGRESS_SOCKETS": ptr(fleet.EgressSocketMount),
 	}
 	// As the agents' user, who owns their socket directories.
@@ -447,9 +438,6 @@ func gatewayBudgets(f *fleet.Fleet) []byte {
 	b, _ := json.Marshal(modelusage.Budgets{AgentUSD: f.BudgetUSD, FleetUSD: f.FleetBudgetUSD})
 	return b
 }
-
-// DockerSocket is the engine's socket, mounted into agents only with --docker.
-const DockerSocket = "/var/run/docker.sock"
 
 // Render renders the fleet to compose YAML, every value a literal (literalYAML), and
 // checks with compose-go's loader, in an environment where every variable is set, that the

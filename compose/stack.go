@@ -63,18 +63,13 @@ type StackGateway struct {
 	GitCredentials *StackSecret
 }
 
-// The gateway's service, its port for the agents and where its secrets and state are.
+// Where the gateway service's secrets and state are (its name and port: fleet.GatewayService, fleet.GatewayPort).
 const (
-	StackGatewayService = "gateway"
-	StackGatewayPort    = "3129"
-	stackKeySecret      = "magents-key"
-	stackTokenSecret    = "magents-agent-token"
-	stackGitSecret      = "magents-git-credentials"
-	stackGatewayVolume  = "gateway-state"
+	stackKeySecret     = "magents-key"
+	stackTokenSecret   = "magents-agent-token"
+	stackGitSecret     = "magents-git-credentials"
+	stackGatewayVolume = "gateway-state"
 )
-
-// StackGatewayURL is the gateway as agents reach it.
-const StackGatewayURL = "http://" + StackGatewayService + ":" + StackGatewayPort
 
 // Stack renders the fleet as a Swarm stack file: one service per agent (agent-1 …, one
 // replica each, its own AGENT_ID and volumes for Claude's config and the workspace),
@@ -179,7 +174,7 @@ func stackService(f *fleet.Fleet, name string, n int, secret *StackSecret, share
 		Image:       f.Image,
 		Environment: env,
 		WorkingDir:  fleet.WorkspaceDir,
-		Labels:      clitypes.Labels{AgentLabel: id},
+		Labels:      clitypes.Labels{fleet.AgentLabel: id},
 		Volumes: []clitypes.ServiceVolumeConfig{
 			{Type: "volume", Source: fleet.ConfigVolume(name), Target: fleet.ClaudeConfigDir},
 			{Type: "volume", Source: fleet.CloneVolume(name), Target: fleet.WorkspaceDir},
@@ -195,7 +190,7 @@ func stackService(f *fleet.Fleet, name string, n int, secret *StackSecret, share
 		Logging:         &clitypes.LoggingConfig{Driver: "json-file", Options: map[string]string{"max-size": LogMaxSize, "max-file": LogMaxFiles}},
 		Deploy: clitypes.DeployConfig{
 			Replicas: ptr(uint64(1)),
-			Labels:   clitypes.Labels{AgentLabel: id},
+			Labels:   clitypes.Labels{fleet.AgentLabel: id},
 			RestartPolicy: &clitypes.RestartPolicy{
 				Condition: "any", Delay: durationPtr(5 * time.Second),
 			},
@@ -248,23 +243,23 @@ func stackGatewayClient(f *fleet.Fleet, s *clitypes.ServiceConfig, agent string,
 		Source: stackTokenSecret + "-" + agent, Target: stackTokenSecret, UID: "1000", GID: "1000", Mode: ptr(uint32(0o400)),
 	})
 	s.Environment["MAGENTS_AGENT_TOKEN_FILE"] = ptr(token)
-	s.Environment[agentenv.DispatcherURL] = ptr(StackGatewayURL)
+	s.Environment[agentenv.DispatcherURL] = ptr(fleet.GatewayURL)
 	if gw.GitCredentials != nil {
 		// The fleet's remotes through the gateway's git relay: the agent's git sends its
 		// own token, and the gateway alone holds the credential.
-		s.Environment[gitrelay.URLEnv] = ptr(StackGatewayURL)
-		for k, v := range f.GitConfigEnv(f.GitRelayConfig(StackGatewayURL)...) {
+		s.Environment[gitrelay.URLEnv] = ptr(fleet.GatewayURL)
+		for k, v := range f.GitConfigEnv(f.GitRelayConfig(fleet.GatewayURL)...) {
 			s.Environment[k] = ptr(v)
 		}
 	}
 	if gw.Relays {
-		s.Environment["ANTHROPIC_BASE_URL"] = ptr(StackGatewayURL)
+		s.Environment["ANTHROPIC_BASE_URL"] = ptr(fleet.GatewayURL)
 		s.Environment["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(token)
 	}
 }
 
 // stackGatewayService is the gateway's service: the supervisor in its proxy role, serving
-// the agents by token on StackGatewayPort and its own port (usage, budgets, the queue
+// the agents by token on fleet.GatewayPort and its own port (usage, budgets, the queue
 // through docker exec) on loopback, its queue and account on a volume of its own. It runs
 // as the image's user, with no capability and a read-only root.
 func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]string, gw *StackGateway) clitypes.ServiceConfig {
@@ -275,8 +270,8 @@ func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]
 	state := fleet.WorkspaceDir
 	names := strings.Join(f.AgentNames(), ",")
 	for k, v := range map[string]string{
-		"MAGENTS_PROXY_ADDR":     "127.0.0.1:" + ProxyPort,
-		agentenv.AgentAddr:       ":" + StackGatewayPort,
+		"MAGENTS_PROXY_ADDR":     "127.0.0.1:" + fleet.ProxyPort,
+		agentenv.AgentAddr:       ":" + fleet.GatewayPort,
 		agentenv.AgentNames:      names,
 		"MAGENTS_AGENT_KEY_FILE": "/run/secrets/" + stackKeySecret,
 		"MAGENTS_QUEUE_STATE":    state + "/" + fleet.QueueStateFile,
@@ -307,7 +302,7 @@ func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]
 		secrets = append(secrets, own(stackGitSecret))
 	}
 	return clitypes.ServiceConfig{
-		Name:        StackGatewayService,
+		Name:        fleet.GatewayService,
 		Image:       f.Image,
 		Command:     clitypes.ShellCommand{"proxy"},
 		Environment: env,

@@ -124,7 +124,7 @@ func runDeploySwarm(ctx context.Context, dockerCli command.Cli, root *rootOption
 	if err := shellout.Run(cmd); err != nil {
 		return err
 	}
-	return swarmstack.Wait(ctx, dockerCli.Client(), dockerCli.Err(), f, []string{compose.StackGatewayService}, opts.timeout)
+	return swarmstack.Wait(ctx, dockerCli.Client(), dockerCli.Err(), f, []string{fleet.GatewayService}, opts.timeout)
 }
 
 // upVolumesOfAnotherUser refuses a stack whose agents would mount the volumes
@@ -136,7 +136,7 @@ func upVolumesOfAnotherUser(ctx context.Context, api mobyclient.APIClient, f *fl
 		return nil
 	}
 	vols, err := api.VolumeList(ctx, mobyclient.VolumeListOptions{
-		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+		Filters: make(mobyclient.Filters).Add("label", fleet.ComposeProjectLabel+"="+f.Project),
 	})
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func upVolumesOfAnotherUser(ctx context.Context, api mobyclient.APIClient, f *fl
 	}
 	var names []string
 	for _, v := range vols.Items {
-		if mounted[v.Labels["com.docker.compose.volume"]] {
+		if mounted[v.Labels[fleet.ComposeVolumeLabel]] {
 			names = append(names, v.Name)
 		}
 	}

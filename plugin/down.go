@@ -70,7 +70,7 @@ func runDown(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts
 	// Volumes kept from agents removed by an earlier scale-down are no longer in the file,
 	// so compose does not remove them: remove the project's remaining named volumes too.
 	vols, err := dockerCli.Client().VolumeList(ctx, mobyclient.VolumeListOptions{
-		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+		Filters: make(mobyclient.Filters).Add("label", fleet.ComposeProjectLabel+"="+f.Project),
 	})
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func checkClonesSaved(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet
 		return fmt.Errorf("cannot check the agents' clones against the workspace %s (no longer a git repository?): give --force to remove them anyway", f.Abs(f.Workspace))
 	}
 	vols, err := dockerCli.Client().VolumeList(ctx, mobyclient.VolumeListOptions{
-		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+		Filters: make(mobyclient.Filters).Add("label", fleet.ComposeProjectLabel+"="+f.Project),
 	})
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func checkClonesSaved(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cloneChecksAtOnce)
 	for _, v := range vols.Items {
-		agent, ok := strings.CutSuffix(v.Labels["com.docker.compose.volume"], "-work")
+		agent, ok := strings.CutSuffix(v.Labels[fleet.ComposeVolumeLabel], "-work")
 		if !ok {
 			continue
 		}

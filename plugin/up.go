@@ -195,7 +195,7 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		}
 	}
 	if f.Docker {
-		fmt.Fprintf(dockerCli.Err(), "WARNING: the agents get the Docker socket (%s): whoever controls an agent is root on this host\n", compose.DockerSocket)
+		fmt.Fprintf(dockerCli.Err(), "WARNING: the agents get the Docker socket (%s): whoever controls an agent is root on this host\n", fleet.DockerSocket)
 	}
 	if err := compose.PrepareEnvFile(f.Abs(f.EnvFile)); err != nil {
 		return err
@@ -346,7 +346,7 @@ func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProje
 	}
 	f.DockerGID = ""
 	if f.Docker {
-		f.DockerGID = workspace.GroupOf(compose.DockerSocket)
+		f.DockerGID = workspace.GroupOf(fleet.DockerSocket)
 	}
 	if flags.Changed("egress") {
 		f.Egress = opts.egress
@@ -545,7 +545,7 @@ func claimVolumes(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet) er
 		return err
 	}
 	vols, err := dockerCli.Client().VolumeList(ctx, mobyclient.VolumeListOptions{
-		Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+		Filters: make(mobyclient.Filters).Add("label", fleet.ComposeProjectLabel+"="+f.Project),
 	})
 	if err != nil {
 		return fmt.Errorf("listing project %s's volumes: %w", f.Project, err)

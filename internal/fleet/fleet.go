@@ -110,8 +110,8 @@ type Fleet struct {
 	// Claude start (a free request), so a refused one shows as auth-rejected at once.
 	AuthCheck bool `yaml:"auth_check,omitempty"`
 
-	// Isolation is how agents share the workspace: "worktree" (a git worktree and branch
-	// each, under the state dir), or "shared". GitDir is the repository's common git dir,
+	// Isolation is how agents share the workspace: IsolationClone, IsolationWorktree or
+	// IsolationShared (names.go). GitDir is the repository's common git dir,
 	// mounted at its own path so the worktrees' git metadata works inside the agents.
 	Isolation string   `yaml:"isolation,omitempty"`
 	Base      string   `yaml:"base,omitempty"`
@@ -229,7 +229,7 @@ const EgressProxyService = "egress-proxy"
 
 // Isolations are the ways agents share the workspace: a private clone each, a git
 // worktree each, or the one directory.
-var Isolations = []string{"clone", "worktree", "shared"}
+var Isolations = []string{IsolationClone, IsolationWorktree, IsolationShared}
 
 // ParseIsolation reads an --isolation value.
 func ParseIsolation(s string) (string, error) {

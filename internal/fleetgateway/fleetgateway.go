@@ -15,7 +15,6 @@ import (
 
 	mobyclient "github.com/moby/moby/client"
 
-	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -50,7 +49,7 @@ func Find(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) Gateway
 		insp.Container.State != nil && insp.Container.State.Running {
 		return inContainer(api, proxy, Proxy)
 	}
-	service := f.Project + "_" + compose.StackGatewayService
+	service := f.Project + "_" + fleet.GatewayService
 	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
 		Filters: make(mobyclient.Filters).Add("label", "com.docker.swarm.service.name="+service).Add("status", "running"),
 	})

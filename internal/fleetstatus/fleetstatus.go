@@ -20,7 +20,6 @@ import (
 	mobyclient "github.com/moby/moby/client"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
@@ -198,13 +197,13 @@ type Report struct {
 // Read is List with the egress proxy's report it read along the way, for a caller that
 // shows both (the dashboard) without asking the proxy twice.
 func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Options) (Report, error) {
-	project := "com.docker.compose.project=" + f.Project
+	project := fleet.ComposeProjectLabel + "=" + f.Project
 	if opts.Stack {
 		project = "com.docker.stack.namespace=" + f.Project
 	}
 	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
 		All:     true,
-		Filters: make(mobyclient.Filters).Add("label", project).Add("label", compose.AgentLabel),
+		Filters: make(mobyclient.Filters).Add("label", project).Add("label", fleet.AgentLabel),
 	})
 	if err != nil {
 		return Report{}, err
@@ -259,13 +258,13 @@ func Read(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, opts Op
 	}
 	if opts.KeptVolumes {
 		vols, err := api.VolumeList(ctx, mobyclient.VolumeListOptions{
-			Filters: make(mobyclient.Filters).Add("label", "com.docker.compose.project="+f.Project),
+			Filters: make(mobyclient.Filters).Add("label", fleet.ComposeProjectLabel+"="+f.Project),
 		})
 		if err != nil {
 			return Report{}, err
 		}
 		for _, v := range vols.Items {
-			agent, ok := strings.CutSuffix(v.Labels["com.docker.compose.volume"], "-config")
+			agent, ok := strings.CutSuffix(v.Labels[fleet.ComposeVolumeLabel], "-config")
 			if _, up := seen[agent]; !ok || up {
 				continue
 			}
@@ -434,7 +433,7 @@ func serviceOf(c container.Summary, project string) string {
 	if s, ok := c.Labels["com.docker.swarm.service.name"]; ok {
 		return strings.TrimPrefix(s, project+"_")
 	}
-	return c.Labels["com.docker.compose.service"]
+	return c.Labels[fleet.ComposeServiceLabel]
 }
 
 func agentStatus(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet, c container.Summary, report func() *EgressReport, live bool) (AgentStatus, error) {

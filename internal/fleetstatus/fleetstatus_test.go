@@ -117,7 +117,7 @@ func TestStatusFromTheReportAlone(t *testing.T) {
 	created := now.Add(-10 * time.Minute)
 	f := fleet.New("p", "/w/docker-compose.claude.yml")
 	c := container.Summary{ID: "c1", Names: []string{"/p-agent-1"}, State: container.StateRunning, Created: created.Unix(),
-		Labels: map[string]string{"com.docker.compose.service": "agent-1"}}
+		Labels: map[string]string{fleet.ComposeServiceLabel: "agent-1"}}
 	report := func(at time.Time) func() *EgressReport {
 		return func() *EgressReport {
 			return &EgressReport{Now: now, Agents: map[string]PushedHealth{"agent-1": {At: at, Health: json.RawMessage(
@@ -165,8 +165,8 @@ func TestAgentContainers(t *testing.T) {
 		return container.Summary{ID: id, State: state, Created: created, Labels: map[string]string{"com.docker.swarm.service.name": "p_" + service}}
 	}
 	list := []container.Summary{
-		{ID: "c1", State: container.StateRunning, Labels: map[string]string{"com.docker.compose.service": "agent-1"}},
-		{ID: "dev", State: container.StateRunning, Labels: map[string]string{"com.docker.compose.service": fleet.DevService}},
+		{ID: "c1", State: container.StateRunning, Labels: map[string]string{fleet.ComposeServiceLabel: "agent-1"}},
+		{ID: "dev", State: container.StateRunning, Labels: map[string]string{fleet.ComposeServiceLabel: fleet.DevService}},
 		stack("s2-old", "agent-2", container.StateExited, 100),
 		stack("s2-run", "agent-2", container.StateRunning, 200),
 		stack("s2-older", "agent-2", container.StateExited, 50),

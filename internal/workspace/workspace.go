@@ -24,11 +24,11 @@ import (
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
-// Isolation modes.
+// Isolation modes, as the fleet model names them.
 const (
-	Worktree = "worktree"
-	Shared   = "shared"
-	Clone    = "clone"
+	Worktree = fleet.IsolationWorktree
+	Shared   = fleet.IsolationShared
+	Clone    = fleet.IsolationClone
 )
 
 // IncludeFile lists untracked files to carry into every agent's worktree (fleet.IncludeFile).
