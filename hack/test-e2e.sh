@@ -26,7 +26,22 @@ mkdir -p "$E2E_ROOT"
 restart_test=TestFaultEngineRestarted
 
 run_suite() {
-	TMPDIR=$E2E_ROOT go test -count=1 -tags e2e -timeout 40m -v -parallel "${E2E_PARALLEL_TESTS:-2}" -run "${E2E_RUN:-.}" ${E2E_SKIP:+-skip "$E2E_SKIP"} ${E2E_FLAGS:-} ./e2e/...
+	# Kept for the table of the slowest tests (slowest).
+	(
+		set -o pipefail
+		TMPDIR=$E2E_ROOT go test -count=1 -tags e2e -timeout 40m -v -parallel "${E2E_PARALLEL_TESTS:-2}" -run "${E2E_RUN:-.}" ${E2E_SKIP:+-skip "$E2E_SKIP"} ${E2E_FLAGS:-} ./e2e/... 2>&1 |
+			tee "$E2E_ROOT/go-test-${E2E_ENGINE:-e2e}.log"
+	)
+}
+
+# slowest ENGINE prints the pass's slowest tests (E2E_SLOWEST, default 10), top-level
+# ones, each with its time and outcome: where a run's time goes, at the end of every run.
+slowest() {
+	local out=$E2E_ROOT/go-test-$1.log
+	[ -s "$out" ] || return 0
+	log "stage test-e2e[$1]: the slowest tests"
+	sed -nE 's/^--- (PASS|FAIL|SKIP): ([^ ]+) \(([0-9.]+)s\)$/\3 \1 \2/p' "$out" | sort -rn | head -n "${E2E_SLOWEST:-10}" |
+		awk '{ printf "  %8.1fs  %-4s  %s\n", $1, $2, $3 }'
 }
 
 # run_engine ENGINE runs the suites against one engine.
@@ -75,7 +90,8 @@ timed() {
 	local engine=$1 start rc=0
 	start=$(date +%s)
 	log "stage test-e2e[$engine]: suites: $(suites_for "$engine")"
-	MAGENTS_E2E_SUITES=$(suites_for "$engine") run_engine "$engine" || rc=$?
+	E2E_ENGINE=$engine MAGENTS_E2E_SUITES=$(suites_for "$engine") run_engine "$engine" || rc=$?
+	slowest "$engine"
 	log "stage test-e2e[$engine]: $([ $rc -eq 0 ] && echo pass || echo FAIL) in $(($(date +%s) - start))s"
 	return $rc
 }
