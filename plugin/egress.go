@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -61,12 +60,11 @@ func runEgressLog(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if !fmtr.IsTable() {
 		return format.Value(dockerCli.Out(), fmtr, rep, nil)
 	}
-	w := tabwriter.NewWriter(dockerCli.Out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TIME\tAGENT\tHOST\tMETHOD")
+	rows := make([]egressRow, 0, len(rep.Recent))
 	for _, d := range rep.Recent {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.Time.Local().Format(time.DateTime), d.Agent, d.Host, d.Method)
+		rows = append(rows, egressRow{d.Time.Local().Format(time.DateTime), d.Agent, d.Host, d.Method})
 	}
-	if err := w.Flush(); err != nil {
+	if err := format.Table(dockerCli.Out(), egressLogTable, rows, nil); err != nil {
 		return err
 	}
 	if len(rep.Recent) == 0 {
@@ -74,3 +72,8 @@ func runEgressLog(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	}
 	return nil
 }
+
+// egressLogTable is egress log's default table, over egressRow.
+const egressLogTable = "table {{.Time}}\t{{.Agent}}\t{{.Host}}\t{{.Method}}"
+
+type egressRow struct{ Time, Agent, Host, Method string }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -126,9 +125,15 @@ func writeStatuses(out io.Writer, statuses []fleetstatus.AgentStatus, f format.F
 	return format.Rows(out, f, statuses, func(out io.Writer) error { return statusTable(out, statuses) })
 }
 
+// psTable is ps's default table: a template of the one formatter over psRow, as
+// docker ps's is (--format "table {{.Agent}}\t{{.State}}" picks columns of the JSON's).
+const psTable = "table {{.Agent}}\t{{.Container}}\t{{.State}}\t{{.For}}\t{{.Health}}\t{{.Tokens}}\t{{.Cost}}\t{{.Uptime}}\t{{.Image}}"
+
+// psRow is an agent's status as ps's default table shows it.
+type psRow struct{ Agent, Container, State, For, Health, Tokens, Cost, Uptime, Image string }
+
 func statusTable(out io.Writer, statuses []fleetstatus.AgentStatus) error {
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "AGENT\tCONTAINER\tSTATE\tFOR\tHEALTH\tTOKENS\tCOST\tUPTIME\tIMAGE")
+	rows := make([]psRow, 0, len(statuses))
 	for _, s := range statuses {
 		uptime := "-"
 		if s.UptimeSeconds > 0 {
@@ -154,9 +159,9 @@ func statusTable(out io.Writer, statuses []fleetstatus.AgentStatus) error {
 		if s.Tokens > 0 || s.CostUSD > 0 {
 			tokens, cost = units.CustomSize("%.4g%s", float64(s.Tokens), 1000, []string{"", "k", "M", "G"}), fmt.Sprintf("$%.2f", s.CostUSD)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Agent, name, state, held, orDash(health), tokens, cost, uptime, orDash(s.Image))
+		rows = append(rows, psRow{s.Agent, name, state, held, orDash(health), tokens, cost, uptime, orDash(s.Image)})
 	}
-	return w.Flush()
+	return format.Table(out, psTable, rows, nil)
 }
 
 // shortDuration is a duration for a column: 45s, 3m12s, 2h5m, 3d4h.

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -236,9 +236,14 @@ func runQueueLs(ctx context.Context, dockerCli command.Cli, root *rootOptions, o
 	return format.Rows(dockerCli.Out(), fmtr, tasks, func(w io.Writer) error { return queueTable(w, tasks) })
 }
 
+// queueLsTable is queue ls's default table, over queueRow.
+const queueLsTable = "table {{.ID}}\t{{.State}}\t{{.Agent}}\t{{.Priority}}\t{{.Tries}}\t{{.Duration}}\t{{.Cost}}\t{{.Task}}"
+
+// queueRow is a task as queue ls's default table shows it.
+type queueRow struct{ ID, State, Agent, Priority, Tries, Duration, Cost, Task string }
+
 func queueTable(out io.Writer, tasks []QueueTask) error {
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSTATE\tAGENT\tPRIORITY\tTRIES\tDURATION\tCOST\tTASK")
+	rows := make([]queueRow, 0, len(tasks))
 	for _, t := range tasks {
 		agent := t.AssignedTo
 		if agent == "" && t.Agent != "" {
@@ -252,9 +257,9 @@ func queueTable(out io.Writer, tasks []QueueTask) error {
 		if t.Tokens > 0 {
 			cost = fmt.Sprintf("$%.4f", t.CostUSD)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\t%s\n", t.ID, t.State, orDash(agent), t.Priority, t.Attempts, t.MaxTries, took, cost, oneLine(t.Prompt, 50))
+		rows = append(rows, queueRow{t.ID, string(t.State), orDash(agent), strconv.Itoa(t.Priority), fmt.Sprintf("%d/%d", t.Attempts, t.MaxTries), took, cost, oneLine(t.Prompt, 50)})
 	}
-	return w.Flush()
+	return format.Table(out, queueLsTable, rows, map[string]string{"ID": "ID"})
 }
 
 // oneLine is s on one line, at most n runes.

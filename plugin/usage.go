@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -185,10 +184,15 @@ func taskNumber(id string) int {
 	return n
 }
 
+// usageDefaultTable is usage's default table, over usageLine; its first column is what
+// the usage is by (AGENT, TASK or MODEL).
+const usageDefaultTable = "table {{.Name}}\t{{.Requests}}\t{{.Input}}\t{{.Output}}\t{{.CacheWrite}}\t{{.CacheRead}}\t{{.Cost}}\t{{.Budget}}"
+
+// usageLine is a row of usage's default table.
+type usageLine struct{ Name, Requests, Input, Output, CacheWrite, CacheRead, Cost, Budget string }
+
 func usageTable(out io.Writer, by string, rows []UsageRow, total *UsageRow) error {
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	first := strings.ToUpper(by)
-	fmt.Fprintf(w, "%s\tREQUESTS\tINPUT\tOUTPUT\tCACHE WRITE\tCACHE READ\tCOST\tBUDGET\n", first)
+	var lines []usageLine
 	line := func(name string, r UsageRow) {
 		cost := fmt.Sprintf("$%.4f", r.CostUSD)
 		if r.Unpriced {
@@ -201,7 +205,8 @@ func usageTable(out io.Writer, by string, rows []UsageRow, total *UsageRow) erro
 		if r.BudgetExceeded {
 			budget += " (reached)"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", name, r.Requests, r.InputTokens, r.OutputTokens, r.CacheCreationTokens, r.CacheReadTokens, cost, budget)
+		lines = append(lines, usageLine{name, strconv.Itoa(r.Requests), strconv.Itoa(r.InputTokens), strconv.Itoa(r.OutputTokens),
+			strconv.Itoa(r.CacheCreationTokens), strconv.Itoa(r.CacheReadTokens), cost, budget})
 	}
 	for _, r := range rows {
 		line(r.Agent+r.Task+r.Model, r)
@@ -209,5 +214,5 @@ func usageTable(out io.Writer, by string, rows []UsageRow, total *UsageRow) erro
 	if total != nil {
 		line("TOTAL", *total)
 	}
-	return w.Flush()
+	return format.Table(out, usageDefaultTable, lines, map[string]string{"Name": strings.ToUpper(by)})
 }

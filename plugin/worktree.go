@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -64,18 +63,22 @@ func runWorktreeLs(ctx context.Context, dockerCli command.Cli, root *rootOptions
 		return err
 	}
 	return format.Rows(dockerCli.Out(), fmtr, statuses, func(out io.Writer) error {
-		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "AGENT\tBRANCH\tWORKTREE\tHOLDS")
+		rows := make([]worktreeRow, 0, len(statuses))
 		for _, s := range statuses {
 			path := fleet.WorktreeRel(s.Agent)
 			if !s.Exists {
 				path = "(removed)"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Agent, s.Branch, path, s.Summary())
+			rows = append(rows, worktreeRow{s.Agent, s.Branch, path, s.Summary()})
 		}
-		return w.Flush()
+		return format.Table(out, worktreeLsTable, rows, nil)
 	})
 }
+
+// worktreeLsTable is worktree ls's default table, over worktreeRow.
+const worktreeLsTable = "table {{.Agent}}\t{{.Branch}}\t{{.Worktree}}\t{{.Holds}}"
+
+type worktreeRow struct{ Agent, Branch, Worktree, Holds string }
 
 type worktreePruneOptions struct {
 	force bool

@@ -57,6 +57,18 @@ func (f Format) IsTable() bool { return f.raw == "" || f.raw == "table" }
 // IsJSON reports whether the format is "json".
 func (f Format) IsJSON() bool { return f.raw == "json" }
 
+// Table writes a listing's default table: tmpl ("table {{.Agent}}\t{{.State}}") over
+// rows the command formatted for display, through the same formatter and tabwriter as
+// --format "table TEMPLATE", its header each field's name in words unless headers names
+// it otherwise. tmpl is the command's own: one that does not parse is a bug.
+func Table[T any](w io.Writer, tmpl string, rows []T, headers map[string]string) error {
+	f, err := Parse(tmpl)
+	if err != nil || !f.table {
+		return fmt.Errorf("a default table that is not one (a bug in docker-magents): %q: %v", tmpl, err)
+	}
+	return write(w, f, rows, headers)
+}
+
 // Rows writes rows in the format; table writes the command's own table.
 func Rows[T any](w io.Writer, f Format, rows []T, table func(io.Writer) error) error {
 	switch {
@@ -71,6 +83,11 @@ func Rows[T any](w io.Writer, f Format, rows []T, table func(io.Writer) error) e
 		}
 		return nil
 	}
+	return write(w, f, rows, nil)
+}
+
+// write executes f's template for each row, under a header when it is a table.
+func write[T any](w io.Writer, f Format, rows []T, headers map[string]string) error {
 	var buf bytes.Buffer
 	for _, r := range rows {
 		if err := f.tmpl.Execute(&buf, r); err != nil {
@@ -85,7 +102,11 @@ func Rows[T any](w io.Writer, f Format, rows []T, table func(io.Writer) error) e
 	// The header last, as docker does: its functions replace the template's for good.
 	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
 	var zero T
-	if err := f.tmpl.Funcs(templates.HeaderFunctions).Execute(tw, header(reflect.TypeOf(zero))); err != nil {
+	h := header(reflect.TypeOf(zero))
+	for k, v := range headers {
+		h[k] = v
+	}
+	if err := f.tmpl.Funcs(templates.HeaderFunctions).Execute(tw, h); err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
 	if _, err := tw.Write([]byte{'\n'}); err != nil {
