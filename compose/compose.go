@@ -114,18 +114,18 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 	var gitConfig [][2]string
 	private := (f.Isolation == fleet.IsolationClone || f.Isolation == fleet.IsolationWorktree) && name != fleet.DevService
 	if private {
-		env["MAGENTS_CLONE_FROM"] = ptr(fleet.OriginMountPath)
+		env[agentenv.CloneFrom] = ptr(fleet.OriginMountPath)
 		if f.CloneSeed {
-			env["MAGENTS_CLONE_FROM"] = ptr(fleet.SeedMountPath + "/" + fleet.SeedBundle)
+			env[agentenv.CloneFrom] = ptr(fleet.SeedMountPath + "/" + fleet.SeedBundle)
 		}
-		env["MAGENTS_CLONE_BRANCH"] = ptr("magents/" + name)
+		env[agentenv.CloneBranch] = ptr("magents/" + name)
 		// The origin belongs to the host user: let git in the agent use it (a command-line
 		// scope setting, which safe.directory honours).
 		gitConfig = append(gitConfig, [2]string{"safe.directory", fleet.OriginMountPath})
 		if f.Base != "" {
-			env["MAGENTS_CLONE_BASE"] = ptr(f.Base)
+			env[agentenv.CloneBase] = ptr(f.Base)
 		}
-		env["MAGENTS_CLONE_INCLUDE_DIR"] = ptr(fleet.IncludeMountPath)
+		env[agentenv.CloneIncludeDir] = ptr(fleet.IncludeMountPath)
 		if f.Subdir != "" {
 			env[agentenv.WorkDir] = ptr(fleet.WorkspaceDir + "/" + f.Subdir)
 		}
@@ -146,7 +146,7 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 		for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"} {
 			env[k] = ptr(proxy)
 		}
-		env["MAGENTS_EGRESS_SOCKET"] = ptr(fleet.EgressSocketMount + "/" + fleet.EgressSocketName)
+		env[agentenv.EgressSocket] = ptr(fleet.EgressSocketMount + "/" + fleet.EgressSocketName)
 		for _, k := range []string{"NO_PROXY", "no_proxy"} {
 			env[k] = ptr("localhost,127.0.0.1,::1")
 		}
@@ -154,13 +154,13 @@ func agentService(f *fleet.Fleet, name, container, image, id string) (types.Serv
 	if f.Egress == fleet.EgressAllowlist {
 		// The agent's own token (the proxy writes it in the agent's socket directory): how
 		// the dispatcher, and the gateway, know it besides its socket.
-		env["MAGENTS_AGENT_TOKEN_FILE"] = ptr(fleet.EgressSocketMount + "/" + fleet.AgentTokenFile)
+		env[agentenv.AgentTokenFile] = ptr(fleet.EgressSocketMount + "/" + fleet.AgentTokenFile)
 	}
 	if gateway {
 		// The model through the fleet's gateway, on the same loopback port (the proxy takes
 		// origin-form requests for the Messages API), with the agent's token.
 		env["ANTHROPIC_BASE_URL"] = ptr("http://127.0.0.1:" + fleet.ProxyPort)
-		env["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(fleet.EgressSocketMount + "/" + fleet.AgentTokenFile)
+		env[agentenv.GatewayTokenFile] = ptr(fleet.EgressSocketMount + "/" + fleet.AgentTokenFile)
 	}
 	if len(f.ConfigSet) > 0 {
 		s.Configs = sharedConfigRefs(f)
@@ -382,21 +382,21 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 	// The shared settings: the proxy allows the host of their ANTHROPIC_BASE_URL too.
 	s.EnvFiles = []types.EnvFile{{Path: f.EnvFile, Required: true}}
 	s.Environment = types.MappingWithEquals{
-		"MAGENTS_EGRESS_ALLOW": ptr(strings.Join(f.AllowList(), ",")),
+		agentenv.EgressAllow: ptr(strings.Join(f.AllowList(), ",")),
 		// Its own port, for its health and report, on loopback: agents use their sockets.
-		"MAGENTS_PROXY_ADDR":     ptr("127.0.0.1:" + fleet.ProxyPort),
-		"MAGENTS_EGRESS_SOCKETS": ptr(fleet.EgressSocketMount),
+		agentenv.ProxyAddr:     ptr("127.0.0.1:" + fleet.ProxyPort),
+		agentenv.EgressSockets: ptr(fleet.EgressSocketMount),
 	}
 	// As the agents' user, who owns their socket directories.
 	s.User = f.User
 	s.Volumes = []types.ServiceVolumeConfig{{Type: types.VolumeTypeBind, Source: fleet.EgressSocketsRel, Target: fleet.EgressSocketMount}}
 	if f.DenyModelEndpoint {
-		s.Environment["MAGENTS_EGRESS_MODEL_ENDPOINT"] = ptr("deny")
+		s.Environment[agentenv.EgressModelEndpoint] = ptr("deny")
 	}
 	// The fleet's key (and with the gateway its credential), read-only, here alone; the
 	// work queue and the gateway's account kept beside the agents' socket directories.
-	s.Environment["MAGENTS_AGENT_KEY_FILE"] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.AgentKeyFile)
-	s.Environment["MAGENTS_QUEUE_STATE"] = ptr(fleet.EgressSocketMount + "/" + fleet.QueueStateFile)
+	s.Environment[agentenv.AgentKeyFile] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.AgentKeyFile)
+	s.Environment[agentenv.QueueState] = ptr(fleet.EgressSocketMount + "/" + fleet.QueueStateFile)
 	s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
 		Type: types.VolumeTypeBind, Source: fleet.GatewaySecretsRel, Target: fleet.GatewaySecretsMountPath, ReadOnly: true,
 	})
@@ -411,11 +411,11 @@ func egressProxyService(f *fleet.Fleet) types.ServiceConfig {
 		}
 	}
 	if f.ModelGateway() {
-		s.Environment["MAGENTS_MODEL_GATEWAY"] = ptr("1")
+		s.Environment[agentenv.ModelGateway] = ptr("1")
 		s.Environment[f.Credential+"_FILE"] = ptr(fleet.GatewaySecretsMountPath + "/" + fleet.SecretFileName(f.Credential))
-		s.Environment["MAGENTS_GATEWAY_STATE"] = ptr(fleet.EgressSocketMount + "/" + fleet.GatewayStateFile)
+		s.Environment[agentenv.GatewayState] = ptr(fleet.EgressSocketMount + "/" + fleet.GatewayStateFile)
 		if f.HasBudgets() {
-			s.Environment["MAGENTS_GATEWAY_BUDGETS"] = ptr(string(gatewayBudgets(f)))
+			s.Environment[agentenv.GatewayBudgets] = ptr(string(gatewayBudgets(f)))
 		}
 		if len(f.GatewayAllow) > 0 {
 			s.Environment[agentenv.GatewayAllow] = ptr(gatewaypolicy.Allowed(f.GatewayAllow).String())

@@ -242,7 +242,7 @@ func stackGatewayClient(f *fleet.Fleet, s *clitypes.ServiceConfig, agent string,
 	s.Secrets = append(s.Secrets, clitypes.ServiceSecretConfig{
 		Source: stackTokenSecret + "-" + agent, Target: stackTokenSecret, UID: "1000", GID: "1000", Mode: ptr(uint32(0o400)),
 	})
-	s.Environment["MAGENTS_AGENT_TOKEN_FILE"] = ptr(token)
+	s.Environment[agentenv.AgentTokenFile] = ptr(token)
 	s.Environment[agentenv.DispatcherURL] = ptr(fleet.GatewayURL)
 	if gw.GitCredentials != nil {
 		// The fleet's remotes through the gateway's git relay: the agent's git sends its
@@ -254,7 +254,7 @@ func stackGatewayClient(f *fleet.Fleet, s *clitypes.ServiceConfig, agent string,
 	}
 	if gw.Relays {
 		s.Environment["ANTHROPIC_BASE_URL"] = ptr(fleet.GatewayURL)
-		s.Environment["MAGENTS_GATEWAY_TOKEN_FILE"] = ptr(token)
+		s.Environment[agentenv.GatewayTokenFile] = ptr(token)
 	}
 }
 
@@ -270,11 +270,11 @@ func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]
 	state := fleet.WorkspaceDir
 	names := strings.Join(f.AgentNames(), ",")
 	for k, v := range map[string]string{
-		"MAGENTS_PROXY_ADDR":     "127.0.0.1:" + fleet.ProxyPort,
-		agentenv.AgentAddr:       ":" + fleet.GatewayPort,
-		agentenv.AgentNames:      names,
-		"MAGENTS_AGENT_KEY_FILE": "/run/secrets/" + stackKeySecret,
-		"MAGENTS_QUEUE_STATE":    state + "/" + fleet.QueueStateFile,
+		agentenv.ProxyAddr:    "127.0.0.1:" + fleet.ProxyPort,
+		agentenv.AgentAddr:    ":" + fleet.GatewayPort,
+		agentenv.AgentNames:   names,
+		agentenv.AgentKeyFile: "/run/secrets/" + stackKeySecret,
+		agentenv.QueueState:   state + "/" + fleet.QueueStateFile,
 	} {
 		env[k] = ptr(v)
 	}
@@ -283,11 +283,11 @@ func stackGatewayService(f *fleet.Fleet, secret *StackSecret, shared map[string]
 	}
 	secrets := []clitypes.ServiceSecretConfig{own(stackKeySecret)}
 	if gw.Relays && secret != nil {
-		env["MAGENTS_MODEL_GATEWAY"] = ptr("1")
+		env[agentenv.ModelGateway] = ptr("1")
 		env[secret.Var+"_FILE"] = ptr("/run/secrets/" + StackSecretKey)
-		env["MAGENTS_GATEWAY_STATE"] = ptr(state + "/" + fleet.GatewayStateFile)
+		env[agentenv.GatewayState] = ptr(state + "/" + fleet.GatewayStateFile)
 		if f.HasBudgets() {
-			env["MAGENTS_GATEWAY_BUDGETS"] = ptr(string(gatewayBudgets(f)))
+			env[agentenv.GatewayBudgets] = ptr(string(gatewayBudgets(f)))
 		}
 		if len(f.GatewayAllow) > 0 {
 			env[agentenv.GatewayAllow] = ptr(gatewaypolicy.Allowed(f.GatewayAllow).String())

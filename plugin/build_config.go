@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/util/progress/progressui"
 
 	"github.com/docker-magents/docker-magents/images"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/internal/buildkit"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/sharedconfig"
@@ -76,7 +77,7 @@ func configContext(f *fleet.Fleet, from string) (fs.FS, error) {
 	var df strings.Builder
 	fmt.Fprintf(&df, "FROM %s\n", from)
 	fmt.Fprintf(&df, "COPY config/ %s/\n", fleet.ConfigDeliveredDir)
-	env := map[string]string{"MAGENTS_SHARED_CONFIG": "1"}
+	env := map[string]string{agentenv.SharedConfig: "1"}
 	maps.Copy(env, f.GitConfigEnv())
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		fmt.Fprintf(&df, "ENV %s=%s\n", k, dockerfileQuote(env[k]))

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,12 +18,12 @@ import (
 // files the host staged in MAGENTS_CLONE_INCLUDE_DIR (those --include and .magentsinclude
 // name) are copied in. An existing clone, and the work in it, is left alone.
 func prepareClone(cfg config, getenv func(string) string) error {
-	origin := getenv("MAGENTS_CLONE_FROM")
+	origin := getenv(agentenv.CloneFrom)
 	if origin == "" {
 		return nil
 	}
 	ws := cfg.Workspace
-	branch := getenv("MAGENTS_CLONE_BRANCH")
+	branch := getenv(agentenv.CloneBranch)
 	if branch == "" {
 		return errors.New("MAGENTS_CLONE_BRANCH is not set")
 	}
@@ -35,7 +36,7 @@ func prepareClone(cfg config, getenv func(string) string) error {
 		return fmt.Errorf("cloning %s into %s: %w", origin, ws, err)
 	}
 	start := "HEAD"
-	if base := getenv("MAGENTS_CLONE_BASE"); base != "" {
+	if base := getenv(agentenv.CloneBase); base != "" {
 		start = base
 		if git(ws, "rev-parse", "--verify", "--quiet", base+"^{commit}") != nil {
 			start = "origin/" + base
@@ -44,7 +45,7 @@ func prepareClone(cfg config, getenv func(string) string) error {
 	if err := git(ws, "checkout", "--quiet", "-b", branch, start); err != nil {
 		return fmt.Errorf("starting branch %s from %s: %w", branch, start, err)
 	}
-	return copyStaged(getenv("MAGENTS_CLONE_INCLUDE_DIR"), ws)
+	return copyStaged(getenv(agentenv.CloneIncludeDir), ws)
 }
 
 // cloneArgs clones a git dir --shared: the origin's objects, read-only, are the clone's

@@ -48,21 +48,21 @@ func configFromEnv() config {
 	home := env("HOME", "/home/magents")
 	cfg := config{
 		ClaudeConfigDir: env("CLAUDE_CONFIG_DIR", filepath.Join(home, ".claude")),
-		AuthDir:         env("MAGENTS_AUTH_DIR", "/auth"),
-		Workspace:       env("MAGENTS_WORKSPACE", "/workspace"),
+		AuthDir:         env(agentenv.AuthDir, "/auth"),
+		Workspace:       env(agentenv.Workspace, "/workspace"),
 		WorkDir:         os.Getenv(agentenv.WorkDir),
-		RunDir:          env("MAGENTS_RUN_DIR", env("TMUX_TMPDIR", "/run/magents")),
-		Session:         env("MAGENTS_SESSION", "claude"),
+		RunDir:          env(agentenv.RunDir, env("TMUX_TMPDIR", "/run/magents")),
+		Session:         env(agentenv.Session, "claude"),
 		AgentCmd:        env(agentenv.AgentCmd, "claude"),
-		HealthAddr:      os.Getenv("MAGENTS_HEALTH_ADDR"),
-		MinBackoff:      duration("MAGENTS_RESTART_BACKOFF", time.Second),
+		HealthAddr:      os.Getenv(agentenv.HealthAddr),
+		MinBackoff:      duration(agentenv.RestartBackoff, time.Second),
 		MaxBackoff:      30 * time.Second,
-		StopTimeout:     duration("MAGENTS_STOP_TIMEOUT", 7*time.Second),
-		Attach:          os.Getenv("MAGENTS_ATTACH") != "0",
+		StopTimeout:     duration(agentenv.StopTimeout, 7*time.Second),
+		Attach:          os.Getenv(agentenv.Attach) != "0",
 		AuthCheck:       isTrue(os.Getenv(agentenv.AuthCheck)),
 		PermissionMode:  os.Getenv(agentenv.PermissionMode),
 		SharedConfig:    os.Getenv(agentenv.SharedConfig) == "1",
-		DeliveredConfig: env("MAGENTS_CONFIG_DIR", "/etc/magents/config"),
+		DeliveredConfig: env(agentenv.ConfigDir, "/etc/magents/config"),
 	}
 	if cfg.HealthAddr == "" {
 		if port := os.Getenv("PORT"); port != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"os"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ type credentials struct {
 // Errors name the variable or file, never a value.
 func resolveCredentials(getenv func(string) string) (credentials, error) {
 	c := credentials{env: map[string]string{}}
-	if path := getenv("MAGENTS_GATEWAY_TOKEN_FILE"); path != "" {
+	if path := getenv(agentenv.GatewayTokenFile); path != "" {
 		// Behind the fleet's model gateway: the agent's own token, never the credential.
 		tok, err := readGatewayToken(path, egressStartWait)
 		if err != nil {

@@ -381,7 +381,7 @@ func writeAgentToken(key []byte, dir, agent string) error {
 // readAgentKey reads the fleet's key (MAGENTS_AGENT_KEY_FILE), which signs the agents'
 // tokens; nil when the fleet has none.
 func readAgentKey(getenv func(string) string) ([]byte, error) {
-	path := getenv("MAGENTS_AGENT_KEY_FILE")
+	path := getenv(agentenv.AgentKeyFile)
 	if path == "" {
 		return nil, nil
 	}
@@ -411,7 +411,7 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 	if err != nil || up.Host == "" || up.Scheme != "http" && up.Scheme != "https" {
 		return nil, budgets, fmt.Errorf("model gateway: ANTHROPIC_BASE_URL %q is not an http(s) URL", base)
 	}
-	if b := getenv("MAGENTS_GATEWAY_BUDGETS"); b != "" {
+	if b := getenv(agentenv.GatewayBudgets); b != "" {
 		if err := json.Unmarshal([]byte(b), &budgets); err != nil {
 			return nil, budgets, fmt.Errorf("model gateway: MAGENTS_GATEWAY_BUDGETS: %w", err)
 		}
@@ -442,7 +442,7 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 		return nil, budgets, fmt.Errorf("model gateway: %w", err)
 	}
 	g.book = modelusage.NewBook(budgets)
-	if path := getenv("MAGENTS_GATEWAY_STATE"); path != "" {
+	if path := getenv(agentenv.GatewayState); path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, budgets, fmt.Errorf("model gateway: %w", err)

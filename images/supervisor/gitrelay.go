@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 )
@@ -185,8 +186,8 @@ func (g *gitRelay) serve(w http.ResponseWriter, r *http.Request, agent string) {
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + g.root, "GIT_HTTP_EXPORT_ALL=1", "REMOTE_USER=" + agent, "HOME=" + g.root,
 			"GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0", "GIT_HTTP_MAX_REQUEST_BUFFER=1M",
-			"MAGENTS_GIT_ALLOWED=" + strings.Join(allowed, " "), "MAGENTS_GIT_UPSTREAM=" + gitrelay.Upstream(key),
-			gitrelay.CredentialsEnv + "=" + g.credentials, "MAGENTS_GIT_HELPER=" + g.exe,
+			gitrelay.AllowedEnv + "=" + strings.Join(allowed, " "), gitrelay.UpstreamEnv + "=" + gitrelay.Upstream(key),
+			gitrelay.CredentialsEnv + "=" + g.credentials, gitrelay.HelperEnv + "=" + g.exe,
 		},
 		Stderr: logWriter{prefix: "git relay: " + agent + ": "},
 	}
@@ -302,7 +303,7 @@ func gitPreReceive(stdin io.Reader, stderr io.Writer) int {
 		return 1
 	}
 	agent := os.Getenv("REMOTE_USER")
-	allowed := strings.Fields(os.Getenv("MAGENTS_GIT_ALLOWED"))
+	allowed := strings.Fields(os.Getenv(gitrelay.AllowedEnv))
 	isAncestor := func(old, new string) (bool, error) {
 		err := exec.Command("git", "merge-base", "--is-ancestor", old, new).Run()
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
@@ -314,8 +315,8 @@ func gitPreReceive(stdin io.Reader, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	upstream := os.Getenv("MAGENTS_GIT_UPSTREAM")
-	args := []string{"-c", "credential.helper=", "-c", "credential.helper=!" + shellQuote(os.Getenv("MAGENTS_GIT_HELPER")) + " git-credential",
+	upstream := os.Getenv(gitrelay.UpstreamEnv)
+	args := []string{"-c", "credential.helper=", "-c", "credential.helper=!" + shellQuote(os.Getenv(gitrelay.HelperEnv)) + " git-credential",
 		"push", "--quiet", "--no-verify", upstream}
 	for _, u := range ups {
 		args = append(args, u.New+":"+u.Ref)
@@ -341,7 +342,7 @@ func relayCredential(want map[string]string, getenv func(string) string) (user, 
 	if err != nil || u.Scheme != want["protocol"] || !strings.EqualFold(u.Host, want["host"]) {
 		return "", "", false
 	}
-	for _, k := range []string{"MAGENTS_GATEWAY_TOKEN_FILE", "MAGENTS_AGENT_TOKEN_FILE"} {
+	for _, k := range []string{agentenv.GatewayTokenFile, agentenv.AgentTokenFile} {
 		if f := getenv(k); f != "" {
 			b, err := os.ReadFile(f)
 			if err == nil && len(strings.TrimSpace(string(b))) > 0 {

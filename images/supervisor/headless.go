@@ -30,7 +30,7 @@ type Result struct {
 }
 
 func headless(cfg config) bool {
-	return isTrue(os.Getenv("MAGENTS_HEADLESS")) || isTrue(os.Getenv(agentenv.Headless))
+	return isTrue(os.Getenv(agentenv.HeadlessAlias)) || isTrue(os.Getenv(agentenv.Headless))
 }
 
 func resultDir(cfg config) string  { return filepath.Join(cfg.ClaudeConfigDir, "magents") }
@@ -63,7 +63,7 @@ func runHeadless(cfg config, env []string) {
 	task := startTask(os.Getenv)
 	switch {
 	case task != "":
-	case os.Getenv("MAGENTS_AGENT_TOKEN_FILE") != "" && (os.Getenv("MAGENTS_EGRESS_SOCKET") != "" || os.Getenv(agentenv.DispatcherURL) != ""):
+	case os.Getenv(agentenv.AgentTokenFile) != "" && (os.Getenv(agentenv.EgressSocket) != "" || os.Getenv(agentenv.DispatcherURL) != ""):
 		task = headlessQueue(cfg, env)
 	default:
 		task = waitForTask(cfg)

@@ -513,8 +513,8 @@ func runProxy(ctx context.Context) int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(proxyMemoryLimit)
 	}
-	addr := env("MAGENTS_PROXY_ADDR", ":3128")
-	allow := parseAllowlist(os.Getenv("MAGENTS_EGRESS_ALLOW"))
+	addr := env(agentenv.ProxyAddr, ":3128")
+	allow := parseAllowlist(os.Getenv(agentenv.EgressAllow))
 	key, err := readAgentKey(os.Getenv)
 	if err != nil {
 		logf("egress proxy: %v", err)
@@ -522,22 +522,22 @@ func runProxy(ctx context.Context) int {
 	}
 	var saving sync.WaitGroup
 	var gateway *modelGateway
-	if isTrue(os.Getenv("MAGENTS_MODEL_GATEWAY")) {
+	if isTrue(os.Getenv(agentenv.ModelGateway)) {
 		g, budgets, err := newModelGateway(os.Getenv, key)
 		if err != nil {
 			logf("%v", err)
 			return 1
 		}
 		gateway = g
-		g.denied = os.Getenv("MAGENTS_EGRESS_MODEL_ENDPOINT") == "deny"
-		if path := os.Getenv("MAGENTS_GATEWAY_STATE"); path != "" {
+		g.denied = os.Getenv(agentenv.EgressModelEndpoint) == "deny"
+		if path := os.Getenv(agentenv.GatewayState); path != "" {
 			saving.Go(func() { g.keep(ctx, path, budgets) })
 		}
 		logf("model gateway to %s", g.upstream.Redacted())
 	}
 	// The model endpoint the fleet's env file names is one the agents need (its host and
 	// port only), unless the fleet says otherwise — or the gateway reaches it for them.
-	if base := os.Getenv("ANTHROPIC_BASE_URL"); base != "" && gateway == nil && os.Getenv("MAGENTS_EGRESS_MODEL_ENDPOINT") != "deny" {
+	if base := os.Getenv("ANTHROPIC_BASE_URL"); base != "" && gateway == nil && os.Getenv(agentenv.EgressModelEndpoint) != "deny" {
 		if u, err := url.Parse(base); err == nil && u.Hostname() != "" {
 			port := u.Port()
 			if port == "" {
@@ -554,7 +554,7 @@ func runProxy(ctx context.Context) int {
 	if gateway != nil {
 		p.modelHosts = map[string]bool{"api.anthropic.com:443": true, strings.ToLower(gateway.upstreamHostPort()): true}
 	}
-	if path := os.Getenv("MAGENTS_QUEUE_STATE"); path != "" {
+	if path := os.Getenv(agentenv.QueueState); path != "" {
 		d, err := newDispatcher(path, key)
 		if err != nil {
 			logf("%v", err)
@@ -562,7 +562,7 @@ func runProxy(ctx context.Context) int {
 		}
 		// Beside the queue, hidden: in a compose fleet that directory also holds the
 		// agents' socket directories, which the proxy serves by name.
-		d.gitCredentials, d.pushDir = os.Getenv("MAGENTS_GIT_CREDENTIALS"), filepath.Join(filepath.Dir(path), ".push")
+		d.gitCredentials, d.pushDir = os.Getenv(gitrelay.CredentialsEnv), filepath.Join(filepath.Dir(path), ".push")
 		if gateway != nil {
 			d.blocked = func(agent string) bool { return gateway.book.Over(agent) }
 			gateway.task = d.current
@@ -571,7 +571,7 @@ func runProxy(ctx context.Context) int {
 		p.dispatcher = d
 		saving.Go(func() { d.run(ctx, path) })
 	}
-	if state := os.Getenv("MAGENTS_QUEUE_STATE"); state != "" {
+	if state := os.Getenv(agentenv.QueueState); state != "" {
 		relay, err := newGitRelay(os.Getenv, key, filepath.Dir(state))
 		if err != nil {
 			logf("%v", err)
@@ -599,7 +599,7 @@ func runProxy(ctx context.Context) int {
 		return 1
 	}
 	caps := newConnCaps(maxConnsPerClient, maxConns)
-	if dir := os.Getenv("MAGENTS_EGRESS_SOCKETS"); dir != "" {
+	if dir := os.Getenv(agentenv.EgressSockets); dir != "" {
 		go serveAgentSockets(ctx, srv, dir, caps, key)
 	}
 	if addr := os.Getenv(agentenv.MetricsAddr); addr != "" && gateway != nil {
@@ -780,7 +780,7 @@ func proxyDenied(args []string, w io.Writer) int {
 // askProxy asks the running proxy on its own port (run in its container) and prints the
 // answer; it fails when the proxy does not answer 200.
 func askProxy(method, path string, body io.Reader, w io.Writer) int {
-	addr := env("MAGENTS_PROXY_ADDR", ":3128")
+	addr := env(agentenv.ProxyAddr, ":3128")
 	if strings.HasPrefix(addr, ":") {
 		addr = "127.0.0.1" + addr
 	}
@@ -814,7 +814,7 @@ func askProxy(method, path string, body io.Reader, w io.Writer) int {
 // minutes: asked through the agent's own socket, the proxy answers with this agent's
 // denials alone. Nil without a proxy.
 func egressDenials(getenv func(string) string) []denial {
-	sock := getenv("MAGENTS_EGRESS_SOCKET")
+	sock := getenv(agentenv.EgressSocket)
 	if sock == "" {
 		return nil
 	}
@@ -873,7 +873,7 @@ func cachedEgressDenials(cfg config, getenv func(string) string, now time.Time) 
 const egressCacheTTL = 15 * time.Second
 
 func behindEgressProxy(getenv func(string) string) bool {
-	return getenv("MAGENTS_EGRESS_SOCKET") != ""
+	return getenv(agentenv.EgressSocket) != ""
 }
 
 // connCaps caps the connections open at once, per agent (per client address on the
@@ -976,7 +976,7 @@ func dialEgress(ctx context.Context, sock string, wait time.Duration) (net.Conn,
 // address HTTP_PROXY names and carries each connection, byte for byte, to the egress
 // proxy's socket for this agent — the agent's only way out, since it has no network.
 func forwardEgress(ctx context.Context, getenv func(string) string) (net.Listener, error) {
-	sock := getenv("MAGENTS_EGRESS_SOCKET")
+	sock := getenv(agentenv.EgressSocket)
 	u, err := url.Parse(getenv("HTTP_PROXY"))
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("MAGENTS_EGRESS_SOCKET is set, but HTTP_PROXY (%q) names no address to forward from", getenv("HTTP_PROXY"))

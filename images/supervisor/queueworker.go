@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
@@ -115,7 +116,7 @@ func (w *queueWorker) next(ctx context.Context) (workqueue.Task, bool, error) {
 	case http.StatusUnauthorized:
 		// The fleet has a new key (its credential was cleared, then given again): the
 		// proxy wrote this agent its new token.
-		if tok, err := readGatewayToken(w.getenv("MAGENTS_AGENT_TOKEN_FILE"), 0); err == nil {
+		if tok, err := readGatewayToken(w.getenv(agentenv.AgentTokenFile), 0); err == nil {
 			w.token = tok
 		}
 	case http.StatusOK:
@@ -299,14 +300,14 @@ func clearConversation(ctx context.Context, cfg config, t tmux) error {
 // task left uncommitted is committed on that task's branch first. Nothing in shared
 // isolation (no clone of its own): tasks run one after another in the shared tree.
 func (w *queueWorker) startBranch(task workqueue.Task) (branch, base string, err error) {
-	if w.getenv("MAGENTS_CLONE_FROM") == "" {
+	if w.getenv(agentenv.CloneFrom) == "" {
 		return "", "", nil
 	}
 	ws := w.cfg.Workspace
 	if err := commitLeftovers(ws, "magents: what Claude left uncommitted"); err != nil {
 		return "", "", err
 	}
-	from := w.getenv("MAGENTS_CLONE_BASE")
+	from := w.getenv(agentenv.CloneBase)
 	if from == "" {
 		from = "HEAD"
 	}

@@ -70,7 +70,7 @@ func (s *supervisor) run(ctx context.Context) error {
 	}
 
 	var pusher *statusPusher
-	if os.Getenv("MAGENTS_EGRESS_SOCKET") != "" {
+	if os.Getenv(agentenv.EgressSocket) != "" {
 		// The agent has no network: its proxy port leads to the fleet's egress proxy.
 		ln, err := forwardEgress(ctx, os.Getenv)
 		if err != nil {
@@ -78,7 +78,7 @@ func (s *supervisor) run(ctx context.Context) error {
 			s.status.update(func(st *status) { st.SetupError = err.Error() })
 		} else {
 			defer ln.Close()
-			pusher = newStatusPusher(s.cfg, os.Getenv("MAGENTS_EGRESS_SOCKET"))
+			pusher = newStatusPusher(s.cfg, os.Getenv(agentenv.EgressSocket))
 		}
 	}
 	var relay *activityRelay
@@ -105,7 +105,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		go s.attachLoop(ctx, sessions)
 	}
 	if !headless(s.cfg) {
-		queue := (pusher != nil || os.Getenv(agentenv.DispatcherURL) != "") && os.Getenv("MAGENTS_AGENT_TOKEN_FILE") != ""
+		queue := (pusher != nil || os.Getenv(agentenv.DispatcherURL) != "") && os.Getenv(agentenv.AgentTokenFile) != ""
 		go func() {
 			// The task given at start first; then the queue's, as the agent goes idle.
 			s.deliverStartTask(ctx)
@@ -133,7 +133,7 @@ func (s *supervisor) workQueue(ctx context.Context) {
 // newQueueWorker is the agent's side of the work queue: its token (waiting while the
 // proxy starts) and its socket.
 func newQueueWorker(cfg config, getenv func(string) string) (*queueWorker, error) {
-	token, err := readGatewayToken(getenv("MAGENTS_AGENT_TOKEN_FILE"), egressStartWait)
+	token, err := readGatewayToken(getenv(agentenv.AgentTokenFile), egressStartWait)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func newQueueWorker(cfg config, getenv func(string) string) (*queueWorker, error
 			Proxy: nil, MaxIdleConns: 1, IdleConnTimeout: time.Minute,
 		}}}, nil
 	}
-	sock := getenv("MAGENTS_EGRESS_SOCKET")
+	sock := getenv(agentenv.EgressSocket)
 	return &queueWorker{cfg: cfg, getenv: getenv, token: token, base: "http://egress-proxy", client: &http.Client{Transport: &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

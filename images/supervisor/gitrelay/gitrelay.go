@@ -24,6 +24,11 @@ const (
 	// URLEnv is the agent's: the relay's base URL, which its credential helper answers
 	// for with the agent's token.
 	URLEnv = "MAGENTS_GIT_RELAY"
+	// The relay's hook's, given by the gateway through git http-backend: the refs the
+	// agent may push, the remote, and the supervisor's path (its credential helper).
+	AllowedEnv  = "MAGENTS_GIT_ALLOWED"
+	UpstreamEnv = "MAGENTS_GIT_UPSTREAM"
+	HelperEnv   = "MAGENTS_GIT_HELPER"
 	// StateDir is the mirrors' directory beside the gateway's state (hidden: the proxy
 	// serves no hidden directory as an agent's).
 	StateDir = ".git-relay"
