@@ -777,7 +777,6 @@ func TestEscapeGateway(t *testing.T) {
 		{"the Files API", "GET", "/v1/files", "", "", "Messages API only"},
 		{"the account of every agent", "GET", "/magents/usage", "", "", "not for agents"},
 		{"raise its own budget", "POST", "/magents/budget", "", `{"agent_usd":1000}`, "not for agents"},
-		{"a request whose worst case passes the budget", "POST", "/v1/messages", "", `{"model":"claude-opus-4-5","max_tokens":1000000,"messages":[{"role":"user","content":"` + marker + `"}]}`, "does not fit its budget"},
 	} {
 		attempt(t, agent, c.name, gatewayAttempt(c.method, c.path, c.headers, c.body, c.want))
 	}
@@ -791,6 +790,9 @@ printf 'POST /v1/messages HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer %s\r\nC
 resp=$(timeout 10 head -n1 <&3)
 if printf '%s' "$resp" | grep -q ' 413 '; then echo REFUSED; else printf 'PLANTED\n%s\n' "$resp"; fi
 EOF`)
+	// Last, since it leaves the agent over its budget: a request whose worst case passes it.
+	attempt(t, agent, "a request whose worst case passes the budget", gatewayAttempt("POST", "/v1/messages", "",
+		`{"model":"claude-opus-4-5","max_tokens":1000000,"messages":[{"role":"user","content":"`+marker+`"}]}`, "reached its budget"))
 	for _, r := range e.api.Requests() {
 		if r.Mentions(marker) {
 			escapesGot.Add(1)

@@ -198,6 +198,12 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		// The request's worst case is booked, and on disk, before a byte goes upstream:
 		// refused when it does not fit a budget, counted at that if the gateway dies.
 		id, err := g.book.Reserve(agent, task, model, modelusage.Worst(model, body))
+		if held, ok := err.(*modelusage.HeldError); ok {
+			// Room for it once the requests under way are settled: Claude retries a 529.
+			g.metrics.count(agent, 529)
+			apiError(w, 529, "overloaded_error", "docker-magents model gateway: "+held.Error())
+			return
+		}
 		if err != nil {
 			g.overBudget(agent, err.Error())
 			g.metrics.count(agent, http.StatusPaymentRequired)

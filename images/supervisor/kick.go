@@ -50,9 +50,19 @@ func kick(cfg config) {
 		kickWaiters()
 		return
 	}
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
-	if self, serr := os.Executable(); err != nil || serr != nil || filepath.Base(exe) != filepath.Base(self) {
+	// By its name (comm), which anyone may read: the supervisor is not dumpable (its
+	// program is execute-only), so its /proc/PID/exe is not the agent's to read.
+	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if self, serr := os.Executable(); err != nil || serr != nil || string(bytes.TrimSpace(comm)) != commOf(filepath.Base(self)) {
 		return
 	}
 	_ = syscallKill(pid, syscall.SIGUSR1)
+}
+
+// commOf is a program's name as the kernel keeps it (comm): at most 15 bytes.
+func commOf(name string) string {
+	if len(name) > 15 {
+		return name[:15]
+	}
+	return name
 }

@@ -35,6 +35,9 @@ type AgentUsage struct {
 	BudgetUSD float64 `json:"budget_usd,omitempty"`
 	Exceeded  bool    `json:"budget_exceeded,omitempty"`
 	Refused   int     `json:"refused,omitempty"`
+	// Blocked: a request of the agent's did not fit what is left of a budget, so it is
+	// refused until the budgets change (its spending never passes them).
+	Blocked bool `json:"blocked,omitempty"`
 }
 
 // Total is the agent's usage over every model.
@@ -137,7 +140,11 @@ func (b *Book) Reserve(agent, task, model string, worst Usage) (uint64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.fitsLocked(agent, worst.CostUSD); err != nil {
-		b.agent(agent).Refused++
+		a := b.agent(agent)
+		a.Refused++
+		if _, held := err.(*HeldError); !held {
+			a.Blocked = true
+		}
 		b.touch()
 		return 0, err
 	}
@@ -173,8 +180,15 @@ func (b *Book) Settle(id uint64, model string, u Usage, ended bool) error {
 	return err
 }
 
+// HeldError is a refusal that lasts only while other requests are under way: with them
+// settled the request may fit (the gateway answers it as overloaded, and Claude retries).
+type HeldError struct{ msg string }
+
+func (e *HeldError) Error() string { return e.msg }
+
 // fitsLocked says why a request of agent that may cost cost does not fit its budget or
-// the fleet's, counting what is spent and what is reserved; nil when it fits.
+// the fleet's, counting what is spent and what is reserved; nil when it fits. It is a
+// *HeldError when it would fit but for the requests under way.
 func (b *Book) fitsLocked(agent string, cost float64) error {
 	if err := b.overLocked(agent); err != nil {
 		return err
@@ -193,11 +207,17 @@ func (b *Book) fitsLocked(agent string, cost float64) error {
 			held += r.Usage.CostUSD
 		}
 	}
+	if limit := b.budgets.FleetUSD; limit > 0 && fleet+cost > limit {
+		return fmt.Errorf("the fleet reached its budget of $%.2f: $%.4f spent, and this request may cost up to $%.4f (its max_tokens at the model's output price, and its input); raise it with docker magents budget set --fleet-usd N", limit, fleet, cost)
+	}
+	if limit := b.budgets.Of(agent); limit > 0 && spent+cost > limit {
+		return fmt.Errorf("%s reached its budget of $%.2f: $%.4f spent, and this request may cost up to $%.4f (its max_tokens at the model's output price, and its input); raise it with docker magents budget set %s --usd N", agent, limit, spent, cost, agent)
+	}
 	if limit := b.budgets.FleetUSD; limit > 0 && fleet+fleetHeld+cost > limit {
-		return fmt.Errorf("a request that may cost up to $%.4f (its max_tokens at the model's output price, and its input) does not fit the fleet's budget of $%.2f: $%.4f spent, $%.4f under way; raise it with docker magents budget set --fleet-usd N, or ask for fewer max_tokens", cost, limit, fleet, fleetHeld)
+		return &HeldError{fmt.Sprintf("the fleet's budget of $%.2f is held by requests under way ($%.4f): this one (up to $%.4f) waits for them", limit, fleetHeld, cost)}
 	}
 	if limit := b.budgets.Of(agent); limit > 0 && spent+held+cost > limit {
-		return fmt.Errorf("a request of %s that may cost up to $%.4f (its max_tokens at the model's output price, and its input) does not fit its budget of $%.2f: $%.4f spent, $%.4f under way; raise it with docker magents budget set %s --usd N, or ask for fewer max_tokens", agent, cost, limit, spent, held, agent)
+		return &HeldError{fmt.Sprintf("%s's budget of $%.2f is held by its requests under way ($%.4f): this one (up to $%.4f) waits for them", agent, limit, held, cost)}
 	}
 	return nil
 }
@@ -259,6 +279,9 @@ func (b *Book) Allow(agent string) error {
 }
 
 func (b *Book) overLocked(agent string) error {
+	if a := b.agents[agent]; a != nil && a.Blocked {
+		return fmt.Errorf("%s reached its budget: its last request did not fit what is left of it; raise it with docker magents budget set %s --usd N", agent, agent)
+	}
 	var fleet float64
 	for _, a := range b.agents {
 		fleet += a.Total().CostUSD
@@ -288,6 +311,9 @@ func (b *Book) SetBudgets(v Budgets) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.budgets = v
+	for _, a := range b.agents {
+		a.Blocked = false // judged again against the new limits at its next request
+	}
 	b.touch()
 }
 

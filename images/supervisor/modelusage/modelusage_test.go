@@ -187,9 +187,11 @@ func TestReserveAndSettleWriteAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A third would pass agent-1's $1 with the two under way: refused, and says why.
-	if _, err := b.Reserve("agent-1", "", "claude-opus-4-5", worst); err == nil || !strings.Contains(err.Error(), "does not fit its budget") {
-		t.Fatalf("a reservation past the agent's budget: %v", err)
+	// A third would pass agent-1's $1 with the two under way: refused while they are.
+	if _, err := b.Reserve("agent-1", "", "claude-opus-4-5", worst); err == nil || !strings.Contains(err.Error(), "held by its requests under way") {
+		t.Fatalf("a reservation past the agent's budget with its requests under way: %v", err)
+	} else if _, held := err.(*HeldError); !held {
+		t.Fatalf("not a HeldError: %T", err)
 	}
 	c, err := b.Reserve("agent-2", "", "claude-opus-4-5", worst)
 	if err != nil {
@@ -198,6 +200,14 @@ func TestReserveAndSettleWriteAhead(t *testing.T) {
 	// The fleet's $1.5 holds 1.2 under way: a fourth does not fit it.
 	if _, err := b.Reserve("agent-3", "", "claude-opus-4-5", worst); err == nil || !strings.Contains(err.Error(), "the fleet's budget") {
 		t.Fatalf("a reservation past the fleet's budget: %v", err)
+	}
+	// Past what is left whatever is under way: the agent reached its budget, and is
+	// refused until the budgets change.
+	if _, err := b.Reserve("agent-4", "", "claude-opus-4-5", Usage{Requests: 1, CostUSD: 2}); err == nil || !strings.Contains(err.Error(), "the fleet reached its budget") {
+		t.Fatalf("a reservation larger than the fleet's budget: %v", err)
+	}
+	if !b.Over("agent-4") || !b.Report(time.Now()).Agents["agent-4"].Exceeded {
+		t.Error("an agent refused for good is not shown over its budget")
 	}
 	if err := b.Settle(a, "claude-opus-4-5", actual, true); err != nil {
 		t.Fatal(err)
