@@ -385,11 +385,12 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 
 	t.Run("restart policy brings back a killed container", func(t *testing.T) {
 		before := strings.TrimSpace(docker("inspect", "-f", "{{.State.StartedAt}}", "magents-agent-1").Stdout())
-		// SIGKILL the image's entrypoint (tini, under compose's init): the container dies as
-		// if it crashed. From inside, so it works the same on a nested engine, whose PIDs
-		// the host does not see. Detached: the exec dies with the container it kills, and
-		// that can come before or after pkill reports.
-		docker("exec", "-d", "magents-agent-1", "pkill", "-KILL", "-x", "tini").Assert(t, icmd.Success)
+		// SIGKILL the supervisor, tini's child (tini is PID 1, which no signal from inside
+		// ends): tini exits with it, and the container dies as if it crashed. From inside,
+		// so it works the same on a nested engine, whose PIDs the host does not see; the
+		// oldest process of that name is the supervisor (the others are its execs).
+		// Detached: the exec dies with the container it kills.
+		docker("exec", "-d", "magents-agent-1", "sh", "-c", "kill -KILL $(pgrep -o -x magents-supervi)").Assert(t, icmd.Success)
 		waitFor(t, 30*time.Second, "the killed container to be started again", func() (bool, string) {
 			res := docker("inspect", "-f", "{{.State.Status}} {{.State.StartedAt}}", "magents-agent-1")
 			status, started, _ := strings.Cut(strings.TrimSpace(res.Stdout()), " ")
