@@ -7,39 +7,37 @@ import (
 	"testing"
 )
 
-// layers are the module's packages lowest first, as the README's layout lists them: a
-// package imports only packages of earlier layers.
-var layers = [][]string{
-	{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage", "images/supervisor/workqueue", "images/supervisor/agenttoken",
-		"images/supervisor/gatewaypolicy", "images/supervisor/gitrelay", "images/supervisor/protocol"},
-	{"images/supervisor"},
-	{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
-		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest",
-		"internal/fileowner", "internal/cmdref"},
-	{"internal/dashboard", "internal/auth", "internal/shellout"},
-	{"internal/fleet"},
-	{"internal/agentspec"},
-	{"compose"},
-	{"internal/deploy", "internal/k8s"},
-	{"internal/workspace"},
-	{"internal/fleetauth"},
-	{"internal/fleetgateway"},
-	{"internal/swarmstack"},
-	{"internal/fleetstatus", "internal/fleetusage", "internal/fleetqueue"},
-	{"internal/agentclone"},
-	{"internal/sharedconfig"},
-	{"internal/doctor"},
-	{"plugin"},
+// tiers are the module's packages in named tiers, lowest first, as the README's layout
+// shows them: a package imports only packages of lower tiers, and of its own tier where
+// the tier allows it (an adapter never imports another adapter).
+type tier struct {
+	name   string
+	within bool // its packages may import each other
+	pkgs   []string
 }
 
-func TestPackagesImportOnlyLowerLayers(t *testing.T) {
+var tiers = []tier{
+	{"contract", false, []string{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage",
+		"images/supervisor/workqueue", "images/supervisor/agenttoken", "images/supervisor/gatewaypolicy", "images/supervisor/gitrelay", "images/supervisor/protocol"}},
+	{"supervisor", false, []string{"images/supervisor"}},
+	{"leaves", true, []string{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
+		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest", "internal/fileowner", "internal/cmdref",
+		"internal/dashboard", "internal/auth", "internal/shellout", "internal/k8s"}},
+	{"model", true, []string{"internal/fleet", "internal/agentspec"}},
+	{"adapters", false, []string{"compose", "internal/deploy", "internal/workspace", "internal/swarmstack"}},
+	{"operations", true, []string{"internal/fleetauth", "internal/fleetgateway", "internal/fleetstatus", "internal/fleetusage", "internal/fleetqueue",
+		"internal/agentclone", "internal/sharedconfig", "internal/doctor"}},
+	{"cli", false, []string{"plugin"}},
+}
+
+func TestPackagesImportOnlyLowerTiers(t *testing.T) {
 	const module = "github.com/docker-magents/docker-magents/"
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"...").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	layer := func(pkg string) int {
-		return slices.IndexFunc(layers, func(l []string) bool { return slices.Contains(l, pkg) })
+	tierOf := func(pkg string) int {
+		return slices.IndexFunc(tiers, func(tr tier) bool { return slices.Contains(tr.pkgs, pkg) })
 	}
 	for line := range strings.Lines(string(out)) {
 		fields := strings.Fields(line)
@@ -47,9 +45,9 @@ func TestPackagesImportOnlyLowerLayers(t *testing.T) {
 		if strings.HasPrefix(pkg, "e2e") || strings.HasPrefix(pkg, "bench") || strings.HasPrefix(pkg, "hack") {
 			continue
 		}
-		at := layer(pkg)
+		at := tierOf(pkg)
 		if at < 0 {
-			t.Errorf("%s is not in the layout: add it to the README's layout and to layers here", pkg)
+			t.Errorf("%s is in no tier: add it to the README's layout and to tiers here", pkg)
 			continue
 		}
 		for _, imp := range fields[1:] {
@@ -57,8 +55,13 @@ func TestPackagesImportOnlyLowerLayers(t *testing.T) {
 			if !ours {
 				continue
 			}
-			if l := layer(dep); l < 0 || l >= at {
-				t.Errorf("%s imports %s, which is not below it in the layout", pkg, dep)
+			switch l := tierOf(dep); {
+			case l < 0:
+				t.Errorf("%s imports %s, which is in no tier", pkg, dep)
+			case l > at:
+				t.Errorf("%s (%s) imports %s (%s), a higher tier", pkg, tiers[at].name, dep, tiers[l].name)
+			case l == at && !tiers[at].within:
+				t.Errorf("%s imports %s: one %s never imports another", pkg, dep, strings.TrimSuffix(tiers[at].name, "s"))
 			}
 		}
 	}
