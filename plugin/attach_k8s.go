@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 
-	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/k8s"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
@@ -38,7 +36,7 @@ func attachK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions, ag
 		return err
 	}
 	defer in.RestoreTerminal()
-	pod := deploy.K8sName(f.Project) + "-" + strconv.Itoa(n)
+	pod := f.PodName(n)
 	// The pod's screen alone reaches the terminal, as for attach (termsafe.ScreenWriter).
 	err = c.Exec(ctx, pod, "agent", cmd, in, termsafe.NewScreenWriter(out), nil, true, newTerminalSizes(ctx, dockerCli))
 	if exit, ok := errors.AsType[*k8s.ExitError](err); ok {

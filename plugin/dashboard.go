@@ -19,7 +19,6 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/dashboard"
-	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
@@ -221,7 +220,7 @@ func (t podTerminal) Attach(ctx context.Context, agent string, readonly bool) (d
 	if err != nil {
 		return nil, err
 	}
-	pod := deploy.K8sName(t.f.Project) + "-" + strconv.Itoa(n)
+	pod := t.f.PodName(n)
 	// Not the request's context: the session lives as long as the page keeps it.
 	return t.c.Open(context.WithoutCancel(ctx), pod, "agent", tmuxAttach(readonly)), nil
 }

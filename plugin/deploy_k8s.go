@@ -174,7 +174,7 @@ func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	}
 	var pods []string
 	for i := 1; i <= f.Agents; i++ {
-		pods = append(pods, fmt.Sprintf("%s-%d", deploy.K8sName(f.Project), i))
+		pods = append(pods, f.PodName(i))
 	}
 	if err := c.WaitReady(ctx, pods, opts.timeout); err != nil {
 		return err

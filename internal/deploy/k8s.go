@@ -70,8 +70,6 @@ type Document struct {
 	Secret  bool // holds a credential
 }
 
-// K8sName is the StatefulSet's name; its pods are K8sName-1 … K8sName-N.
-func K8sName(project string) string { return project + "-agent" }
 
 type envVar struct{ Name, Value string }
 
@@ -113,7 +111,7 @@ func K8s(f *fleet.Fleet, c auth.Credential, o K8sOptions) ([]Document, error) {
 		}
 	}
 	data := map[string]any{
-		"Project": f.Project, "Name": K8sName(f.Project), "Image": f.Image, "Agents": f.Agents,
+		"Project": f.Project, "Name": f.StatefulSetName(), "Image": f.Image, "Agents": f.Agents,
 		"Var": c.Var, "SecretName": AuthSecretName(f.Project), "SecretFile": fleet.SecretFileName(c.Var),
 		"AuthInit": o.AuthInit, "PermissionMode": f.PermissionMode, "Headless": f.Headless, "AuthCheck": f.AuthCheck,
 		"UID": sec.UID, "GID": sec.GID,
@@ -236,8 +234,8 @@ func checkStatefulSet(sts *statefulSet, f *fleet.Fleet) error {
 	switch {
 	case sts.APIVersion != "apps/v1" || sts.Kind != "StatefulSet":
 		return fmt.Errorf("the StatefulSet template renders %s %s, not apps/v1 StatefulSet", sts.APIVersion, sts.Kind)
-	case sts.Metadata.Name != K8sName(f.Project):
-		return fmt.Errorf("the StatefulSet is named %q: attach and the pod names need %q", sts.Metadata.Name, K8sName(f.Project))
+	case sts.Metadata.Name != f.StatefulSetName():
+		return fmt.Errorf("the StatefulSet is named %q: attach and the pod names need %q", sts.Metadata.Name, f.StatefulSetName())
 	case sts.Spec.Replicas == nil || *sts.Spec.Replicas != f.Agents:
 		return fmt.Errorf("the StatefulSet does not have %d replicas", f.Agents)
 	case sts.Spec.Ordinals == nil || sts.Spec.Ordinals.Start != 1:

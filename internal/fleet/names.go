@@ -1,5 +1,7 @@
 package fleet
 
+import "strconv"
+
 // The names a fleet is known by wherever it runs, defined by the fleet model: the
 // renderers write them and the commands that find a fleet's containers, services and
 // volumes read them; nothing below the renderers imports a renderer for a name.
@@ -35,3 +37,10 @@ const (
 	IsolationWorktree = "worktree"
 	IsolationShared   = "shared"
 )
+
+// StatefulSetName is a cluster fleet's StatefulSet; its pods are PodName(1) … PodName(N)
+// (the StatefulSet's ordinals start at 1).
+func (f *Fleet) StatefulSetName() string { return f.Project + "-agent" }
+
+// PodName is agent n's pod in a cluster.
+func (f *Fleet) PodName(n int) string { return f.StatefulSetName() + "-" + strconv.Itoa(n) }

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
-	"github.com/docker-magents/docker-magents/internal/deploy"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/k8s"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
@@ -34,7 +33,7 @@ func Pods(ctx context.Context, c *k8s.Client, f *fleet.Fleet) ([]AgentStatus, er
 	if err != nil {
 		return nil, err
 	}
-	prefix := deploy.K8sName(f.Project) + "-"
+	prefix := f.StatefulSetName() + "-"
 	var out []AgentStatus
 	for _, p := range pods {
 		n, ok := strings.CutPrefix(p.Name, prefix)
