@@ -70,7 +70,6 @@ type Document struct {
 	Secret  bool // holds a credential
 }
 
-
 type envVar struct{ Name, Value string }
 
 type taskEntry struct{ Agent, Text string }
