@@ -159,3 +159,31 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// The gateway's commands on a fleet that has none (open egress) say so and what to do,
+// without asking the engine for more than the commands need; wait with a state that is
+// not one says which are.
+func TestGatewayCommandsWithoutAGateway(t *testing.T) {
+	f := fleet.New("open", filepath.Join(t.TempDir(), fleet.DefaultFile))
+	f.Egress = fleet.EgressOpen
+	root := savedFleet(t, f)
+	engine := &fakeEngine{}
+	cli, out, _ := newFakeCli(t, engine)
+	for name, run := range map[string]func() error{
+		"usage":      func() error { return runUsage(t.Context(), cli, root, usageOptions{by: "agent"}) },
+		"queue ls":   func() error { return runQueueLs(t.Context(), cli, root, queueLsOptions{where: &gatewayOptions{}}) },
+		"egress log": func() error { return runEgressLog(t.Context(), cli, root, egressLogOptions{}) },
+	} {
+		err := run()
+		if err == nil || !strings.Contains(err.Error(), "egress") || !strings.Contains(err.Error(), "docker magents up") {
+			t.Errorf("%s without a gateway: %v", name, err)
+		}
+	}
+	if out.Len() != 0 {
+		t.Errorf("refused commands wrote %q", out.String())
+	}
+	err := runWait(t.Context(), cli, root, nil, waitOptions{states: []string{"sleepy"}, timeout: time.Second, interval: 100 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "sleepy") || !strings.Contains(err.Error(), "idle") {
+		t.Errorf("wait --for sleepy: %v", err)
+	}
+}
