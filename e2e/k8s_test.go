@@ -201,6 +201,11 @@ func TestDeployKubernetes(t *testing.T) {
 		t.Errorf("the cluster's dashboard: %+v", rep)
 	}
 	dash.terminal(t, "agent-1", "", "❯", time.Minute) // Claude's prompt
+	// ps and wait read the cluster's pods as the dashboard does.
+	mg("wait", "--k8s", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Expected{Out: "agent-2	idle"})
+	if ps := mg("ps", "--k8s", "--format", "{{.Agent}}={{.State}}").Stdout(); ps != "agent-1=idle\nagent-2=idle\n" {
+		t.Errorf("ps --k8s:\n%s", ps)
+	}
 
 	mg("deploy", "k8s", "--apply", "--agents", "1", "--auth-init", "--cpu-request", "500m").Assert(t, icmd.Expected{Err: "1 agent(s) Ready"})
 	waitFor(t, 60*time.Second, "only "+name+"-1 to be left after scaling to 1", func() (bool, string) {

@@ -148,6 +148,11 @@ func TestDeploySwarm(t *testing.T) {
 		t.Errorf("the stack's dashboard: %+v", rep)
 	}
 	dash.terminal(t, "agent-1", "", "❯", time.Minute) // Claude's prompt
+	// ps and wait read the stack's agents as the dashboard does.
+	mg("wait", "--swarm", "--for", "idle", "--timeout", "60s").Assert(t, icmd.Expected{Out: "agent-3	idle"})
+	if ps := mg("ps", "--swarm", "--format", "{{.Agent}}={{.State}}").Stdout(); ps != "agent-1=idle\nagent-2=idle\nagent-3=idle\n" {
+		t.Errorf("ps --swarm:\n%s", ps)
+	}
 
 	// Upstream, the double saw the real key, never an agent's token.
 	relayed := 0

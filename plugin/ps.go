@@ -28,6 +28,7 @@ type psOptions struct {
 	live     bool
 	watch    bool
 	interval time.Duration
+	where    runtimeOptions
 }
 
 func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -37,7 +38,9 @@ func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Short: "List the fleet's agents and what each is doing",
 		Example: `  docker magents ps
   docker magents ps --watch
-  docker magents ps --format json`,
+  docker magents ps --format json
+  docker magents ps --swarm                # the agents of the stack deploy swarm made
+  docker magents ps --k8s                  # the agents' pods in the cluster deploy k8s applied to`,
 		Args: cli.NoArgs,
 		RunE: withSignals(func(ctx context.Context) error {
 			return runPs(ctx, dockerCli, root, opts)
@@ -50,6 +53,7 @@ func psCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.live, "live", false, "Ask each agent's supervisor now (an exec each) rather than read its last health check (at most 5 s old)")
 	cmd.Flags().BoolVar(&opts.watch, "watch", false, "Refresh the list in place until interrupted")
 	cmd.Flags().DurationVar(&opts.interval, "interval", 2*time.Second, "How often --watch refreshes")
+	opts.where.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -109,7 +113,11 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 // listAgents lists the agents as compose ps lists services: running ones, and with
 // --all stopped ones too; with --volumes the config volumes kept from removed agents.
 func listAgents(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, opts psOptions) ([]fleetstatus.AgentStatus, error) {
-	statuses, err := fleetstatus.List(ctx, dockerCli.Client(), f, fleetstatus.Options{KeptVolumes: opts.volumes, Live: opts.live})
+	src, err := opts.where.source(dockerCli, f, fleetstatus.Options{KeptVolumes: opts.volumes, Live: opts.live})
+	if err != nil {
+		return nil, err
+	}
+	statuses, err := src(ctx)
 	if err != nil {
 		return nil, err
 	}

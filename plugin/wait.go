@@ -21,6 +21,7 @@ type waitOptions struct {
 	states   []string
 	timeout  time.Duration
 	interval time.Duration
+	where    runtimeOptions
 }
 
 func waitCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -35,7 +36,8 @@ Exits 1 when an agent ends up failed, auth-rejected or budget-exceeded (unless t
 for), and 2 when --timeout passes first.`,
 		Example: `  docker magents task agent-1 "Fix the failing test" && docker magents wait agent-1
   docker magents wait --for waiting --timeout 10m
-  docker magents wait --for done,failed`,
+  docker magents wait --for done,failed
+  docker magents wait --k8s --for idle     # the agents' pods in the cluster`,
 		RunE: withArgs(func(ctx context.Context, args []string) error {
 			return runWait(ctx, dockerCli, root, args, opts)
 		}),
@@ -45,6 +47,7 @@ for), and 2 when --timeout passes first.`,
 	flags.DurationVar(&opts.timeout, "timeout", 0, "Give up after this long (0: wait as long as it takes)")
 	flags.DurationVar(&opts.interval, "interval", 500*time.Millisecond, "How often to ask the agents")
 	_ = flags.MarkHidden("interval")
+	opts.where.addFlags(flags)
 	return cmd
 }
 
@@ -65,12 +68,16 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 			return err
 		}
 	}
+	src, err := opts.where.source(dockerCli, f, fleetstatus.Options{Live: true})
+	if err != nil {
+		return err
+	}
 	if opts.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, opts.timeout, errWaitTimeout)
 		defer cancel()
 	}
-	failed, pending, err := fleetstatus.Wait(ctx, dockerCli.Client(), f, agents, target, opts.interval, func(s fleetstatus.AgentStatus) {
+	failed, pending, err := fleetstatus.Wait(ctx, src, agents, target, opts.interval, func(s fleetstatus.AgentStatus) {
 		line := s.Agent + "\t" + string(s.State)
 		if s.Detail != "" {
 			line += "\t" + s.Detail
