@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 )
 
@@ -60,17 +61,36 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 	if err != nil {
 		return err
 	}
-	if len(agents) == 0 {
-		agents = f.AgentNames()
-	}
-	for _, a := range agents {
-		if _, err := agentContainer(root, a); err != nil {
-			return err
-		}
-	}
 	src, err := opts.where.source(dockerCli, f, fleetstatus.Options{Live: true})
 	if err != nil {
 		return err
+	}
+	remote := opts.where.swarm || opts.where.k8s
+	switch {
+	case len(agents) == 0 && remote:
+		// A stack's or a cluster's agents are those deployed (deploy --agents), not the
+		// compose file's.
+		statuses, err := src(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range statuses {
+			agents = append(agents, s.Agent)
+		}
+		if len(agents) == 0 {
+			return fmt.Errorf("project %s has no agents deployed there: deploy them first (docker magents deploy %s --apply)", f.Project, map[bool]string{true: "swarm", false: "k8s"}[opts.where.swarm])
+		}
+	case len(agents) == 0:
+		agents = f.AgentNames()
+	}
+	for _, a := range agents {
+		if remote {
+			if _, err := fleet.AgentNumber(a); err != nil {
+				return err
+			}
+		} else if _, err := agentContainer(root, a); err != nil {
+			return err
+		}
 	}
 	if opts.timeout > 0 {
 		var cancel context.CancelFunc
