@@ -187,3 +187,26 @@ func TestGatewayCommandsWithoutAGateway(t *testing.T) {
 		t.Errorf("wait --for sleepy: %v", err)
 	}
 }
+
+// A fleet runs in one place: --swarm with --k8s is refused before anything is asked, and
+// wait on a stack or a cluster takes agents by their names alone.
+func TestRuntimeFlags(t *testing.T) {
+	f := fleet.New("where", filepath.Join(t.TempDir(), fleet.DefaultFile))
+	f.Egress = fleet.EgressOpen
+	root := savedFleet(t, f)
+	engine := &fakeEngine{}
+	cli, _, _ := newFakeCli(t, engine)
+	both := runtimeOptions{swarm: true, k8s: true}
+	if err := runPs(t.Context(), cli, root, psOptions{where: both}); err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Errorf("ps --swarm --k8s: %v", err)
+	}
+	if err := runWait(t.Context(), cli, root, nil, waitOptions{where: both, interval: time.Second}); err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Errorf("wait --swarm --k8s: %v", err)
+	}
+	if err := runWait(t.Context(), cli, root, []string{"gateway"}, waitOptions{where: runtimeOptions{swarm: true}, interval: time.Second}); err == nil || !strings.Contains(err.Error(), "agents are named agent-1") {
+		t.Errorf("wait --swarm gateway: %v", err)
+	}
+	if len(engine.listed) != 0 {
+		t.Errorf("refused commands asked the engine: %v", engine.listed)
+	}
+}
