@@ -635,18 +635,10 @@ func TestEscapeNetwork(t *testing.T) {
 // canary token alone.
 func TestEscapeGitCredentials(t *testing.T) {
 	parallelSuite(t)
-	if _, err := os.Stat("/usr/lib/git-core/git-http-backend"); err != nil {
-		t.Skip("git http-backend is missing (Debian's git package has it)")
-	}
+	requireHTTPBackend(t)
 	e := newFleetEnvWith(t, fmt.Sprint(time.Now().UnixNano()), nil).inProject("gitescape")
 	git := e.initRepo()
-	remotes := t.TempDir()
-	bare := filepath.Join(remotes, "team.git")
-	for _, args := range [][]string{{"init", "-q", "--bare", bare}, {"-C", bare, "config", "http.receivepack", "true"}} {
-		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
+	remotes, bare := teamRemote(t)
 	const canary = "canary-git-token-7f3a"
 	url := gitServer(t, remotes, "fleet-bot", canary)
 	remote := url + "/team.git"

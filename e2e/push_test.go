@@ -63,22 +63,36 @@ func sharedHostAddr(t *testing.T) string {
 	return a
 }
 
-// push: an agent's branch reaches the team's remote from the host, with the fleet's git
-// credentials, never forced; a refused credential says so and changes nothing.
-func TestPushWithTheFleetsCredentials(t *testing.T) {
-	parallelSuite(t)
+// requireHTTPBackend skips a test that serves a remote without git http-backend.
+func requireHTTPBackend(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat("/usr/lib/git-core/git-http-backend"); err != nil {
 		t.Skip("git http-backend is missing (Debian's git package has it)")
 	}
-	e := newFleetEnvWith(t, fmt.Sprint(time.Now().UnixNano()), nil).inProject("pushe2e")
-	git := e.initRepo()
-	remotes := t.TempDir()
-	bare := filepath.Join(remotes, "team.git")
+}
+
+// teamRemote is an empty bare repository, team.git, that takes pushes over HTTP, in a
+// directory of remotes for gitServer to serve.
+func teamRemote(t *testing.T) (remotes, bare string) {
+	t.Helper()
+	remotes = t.TempDir()
+	bare = filepath.Join(remotes, "team.git")
 	for _, args := range [][]string{{"init", "-q", "--bare", bare}, {"-C", bare, "config", "http.receivepack", "true"}} {
 		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v %s", args, err, out)
 		}
 	}
+	return remotes, bare
+}
+
+// push: an agent's branch reaches the team's remote from the host, with the fleet's git
+// credentials, never forced; a refused credential says so and changes nothing.
+func TestPushWithTheFleetsCredentials(t *testing.T) {
+	parallelSuite(t)
+	requireHTTPBackend(t)
+	e := newFleetEnvWith(t, fmt.Sprint(time.Now().UnixNano()), nil).inProject("pushe2e")
+	git := e.initRepo()
+	remotes, bare := teamRemote(t)
 	url := gitServer(t, remotes, "fleet-bot", "s3cret-token")
 	git("remote", "add", "origin", url+"/team.git")
 	creds := filepath.Join(t.TempDir(), "git-credentials")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/pflag"
 
@@ -44,8 +46,4 @@ func (o runtimeOptions) source(dockerCli command.Cli, f *fleet.Fleet, opts fleet
 	return fleetstatus.Engine(dockerCli.Client(), f, opts), nil
 }
 
-type runtimeError string
-
-func (e runtimeError) Error() string { return string(e) }
-
-const errSwarmAndK8s = runtimeError("--swarm and --k8s: the fleet runs in one place; give one")
+var errSwarmAndK8s = errors.New("--swarm and --k8s: the fleet runs in one place; give one")

@@ -160,6 +160,12 @@ func writeJSONObject(path string, m map[string]any, perm os.FileMode) error {
 
 // writeFileAtomic replaces path by rename, so a reader never sees half a file.
 func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
+	return replaceFile(path, b, perm, false)
+}
+
+// replaceFile writes b to a temporary file beside path and renames it over path; with
+// synced, the file and then its directory are on disk before it returns.
+func replaceFile(path string, b []byte, perm os.FileMode, synced bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -173,11 +179,25 @@ func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 		tmp.Close()
 		return err
 	}
+	if synced {
+		if err := tmp.Sync(); err != nil {
+			tmp.Close()
+			return err
+		}
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if synced {
+		d, err := os.Open(filepath.Dir(path))
+		if err != nil {
+			return nil // the file is on disk; a directory that cannot be opened is not synced
+		}
+		defer d.Close()
+		return d.Sync()
 	}
 	return nil
 }

@@ -475,36 +475,7 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 
 // writeFileSynced replaces path with b, on disk before it returns (the file and its
 // directory synced): the account's snapshot, after which its journal is emptied.
-func writeFileSynced(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		defer d.Close()
-		return d.Sync()
-	}
-	return nil
-}
+func writeFileSynced(path string, b []byte) error { return replaceFile(path, b, 0o600, true) }
 
 // journalSuffix names the account's journal beside it: every reservation and settlement
 // since the account was last saved, each synced before the request goes on.
