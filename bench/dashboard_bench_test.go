@@ -149,7 +149,8 @@ func BenchmarkDashboard(b *testing.B) {
 
 		// Memory, with the tab still open: the dashboard's processes, then docker stats on
 		// the same agents for as long.
-		time.Sleep(10 * time.Second)
+		settle := time.Duration(pick(10, 2)) * time.Second
+		time.Sleep(settle)
 		dashRSS := treeRSSKiB(b, dash.Process.Pid)
 		cancelTimeout()
 		cancelTab()
@@ -163,7 +164,7 @@ func BenchmarkDashboard(b *testing.B) {
 		if err := stats.Start(); err != nil {
 			b.Fatal(err)
 		}
-		time.Sleep(10 * time.Second)
+		time.Sleep(settle)
 		if subtreeRSSKiB(stats.Process.Pid) == 0 {
 			_ = stats.Wait()
 			b.Fatalf("docker stats ended: %v\n%s", stats.ProcessState, tailOf(statsOut.String(), 2000))

@@ -127,7 +127,7 @@ func BenchmarkPrompt(b *testing.B) {
 		}
 		record(b, figure{Name: "container start to Claude's prompt", Unit: "s", Value: median(took).Seconds(), Note: fmt.Sprintf("median of %d", len(took))})
 
-		time.Sleep(10 * time.Second) // idle
+		time.Sleep(time.Duration(pick(10, 2)) * time.Second) // idle
 		sup, claude := rssKiB(b, agent, "magents-supervisor"), rssKiB(b, agent, "claude")
 		record(b, figure{Name: "supervisor idle RSS per agent", Unit: "MB", Value: sup / 1024, Peer: "Claude Code's idle RSS", PeerValue: claude / 1024})
 		if avail := memAvailableKiB(); avail > 0 {
@@ -283,7 +283,7 @@ func BenchmarkLoad(b *testing.B) {
 			d, _ = run("magents", "-f", file, "ps", "--live", "--format", "json")
 			live = append(live, d)
 		}
-		time.Sleep(5 * time.Second) // past the last start-interval checks
+		time.Sleep(time.Duration(pick(5, 1)) * time.Second) // past the last start-interval checks
 		idle := cpuPercent(idleFor)
 		var rss float64
 		for a := 1; a <= n; a++ {

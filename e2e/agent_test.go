@@ -26,6 +26,7 @@ import (
 // A plain detached agent turns healthy; killing its tmux server turns it unhealthy until
 // the supervisor has started the session again.
 func TestHealthcheckFollowsTheSession(t *testing.T) {
+	everyEngine(t, "the engine runs the image's HEALTHCHECK and reports its state")
 	parallelSuite(t)
 	ensureImage(t, "latest")
 	name := fmt.Sprintf("magents-e2e-health-%d", time.Now().UnixNano())
@@ -76,6 +77,7 @@ func TestHealthcheckFollowsTheSession(t *testing.T) {
 
 // The cloudrun target serves /healthz on $PORT.
 func TestCloudRunHealthEndpoint(t *testing.T) {
+	anyEngine(t, "the supervisor's HTTP health endpoint")
 	parallelSuite(t)
 	ensureImage(t, "cloudrun")
 	name := fmt.Sprintf("magents-e2e-cloudrun-%d", time.Now().UnixNano())
@@ -115,6 +117,7 @@ func TestCloudRunHealthEndpoint(t *testing.T) {
 // `docker run -it IMAGE` (the guide's first command) lands in Claude's prompt, inside the
 // tmux session; detaching leaves the agent running.
 func TestInteractiveRunShowsClaudePrompt(t *testing.T) {
+	everyEngine(t, "docker run -it: the engine's TTY and attach streams")
 	parallelSuite(t)
 	ensureImage(t, "latest")
 	name := fmt.Sprintf("magents-e2e-it-%d", time.Now().UnixNano())

@@ -27,6 +27,7 @@ import (
 // outside .magents/secrets/. auth rotate swaps it without recreating the containers; a
 // credential the API refuses turns the agents to auth-rejected.
 func TestAuthCanaryNeverLeaks(t *testing.T) {
+	everyEngine(t, "what the engine shows of a container: inspect, logs, processes")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	canary := "sk-ant-api03-CANARY-" + nonce
@@ -199,7 +200,7 @@ func restarts(t *testing.T, container string) int {
 // auth deploy: a Kubernetes Secret that decodes strictly into the API's own type, written
 // 0600; a swarm secret created on a single-node swarm.
 func TestAuthDeploy(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "docker-magents' auth deploy")
 	dir := t.TempDir()
 	cred := "sk-ant-oat01-DEPLOY-" + fmt.Sprint(time.Now().UnixNano())
 	env := []string{"CLAUDE_CODE_OAUTH_TOKEN=" + cred, "HOME=" + dir}
@@ -267,7 +268,7 @@ func waitPrompt(t *testing.T, container string) {
 
 // auth setup from stdin, status, export; bad input stores nothing.
 func TestAuthSetupStatusExport(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "docker-magents' auth commands")
 	dir := t.TempDir()
 	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v %s", err, out)

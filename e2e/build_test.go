@@ -24,6 +24,7 @@ import (
 const claudeVersion = "2.1.332"
 
 func TestPluginIsListedAndAnswers(t *testing.T) {
+	everyEngine(t, "the plugin negotiates this engine's API version")
 	docker("--help").Assert(t, icmd.Expected{Out: "magents*"})
 	docker("magents", "--help").Assert(t, icmd.Expected{Out: "build"})
 	res := docker("magents", "version")
@@ -41,6 +42,7 @@ func TestPluginIsListedAndAnswers(t *testing.T) {
 // Every engine call goes through the docker CLI's own client, so --context and DOCKER_HOST
 // choose the engine as they do for any docker command.
 func TestContextAndDockerHostAreHonoured(t *testing.T) {
+	everyEngine(t, "contexts and DOCKER_HOST reach this engine")
 	host := strings.TrimSpace(docker("context", "inspect", "-f", "{{.Endpoints.docker.Host}}").Stdout())
 	if host == "" {
 		t.Fatal("cannot read the current context's engine address")
@@ -59,6 +61,7 @@ func TestContextAndDockerHostAreHonoured(t *testing.T) {
 // Every target builds through the engine's embedded BuildKit, and the pinned Claude Code
 // runs in each.
 func TestBuildEachTarget(t *testing.T) {
+	everyEngine(t, "builds run on the engine's own BuildKit")
 	for _, target := range images.TargetNames {
 		t.Run(target, func(t *testing.T) {
 			ensureImage(t, target)
@@ -86,6 +89,7 @@ func TestBuildEachTarget(t *testing.T) {
 // filesystem. (docker image inspect's Size is that on graph drivers, but the compressed
 // content size on the containerd image store.)
 func TestLatestFitsItsBudget(t *testing.T) {
+	everyEngine(t, "the image's size as this engine's image store counts it")
 	ensureImage(t, "latest")
 	img := images.Repository + ":latest"
 	// As root only to read every directory; the image itself never runs as root.
@@ -108,6 +112,7 @@ func TestLatestFitsItsBudget(t *testing.T) {
 // the containerd image store reports a local "resolve" of its digest. So a FROM passes when
 // it is cached, or completed having transferred nothing.
 func TestWarmRebuildIsFullyCached(t *testing.T) {
+	everyEngine(t, "the engine's BuildKit cache")
 	ensureImage(t, "latest")
 	res := docker(append([]string{"magents", "build", "--progress", "rawjson"}, caFlags()...)...)
 	res.Assert(t, icmd.Success)
@@ -182,6 +187,7 @@ func dockerfileSteps(t *testing.T, rawjson string) map[string]*step {
 
 // A failing step is named, with its place in the Dockerfile, and nothing is tagged.
 func TestBuildErrorNamesTheFailingStep(t *testing.T) {
+	everyEngine(t, "the failing step as the engine's BuildKit reports it")
 	ensureImage(t, "latest")
 	tag := "magents-e2e/broken:latest"
 	res := docker(append([]string{"magents", "build", "--progress", "plain", "--tag", tag,
@@ -215,7 +221,7 @@ func TestBuildErrorNamesTheFailingStep(t *testing.T) {
 // plugin, with the sha512 of each architecture's package from the registry: run on copies
 // pinned to another version with other sums, it gives back this checkout's files.
 func TestBumpClaudePinsTheRegistrysIntegrity(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "make bump-claude and the npm registry")
 	root := t.TempDir()
 	sums := regexp.MustCompile(`(?m)^(ARG CLAUDE_CODE_SHA512_\w+=)[0-9a-f]+$`)
 	for _, f := range []string{"images/Dockerfile.claude", "docker-bake.hcl", "images/targets.go"} {
@@ -250,7 +256,7 @@ func TestBumpClaudePinsTheRegistrysIntegrity(t *testing.T) {
 
 // `docker magents build --print` and `docker buildx bake --print` agree on every target.
 func TestPrintMatchesBake(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "the build definition against bake's")
 	cases := map[string][]string{
 		"latest":   {"latest"},
 		"dev":      {"dev"},
@@ -293,6 +299,7 @@ func TestPrintMatchesBake(t *testing.T) {
 }
 
 func TestBakeBuildsLatest(t *testing.T) {
+	everyEngine(t, "buildx bake with this engine's builder")
 	ensureImage(t, "latest")
 	tag := "magents-e2e/bake:latest"
 	t.Cleanup(func() { docker("rmi", "-f", tag) })
@@ -308,6 +315,7 @@ func TestBakeBuildsLatest(t *testing.T) {
 
 // The Dockerfile builds with plain `docker build` too, and its default target is latest.
 func TestPlainDockerBuild(t *testing.T) {
+	everyEngine(t, "docker build of the same Dockerfile with this engine's builder")
 	ensureImage(t, "latest")
 	tag := "magents-e2e/plain:latest"
 	t.Cleanup(func() { docker("rmi", "-f", tag) })

@@ -20,7 +20,7 @@ import (
 // agent commits comes to the host with diff and merge, and down --volumes refuses to
 // delete a clone holding work the host does not have.
 func TestFleetClones(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "clone isolation is docker-magents' own")
 	parallelSuite(t)
 	e := newFleetEnv(t, "clones")
 	git := e.initRepo()
@@ -79,7 +79,7 @@ func TestFleetClones(t *testing.T) {
 // image's user (1000:1000), who can only read the host tree; the clone shares the origin's
 // objects rather than copying them. The agent's work comes back with diff.
 func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "clone isolation is docker-magents' own")
 	parallelSuite(t)
 	e := newFleetEnv(t, "rootclone")
 	git := e.initRepo()
@@ -114,7 +114,7 @@ func TestCloneIsTheDefaultForARootOwnedCheckout(t *testing.T) {
 // up seeds their clones from a bundle it makes (readable by that user alone); the agent's
 // work still comes back with diff and merge.
 func TestCloneIsSeededWhenTheGitDirIsUnreadable(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "clone isolation is docker-magents' own")
 	parallelSuite(t)
 	e := newFleetEnv(t, "seedclone")
 	git := e.initRepo()
@@ -150,6 +150,7 @@ func TestCloneIsSeededWhenTheGitDirIsUnreadable(t *testing.T) {
 // to do — its agents would have started on the first one's clone — and, under a project
 // of its own, runs beside the first, its task on its own code.
 func TestVolumesBelongToTheirCheckout(t *testing.T) {
+	anyEngine(t, "projects and their owner records are docker-magents' own")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	name := "app" + nonce[len(nonce)-6:]
@@ -214,6 +215,7 @@ func must[T any](v T, err error) T {
 // agents clone the whole repository and work in the same directory of it, and the
 // developer's tree is not theirs to write.
 func TestSubdirectoryWorkspaceIsCloned(t *testing.T) {
+	anyEngine(t, "clone isolation is docker-magents' own")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	e := newFleetEnvWith(t, nonce, nil).inProject("subdirclone")

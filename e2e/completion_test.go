@@ -16,7 +16,7 @@ import (
 // shell scripts of docker's completion call): agent names from the fleet's compose file,
 // and flag values.
 func TestCompletionThroughDocker(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "the docker CLI's completion of the plugin")
 	v := strings.TrimSpace(docker("version", "--format", "{{.Client.Version}}").Stdout())
 	if cliMajor(v) < 23 {
 		t.Skipf("docker CLI %s does not pass completion on to plugins (docker 23 and later do)", v)

@@ -22,7 +22,7 @@ import (
 // changed CLAUDE.md to a running agent without recreating its container, and refuses a
 // settings file that does not parse.
 func TestSharedConfig(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "config sync is docker-magents' own")
 	parallelSuite(t)
 	nonce := strings.ReplaceAll(time.Now().Format("150405.000"), ".", "")
 	e := newFleetEnv(t, "config"+nonce).inProject("confige2e")

@@ -32,8 +32,8 @@ import (
 // terminal, typed into, shows Claude's answer, and a watched one takes no keys; the egress
 // proxy's refusals show up in the page's log.
 func TestDashboard(t *testing.T) {
+	anyEngine(t, "the dashboard is docker-magents' own")
 	parallelSuite(t)
-	usageSuite(t)
 	browser := chromium(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {

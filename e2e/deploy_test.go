@@ -14,7 +14,7 @@ import (
 // Every deploy target renders from the CLI into files (0600 where they hold a secret), and
 // bad input gets a clear error and writes nothing.
 func TestDeployRender(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "the renderings, re-read by their consumers")
 	e := newFleetEnv(t, "render")
 	out := func(name string) string { return filepath.Join(e.dir, "out-"+name) }
 	mode := func(path string) os.FileMode {

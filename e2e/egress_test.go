@@ -21,6 +21,7 @@ import (
 // Messages API test double when its host is allowed and fails cleanly when it is not;
 // every refusal shows in egress log and ps.
 func TestEgressAllowlist(t *testing.T) {
+	everyEngine(t, "the fleet's networks are the engine's: internal networks, DNS")
 	parallelSuite(t)
 	nonce := time.Now().Format("150405.000")
 	e := newFleetEnvWith(t, nonce, nil)
@@ -156,6 +157,7 @@ func TestEgressAllowlist(t *testing.T) {
 // reached through the proxy by name and refused by address; directly it is out of reach
 // (the agents have no network at all).
 func TestEgressIPv6(t *testing.T) {
+	everyEngine(t, "the engine's IPv6 on the fleet's networks")
 	parallelSuite(t)
 	info := docker("info", "--format", "{{.ExperimentalBuild}} {{.ServerVersion}}")
 	info.Assert(t, icmd.Success)

@@ -112,6 +112,7 @@ func sameState(t *testing.T, before, after map[string]string) {
 // agent's; one attack goes through a real Claude turn (its Bash tool). The host's next
 // up, ps, doctor, config show and down see nothing of it.
 func TestEscapeSharedWorkspace(t *testing.T) {
+	everyEngine(t, "confinement is the engine's: mounts, users, capabilities")
 	parallelSuite(t)
 	nonce := time.Now().Format("150405.000")
 	attack := `cd /workspace; if printf '\n  docker: true\n' >> docker-compose.claude.yml 2>/dev/null && grep -q 'docker: true' docker-compose.claude.yml; then echo PLANTED; else echo REFUSED; fi`
@@ -249,6 +250,7 @@ EOF`).Assert(t, icmd.Success)
 // takes from it a setting that widens what the agents reach. Values the user gives reach
 // the agents verbatim: $VAR and ${ are never interpolated.
 func TestEscapeChangedDefinition(t *testing.T) {
+	everyEngine(t, "confinement is the engine's: mounts, users, capabilities")
 	parallelSuite(t)
 	e := newFleetEnv(t, time.Now().Format("150405.000")).inProject("escdef")
 	task := "print $SECRETPROBE and ${HOME} and ${"
@@ -303,6 +305,7 @@ func TestEscapeChangedDefinition(t *testing.T) {
 // A host's Claude login shared with the one agent: the agent sees the credential and the
 // settings, read-only, and nothing else of the login dir — no project's history.
 func TestEscapeHostLoginHistory(t *testing.T) {
+	everyEngine(t, "confinement is the engine's: mounts, users, capabilities")
 	parallelSuite(t)
 	e := newFleetEnv(t, time.Now().Format("150405.000"))
 	home := t.TempDir()
@@ -381,6 +384,7 @@ func gitState(t *testing.T, git func(...string) string, gitDir string) map[strin
 // tree's other links), one into .git, a .GitModules or a changed .magentsinclude is not
 // merged.
 func TestEscapeWorktreeGit(t *testing.T) {
+	everyEngine(t, "confinement is the engine's: mounts, users, capabilities")
 	parallelSuite(t)
 	e := newFleetEnv(t, time.Now().Format("150405.000")).inProject("escgit")
 	git := e.initRepo()
@@ -530,6 +534,7 @@ func TestEscapeWorktreeGit(t *testing.T) {
 // connections it is answered 503 while the next agent is served. With egress open, the
 // agents share a network whose bridge forwards nothing between them.
 func TestEscapeNetwork(t *testing.T) {
+	everyEngine(t, "confinement is the engine's: networks, capabilities, seccomp")
 	parallelSuite(t)
 	e := newFleetEnv(t, time.Now().Format("150405.000")).inProject("escnet")
 	// A service on the host, listening on every address.
@@ -634,6 +639,7 @@ func TestEscapeNetwork(t *testing.T) {
 // The remote is a real bare repository served by git http-backend on this host, to the
 // canary token alone.
 func TestEscapeGitCredentials(t *testing.T) {
+	everyEngine(t, "what the engine gives an agent: mounts, environment, inspect")
 	parallelSuite(t)
 	requireHTTPBackend(t)
 	e := newFleetEnvWith(t, fmt.Sprint(time.Now().UnixNano()), nil).inProject("gitescape")
@@ -708,6 +714,7 @@ func TestEscapeGitCredentials(t *testing.T) {
 // container's log pipes through their /proc/PID/fd; both programs are execute-only, so
 // neither process is dumpable and neither fd opens.
 func TestEscapeForgedLogLines(t *testing.T) {
+	everyEngine(t, "the engine's log streams and process isolation")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	e := newFleetEnvWith(t, nonce, nil).inProject("logforge")
@@ -753,6 +760,7 @@ EOF`
 // TestEscapeGateway: from inside an agent, as its user, the fleet's gateway relays only
 // what it can meter and contain, and keeps the account and the limits to the host.
 func TestEscapeGateway(t *testing.T) {
+	everyEngine(t, "the engine's networks between agents and the gateway")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	e := newFleetEnvWith(t, nonce, nil).inProject("gwescape")

@@ -65,6 +65,7 @@ func health(t *testing.T, c string) (h struct {
 // Claude killed: the supervisor starts it again in the same session, and the conversation
 // it had is still in the config volume.
 func TestFaultClaudeKilled(t *testing.T) {
+	anyEngine(t, "the supervisor restarts Claude")
 	parallelSuite(t)
 	e, mg, c := faultFleet(t, "faultclaude")
 	mg("task", "agent-1", "ping before the fault").Assert(t, icmd.Success)
@@ -86,6 +87,7 @@ func TestFaultClaudeKilled(t *testing.T) {
 
 // The tmux server killed: the session comes back with Claude in it.
 func TestFaultTmuxKilled(t *testing.T) {
+	anyEngine(t, "the supervisor restarts tmux")
 	parallelSuite(t)
 	_, mg, c := faultFleet(t, "faulttmux")
 	docker("exec", c, "tmux", "kill-server").Assert(t, icmd.Success)
@@ -96,6 +98,7 @@ func TestFaultTmuxKilled(t *testing.T) {
 
 // dockerd restarted: every agent comes back healthy, with its state.
 func TestFaultEngineRestarted(t *testing.T) {
+	everyEngine(t, "it restarts the engine")
 	_, mg, c := faultFleet(t, "faultengine")
 	// The work queue and the model gateway's account, before: one task done.
 	type task struct{ ID, State, Result string }
@@ -152,6 +155,7 @@ func TestFaultEngineRestarted(t *testing.T) {
 // A runaway command past the memory limit: the kernel kills it, not the container, and
 // Claude's session survives; health and ps say what happened.
 func TestFaultOutOfMemory(t *testing.T) {
+	everyEngine(t, "the engine's memory limits and the kernel's OOM killer")
 	parallelSuite(t)
 	_, mg, c := faultFleet(t, "faultoom", "--memory", "768m")
 	id := containerID(t, c)
@@ -173,6 +177,7 @@ func TestFaultOutOfMemory(t *testing.T) {
 
 // up interrupted half-way: the next up converges.
 func TestFaultUpInterrupted(t *testing.T) {
+	everyEngine(t, "the engine's events and a half-created project")
 	parallelSuite(t)
 	e := newFleetEnv(t, "interrupted")
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "faultint"}, args...)...) }
@@ -220,6 +225,7 @@ func TestFaultUpInterrupted(t *testing.T) {
 // A full workspace volume: health says so, nothing is corrupted, and it clears once space
 // is freed. The clone mode's volume is made a 4 MiB tmpfs before up.
 func TestFaultDiskFull(t *testing.T) {
+	everyEngine(t, "the engine's tmpfs volume options")
 	parallelSuite(t)
 	e := newFleetEnv(t, "diskfull")
 	e.initRepo()
@@ -247,6 +253,7 @@ func TestFaultDiskFull(t *testing.T) {
 
 // A corrupt .claude.json: the supervisor keeps it aside and Claude starts at its prompt.
 func TestFaultCorruptClaudeState(t *testing.T) {
+	anyEngine(t, "the supervisor mends Claude's state")
 	parallelSuite(t)
 	_, mg, c := faultFleet(t, "faultstate")
 	// Claude first, then the file: a Claude still running could replace the broken file

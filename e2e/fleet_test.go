@@ -166,6 +166,7 @@ func readFile(path string) string {
 }
 
 func TestFleetUpAttachScaleDown(t *testing.T) {
+	everyEngine(t, "the fleet's life on the engine: up, exec attach, scale, down")
 	parallelSuite(t)
 	e := newFleetEnv(t, fmt.Sprint(time.Now().UnixNano()))
 
@@ -414,7 +415,7 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 }
 
 func TestUpRefusesBadInput(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "up's validation")
 	// A root-owned workspace the image's user cannot write is refused, with the way out.
 	rootOwned := t.TempDir()
 	if err := os.Chmod(rootOwned, 0o755); err != nil {
@@ -483,6 +484,7 @@ func TestUpRefusesBadInput(t *testing.T) {
 
 // --dev adds the guide's development container, on the dev image, next to the agents.
 func TestFleetDevService(t *testing.T) {
+	anyEngine(t, "the dev service's definition")
 	parallelSuite(t)
 	e := newFleetEnv(t, "dev")
 	ensureImage(t, "dev")

@@ -37,6 +37,7 @@ wait
 // less than what the API billed (the double's own tally); and a budget is never passed
 // by more than one request's reservation, however many requests are sent at once.
 func TestFaultGatewayKilledMidAnswer(t *testing.T) {
+	anyEngine(t, "the gateway's journal")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	marker := "gateway-kill-" + nonce
@@ -132,6 +133,7 @@ func TestFaultGatewayKilledMidAnswer(t *testing.T) {
 // normally: the sixth's requests are answered, the gateway's resident memory stays under
 // its container's limit, and nothing restarts.
 func TestFaultGatewayUnderSlowBodies(t *testing.T) {
+	anyEngine(t, "the gateway's limits")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	e := newFleetEnvWith(t, nonce, nil).inProject("gwslow")

@@ -26,6 +26,7 @@ import (
 // an agent's budget is enforced — Claude shows the refusal, ps and wait say
 // budget-exceeded — and raised with budget set, after which the agent goes on.
 func TestModelGatewayMetersAndEnforcesBudgets(t *testing.T) {
+	anyEngine(t, "the gateway's metering")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	// Each turn's answer reports 40k input tokens: at Sonnet's $3 per million, $0.12 a

@@ -22,7 +22,7 @@ import (
 // gives it in the pane, Claude commits (working) and ends its turn (idle). The commit shows
 // in diff and merges on the host, owned by the workspace owner.
 func TestFleetHooksAndClaudeCommits(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "Claude's hooks and commits")
 	parallelSuite(t)
 	nonce := time.Now().Format("150405.000")
 	commit := "printf 'hello from claude\\n' > greeting.txt && git add greeting.txt && " +

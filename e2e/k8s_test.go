@@ -36,6 +36,7 @@ import (
 // keeps the claims. The cluster has no volume provisioner: the test makes hostPath
 // PersistentVolumes for the claims.
 func TestDeployKubernetes(t *testing.T) {
+	everyEngine(t, "its cluster takes the images this engine built (the host pass starts it)")
 	kubeconfig := os.Getenv("MAGENTS_E2E_KUBECONFIG")
 	if kubeconfig == "" {
 		if os.Getenv("DOCKER_HOST") != "" {

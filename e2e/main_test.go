@@ -94,15 +94,24 @@ func caFlags() []string {
 	return []string{"--ca-cert", caCert}
 }
 
-// usageSuite marks a suite that tests docker-magents' own behaviour (rendering, its
-// commands, git work, task flow) rather than the engine's: in a run over several engines,
-// hack/test-e2e.sh sets MAGENTS_E2E_SUITES=engine on every pass but the newest engine's,
-// and these suites run there only. Suites that exercise the engine itself (builds,
-// confinement, networks, faults, health, Swarm) run on every engine.
-func usageSuite(t *testing.T) {
+// Each suite says first which engines of the matrix it needs, and why (the check is
+// TestEverySuiteSaysWhichEnginesItNeeds): a run over several engines (hack/test-e2e.sh)
+// sets MAGENTS_E2E_SUITES=engine on every pass but the newest engine's, where only the
+// suites whose outcome is the engine's run.
+
+// everyEngine marks a suite whose outcome is the engine's (its builder, confinement,
+// networks, health checks, limits, Swarm): it runs on every engine of the matrix.
+func everyEngine(t *testing.T, why string) {
+	t.Helper()
+	t.Logf("on every engine: %s", why)
+}
+
+// anyEngine marks a suite of docker-magents' own behaviour, which any engine shows as
+// well as another: it runs on the newest engine of the matrix only.
+func anyEngine(t *testing.T, why string) {
 	t.Helper()
 	if os.Getenv("MAGENTS_E2E_SUITES") == "engine" {
-		t.Skip("a usage suite: in this run it runs on the newest engine of the matrix only (MAGENTS_E2E_SUITES=engine)")
+		t.Skipf("on the newest engine of the matrix only (MAGENTS_E2E_SUITES=engine): %s", why)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 // limits, no Docker socket; with --read-only-rootfs a read-only root where Claude still
 // starts.
 func TestLeastPrivilege(t *testing.T) {
+	everyEngine(t, "the engine applies users, capabilities and read-only roots")
 	parallelSuite(t)
 	e := newFleetEnv(t, "privilege")
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "prive2e"}, args...)...) }

@@ -88,6 +88,7 @@ func teamRemote(t *testing.T) (remotes, bare string) {
 // push: an agent's branch reaches the team's remote from the host, with the fleet's git
 // credentials, never forced; a refused credential says so and changes nothing.
 func TestPushWithTheFleetsCredentials(t *testing.T) {
+	anyEngine(t, "the git relay")
 	parallelSuite(t)
 	requireHTTPBackend(t)
 	e := newFleetEnvWith(t, fmt.Sprint(time.Now().UnixNano()), nil).inProject("pushe2e")

@@ -26,6 +26,7 @@ import (
 // each task is the API's. Work is spread over the agents where that is deterministic: three
 // idle agents, three tasks each longer than it takes the others to ask.
 func TestWorkQueueDrains(t *testing.T) {
+	anyEngine(t, "the dispatcher and its queue")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	item := func(r anthropictest.Request) int {
@@ -273,6 +274,7 @@ func TestWorkQueueDrains(t *testing.T) {
 // Headless agents take queued tasks the same way, one claude -p each, on their own
 // branches; a task given to an agent itself is still its one task.
 func TestHeadlessTakesQueuedTasks(t *testing.T) {
+	anyEngine(t, "the dispatcher and headless runs")
 	parallelSuite(t)
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {

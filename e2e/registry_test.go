@@ -18,6 +18,7 @@ import (
 // store the engine pushes what BuildKit exported; on the containerd store BuildKit pushes.
 // The registry is Debian's docker-registry, in a container on the engine under test.
 func TestBuildPushToRegistry(t *testing.T) {
+	everyEngine(t, "the engine's push to a registry")
 	parallelSuite(t)
 	ensureImage(t, "latest")
 	bin, err := os.ReadFile("/usr/bin/docker-registry")

@@ -81,7 +81,7 @@ func cacheDir() string {
 // registry), handed over as OCI layouts. The builder `docker buildx use` selected is the
 // default, as in buildx.
 func TestStandaloneBuildkitd(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "a standalone buildkitd, not the engine's")
 	parallelSuite(t)
 	ensureImage(t, "latest")
 	addr := startBuildkitd(t)

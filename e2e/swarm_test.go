@@ -21,6 +21,7 @@ import (
 // healthy, attach --swarm reaches Claude in its tmux session, a smaller deploy scales down,
 // and docker stack rm keeps the volumes.
 func TestDeploySwarm(t *testing.T) {
+	everyEngine(t, "Swarm mode is the engine's")
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
 		if r.HasTools() && r.Mentions("swarm item #1#") {

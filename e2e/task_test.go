@@ -15,8 +15,8 @@ import (
 // Tasks given to up, and with docker magents task, are typed into Claude's prompt once it
 // is ready, and reach the Messages API as real turns; the answer shows in the pane.
 func TestFleetTasks(t *testing.T) {
+	anyEngine(t, "the task flow")
 	parallelSuite(t)
-	usageSuite(t)
 	nonce := time.Now().Format("150405.000")
 	e := newFleetEnv(t, nonce)
 	mg := func(args ...string) *icmd.Result { return e.magents(append([]string{"-p", "taske2e"}, args...)...) }
@@ -59,8 +59,8 @@ func TestFleetTasks(t *testing.T) {
 // A headless agent runs its task once with claude -p, keeps the result in its volume and
 // reports done; results prints it.
 func TestFleetHeadless(t *testing.T) {
+	anyEngine(t, "headless runs")
 	parallelSuite(t)
-	usageSuite(t)
 	nonce := time.Now().Format("150405.000")
 	e := newFleetEnvWith(t, nonce, func(r anthropictest.Request) anthropictest.Reply {
 		if strings.Contains(r.LastUserText(), "summarize the repository") {

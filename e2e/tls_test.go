@@ -28,7 +28,7 @@ import (
 // the user (compose up and down, docker exec, docker logs) reach it whether the TLS comes
 // from docker's flags, from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, or from a context.
 func TestEngineOverTLS(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "the client's TLS settings")
 	parallelSuite(t)
 	certs := t.TempDir()
 	addr := serveEngineOverTLS(t, certs)

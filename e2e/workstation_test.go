@@ -14,6 +14,7 @@ import (
 // installed this engine or started this dockerd (an empty MAGENTS_STATE), provisioning
 // leaves the engine and its plugins as they are, and the engine is never restarted.
 func TestWorkstationDockerIsLeftAlone(t *testing.T) {
+	everyEngine(t, "the engine make test did not install is left alone")
 	if os.Getenv("DOCKER_HOST") != "" {
 		t.Skip("the provisioning scripts act on the machine's own engine; this pass drives a nested one (DOCKER_HOST)")
 	}

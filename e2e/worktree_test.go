@@ -18,7 +18,7 @@ import (
 // its own branch; git works inside the agent; what an agent commits shows in diff and
 // merges on the host, owned by the workspace's owner; down keeps worktrees and branches.
 func TestFleetWorktrees(t *testing.T) {
-	usageSuite(t)
+	anyEngine(t, "worktree isolation is docker-magents' own")
 	parallelSuite(t)
 	e := newFleetEnv(t, "worktrees").inProject("worktreee2e")
 	git := e.initRepo()

@@ -11,8 +11,8 @@
 # cached). E2E_RUN (a go test -run pattern) and E2E_FLAGS pass through; suites marked
 # parallel (e2e's parallelSuite) run E2E_PARALLEL_TESTS (default 2) at a time.
 # With more than one engine, the last (the newest) runs every suite and the others the
-# suites that exercise the engine itself: usage suites (e2e's usageSuite) skip there
-# (MAGENTS_E2E_SUITES=engine; E2E_SUITES=all runs everything on every engine).
+# suites whose outcome is the engine's (e2e's everyEngine); the others (anyEngine) skip
+# there (MAGENTS_E2E_SUITES=engine; E2E_SUITES=all runs everything on every engine).
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
