@@ -69,7 +69,7 @@ func Project(f *fleet.Fleet) (*types.Project, error) {
 	if f.Dev {
 		// The guide's development container: the dev target, its own config volume.
 		name := fleet.DevService
-		s, err := agentService(f, name, f.Project+"-claude-dev", fleet.DefaultDevImage, "dev")
+		s, err := agentService(f, name, f.DevContainerName(), fleet.DefaultDevImage, "dev")
 		if err != nil {
 			return nil, err
 		}

@@ -202,6 +202,11 @@ func TestFleetUpAttachScaleDown(t *testing.T) {
 	e.magents("ps", "--format", "{{.Agent}}={{.State}}").Assert(t, icmd.Expected{Out: "agent-1=idle\nagent-2=idle\n"})
 	e.magents("ps", "--format", "table {{.Agent}}\t{{.ContainerState}}").Assert(t, icmd.Expected{Out: "AGENT     CONTAINER STATE\nagent-1   running"})
 	e.magents("ps", "--format", "{{.Nope").Assert(t, icmd.Expected{ExitCode: 1, Err: "invalid --format"})
+	// logs: the session's last lines, then the container's logs, through the engine's API.
+	if out := e.magents("logs", "--tail", "all", "agent-1").Combined(); !strings.Contains(out, "── agent-1: session claude") || !strings.Contains(out, "Claude Code") || !strings.Contains(out, "session claude started") {
+		t.Errorf("logs agent-1:\n%s", out)
+	}
+	e.magents("logs", "agent-3").Assert(t, icmd.Expected{ExitCode: 1, Err: "there is no agent-3"})
 	// Running up again changes nothing.
 	id1 := containerID(t, "magents-agent-1")
 	e.magents("up").Assert(t, icmd.Success)

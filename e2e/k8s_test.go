@@ -207,6 +207,11 @@ func TestDeployKubernetes(t *testing.T) {
 	if ps := mg("ps", "--k8s", "--format", "{{.Agent}}={{.State}}").Stdout(); ps != "agent-1=idle\nagent-2=idle\n" {
 		t.Errorf("ps --k8s:\n%s", ps)
 	}
+	// logs reads the agent's pod and its session, as for compose.
+	if out := mg("logs", "--k8s", "agent-2").Stdout(); !strings.Contains(out, "session claude started") || !strings.Contains(out, "── agent-2: session claude") || !strings.Contains(out, "Claude Code") {
+		t.Errorf("logs --k8s:\n%s", out)
+	}
+	mg("logs", "--k8s", "agent-9").Assert(t, icmd.Expected{ExitCode: 1, Err: "not found"})
 
 	mg("deploy", "k8s", "--apply", "--agents", "1", "--auth-init", "--cpu-request", "500m").Assert(t, icmd.Expected{Err: "1 agent(s) Ready"})
 	waitFor(t, 60*time.Second, "only "+name+"-1 to be left after scaling to 1", func() (bool, string) {

@@ -154,6 +154,11 @@ func TestDeploySwarm(t *testing.T) {
 	if ps := mg("ps", "--swarm", "--format", "{{.Agent}}={{.State}}").Stdout(); ps != "agent-1=idle\nagent-2=idle\nagent-3=idle\n" {
 		t.Errorf("ps --swarm:\n%s", ps)
 	}
+	// logs reads the agent's service and its session, as for compose.
+	mg("logs", "--swarm", "--tail", "all", "agent-2").Assert(t, icmd.Expected{Err: "session claude started"}) // the supervisor's errors
+	if out := mg("logs", "--swarm", "agent-2").Stdout(); !strings.Contains(out, "── agent-2: session claude") || !strings.Contains(out, "Claude Code") {
+		t.Errorf("logs --swarm shows no session:\n%s", out)
+	}
 
 	// Upstream, the double saw the real key, never an agent's token.
 	relayed := 0

@@ -29,7 +29,7 @@ func budgetCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 type budgetSetOptions struct {
 	usd      float64
 	fleetUSD float64
-	where    gatewayOptions
+	where    runtimeOptions
 }
 
 func budgetSetCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -64,7 +64,7 @@ func runBudgetSet(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if opts.usd < 0 || opts.fleetUSD < 0 {
 		return errors.New("a limit is 0 (none) or more dollars")
 	}
-	f, err := root.loadFleet()
+	f, err := opts.where.fleet(root)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func checkAgentNames(f *fleet.Fleet, agents []string) ([]string, error) {
 	}
 	out := make([]string, len(agents))
 	for i, a := range agents {
-		name, err := agentIn(f, a)
+		name, err := f.Agent(a)
 		if err != nil {
 			return nil, err
 		}

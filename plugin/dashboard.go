@@ -13,19 +13,17 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
-	mobyclient "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/dashboard"
 	"github.com/docker-magents/docker-magents/internal/fleet"
-	"github.com/docker-magents/docker-magents/internal/fleetgateway"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
+	"github.com/docker-magents/docker-magents/internal/fleetruntime"
+	"github.com/docker-magents/docker-magents/internal/fleetruntime/kubernetes"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/fleetusage"
-	"github.com/docker-magents/docker-magents/internal/k8s"
-	"github.com/docker-magents/docker-magents/internal/swarmstack"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
 
@@ -33,8 +31,7 @@ type dashboardOptions struct {
 	port     int
 	open     bool
 	interval time.Duration
-	swarm    bool
-	where    gatewayOptions // --k8s, --context, --namespace
+	where    runtimeOptions
 }
 
 func dashboardCmd(dockerCli command.Cli, root *rootOptions) *cobra.Command {
@@ -70,10 +67,7 @@ gateway's queue and usage. Neither has branches on this machine to diff or merge
 	cmd.Flags().IntVar(&opts.port, "port", 0, "Port on 127.0.0.1 (0: any free one)")
 	cmd.Flags().BoolVar(&opts.open, "open", false, "Open the dashboard in this machine's browser")
 	cmd.Flags().DurationVar(&opts.interval, "interval", time.Second, "How often the fleet's state is read while a tab is open")
-	cmd.Flags().BoolVar(&opts.swarm, "swarm", false, "Show the fleet deployed as a Swarm stack (docker magents deploy swarm)")
-	cmd.Flags().BoolVar(&opts.where.k8s, "k8s", false, "Show the fleet deployed to Kubernetes (docker magents deploy k8s)")
-	cmd.Flags().StringVar(&opts.where.context, "context", "", "With --k8s, the kubeconfig context (default: the current one)")
-	cmd.Flags().StringVar(&opts.where.namespace, "namespace", "", "With --k8s, the namespace (default: the context's)")
+	opts.where.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -102,15 +96,15 @@ type dashboardEgress struct {
 
 // dashboardQueue is what the page does to the fleet's work queue (dashboard.Queue).
 type dashboardQueue struct {
-	gateway func(context.Context) (fleetgateway.Gateway, error)
-	f       *fleet.Fleet
+	rt fleetruntime.Runtime
+	f  *fleet.Fleet
 }
 
 func (q dashboardQueue) Add(ctx context.Context, prompt string) (any, error) {
 	if len(prompt) > workqueue.MaxPrompt {
 		return nil, fmt.Errorf("the task is longer than %d bytes", workqueue.MaxPrompt)
 	}
-	gw, err := q.gateway(ctx)
+	gw, err := q.rt.Gateway(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +112,7 @@ func (q dashboardQueue) Add(ctx context.Context, prompt string) (any, error) {
 }
 
 func (q dashboardQueue) Cancel(ctx context.Context, id string) (any, error) {
-	gw, err := q.gateway(ctx)
+	gw, err := q.rt.Gateway(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -126,103 +120,19 @@ func (q dashboardQueue) Cancel(ctx context.Context, id string) (any, error) {
 }
 
 func (q dashboardQueue) Retry(ctx context.Context, id string) (any, error) {
-	gw, err := q.gateway(ctx)
+	gw, err := q.rt.Gateway(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return fleetqueue.Retry(ctx, gw, q.f, id)
 }
 
-// tmuxAttach is the command that attaches to an agent's tmux session, read-only (-r) when
-// asked, as docker magents attach runs it.
-func tmuxAttach(readonly bool) []string {
-	cmd := []string{"tmux", "attach-session", "-t", "claude"}
-	if readonly {
-		cmd = append(cmd, "-r")
-	}
-	return cmd
-}
+// runtimeTerminal opens an agent's tmux session where the fleet runs, as docker magents
+// attach does.
+type runtimeTerminal struct{ rt fleetruntime.Runtime }
 
-// dashboardTerminal opens an agent's tmux session through the engine's exec API, as
-// docker magents attach does through docker exec, in the agent's container: compose's, or
-// with stack its running task's on this node.
-type dashboardTerminal struct {
-	api   mobyclient.APIClient
-	f     *fleet.Fleet
-	stack bool
-}
-
-func (t dashboardTerminal) Attach(ctx context.Context, agent string, readonly bool) (dashboard.TerminalSession, error) {
-	n, err := fleet.AgentNumber(agent)
-	if err != nil {
-		return nil, err
-	}
-	container := t.f.ContainerName(fleet.AgentName(n))
-	if t.stack {
-		if container, err = swarmstack.Container(ctx, t.api, t.f.Project, agent); err != nil {
-			return nil, err
-		}
-	}
-	// Not the request's context: the session lives as long as the page keeps it.
-	return openExecTerminal(context.WithoutCancel(ctx), t.api, container, readonly)
-}
-
-// openExecTerminal attaches to the tmux session in container through the engine's exec
-// API, in a terminal of its own.
-func openExecTerminal(ctx context.Context, api mobyclient.APIClient, container string, readonly bool) (*execSession, error) {
-	exec, err := api.ExecCreate(ctx, container, mobyclient.ExecCreateOptions{
-		Cmd: tmuxAttach(readonly), TTY: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Env: []string{"TERM=xterm-256color"},
-	})
-	if err != nil {
-		return nil, err
-	}
-	att, err := api.ExecAttach(ctx, exec.ID, mobyclient.ExecAttachOptions{TTY: true})
-	if err != nil {
-		return nil, err
-	}
-	return &execSession{api: api, id: exec.ID, att: att}, nil
-}
-
-// execSession is an exec's terminal: its output, its input, its size.
-type execSession struct {
-	api mobyclient.APIClient
-	id  string
-	att mobyclient.ExecAttachResult
-}
-
-// exitCode is the exec's exit code, once it has ended.
-func (s *execSession) exitCode(ctx context.Context) (int, error) {
-	insp, err := s.api.ExecInspect(ctx, s.id, mobyclient.ExecInspectOptions{})
-	if err != nil {
-		return 0, err
-	}
-	return insp.ExitCode, nil
-}
-
-func (s *execSession) Read(p []byte) (int, error)  { return s.att.Reader.Read(p) }
-func (s *execSession) Write(p []byte) (int, error) { return s.att.Conn.Write(p) }
-func (s *execSession) Close() error                { s.att.Close(); return nil }
-
-func (s *execSession) Resize(ctx context.Context, cols, rows uint) error {
-	_, err := s.api.ExecResize(ctx, s.id, mobyclient.ExecResizeOptions{Width: cols, Height: rows})
-	return err
-}
-
-// podTerminal opens an agent's tmux session through the cluster's exec, as
-// docker magents attach --k8s does.
-type podTerminal struct {
-	c *k8s.Client
-	f *fleet.Fleet
-}
-
-func (t podTerminal) Attach(ctx context.Context, agent string, readonly bool) (dashboard.TerminalSession, error) {
-	n, err := fleet.AgentNumber(agent)
-	if err != nil {
-		return nil, err
-	}
-	pod := t.f.PodName(n)
-	// Not the request's context: the session lives as long as the page keeps it.
-	return t.c.Open(context.WithoutCancel(ctx), pod, "agent", tmuxAttach(readonly)), nil
+func (t runtimeTerminal) Attach(ctx context.Context, agent string, readonly bool) (dashboard.TerminalSession, error) {
+	return t.rt.Attach(ctx, agent, readonly) // it outlives the request: the page keeps it
 }
 
 // dashboardWork is an agent's or a task's branch as the page shows and merges it
@@ -260,22 +170,20 @@ type dashboardSource struct {
 }
 
 // composeSource is the fleet of docker magents up: its containers, read through the
-// engine with the egress proxy's report, and with branches its diffs and merges.
-func composeSource(dockerCli command.Cli, root *rootOptions, f *fleet.Fleet) dashboardSource {
+// engine with the egress proxy's report (one exec for the agents' pushed health, the
+// egress log, the usage and the queue), and with branches their diffs and merges.
+func composeSource(dockerCli command.Cli, root *rootOptions, f *fleet.Fleet, rt fleetruntime.Runtime) dashboardSource {
 	api := dockerCli.Client()
-	gateway := func(ctx context.Context) (fleetgateway.Gateway, error) { return fleetgateway.Find(ctx, api, f), nil }
 	hasQueue := fleetqueue.NoQueue(f) == nil
 	var src dashboardSource
-	src.options.Terminal = dashboardTerminal{api: api, f: f}
+	src.options.Terminal = runtimeTerminal{rt: rt}
 	if hasQueue {
-		src.options.Queue = dashboardQueue{gateway: gateway, f: f}
+		src.options.Queue = dashboardQueue{rt: rt, f: f}
 	}
 	if f.Isolation == workspace.Clone || f.Isolation == workspace.Worktree {
 		src.options.Work = dashboardWork{dockerCli: dockerCli, root: root}
 	}
 	src.read = func(ctx context.Context) (fleetReport, error) {
-		// One read of the engine and one exec in the egress proxy for the agents, the
-		// egress log, the usage and the queue.
 		status, err := fleetstatus.Read(ctx, api, f, fleetstatus.Options{Queue: hasQueue})
 		if err != nil {
 			return fleetReport{}, err
@@ -286,9 +194,13 @@ func composeSource(dockerCli command.Cli, root *rootOptions, f *fleet.Fleet) das
 			queue = *eg.Queue
 		} else if hasQueue {
 			// A proxy whose supervisor predates --queue, or that did not answer.
-			queue, queueErr = fleetqueue.List(ctx, fleetgateway.Find(ctx, api, f), f)
+			if gw, err := rt.Gateway(ctx); err != nil {
+				queueErr = err
+			} else {
+				queue, queueErr = fleetqueue.List(ctx, gw, f)
+			}
 		}
-		rep := fleetReport{Project: f.Project, Where: "compose", Agents: status.Agents, HasQueue: hasQueue, Branches: src.options.Work != nil}
+		rep := fleetReport{Project: f.Project, Where: rt.Where(), Agents: status.Agents, HasQueue: hasQueue, Branches: src.options.Work != nil}
 		if hasQueue {
 			var usage *modelusage.Report
 			if status.Egress != nil {
@@ -312,41 +224,11 @@ func composeSource(dockerCli command.Cli, root *rootOptions, f *fleet.Fleet) das
 	return src
 }
 
-// stackSource is the fleet deployed as a Swarm stack: its agents' tasks on this node, and
-// the stack's gateway (its queue, and what each agent and task cost).
-func stackSource(dockerCli command.Cli, f *fleet.Fleet) dashboardSource {
-	api := dockerCli.Client()
-	gateway := func(ctx context.Context) (fleetgateway.Gateway, error) { return fleetgateway.Find(ctx, api, f), nil }
-	return gatewaySource(f, "swarm", gateway, dashboardTerminal{api: api, f: f, stack: true},
-		func(ctx context.Context) ([]fleetstatus.AgentStatus, error) {
-			rep, err := fleetstatus.Read(ctx, api, f, fleetstatus.Options{Stack: true})
-			return rep.Agents, err
-		})
-}
-
-// podsSource is the fleet deployed to Kubernetes: its agents' pods and their supervisors'
-// health through the cluster's exec, and the gateway's pod (its queue and usage).
-func podsSource(f *fleet.Fleet, where gatewayOptions) (dashboardSource, error) {
-	c, err := k8s.Connect(where.context, where.namespace)
-	if err != nil {
-		return dashboardSource{}, err
-	}
-	gateway := func(ctx context.Context) (fleetgateway.Gateway, error) {
-		pod, err := c.ReadyPod(ctx, k8sGatewaySelector(f.Project), time.Second) // checked at once; not ready: the page says why
-		if err != nil {
-			return fleetgateway.Gateway{}, err
-		}
-		return fleetgateway.InPod(c, pod), nil
-	}
-	return gatewaySource(f, "kubernetes", gateway, podTerminal{c: c, f: f},
-		func(ctx context.Context) ([]fleetstatus.AgentStatus, error) { return fleetstatus.Pods(ctx, c, f) }), nil
-}
-
-// gatewaySource is a deployed fleet: its agents as agents reads them, and its gateway's
-// queue and usage, read alongside.
-func gatewaySource(f *fleet.Fleet, where string, gateway func(context.Context) (fleetgateway.Gateway, error), term dashboard.Terminal,
-	agents func(context.Context) ([]fleetstatus.AgentStatus, error)) dashboardSource {
-	src := dashboardSource{options: dashboard.Options{Terminal: term, Queue: dashboardQueue{gateway: gateway, f: f}}}
+// gatewaySource is a deployed fleet (a Swarm stack's, a cluster's): its agents as the
+// runtime reads them, and its gateway's queue and usage, read alongside. Neither has
+// branches on this machine to diff or merge.
+func gatewaySource(f *fleet.Fleet, rt fleetruntime.Runtime) dashboardSource {
+	src := dashboardSource{options: dashboard.Options{Terminal: runtimeTerminal{rt: rt}, Queue: dashboardQueue{rt: rt, f: f}}}
 	src.read = func(ctx context.Context) (fleetReport, error) {
 		var queue []workqueue.Task
 		var usage *modelusage.Report
@@ -354,7 +236,7 @@ func gatewaySource(f *fleet.Fleet, where string, gateway func(context.Context) (
 		gatewayRead := make(chan struct{})
 		go func() {
 			defer close(gatewayRead)
-			gw, err := gateway(ctx)
+			gw, err := rt.Gateway(ctx)
 			if err != nil {
 				queueErr = err
 				return
@@ -363,7 +245,7 @@ func gatewaySource(f *fleet.Fleet, where string, gateway func(context.Context) (
 				usage, _ = fleetusage.Report(ctx, gw, f) // without a model gateway, no costs
 			}
 		}()
-		statuses, err := agents(ctx)
+		statuses, err := rt.Agents(ctx)
 		<-gatewayRead
 		if err != nil {
 			return fleetReport{}, err
@@ -371,7 +253,7 @@ func gatewaySource(f *fleet.Fleet, where string, gateway func(context.Context) (
 		for i := range statuses {
 			statuses[i].TakeUsage(usage)
 		}
-		rep := fleetReport{Project: f.Project, Where: where, Agents: statuses, HasQueue: true}
+		rep := fleetReport{Project: f.Project, Where: rt.Where(), Agents: statuses, HasQueue: true}
 		rep.setQueue(queue, queueErr, usage)
 		return rep, nil
 	}
@@ -394,32 +276,18 @@ func runDashboard(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if opts.interval < 100*time.Millisecond {
 		return fmt.Errorf("invalid --interval %s: give 100ms or more", opts.interval)
 	}
-	if opts.swarm && opts.where.k8s {
-		return errors.New("--swarm and --k8s exclude each other: give the one where the fleet runs")
-	}
-	if !opts.where.k8s && (opts.where.context != "" || opts.where.namespace != "") {
-		return errors.New("--context and --namespace go with --k8s")
-	}
-	var f *fleet.Fleet
-	var err error
-	if opts.swarm || opts.where.k8s {
-		f, _, err = root.fleetOrNew() // deployed from the compose file, or by project name alone
-	} else {
-		f, err = root.loadFleet()
-	}
+	f, rt, err := opts.where.open(dockerCli, root, fleetstatus.Options{})
 	if err != nil {
 		return err
 	}
+	if k, ok := rt.(*kubernetes.Runtime); ok {
+		k.GatewayWait = time.Second // checked at once; not ready: the page says why
+	}
 	var src dashboardSource
-	switch {
-	case opts.where.k8s:
-		if src, err = podsSource(f, opts.where); err != nil {
-			return err
-		}
-	case opts.swarm:
-		src = stackSource(dockerCli, f)
-	default:
-		src = composeSource(dockerCli, root, f)
+	if opts.where.deployed() {
+		src = gatewaySource(f, rt)
+	} else {
+		src = composeSource(dockerCli, root, f, rt)
 	}
 	token, err := dashboard.NewToken()
 	if err != nil {

@@ -118,11 +118,6 @@ func k8sGateway(f *fleet.Fleet, credential string) (*deploy.K8sGateway, error) {
 	return gw, nil
 }
 
-// k8sGatewaySelector finds the gateway's pod of project.
-func k8sGatewaySelector(project string) string {
-	return "app.kubernetes.io/name=claude-gateway,app.kubernetes.io/instance=" + project
-}
-
 func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts deployK8sOptions) error {
 	if opts.apply && opts.delete {
 		return errors.New("--apply and --delete: give one")
@@ -179,7 +174,7 @@ func runDeployK8s(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err := c.WaitReady(ctx, pods, opts.timeout); err != nil {
 		return err
 	}
-	gateway, err := c.ReadyPod(ctx, k8sGatewaySelector(f.Project), opts.timeout)
+	gateway, err := c.ReadyPod(ctx, f.GatewaySelector(), opts.timeout)
 	if err != nil {
 		return fmt.Errorf("the fleet's gateway: %w", err)
 	}

@@ -3,18 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/flags"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	mobyclient "github.com/moby/moby/client"
+	"github.com/spf13/pflag"
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -28,6 +34,8 @@ type fakeEngine struct {
 	containers []container.Summary
 	inspect    map[string]container.InspectResponse
 	listed     []mobyclient.ContainerListOptions
+	logs       [2]string // what every container wrote on its standard output and error
+	logsAsked  []string
 }
 
 // Ping answers as Engine 20.10 (API 1.41), the oldest supported.
@@ -171,7 +179,7 @@ func TestGatewayCommandsWithoutAGateway(t *testing.T) {
 	cli, out, _ := newFakeCli(t, engine)
 	for name, run := range map[string]func() error{
 		"usage":      func() error { return runUsage(t.Context(), cli, root, usageOptions{by: "agent"}) },
-		"queue ls":   func() error { return runQueueLs(t.Context(), cli, root, queueLsOptions{where: &gatewayOptions{}}) },
+		"queue ls":   func() error { return runQueueLs(t.Context(), cli, root, queueLsOptions{where: &runtimeOptions{}}) },
 		"egress log": func() error { return runEgressLog(t.Context(), cli, root, egressLogOptions{}) },
 	} {
 		err := run()
@@ -206,7 +214,95 @@ func TestRuntimeFlags(t *testing.T) {
 	if err := runWait(t.Context(), cli, root, []string{"gateway"}, waitOptions{where: runtimeOptions{swarm: true}, interval: time.Second}); err == nil || !strings.Contains(err.Error(), "agents are named agent-1") {
 		t.Errorf("wait --swarm gateway: %v", err)
 	}
+	// Every command that reaches a fleet takes the same flags, refused alike.
+	for name, run := range map[string]func(runtimeOptions) error{
+		"usage": func(w runtimeOptions) error {
+			return runUsage(t.Context(), cli, root, usageOptions{by: "agent", where: w})
+		},
+		"queue ls": func(w runtimeOptions) error { return runQueueLs(t.Context(), cli, root, queueLsOptions{where: &w}) },
+		"dashboard": func(w runtimeOptions) error {
+			return runDashboard(t.Context(), cli, root, dashboardOptions{interval: time.Second, where: w})
+		},
+		"budget set": func(w runtimeOptions) error {
+			return runBudgetSet(t.Context(), cli, root, budgetSetOptions{usd: 1, where: w}, usdFlags(t), nil)
+		},
+	} {
+		if err := run(both); err == nil || !strings.Contains(err.Error(), "give one") {
+			t.Errorf("%s --swarm --k8s: %v", name, err)
+		}
+		if err := run(runtimeOptions{namespace: "agents"}); err == nil || !strings.Contains(err.Error(), "go with --k8s") {
+			t.Errorf("%s --namespace without --k8s: %v", name, err)
+		}
+	}
 	if len(engine.listed) != 0 {
 		t.Errorf("refused commands asked the engine: %v", engine.listed)
+	}
+}
+
+// usdFlags is budget set's flags with --usd given.
+func usdFlags(t *testing.T) *pflag.FlagSet {
+	flags := pflag.NewFlagSet("budget set", pflag.ContinueOnError)
+	flags.Float64("usd", 0, "")
+	flags.Float64("fleet-usd", 0, "")
+	if err := flags.Parse([]string{"--usd", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	return flags
+}
+
+// ContainerLogs answers a container's logs as the engine does for one without a
+// terminal: its standard output and error multiplexed (stdcopy).
+func (e *fakeEngine) ContainerLogs(_ context.Context, id string, opts mobyclient.ContainerLogsOptions) (mobyclient.ContainerLogsResult, error) {
+	e.logsAsked = append(e.logsAsked, id+" tail="+opts.Tail+" follow="+strconv.FormatBool(opts.Follow))
+	var b bytes.Buffer
+	for stream, text := range map[stdcopy.StdType]string{stdcopy.Stdout: e.logs[0], stdcopy.Stderr: e.logs[1]} {
+		// A frame: the stream, three zero bytes, the length (big-endian), the bytes.
+		b.Write([]byte{byte(stream), 0, 0, 0})
+		b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(text))))
+		b.WriteString(text)
+	}
+	return io.NopCloser(&b), nil
+}
+
+// logs against a fake engine: the agent's container's logs, its output and errors apart,
+// what the agent wrote shown and not obeyed (a clipboard write is made visible); bad
+// input is refused before the engine is asked.
+func TestLogsAgainstAFakeEngine(t *testing.T) {
+	f := fleet.New("logs", filepath.Join(t.TempDir(), fleet.DefaultFile))
+	f.Agents, f.Egress = 2, fleet.EgressOpen
+	root := savedFleet(t, f)
+	engine := &fakeEngine{
+		inspect: map[string]container.InspectResponse{"logs-agent-2": {Config: &container.Config{}}},
+		logs:    [2]string{"claude is ready\n\x1b]52;c;aGk=\x07\n", "a warning\n"},
+	}
+	cli, out, errOut := newFakeCli(t, engine)
+	if err := runLogs(t.Context(), cli, root, "2", logsOptions{tail: "5"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "claude is ready\n") || strings.Contains(got, "\x1b") || !strings.Contains(got, "^[]52;c;aGk=^G") {
+		t.Errorf("logs wrote %q", got)
+	}
+	if got := errOut.String(); got != "a warning\n" {
+		t.Errorf("logs' errors: %q", got)
+	}
+	if want := []string{"logs-agent-2 tail=5 follow=false"}; !slices.Equal(engine.logsAsked, want) {
+		t.Errorf("logs asked for %v, want %v", engine.logsAsked, want)
+	}
+	for _, c := range []struct {
+		agent string
+		opts  logsOptions
+		want  string
+	}{
+		{"agent-3", logsOptions{tail: "all"}, "there is no agent-3"},
+		{"2", logsOptions{tail: "ten"}, "invalid --tail"},
+		{"2", logsOptions{tail: "all", where: runtimeOptions{context: "prod"}}, "--context and --namespace go with --k8s"},
+		{"2", logsOptions{tail: "all", where: runtimeOptions{swarm: true, k8s: true}}, "give one"},
+	} {
+		if err := runLogs(t.Context(), cli, root, c.agent, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("logs %s %+v: %v, want %q", c.agent, c.opts, err, c.want)
+		}
+	}
+	if len(engine.logsAsked) != 1 {
+		t.Errorf("refused logs asked the engine: %v", engine.logsAsked)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
-	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetruntime"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 	"github.com/docker-magents/docker-magents/internal/format"
 )
@@ -69,12 +69,12 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 	if opts.watch && opts.interval < 100*time.Millisecond {
 		return fmt.Errorf("invalid --interval %s: use at least 100ms", opts.interval)
 	}
-	f, err := root.loadFleet()
+	_, rt, err := opts.where.open(dockerCli, root, fleetstatus.Options{KeptVolumes: opts.volumes, Live: opts.live})
 	if err != nil {
 		return err
 	}
 	if !opts.watch {
-		statuses, err := listAgents(ctx, dockerCli, f, opts)
+		statuses, err := listAgents(ctx, rt, opts)
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 	// print each refresh after the last.
 	term := dockerCli.Out().IsTerminal()
 	for {
-		statuses, err := listAgents(ctx, dockerCli, f, opts)
+		statuses, err := listAgents(ctx, rt, opts)
 		if ctx.Err() != nil {
 			return nil // interrupted: the normal way to leave --watch
 		}
@@ -112,12 +112,8 @@ func runPs(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts p
 
 // listAgents lists the agents as compose ps lists services: running ones, and with
 // --all stopped ones too; with --volumes the config volumes kept from removed agents.
-func listAgents(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, opts psOptions) ([]fleetstatus.AgentStatus, error) {
-	src, err := opts.where.source(dockerCli, f, fleetstatus.Options{KeptVolumes: opts.volumes, Live: opts.live})
-	if err != nil {
-		return nil, err
-	}
-	statuses, err := src(ctx)
+func listAgents(ctx context.Context, rt fleetruntime.Runtime, opts psOptions) ([]fleetstatus.AgentStatus, error) {
+	statuses, err := rt.Agents(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ another in their workspaces, without branches.`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	where := &gatewayOptions{}
+	where := &runtimeOptions{}
 	where.addFlags(cmd.PersistentFlags())
 	cmd.AddCommand(queueAddCmd(dockerCli, root, where), queueLsCmd(dockerCli, root, where), queueShowCmd(dockerCli, root, where),
 		queueCancelCmd(dockerCli, root, where), queueRetryCmd(dockerCli, root, where))
@@ -51,7 +51,7 @@ another in their workspaces, without branches.`,
 }
 
 type queueAddOptions struct {
-	where    *gatewayOptions
+	where    *runtimeOptions
 	file     string
 	agent    string
 	priority int
@@ -60,7 +60,7 @@ type queueAddOptions struct {
 	remote   string
 }
 
-func queueAddCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+func queueAddCmd(dockerCli command.Cli, root *rootOptions, where *runtimeOptions) *cobra.Command {
 	opts := queueAddOptions{where: where}
 	cmd := &cobra.Command{
 		Use:   "add [OPTIONS] [TASK]",
@@ -103,7 +103,7 @@ func runQueueAdd(ctx context.Context, dockerCli command.Cli, root *rootOptions, 
 	if opts.timeout < 0 {
 		return fmt.Errorf("invalid --timeout %s: give a positive duration", opts.timeout)
 	}
-	f, err := root.loadFleet()
+	f, err := opts.where.fleet(root)
 	if err != nil {
 		return err
 	}
@@ -161,12 +161,12 @@ type QueueTask struct {
 }
 
 type queueLsOptions struct {
-	where  *gatewayOptions
+	where  *runtimeOptions
 	format string
 	quiet  bool
 }
 
-func queueLsCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+func queueLsCmd(dockerCli command.Cli, root *rootOptions, where *runtimeOptions) *cobra.Command {
 	opts := queueLsOptions{where: where}
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
@@ -186,7 +186,7 @@ func queueLsCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions)
 
 // queueTasks reads the queue, with each task's tokens and cost when the fleet has a
 // gateway.
-func queueTasks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, where *gatewayOptions) ([]QueueTask, error) {
+func queueTasks(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, where *runtimeOptions) ([]QueueTask, error) {
 	gw, err := where.gateway(ctx, dockerCli, f)
 	if err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ func runQueueLs(ctx context.Context, dockerCli command.Cli, root *rootOptions, o
 	if err != nil {
 		return err
 	}
-	f, err := root.loadFleet()
+	f, err := opts.where.fleet(root)
 	if err != nil {
 		return err
 	}
@@ -273,10 +273,10 @@ func oneLine(s string, n int) string {
 
 type queueShowOptions struct {
 	format string
-	where  *gatewayOptions
+	where  *runtimeOptions
 }
 
-func queueShowCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+func queueShowCmd(dockerCli command.Cli, root *rootOptions, where *runtimeOptions) *cobra.Command {
 	opts := queueShowOptions{where: where}
 	cmd := &cobra.Command{
 		Use:   "show [OPTIONS] TASK-ID",
@@ -297,7 +297,7 @@ func runQueueShow(ctx context.Context, dockerCli command.Cli, root *rootOptions,
 	if err != nil {
 		return err
 	}
-	f, err := root.loadFleet()
+	f, err := opts.where.fleet(root)
 	if err != nil {
 		return err
 	}
@@ -350,15 +350,15 @@ func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
 }
 
-func queueCancelCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+func queueCancelCmd(dockerCli command.Cli, root *rootOptions, where *runtimeOptions) *cobra.Command {
 	return queueChangeCmd(dockerCli, root, where, "cancel", "Cancel a task that is not over (an agent working on it stops)", fleetqueue.Cancel)
 }
 
-func queueRetryCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions) *cobra.Command {
+func queueRetryCmd(dockerCli command.Cli, root *rootOptions, where *runtimeOptions) *cobra.Command {
 	return queueChangeCmd(dockerCli, root, where, "retry", "Queue an ended task again, with fresh tries", fleetqueue.Retry)
 }
 
-func queueChangeCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOptions, verb, short string,
+func queueChangeCmd(dockerCli command.Cli, root *rootOptions, where *runtimeOptions, verb, short string,
 	change func(context.Context, fleetgateway.Gateway, *fleet.Fleet, string) (workqueue.Task, error),
 ) *cobra.Command {
 	cmd := &cobra.Command{
@@ -368,7 +368,7 @@ func queueChangeCmd(dockerCli command.Cli, root *rootOptions, where *gatewayOpti
 		Args:    cli.ExactArgs(1),
 	}
 	cmd.RunE = withSignals(func(ctx context.Context) error {
-		f, err := root.loadFleet()
+		f, err := where.fleet(root)
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ type usageOptions struct {
 	format string
 	by     string
 	total  bool
-	where  gatewayOptions
+	where  runtimeOptions
 }
 
 // usageGroupings are usage --by's values.
@@ -95,7 +95,7 @@ func runUsage(ctx context.Context, dockerCli command.Cli, root *rootOptions, opt
 	if err != nil {
 		return err
 	}
-	f, err := root.loadFleet()
+	f, err := opts.where.fleet(root)
 	if err != nil {
 		return err
 	}

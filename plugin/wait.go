@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetruntime/engine"
 	"github.com/docker-magents/docker-magents/internal/fleetstatus"
 )
 
@@ -57,20 +58,16 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 	if err != nil {
 		return err
 	}
-	f, err := root.loadFleet()
+	f, rt, err := opts.where.open(dockerCli, root, fleetstatus.Options{Live: true})
 	if err != nil {
 		return err
 	}
-	src, err := opts.where.source(dockerCli, f, fleetstatus.Options{Live: true})
-	if err != nil {
-		return err
-	}
-	remote := opts.where.swarm || opts.where.k8s
+	remote := opts.where.deployed()
 	switch {
 	case len(agents) == 0 && remote:
 		// A stack's or a cluster's agents are those deployed (deploy --agents), not the
 		// compose file's.
-		statuses, err := src(ctx)
+		statuses, err := rt.Agents(ctx)
 		if err != nil {
 			return err
 		}
@@ -88,7 +85,7 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 			if _, err := fleet.AgentNumber(a); err != nil {
 				return err
 			}
-		} else if _, err := agentContainer(root, a); err != nil {
+		} else if _, err := engine.Container(f, a); err != nil {
 			return err
 		}
 	}
@@ -97,7 +94,7 @@ func runWait(ctx context.Context, dockerCli command.Cli, root *rootOptions, agen
 		ctx, cancel = context.WithTimeoutCause(ctx, opts.timeout, errWaitTimeout)
 		defer cancel()
 	}
-	failed, pending, err := fleetstatus.Wait(ctx, src, agents, target, opts.interval, func(s fleetstatus.AgentStatus) {
+	failed, pending, err := fleetstatus.Wait(ctx, rt.Agents, agents, target, opts.interval, func(s fleetstatus.AgentStatus) {
 		line := s.Agent + "\t" + string(s.State)
 		if s.Detail != "" {
 			line += "\t" + s.Detail

@@ -372,6 +372,22 @@ const OriginMountPath = "/magents/origin"
 // DevService is the guide's development container, with --dev.
 const DevService = "claude-agent-dev"
 
+// Agent is the agent-N a name (agent-N, or N) stands for in f, refused when f has no
+// such agent.
+func (f *Fleet) Agent(name string) (string, error) {
+	n, err := AgentNumber(name)
+	if err != nil {
+		return "", err
+	}
+	if n > f.Agents {
+		return "", fmt.Errorf("project %s has %d agent(s): there is no agent-%d", f.Project, f.Agents, n)
+	}
+	return AgentName(n), nil
+}
+
+// DevContainerName is the dev service's container.
+func (f *Fleet) DevContainerName() string { return f.Project + "-claude-dev" }
+
 // AgentNumber parses "agent-N" (or just "N").
 func AgentNumber(name string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimPrefix(name, "agent-"))

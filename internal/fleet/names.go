@@ -44,3 +44,16 @@ func (f *Fleet) StatefulSetName() string { return f.Project + "-agent" }
 
 // PodName is agent n's pod in a cluster.
 func (f *Fleet) PodName(n int) string { return f.StatefulSetName() + "-" + strconv.Itoa(n) }
+
+// AgentSelector and GatewaySelector are the label selectors of a cluster fleet's agent
+// pods and its gateway's pod (the labels templates/k8s gives them).
+func (f *Fleet) AgentSelector() string {
+	return "app.kubernetes.io/name=claude-agent,app.kubernetes.io/instance=" + f.Project
+}
+
+func (f *Fleet) GatewaySelector() string {
+	return "app.kubernetes.io/name=claude-gateway,app.kubernetes.io/instance=" + f.Project
+}
+
+// StackService is service's name in a Swarm stack of the fleet (PROJECT_SERVICE).
+func (f *Fleet) StackService(service string) string { return f.Project + "_" + service }

@@ -9,9 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
 	mobyclient "github.com/moby/moby/client"
 
@@ -49,7 +47,7 @@ func Find(ctx context.Context, api mobyclient.APIClient, f *fleet.Fleet) Gateway
 		insp.Container.State != nil && insp.Container.State.Running {
 		return inContainer(api, proxy, Proxy)
 	}
-	service := f.Project + "_" + fleet.GatewayService
+	service := f.StackService(fleet.GatewayService)
 	list, err := api.ContainerList(ctx, mobyclient.ContainerListOptions{
 		Filters: make(mobyclient.Filters).Add("label", "com.docker.swarm.service.name="+service).Add("status", "running"),
 	})
@@ -68,19 +66,7 @@ func inContainer(api mobyclient.APIClient, container, kind string) Gateway {
 // InPod is the gateway whose pod is pod, reached through c.
 func InPod(c *k8s.Client, pod string) Gateway {
 	return Gateway{Name: pod, Kind: Cluster, run: func(ctx context.Context, stdin []byte, cmd []string) ([]byte, []byte, int, error) {
-		var stdout, stderr bytes.Buffer
-		var in io.Reader
-		if stdin != nil {
-			in = bytes.NewReader(stdin)
-		}
-		err := c.Exec(ctx, pod, "gateway", cmd, in, &stdout, &stderr, false, nil)
-		if exit, ok := errors.AsType[*k8s.ExitError](err); ok {
-			return stdout.Bytes(), stderr.Bytes(), exit.Code, nil
-		}
-		if err != nil {
-			return nil, nil, -1, err
-		}
-		return stdout.Bytes(), stderr.Bytes(), 0, nil
+		return c.Output(ctx, pod, "gateway", stdin, cmd)
 	}}
 }
 

@@ -25,7 +25,6 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/agentexec"
 	"github.com/docker-magents/docker-magents/internal/fleet"
-	"github.com/docker-magents/docker-magents/internal/k8s"
 	"github.com/docker-magents/docker-magents/internal/swarmstack"
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
@@ -527,27 +526,9 @@ func Order(name string) int {
 	return n
 }
 
-// Source lists a fleet's agents where it runs: compose on this engine, a Swarm stack, a
-// Kubernetes cluster (Engine, Stack, Cluster). The commands that read agents' states take
-// one, and so work alike on each.
+// Source lists a fleet's agents where it runs (fleetruntime.Runtime's Agents): what Wait
+// asks.
 type Source func(ctx context.Context) ([]AgentStatus, error)
-
-// Engine is the source of a compose fleet on api's engine; live asks each agent itself.
-func Engine(api mobyclient.APIClient, f *fleet.Fleet, opts Options) Source {
-	return func(ctx context.Context) ([]AgentStatus, error) { return List(ctx, api, f, opts) }
-}
-
-// Stack is the source of a fleet deployed as a Swarm stack: its tasks' containers on
-// api's node, and the rest as the swarm reports them.
-func Stack(api mobyclient.APIClient, f *fleet.Fleet, opts Options) Source {
-	opts.Stack = true
-	return Engine(api, f, opts)
-}
-
-// Cluster is the source of a fleet deployed to Kubernetes: its pods, through c.
-func Cluster(c *k8s.Client, f *fleet.Fleet) Source {
-	return func(ctx context.Context) ([]AgentStatus, error) { return Pods(ctx, c, f) }
-}
 
 // Wait asks src until each of agents has reached target, calling reached for each agent as
 // it does. It returns the agents that ended failed (as "agent-N is STATE"); when ctx ends

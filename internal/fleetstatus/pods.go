@@ -1,10 +1,8 @@
 package fleetstatus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -16,11 +14,6 @@ import (
 	"github.com/docker-magents/docker-magents/internal/termsafe"
 )
 
-// AgentSelector is the label selector of fleet project's agent pods in Kubernetes.
-func AgentSelector(project string) string {
-	return "app.kubernetes.io/name=claude-agent,app.kubernetes.io/instance=" + project
-}
-
 // podExecs is how many agents' supervisors Pods asks at once: each is a stream through
 // the API server.
 const podExecs = 8
@@ -29,7 +22,7 @@ const podExecs = 8
 // their supervisors report, in agent order: each agent's pod, and for a running one its
 // supervisor's health, asked through the cluster's exec (podExecs at once).
 func Pods(ctx context.Context, c *k8s.Client, f *fleet.Fleet) ([]AgentStatus, error) {
-	pods, err := c.Pods(ctx, AgentSelector(f.Project))
+	pods, err := c.Pods(ctx, f.AgentSelector())
 	if err != nil {
 		return nil, err
 	}
@@ -84,13 +77,13 @@ func Pods(ctx context.Context, c *k8s.Client, f *fleet.Fleet) ([]AgentStatus, er
 func podHealth(ctx context.Context, c *k8s.Client, pod string) (agentstate.Health, bool) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
-	err := c.Exec(ctx, pod, "agent", []string{"/usr/local/bin/magents-supervisor", "health"}, nil, &stdout, &stderr, false, nil)
-	if _, exited := errors.AsType[*k8s.ExitError](err); err != nil && !exited {
-		return agentstate.Health{}, false // unhealthy exits non-zero, with its report
+	// Unhealthy exits non-zero, with its report.
+	stdout, _, _, err := c.Output(ctx, pod, "agent", nil, []string{"/usr/local/bin/magents-supervisor", "health"})
+	if err != nil {
+		return agentstate.Health{}, false
 	}
 	var h agentstate.Health
-	if json.Unmarshal(stdout.Bytes(), &h) != nil || h.State == "" {
+	if json.Unmarshal(stdout, &h) != nil || h.State == "" {
 		return agentstate.Health{}, false
 	}
 	return h, true

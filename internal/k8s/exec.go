@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,24 @@ func (c *Client) Exec(ctx context.Context, pod, container string, cmd []string, 
 		return fmt.Errorf("exec in pod %s: %w", pod, err)
 	}
 	return stream(ctx, conn, stdin, stdout, stderr, sizes)
+}
+
+// Output runs cmd in the pod's container without a terminal, with stdin (nil: none), and
+// returns what it wrote and its exit code, as agentexec.WithInput does in a container.
+func (c *Client) Output(ctx context.Context, pod, container string, stdin []byte, cmd []string) ([]byte, []byte, int, error) {
+	var stdout, stderr bytes.Buffer
+	var in io.Reader
+	if stdin != nil {
+		in = bytes.NewReader(stdin)
+	}
+	err := c.Exec(ctx, pod, container, cmd, in, &stdout, &stderr, false, nil)
+	if exit, ok := errors.AsType[*ExitError](err); ok {
+		return stdout.Bytes(), stderr.Bytes(), exit.Code, nil
+	}
+	if err != nil {
+		return nil, nil, -1, err
+	}
+	return stdout.Bytes(), stderr.Bytes(), 0, nil
 }
 
 // dialExec upgrades the exec request to a websocket with the config's TLS and credentials.

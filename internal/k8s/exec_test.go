@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +167,51 @@ func TestSessionStreams(t *testing.T) {
 	}
 	if err := s.Resize(context.Background(), 80, 24); err == nil {
 		t.Error("a closed session takes a size")
+	}
+}
+
+// Logs asks for the container's log with kubectl's parameters and writes it; the API
+// server's refusal is its message.
+func TestLogs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		switch {
+		case r.URL.Path == "/api/v1/namespaces/ns/pods/p-agent-1/log" && q.Get("container") == "agent" && q.Get("tailLines") == "5" && q.Get("follow") == "true":
+			fmt.Fprint(w, "line 1\nline 2\n")
+		case r.URL.Path == "/api/v1/namespaces/ns/pods/p-agent-1/log" && q.Get("tailLines") == "" && q.Get("follow") == "":
+			fmt.Fprint(w, "all of it\n")
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"kind":"Status","status":"Failure","message":"pods \"p-agent-9\" not found","reason":"NotFound","code":404}`)
+		}
+	}))
+	defer srv.Close()
+	c := &Client{Namespace: "ns", config: &rest.Config{Host: srv.URL}}
+	var out bytes.Buffer
+	if err := c.Logs(context.Background(), "p-agent-1", "agent", true, 5, &out); err != nil || out.String() != "line 1\nline 2\n" {
+		t.Errorf("follow, tail 5: %q, %v", out.String(), err)
+	}
+	out.Reset()
+	if err := c.Logs(context.Background(), "p-agent-1", "agent", false, -1, &out); err != nil || out.String() != "all of it\n" {
+		t.Errorf("all: %q, %v", out.String(), err)
+	}
+	err := c.Logs(context.Background(), "p-agent-9", "agent", false, -1, &out)
+	if err == nil || err.Error() != `logs of pod p-agent-9: pods "p-agent-9" not found` {
+		t.Errorf("a missing pod: %v", err)
+	}
+}
+
+// A session's exit code is its command's.
+func TestSessionExitCode(t *testing.T) {
+	for _, exit := range []string{"0", "3"} {
+		srv := fakeExec(t, exit)
+		c := &Client{Namespace: "ns", config: &rest.Config{Host: srv.URL}}
+		s := c.Open(context.Background(), "agent-1", "agent", []string{"tmux", "attach-session", "-t", "claude"})
+		_ = s.Close()
+		code, err := s.ExitCode(context.Background())
+		srv.Close()
+		if err != nil || strconv.Itoa(code) != exit {
+			t.Errorf("exit %s: got %d, %v", exit, code, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ type Session struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+	err    error // how the command ended, once done is closed
 }
 
 // Open runs cmd in the pod's container with a terminal, as kubectl exec -it does, until
@@ -28,6 +30,7 @@ func (c *Client) Open(ctx context.Context, pod, container string, cmd []string) 
 	go func() {
 		defer close(s.done)
 		err := c.Exec(ctx, pod, container, cmd, inR, outW, nil, true, s.sizes)
+		s.err = err
 		if err == nil {
 			err = io.EOF
 		}
@@ -58,6 +61,19 @@ func (s *Session) Resize(_ context.Context, cols, rows uint) error {
 	case <-s.done:
 		return io.ErrClosedPipe
 	}
+}
+
+// ExitCode is the command's exit code, once its screen has ended (it waits for that).
+func (s *Session) ExitCode(ctx context.Context) (int, error) {
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	if exit, ok := errors.AsType[*ExitError](s.err); ok {
+		return exit.Code, nil
+	}
+	return 0, s.err
 }
 
 // closeGrace is how long Close lets the command end on its own once its input is closed
