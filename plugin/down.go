@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/internal/agentclone"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetops"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 	"github.com/docker-magents/docker-magents/internal/workspace"
 )
@@ -61,7 +62,7 @@ func runDown(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts
 	if opts.volumes {
 		args = append(args, "--volumes")
 	}
-	if err := shellout.Run(c.Command(ctx, f.ComposeFile, f.Project, composeArgs(f, args...)...)); err != nil {
+	if err := shellout.Run(c.Command(ctx, f.ComposeFile, f.Project, fleetops.ComposeArgs(f, args...)...)); err != nil {
 		return err
 	}
 	if !opts.volumes {

@@ -26,7 +26,7 @@ var tiers = []tier{
 	{"model", true, []string{"internal/fleet", "internal/agentspec"}},
 	{"adapters", false, []string{"compose", "internal/deploy", "internal/workspace", "internal/swarmstack"}},
 	{"operations", true, []string{"internal/fleetauth", "internal/fleetgateway", "internal/fleetstatus", "internal/fleetusage", "internal/fleetqueue",
-		"internal/agentclone", "internal/sharedconfig", "internal/doctor", "internal/fleetruntime"}},
+		"internal/agentclone", "internal/sharedconfig", "internal/doctor", "internal/fleetruntime", "internal/fleetops"}},
 	{"runtimes", false, []string{"internal/fleetruntime/engine", "internal/fleetruntime/swarm", "internal/fleetruntime/kubernetes"}},
 	{"cli", false, []string{"plugin"}},
 }

@@ -11,11 +11,10 @@ import (
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/config"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/internal/fleet"
+	"github.com/docker-magents/docker-magents/internal/fleetops"
 	"github.com/docker-magents/docker-magents/internal/shellout"
 )
 
@@ -81,7 +80,7 @@ fleets of agents, each in its own container with a persistent tmux session.`,
 
 // recordsDir is where the records of what docker magents wrote are kept (fleet.Record):
 // under the Docker config dir, out of every agent's reach.
-func recordsDir() string { return fleet.RecordsDir(config.Dir()) }
+func recordsDir() string { return fleetops.RecordsDir() }
 
 // projectName is -p, else COMPOSE_PROJECT_NAME, as in compose ("" when neither is set).
 func (r *rootOptions) projectName() string {
@@ -103,31 +102,20 @@ func (r *rootOptions) fleetOrNew() (f *fleet.Fleet, saved bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	f, err = compose.ReadFleet(path)
-	if err != nil {
-		return nil, false, err
+	f, saved, err = fleetops.Open(path, r.projectName())
+	if mismatch, ok := errors.AsType[*fleetops.ProjectMismatch](err); ok {
+		return nil, false, r.mismatch(mismatch)
 	}
-	if f == nil {
-		// As compose names a project: after the directory, unless -p or
-		// COMPOSE_PROJECT_NAME says otherwise.
-		project := r.projectName()
-		if project == "" {
-			project = fleet.DefaultProjectFor(filepath.Dir(path))
-		}
-		f = fleet.New(project, path)
-		f.HostTrusted = []string{config.Dir()}
-		return f, false, nil
+	return f, saved, err
+}
+
+// mismatch says how to act on the compose file's own project rather than the one asked.
+func (r *rootOptions) mismatch(m *fleetops.ProjectMismatch) error {
+	how := "drop -p"
+	if r.project == "" {
+		how = "unset COMPOSE_PROJECT_NAME"
 	}
-	// The Docker config dir: registry logins, and the records of what docker magents wrote.
-	f.HostTrusted = []string{config.Dir()}
-	if p := r.projectName(); p != "" && p != f.Project {
-		how := "drop -p"
-		if r.project == "" {
-			how = "unset COMPOSE_PROJECT_NAME"
-		}
-		return nil, false, errors.New(r.file + " belongs to project " + f.Project + ", not " + p + ": " + how + " or give the project's own file with -f")
-	}
-	return f, true, nil
+	return errors.New(r.file + " belongs to project " + m.Saved + ", not " + m.Asked + ": " + how + " or give the project's own file with -f")
 }
 
 // loadFleet reads the fleet that `up` saved in the compose file.

@@ -4,33 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/config"
-	mobyclient "github.com/moby/moby/client"
-	"github.com/moby/moby/client/pkg/versions"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images"
-	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
-	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetauth"
-	"github.com/docker-magents/docker-magents/internal/fleetgateway"
-	"github.com/docker-magents/docker-magents/internal/fleetqueue"
-	"github.com/docker-magents/docker-magents/internal/fleetusage"
-	"github.com/docker-magents/docker-magents/internal/sharedconfig"
-	"github.com/docker-magents/docker-magents/internal/shellout"
-	"github.com/docker-magents/docker-magents/internal/workspace"
+	"github.com/docker-magents/docker-magents/internal/fleetops"
 )
 
 type upOptions struct {
@@ -144,338 +129,96 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.CheckWritable(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("cannot write the compose file in %s: %w", filepath.Dir(path), err)
-	}
-	// The shared config's generation before this up: a new one is given to running agents,
-	// whose containers compose does not recreate for a config's content.
-	before, err := compose.ReadFleet(path)
+	settings, err := upSettings(opts, flags)
 	if err != nil {
 		return err
 	}
-	// Check everything before touching the disk, then again under the project lock (another
-	// up may have changed the file meanwhile): the engine first.
-	ping, err := dockerCli.Client().Ping(ctx, mobyclient.PingOptions{NegotiateAPIVersion: true})
-	if err != nil {
-		return fmt.Errorf("no Docker engine answers (%w): start it, or choose one with --context or DOCKER_HOST; nothing was written", err)
-	}
-	startInterval := versions.GreaterThanOrEqualTo(ping.APIVersion, "1.44")
-	c, err := shellout.New(dockerCli).Compose(ctx)
-	if err != nil {
-		return fmt.Errorf("%w; nothing was written", err)
-	}
-	f, err := upFleet(root, opts, flags)
+	cred, err := fleetauth.FileFlags(dockerCli, opts.apiKeyFile, opts.oauthTokenFile)
 	if err != nil {
 		return err
 	}
-	f.HealthStartInterval = startInterval
-	unlock, err := f.Lock()
-	if err != nil {
-		return err
+	req := fleetops.UpRequest{
+		ComposeFile: path, Project: root.projectName(), Settings: settings,
+		Credential: cred, CredentialFiles: []string{opts.apiKeyFile, opts.oauthTokenFile},
+		Force: opts.force, Log: dockerCli.Err(),
 	}
-	defer unlock()
-	if f, err = upFleet(root, opts, flags); err != nil {
-		return err
-	}
-	f.HealthStartInterval = startInterval
-	if err := checkRecord(root, f, opts, flags); err != nil {
-		return err
-	}
-	if err := claimVolumes(ctx, dockerCli, f); err != nil {
-		return err
-	}
-	flagCred, err := fleetauth.FileFlags(dockerCli, opts.apiKeyFile, opts.oauthTokenFile)
-	if err != nil {
-		return err
-	}
-	// The file stays where it is: masked from the agents, now and at every later up.
-	for _, file := range []string{opts.apiKeyFile, opts.oauthTokenFile} {
-		if rel := f.Rel(file); file != "" && file != "-" && !slices.Contains(f.CredentialFiles, rel) {
-			f.CredentialFiles = append(f.CredentialFiles, rel)
-		}
-	}
-	if f.Docker {
-		fmt.Fprintf(dockerCli.Err(), "WARNING: the agents get the Docker socket (%s): whoever controls an agent is root on this host\n", fleet.DockerSocket)
-	}
-	if err := compose.PrepareEnvFile(f.Abs(f.EnvFile)); err != nil {
-		return err
-	}
-	if err := fleetauth.Share(dockerCli, f, flagCred); err != nil {
-		return err
-	}
-	if err := f.WriteAgentKey(); err != nil {
-		return fmt.Errorf("making the fleet's key: %w", err)
-	}
-	if f.HasBudgets() {
-		if err := fleetusage.NoGateway(f); err != nil {
-			return fmt.Errorf("--budget-usd and --fleet-budget-usd are enforced by the model gateway, and %w; nothing was written", err)
-		}
-	}
-	switch {
-	case f.ModelGateway():
-		fmt.Fprintf(dockerCli.Err(), "Model: through the fleet's gateway, which alone holds the %s (each agent has a token of its own; see docker magents usage)\n", f.Credential)
-	case f.Egress == fleet.EgressAllowlist && f.Credential != "":
-		fmt.Fprintf(dockerCli.Err(), "note: each agent holds the %s itself: the model gateway (usage, budgets) relays API keys and auth tokens only\n", f.Credential)
-	}
-	if err := f.WriteGitCredentials(); err != nil {
-		return err
-	}
-	if err := relayedRemotes(f, dockerCli.Err()); err != nil {
-		return err
-	}
-	content, err := compose.Render(ctx, f)
-	if err != nil {
-		return err
-	}
-	// What the agents are given is made first: an include refused (a symlink out of the
-	// repository) leaves the file as it was.
-	if err := workspace.PrepareAgents(f, dockerCli.Err()); err != nil {
-		return err
-	}
-	if err := f.MakeEgressSocketDirs(); err != nil {
-		return err
-	}
-	if err := atomicfile.Write(path, content, 0o644); err != nil {
-		return err
-	}
-	if err := f.WriteRecord(recordsDir(), content); err != nil {
-		return err
-	}
-	if err := f.IgnoreStateDir(); err != nil {
-		fmt.Fprintf(dockerCli.Err(), "warning: could not add %s/ and the env file to .gitignore: %v\n", fleet.StateDirName, err)
-	}
-
 	if !opts.noBuild {
-		if err := buildMissingImages(ctx, dockerCli, f, opts); err != nil {
-			return err
-		}
+		req.BuildMissing = func(ctx context.Context, f *fleet.Fleet) error { return buildMissingImages(ctx, dockerCli, f, opts) }
 	}
-	if err := shellout.Run(c.Command(ctx, path, f.Project, composeArgs(f, "up", "-d", "--wait", "--remove-orphans")...)); err != nil {
-		return fmt.Errorf("starting the agents: %w\nSee 'docker magents ps' and 'docker magents logs AGENT'", err)
+	res, err := fleetops.New(dockerCli).Up(ctx, req)
+	if mismatch, ok := errors.AsType[*fleetops.ProjectMismatch](err); ok {
+		return root.mismatch(mismatch)
 	}
-	if len(f.ConfigSet) > 0 && before != nil && before.Config.Generation != f.Config.Generation {
-		if err := sharedconfig.Push(ctx, dockerCli.Client(), dockerCli.Out(), f, f.AgentNames(), false); err != nil {
-			return fmt.Errorf("giving the running agents the changed shared config: %w\nRun docker magents config sync to try again", err)
-		}
-	}
-	if len(f.Queued) > 0 {
-		tasks := make([]workqueue.NewTask, len(f.Queued))
-		for i, p := range f.Queued {
-			tasks[i] = workqueue.NewTask{Prompt: p}
-		}
-		added, err := fleetqueue.Add(ctx, fleetgateway.Find(ctx, dockerCli.Client(), f), f, tasks)
-		if err != nil {
-			return fmt.Errorf("queueing the tasks beyond one per agent: %w\nAdd them with docker magents queue add --file", err)
-		}
-		fmt.Fprintf(dockerCli.Out(), "%d more task(s) queued, %s to %s: the agents take them as they go idle (docker magents queue ls)\n", len(added), added[0].ID, added[len(added)-1].ID)
-	}
-	fmt.Fprintf(dockerCli.Out(), "%d agent(s) of project %s are healthy. Attach: docker magents attach agent-1 (detach with C-b d)\n", f.Agents, f.Project)
-	return nil
-}
-
-// checkRecord refuses to go on from a compose file that is not what docker magents last
-// wrote (an agent may share its directory) unless --force; and, even then, to take from it
-// a setting that widens what the agents reach: each must be given again on the command
-// line. The trusted settings are those recorded, or, with no record on this machine, those
-// of a new project with the same flags.
-func checkRecord(root *rootOptions, f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet) error {
-	rec, err := fleet.ReadRecord(recordsDir(), f.ComposeFile)
 	if err != nil {
 		return err
 	}
-	why, err := fleet.Unrecorded(rec, f.ComposeFile)
-	if err != nil || why == "" {
-		return err
+	if q := res.Queued; len(q) > 0 {
+		fmt.Fprintf(dockerCli.Out(), "%d more task(s) queued, %s to %s: the agents take them as they go idle (docker magents queue ls)\n", len(q), q[0].ID, q[len(q)-1].ID)
 	}
-	if !opts.force {
-		return fmt.Errorf("%s: %s. Keep your own changes in another compose file (docker compose -f %s -f yours.yml …), "+
-			"or run 'docker magents up --force' to write it anew", root.file, why, root.file)
-	}
-	var trusted map[string]string
-	if rec != nil {
-		trusted = rec.Privileged
-	} else {
-		fresh := fleet.New(f.Project, f.ComposeFile)
-		if err := applyUpFlags(fresh, opts, flags, true); err != nil {
-			return err
-		}
-		trusted = fresh.Privileged()
-	}
-	if changes := f.PrivilegeChanges(trusted, flags.Changed); len(changes) > 0 {
-		return fmt.Errorf("%s: %s, and it widens what the agents reach:\n  %s\n"+
-			"Such a setting is never taken from a file changed behind docker magents' back (an agent may have written it): "+
-			"give each of these flags with the value you want", root.file, why, strings.Join(changes, "\n  "))
-	}
+	fmt.Fprintf(dockerCli.Out(), "%d agent(s) of project %s are healthy. Attach: docker magents attach agent-1 (detach with C-b d)\n", res.Fleet.Agents, res.Fleet.Project)
 	return nil
 }
 
-// upFleet is the fleet `up` will write: the saved one (or a new one) with the flags applied.
-func upFleet(root *rootOptions, opts upOptions, flags *pflag.FlagSet) (*fleet.Fleet, error) {
-	f, saved, err := root.fleetOrNew()
-	if err != nil {
-		return nil, err
+// upSettings are the settings up's flags give: those the user gave, each as given.
+func upSettings(opts upOptions, flags *pflag.FlagSet) (fleetops.Settings, error) {
+	var s fleetops.Settings
+	given := func(name string) bool { return flags.Changed(name) }
+	if given("task") && given("tasks") {
+		return s, errors.New("give tasks with --task or with --tasks FILE, not both")
 	}
-	if err := applyUpFlags(f, opts, flags, !saved); err != nil {
-		return nil, err
-	}
-	return f, nil
-}
-
-// applyUpFlags sets what the user gave; a flag left out keeps its saved value.
-func applyUpFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProject bool) error {
-	if flags.Changed("agents") {
-		f.Agents = opts.agents
-	}
-	if flags.Changed("image") {
-		f.Image = opts.image
-	}
-	if flags.Changed("memory") {
-		f.Memory = opts.memory
-	}
-	if flags.Changed("cpus") {
-		f.CPUs = opts.cpus
-	}
-	if flags.Changed("pids") {
-		f.Pids = opts.pids
-	}
-	if flags.Changed("read-only-rootfs") {
-		f.ReadOnlyRootfs = opts.readOnlyRootfs
-	}
-	if flags.Changed("docker") {
-		f.Docker = opts.docker
-	}
-	f.DockerGID = ""
-	if f.Docker {
-		f.DockerGID = workspace.GroupOf(fleet.DockerSocket)
-	}
-	if flags.Changed("egress") {
-		f.Egress = opts.egress
-	}
-	if flags.Changed("allow") {
-		f.Allow = opts.allow
-	}
-	if flags.Changed("allow-model-endpoint") {
-		f.DenyModelEndpoint = !opts.allowModel
-	}
-	if flags.Changed("ipv6") {
-		f.IPv6 = opts.ipv6
-	}
-	if flags.Changed("dev") {
-		f.Dev = opts.dev
-	}
-	if flags.Changed("auth-check") {
-		f.AuthCheck = opts.authCheck
-	}
-	if flags.Changed("budget-usd") {
-		f.BudgetUSD = opts.budgetUSD
-	}
-	if flags.Changed("fleet-budget-usd") {
-		f.FleetBudgetUSD = opts.fleetBudgetUSD
-	}
-	if flags.Changed("gateway-allow") {
-		f.GatewayAllow = slices.DeleteFunc(slices.Clone(opts.gatewayAllow), func(s string) bool { return s == "" })
-	}
-	if flags.Changed("headless") {
-		f.Headless = opts.headless
-	}
-	if flags.Changed("agent-cmd") {
-		f.AgentCmd = opts.agentCmd
-	}
-	if flags.Changed("permission-mode") {
-		f.PermissionMode = opts.permissionMode
-	}
-	if flags.Changed("base") {
-		f.Base = opts.base
-	}
-	if flags.Changed("include") {
-		f.Includes = opts.includes
-	}
-	switch {
-	case flags.Changed("task") && flags.Changed("tasks"):
-		return errors.New("give tasks with --task or with --tasks FILE, not both")
-	case flags.Changed("task"):
-		f.Tasks = opts.tasks
-	case flags.Changed("tasks"):
+	s.Agents = valueIf(given("agents"), opts.agents)
+	s.Image = valueIf(given("image"), opts.image)
+	s.Memory = valueIf(given("memory"), opts.memory)
+	s.CPUs = valueIf(given("cpus"), opts.cpus)
+	s.Pids = valueIf(given("pids"), opts.pids)
+	s.ReadOnlyRootfs = valueIf(given("read-only-rootfs"), opts.readOnlyRootfs)
+	s.Docker = valueIf(given("docker"), opts.docker)
+	s.Egress = valueIf(given("egress"), opts.egress)
+	s.Allow = valueIf(given("allow"), opts.allow)
+	s.AllowModelEndpoint = valueIf(given("allow-model-endpoint"), opts.allowModel)
+	s.IPv6 = valueIf(given("ipv6"), opts.ipv6)
+	s.Dev = valueIf(given("dev"), opts.dev)
+	s.AuthCheck = valueIf(given("auth-check"), opts.authCheck)
+	s.BudgetUSD = valueIf(given("budget-usd"), opts.budgetUSD)
+	s.FleetBudgetUSD = valueIf(given("fleet-budget-usd"), opts.fleetBudgetUSD)
+	s.GatewayAllow = valueIf(given("gateway-allow"), opts.gatewayAllow)
+	s.Headless = valueIf(given("headless"), opts.headless)
+	s.AgentCmd = valueIf(given("agent-cmd"), opts.agentCmd)
+	s.PermissionMode = valueIf(given("permission-mode"), opts.permissionMode)
+	s.Base = valueIf(given("base"), opts.base)
+	s.Includes = valueIf(given("include"), opts.includes)
+	s.Tasks = valueIf(given("task"), opts.tasks)
+	if given("tasks") {
 		b, err := os.ReadFile(opts.tasksFile)
 		if err != nil {
-			return fmt.Errorf("--tasks: %w", err)
+			return s, fmt.Errorf("--tasks: %w", err)
 		}
-		if f.Tasks, err = fleet.ParseTasks(b); err != nil {
-			return fmt.Errorf("--tasks %s: %w", opts.tasksFile, err)
+		tasks, err := fleet.ParseTasks(b)
+		if err != nil {
+			return s, fmt.Errorf("--tasks %s: %w", opts.tasksFile, err)
 		}
+		s.Tasks = &tasks
 	}
-	if (flags.Changed("task") || flags.Changed("tasks")) && len(f.Tasks) > f.Agents && fleetqueue.NoQueue(f) == nil {
-		// One for each agent at its start; the fleet's work queue takes the rest.
-		f.Tasks, f.Queued = f.Tasks[:f.Agents], f.Tasks[f.Agents:]
-	}
-	if flags.Changed("env-file") {
-		f.EnvFile = f.Rel(opts.envFile)
-	}
-	if flags.Changed("workspace") {
-		f.Workspace = f.Rel(opts.workspace)
-	}
-	ws := f.Abs(f.Workspace)
-	st, err := os.Stat(ws)
-	var want string
-	if err != nil || !st.IsDir() {
-		return fmt.Errorf("workspace %s does not exist or is not a directory: give an existing directory with --workspace", ws)
-	}
-	switch {
-	case flags.Changed("user"):
-		f.User = opts.user
-	case newProject || flags.Changed("workspace"):
-		f.User = workspace.Owner(st)
-	}
-	if flags.Changed("isolation") {
-		if want, err = fleet.ParseIsolation(opts.isolation); err != nil {
-			return err
-		}
-	}
-	if err := workspace.SetIsolation(f, ws, want, newProject || flags.Changed("workspace")); err != nil {
-		return err
-	}
-	applyConfigFlags(f, opts, flags, newProject)
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	if err := f.LoadConfigSet(time.Now()); err != nil {
-		return err
-	}
-	return workspace.CheckAgentsCanWrite(f, ws)
+	s.EnvFile = valueIf(given("env-file"), opts.envFile)
+	s.Workspace = valueIf(given("workspace"), opts.workspace)
+	s.User = valueIf(given("user"), opts.user)
+	s.Isolation = valueIf(given("isolation"), opts.isolation)
+	s.ClaudeMD = valueIf(given("claude-md"), opts.claudeMD)
+	s.ClaudeSettings = valueIf(given("settings"), opts.settings)
+	s.MCP = valueIf(given("mcp"), opts.mcp)
+	s.Commands = valueIf(given("commands"), opts.commands)
+	s.GitCredentials = valueIf(given("git-credentials"), opts.gitCreds)
+	s.GitUserName = valueIf(given("git-user-name"), opts.gitUserName)
+	s.GitUserEmail = valueIf(given("git-user-email"), opts.gitUserEmail)
+	return s, nil
 }
 
-// applyConfigFlags sets the shared agent config's files (paths as given: relative to the
-// current directory, saved relative to the compose file's) and the git identity, which a
-// new project takes from this host's git config.
-func applyConfigFlags(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProject bool) {
-	for flag, dst := range map[string]*string{
-		"claude-md": &f.Config.ClaudeMD, "settings": &f.Config.Settings, "mcp": &f.Config.MCP, "commands": &f.Config.Commands,
-		"git-credentials": &f.Config.GitCredentials,
-	} {
-		if !flags.Changed(flag) {
-			continue
-		}
-		v, _ := flags.GetString(flag)
-		*dst = f.Rel(v)
+// valueIf is &v when the flag was given, else nil (the saved value stays).
+func valueIf[T any](given bool, v T) *T {
+	if !given {
+		return nil
 	}
-	if flags.Changed("git-user-name") {
-		f.Config.GitUserName = opts.gitUserName
-	} else if newProject {
-		f.Config.GitUserName = workspace.HostGitConfig("user.name")
-	}
-	if flags.Changed("git-user-email") {
-		f.Config.GitUserEmail = opts.gitUserEmail
-	} else if newProject {
-		f.Config.GitUserEmail = workspace.HostGitConfig("user.email")
-	}
-}
-
-// composeArgs are args for compose on the fleet, with compose's .env never read: an agent
-// may write the directory of the compose file (shared isolation), and since every value
-// docker magents writes is literal, .env could only reach COMPOSE_* settings — a file an
-// agent made must not. The empty mask file stands in for it.
-func composeArgs(f *fleet.Fleet, args ...string) []string {
-	return append([]string{"--env-file", f.MaskFile()}, args...)
+	return &v
 }
 
 // buildMissingImages builds the agent images the fleet needs and the engine lacks, when
@@ -509,59 +252,4 @@ func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fle
 		return err
 	}
 	return buildTargets(ctx, dockerCli, resolved, bopts)
-}
-
-// relayedRemotes finds the remotes the gateway's git relay serves the agents
-// (fleet.GitRemotes) and says what the agents' git reaches.
-func relayedRemotes(f *fleet.Fleet, w io.Writer) error {
-	f.GitRemotes = nil
-	if f.Config.GitCredentials == "" {
-		return nil
-	}
-	creds, err := os.ReadFile(f.Abs(f.Config.GitCredentials))
-	if err != nil {
-		return fmt.Errorf("reading the git credentials: %w", err)
-	}
-	if repo, err := workspace.Open(f.Abs(f.Workspace)); err == nil && repo != nil {
-		if f.GitRemotes, err = repo.RelayedRemotes(creds); err != nil {
-			return err
-		}
-	}
-	if len(f.GitRemotes) == 0 {
-		fmt.Fprintln(w, "note: no https remote of this repository has a line in the git credentials: the agents' git reaches no remote (queue add --push and docker magents push still push)")
-		return nil
-	}
-	fmt.Fprintf(w, "Git: the agents reach %s through the fleet's gateway, which alone holds the git credentials; each pushes only its own magents/ branch or its task's, never forced, never a delete\n", strings.Join(f.GitRemotes, ", "))
-	return nil
-}
-
-// claimVolumes refuses an up whose project's volumes belong to another fleet (another
-// checkout's compose file, with the same project name), and records this fleet as the
-// owner of its project's volumes. Volumes made before owners were recorded are taken
-// over, with a note.
-func claimVolumes(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet) error {
-	owner, err := fleet.ReadOwner(config.Dir(), f.Project)
-	if err != nil {
-		return err
-	}
-	vols, err := dockerCli.Client().VolumeList(ctx, mobyclient.VolumeListOptions{
-		Filters: make(mobyclient.Filters).Add("label", fleet.ComposeProjectLabel+"="+f.Project),
-	})
-	if err != nil {
-		return fmt.Errorf("listing project %s's volumes: %w", f.Project, err)
-	}
-	var names []string
-	for _, v := range vols.Items {
-		names = append(names, v.Name)
-	}
-	slices.Sort(names)
-	switch {
-	case owner != nil && owner.ComposeFile == f.ComposeFile:
-		return nil
-	case owner != nil && len(names) > 0:
-		return f.OwnerMismatch(owner, names)
-	case owner == nil && len(names) > 0:
-		fmt.Fprintf(dockerCli.Err(), "note: project %s has volumes made before docker-magents recorded which checkout they serve; this fleet (%s) takes them\n", f.Project, f.ComposeFile)
-	}
-	return f.WriteOwner(config.Dir())
 }

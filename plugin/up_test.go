@@ -38,7 +38,7 @@ func TestUpFlagsKeepSavedValues(t *testing.T) {
 	}
 	f := fleet.New("magents", filepath.Join(dir, fleet.DefaultFile))
 	opts, flags := upFlags(t)
-	if err := applyUpFlags(f, opts, flags, true); err != nil {
+	if err := applyUpSettings(f, opts, flags, true); err != nil {
 		t.Fatal(err)
 	}
 	if f.Agents != 1 {
@@ -46,17 +46,26 @@ func TestUpFlagsKeepSavedValues(t *testing.T) {
 	}
 	f.Agents, f.Memory = 5, "8g"
 	opts, flags = upFlags(t, "--image", "example/agent:1")
-	if err := applyUpFlags(f, opts, flags, false); err != nil {
+	if err := applyUpSettings(f, opts, flags, false); err != nil {
 		t.Fatal(err)
 	}
 	if f.Agents != 5 || f.Memory != "8g" || f.Image != "example/agent:1" {
 		t.Errorf("after up --image: %+v", f)
 	}
 	opts, flags = upFlags(t, "--agents", "2", "--user", "1234:5678")
-	if err := applyUpFlags(f, opts, flags, false); err != nil {
+	if err := applyUpSettings(f, opts, flags, false); err != nil {
 		t.Fatal(err)
 	}
 	if f.Agents != 2 || f.User != "1234:5678" {
 		t.Errorf("after up --agents 2 --user: %+v", f)
 	}
+}
+
+// applyUpSettings gives f what up's flags give, as up does.
+func applyUpSettings(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newProject bool) error {
+	s, err := upSettings(opts, flags)
+	if err != nil {
+		return err
+	}
+	return s.Apply(f, newProject)
 }

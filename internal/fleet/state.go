@@ -24,26 +24,89 @@ func (f *Fleet) Lock() (unlock func(), err error) { return LockFor(f.ComposeFile
 // LockFor is the lock of the fleet whose compose file is composeFile, to take before
 // reading the file: what is read under it stays what is acted on.
 func LockFor(composeFile string) (unlock func(), err error) {
-	dir := filepath.Join(filepath.Dir(composeFile), StateDirName)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating the project state dir: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, maskFileName), nil, 0o444); err != nil && !os.IsPermission(err) {
-		return nil, fmt.Errorf("creating the file that masks the fleet's own files: %w", err)
-	}
-	lock := flock.New(filepath.Join(dir, "lock"))
-	locked, err := lock.TryLock()
+	l, err := LockProject(composeFile)
 	if err != nil {
-		return nil, fmt.Errorf("locking the project state dir %s: %w", dir, err)
+		return nil, err
 	}
-	if !locked {
-		fmt.Fprintf(os.Stderr, "waiting for another docker magents command on %s to finish…\n", filepath.Base(composeFile))
-		if err := lock.Lock(); err != nil {
+	return l.Unlock, nil
+}
+
+// ProjectLock is a project's lock, held (LockProject).
+type ProjectLock struct {
+	lock *flock.Flock
+	dir  string
+	made bool // the state dir did not exist before this lock
+}
+
+// LockProject takes the lock of the fleet whose compose file is composeFile, making the
+// state dir and its mask file when they are missing.
+func LockProject(composeFile string) (*ProjectLock, error) {
+	dir := filepath.Join(filepath.Dir(composeFile), StateDirName)
+	for waited := false; ; {
+		_, statErr := os.Lstat(dir)
+		made := os.IsNotExist(statErr)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating the project state dir: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, maskFileName), nil, 0o444); err != nil && !os.IsPermission(err) {
+			return nil, fmt.Errorf("creating the file that masks the fleet's own files: %w", err)
+		}
+		lock := flock.New(filepath.Join(dir, lockFileName))
+		locked, err := lock.TryLock()
+		if err != nil {
 			return nil, fmt.Errorf("locking the project state dir %s: %w", dir, err)
 		}
+		if !locked {
+			if !waited {
+				fmt.Fprintf(os.Stderr, "waiting for another docker magents command on %s to finish…\n", filepath.Base(composeFile))
+				waited = true
+			}
+			if err := lock.Lock(); err != nil {
+				return nil, fmt.Errorf("locking the project state dir %s: %w", dir, err)
+			}
+		}
+		// The holder before us may have abandoned the lock (Abandon): its file is gone, and
+		// holding it serializes nothing. Lock the one at the path now.
+		held, err := lock.Stat()
+		if err != nil {
+			_ = lock.Close()
+			return nil, err
+		}
+		if cur, err := os.Stat(lock.Path()); err == nil && os.SameFile(held, cur) {
+			return &ProjectLock{lock: lock, dir: dir, made: made}, nil
+		}
+		_ = lock.Close()
 	}
-	return func() { lock.Close() }, nil
 }
+
+// Unlock releases the lock.
+func (l *ProjectLock) Unlock() { _ = l.lock.Close() }
+
+// Abandon releases the lock of a command that wrote nothing: when the lock made the state
+// dir, the dir goes too, as long as it holds only the lock and the mask file (a first up
+// refused for its input leaves no trace in the checkout).
+func (l *ProjectLock) Abandon() {
+	defer l.Unlock()
+	if !l.made {
+		return
+	}
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Name() != lockFileName && e.Name() != maskFileName {
+			return
+		}
+	}
+	// Removed while held: a command waiting for it sees its file gone, and locks anew.
+	_ = os.Remove(filepath.Join(l.dir, maskFileName))
+	_ = os.Remove(filepath.Join(l.dir, lockFileName))
+	_ = os.Remove(l.dir)
+}
+
+// lockFileName is the project lock's file in the state dir.
+const lockFileName = "lock"
 
 // WriteAgentCredential puts the fleet's credential where it is read, by rename (the next
 // Claude start, or the gateway's next request, sees the new file), readable only by the

@@ -1,0 +1,109 @@
+package fleetops
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/flags"
+	mobyclient "github.com/moby/moby/client"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// fakeEngine answers what up asks before it writes: the engine's version and the
+// project's volumes. Anything else panics (the embedded nil interface).
+type fakeEngine struct {
+	mobyclient.APIClient
+	down bool
+}
+
+func (e *fakeEngine) Ping(context.Context, mobyclient.PingOptions) (mobyclient.PingResult, error) {
+	if e.down {
+		return mobyclient.PingResult{}, errors.New("connection refused")
+	}
+	return mobyclient.PingResult{APIVersion: "1.41", OSType: "linux"}, nil
+}
+
+func (e *fakeEngine) VolumeList(context.Context, mobyclient.VolumeListOptions) (mobyclient.VolumeListResult, error) {
+	return mobyclient.VolumeListResult{}, nil
+}
+
+func fakeService(t *testing.T, engine *fakeEngine) *Service {
+	t.Helper()
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	var out bytes.Buffer
+	cli, err := command.NewDockerCli(command.WithAPIClient(engine), command.WithOutputStream(&out), command.WithErrorStream(&out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Initialize(flags.NewClientOptions()); err != nil {
+		t.Fatal(err)
+	}
+	return New(cli)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// An up refused for its settings, or with no engine, leaves the checkout as it was: no
+// compose file, no state dir, no env file.
+func TestRefusedUpWritesNothing(t *testing.T) {
+	for name, c := range map[string]struct {
+		engine   fakeEngine
+		settings Settings
+		want     string
+	}{
+		"no engine":      {fakeEngine{down: true}, Settings{}, "no Docker engine answers"},
+		"no workspace":   {fakeEngine{}, Settings{Workspace: ptr("missing")}, "does not exist"},
+		"bad isolation":  {fakeEngine{}, Settings{Isolation: ptr("sideways")}, "sideways"},
+		"too many":       {fakeEngine{}, Settings{Agents: ptr(fleet.MaxAgents + 1)}, "agents"},
+		"bad permission": {fakeEngine{}, Settings{PermissionMode: ptr("yolo")}, "yolo"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, 0o777); err != nil { // writable by the agents' user
+				t.Fatal(err)
+			}
+			t.Chdir(dir)
+			engine := c.engine
+			_, err := fakeService(t, &engine).Up(t.Context(), UpRequest{
+				ComposeFile: filepath.Join(dir, fleet.DefaultFile), Settings: c.settings, Log: &bytes.Buffer{},
+			})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("up: %v, want %q", err, c.want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("a refused up left %v", entries)
+			}
+		})
+	}
+}
+
+// Settings keep what they do not give; a workspace given moves the agents' user with it.
+func TestSettingsKeepWhatTheyDoNotGive(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	f := fleet.New("keep", filepath.Join(dir, fleet.DefaultFile))
+	if err := (Settings{Agents: ptr(3), Memory: ptr("8g")}).Apply(f, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Settings{Image: ptr("example/agent:1"), Tasks: ptr([]string{"a", "b", "c", "d"})}).Apply(f, false); err != nil {
+		t.Fatal(err)
+	}
+	if f.Agents != 3 || f.Memory != "8g" || f.Image != "example/agent:1" {
+		t.Errorf("after a second apply: %+v", f)
+	}
+	if len(f.Tasks) != 3 || len(f.Queued) != 1 || f.Queued[0] != "d" {
+		t.Errorf("tasks beyond one per agent are queued: tasks %q, queued %q", f.Tasks, f.Queued)
+	}
+	if (Settings{Image: ptr("x")}).Given("image") != true || (Settings{}).Given("image") || (Settings{Tasks: ptr([]string{})}).Given("tasks") != true {
+		t.Error("Given does not say which settings were given")
+	}
+}
