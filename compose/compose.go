@@ -38,7 +38,7 @@ func Project(f *fleet.Fleet) (*types.Project, error) {
 		WorkingDir: f.Dir(),
 		Services:   types.Services{},
 		Volumes:    types.Volumes{},
-		Extensions: types.Extensions{Extension: saved(f)},
+		Extensions: types.Extensions{Extension: f.Saved()},
 	}
 	for i, name := range f.AgentNames() {
 		s, err := agentService(f, name, f.ContainerName(name), f.Image, strconv.Itoa(i+1))
@@ -511,13 +511,6 @@ func load(ctx context.Context, path string, content []byte, everySet bool) (*typ
 	})
 }
 
-// saved is what x-magents holds of f: its settings, in this version's format.
-func saved(f *fleet.Fleet) *fleet.Fleet {
-	s := *f
-	s.Version = fleet.FormatVersion
-	return &s
-}
-
 // ReadFleet reads the fleet saved in an existing compose file: its name and x-magents.
 // It returns (nil, nil) when the file does not exist.
 func ReadFleet(path string) (*fleet.Fleet, error) {
@@ -536,29 +529,10 @@ func ReadFleet(path string) (*fleet.Fleet, error) {
 	if block == nil {
 		return nil, fmt.Errorf("%s has no %s block: it was not written by docker magents; give another file with -f", path, Extension)
 	}
-	var version struct {
-		Version int `yaml:"version"`
+	f, err := fleet.DecodeSaved(block, path+": its "+Extension+" block", unescapeNode)
+	if err != nil {
+		return nil, err
 	}
-	if err := block.Decode(&version); err != nil {
-		return nil, fmt.Errorf("%s: its %s block is not docker magents' settings: %w", path, Extension, err)
-	}
-	switch {
-	case version.Version > fleet.FormatVersion:
-		return nil, fmt.Errorf("%s was written by a newer docker magents (format %d; this one reads up to %d): update docker magents", path, version.Version, fleet.FormatVersion)
-	case version.Version == fleet.FormatVersion:
-		unescapeNode(block)
-	}
-	f := &fleet.Fleet{}
-	if err := block.Decode(f); err != nil {
-		return nil, fmt.Errorf("%s: its %s block is not docker magents' settings: %w", path, Extension, err)
-	}
-	if f.Egress == "" {
-		if f.Version != 0 {
-			return nil, fmt.Errorf("%s: its %s block says no egress: a file docker magents writes always does (was it edited?); add egress: allowlist (or open) to it", path, Extension)
-		}
-		f.Egress = fleet.EgressOpen // written before egress control: open, as it was
-	}
-	f.Version = fleet.FormatVersion
 	f.Project, f.ComposeFile = "", path
 	if name != nil {
 		f.Project = name.Value

@@ -84,8 +84,8 @@ func FuzzRender(f *testing.F) {
 			}
 			want := *fl
 			want.ComposeFile = back.ComposeFile
-			if !reflect.DeepEqual(saved(&want), back) {
-				t.Fatalf("round %d: x-magents reads back as\n%+v\nnot\n%+v", round, back, saved(&want))
+			if !reflect.DeepEqual(want.Saved(), back) {
+				t.Fatalf("round %d: x-magents reads back as\n%+v\nnot\n%+v", round, back, want.Saved())
 			}
 			back.ComposeFile = fl.ComposeFile
 			if b1, err = Render(context.Background(), back); err != nil {
