@@ -41,6 +41,7 @@ type upstreamReply struct {
 	status     int
 	retryAfter string
 	usage      modelusage.Usage
+	pause      time.Duration // between a streamed answer's start and its end
 }
 
 func startUpstream(t *testing.T, reply func(n int) upstreamReply) *upstream {
@@ -80,6 +81,7 @@ func startUpstream(t *testing.T, reply func(n int) upstreamReply) *upstream {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fmt.Fprintf(w, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":%q,\"usage\":{\"input_tokens\":%d,\"output_tokens\":1,\"cache_read_input_tokens\":%d}}}\n\n", body.Model, rep.usage.InputTokens, rep.usage.CacheReadInputTokens)
 		w.(http.Flusher).Flush()
+		time.Sleep(rep.pause)
 		fmt.Fprintf(w, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"OK\"}}\n\n")
 		fmt.Fprintf(w, "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":%d}}\n\n", rep.usage.OutputTokens)
 		fmt.Fprintf(w, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
@@ -436,10 +438,10 @@ func TestGatewayOverTheNetworkKnowsAgentsByToken(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	if err := serveAgentsByToken(ctx, p, ln, nil, []string{"agent-1"}, newConnCaps(8, 8)); err == nil {
+	if err := serveAgentsByToken(ctx, p, ln, nil, []string{"agent-1"}, newConnCaps(8, 8), &sync.WaitGroup{}); err == nil {
 		t.Fatal("served agents with no key to know them by")
 	}
-	if err := serveAgentsByToken(ctx, p, ln, g.key, []string{"agent-1", "agent-2", ""}, newConnCaps(8, 8)); err != nil {
+	if err := serveAgentsByToken(ctx, p, ln, g.key, []string{"agent-1", "agent-2", ""}, newConnCaps(8, 8), &sync.WaitGroup{}); err != nil {
 		t.Fatal(err)
 	}
 	at := func(req *http.Request) *http.Request {
@@ -558,5 +560,54 @@ func TestGatewayBoundsFitTheProxysMemory(t *testing.T) {
 	}
 	if proxyMemoryLimit >= agentenv.ProxyMemory || maxRequestBody > maxBufferedBodies {
 		t.Errorf("soft limit %d MiB, container %d MiB, one body %d MiB of %d", proxyMemoryLimit>>20, agentenv.ProxyMemory>>20, maxRequestBody>>20, maxBufferedBodies>>20)
+	}
+}
+
+// A gateway stopped (docker stop, docker restart) with an answer under way lets it end
+// within its grace and counts it at what it cost: only a kill leaves a request to be
+// counted at its reservation.
+func TestGatewayStopLetsAnswersEnd(t *testing.T) {
+	answer := modelusage.Usage{InputTokens: 9, OutputTokens: 7}
+	g, _, _, double := testGateway(t, modelusage.Budgets{}, func(int) upstreamReply {
+		return upstreamReply{usage: answer, pause: 500 * time.Millisecond}
+	})
+	p := newEgressProxy(nil, io.Discard)
+	p.gateway = g
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stopping sync.WaitGroup
+	if err := serveAgentsByToken(ctx, p, ln, g.key, []string{"agent-1"}, newConnCaps(8, 8), &stopping); err != nil {
+		t.Fatal(err)
+	}
+	req := claudeRequest(t, agenttoken.Of(g.key, "agent-1"), true)
+	req.URL.Host, req.Host = ln.Addr().String(), ln.Addr().String()
+	answered := make(chan string, 1)
+	go func() {
+		resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+		if err != nil {
+			answered <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answered <- string(b)
+	}()
+	for deadline := time.Now().Add(5 * time.Second); len(double.requests()) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached upstream")
+		}
+	}
+	stop()
+	stopping.Wait()
+	got := g.book.Report(time.Now()).Agents["agent-1"].Total()
+	if got.Requests != 1 || got.InputTokens != answer.InputTokens || got.OutputTokens != answer.OutputTokens {
+		t.Errorf("stopped with an answer under way, the gateway counts %+v; the answer was %+v", got, answer)
+	}
+	if body := <-answered; !strings.Contains(body, "message_stop") {
+		t.Errorf("the agent's answer was cut by the stop: %q", body)
 	}
 }

@@ -586,12 +586,8 @@ func runProxy(ctx context.Context) int {
 		}
 	}
 	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout, ConnContext: connContext}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
+	var stopping sync.WaitGroup // the servers' stops: each ends once its requests under way have
+	stopping.Go(func() { stopOnDone(ctx, srv) })
 	logf("egress proxy on %s; allowed: %s", addr, strings.Join(allow, ", "))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -625,7 +621,7 @@ func runProxy(ctx context.Context) int {
 			logf("gateway for the agents: %v", err)
 			return 1
 		}
-		if err := serveAgentsByToken(ctx, p, ln, key, strings.Split(os.Getenv(agentenv.AgentNames), ","), caps); err != nil {
+		if err := serveAgentsByToken(ctx, p, ln, key, strings.Split(os.Getenv(agentenv.AgentNames), ","), caps, &stopping); err != nil {
 			ln.Close()
 			logf("gateway for the agents: %v", err)
 			return 1
@@ -635,9 +631,25 @@ func runProxy(ctx context.Context) int {
 		logf("egress proxy: %v", err)
 		return 1
 	}
-	// Stopped: the account and the queue are saved as they stand before the proxy exits.
+	// Serve returns as the stop begins: the requests under way end first (within the
+	// grace), each settled at what it cost rather than replayed at its reservation; then the
+	// account and the queue are saved as they stand, and the proxy exits.
+	stopping.Wait()
 	saving.Wait()
 	return 0
+}
+
+// stopGrace is how long a stopping gateway lets requests under way end; docker stop
+// waits 10 s before it kills.
+const stopGrace = 5 * time.Second
+
+// stopOnDone stops srv once ctx ends, letting the requests under way end within
+// stopGrace, and returns when they have.
+func stopOnDone(ctx context.Context, srv *http.Server) {
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
 }
 
 // serveAgentSockets listens on dir/AGENT/proxy.sock for every agent directory there, and
@@ -686,18 +698,13 @@ func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *
 // presents, one of names' under the fleet's key, and is then served as one from that
 // agent's socket is. Anything else is refused, and so is egress: over a network the
 // gateway relays the model and runs the work queue, it is no proxy.
-func serveAgentsByToken(ctx context.Context, p *egressProxy, ln net.Listener, key []byte, names []string, caps *connCaps) error {
+func serveAgentsByToken(ctx context.Context, p *egressProxy, ln net.Listener, key []byte, names []string, caps *connCaps, stopping *sync.WaitGroup) error {
 	if key == nil {
 		return fmt.Errorf("%s is set but the fleet's key is not (MAGENTS_AGENT_KEY_FILE): agents would have no way to be known", agentenv.AgentAddr)
 	}
 	names = slices.DeleteFunc(names, func(n string) bool { return n == "" })
 	srv := &http.Server{Handler: byToken{p: p, key: key, names: names}, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
+	stopping.Go(func() { stopOnDone(ctx, srv) })
 	go func() {
 		if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logf("gateway for the agents on %s: %v", ln.Addr(), err)
