@@ -271,14 +271,12 @@ func (s *Service) claimVolumes(ctx context.Context, f *fleet.Fleet) error {
 	if err != nil {
 		return err
 	}
-	vols, err := s.cli.Client().VolumeList(ctx, mobyclient.VolumeListOptions{
-		Filters: make(mobyclient.Filters).Add("label", fleet.ComposeProjectLabel+"="+f.Project),
-	})
+	vols, err := s.projectVolumes(ctx, f)
 	if err != nil {
-		return fmt.Errorf("listing project %s's volumes: %w", f.Project, err)
+		return err
 	}
 	var names []string
-	for _, v := range vols.Items {
+	for _, v := range vols {
 		names = append(names, v.Name)
 	}
 	slices.Sort(names)

@@ -107,3 +107,15 @@ func TestSettingsKeepWhatTheyDoNotGive(t *testing.T) {
 		t.Error("Given does not say which settings were given")
 	}
 }
+
+// down --volumes of clones it cannot check against the workspace removes nothing and says
+// how to go on.
+func TestDownKeepsClonesItCannotCheck(t *testing.T) {
+	dir := t.TempDir()
+	f := fleet.New("gone", filepath.Join(dir, fleet.DefaultFile))
+	f.Isolation = fleet.IsolationClone
+	err := fakeService(t, &fakeEngine{}).Down(t.Context(), DownRequest{Fleet: f, Volumes: true, Log: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "give --force") {
+		t.Fatalf("down --volumes of clones without a repository: %v", err)
+	}
+}
