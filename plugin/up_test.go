@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/docker/cli/cli/command"
@@ -68,4 +69,41 @@ func applyUpSettings(f *fleet.Fleet, opts upOptions, flags *pflag.FlagSet, newPr
 		return err
 	}
 	return s.Apply(f, newProject)
+}
+
+// up's flags become the request's settings: what was given, as given; what was not, nil
+// (the saved value stays); --task with --tasks is refused before anything is asked.
+func TestUpFlagsBecomeSettings(t *testing.T) {
+	tasks := filepath.Join(t.TempDir(), "tasks.yaml")
+	if err := os.WriteFile(tasks, []byte("- one\n- two\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := upCmd(nil, &rootOptions{})
+	if err := cmd.Flags().Parse([]string{"--agents", "3", "--egress", "open", "--gateway-allow", "web_search", "--tasks", tasks, "--settings", ""}); err != nil {
+		t.Fatal(err)
+	}
+	opts := upOptions{agents: 3, egress: "open", gatewayAllow: []string{"web_search"}, tasksFile: tasks}
+	s, err := upSettings(opts, cmd.Flags())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Agents == nil || *s.Agents != 3 || s.Egress == nil || *s.Egress != "open" || s.GatewayAllow == nil || (*s.GatewayAllow)[0] != "web_search" {
+		t.Errorf("given settings: %+v", s)
+	}
+	if s.Tasks == nil || len(*s.Tasks) != 2 || (*s.Tasks)[1] != "two" {
+		t.Errorf("--tasks: %v", s.Tasks)
+	}
+	if s.ClaudeSettings == nil || *s.ClaudeSettings != "" {
+		t.Errorf(`--settings "" drops the settings: %v`, s.ClaudeSettings)
+	}
+	if s.Memory != nil || s.Image != nil || s.Workspace != nil || s.Isolation != nil || s.Docker != nil {
+		t.Errorf("settings not given are set: %+v", s)
+	}
+	both := upCmd(nil, &rootOptions{})
+	if err := both.Flags().Parse([]string{"--task", "x", "--tasks", tasks}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upSettings(upOptions{tasks: []string{"x"}, tasksFile: tasks}, both.Flags()); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("--task with --tasks: %v", err)
+	}
 }
