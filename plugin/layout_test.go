@@ -19,6 +19,8 @@ type tier struct {
 var tiers = []tier{
 	{"contract", false, []string{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage",
 		"images/supervisor/workqueue", "images/supervisor/agenttoken", "images/supervisor/gatewaypolicy", "images/supervisor/gitrelay", "images/supervisor/protocol"}},
+	{"parts", true, []string{"images/supervisor/logs", "images/supervisor/atomicfile", "images/supervisor/envvar", "images/supervisor/shellquote",
+		"images/supervisor/gitcmd", "images/supervisor/httprelay", "images/supervisor/agentconn", "images/supervisor/credential"}},
 	{"supervisor", false, []string{"images/supervisor"}},
 	{"leaves", true, []string{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
 		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest", "internal/fileowner", "internal/cmdref",

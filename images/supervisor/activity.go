@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // What the agent does shows in `docker logs` (and kubectl logs, awslogs, Cloud Logging):
@@ -60,13 +62,13 @@ func appendActivity(cfg config, in hookInput) {
 	}
 	f, err := os.OpenFile(activityFile(cfg), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		logf("hook: %v", err)
+		logs.Printf("hook: %v", err)
 		return
 	}
 	defer f.Close()
 	// One write of a short line: appends from hooks running at once do not interleave.
 	if _, err := io.WriteString(f, line+"\n"); err != nil {
-		logf("hook: %v", err)
+		logs.Printf("hook: %v", err)
 	}
 }
 

@@ -5,30 +5,33 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/credential"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // execAgent prepares Claude's config dir and credentials and replaces this process with
 // the agent command: args when given, else $MAGENTS_AGENT_CMD through /bin/sh. It runs
 // on every start of the session, so changed secret files are read again each time.
 func execAgent(cfg config, args []string) {
-	creds, err := resolveCredentials(os.Getenv)
+	creds, err := credential.Resolve(os.Getenv)
 	if err != nil {
 		fail(err)
 	}
-	if err := prepareConfigDir(cfg, creds.env["ANTHROPIC_API_KEY"]); err != nil {
+	if err := prepareConfigDir(cfg, creds.Env["ANTHROPIC_API_KEY"]); err != nil {
 		// Claude can still start (it then shows its own first-run screens); say why.
-		logf("preparing Claude's config dir: %v", err)
+		logs.Printf("preparing Claude's config dir: %v", err)
 	}
 	if self, err := os.Executable(); err == nil {
 		if err := configureAgent(cfg, self); err != nil {
-			logf("writing Claude's settings (the agent's state will not be reported): %v", err)
+			logs.Printf("writing Claude's settings (the agent's state will not be reported): %v", err)
 		}
 	}
 	if len(args) == 0 && headless(cfg) {
 		if st, err := os.Stat(cfg.workdir()); err == nil && st.IsDir() {
 			_ = os.Chdir(cfg.workdir())
 		}
-		runHeadless(cfg, agentEnv(os.Environ(), creds))
+		runHeadless(cfg, credential.Environ(os.Environ(), creds))
 	}
 	if len(args) == 0 {
 		args = []string{"/bin/sh", "-c", "exec " + cfg.AgentCmd}
@@ -40,10 +43,10 @@ func execAgent(cfg config, args []string) {
 	if st, err := os.Stat(cfg.workdir()); err == nil && st.IsDir() && len(os.Args) > 1 && os.Args[1] == "agent" {
 		_ = os.Chdir(cfg.workdir())
 	}
-	fail(syscall.Exec(path, args, agentEnv(os.Environ(), creds)))
+	fail(syscall.Exec(path, args, credential.Environ(os.Environ(), creds)))
 }
 
 func fail(err error) {
-	logf("%v", err)
+	logs.Printf("%v", err)
 	os.Exit(127)
 }

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/credential"
 )
 
 // authFailure matches what Claude Code shows when the model API refuses its credential.
@@ -19,7 +21,7 @@ var authFailure = regexp.MustCompile(`Invalid API key|authentication_error|OAuth
 // checkAuth asks the model API whether it takes the credential, with a request that costs
 // nothing (GET /v1/models). It reports false only on a clear refusal (401 or 403); an
 // unreachable API says nothing about the credential.
-func checkAuth(ctx context.Context, creds credentials, baseURL string) (rejected bool) {
+func checkAuth(ctx context.Context, creds credential.Credentials, baseURL string) (rejected bool) {
 	if baseURL == "" {
 		baseURL = "https://api.anthropic.com"
 	}
@@ -31,12 +33,12 @@ func checkAuth(ctx context.Context, creds credentials, baseURL string) (rejected
 	}
 	req.Header.Set("anthropic-version", "2023-06-01")
 	switch {
-	case creds.env["ANTHROPIC_AUTH_TOKEN"] != "":
-		req.Header.Set("Authorization", "Bearer "+creds.env["ANTHROPIC_AUTH_TOKEN"])
-	case creds.env["ANTHROPIC_API_KEY"] != "":
-		req.Header.Set("x-api-key", creds.env["ANTHROPIC_API_KEY"])
-	case creds.env["CLAUDE_CODE_OAUTH_TOKEN"] != "":
-		req.Header.Set("Authorization", "Bearer "+creds.env["CLAUDE_CODE_OAUTH_TOKEN"])
+	case creds.Env["ANTHROPIC_AUTH_TOKEN"] != "":
+		req.Header.Set("Authorization", "Bearer "+creds.Env["ANTHROPIC_AUTH_TOKEN"])
+	case creds.Env["ANTHROPIC_API_KEY"] != "":
+		req.Header.Set("x-api-key", creds.Env["ANTHROPIC_API_KEY"])
+	case creds.Env["CLAUDE_CODE_OAUTH_TOKEN"] != "":
+		req.Header.Set("Authorization", "Bearer "+creds.Env["CLAUDE_CODE_OAUTH_TOKEN"])
 		req.Header.Set("anthropic-beta", "oauth-2025-04-20")
 	default:
 		return false
@@ -62,13 +64,10 @@ func fingerprint(value string) string {
 
 // authInfo is `magents-supervisor auth`: what the agent would start Claude with.
 func authInfo(w io.Writer) int {
-	creds, err := resolveCredentials(os.Getenv)
-	info := map[string]string{"method": creds.method}
-	for _, v := range credentialVars {
-		if val := creds.env[v.name]; val != "" {
-			info["var"], info["fingerprint"] = v.name, fingerprint(val)
-			break
-		}
+	creds, err := credential.Resolve(os.Getenv)
+	info := map[string]string{"method": creds.Method}
+	if name, val := creds.First(); name != "" {
+		info["var"], info["fingerprint"] = name, fingerprint(val)
 	}
 	if err != nil {
 		info["error"] = err.Error()

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // prepareConfigDir makes the Claude config dir ready for an unattended start: the
@@ -82,7 +85,7 @@ func copyAuthMount(cfg config) (map[string]any, error) {
 		if err != nil {
 			return nil, unreadable(src, err)
 		}
-		if err := writeFileAtomic(filepath.Join(cfg.ClaudeConfigDir, name), b, 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(cfg.ClaudeConfigDir, name), b, 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -125,7 +128,7 @@ func setAsideCorrupt(path string) (string, error) {
 	if rerr := os.Rename(path, backup); rerr != nil {
 		return "", fmt.Errorf("%w; keeping it aside failed too: %v", err, rerr)
 	}
-	logf("%v: kept as %s; Claude starts afresh", err, backup)
+	logs.Printf("%v: kept as %s; Claude starts afresh", err, backup)
 	return backup, nil
 }
 
@@ -155,51 +158,7 @@ func writeJSONObject(path string, m map[string]any, perm os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'), perm)
-}
-
-// writeFileAtomic replaces path by rename, so a reader never sees half a file.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	return replaceFile(path, b, perm, false)
-}
-
-// replaceFile writes b to a temporary file beside path and renames it over path; with
-// synced, the file and then its directory are on disk before it returns.
-func replaceFile(path string, b []byte, perm os.FileMode, synced bool) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if synced {
-		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			return err
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if synced {
-		d, err := os.Open(filepath.Dir(path))
-		if err != nil {
-			return nil // the file is on disk; a directory that cannot be opened is not synced
-		}
-		defer d.Close()
-		return d.Sync()
-	}
-	return nil
+	return atomicfile.Write(path, append(b, '\n'), perm)
 }
 
 // object returns m[key] as an object, creating it (or replacing a non-object) when needed.

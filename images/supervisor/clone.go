@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitcmd"
 )
 
 // prepareClone makes the agent's private clone (isolation clone): the host repository's
@@ -28,21 +28,21 @@ func prepareClone(cfg config, getenv func(string) string) error {
 		return errors.New("MAGENTS_CLONE_BRANCH is not set")
 	}
 	if _, err := os.Stat(filepath.Join(ws, ".git")); err == nil {
-		if git(ws, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch) == nil {
+		if gitcmd.Run(ws, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch) == nil {
 			return nil // made before: leave it and the work in it alone
 		}
 		// Cloned, but its branch never made (a start that failed half-way): make it now.
-	} else if err := git("", cloneArgs(origin, ws)...); err != nil {
+	} else if err := gitcmd.Run("", cloneArgs(origin, ws)...); err != nil {
 		return fmt.Errorf("cloning %s into %s: %w", origin, ws, err)
 	}
 	start := "HEAD"
 	if base := getenv(agentenv.CloneBase); base != "" {
 		start = base
-		if git(ws, "rev-parse", "--verify", "--quiet", base+"^{commit}") != nil {
+		if gitcmd.Run(ws, "rev-parse", "--verify", "--quiet", base+"^{commit}") != nil {
 			start = "origin/" + base
 		}
 	}
-	if err := git(ws, "checkout", "--quiet", "-b", branch, start); err != nil {
+	if err := gitcmd.Run(ws, "checkout", "--quiet", "-b", branch, start); err != nil {
 		return fmt.Errorf("starting branch %s from %s: %w", branch, start, err)
 	}
 	return copyStaged(getenv(agentenv.CloneIncludeDir), ws)
@@ -89,18 +89,4 @@ func copyStaged(dir, ws string) error {
 		}
 		return os.WriteFile(dst, b, st.Mode().Perm())
 	})
-}
-
-// git runs git in dir (the current directory when empty) and returns its error output.
-func git(dir string, args ...string) error {
-	name := args[0]
-	if dir != "" {
-		args = append([]string{"-C", dir}, args...)
-	}
-	cmd := exec.Command("git", args...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("git %s: %v: %s", name, err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/envvar"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // config is everything the supervisor reads from its environment.
@@ -45,24 +47,24 @@ func (c config) workdir() string {
 }
 
 func configFromEnv() config {
-	home := env("HOME", "/home/magents")
+	home := envvar.Get("HOME", "/home/magents")
 	cfg := config{
-		ClaudeConfigDir: env("CLAUDE_CONFIG_DIR", filepath.Join(home, ".claude")),
-		AuthDir:         env(agentenv.AuthDir, "/auth"),
-		Workspace:       env(agentenv.Workspace, "/workspace"),
+		ClaudeConfigDir: envvar.Get("CLAUDE_CONFIG_DIR", filepath.Join(home, ".claude")),
+		AuthDir:         envvar.Get(agentenv.AuthDir, "/auth"),
+		Workspace:       envvar.Get(agentenv.Workspace, "/workspace"),
 		WorkDir:         os.Getenv(agentenv.WorkDir),
-		RunDir:          env(agentenv.RunDir, env("TMUX_TMPDIR", "/run/magents")),
-		Session:         env(agentenv.Session, "claude"),
-		AgentCmd:        env(agentenv.AgentCmd, "claude"),
+		RunDir:          envvar.Get(agentenv.RunDir, envvar.Get("TMUX_TMPDIR", "/run/magents")),
+		Session:         envvar.Get(agentenv.Session, "claude"),
+		AgentCmd:        envvar.Get(agentenv.AgentCmd, "claude"),
 		HealthAddr:      os.Getenv(agentenv.HealthAddr),
 		MinBackoff:      duration(agentenv.RestartBackoff, time.Second),
 		MaxBackoff:      30 * time.Second,
 		StopTimeout:     duration(agentenv.StopTimeout, 7*time.Second),
 		Attach:          os.Getenv(agentenv.Attach) != "0",
-		AuthCheck:       isTrue(os.Getenv(agentenv.AuthCheck)),
+		AuthCheck:       envvar.IsTrue(os.Getenv(agentenv.AuthCheck)),
 		PermissionMode:  os.Getenv(agentenv.PermissionMode),
 		SharedConfig:    os.Getenv(agentenv.SharedConfig) == "1",
-		DeliveredConfig: env(agentenv.ConfigDir, "/etc/magents/config"),
+		DeliveredConfig: envvar.Get(agentenv.ConfigDir, "/etc/magents/config"),
 	}
 	if cfg.HealthAddr == "" {
 		if port := os.Getenv("PORT"); port != "" {
@@ -73,13 +75,6 @@ func configFromEnv() config {
 		cfg.MaxBackoff = cfg.MinBackoff
 	}
 	return cfg
-}
-
-func env(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // duration reads a Go duration ("5s") or a number of seconds.
@@ -94,6 +89,6 @@ func duration(key string, def time.Duration) time.Duration {
 	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 		return time.Duration(n) * time.Second
 	}
-	logf("ignoring %s=%q: not a duration such as 5s", key, v)
+	logs.Printf("ignoring %s=%q: not a duration such as 5s", key, v)
 	return def
 }

@@ -16,6 +16,10 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitcmd"
+	"github.com/docker-magents/docker-magents/images/supervisor/httprelay"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
@@ -59,10 +63,10 @@ func (d *dispatcher) run(ctx context.Context, path string) {
 	save := func() {
 		b, err := d.q.MarshalJSON()
 		if err == nil {
-			err = writeFileAtomic(path, b, 0o600)
+			err = atomicfile.Write(path, b, 0o600)
 		}
 		if err != nil {
-			logf("work queue: saving: %v", err)
+			logs.Printf("work queue: saving: %v", err)
 		}
 	}
 	tick := time.NewTicker(time.Second)
@@ -76,7 +80,7 @@ func (d *dispatcher) run(ctx context.Context, path string) {
 			save()
 		case <-tick.C:
 			for _, id := range d.q.Expire(d.now()) {
-				logf("work queue: %s ran past its timeout", id)
+				logs.Printf("work queue: %s ran past its timeout", id)
 			}
 		}
 	}
@@ -92,7 +96,7 @@ func (d *dispatcher) current(agent string) string {
 
 // fromAgent answers an agent's own socket: /magents/queue/next and /magents/queue/report.
 func (d *dispatcher) fromAgent(w http.ResponseWriter, r *http.Request, agent string) {
-	if d.key != nil && !agenttoken.Valid(d.key, agent, presented(r)) {
+	if d.key != nil && !agenttoken.Valid(d.key, agent, agenttoken.Presented(r)) {
 		http.Error(w, "docker-magents dispatcher: this is not "+agent+"'s token", http.StatusUnauthorized)
 		return
 	}
@@ -217,7 +221,7 @@ func (d *dispatcher) takeBundle(w http.ResponseWriter, r *http.Request, agent st
 	case <-r.Context().Done():
 		return
 	}
-	body := bufio.NewReader(idleReader{r.Body, http.NewResponseController(w), uploadIdle})
+	body := bufio.NewReader(httprelay.IdleBody(w, r.Body, uploadIdle))
 	// A git bundle, or nothing: what is not one never reaches git (which would read a
 	// path in it as a repository to fetch from).
 	if header, err := body.Peek(len(bundleV2)); err != nil || string(header) != bundleV2 && string(header) != bundleV3 {
@@ -256,7 +260,7 @@ func (d *dispatcher) pushTask(t workqueue.Task) {
 	how, err := d.push(t)
 	if err != nil {
 		how = "not pushed: " + err.Error()
-		logf("work queue: %s %s", t.ID, how)
+		logs.Printf("work queue: %s %s", t.ID, how)
 	}
 	d.q.SetPushed(t.ID, how)
 }
@@ -280,15 +284,15 @@ func (d *dispatcher) push(t workqueue.Task) (string, error) {
 	}
 	defer os.RemoveAll(dir)
 	repo := filepath.Join(dir, "repo.git")
-	if err := git("", "init", "--quiet", "--bare", repo); err != nil {
+	if err := gitcmd.Run("", "init", "--quiet", "--bare", repo); err != nil {
 		return "", err
 	}
 	ref := "refs/heads/magents/" + t.ID
-	if err := git(repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags", bundle, ref+":"+ref); err != nil {
+	if err := gitcmd.Run(repo, "-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags", bundle, ref+":"+ref); err != nil {
 		return "", err
 	}
 	// Every object checked, strictly (a fetch from a bundle does not on every git).
-	if err := git(repo, "fsck", "--strict", "--no-dangling", "--no-progress"); err != nil {
+	if err := gitcmd.Run(repo, "fsck", "--strict", "--no-dangling", "--no-progress"); err != nil {
 		return "", fmt.Errorf("the branch's objects do not pass git fsck: %w", err)
 	}
 	// A copy of the credentials for git's store helper, which writes back what worked.
@@ -300,7 +304,7 @@ func (d *dispatcher) push(t workqueue.Task) (string, error) {
 	if err := os.WriteFile(store, creds, 0o600); err != nil {
 		return "", err
 	}
-	if err := git(repo, "-c", "credential.helper=", "-c", "credential.helper=store --file="+store,
+	if err := gitcmd.Run(repo, "-c", "credential.helper=", "-c", "credential.helper=store --file="+store,
 		"push", "--quiet", "--no-verify", t.PushURL, ref+":"+ref); err != nil {
 		return "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconn"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
@@ -165,7 +166,7 @@ func TestProxyServesAgentDirectoriesOnly(t *testing.T) {
 	defer cancel()
 	srv := &http.Server{Handler: http.NotFoundHandler()}
 	defer srv.Close()
-	go serveAgentSockets(ctx, srv, dir, newConnCaps(4, 16), []byte("0123456789abcdef0123456789abcdef"))
+	go serveAgentSockets(ctx, srv, dir, agentconn.NewCaps(4, 16), []byte("0123456789abcdef0123456789abcdef"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "agent-1", agentstate.EgressSocketName)); err == nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/credential"
 )
 
 // doctor is `magents-supervisor doctor`: the checks only the agent's own container can
@@ -64,14 +65,14 @@ func agentChecks(cfg config, getenv func(string) string) []agentstate.Check {
 		}
 	}
 
-	creds, err := resolveCredentials(getenv)
+	creds, err := credential.Resolve(getenv)
 	switch {
 	case err != nil:
 		add("credential", agentstate.CheckFail, err.Error(), "docker magents auth setup, then docker magents auth rotate")
-	case creds.method == "" && !fileExists(filepath.Join(cfg.ClaudeConfigDir, ".credentials.json")):
+	case creds.Method == "" && !fileExists(filepath.Join(cfg.ClaudeConfigDir, ".credentials.json")):
 		add("credential", agentstate.CheckFail, "the agent has no credential", "docker magents auth setup, then docker magents up")
 	default:
-		method := creds.method
+		method := creds.Method
 		if method == "" {
 			method = "login"
 		}

@@ -24,7 +24,11 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
+	"github.com/docker-magents/docker-magents/images/supervisor/credential"
 	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
+	"github.com/docker-magents/docker-magents/images/supervisor/httprelay"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 )
@@ -98,15 +102,6 @@ func (m *gatewayMetrics) count(agent string, status int) {
 	m.requests[agent][status]++
 }
 
-// presented is the token of a request: Claude sends ANTHROPIC_AUTH_TOKEN as a bearer
-// token; an API-key client sends x-api-key.
-func presented(r *http.Request) string {
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return strings.TrimSpace(tok)
-	}
-	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
-}
-
 // apiError answers as the Messages API does, so Claude shows the message on screen.
 func apiError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -122,9 +117,10 @@ func apiError(w http.ResponseWriter, status int, typ, msg string) {
 //
 // The proxy's container has 128 MiB (agentenv.ProxyMemory), and the supervisor sets Go's
 // soft limit to proxyMemoryLimit, so that the collector works before the container is
-// out of room: 48 MiB of bodies held, at most 1024 connections (maxConns) with two 32 KiB
-// copy buffers each for answers and tunnels streaming (64 MiB), and the runtime's own few
-// MiB fit under 120 MiB — a fleet that asks for more is answered 529 and retries.
+// out of room: 48 MiB of bodies held, at most 1024 connections (agentconn.MaxConns) with
+// two 32 KiB copy buffers each for answers and tunnels streaming (64 MiB), and the
+// runtime's own few MiB fit under 120 MiB — a fleet that asks for more is answered 529
+// and retries.
 const (
 	maxRequestBody    = 32 << 20
 	maxUnsizedBody    = 4 << 20
@@ -148,7 +144,7 @@ func relayed(method, path string) bool {
 }
 
 func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent string) {
-	if !agenttoken.Valid(g.key, agent, presented(r)) {
+	if !agenttoken.Valid(g.key, agent, agenttoken.Presented(r)) {
 		g.metrics.count(agent, http.StatusUnauthorized)
 		apiError(w, http.StatusUnauthorized, "authentication_error", "docker-magents model gateway: this is not "+agent+"'s gateway token (restart the agent: docker magents up)")
 		return
@@ -215,7 +211,7 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 	settle := func(model string, u modelusage.Usage, ended bool) {
 		if metered {
 			if err := g.book.Settle(reservation, model, u, ended); err != nil {
-				logf("model gateway: settling %s's request: %v", agent, err)
+				logs.Printf("model gateway: settling %s's request: %v", agent, err)
 			}
 		}
 	}
@@ -237,16 +233,16 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 	}
 	defer resp.Body.Close()
 	g.metrics.count(agent, resp.StatusCode)
-	writeResponseHead(w, resp)
+	httprelay.WriteResponseHead(w, resp)
 	if !metered || resp.StatusCode != http.StatusOK {
 		// An error answer is not billed.
 		settle("", modelusage.Usage{}, true)
-		flushCopy(w, resp.Body)
+		httprelay.FlushCopy(w, resp.Body)
 		return
 	}
 	// The answer arrives decoded (roundTrip leaves Accept-Encoding to Go's transport).
 	m := modelusage.NewMeter(resp.Header.Get("Content-Type"))
-	flushCopy(w, io.TeeReader(resp.Body, m))
+	httprelay.FlushCopy(w, io.TeeReader(resp.Body, m))
 	// An agent that hangs up early is billed all the same: the answer is read to its end
 	// (upstream's request does not end with the agent's), and counted — at its
 	// reservation when its end never came.
@@ -282,7 +278,7 @@ func (g *modelGateway) readBody(w http.ResponseWriter, r *http.Request, agent st
 	}
 	// Into the room reserved, never more: no buffer that doubles as it fills.
 	body := make([]byte, size)
-	in := idleReader{r.Body, http.NewResponseController(w), bodyIdle}
+	in := httprelay.IdleBody(w, r.Body, bodyIdle)
 	n, err := io.ReadFull(in, body)
 	if (err == io.EOF || err == io.ErrUnexpectedEOF) && r.ContentLength < 0 {
 		err = nil // a body without a Content-Length, shorter than the room
@@ -325,7 +321,7 @@ func (g *modelGateway) roundTrip(r *http.Request, body []byte, credName, credVal
 			return nil, err
 		}
 		out.Header = r.Header.Clone()
-		for _, h := range hopHeaders {
+		for _, h := range httprelay.HopHeaders {
 			out.Header.Del(h)
 		}
 		out.Header.Del("Authorization")
@@ -381,7 +377,7 @@ func retryAfter(h http.Header, backoff time.Duration, now time.Time) (time.Durat
 // listens there: an agent whose socket answers has its token. Written anew each time (the
 // agent owns the directory: what it put there is replaced, never followed).
 func writeAgentToken(key []byte, dir, agent string) error {
-	return writeFileAtomic(filepath.Join(dir, agentTokenFile), []byte(agenttoken.Of(key, agent)+"\n"), 0o600)
+	return atomicfile.Write(filepath.Join(dir, agentTokenFile), []byte(agenttoken.Of(key, agent)+"\n"), 0o600)
 }
 
 // readAgentKey reads the fleet's key (MAGENTS_AGENT_KEY_FILE), which signs the agents'
@@ -430,19 +426,19 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 			IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 64},
 	}
 	g.credential = func() (string, string, error) {
-		c, err := resolveCredentials(getenv)
+		c, err := credential.Resolve(getenv)
 		if err != nil {
 			return "", "", err
 		}
-		switch c.method {
+		switch c.Method {
 		case "api-key":
-			return "ANTHROPIC_API_KEY", c.env["ANTHROPIC_API_KEY"], nil
+			return "ANTHROPIC_API_KEY", c.Env["ANTHROPIC_API_KEY"], nil
 		case "auth-token":
-			return "ANTHROPIC_AUTH_TOKEN", c.env["ANTHROPIC_AUTH_TOKEN"], nil
+			return "ANTHROPIC_AUTH_TOKEN", c.Env["ANTHROPIC_AUTH_TOKEN"], nil
 		case "":
 			return "", "", errors.New("the fleet has no credential (give one: docker magents auth setup, then up)")
 		}
-		return "", "", fmt.Errorf("the fleet's credential is a %s, which the gateway does not relay", c.method)
+		return "", "", fmt.Errorf("the fleet's credential is a %s, which the gateway does not relay", c.Method)
 	}
 	if _, _, err := g.credential(); err != nil {
 		return nil, budgets, fmt.Errorf("model gateway: %w", err)
@@ -458,7 +454,7 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 			return nil, budgets, fmt.Errorf("model gateway: %w", err)
 		}
 		if g.book, err = modelusage.Load(data, journal, budgets); err != nil {
-			logf("model gateway: %s is unreadable (%v): counting from zero", path, err)
+			logs.Printf("model gateway: %s is unreadable (%v): counting from zero", path, err)
 		}
 		// What the journal added is in a snapshot before anything new is booked.
 		j, err := os.OpenFile(path+journalSuffix, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
@@ -466,16 +462,12 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 			return nil, budgets, fmt.Errorf("model gateway: its journal: %w", err)
 		}
 		g.book.SetJournal(j)
-		if err := g.book.Checkpoint(budgets, func(b []byte) error { return writeFileSynced(path, b) }); err != nil {
+		if err := g.book.Checkpoint(budgets, func(b []byte) error { return atomicfile.WriteSynced(path, b, 0o600) }); err != nil {
 			return nil, budgets, fmt.Errorf("model gateway: saving its account: %w", err)
 		}
 	}
 	return g, budgets, nil
 }
-
-// writeFileSynced replaces path with b, on disk before it returns (the file and its
-// directory synced): the account's snapshot, after which its journal is emptied.
-func writeFileSynced(path string, b []byte) error { return replaceFile(path, b, 0o600, true) }
 
 // journalSuffix names the account's journal beside it: every reservation and settlement
 // since the account was last saved, each synced before the request goes on.
@@ -484,9 +476,9 @@ const journalSuffix = ".journal"
 // keep saves the account to path a second after each change, and once more when ctx ends.
 func (g *modelGateway) keep(ctx context.Context, path string, startedAs modelusage.Budgets) {
 	save := func() {
-		err := g.book.Checkpoint(startedAs, func(b []byte) error { return writeFileSynced(path, b) })
+		err := g.book.Checkpoint(startedAs, func(b []byte) error { return atomicfile.WriteSynced(path, b, 0o600) })
 		if err != nil {
-			logf("model gateway: saving its account: %v", err)
+			logs.Printf("model gateway: saving its account: %v", err)
 		}
 	}
 	for {

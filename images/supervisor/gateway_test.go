@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconn"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/gatewaypolicy"
@@ -414,15 +415,6 @@ func TestGatewayWritesEachAgentItsToken(t *testing.T) {
 	}
 }
 
-func TestAgentReadsTheGatewayTokenNotTheCredential(t *testing.T) {
-	path := filepath.Join(t.TempDir(), agentTokenFile)
-	go func() { time.Sleep(200 * time.Millisecond); os.WriteFile(path, []byte("magents-gw-abc\n"), 0o600) }()
-	c, err := resolveCredentials(envFunc(map[string]string{"MAGENTS_GATEWAY_TOKEN_FILE": path}))
-	if err != nil || c.method != "gateway" || c.env["ANTHROPIC_AUTH_TOKEN"] != "magents-gw-abc" || len(c.env) != 1 {
-		t.Fatalf("%+v %v", c, err)
-	}
-}
-
 // A cluster's agents reach the gateway over the network: each request is its agent's by
 // the token alone. It relays and counts for the token's agent, refuses any other token and
 // every egress request, and gives an agent none of the proxy's own answers.
@@ -436,10 +428,10 @@ func TestGatewayOverTheNetworkKnowsAgentsByToken(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	if err := serveAgentsByToken(ctx, p, ln, nil, []string{"agent-1"}, newConnCaps(8, 8)); err == nil {
+	if err := serveAgentsByToken(ctx, p, ln, nil, []string{"agent-1"}, agentconn.NewCaps(8, 8)); err == nil {
 		t.Fatal("served agents with no key to know them by")
 	}
-	if err := serveAgentsByToken(ctx, p, ln, g.key, []string{"agent-1", "agent-2", ""}, newConnCaps(8, 8)); err != nil {
+	if err := serveAgentsByToken(ctx, p, ln, g.key, []string{"agent-1", "agent-2", ""}, agentconn.NewCaps(8, 8)); err != nil {
 		t.Fatal(err)
 	}
 	at := func(req *http.Request) *http.Request {
@@ -551,7 +543,7 @@ func TestGatewayHoldsUnderSlowBodies(t *testing.T) {
 // soft limit, which is under the container's.
 func TestGatewayBoundsFitTheProxysMemory(t *testing.T) {
 	const runtime = 8 << 20 // the runtime, the binary's own data, goroutine stacks
-	copyBuffers := int64(maxConns) * 2 * 32 << 10
+	copyBuffers := int64(agentconn.MaxConns) * 2 * 32 << 10
 	if held := int64(maxBufferedBodies) + copyBuffers + runtime; held > proxyMemoryLimit {
 		t.Errorf("bodies %d MiB + copy buffers %d MiB + runtime %d MiB = %d MiB, over the soft limit of %d MiB",
 			maxBufferedBodies>>20, copyBuffers>>20, runtime>>20, held>>20, proxyMemoryLimit>>20)

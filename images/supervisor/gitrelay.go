@@ -16,7 +16,11 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
 	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
+	"github.com/docker-magents/docker-magents/images/supervisor/httprelay"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
+	"github.com/docker-magents/docker-magents/images/supervisor/shellquote"
 )
 
 // The git relay is the gateway's third half: the fleet's git credential stays here, and
@@ -97,25 +101,16 @@ func newGitRelay(getenv func(string) string, key []byte, stateDir string) (*gitR
 	if err := os.MkdirAll(filepath.Join(g.root, "hooks"), 0o700); err != nil {
 		return nil, fmt.Errorf("git relay: %w", err)
 	}
-	hook := "#!/bin/sh\nexec " + shellQuote(exe) + " git-pre-receive\n"
-	if err := writeFileAtomic(filepath.Join(g.root, "hooks", "pre-receive"), []byte(hook), 0o700); err != nil {
+	hook := "#!/bin/sh\nexec " + shellquote.Quote(exe) + " git-pre-receive\n"
+	if err := atomicfile.Write(filepath.Join(g.root, "hooks", "pre-receive"), []byte(hook), 0o700); err != nil {
 		return nil, fmt.Errorf("git relay: %w", err)
 	}
 	return g, nil
 }
 
-// relayAuth is the token a git client presents: the password of HTTP basic auth (git's
-// credential helper in the agent gives it), or a bearer token.
-func relayAuth(r *http.Request) string {
-	if _, pass, ok := r.BasicAuth(); ok {
-		return pass
-	}
-	return presented(r)
-}
-
 // serve answers an agent's git request: path is PathPrefix + key + git's suffix.
 func (g *gitRelay) serve(w http.ResponseWriter, r *http.Request, agent string) {
-	if !agenttoken.Valid(g.key, agent, relayAuth(r)) {
+	if !agenttoken.Valid(g.key, agent, agenttoken.PresentedByGit(r)) {
 		// git asks its credential helper, and sends the agent's token, after a challenge.
 		w.Header().Set("WWW-Authenticate", `Basic realm="docker-magents git relay"`)
 		http.Error(w, "docker-magents git relay: "+agent+"'s token, please (its git's credential helper gives it)", http.StatusUnauthorized)
@@ -161,7 +156,7 @@ func (g *gitRelay) serve(w http.ResponseWriter, r *http.Request, agent string) {
 		// The remote's branches as they are now: what a fetch gets, and what a push is
 		// checked against.
 		if err := g.mirror(r.Context(), dir, gitrelay.Upstream(key)); err != nil {
-			logf("git relay: %s: %v", agent, err)
+			logs.Printf("git relay: %s: %v", agent, err)
 			http.Error(w, "docker-magents git relay: "+err.Error(), http.StatusBadGateway)
 			return
 		}
@@ -174,7 +169,7 @@ func (g *gitRelay) serve(w http.ResponseWriter, r *http.Request, agent string) {
 	// git sends a big push chunked, which Go's CGI host refuses: http-backend reads a
 	// body without a length to its end.
 	r.TransferEncoding, r.ContentLength = nil, -1
-	r.Body = http.MaxBytesReader(w, idleReadCloser{idleReader{r: r.Body, rc: http.NewResponseController(w), idle: relayIdle}, r.Body}, maxPushBytes)
+	r.Body = http.MaxBytesReader(w, httprelay.IdleBody(w, r.Body, relayIdle), maxPushBytes)
 	// git, in the mirror's root, with the gateway's environment trimmed to what it needs;
 	// its oom_score_adj raised first, so the kernel takes a git that grew too big before
 	// the gateway.
@@ -194,16 +189,11 @@ func (g *gitRelay) serve(w http.ResponseWriter, r *http.Request, agent string) {
 	h.ServeHTTP(w, r)
 }
 
-type idleReadCloser struct {
-	idleReader
-	io.Closer
-}
-
 type logWriter struct{ prefix string }
 
 func (l logWriter) Write(p []byte) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		logf("%s%s", l.prefix, line)
+		logs.Printf("%s%s", l.prefix, line)
 	}
 	return len(p), nil
 }
@@ -227,7 +217,7 @@ func (g *gitRelay) git(ctx context.Context, dir string, args ...string) error {
 func (g *gitRelay) gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, relayGitTime)
 	defer cancel()
-	full := append([]string{"-c", "credential.helper=", "-c", "credential.helper=!" + shellQuote(g.exe) + " git-credential"}, args...)
+	full := append([]string{"-c", "credential.helper=", "-c", "credential.helper=!" + shellquote.Quote(g.exe) + " git-credential"}, args...)
 	cmd := exec.CommandContext(ctx, "git", full...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", gitrelay.CredentialsEnv+"="+g.credentials)
@@ -316,7 +306,7 @@ func gitPreReceive(stdin io.Reader, stderr io.Writer) int {
 		return 1
 	}
 	upstream := os.Getenv(gitrelay.UpstreamEnv)
-	args := []string{"-c", "credential.helper=", "-c", "credential.helper=!" + shellQuote(os.Getenv(gitrelay.HelperEnv)) + " git-credential",
+	args := []string{"-c", "credential.helper=", "-c", "credential.helper=!" + shellquote.Quote(os.Getenv(gitrelay.HelperEnv)) + " git-credential",
 		"push", "--quiet", "--no-verify", upstream}
 	for _, u := range ups {
 		args = append(args, u.New+":"+u.Ref)
@@ -327,7 +317,7 @@ func gitPreReceive(stdin io.Reader, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "docker-magents git relay: %s refused the push: %s\n", upstream, strings.TrimSpace(string(out)))
 		return 1
 	}
-	logf("git relay: %s pushed %s to %s", agent, ups[0].Ref, upstream)
+	logs.Printf("git relay: %s pushed %s to %s", agent, ups[0].Ref, upstream)
 	return 0
 }
 

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
@@ -105,7 +104,7 @@ func TestGitRelay(t *testing.T) {
 		return ""
 	}
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		relay.serve(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, "agent-1")), "agent-1")
+		relay.serve(w, r, "agent-1")
 	}))
 	defer gw.Close()
 

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
+	"github.com/docker-magents/docker-magents/images/supervisor/envvar"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -30,7 +33,7 @@ type Result struct {
 }
 
 func headless(cfg config) bool {
-	return isTrue(os.Getenv(agentenv.HeadlessAlias)) || isTrue(os.Getenv(agentenv.Headless))
+	return envvar.IsTrue(os.Getenv(agentenv.HeadlessAlias)) || envvar.IsTrue(os.Getenv(agentenv.Headless))
 }
 
 func resultDir(cfg config) string  { return filepath.Join(cfg.ClaudeConfigDir, "magents") }
@@ -74,8 +77,8 @@ func runHeadless(cfg config, env []string) {
 		fail(err)
 	}
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := writeFileAtomic(resultFile(cfg), append(b, '\n'), 0o600); err != nil {
-		logf("saving the result: %v", err)
+	if err := atomicfile.Write(resultFile(cfg), append(b, '\n'), 0o600); err != nil {
+		logs.Printf("saving the result: %v", err)
 	}
 	fmt.Printf("\nheadless task finished: exit %d\n", res.ExitCode)
 	os.Exit(res.ExitCode)
@@ -130,7 +133,7 @@ func headlessQueue(cfg config, env []string) string {
 	ctx := context.Background()
 	w, err := newQueueWorker(cfg, os.Getenv)
 	if err != nil {
-		logf("work queue: %v", err)
+		logs.Printf("work queue: %v", err)
 		return waitForTask(cfg)
 	}
 	fmt.Println("headless agent: waiting for a task (docker magents task AGENT TEXT), taking the fleet's queued ones meanwhile")
@@ -163,7 +166,7 @@ func headlessQueue(cfg config, env []string) string {
 				// Both at once: the queued one goes back for another agent.
 				w.report(ctx, workqueue.Report{ID: task.ID, State: workqueue.Failed, Error: "its agent was given a task of its own at the same moment"})
 			}
-			logf("task received")
+			logs.Printf("task received")
 			return t
 		default:
 		}
@@ -183,7 +186,7 @@ func headlessQueue(cfg config, env []string) string {
 // runHeadlessTask runs one queued task with claude -p, reporting it working every few
 // seconds (and stopping Claude when the dispatcher takes it back), then done or failed.
 func (w *queueWorker) runHeadlessTask(ctx context.Context, env []string, task workqueue.Task) {
-	logf("work queue: %s", task.ID)
+	logs.Printf("work queue: %s", task.ID)
 	fmt.Printf("\n%s: %s\n", task.ID, task.Prompt)
 	branch, base, err := w.startBranch(task)
 	if err != nil {
@@ -221,7 +224,7 @@ func (w *queueWorker) runHeadlessTask(ctx context.Context, env []string, task wo
 		r.DiffStat = w.finishBranch(task, base)
 		if task.Push && branch != "" {
 			if err := w.handOver(ctx, task.ID, branch); err != nil {
-				logf("work queue: handing %s over to be pushed: %v", branch, err)
+				logs.Printf("work queue: handing %s over to be pushed: %v", branch, err)
 			}
 		}
 	}
@@ -237,7 +240,7 @@ func waitingMarker(cfg config) string { return filepath.Join(cfg.RunDir, "headle
 // waitForTask waits, idle, until a task is queued (docker magents task, later the work
 // queue) and returns it: a headless agent started without a task is not an error.
 func waitForTask(cfg config) string {
-	logf("no task yet: waiting for one (docker magents task AGENT TEXT)")
+	logs.Printf("no task yet: waiting for one (docker magents task AGENT TEXT)")
 	fmt.Println("headless agent: waiting for a task (docker magents task AGENT TEXT)")
 	if err := os.WriteFile(waitingMarker(cfg), nil, 0o644); err != nil {
 		fail(err)
@@ -246,7 +249,7 @@ func waitForTask(cfg config) string {
 	defer os.Remove(waitingMarker(cfg))
 	for {
 		if task := takeGivenTask(cfg); task != "" {
-			logf("task received")
+			logs.Printf("task received")
 			return task
 		}
 		time.Sleep(time.Second)
@@ -278,7 +281,7 @@ func queueTask(cfg config, task string) error {
 	// Written aside, then linked into place: the agent never reads half a task, and of two
 	// tasks given at once only the first is taken.
 	tmp := queuedTask(cfg) + ".new"
-	if err := writeFileAtomic(tmp, []byte(task+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(tmp, []byte(task+"\n"), 0o600); err != nil {
 		return err
 	}
 	defer os.Remove(tmp)
@@ -295,7 +298,7 @@ func queueTask(cfg config, task string) error {
 func printResult(cfg config) int {
 	b, err := os.ReadFile(resultFile(cfg))
 	if err != nil {
-		logf("no result: this agent has not finished a headless task")
+		logs.Printf("no result: this agent has not finished a headless task")
 		return 1
 	}
 	os.Stdout.Write(b)

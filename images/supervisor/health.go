@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // status is what the supervisor records for `health` (another process) to report.
@@ -49,8 +51,8 @@ func (f *statusFile) update(fn func(*status)) {
 	defer f.mu.Unlock()
 	fn(&f.st)
 	b, _ := json.Marshal(f.st)
-	if err := writeFileAtomic(f.path, b, 0o644); err != nil {
-		logf("recording status: %v", err)
+	if err := atomicfile.Write(f.path, b, 0o644); err != nil {
+		logs.Printf("recording status: %v", err)
 	}
 	kickWaiters() // the status push sends it
 }

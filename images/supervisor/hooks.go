@@ -13,6 +13,9 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
+	"github.com/docker-magents/docker-magents/images/supervisor/shellquote"
 )
 
 // Claude Code runs command hooks from its settings.json at points of its own loop. The
@@ -77,7 +80,7 @@ func setHooks(settings map[string]any, self string) {
 		}
 		group := map[string]any{"hooks": []any{map[string]any{
 			"type":    "command",
-			"command": shellQuote(self) + " hook " + ev.Name,
+			"command": shellquote.Quote(self) + " hook " + ev.Name,
 			"timeout": hookTimeoutSeconds,
 		}}}
 		if ev.Matcher != "" {
@@ -97,15 +100,6 @@ func ownedHookGroup(g any) bool {
 		}
 	}
 	return false
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // hookInput is the part of the JSON that Claude writes to a hook's stdin that we read.
@@ -202,21 +196,21 @@ func recordHook(cfg config, args []string, stdin io.Reader) int {
 	var in hookInput
 	b, _ := io.ReadAll(io.LimitReader(stdin, 1<<20))
 	if err := json.Unmarshal(b, &in); err != nil && len(b) > 0 {
-		logf("hook: reading Claude's event: %v", err)
+		logs.Printf("hook: reading Claude's event: %v", err)
 	}
 	if in.Event == "" && len(args) > 0 {
 		in.Event = args[0]
 	}
 	if in.Event == "" {
-		logf("hook: no event name (usage: magents-supervisor hook EVENT < event.json)")
+		logs.Printf("hook: no event name (usage: magents-supervisor hook EVENT < event.json)")
 		return 0
 	}
 	appendActivity(cfg, in)
 	prev, _ := readHookState(cfg)
 	next := nextState(prev, in, time.Now())
 	if data, err := json.Marshal(next); err == nil {
-		if err := writeFileAtomic(hookStateFile(cfg), data, 0o644); err != nil {
-			logf("hook: %v", err)
+		if err := atomicfile.Write(hookStateFile(cfg), data, 0o644); err != nil {
+			logs.Printf("hook: %v", err)
 		}
 	}
 	kick(cfg)
@@ -235,6 +229,6 @@ func readHookState(cfg config) (hookState, bool) {
 // clearHookState forgets what the hooks of an ended session reported.
 func clearHookState(cfg config) {
 	if err := os.Remove(hookStateFile(cfg)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		logf("clearing the agent's state: %v", err)
+		logs.Printf("clearing the agent's state: %v", err)
 	}
 }

@@ -149,17 +149,6 @@ func TestInstallHooks(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"/usr/local/bin/magents-supervisor": "/usr/local/bin/magents-supervisor",
-		"/tmp/a b/it's":                     `'/tmp/a b/it'\''s'`,
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 // TestRecordHook: the command Claude runs reads its event from stdin, keeps the state in
 // the run dir, prints nothing (it would become Claude's context) and never fails.
 func TestRecordHook(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
 )
 
 // Kicks: whatever changes what the supervisor reports — a hook's state, a restart asked
@@ -32,7 +34,7 @@ func listenForKicks(ctx context.Context, cfg config) error {
 			}
 		}
 	}()
-	return writeFileAtomic(supervisorPIDFile(cfg), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+	return atomicfile.Write(supervisorPIDFile(cfg), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 }
 
 // kick makes the supervisor look now. The PID it names is kicked only while it is the

@@ -19,6 +19,8 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // version is set with -ldflags "-X main.version=…".
@@ -120,12 +122,8 @@ func supervise(cfg config) int {
 	defer stop()
 	s := newSupervisor(cfg)
 	if err := s.run(ctx); err != nil {
-		logf("%v", err)
+		logs.Printf("%v", err)
 		return 1
 	}
 	return 0
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "magents-supervisor: "+format+"\n", args...)
 }

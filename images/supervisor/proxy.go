@@ -21,10 +21,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconn"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
+	"github.com/docker-magents/docker-magents/images/supervisor/envvar"
 	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
+	"github.com/docker-magents/docker-magents/images/supervisor/httprelay"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
 	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
@@ -76,23 +81,14 @@ func (a allowlist) allows(host, port string) bool {
 	return false
 }
 
-// denial is one refused request.
-type denial struct {
-	Time   time.Time `json:"time"`
-	Agent  string    `json:"agent"`
-	Client string    `json:"client"` // the agent's address
-	Host   string    `json:"host"`
-	Method string    `json:"method"`
-}
-
 type egressProxy struct {
 	once      sync.Once
 	forwarder *http.Transport
 	allow     allowlist
 	log       io.Writer
 	mu        sync.Mutex
-	counts    map[string]int // denials per agent
-	recent    []denial       // the last 200
+	counts    map[string]int    // denials per agent
+	recent    []protocol.Denial // the last 200
 	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
 	// tunnelIdle ends a CONNECT tunnel that carried nothing either way for that long.
 	tunnelIdle time.Duration
@@ -116,28 +112,11 @@ type egressProxy struct {
 
 type denialLog struct{ written, suppressed int }
 
-// idleReader reads a request's body r, each read given until idle from its start (the
-// server's read deadline, moved on at every read): a body that trickles in gets all the
-// time it needs, one that stops is cut.
-type idleReader struct {
-	r    io.Reader
-	rc   *http.ResponseController
-	idle time.Duration
-}
-
-func (i idleReader) Read(p []byte) (int, error) {
-	// A server that cannot set deadlines (a test's recorder) reads without.
-	_ = i.rc.SetReadDeadline(time.Now().Add(i.idle))
-	return i.r.Read(p)
-}
-
 // The proxy's bounds: what one agent, or all together, can take of it.
 const (
-	maxDenialLogs     = 20               // denial lines per agent per minute
-	maxConnsPerClient = 64               // open connections per agent
-	maxConns          = 1024             // open connections in all
-	proxyIdleTimeout  = 2 * time.Minute  // a keep-alive connection with no request
-	proxyHeaderTime   = 10 * time.Second // to send a request's headers
+	maxDenialLogs    = 20               // denial lines per agent per minute
+	proxyIdleTimeout = 2 * time.Minute  // a keep-alive connection with no request
+	proxyHeaderTime  = 10 * time.Second // to send a request's headers
 )
 
 // tunnelIdle is the default: longer than any pause of a streamed model response (the
@@ -158,37 +137,17 @@ func clientIP(r *http.Request) string {
 	return ip
 }
 
-// agentConn is a connection from one agent: accepted on the unix socket of its directory.
-type agentConn struct {
-	net.Conn
-	agent string
-}
-
-type agentKey struct{}
-
-// connContext gives each request the agent its connection came from (http.Server's
-// ConnContext).
-func connContext(ctx context.Context, c net.Conn) context.Context {
-	if lc, ok := c.(*limitedConn); ok {
-		c = lc.Conn
-	}
-	if ac, ok := c.(*agentConn); ok {
-		return context.WithValue(ctx, agentKey{}, ac.agent)
-	}
-	return ctx
-}
-
 // agentOf names the client: the agent whose socket it came through, else (the proxy's own
 // loopback port) its address.
 func (p *egressProxy) agentOf(r *http.Request) string {
-	if a, ok := r.Context().Value(agentKey{}).(string); ok {
+	if a, ok := agentconn.Agent(r.Context()); ok {
 		return a
 	}
 	return clientIP(r)
 }
 
 func (p *egressProxy) deny(w http.ResponseWriter, r *http.Request, host string) {
-	d := denial{Time: time.Now().UTC(), Agent: p.agentOf(r), Client: clientIP(r), Host: host, Method: r.Method}
+	d := protocol.Denial{Time: time.Now().UTC(), Agent: p.agentOf(r), Client: clientIP(r), Host: host, Method: r.Method}
 	p.mu.Lock()
 	p.counts[d.Agent]++
 	p.recent = append(p.recent, d)
@@ -221,7 +180,7 @@ func (p *egressProxy) deny(w http.ResponseWriter, r *http.Request, host string) 
 	if write {
 		b, _ := json.Marshal(struct {
 			Event string `json:"event"`
-			denial
+			protocol.Denial
 			Suppressed int `json:"suppressedBefore,omitempty"`
 		}{"egress-denied", d, suppressed})
 		fmt.Fprintf(p.log, "%s\n", b)
@@ -242,20 +201,20 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/healthz":
 		fmt.Fprintln(w, "ok")
 	case p.dispatcher != nil && strings.HasPrefix(r.URL.Path, "/magents/queue"):
-		if agent, ok := r.Context().Value(agentKey{}).(string); ok {
+		if agent, ok := agentconn.Agent(r.Context()); ok {
 			p.dispatcher.fromAgent(w, r, agent)
 		} else {
 			p.dispatcher.fromOperator(w, r)
 		}
 	case p.relay != nil && strings.HasPrefix(r.URL.Path, gitrelay.PathPrefix):
-		agent, ok := r.Context().Value(agentKey{}).(string)
+		agent, ok := agentconn.Agent(r.Context())
 		if !ok {
 			http.Error(w, "docker-magents git relay: only the fleet's agents use it, each through its own socket (the host pushes with docker magents push)", http.StatusForbidden)
 			return
 		}
 		p.relay.serve(w, r, agent)
 	case p.gateway != nil && strings.HasPrefix(r.URL.Path, "/v1/"):
-		agent, ok := r.Context().Value(agentKey{}).(string)
+		agent, ok := agentconn.Agent(r.Context())
 		if !ok {
 			apiError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: only the fleet's agents use the gateway, each through its own socket")
 			return
@@ -270,7 +229,7 @@ func (p *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p.gateway != nil && (r.URL.Path == "/magents/usage" || r.URL.Path == "/magents/budget" || r.URL.Path == "/metrics"):
 		// The account and the limits are the proxy's own port's (docker magents usage and
 		// budget, through exec): an agent neither reads the others' nor raises its own.
-		if _, agent := r.Context().Value(agentKey{}).(string); agent {
+		if _, agent := agentconn.Agent(r.Context()); agent {
 			http.Error(w, "docker-magents egress proxy: not for agents", http.StatusForbidden)
 			return
 		}
@@ -329,7 +288,7 @@ func (p *egressProxy) connect(w http.ResponseWriter, r *http.Request) {
 		if t.pipe(upstream, client) != nil {
 			upstream.Close() // idle or broken: end the other way too
 		}
-		closeWrite(upstream)
+		httprelay.CloseWrite(upstream)
 	}()
 	_ = t.pipe(client, upstream)
 	client.Close()
@@ -371,15 +330,6 @@ func (t *tunnel) pipe(dst, src net.Conn) error {
 	}
 }
 
-func closeWrite(c net.Conn) {
-	if tc, ok := c.(interface{ CloseWrite() error }); ok {
-		_ = tc.CloseWrite()
-	}
-}
-
-// hopHeaders are not forwarded (RFC 9110, section 7.6.1).
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
 // transport is the one transport of plain-HTTP forwarding, so idle connections are reused
 // and closed rather than piling up.
 func (p *egressProxy) transport() *http.Transport {
@@ -408,7 +358,7 @@ func (p *egressProxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
-	for _, h := range hopHeaders {
+	for _, h := range httprelay.HopHeaders {
 		out.Header.Del(h)
 	}
 	resp, err := p.transport().RoundTrip(out)
@@ -417,49 +367,15 @@ func (p *egressProxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
-	writeResponseHead(w, resp)
-	flushCopy(w, resp.Body)
-}
-
-// writeResponseHead passes on an upstream answer's status and headers, less the hop-by-hop
-// ones.
-func writeResponseHead(w http.ResponseWriter, resp *http.Response) {
-	for _, h := range hopHeaders {
-		resp.Header.Del(h)
-	}
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	w.WriteHeader(resp.StatusCode)
-}
-
-// flushCopy copies a response body, flushing as it goes (server-sent events stream).
-func flushCopy(w http.ResponseWriter, r io.Reader) {
-	f, _ := w.(http.Flusher)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return
-			}
-			if f != nil {
-				f.Flush()
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
+	httprelay.WriteResponseHead(w, resp)
+	httprelay.FlushCopy(w, resp.Body)
 }
 
 // egressReport is what /magents/denied answers: denials per agent and the latest ones.
 type egressReport struct {
-	Allow  []string       `json:"allow"`
-	Counts map[string]int `json:"counts"`
-	Recent []denial       `json:"recent"`
+	Allow  []string          `json:"allow"`
+	Counts map[string]int    `json:"counts"`
+	Recent []protocol.Denial `json:"recent"`
 	// Agents: every agent's last status report, for the proxy's own port only; Now is the
 	// proxy's clock when it answered, for the reports' age.
 	Agents map[string]agentStatusReport `json:"agents,omitempty"`
@@ -474,7 +390,7 @@ type egressReport struct {
 // report answers an agent with its own denials, and the proxy's own port (docker magents
 // egress log, through exec) with everyone's.
 func (p *egressProxy) report(w http.ResponseWriter, r *http.Request) {
-	agent, own := r.Context().Value(agentKey{}).(string)
+	agent, own := agentconn.Agent(r.Context())
 	p.mu.Lock()
 	rep := egressReport{Allow: slices.Clone(p.allow), Counts: map[string]int{}}
 	for k, v := range p.counts {
@@ -513,19 +429,19 @@ func runProxy(ctx context.Context) int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(proxyMemoryLimit)
 	}
-	addr := env(agentenv.ProxyAddr, ":3128")
+	addr := envvar.Get(agentenv.ProxyAddr, ":3128")
 	allow := parseAllowlist(os.Getenv(agentenv.EgressAllow))
 	key, err := readAgentKey(os.Getenv)
 	if err != nil {
-		logf("egress proxy: %v", err)
+		logs.Printf("egress proxy: %v", err)
 		return 1
 	}
 	var saving sync.WaitGroup
 	var gateway *modelGateway
-	if isTrue(os.Getenv(agentenv.ModelGateway)) {
+	if envvar.IsTrue(os.Getenv(agentenv.ModelGateway)) {
 		g, budgets, err := newModelGateway(os.Getenv, key)
 		if err != nil {
-			logf("%v", err)
+			logs.Printf("%v", err)
 			return 1
 		}
 		gateway = g
@@ -533,7 +449,7 @@ func runProxy(ctx context.Context) int {
 		if path := os.Getenv(agentenv.GatewayState); path != "" {
 			saving.Go(func() { g.keep(ctx, path, budgets) })
 		}
-		logf("model gateway to %s", g.upstream.Redacted())
+		logs.Printf("model gateway to %s", g.upstream.Redacted())
 	}
 	// The model endpoint the fleet's env file names is one the agents need (its host and
 	// port only), unless the fleet says otherwise — or the gateway reaches it for them.
@@ -557,7 +473,7 @@ func runProxy(ctx context.Context) int {
 	if path := os.Getenv(agentenv.QueueState); path != "" {
 		d, err := newDispatcher(path, key)
 		if err != nil {
-			logf("%v", err)
+			logs.Printf("%v", err)
 			return 1
 		}
 		// Beside the queue, hidden: in a compose fleet that directory also holds the
@@ -574,7 +490,7 @@ func runProxy(ctx context.Context) int {
 	if state := os.Getenv(agentenv.QueueState); state != "" {
 		relay, err := newGitRelay(os.Getenv, key, filepath.Dir(state))
 		if err != nil {
-			logf("%v", err)
+			logs.Printf("%v", err)
 			return 1
 		}
 		if relay != nil {
@@ -582,23 +498,23 @@ func runProxy(ctx context.Context) int {
 				relay.task = p.dispatcher.current
 			}
 			p.relay = relay
-			logf("git relay for %d remote(s)", len(relay.remotes))
+			logs.Printf("git relay for %d remote(s)", len(relay.remotes))
 		}
 	}
-	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout, ConnContext: connContext}
+	srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: proxyHeaderTime, IdleTimeout: proxyIdleTimeout, ConnContext: agentconn.ConnContext}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	logf("egress proxy on %s; allowed: %s", addr, strings.Join(allow, ", "))
+	logs.Printf("egress proxy on %s; allowed: %s", addr, strings.Join(allow, ", "))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		logf("egress proxy: %v", err)
+		logs.Printf("egress proxy: %v", err)
 		return 1
 	}
-	caps := newConnCaps(maxConnsPerClient, maxConns)
+	caps := agentconn.NewCaps(agentconn.MaxConnsPerClient, agentconn.MaxConns)
 	if dir := os.Getenv(agentenv.EgressSockets); dir != "" {
 		go serveAgentSockets(ctx, srv, dir, caps, key)
 	}
@@ -614,7 +530,7 @@ func runProxy(ctx context.Context) int {
 		})}
 		go func() {
 			if err := metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logf("gateway metrics on %s: %v", addr, err)
+				logs.Printf("gateway metrics on %s: %v", addr, err)
 			}
 		}()
 		defer metrics.Close()
@@ -622,17 +538,17 @@ func runProxy(ctx context.Context) int {
 	if addr := os.Getenv(agentenv.AgentAddr); addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			logf("gateway for the agents: %v", err)
+			logs.Printf("gateway for the agents: %v", err)
 			return 1
 		}
 		if err := serveAgentsByToken(ctx, p, ln, key, strings.Split(os.Getenv(agentenv.AgentNames), ","), caps); err != nil {
 			ln.Close()
-			logf("gateway for the agents: %v", err)
+			logs.Printf("gateway for the agents: %v", err)
 			return 1
 		}
 	}
-	if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logf("egress proxy: %v", err)
+	if err := srv.Serve(caps.Limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logs.Printf("egress proxy: %v", err)
 		return 1
 	}
 	// Stopped: the account and the queue are saved as they stand before the proxy exits.
@@ -642,12 +558,12 @@ func runProxy(ctx context.Context) int {
 
 // serveAgentSockets listens on dir/AGENT/proxy.sock for every agent directory there, and
 // for those that appear later (a fleet scaled up), until ctx ends.
-func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *connCaps, key []byte) {
+func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *agentconn.Caps, key []byte) {
 	serving := map[string]bool{}
 	for {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			logf("egress proxy: reading the agents' socket directories: %v", err)
+			logs.Printf("egress proxy: reading the agents' socket directories: %v", err)
 		}
 		for _, e := range entries {
 			// An agent's directory; a hidden one is the proxy's own (the dispatcher's .push).
@@ -656,20 +572,20 @@ func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *
 			}
 			if key != nil {
 				if err := writeAgentToken(key, filepath.Join(dir, e.Name()), e.Name()); err != nil {
-					logf("egress proxy: %s's token: %v", e.Name(), err)
+					logs.Printf("egress proxy: %s's token: %v", e.Name(), err)
 					continue
 				}
 			}
-			ln, err := listenAgent(filepath.Join(dir, e.Name(), agentstate.EgressSocketName), e.Name())
+			ln, err := agentconn.Listen(filepath.Join(dir, e.Name(), agentstate.EgressSocketName), e.Name())
 			if err != nil {
-				logf("egress proxy: %v", err)
+				logs.Printf("egress proxy: %v", err)
 				continue
 			}
 			serving[e.Name()] = true
-			logf("egress proxy: serving %s", e.Name())
+			logs.Printf("egress proxy: serving %s", e.Name())
 			go func() {
-				if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					logf("egress proxy: %s: %v", e.Name(), err)
+				if err := srv.Serve(caps.Limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					logs.Printf("egress proxy: %s: %v", e.Name(), err)
 				}
 			}()
 		}
@@ -686,7 +602,7 @@ func serveAgentSockets(ctx context.Context, srv *http.Server, dir string, caps *
 // presents, one of names' under the fleet's key, and is then served as one from that
 // agent's socket is. Anything else is refused, and so is egress: over a network the
 // gateway relays the model and runs the work queue, it is no proxy.
-func serveAgentsByToken(ctx context.Context, p *egressProxy, ln net.Listener, key []byte, names []string, caps *connCaps) error {
+func serveAgentsByToken(ctx context.Context, p *egressProxy, ln net.Listener, key []byte, names []string, caps *agentconn.Caps) error {
 	if key == nil {
 		return fmt.Errorf("%s is set but the fleet's key is not (MAGENTS_AGENT_KEY_FILE): agents would have no way to be known", agentenv.AgentAddr)
 	}
@@ -699,11 +615,11 @@ func serveAgentsByToken(ctx context.Context, p *egressProxy, ln net.Listener, ke
 		_ = srv.Shutdown(shutdown)
 	}()
 	go func() {
-		if err := srv.Serve(caps.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logf("gateway for the agents on %s: %v", ln.Addr(), err)
+		if err := srv.Serve(caps.Limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logs.Printf("gateway for the agents on %s: %v", ln.Addr(), err)
 		}
 	}()
-	logf("gateway for %d agent(s) on %s, each known by its token", len(names), ln.Addr())
+	logs.Printf("gateway for %d agent(s) on %s, each known by its token", len(names), ln.Addr())
 	return nil
 }
 
@@ -719,7 +635,7 @@ func (b byToken) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "docker-magents gateway: this port relays the model and the work queue; it is not an egress proxy", http.StatusForbidden)
 		return
 	}
-	agent := agenttoken.Owner(b.key, b.names, relayAuth(r))
+	agent := agenttoken.Owner(b.key, b.names, agenttoken.PresentedByGit(r))
 	if agent == "" && strings.HasPrefix(r.URL.Path, gitrelay.PathPrefix) {
 		// git sends its credential helper's answer only when challenged.
 		w.Header().Set("WWW-Authenticate", `Basic realm="docker-magents git relay"`)
@@ -730,37 +646,7 @@ func (b byToken) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnauthorized, "authentication_error", "docker-magents gateway: that is not the token of an agent of this fleet (redeploy the fleet to give agents theirs)")
 		return
 	}
-	b.p.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, agent)))
-}
-
-// listenAgent listens on the unix socket path for agent, replacing a stale one (never
-// following a link the agent put there: remove takes the link itself).
-func listenAgent(path, agent string) (net.Listener, error) {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", agent, err)
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", agent, err)
-	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return &agentListener{Listener: ln, agent: agent}, nil
-}
-
-type agentListener struct {
-	net.Listener
-	agent string
-}
-
-func (l *agentListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &agentConn{Conn: c, agent: l.agent}, nil
+	b.p.ServeHTTP(w, r.WithContext(agentconn.WithAgent(r.Context(), agent)))
 }
 
 // proxyDenied is `magents-supervisor proxy-denied [--queue]`: print the running proxy's
@@ -769,7 +655,7 @@ func proxyDenied(args []string, w io.Writer) int {
 	path := "/magents/denied"
 	for _, a := range args {
 		if a != "--queue" {
-			logf("proxy-denied: unknown argument %q (give --queue, or nothing)", a)
+			logs.Printf("proxy-denied: unknown argument %q (give --queue, or nothing)", a)
 			return 2
 		}
 		path += "?queue=1"
@@ -780,19 +666,19 @@ func proxyDenied(args []string, w io.Writer) int {
 // askProxy asks the running proxy on its own port (run in its container) and prints the
 // answer; it fails when the proxy does not answer 200.
 func askProxy(method, path string, body io.Reader, w io.Writer) int {
-	addr := env(agentenv.ProxyAddr, ":3128")
+	addr := envvar.Get(agentenv.ProxyAddr, ":3128")
 	if strings.HasPrefix(addr, ":") {
 		addr = "127.0.0.1" + addr
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	req, err := http.NewRequest(method, "http://"+addr+path, body)
 	if err != nil {
-		logf("%v", err)
+		logs.Printf("%v", err)
 		return 1
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		logf("asking the egress proxy: %v", err)
+		logs.Printf("asking the egress proxy: %v", err)
 		return 1
 	}
 	defer resp.Body.Close()
@@ -803,7 +689,7 @@ func askProxy(method, path string, body io.Reader, w io.Writer) int {
 			_, _ = w.Write(b)
 			return protocol.ExitRefused
 		}
-		logf("the egress proxy answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		logs.Printf("the egress proxy answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
 		return 1
 	}
 	_, _ = io.Copy(w, resp.Body)
@@ -813,7 +699,7 @@ func askProxy(method, path string, body io.Reader, w io.Writer) int {
 // egressDenials is what the fleet's egress proxy refused this agent in the last few
 // minutes: asked through the agent's own socket, the proxy answers with this agent's
 // denials alone. Nil without a proxy.
-func egressDenials(getenv func(string) string) []denial {
+func egressDenials(getenv func(string) string) []protocol.Denial {
 	sock := getenv(agentenv.EgressSocket)
 	if sock == "" {
 		return nil
@@ -837,7 +723,7 @@ func egressDenials(getenv func(string) string) []denial {
 		return nil
 	}
 	// Only recent ones: an old refusal says nothing about a 403 now.
-	var out []denial
+	var out []protocol.Denial
 	since := time.Now().Add(-agentstate.RecentDenial)
 	for _, d := range rep.Recent {
 		if d.Time.After(since) {
@@ -850,21 +736,21 @@ func egressDenials(getenv func(string) string) []denial {
 // cachedEgressDenials is egressDenials as health reports it: asked of the proxy at most
 // once per egressCacheTTL (HEALTHCHECK, the health endpoint and ps each ask for health),
 // the answer kept in the run dir between those processes.
-func cachedEgressDenials(cfg config, getenv func(string) string, now time.Time) []denial {
+func cachedEgressDenials(cfg config, getenv func(string) string, now time.Time) []protocol.Denial {
 	if !behindEgressProxy(getenv) {
 		return nil
 	}
 	path := filepath.Join(cfg.RunDir, "egress-denials.json")
 	var cached struct {
-		At     time.Time `json:"at"`
-		Denied []denial  `json:"denied"`
+		At     time.Time         `json:"at"`
+		Denied []protocol.Denial `json:"denied"`
 	}
 	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &cached) == nil && now.Sub(cached.At) < egressCacheTTL && !cached.At.After(now) {
 		return cached.Denied
 	}
 	cached.At, cached.Denied = now, egressDenials(getenv)
 	if b, err := json.Marshal(cached); err == nil {
-		_ = writeFileAtomic(path, b, 0o644)
+		_ = atomicfile.Write(path, b, 0o644)
 	}
 	return cached.Denied
 }
@@ -874,81 +760,6 @@ const egressCacheTTL = 15 * time.Second
 
 func behindEgressProxy(getenv func(string) string) bool {
 	return getenv(agentenv.EgressSocket) != ""
-}
-
-// connCaps caps the connections open at once, per agent (per client address on the
-// proxy's own port) and in all, over every listener it limits: one agent cannot exhaust
-// the proxy (file descriptors, memory) for the others. A connection over a cap is
-// answered 503 and closed.
-type connCaps struct {
-	perClient, total int
-	mu               sync.Mutex
-	open             map[string]int
-	all              int
-}
-
-func newConnCaps(perClient, total int) *connCaps {
-	return &connCaps{perClient: perClient, total: total, open: map[string]int{}}
-}
-
-// limitConns caps ln's connections on their own.
-func limitConns(ln net.Listener, perClient, total int) net.Listener {
-	return newConnCaps(perClient, total).limit(ln)
-}
-
-func (c *connCaps) limit(ln net.Listener) net.Listener { return &connLimiter{Listener: ln, caps: c} }
-
-type connLimiter struct {
-	net.Listener
-	caps *connCaps
-}
-
-func (l *connLimiter) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		client, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-		if ac, ok := c.(*agentConn); ok {
-			client = "agent " + ac.agent
-		}
-		caps := l.caps
-		caps.mu.Lock()
-		over := caps.open[client] >= caps.perClient || caps.all >= caps.total
-		if !over {
-			caps.open[client]++
-			caps.all++
-		}
-		caps.mu.Unlock()
-		if over {
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-			c.Close()
-			continue
-		}
-		return &limitedConn{Conn: c, release: func() { caps.release(client) }}, nil
-	}
-}
-
-func (c *connCaps) release(client string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.open[client]--; c.open[client] <= 0 {
-		delete(c.open, client)
-	}
-	c.all--
-}
-
-type limitedConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitedConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
 }
 
 // egressStartWait is how long a connection waits for the proxy's socket: agents start
@@ -1005,8 +816,8 @@ func forwardEgress(ctx context.Context, getenv func(string) string) (net.Listene
 				}
 				defer up.Close()
 				done := make(chan struct{}, 2)
-				go func() { _, _ = io.Copy(up, c); closeWrite(up); done <- struct{}{} }()
-				go func() { _, _ = io.Copy(c, up); closeWrite(c); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(up, c); httprelay.CloseWrite(up); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(c, up); httprelay.CloseWrite(c); done <- struct{}{} }()
 				<-done
 				<-done
 			}()

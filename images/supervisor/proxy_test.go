@@ -19,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconn"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -185,7 +187,7 @@ func TestEgressProxy(t *testing.T) {
 // directory, and returns a client whose proxy is that socket and a way to dial it.
 func serveAgent(t *testing.T, p *egressProxy, agent string) (*http.Client, func() net.Conn) {
 	t.Helper()
-	path, _ := serveAgentSocket(t, p, agent, newConnCaps(maxConnsPerClient, maxConns))
+	path, _ := serveAgentSocket(t, p, agent, agentconn.NewCaps(agentconn.MaxConnsPerClient, agentconn.MaxConns))
 	client := &http.Client{Transport: &http.Transport{
 		Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: "127.0.0.1:3128"}),
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -204,7 +206,7 @@ func serveAgent(t *testing.T, p *egressProxy, agent string) (*http.Client, func(
 // serveAgentSocket serves p on agent's unix socket, in a short temporary directory (a
 // socket's path has at most 108 bytes), behind caps when given; it returns the socket's
 // path and the server, closed at the test's end.
-func serveAgentSocket(t *testing.T, p *egressProxy, agent string, caps *connCaps) (string, *http.Server) {
+func serveAgentSocket(t *testing.T, p *egressProxy, agent string, caps *agentconn.Caps) (string, *http.Server) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "sock")
 	if err != nil {
@@ -212,14 +214,14 @@ func serveAgentSocket(t *testing.T, p *egressProxy, agent string, caps *connCaps
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	path := filepath.Join(dir, agentstate.EgressSocketName)
-	ln, err := listenAgent(path, agent)
+	ln, err := agentconn.Listen(path, agent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if caps != nil {
-		ln = caps.limit(ln)
+		ln = caps.Limit(ln)
 	}
-	srv := &http.Server{Handler: p, ConnContext: connContext}
+	srv := &http.Server{Handler: p, ConnContext: agentconn.ConnContext}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 	return path, srv
@@ -237,7 +239,7 @@ func TestCachedEgressDenials(t *testing.T) {
 	var asked atomic.Int32
 	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked.Add(1)
-		_ = json.NewEncoder(w).Encode(egressReport{Recent: []denial{{Time: time.Now(), Client: "127.0.0.1", Host: "evil.test:443"}}})
+		_ = json.NewEncoder(w).Encode(egressReport{Recent: []protocol.Denial{{Time: time.Now(), Client: "127.0.0.1", Host: "evil.test:443"}}})
 	}))
 	defer proxy.Close()
 	sock := filepath.Join(t.TempDir(), agentstate.EgressSocketName)
@@ -355,61 +357,6 @@ func TestDenialFloodIsBounded(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(log.String(), `"suppressedBefore":80`) {
 		t.Errorf("the line after the flood does not count what was left out:\n%s", log.String())
-	}
-}
-
-// One client cannot hold more than its share of connections: over the cap, it is
-// answered 503 and closed; a connection closed makes room again.
-func TestConnectionCaps(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })}
-	go func() { _ = srv.Serve(limitConns(ln, 2, 10)) }()
-	defer srv.Close()
-	request := func(c net.Conn) string {
-		_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		line, _ := bufio.NewReader(c).ReadString('\n')
-		return strings.TrimSpace(line)
-	}
-	var held []net.Conn
-	for i := 0; i < 2; i++ {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if got := request(c); got != "HTTP/1.1 200 OK" {
-			t.Fatalf("connection %d: %q", i+1, got)
-		}
-		held = append(held, c)
-	}
-	third, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := request(third); got != "HTTP/1.1 503 Service Unavailable" {
-		t.Errorf("a third connection: %q", got)
-	}
-	third.Close()
-	held[0].Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := request(c)
-		c.Close()
-		if got == "HTTP/1.1 200 OK" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no room after a connection closed: %q", got)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -9,12 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/credential"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitcmd"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -53,7 +54,7 @@ func (w *queueWorker) run(ctx context.Context) {
 		case err != nil:
 			// The proxy is starting or restarting — or unreachable: said once a minute.
 			if time.Since(logged) > time.Minute {
-				logf("work queue: asking %s for a task: %v", w.base, err)
+				logs.Printf("work queue: asking %s for a task: %v", w.base, err)
 				logged = time.Now()
 			}
 			sleep(ctx, 5*time.Second)
@@ -116,7 +117,7 @@ func (w *queueWorker) next(ctx context.Context) (workqueue.Task, bool, error) {
 	case http.StatusUnauthorized:
 		// The fleet has a new key (its credential was cleared, then given again): the
 		// proxy wrote this agent its new token.
-		if tok, err := readGatewayToken(w.getenv(agentenv.AgentTokenFile), 0); err == nil {
+		if tok, err := credential.ReadGatewayToken(w.getenv(agentenv.AgentTokenFile), 0); err == nil {
 			w.token = tok
 		}
 	case http.StatusOK:
@@ -147,14 +148,14 @@ func (w *queueWorker) report(ctx context.Context, r workqueue.Report) (stop bool
 		return false
 	}
 	if a.Stop {
-		logf("work queue: leaving %s: %s", r.ID, a.Reason)
+		logs.Printf("work queue: leaving %s: %s", r.ID, a.Reason)
 	}
 	return a.Stop
 }
 
 // work runs one task to its end, or until the dispatcher takes it back.
 func (w *queueWorker) work(ctx context.Context, wait *waiter, task workqueue.Task) {
-	logf("work queue: %s", task.ID)
+	logs.Printf("work queue: %s", task.ID)
 	t := tmux{session: w.cfg.Session}
 	branch, base, err := w.startBranch(task)
 	if err != nil {
@@ -191,7 +192,7 @@ func (w *queueWorker) work(ctx context.Context, wait *waiter, task workqueue.Tas
 			r.DiffStat = w.finishBranch(task, base)
 			if task.Push && branch != "" {
 				if err := w.handOver(ctx, task.ID, branch); err != nil {
-					logf("work queue: handing %s over to be pushed: %v", branch, err)
+					logs.Printf("work queue: handing %s over to be pushed: %v", branch, err)
 				}
 			}
 		}
@@ -224,7 +225,7 @@ func (w *queueWorker) restartClaude(ctx context.Context) {
 			return
 		}
 		if !sleep(started, 300*time.Millisecond) {
-			logf("work queue: Claude's new session did not start within 2 minutes")
+			logs.Printf("work queue: Claude's new session did not start within 2 minutes")
 			return
 		}
 	}
@@ -240,7 +241,7 @@ func (w *queueWorker) handOver(ctx context.Context, id, branch string) error {
 	path := f.Name()
 	f.Close()
 	defer os.Remove(path)
-	if err := git(w.cfg.Workspace, "bundle", "create", "--quiet", path, "refs/heads/"+branch); err != nil {
+	if err := gitcmd.Run(w.cfg.Workspace, "bundle", "create", "--quiet", path, "refs/heads/"+branch); err != nil {
 		return err
 	}
 	b, err := os.Open(path)
@@ -311,26 +312,26 @@ func (w *queueWorker) startBranch(task workqueue.Task) (branch, base string, err
 	if from == "" {
 		from = "HEAD"
 	}
-	if err := git(ws, "fetch", "--quiet", "origin", from); err != nil {
+	if err := gitcmd.Run(ws, "fetch", "--quiet", "origin", from); err != nil {
 		return "", "", fmt.Errorf("fetching the fleet's base %s: %w", from, err)
 	}
-	base, err = gitOutput(ws, "rev-parse", "FETCH_HEAD")
+	base, err = gitcmd.Output(ws, "rev-parse", "FETCH_HEAD")
 	if err != nil {
 		return "", "", err
 	}
 	branch = "magents/" + task.ID
-	if git(ws, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch) == nil {
+	if gitcmd.Run(ws, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch) == nil {
 		// Given again (the agent restarted before its report reached the dispatcher): go on
 		// from the work on the branch, never reset it.
-		if err := git(ws, "checkout", "--quiet", branch); err != nil {
+		if err := gitcmd.Run(ws, "checkout", "--quiet", branch); err != nil {
 			return "", "", fmt.Errorf("going back to %s: %w", branch, err)
 		}
-		if mb, err := gitOutput(ws, "merge-base", branch, base); err == nil {
+		if mb, err := gitcmd.Output(ws, "merge-base", branch, base); err == nil {
 			base = mb
 		}
 		return branch, base, nil
 	}
-	if err := git(ws, "checkout", "--quiet", "-b", branch, base); err != nil {
+	if err := gitcmd.Run(ws, "checkout", "--quiet", "-b", branch, base); err != nil {
 		return "", "", fmt.Errorf("starting %s: %w", branch, err)
 	}
 	return branch, base, nil
@@ -346,7 +347,7 @@ func (w *queueWorker) finishBranch(task workqueue.Task, base string) string {
 	if err := commitLeftovers(ws, "magents: "+task.ID+" (what Claude left uncommitted)"); err != nil {
 		return "committing what Claude left: " + err.Error()
 	}
-	stat, err := gitOutput(ws, "diff", "--stat", base, "HEAD")
+	stat, err := gitcmd.Output(ws, "diff", "--stat", base, "HEAD")
 	if err != nil {
 		return err.Error()
 	}
@@ -355,25 +356,12 @@ func (w *queueWorker) finishBranch(task workqueue.Task, base string) string {
 
 // commitLeftovers commits every change in the work tree, when there is one.
 func commitLeftovers(ws, msg string) error {
-	out, err := gitOutput(ws, "status", "--porcelain")
+	out, err := gitcmd.Output(ws, "status", "--porcelain")
 	if err != nil || out == "" {
 		return err
 	}
-	if err := git(ws, "add", "-A"); err != nil {
+	if err := gitcmd.Run(ws, "add", "-A"); err != nil {
 		return err
 	}
-	return git(ws, "commit", "--quiet", "--no-verify", "-m", msg)
-}
-
-// gitOutput runs git in dir and returns its output, trimmed.
-func gitOutput(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(string(out)), nil
+	return gitcmd.Run(ws, "commit", "--quiet", "--no-verify", "-m", msg)
 }

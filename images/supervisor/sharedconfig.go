@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconfig"
+	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // The fleet's shared config (CLAUDE.md, settings, MCP servers, commands) reaches an agent
@@ -79,7 +81,7 @@ func stageSet(cfg config, set agentconfig.Set, m agentconfig.Manifest) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(path, []byte(set[name]), 0o600); err != nil {
+		if err := atomicfile.Write(path, []byte(set[name]), 0o600); err != nil {
 			return err
 		}
 	}
@@ -87,7 +89,7 @@ func stageSet(cfg config, set agentconfig.Set, m agentconfig.Manifest) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, agentconfig.ManifestName), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, agentconfig.ManifestName), append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -115,7 +117,7 @@ func currentSet(cfg config) (agentconfig.Set, error) {
 	}
 	staged, sm, err := readSet(stagedDir(cfg))
 	if err != nil {
-		logf("the staged shared config is unusable (%v): taking the delivered one", err)
+		logs.Printf("the staged shared config is unusable (%v): taking the delivered one", err)
 		staged, sm = nil, agentconfig.Manifest{}
 	}
 	if delivered != nil && (staged == nil || dm.Newer(sm)) {
@@ -151,10 +153,10 @@ func placeSharedConfig(cfg config, set agentconfig.Set) (map[string]any, *placed
 	if md, ok := set[agentconfig.ClaudeMD]; ok {
 		if cur, err := os.ReadFile(mdPath); err == nil && agentconfig.Digest(string(cur)) != rec.ClaudeMD && agentconfig.Digest(string(cur)) != agentconfig.Digest(md) {
 			if err := os.Rename(mdPath, mdPath+".agent"); err == nil {
-				logf("%s was the agent's own: kept as CLAUDE.md.agent, the fleet's CLAUDE.md takes its place", mdPath)
+				logs.Printf("%s was the agent's own: kept as CLAUDE.md.agent, the fleet's CLAUDE.md takes its place", mdPath)
 			}
 		}
-		if err := writeFileAtomic(mdPath, []byte(md), 0o600); err != nil {
+		if err := atomicfile.Write(mdPath, []byte(md), 0o600); err != nil {
 			return nil, &rec, err
 		}
 		rec.ClaudeMD = agentconfig.Digest(md)
@@ -175,7 +177,7 @@ func placeSharedConfig(cfg config, set agentconfig.Set) (map[string]any, *placed
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, &rec, err
 		}
-		if err := writeFileAtomic(path, []byte(set[name]), 0o600); err != nil {
+		if err := atomicfile.Write(path, []byte(set[name]), 0o600); err != nil {
 			return nil, &rec, err
 		}
 		commands = append(commands, name)
@@ -219,7 +221,7 @@ func savePlaced(cfg config, rec *placedRecord) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(placedPath(cfg), append(b, '\n'), 0o600)
+	return atomicfile.Write(placedPath(cfg), append(b, '\n'), 0o600)
 }
 
 // configureAgent is what every start of the agent does to Claude's config dir after
@@ -234,7 +236,7 @@ func configureAgent(cfg config, self string) error {
 	}
 	// A set that cannot be placed leaves what was placed before as it is; the supervisor's
 	// own hooks go in regardless, or the agent's state would not be reported.
-	logf("the fleet's shared config: %v (the agent starts with what it had)", err)
+	logs.Printf("the fleet's shared config: %v (the agent starts with what it had)", err)
 	return writeSettings(cfg, self, nil, &placedRecord{})
 }
 
@@ -259,26 +261,26 @@ func configApply(cfg config, stdin io.Reader, stdout io.Writer) int {
 		Files      map[string]string `json:"files"`
 	}
 	if err := json.NewDecoder(stdin).Decode(&in); err != nil {
-		logf("config apply: reading the set from stdin: %v", err)
+		logs.Printf("config apply: reading the set from stdin: %v", err)
 		return 2
 	}
 	set := agentconfig.Set(in.Files)
 	if err := set.Check(); err != nil {
-		logf("config apply: %v", err)
+		logs.Printf("config apply: %v", err)
 		return 1
 	}
 	if !cfg.SharedConfig {
-		logf("config apply: this agent was created without the fleet's shared config: run docker magents up to recreate it with one")
+		logs.Printf("config apply: this agent was created without the fleet's shared config: run docker magents up to recreate it with one")
 		return 1
 	}
 	m := set.Manifest(in.Generation)
 	if err := stageSet(cfg, set, m); err != nil {
-		logf("config apply: %v", err)
+		logs.Printf("config apply: %v", err)
 		return 1
 	}
 	self, _ := os.Executable()
 	if err := applyConfig(cfg, self, set); err != nil {
-		logf("config apply: %v", err)
+		logs.Printf("config apply: %v", err)
 		return 1
 	}
 	_ = json.NewEncoder(stdout).Encode(map[string]any{"applied": m.Digest(), "files": set.Names()})

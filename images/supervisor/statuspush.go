@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentconn"
 )
 
 // Status without an exec per agent: behind the egress proxy, each agent's supervisor gives
@@ -83,7 +85,7 @@ type agentStatusReport struct {
 // status takes an agent's report, from its own socket only: the proxy's port (what the
 // fleet's operator reaches through exec) reads reports, never writes one.
 func (p *egressProxy) status(w http.ResponseWriter, r *http.Request) {
-	agent, own := r.Context().Value(agentKey{}).(string)
+	agent, own := agentconn.Agent(r.Context())
 	if !own {
 		http.Error(w, "docker-magents egress proxy: agents report their status on their own socket", http.StatusForbidden)
 		return

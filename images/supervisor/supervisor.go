@@ -16,6 +16,8 @@ import (
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
+	"github.com/docker-magents/docker-magents/images/supervisor/credential"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // pollInterval is the least time between two looks at the session, and how often it is
@@ -47,16 +49,16 @@ func (s *supervisor) run(ctx context.Context) error {
 		return fmt.Errorf("naming the supervisor in %s: %w", s.cfg.RunDir, err)
 	}
 	if os.Getuid() == 0 {
-		logf("warning: running as root; the image's own user is the non-root magents (uid 1000)")
+		logs.Printf("warning: running as root; the image's own user is the non-root magents (uid 1000)")
 	}
-	creds, err := resolveCredentials(os.Getenv)
+	creds, err := credential.Resolve(os.Getenv)
 	if err != nil {
 		// The agent wrapper reports the same error in the session; the supervisor keeps going.
-		logf("%v", err)
+		logs.Printf("%v", err)
 	}
 	s.status.update(func(st *status) {
 		st.StartedAt = time.Now().UTC()
-		st.Auth = creds.method
+		st.Auth = creds.Method
 		if st.Auth == "" && (fileExists(s.cfg.ClaudeConfigDir+"/.credentials.json") || fileExists(s.cfg.AuthDir+"/.credentials.json")) {
 			st.Auth = "login"
 		}
@@ -74,7 +76,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		// The agent has no network: its proxy port leads to the fleet's egress proxy.
 		ln, err := forwardEgress(ctx, os.Getenv)
 		if err != nil {
-			logf("%v", err)
+			logs.Printf("%v", err)
 			s.status.update(func(st *status) { st.SetupError = err.Error() })
 		} else {
 			defer ln.Close()
@@ -94,7 +96,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		go relayAndPush(ctx, newWaiter(ctx), relay, pusher)
 	}
 	if err := prepareClone(s.cfg, os.Getenv); err != nil {
-		logf("preparing the agent's clone: %v", err)
+		logs.Printf("preparing the agent's clone: %v", err)
 		s.status.update(func(st *status) { st.SetupError = "preparing the agent's clone: " + err.Error() })
 	}
 	sessions := make(chan struct{}, 1)
@@ -124,7 +126,7 @@ func (s *supervisor) run(ctx context.Context) error {
 func (s *supervisor) workQueue(ctx context.Context) {
 	w, err := newQueueWorker(s.cfg, os.Getenv)
 	if err != nil {
-		logf("work queue: %v", err)
+		logs.Printf("work queue: %v", err)
 		return
 	}
 	w.run(ctx)
@@ -133,7 +135,7 @@ func (s *supervisor) workQueue(ctx context.Context) {
 // newQueueWorker is the agent's side of the work queue: its token (waiting while the
 // proxy starts) and its socket.
 func newQueueWorker(cfg config, getenv func(string) string) (*queueWorker, error) {
-	token, err := readGatewayToken(getenv(agentenv.AgentTokenFile), egressStartWait)
+	token, err := credential.ReadGatewayToken(getenv(agentenv.AgentTokenFile), credential.TokenWait)
 	if err != nil {
 		return nil, err
 	}
@@ -197,12 +199,12 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 			clearHookState(s.cfg)
 			// Checked here too, so the repair shows in the container's log.
 			if _, err := setAsideCorrupt(claudeStatePath(s.cfg)); err != nil {
-				logf("%v", err)
+				logs.Printf("%v", err)
 			}
 			if err := s.tmux.newSession(s.workdir(), s.self, "agent"); err != nil {
-				logf("starting session %s: %v", s.cfg.Session, err)
+				logs.Printf("starting session %s: %v", s.cfg.Session, err)
 			} else {
-				logf("session %s started", s.cfg.Session)
+				logs.Printf("session %s started", s.cfg.Session)
 				s.status.update(func(st *status) { st.SessionAt = time.Now().UTC() })
 				select {
 				case started <- struct{}{}:
@@ -240,7 +242,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 			hs, hooked := readHookState(s.cfg)
 			if !hooked && !hooklessRestarted && time.Since(since) > hooklessGrace {
 				hooklessRestarted = true
-				logf("no hook of Claude's reported in the %s since the session started (its state would stay \"starting\"): restarting the session once", hooklessGrace)
+				logs.Printf("no hook of Claude's reported in the %s since the session started (its state would stay \"starting\"): restarting the session once", hooklessGrace)
 				activityf("restarting: Claude's hooks never reported")
 				s.tmux.killSession()
 				continue
@@ -262,7 +264,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 				st.LastExit = time.Now().UTC()
 				st.AuthRejected, st.AuthError = false, ""
 			})
-			logf("session %s ended on request; starting it again", s.cfg.Session)
+			logs.Printf("session %s ended on request; starting it again", s.cfg.Session)
 			activityf("restarting on request")
 			continue
 		}
@@ -273,7 +275,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 			st.Restarts++
 			st.LastExit = time.Now().UTC()
 		})
-		logf("session %s ended after %s; starting it again in %s", s.cfg.Session, time.Since(since).Round(time.Second), backoff)
+		logs.Printf("session %s ended after %s; starting it again in %s", s.cfg.Session, time.Since(since).Round(time.Second), backoff)
 		activityf("session ended; restarting in %s", backoff)
 		if !sleep(ctx, backoff) {
 			return nil
@@ -284,7 +286,7 @@ func (s *supervisor) keepSession(ctx context.Context, started chan<- struct{}) e
 
 // checkCredential asks the model API whether it takes the credential (MAGENTS_AUTH_CHECK).
 func (s *supervisor) checkCredential(ctx context.Context) {
-	creds, err := resolveCredentials(os.Getenv)
+	creds, err := credential.Resolve(os.Getenv)
 	if err != nil {
 		return
 	}
@@ -367,7 +369,7 @@ func (s *supervisor) setAuthRejected(rejected bool, why string) {
 		}
 	})
 	if changed && rejected {
-		logf("auth-rejected: %s; give the agents a valid credential with 'docker magents auth rotate'", why)
+		logs.Printf("auth-rejected: %s; give the agents a valid credential with 'docker magents auth rotate'", why)
 		activityf("auth refused by the model API")
 	}
 }
@@ -383,7 +385,7 @@ func restartMarker(cfg config) string { return filepath.Join(cfg.RunDir, "restar
 // starts it again at once, reading the credential afresh; the container stays.
 func requestRestart(cfg config) int {
 	if err := os.WriteFile(restartMarker(cfg), nil, 0o644); err != nil {
-		logf("requesting a restart: %v", err)
+		logs.Printf("requesting a restart: %v", err)
 		return 1
 	}
 	kick(cfg)
@@ -413,7 +415,7 @@ func (s *supervisor) attachLoop(ctx context.Context, started <-chan struct{}) {
 		case <-started:
 		}
 		if err := s.tmux.attach(); err != nil && ctx.Err() == nil {
-			logf("attaching to session %s: %v", s.cfg.Session, err)
+			logs.Printf("attaching to session %s: %v", s.cfg.Session, err)
 		}
 		if ctx.Err() != nil {
 			return
@@ -437,7 +439,7 @@ func (s *supervisor) stopAgent() {
 		}
 	}
 	s.tmux.killServer()
-	logf("stopped")
+	logs.Printf("stopped")
 }
 
 func (s *supervisor) serveHealth(addr string) (*http.Server, error) {
@@ -459,10 +461,10 @@ func (s *supervisor) serveHealth(addr string) (*http.Server, error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logf("health endpoint: %v", err)
+			logs.Printf("health endpoint: %v", err)
 		}
 	}()
-	logf("serving /healthz, /readyz and /metrics on %s", ln.Addr())
+	logs.Printf("serving /healthz, /readyz and /metrics on %s", ln.Addr())
 	return srv, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 )
 
 // promptMarker is what Claude Code's input line starts with when it is ready for input.
@@ -63,7 +64,7 @@ func typeTask(ctx context.Context, cfg config, t tmux, text string) error {
 			return nil
 		}
 		if !sleep(taken, 200*time.Millisecond) {
-			logf("the task is typed in, but Claude has not started on it yet (it may be busy with a turn)")
+			logs.Printf("the task is typed in, but Claude has not started on it yet (it may be busy with a turn)")
 			return nil
 		}
 	}
@@ -73,13 +74,13 @@ func typeTask(ctx context.Context, cfg config, t tmux, text string) error {
 func giveTask(cfg config, args []string) int {
 	if headless(cfg) {
 		if err := queueTask(cfg, strings.Join(args, " ")); err != nil {
-			logf("task: %v", err)
+			logs.Printf("task: %v", err)
 			return 1
 		}
 		return 0
 	}
 	if err := typeTask(context.Background(), cfg, tmux{session: cfg.Session}, strings.Join(args, " ")); err != nil {
-		logf("task: %v", err)
+		logs.Printf("task: %v", err)
 		return 1
 	}
 	return 0
@@ -98,11 +99,11 @@ func (s *supervisor) deliverStartTask(ctx context.Context) {
 		return
 	}
 	if err := typeTask(ctx, s.cfg, s.tmux, task); err != nil {
-		logf("giving the agent its task: %v", err)
+		logs.Printf("giving the agent its task: %v", err)
 		return
 	}
 	_ = os.WriteFile(marker, []byte(hex.EncodeToString(sum[:])+"\n"), 0o600)
-	logf("task given to Claude")
+	logs.Printf("task given to Claude")
 }
 
 // startTask is the agent's task at start: $TASK, else the file named by the agent's

@@ -1,12 +1,18 @@
-package main
+// Package credential is how a supervisor finds the Claude credential it hands on: the
+// agent's to Claude's process (never to anything else the agent runs), the model
+// gateway's to the Messages API in the agent's place. Errors name the variable or file,
+// never a value.
+package credential
 
 import (
 	"errors"
 	"fmt"
-	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
+	"github.com/docker-magents/docker-magents/images/supervisor/envvar"
 )
 
 // Credential variables Claude Code reads, highest precedence first (as Claude Code itself
@@ -24,23 +30,37 @@ var credentialVars = []struct {
 // legacyTokenVar is the guide's variable; its value is mapped by prefix.
 const legacyTokenVar = "CLAUDE_AUTH_TOKEN"
 
-// credentials is what the agent process gets: values for Claude's own variables.
-type credentials struct {
-	env    map[string]string
-	method string // names the source, never the value
+// Credentials is what the agent process gets: values for Claude's own variables.
+type Credentials struct {
+	Env    map[string]string
+	Method string // names the source, never the value
 }
 
-// resolveCredentials reads credentials from the environment and from *_FILE secrets.
-// Errors name the variable or file, never a value.
-func resolveCredentials(getenv func(string) string) (credentials, error) {
-	c := credentials{env: map[string]string{}}
+// First is the variable Claude Code will take its credential from, by its precedence,
+// and its value; "" when there is none.
+func (c Credentials) First() (name, value string) {
+	for _, v := range credentialVars {
+		if val := c.Env[v.name]; val != "" {
+			return v.name, val
+		}
+	}
+	return "", ""
+}
+
+// TokenWait is how long an agent waits for its gateway token: the egress proxy, starting
+// alongside, writes it before it listens for the agent.
+var TokenWait = 20 * time.Second
+
+// Resolve reads credentials from the environment and from *_FILE secrets.
+func Resolve(getenv func(string) string) (Credentials, error) {
+	c := Credentials{Env: map[string]string{}}
 	if path := getenv(agentenv.GatewayTokenFile); path != "" {
 		// Behind the fleet's model gateway: the agent's own token, never the credential.
-		tok, err := readGatewayToken(path, egressStartWait)
+		tok, err := ReadGatewayToken(path, TokenWait)
 		if err != nil {
 			return c, err
 		}
-		c.env["ANTHROPIC_AUTH_TOKEN"], c.method = tok, "gateway"
+		c.Env["ANTHROPIC_AUTH_TOKEN"], c.Method = tok, "gateway"
 		return c, nil
 	}
 	for _, v := range credentialVars {
@@ -49,7 +69,7 @@ func resolveCredentials(getenv func(string) string) (credentials, error) {
 			return c, err
 		}
 		if val != "" {
-			c.env[v.name] = val
+			c.Env[v.name] = val
 		}
 	}
 	legacy, err := lookupSecret(getenv, legacyTokenVar)
@@ -61,17 +81,17 @@ func resolveCredentials(getenv func(string) string) (credentials, error) {
 		if err != nil {
 			return c, err
 		}
-		if _, set := c.env[name]; !set {
-			c.env[name] = legacy
+		if _, set := c.Env[name]; !set {
+			c.Env[name] = legacy
 		}
 	}
-	c.method = authMethod(getenv, c.env)
+	c.Method = authMethod(getenv, c.Env)
 	return c, nil
 }
 
-// readGatewayToken reads the agent's gateway token, which the egress proxy writes before
+// ReadGatewayToken reads the agent's gateway token, which the egress proxy writes before
 // it listens for the agent: waiting up to wait while the proxy starts alongside.
-func readGatewayToken(path string, wait time.Duration) (string, error) {
+func ReadGatewayToken(path string, wait time.Duration) (string, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		b, err := os.ReadFile(path)
@@ -125,9 +145,9 @@ func lookupSecret(getenv func(string) string, name string) (string, error) {
 // authMethod names what Claude Code will use, by its own precedence.
 func authMethod(getenv func(string) string, creds map[string]string) string {
 	switch {
-	case isTrue(getenv("CLAUDE_CODE_USE_BEDROCK")):
+	case envvar.IsTrue(getenv("CLAUDE_CODE_USE_BEDROCK")):
 		return "bedrock"
-	case isTrue(getenv("CLAUDE_CODE_USE_VERTEX")):
+	case envvar.IsTrue(getenv("CLAUDE_CODE_USE_VERTEX")):
 		return "vertex"
 	}
 	for _, v := range credentialVars {
@@ -138,30 +158,22 @@ func authMethod(getenv func(string) string, creds map[string]string) string {
 	return ""
 }
 
-func isTrue(s string) bool {
-	switch strings.ToLower(s) {
-	case "1", "true", "yes", "on":
-		return true
-	}
-	return false
-}
-
-// agentEnv is the environment the agent process runs with: the supervisor's own, minus
-// every credential variable and secret path, plus the resolved credentials.
-func agentEnv(environ []string, c credentials) []string {
+// Environ is the environment the agent process runs with: environ (the supervisor's
+// own), minus every credential variable and secret path, plus the resolved credentials.
+func Environ(environ []string, c Credentials) []string {
 	drop := map[string]bool{legacyTokenVar: true, legacyTokenVar + "_FILE": true}
 	for _, v := range credentialVars {
 		drop[v.name] = true
 		drop[v.name+"_FILE"] = true
 	}
-	out := make([]string, 0, len(environ)+len(c.env))
+	out := make([]string, 0, len(environ)+len(c.Env))
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
 		if !drop[k] {
 			out = append(out, kv)
 		}
 	}
-	for k, v := range c.env {
+	for k, v := range c.Env {
 		out = append(out, k+"="+v)
 	}
 	return out
