@@ -20,7 +20,10 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/gateway"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitcredential"
 	"github.com/docker-magents/docker-magents/images/supervisor/logs"
+	"github.com/docker-magents/docker-magents/images/supervisor/proxy"
 )
 
 // version is set with -ldflags "-X main.version=…".
@@ -48,15 +51,15 @@ func main() {
 	case "proxy":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
-		os.Exit(runProxy(ctx))
+		os.Exit(proxy.Run(ctx))
 	case "proxy-denied":
-		os.Exit(proxyDenied(os.Args[2:], os.Stdout))
+		os.Exit(proxy.Denied(os.Args[2:], os.Stdout))
 	case "usage":
-		os.Exit(askProxy(http.MethodGet, "/magents/usage", nil, os.Stdout))
+		os.Exit(proxy.Ask(http.MethodGet, "/magents/usage", nil, os.Stdout))
 	case "budget":
-		os.Exit(askProxy(http.MethodPost, "/magents/budget", os.Stdin, os.Stdout))
+		os.Exit(proxy.Ask(http.MethodPost, "/magents/budget", os.Stdin, os.Stdout))
 	case "queue":
-		os.Exit(queueCommand(args[1:]))
+		os.Exit(proxy.Queue(args[1:]))
 	case "doctor":
 		os.Exit(doctor(cfg, os.Stdout))
 	case "config":
@@ -69,9 +72,9 @@ func main() {
 		fmt.Fprint(os.Stderr, "usage: magents-supervisor config apply|show\n")
 		os.Exit(2)
 	case "git-credential":
-		os.Exit(gitCredential(args[1:], os.Stdin, os.Stdout))
+		os.Exit(gitcredential.Run(args[1:], os.Stdin, os.Stdout))
 	case "git-pre-receive":
-		os.Exit(gitPreReceive(os.Stdin, os.Stderr))
+		os.Exit(gateway.PreReceive(os.Stdin, os.Stderr))
 	case "hook":
 		os.Exit(recordHook(cfg, args[1:], os.Stdin))
 	case "agent":

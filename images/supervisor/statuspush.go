@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/docker-magents/docker-magents/images/supervisor/agentconn"
 )
 
 // Status without an exec per agent: behind the egress proxy, each agent's supervisor gives
@@ -18,10 +16,7 @@ import (
 // statusHeartbeat, over the agent's own socket — so the proxy files it under the agent the
 // socket belongs to, and an agent can report only itself. docker magents ps reads every
 // agent's report from the proxy in one exec, and the engine's health check can run seldom.
-const (
-	statusHeartbeat = 30 * time.Second
-	maxStatusReport = 64 << 10
-)
+const statusHeartbeat = 30 * time.Second
 
 // statusPusher sends this agent's health to the proxy, a look at a time (relayAndPush).
 type statusPusher struct {
@@ -74,39 +69,4 @@ func putStatus(ctx context.Context, client *http.Client, report []byte) error {
 		return fmt.Errorf("the egress proxy answered %s", resp.Status)
 	}
 	return nil
-}
-
-// agentStatusReport is an agent's last report as the proxy keeps it.
-type agentStatusReport struct {
-	At     time.Time       `json:"at"`
-	Health json.RawMessage `json:"health"`
-}
-
-// status takes an agent's report, from its own socket only: the proxy's port (what the
-// fleet's operator reaches through exec) reads reports, never writes one.
-func (p *egressProxy) status(w http.ResponseWriter, r *http.Request) {
-	agent, own := agentconn.Agent(r.Context())
-	if !own {
-		http.Error(w, "docker-magents egress proxy: agents report their status on their own socket", http.StatusForbidden)
-		return
-	}
-	if r.Method != http.MethodPut {
-		w.Header().Set("Allow", http.MethodPut)
-		http.Error(w, "docker-magents egress proxy: PUT a status report", http.StatusMethodNotAllowed)
-		return
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxStatusReport))
-	if err != nil {
-		http.Error(w, fmt.Sprintf("docker-magents egress proxy: a status report is at most %d bytes", maxStatusReport), http.StatusRequestEntityTooLarge)
-		return
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(b, &obj) != nil {
-		http.Error(w, "docker-magents egress proxy: a status report is a JSON object", http.StatusBadRequest)
-		return
-	}
-	p.mu.Lock()
-	p.statuses[agent] = agentStatusReport{At: time.Now().UTC(), Health: b}
-	p.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -1,4 +1,4 @@
-package main
+package gitcredential
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ func TestGitCredential(t *testing.T) {
 	t.Setenv("MAGENTS_GIT_CREDENTIALS", file)
 	ask := func(action, in string) string {
 		var out bytes.Buffer
-		if code := gitCredential([]string{action}, strings.NewReader(in), &out); code != 0 {
+		if code := Run([]string{action}, strings.NewReader(in), &out); code != 0 {
 			t.Fatalf("%s exited %d", action, code)
 		}
 		return out.String()

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package gateway
 
 import (
 	"crypto/rand"
@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitcredential"
 	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 )
 
@@ -24,9 +25,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "git-pre-receive":
-			os.Exit(gitPreReceive(os.Stdin, os.Stderr))
+			os.Exit(PreReceive(os.Stdin, os.Stderr))
 		case "git-credential":
-			os.Exit(gitCredential(os.Args[2:], os.Stdin, os.Stdout))
+			os.Exit(gitcredential.Run(os.Args[2:], os.Stdin, os.Stdout))
 		}
 	}
 	os.Exit(m.Run())
@@ -93,18 +94,18 @@ func TestGitRelay(t *testing.T) {
 	}
 	key := []byte("the fleet's key")
 	env := map[string]string{gitrelay.CredentialsEnv: creds, gitrelay.RemotesEnv: remoteURL}
-	relay, err := newGitRelay(func(k string) string { return env[k] }, key, filepath.Join(tmp, "state"))
+	relay, err := NewRelay(func(k string) string { return env[k] }, key, filepath.Join(tmp, "state"))
 	if err != nil || relay == nil {
-		t.Fatalf("newGitRelay: %v %v", relay, err)
+		t.Fatalf("NewRelay: %v %v", relay, err)
 	}
-	relay.task = func(agent string) string {
+	relay.Task = func(agent string) string {
 		if agent == "agent-1" {
 			return "task-7"
 		}
 		return ""
 	}
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		relay.serve(w, r, "agent-1")
+		relay.Serve(w, r, "agent-1")
 	}))
 	defer gw.Close()
 

@@ -1,12 +1,10 @@
-package main
+package gateway
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cgi"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/agenttoken"
 	"github.com/docker-magents/docker-magents/images/supervisor/atomicfile"
 	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
@@ -34,14 +31,15 @@ import (
 // (gitrelay.Check) and pushes the update on to the remote, never forced, with the fleet's
 // credential. Only what the remote took lands in the mirror; only what the rules allow
 // reaches the remote.
-type gitRelay struct {
+// Relay is the git relay.
+type Relay struct {
 	root        string
 	remotes     map[string]bool // by gitrelay.Key
 	credentials string
 	exe         string // this binary: the credential helper and the hook
 	key         []byte
-	// task names the queue task an agent works on, whose branch it may push too.
-	task func(agent string) string
+	// Task names the queue task an agent works on, whose branch it may push too.
+	Task func(agent string) string
 	// One git operation per remote at a time (a fetch into the mirror and a push out of
 	// it); slots bounds them all, each a git process in the gateway's container.
 	mu    sync.Mutex
@@ -70,7 +68,10 @@ var gitRelayConfig = [][2]string{
 	{"pack.threads", "1"}, {"pack.deltaCacheSize", "8m"}, {"gc.auto", "0"},
 }
 
-func newGitRelay(getenv func(string) string, key []byte, stateDir string) (*gitRelay, error) {
+// NewRelay is the relay for the remotes of MAGENTS_GIT_REMOTES with the credentials of
+// MAGENTS_GIT_CREDENTIALS, its mirrors in MAGENTS_GIT_RELAY_STATE or under stateDir; nil
+// when the fleet relays nothing.
+func NewRelay(getenv func(string) string, key []byte, stateDir string) (*Relay, error) {
 	creds := getenv(gitrelay.CredentialsEnv)
 	list := getenv(gitrelay.RemotesEnv)
 	if creds == "" || list == "" {
@@ -83,8 +84,8 @@ func newGitRelay(getenv func(string) string, key []byte, stateDir string) (*gitR
 	if err != nil {
 		return nil, fmt.Errorf("git relay: %w", err)
 	}
-	g := &gitRelay{root: getenv(gitrelay.StateEnv), remotes: map[string]bool{}, credentials: creds, exe: exe, key: key,
-		task: func(string) string { return "" }, locks: map[string]*sync.Mutex{}, slots: make(chan struct{}, relayGitAtOnce)}
+	g := &Relay{root: getenv(gitrelay.StateEnv), remotes: map[string]bool{}, credentials: creds, exe: exe, key: key,
+		Task: func(string) string { return "" }, locks: map[string]*sync.Mutex{}, slots: make(chan struct{}, relayGitAtOnce)}
 	if g.root == "" {
 		g.root = filepath.Join(stateDir, gitrelay.StateDir)
 	}
@@ -108,8 +109,8 @@ func newGitRelay(getenv func(string) string, key []byte, stateDir string) (*gitR
 	return g, nil
 }
 
-// serve answers an agent's git request: path is PathPrefix + key + git's suffix.
-func (g *gitRelay) serve(w http.ResponseWriter, r *http.Request, agent string) {
+// Serve answers an agent's git request: path is PathPrefix + key + git's suffix.
+func (g *Relay) Serve(w http.ResponseWriter, r *http.Request, agent string) {
 	if !agenttoken.Valid(g.key, agent, agenttoken.PresentedByGit(r)) {
 		// git asks its credential helper, and sends the agent's token, after a challenge.
 		w.Header().Set("WWW-Authenticate", `Basic realm="docker-magents git relay"`)
@@ -162,7 +163,7 @@ func (g *gitRelay) serve(w http.ResponseWriter, r *http.Request, agent string) {
 		}
 	}
 	allowed := []string{gitrelay.AgentBranch(agent)}
-	if t := g.task(agent); t != "" {
+	if t := g.Task(agent); t != "" {
 		allowed = append(allowed, gitrelay.TaskBranch(t))
 	}
 	r.URL.Path = gitrelay.PathPrefix + key + ".git" + suffix
@@ -198,7 +199,10 @@ func (l logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (g *gitRelay) lock(key string) *sync.Mutex {
+// Remotes is how many remotes the relay serves.
+func (g *Relay) Remotes() int { return len(g.remotes) }
+
+func (g *Relay) lock(key string) *sync.Mutex {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.locks[key] == nil {
@@ -209,12 +213,12 @@ func (g *gitRelay) lock(key string) *sync.Mutex {
 
 // git runs git in dir with the fleet's credential (the supervisor's helper reads
 // the credentials file; nothing is stored), bounded in time, its stderr in the error.
-func (g *gitRelay) git(ctx context.Context, dir string, args ...string) error {
+func (g *Relay) git(ctx context.Context, dir string, args ...string) error {
 	_, err := g.gitOutput(ctx, dir, args...)
 	return err
 }
 
-func (g *gitRelay) gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
+func (g *Relay) gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, relayGitTime)
 	defer cancel()
 	full := append([]string{"-c", "credential.helper=", "-c", "credential.helper=!" + shellquote.Quote(g.exe) + " git-credential"}, args...)
@@ -236,7 +240,7 @@ func (g *gitRelay) gitOutput(ctx context.Context, dir string, args ...string) (s
 
 // mirror makes dir the remote's mirror, or brings it up to date: the remote's branches and
 // tags, pruned, every object checked.
-func (g *gitRelay) mirror(ctx context.Context, dir, upstream string) error {
+func (g *Relay) mirror(ctx context.Context, dir, upstream string) error {
 	if _, err := os.Stat(dir); err != nil {
 		// Made whole beside it, then renamed into place: a mirror is never half made. Its
 		// HEAD is the remote's, so that a clone checks out the remote's default branch.
@@ -275,70 +279,4 @@ func (g *gitRelay) mirror(ctx context.Context, dir, upstream string) error {
 		return fmt.Errorf("fetching %s: %w", upstream, err)
 	}
 	return nil
-}
-
-// gitPreReceive is `magents-supervisor git-pre-receive`, the relay mirrors' pre-receive
-// hook: git runs it with the pushed objects in quarantine, checked, and the updates on
-// stdin; it applies the push rules for REMOTE_USER (the agent) and pushes the updates on
-// to the remote with the fleet's credential. Its exit refuses the push.
-func gitPreReceive(stdin io.Reader, stderr io.Writer) int {
-	in, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
-	if err != nil {
-		fmt.Fprintln(stderr, "docker-magents git relay:", err)
-		return 1
-	}
-	ups, err := gitrelay.ParseUpdates(string(in))
-	if err != nil {
-		fmt.Fprintln(stderr, "docker-magents git relay:", err)
-		return 1
-	}
-	agent := os.Getenv("REMOTE_USER")
-	allowed := strings.Fields(os.Getenv(gitrelay.AllowedEnv))
-	isAncestor := func(old, new string) (bool, error) {
-		err := exec.Command("git", "merge-base", "--is-ancestor", old, new).Run()
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
-			return false, nil
-		}
-		return err == nil, err
-	}
-	if err := gitrelay.Check(agent, allowed, ups, isAncestor); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	upstream := os.Getenv(gitrelay.UpstreamEnv)
-	args := []string{"-c", "credential.helper=", "-c", "credential.helper=!" + shellquote.Quote(os.Getenv(gitrelay.HelperEnv)) + " git-credential",
-		"push", "--quiet", "--no-verify", upstream}
-	for _, u := range ups {
-		args = append(args, u.New+":"+u.Ref)
-	}
-	cmd := exec.Command("git", args...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(stderr, "docker-magents git relay: %s refused the push: %s\n", upstream, strings.TrimSpace(string(out)))
-		return 1
-	}
-	logs.Printf("git relay: %s pushed %s to %s", agent, ups[0].Ref, upstream)
-	return 0
-}
-
-// relayCredential answers git's credential get for the relay's own URL (URLEnv) with the
-// agent's token: the only secret an agent's git ever sends.
-func relayCredential(want map[string]string, getenv func(string) string) (user, pass string, ok bool) {
-	base := getenv(gitrelay.URLEnv)
-	if base == "" {
-		return "", "", false
-	}
-	u, err := url.Parse(base)
-	if err != nil || u.Scheme != want["protocol"] || !strings.EqualFold(u.Host, want["host"]) {
-		return "", "", false
-	}
-	for _, k := range []string{agentenv.GatewayTokenFile, agentenv.AgentTokenFile} {
-		if f := getenv(k); f != "" {
-			b, err := os.ReadFile(f)
-			if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-				return "agent", strings.TrimSpace(string(b)), true
-			}
-		}
-	}
-	return "", "", false
 }

@@ -1,4 +1,10 @@
-package main
+// Package gitcredential is `magents-supervisor git-credential get|store|erase`, git's
+// credential helper (credential.helper "!magents-supervisor git-credential") in two
+// places: in an agent it answers for the fleet's git relay (gitrelay.URLEnv) with the
+// agent's own token; in the gateway, for the remotes, from the fleet's read-only
+// credentials file (gitrelay.CredentialsEnv, the git-credentials format,
+// https://USER:TOKEN@HOST per line). It ignores store and erase, so nothing is written.
+package gitcredential
 
 import (
 	"bufio"
@@ -8,16 +14,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/images/supervisor/gitrelay"
 )
 
-// gitCredential is `magents-supervisor git-credential get|store|erase`, git's credential
-// helper (credential.helper "!magents-supervisor git-credential") in two places: in an
-// agent it answers for the fleet's git relay (gitrelay.URLEnv) with the agent's own token;
-// in the gateway, for the remotes, from the fleet's read-only credentials file
-// (gitrelay.CredentialsEnv, the git-credentials format, https://USER:TOKEN@HOST per line).
-// It ignores store and erase, so nothing is written.
-func gitCredential(args []string, stdin io.Reader, stdout io.Writer) int {
+// Run is the helper: args are git's (get, store or erase), stdin its question.
+func Run(args []string, stdin io.Reader, stdout io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: magents-supervisor git-credential get|store|erase")
 		return 2
@@ -67,6 +69,28 @@ func matchCredential(file string, want map[string]string) (user, pass string, ok
 			continue
 		}
 		return u.User.Username(), p, true
+	}
+	return "", "", false
+}
+
+// relayCredential answers git's credential get for the relay's own URL (URLEnv) with the
+// agent's token: the only secret an agent's git ever sends.
+func relayCredential(want map[string]string, getenv func(string) string) (user, pass string, ok bool) {
+	base := getenv(gitrelay.URLEnv)
+	if base == "" {
+		return "", "", false
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != want["protocol"] || !strings.EqualFold(u.Host, want["host"]) {
+		return "", "", false
+	}
+	for _, k := range []string{agentenv.GatewayTokenFile, agentenv.AgentTokenFile} {
+		if f := getenv(k); f != "" {
+			b, err := os.ReadFile(f)
+			if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+				return "agent", strings.TrimSpace(string(b)), true
+			}
+		}
 	}
 	return "", "", false
 }

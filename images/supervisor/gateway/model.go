@@ -1,21 +1,19 @@
-package main
+// Package gateway is what the proxy container holds for the fleet's agents that they may
+// not hold themselves: the model gateway (the fleet's Claude credential, budgets and
+// account) and the git relay (the fleet's git credential).
+package gateway
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"iter"
-	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +28,6 @@ import (
 	"github.com/docker-magents/docker-magents/images/supervisor/httprelay"
 	"github.com/docker-magents/docker-magents/images/supervisor/logs"
 	"github.com/docker-magents/docker-magents/images/supervisor/modelusage"
-	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 )
 
 // The model gateway is the egress proxy's other half (MAGENTS_GATEWAY_KEY_FILE set): it
@@ -44,10 +41,8 @@ import (
 // whatever steals its environment — never holds the real credential; the model's host is
 // not on the agents' allowlist.
 
-// agentTokenFile is the agent's token, in its socket directory.
-const agentTokenFile = "agent-token"
-
-type modelGateway struct {
+// Model is the model gateway.
+type Model struct {
 	upstream *url.URL
 	key      []byte
 	// credential reads the fleet's credential on every request (a rotated one is used at
@@ -61,22 +56,25 @@ type modelGateway struct {
 	retryBase time.Duration
 	retryMax  time.Duration
 	metrics   gatewayMetrics
-	// denied: the fleet keeps its agents from the model (up --allow-model-endpoint=false).
-	denied bool
+	// Denied: the fleet keeps its agents from the model (up --allow-model-endpoint=false).
+	Denied bool
 	// allowed: the optional server tools, fields and betas the fleet lets through.
 	allowed gatewaypolicy.Allowed
 	// buffered is the bytes reserved for requests held now; inFlight each agent's
 	// requests under way (*atomic.Int32).
 	buffered atomic.Int64
 	inFlight sync.Map
-	// task names the queue's task an agent works on (its usage is counted for it too), and
-	// overBudget ends that task when the agent is refused for a budget.
-	task       func(agent string) string
-	overBudget func(agent, why string)
+	// Task names the queue's task an agent works on (its usage is counted for it too), and
+	// OverBudget ends that task when the agent is refused for a budget.
+	Task       func(agent string) string
+	OverBudget func(agent, why string)
 }
 
-// upstreamHostPort is the model endpoint's host and port, as the allowlist names them.
-func (g *modelGateway) upstreamHostPort() string {
+// Upstream is the model endpoint, without a password: for the log.
+func (g *Model) Upstream() string { return g.upstream.Redacted() }
+
+// UpstreamHostPort is the model endpoint's host and port, as the allowlist names them.
+func (g *Model) UpstreamHostPort() string {
 	port := g.upstream.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[g.upstream.Scheme]
@@ -84,26 +82,8 @@ func (g *modelGateway) upstreamHostPort() string {
 	return net.JoinHostPort(g.upstream.Hostname(), port)
 }
 
-type gatewayMetrics struct {
-	mu       sync.Mutex
-	requests map[string]map[int]int // by agent, by status
-	retried  int
-}
-
-func (m *gatewayMetrics) count(agent string, status int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.requests == nil {
-		m.requests = map[string]map[int]int{}
-	}
-	if m.requests[agent] == nil {
-		m.requests[agent] = map[int]int{}
-	}
-	m.requests[agent][status]++
-}
-
-// apiError answers as the Messages API does, so Claude shows the message on screen.
-func apiError(w http.ResponseWriter, status int, typ, msg string) {
+// APIError answers as the Messages API does, so Claude shows the message on screen.
+func APIError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": map[string]string{"type": typ, "message": msg}})
@@ -116,7 +96,7 @@ func apiError(w http.ResponseWriter, status int, typ, msg string) {
 // bodyIdle is cut. An agent has at most maxAgentRequests under way.
 //
 // The proxy's container has 128 MiB (agentenv.ProxyMemory), and the supervisor sets Go's
-// soft limit to proxyMemoryLimit, so that the collector works before the container is
+// soft limit to MemoryLimit, so that the collector works before the container is
 // out of room: 48 MiB of bodies held, at most 1024 connections (agentconn.MaxConns) with
 // two 32 KiB copy buffers each for answers and tunnels streaming (64 MiB), and the
 // runtime's own few MiB fit under 120 MiB — a fleet that asks for more is answered 529
@@ -126,7 +106,8 @@ const (
 	maxUnsizedBody    = 4 << 20
 	maxBufferedBodies = 48 << 20
 	maxAgentRequests  = 16
-	proxyMemoryLimit  = 120 << 20
+	// MemoryLimit is Go's soft limit in the proxy's container.
+	MemoryLimit = 120 << 20
 )
 
 var bodyIdle = 30 * time.Second // a variable for the tests
@@ -143,26 +124,28 @@ func relayed(method, path string) bool {
 	return false
 }
 
-func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent string) {
+// ServeAgent answers agent's request of the Messages API (from its own socket, or known by
+// its token over a network).
+func (g *Model) ServeAgent(w http.ResponseWriter, r *http.Request, agent string) {
 	if !agenttoken.Valid(g.key, agent, agenttoken.Presented(r)) {
 		g.metrics.count(agent, http.StatusUnauthorized)
-		apiError(w, http.StatusUnauthorized, "authentication_error", "docker-magents model gateway: this is not "+agent+"'s gateway token (restart the agent: docker magents up)")
+		APIError(w, http.StatusUnauthorized, "authentication_error", "docker-magents model gateway: this is not "+agent+"'s gateway token (restart the agent: docker magents up)")
 		return
 	}
 	// The Messages API alone: no Files or Batches API (whose data is the whole account's,
 	// and whose spending no budget would see).
 	if !relayed(r.Method, r.URL.Path) {
 		g.metrics.count(agent, http.StatusForbidden)
-		apiError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: it relays the Messages API only (POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models), not "+r.Method+" "+r.URL.Path)
+		APIError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: it relays the Messages API only (POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models), not "+r.Method+" "+r.URL.Path)
 		return
 	}
 	metered := r.URL.Path == "/v1/messages"
-	task := g.task(agent)
+	task := g.Task(agent)
 	if metered {
 		if err := g.book.Allow(agent); err != nil {
-			g.overBudget(agent, err.Error())
+			g.OverBudget(agent, err.Error())
 			g.metrics.count(agent, http.StatusPaymentRequired)
-			apiError(w, http.StatusPaymentRequired, "billing_error", "docker-magents model gateway: "+err.Error())
+			APIError(w, http.StatusPaymentRequired, "billing_error", "docker-magents model gateway: "+err.Error())
 			return
 		}
 	}
@@ -173,14 +156,14 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		if typ == "" {
 			typ = "invalid_request_error"
 		}
-		apiError(w, status, typ, "docker-magents model gateway: "+err.Error())
+		APIError(w, status, typ, "docker-magents model gateway: "+err.Error())
 		return
 	}
 	defer g.release(agent, int64(cap(body)))
 	// What the gateway could not meter or contain is not sent at all.
 	if refusal := gatewaypolicy.Check(r.Header, body, g.allowed); refusal != nil {
 		g.metrics.count(agent, http.StatusForbidden)
-		apiError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: "+refusal.Error())
+		APIError(w, http.StatusForbidden, "permission_error", "docker-magents model gateway: "+refusal.Error())
 		return
 	}
 	var reservation uint64
@@ -188,7 +171,7 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		model := modelusage.ReadModel(body)
 		if !modelusage.Known(model) {
 			g.metrics.count(agent, http.StatusBadRequest)
-			apiError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("docker-magents model gateway: the model %q is not in the gateway's price table (%s), so what it spends could not be counted against budgets: use a model the table lists (the README's price table shows them)", model, modelusage.PricesSource()))
+			APIError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("docker-magents model gateway: the model %q is not in the gateway's price table (%s), so what it spends could not be counted against budgets: use a model the table lists (the README's price table shows them)", model, modelusage.PricesSource()))
 			return
 		}
 		// The request's worst case is booked, and on disk, before a byte goes upstream:
@@ -197,13 +180,13 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		if held, ok := err.(*modelusage.HeldError); ok {
 			// Room for it once the requests under way are settled: Claude retries a 529.
 			g.metrics.count(agent, 529)
-			apiError(w, 529, "overloaded_error", "docker-magents model gateway: "+held.Error())
+			APIError(w, 529, "overloaded_error", "docker-magents model gateway: "+held.Error())
 			return
 		}
 		if err != nil {
-			g.overBudget(agent, err.Error())
+			g.OverBudget(agent, err.Error())
 			g.metrics.count(agent, http.StatusPaymentRequired)
-			apiError(w, http.StatusPaymentRequired, "billing_error", "docker-magents model gateway: "+err.Error())
+			APIError(w, http.StatusPaymentRequired, "billing_error", "docker-magents model gateway: "+err.Error())
 			return
 		}
 		reservation = id
@@ -219,7 +202,7 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 	if err != nil {
 		settle("", modelusage.Usage{}, true) // nothing was sent
 		g.metrics.count(agent, http.StatusBadGateway)
-		apiError(w, http.StatusInternalServerError, "api_error", "docker-magents model gateway: "+err.Error())
+		APIError(w, http.StatusInternalServerError, "api_error", "docker-magents model gateway: "+err.Error())
 		return
 	}
 	resp, err := g.roundTrip(r, body, name, value)
@@ -228,7 +211,7 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 		var op *net.OpError
 		settle("", modelusage.Usage{}, errors.As(err, &op) && op.Op == "dial")
 		g.metrics.count(agent, http.StatusBadGateway)
-		apiError(w, http.StatusBadGateway, "api_error", fmt.Sprintf("docker-magents model gateway: reaching %s: %v", g.upstream.Host, err))
+		APIError(w, http.StatusBadGateway, "api_error", fmt.Sprintf("docker-magents model gateway: reaching %s: %v", g.upstream.Host, err))
 		return
 	}
 	defer resp.Body.Close()
@@ -259,7 +242,7 @@ func (g *modelGateway) serve(w http.ResponseWriter, r *http.Request, agent strin
 // against the agent's requests under way and all the bodies held. What it holds is
 // given back with release(agent, cap(body)); on an error, nothing is held, and status is
 // the answer's.
-func (g *modelGateway) readBody(w http.ResponseWriter, r *http.Request, agent string) ([]byte, int, error) {
+func (g *Model) readBody(w http.ResponseWriter, r *http.Request, agent string) ([]byte, int, error) {
 	size := r.ContentLength
 	switch {
 	case size > maxRequestBody:
@@ -299,7 +282,7 @@ func (g *modelGateway) readBody(w http.ResponseWriter, r *http.Request, agent st
 }
 
 // release gives back what readBody reserved for one of agent's requests.
-func (g *modelGateway) release(agent string, size int64) {
+func (g *Model) release(agent string, size int64) {
 	g.buffered.Add(-size)
 	if counter, ok := g.inFlight.Load(agent); ok {
 		counter.(*atomic.Int32).Add(-1)
@@ -309,7 +292,7 @@ func (g *modelGateway) release(agent string, size int64) {
 // roundTrip sends the agent's request upstream as Claude would have sent it with the
 // fleet's credential: the agent's token gives way to the credential, nothing else changes.
 // It waits out 429 and 529 while it may.
-func (g *modelGateway) roundTrip(r *http.Request, body []byte, credName, credValue string) (*http.Response, error) {
+func (g *Model) roundTrip(r *http.Request, body []byte, credName, credValue string) (*http.Response, error) {
 	target := *g.upstream
 	target.Path = strings.TrimRight(g.upstream.Path, "/") + r.URL.Path
 	target.RawQuery = r.URL.RawQuery
@@ -373,34 +356,10 @@ func retryAfter(h http.Header, backoff time.Duration, now time.Time) (time.Durat
 	return 0, false
 }
 
-// writeAgentToken gives agent its token, in its socket directory, before the proxy
-// listens there: an agent whose socket answers has its token. Written anew each time (the
-// agent owns the directory: what it put there is replaced, never followed).
-func writeAgentToken(key []byte, dir, agent string) error {
-	return atomicfile.Write(filepath.Join(dir, agentTokenFile), []byte(agenttoken.Of(key, agent)+"\n"), 0o600)
-}
-
-// readAgentKey reads the fleet's key (MAGENTS_AGENT_KEY_FILE), which signs the agents'
-// tokens; nil when the fleet has none.
-func readAgentKey(getenv func(string) string) ([]byte, error) {
-	path := getenv(agentenv.AgentKeyFile)
-	if path == "" {
-		return nil, nil
-	}
-	key, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the fleet's key: %w", err)
-	}
-	if key = bytes.TrimSpace(key); len(key) < 16 {
-		return nil, errors.New("the fleet's key file holds less than 16 bytes")
-	}
-	return key, nil
-}
-
-// newModelGateway reads the gateway's settings: the credential (its *_FILE),
+// NewModel reads the gateway's settings: the credential (its *_FILE),
 // ANTHROPIC_BASE_URL (else the Messages API), MAGENTS_GATEWAY_BUDGETS (JSON) and
 // MAGENTS_GATEWAY_STATE (where the account is kept); key signs the agents' tokens.
-func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, modelusage.Budgets, error) {
+func NewModel(getenv func(string) string, key []byte) (*Model, modelusage.Budgets, error) {
 	var budgets modelusage.Budgets
 	if key == nil {
 		return nil, budgets, errors.New("model gateway: the fleet has no key for the agents' tokens (MAGENTS_AGENT_KEY_FILE)")
@@ -418,9 +377,9 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 			return nil, budgets, fmt.Errorf("model gateway: MAGENTS_GATEWAY_BUDGETS: %w", err)
 		}
 	}
-	g := &modelGateway{
+	g := &Model{
 		allowed: gatewaypolicy.Parse(getenv(agentenv.GatewayAllow)),
-		task:    func(string) string { return "" }, overBudget: func(string, string) {},
+		Task:    func(string) string { return "" }, OverBudget: func(string, string) {},
 		upstream: up, key: key, retries: 3, retryBase: time.Second, retryMax: time.Minute,
 		transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, ResponseHeaderTimeout: 10 * time.Minute,
 			IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 64},
@@ -473,8 +432,8 @@ func newModelGateway(getenv func(string) string, key []byte) (*modelGateway, mod
 // since the account was last saved, each synced before the request goes on.
 const journalSuffix = ".journal"
 
-// keep saves the account to path a second after each change, and once more when ctx ends.
-func (g *modelGateway) keep(ctx context.Context, path string, startedAs modelusage.Budgets) {
+// Keep saves the account to path a second after each change, and once more when ctx ends.
+func (g *Model) Keep(ctx context.Context, path string, startedAs modelusage.Budgets) {
 	save := func() {
 		err := g.book.Checkpoint(startedAs, func(b []byte) error { return atomicfile.WriteSynced(path, b, 0o600) })
 		if err != nil {
@@ -494,71 +453,4 @@ func (g *modelGateway) keep(ctx context.Context, path string, startedAs modelusa
 			save()
 		}
 	}
-}
-
-// usage answers GET /magents/usage (the account), and setBudgets POST /magents/budget (new limits,
-// as JSON) on the proxy's own port.
-func (g *modelGateway) usage(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(g.book.Report(time.Now().UTC()))
-}
-
-func (g *modelGateway) setBudgets(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		protocol.WriteError(w, http.StatusMethodNotAllowed, "POST the budgets")
-		return
-	}
-	var b modelusage.Budgets
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&b); err != nil {
-		protocol.WriteError(w, http.StatusBadRequest, "budgets: "+err.Error())
-		return
-	}
-	g.book.SetBudgets(b)
-	g.usage(w)
-}
-
-// sortedMap ranges over m in its keys' order.
-func sortedMap[K cmp.Ordered, V any](m map[K]V) iter.Seq2[K, V] {
-	return func(yield func(K, V) bool) {
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if !yield(k, m[k]) {
-				return
-			}
-		}
-	}
-}
-
-// writeMetrics writes the gateway's counts in Prometheus' text format.
-func (g *modelGateway) writeMetrics(w io.Writer) {
-	rep := g.book.Report(time.Now())
-	help := func(name, typ, text string) { fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, typ) }
-	help("magents_gateway_tokens_total", "counter", "Tokens the Messages API reported, by agent, model and kind.")
-	for agent, a := range sortedMap(rep.Agents) {
-		for model, u := range sortedMap(a.Models) {
-			for _, k := range []struct {
-				kind string
-				n    int
-			}{{"input", u.InputTokens}, {"output", u.OutputTokens}, {"cache_creation", u.CacheCreationInputTokens}, {"cache_read", u.CacheReadInputTokens}} {
-				fmt.Fprintf(w, "magents_gateway_tokens_total{agent=%q,model=%q,kind=%q} %d\n", agent, model, k.kind, k.n)
-			}
-		}
-	}
-	help("magents_gateway_cost_usd_total", "counter", "What the agent's requests cost, in US dollars, at the repository's prices.")
-	for agent, a := range sortedMap(rep.Agents) {
-		fmt.Fprintf(w, "magents_gateway_cost_usd_total{agent=%q} %g\n", agent, a.Total().CostUSD)
-	}
-	help("magents_gateway_budget_refusals_total", "counter", "Requests refused because a budget was reached.")
-	for agent, a := range sortedMap(rep.Agents) {
-		fmt.Fprintf(w, "magents_gateway_budget_refusals_total{agent=%q} %d\n", agent, a.Refused)
-	}
-	help("magents_gateway_requests_total", "counter", "Requests the gateway answered, by agent and HTTP status.")
-	g.metrics.mu.Lock()
-	defer g.metrics.mu.Unlock()
-	for agent, byStatus := range sortedMap(g.metrics.requests) {
-		for status, n := range sortedMap(byStatus) {
-			fmt.Fprintf(w, "magents_gateway_requests_total{agent=%q,code=\"%d\"} %d\n", agent, status, n)
-		}
-	}
-	help("magents_gateway_upstream_retries_total", "counter", "Requests sent again after a 429 or 529.")
-	fmt.Fprintf(w, "magents_gateway_upstream_retries_total %d\n", g.metrics.retried)
 }

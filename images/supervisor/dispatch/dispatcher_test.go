@@ -1,7 +1,6 @@
-package main
+package dispatch
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker-magents/docker-magents/images/supervisor/agentconn"
-	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
-	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
@@ -48,11 +44,11 @@ func TestDispatcherPushesADoneTasksBranch(t *testing.T) {
 	creds := filepath.Join(tmp, "git-credentials")
 	os.WriteFile(creds, []byte("https://bot:token@example.invalid\n"), 0o600)
 
-	d, err := newDispatcher(filepath.Join(tmp, "queue.json"), nil)
+	d, err := New(filepath.Join(tmp, "queue.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.gitCredentials, d.pushDir = creds, filepath.Join(tmp, "push")
+	d.GitCredentials, d.PushDir = creds, filepath.Join(tmp, "push")
 	now := time.Now()
 	d.q.Add(now, workqueue.NewTask{Prompt: "work", Push: true, PushURL: remote}, workqueue.NewTask{Prompt: "other"})
 	task, _ := d.q.Next("agent-1", now, false)
@@ -87,9 +83,9 @@ func TestDispatcherPushesADoneTasksBranch(t *testing.T) {
 	// Never forced: the same task's branch rewritten is refused by the remote.
 	gitIn(t, work, "commit", "-q", "--amend", "--allow-empty", "-m", "rewritten")
 	gitIn(t, work, "bundle", "create", "-q", bundle, "refs/heads/magents/task-1")
-	os.MkdirAll(d.pushDir, 0o700)
+	os.MkdirAll(d.PushDir, 0o700)
 	b, _ := os.ReadFile(bundle)
-	os.WriteFile(filepath.Join(d.pushDir, task.ID+".bundle"), b, 0o600)
+	os.WriteFile(filepath.Join(d.PushDir, task.ID+".bundle"), b, 0o600)
 	d.pushTask(done)
 	if got, _ := d.q.Get(task.ID); !strings.HasPrefix(got.Pushed, "not pushed") {
 		t.Fatalf("a rewritten branch: %q", got.Pushed)
@@ -103,11 +99,11 @@ func TestDispatcherPushesADoneTasksBranch(t *testing.T) {
 // upload that stops sending gives its place up instead of holding it.
 func TestDispatcherTakesBundlesOnly(t *testing.T) {
 	tmp := t.TempDir()
-	d, err := newDispatcher(filepath.Join(tmp, "queue.json"), nil)
+	d, err := New(filepath.Join(tmp, "queue.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.pushDir = filepath.Join(tmp, "push")
+	d.PushDir = filepath.Join(tmp, "push")
 	now := time.Now()
 	d.q.Add(now, workqueue.NewTask{Prompt: "work", Push: true, PushURL: "https://example.invalid/r.git"})
 	task, _ := d.q.Next("agent-1", now, false)
@@ -119,7 +115,7 @@ func TestDispatcherTakesBundlesOnly(t *testing.T) {
 			t.Errorf("%q: %d %s", body, w.Code, w.Body.String())
 		}
 	}
-	if entries, _ := os.ReadDir(d.pushDir); len(entries) != 0 {
+	if entries, _ := os.ReadDir(d.PushDir); len(entries) != 0 {
 		t.Errorf("a refused upload left %v", entries)
 	}
 
@@ -148,38 +144,8 @@ func TestDispatcherTakesBundlesOnly(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a stalled upload still holds its place after 10 s")
 	}
-	if entries, _ := os.ReadDir(d.pushDir); len(entries) != 0 {
+	if entries, _ := os.ReadDir(d.PushDir); len(entries) != 0 {
 		t.Errorf("a stalled upload left %v", entries)
-	}
-}
-
-// The dispatcher's .push directory sits beside the agents' socket directories: the
-// proxy serves the agents' and never takes it for an agent's.
-func TestProxyServesAgentDirectoriesOnly(t *testing.T) {
-	dir := t.TempDir()
-	for _, d := range []string{".push", "agent-1"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := &http.Server{Handler: http.NotFoundHandler()}
-	defer srv.Close()
-	go serveAgentSockets(ctx, srv, dir, agentconn.NewCaps(4, 16), []byte("0123456789abcdef0123456789abcdef"))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "agent-1", agentstate.EgressSocketName)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("agent-1's socket never appeared")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	// Read in one pass with agent-1's, and before it: nothing was made there.
-	if entries, _ := os.ReadDir(filepath.Join(dir, ".push")); len(entries) != 0 {
-		t.Errorf("the proxy served .push as an agent: %v", entries)
 	}
 }
 
@@ -187,11 +153,11 @@ func TestProxyServesAgentDirectoriesOnly(t *testing.T) {
 // at once, and an agent cannot open a second upload to hold more.
 func TestDispatcherSlowUploadsLeaveOthersTheirPlace(t *testing.T) {
 	tmp := t.TempDir()
-	d, err := newDispatcher(filepath.Join(tmp, "queue.json"), nil)
+	d, err := New(filepath.Join(tmp, "queue.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.pushDir = filepath.Join(tmp, "push")
+	d.PushDir = filepath.Join(tmp, "push")
 	now := time.Now()
 	ids := map[string]string{}
 	for _, agent := range []string{"agent-1", "agent-2", "agent-3"} {
@@ -264,23 +230,5 @@ func TestDispatcherSlowUploadsLeaveOthersTheirPlace(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("two slow uploads blocked agent-3's hand-over")
-	}
-}
-
-// A refusal of the dispatcher's reaches the host typed: the supervisor's queue command
-// prints the Error and exits ExitRefused, and the host decodes it — no text is parsed.
-func TestQueueRefusalIsTyped(t *testing.T) {
-	d, err := newDispatcher(filepath.Join(t.TempDir(), "queue.json"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(d.fromOperator))
-	defer srv.Close()
-	t.Setenv("MAGENTS_PROXY_ADDR", strings.TrimPrefix(srv.URL, "http://"))
-	var out strings.Builder
-	code := askProxy(http.MethodPost, "/magents/queue/cancel?id=task-9", nil, &out)
-	perr, ok := protocol.DecodeError([]byte(out.String()))
-	if code != protocol.ExitRefused || !ok || perr.Status != http.StatusConflict || !strings.Contains(perr.Message, "task-9") {
-		t.Fatalf("exit %d, %q", code, out.String())
 	}
 }

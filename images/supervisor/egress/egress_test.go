@@ -1,4 +1,4 @@
-package main
+package egress
 
 import (
 	"bufio"
@@ -15,18 +15,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentconn"
 	"github.com/docker-magents/docker-magents/images/supervisor/agentstate"
-	"github.com/docker-magents/docker-magents/images/supervisor/protocol"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 )
 
 func TestAllowlist(t *testing.T) {
-	a := parseAllowlist("api.anthropic.com, *.github.com\nregistry.npmjs.org. 10.0.0.7 gateway.test:8080")
+	a := ParseAllowlist("api.anthropic.com, *.github.com\nregistry.npmjs.org. 10.0.0.7 gateway.test:8080")
 	for hostport, want := range map[string]bool{
 		"api.anthropic.com:443":      true,
 		"API.Anthropic.com.:443":     true,
@@ -74,7 +72,7 @@ func TestEgressProxy(t *testing.T) {
 		}
 	}()
 	var log bytes.Buffer
-	p := newEgressProxy(parseAllowlist("allowed.test,*.tunnel.test"), &log)
+	p := New(ParseAllowlist("allowed.test,*.tunnel.test"), &log)
 	// Names resolve to the local test servers; the client is "agent-2".
 	p.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, _, _ := net.SplitHostPort(addr)
@@ -155,12 +153,7 @@ func TestEgressProxy(t *testing.T) {
 	}
 	// With the dispatcher, the operator's report carries the queue when asked (the
 	// dashboard's one exec), never an agent's.
-	d, err := newDispatcher(filepath.Join(t.TempDir(), "queue.json"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.q.Add(time.Now(), workqueue.NewTask{Prompt: "queued"})
-	p.dispatcher = d
+	p.Queue = func() []workqueue.Task { return []workqueue.Task{{Prompt: "queued"}} }
 	if rep := report(http.DefaultClient, own.URL+"/magents/denied"); rep.Queue != nil {
 		t.Errorf("the queue came unasked: %+v", rep.Queue)
 	}
@@ -170,7 +163,7 @@ func TestEgressProxy(t *testing.T) {
 	if rep := report(agentOnly(client), "http://egress-proxy/magents/denied?queue=1"); rep.Queue != nil {
 		t.Errorf("an agent got the queue: %+v", rep.Queue)
 	}
-	p.dispatcher = nil
+	p.Queue = nil
 	other, _ := serveAgent(t, p, "agent-1")
 	if _, err := other.Get("http://denied-too.test/"); err != nil {
 		t.Fatal(err)
@@ -183,9 +176,9 @@ func TestEgressProxy(t *testing.T) {
 	}
 }
 
-// serveAgent serves p on a unix socket for agent, as runProxy does for each agent's
+// serveAgent serves p on a unix socket for agent, as the proxy does for each agent's
 // directory, and returns a client whose proxy is that socket and a way to dial it.
-func serveAgent(t *testing.T, p *egressProxy, agent string) (*http.Client, func() net.Conn) {
+func serveAgent(t *testing.T, p *Proxy, agent string) (*http.Client, func() net.Conn) {
 	t.Helper()
 	path, _ := serveAgentSocket(t, p, agent, agentconn.NewCaps(agentconn.MaxConnsPerClient, agentconn.MaxConns))
 	client := &http.Client{Transport: &http.Transport{
@@ -206,7 +199,7 @@ func serveAgent(t *testing.T, p *egressProxy, agent string) (*http.Client, func(
 // serveAgentSocket serves p on agent's unix socket, in a short temporary directory (a
 // socket's path has at most 108 bytes), behind caps when given; it returns the socket's
 // path and the server, closed at the test's end.
-func serveAgentSocket(t *testing.T, p *egressProxy, agent string, caps *agentconn.Caps) (string, *http.Server) {
+func serveAgentSocket(t *testing.T, p *Proxy, agent string, caps *agentconn.Caps) (string, *http.Server) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "sock")
 	if err != nil {
@@ -234,44 +227,6 @@ func agentOnly(c *http.Client) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// Health asks the proxy at most once per egressCacheTTL; the answer is kept in the run dir.
-func TestCachedEgressDenials(t *testing.T) {
-	var asked atomic.Int32
-	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		asked.Add(1)
-		_ = json.NewEncoder(w).Encode(egressReport{Recent: []protocol.Denial{{Time: time.Now(), Client: "127.0.0.1", Host: "evil.test:443"}}})
-	}))
-	defer proxy.Close()
-	sock := filepath.Join(t.TempDir(), agentstate.EgressSocketName)
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy.Listener.Close()
-	proxy.Listener = ln
-	proxy.Start()
-	getenv := func(k string) string {
-		if k == "MAGENTS_EGRESS_SOCKET" {
-			return sock
-		}
-		return ""
-	}
-	cfg := config{RunDir: t.TempDir()}
-	now := time.Now()
-	for i, at := range []time.Duration{0, 5 * time.Second, egressCacheTTL + time.Second} {
-		d := cachedEgressDenials(cfg, getenv, now.Add(at))
-		if len(d) != 1 || d[0].Host != "evil.test:443" {
-			t.Fatalf("call %d: %+v", i, d)
-		}
-	}
-	if n := asked.Load(); n != 2 {
-		t.Errorf("the proxy was asked %d times for 3 calls over %s, want 2", n, egressCacheTTL+time.Second)
-	}
-	if d := cachedEgressDenials(cfg, func(string) string { return "" }, now); d != nil {
-		t.Errorf("without the fleet's proxy: %+v", d)
-	}
-}
-
 // A CONNECT tunnel stays while either way carries data, and ends once both are quiet.
 func TestTunnelIdle(t *testing.T) {
 	// The upstream only reads: the way back stays quiet while the agent sends.
@@ -289,7 +244,7 @@ func TestTunnelIdle(t *testing.T) {
 			go func() { defer c.Close(); _, _ = io.Copy(io.Discard, c) }()
 		}
 	}()
-	p := newEgressProxy(parseAllowlist("sink.test:9"), io.Discard)
+	p := New(ParseAllowlist("sink.test:9"), io.Discard)
 	p.tunnelIdle = 300 * time.Millisecond
 	p.dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, sink.Addr().String())
@@ -330,7 +285,7 @@ func TestTunnelIdle(t *testing.T) {
 // maxDenialLogs lines a minute (the next says how many it left out).
 func TestDenialFloodIsBounded(t *testing.T) {
 	var log bytes.Buffer
-	p := newEgressProxy(parseAllowlist("allowed.test"), &log)
+	p := New(ParseAllowlist("allowed.test"), &log)
 	client, _ := serveAgent(t, p, "agent-1")
 	for i := 0; i < 100; i++ {
 		resp, err := client.Get(fmt.Sprintf("http://denied%d.test/", i))
@@ -360,69 +315,25 @@ func TestDenialFloodIsBounded(t *testing.T) {
 	}
 }
 
-// The agent's side: its loopback proxy port carries each connection to its socket, where
-// the proxy knows it by name; with the proxy gone, the client is told so.
-func TestForwardEgress(t *testing.T) {
-	p := newEgressProxy(parseAllowlist("allowed.test"), io.Discard)
-	sock, srv := serveAgentSocket(t, p, "agent-3", nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	getenv := func(k string) string {
-		return map[string]string{"MAGENTS_EGRESS_SOCKET": sock, "HTTP_PROXY": "http://127.0.0.1:0"}[k]
-	}
-	fwd, err := forwardEgress(ctx, getenv)
+// With the gateway, the model's host is the gateway's alone: refused to an agent even when
+// listed, and quietly (it is no problem of the agent's to report).
+func TestModelHostIsTheGatewaysAlone(t *testing.T) {
+	var log bytes.Buffer
+	p := New(Allowlist{"api.anthropic.com"}, &log)
+	p.ModelHosts = map[string]bool{"api.anthropic.com:443": true}
+	client, _ := serveAgent(t, p, "agent-1")
+	req, _ := http.NewRequest(http.MethodConnect, "http://api.anthropic.com:443", nil)
+	req.Host = "api.anthropic.com:443"
+	resp, err := agentOnly(client).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: fwd.Addr().String()})}}
-	resp, err := client.Get("http://denied.test/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || p.counts["agent-3"] != 1 {
-		t.Errorf("through the forwarder: %d, counts %v", resp.StatusCode, p.counts)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "through its gateway only") {
+		t.Fatalf("CONNECT to the model's host: %d %s", resp.StatusCode, body)
 	}
-	srv.Close()
-	client.CloseIdleConnections()
-	defer func(w time.Duration) { egressStartWait = w }(egressStartWait)
-	egressStartWait = 200 * time.Millisecond // the forwarder waits this long for the proxy to come back
-	resp, err = client.Get("http://denied.test/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadGateway {
-		t.Errorf("with the proxy gone: %d", resp.StatusCode)
-	}
-}
-
-// An agent starts alongside the proxy: a connection waits for the proxy's socket to
-// appear, within its bound, and fails past it.
-func TestDialEgressWaitsForTheProxy(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "egress.sock")
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		ln, err := net.Listen("unix", sock)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		t.Cleanup(func() { ln.Close() })
-		if c, err := ln.Accept(); err == nil {
-			c.Close()
-		}
-	}()
-	c, err := dialEgress(context.Background(), sock, 5*time.Second)
-	if err != nil {
-		t.Fatalf("the socket that appeared was not reached: %v", err)
-	}
-	c.Close()
-	start := time.Now()
-	if _, err := dialEgress(context.Background(), filepath.Join(t.TempDir(), "none.sock"), 300*time.Millisecond); err == nil {
-		t.Fatal("a socket that never appears was reached")
-	}
-	if time.Since(start) > 3*time.Second {
-		t.Errorf("waited %s for a bound of 300ms", time.Since(start))
+	if len(p.counts) != 0 || log.Len() != 0 {
+		t.Errorf("counted or logged as a denial: %v %q", p.counts, log.String())
 	}
 }
