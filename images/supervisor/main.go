@@ -1,9 +1,9 @@
-// Command magents-supervisor is the entrypoint of every docker-magents agent container.
-//
-// It prepares Claude Code's config dir, keeps the agent running in a detached tmux
-// session named "claude", restarts it with backoff when it exits, and reports health.
-// It imports only the standard library so that a Dockerfile stage can build it with
-// nothing but a Go toolchain and no network.
+// Command magents-supervisor is the entrypoint of every docker-magents container: each
+// agent's (package agent: Claude Code in a detached tmux session named "claude", kept
+// running and reported on) and, with `proxy`, the fleet's proxy container's (package
+// proxy: the egress proxy, model gateway, git relay and work queue). This package is only
+// its commands' dispatch. It imports only the standard library so that a Dockerfile stage
+// can build it with nothing but a Go toolchain and no network.
 //
 //	magents-supervisor            supervise the agent (the default; the image's entrypoint)
 //	magents-supervisor health     print the health JSON; exit 1 when unhealthy (HEALTHCHECK)
@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/docker-magents/docker-magents/images/supervisor/agent"
 	"github.com/docker-magents/docker-magents/images/supervisor/gateway"
 	"github.com/docker-magents/docker-magents/images/supervisor/gitcredential"
 	"github.com/docker-magents/docker-magents/images/supervisor/logs"
@@ -30,7 +31,7 @@ import (
 var version = "dev"
 
 func main() {
-	cfg := configFromEnv()
+	cfg := agent.ConfigFromEnv()
 	args := os.Args[1:]
 	if len(args) == 0 {
 		os.Exit(supervise(cfg))
@@ -39,15 +40,15 @@ func main() {
 	case "run", "supervise":
 		os.Exit(supervise(cfg))
 	case "health":
-		os.Exit(health(cfg, os.Stdout))
+		os.Exit(agent.Health(cfg, os.Stdout))
 	case "auth":
-		os.Exit(authInfo(os.Stdout))
+		os.Exit(agent.AuthInfo(os.Stdout))
 	case "restart":
-		os.Exit(requestRestart(cfg))
+		os.Exit(agent.RequestRestart(cfg))
 	case "task":
-		os.Exit(giveTask(cfg, args[1:]))
+		os.Exit(agent.GiveTask(cfg, args[1:]))
 	case "result":
-		os.Exit(printResult(cfg))
+		os.Exit(agent.PrintResult(cfg))
 	case "proxy":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
@@ -61,13 +62,13 @@ func main() {
 	case "queue":
 		os.Exit(proxy.Queue(args[1:]))
 	case "doctor":
-		os.Exit(doctor(cfg, os.Stdout))
+		os.Exit(agent.Doctor(cfg, os.Stdout))
 	case "config":
 		switch {
 		case len(args) > 1 && args[1] == "apply":
-			os.Exit(configApply(cfg, os.Stdin, os.Stdout))
+			os.Exit(agent.ConfigApply(cfg, os.Stdin, os.Stdout))
 		case len(args) > 1 && args[1] == "show":
-			os.Exit(configShow(cfg, os.Stdout))
+			os.Exit(agent.ConfigShow(cfg, os.Stdout))
 		}
 		fmt.Fprint(os.Stderr, "usage: magents-supervisor config apply|show\n")
 		os.Exit(2)
@@ -76,15 +77,15 @@ func main() {
 	case "git-pre-receive":
 		os.Exit(gateway.PreReceive(os.Stdin, os.Stderr))
 	case "hook":
-		os.Exit(recordHook(cfg, args[1:], os.Stdin))
+		os.Exit(agent.RecordHook(cfg, args[1:], os.Stdin))
 	case "agent":
-		execAgent(cfg, args[1:])
+		agent.Exec(cfg, args[1:])
 	case "version", "--version":
 		fmt.Println("magents-supervisor", version)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
-		execAgent(cfg, args)
+		agent.Exec(cfg, args)
 	}
 }
 
@@ -117,14 +118,13 @@ Commands:
   CMD [ARG...]  any other command is run like "agent CMD ARG..."
 `
 
-func supervise(cfg config) int {
+func supervise(cfg agent.Config) int {
 	// One P: the supervisor mostly sleeps between looks, and with more, each wake-up also
 	// woke idle threads to look for work; with 64 agents that was a share of a core.
 	runtime.GOMAXPROCS(1)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
-	s := newSupervisor(cfg)
-	if err := s.run(ctx); err != nil {
+	if err := agent.Supervise(ctx, cfg); err != nil {
 		logs.Printf("%v", err)
 		return 1
 	}
