@@ -81,7 +81,7 @@ test: provision
 FUZZTIME ?= 10s
 FUZZ_TARGETS = internal/fleet:FuzzParseTasks internal/fleet:FuzzAgentNumber internal/fleet:FuzzParseUser \
 	compose:FuzzPrepareEnvFile compose:FuzzRender \
-	images/supervisor:FuzzRecordHook images/supervisor:FuzzNextState \
+	images/supervisor/agent:FuzzRecordHook images/supervisor/agent:FuzzNextState \
 	internal/workspace:FuzzLinksResolveAsTheKernelDoes
 test-fuzz:
 	@start=$$(date +%s); for t in $(FUZZ_TARGETS); do \

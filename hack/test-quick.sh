@@ -22,7 +22,7 @@ for f in $changed; do
 	case $f in
 	e2e/*_test.go)
 		[ -f "$f" ] && for t in $(grep -oE '^func (Test[A-Za-z0-9_]+)' "$f" | cut -d' ' -f2); do add "$t"; done ;;
-	images/supervisor/proxy*) add TestEgressAllowlist TestEgressIPv6 TestEscapeNetwork ;;
+	images/supervisor/proxy/* | images/supervisor/egress/* | images/supervisor/agentconn/* | images/supervisor/agent/egress*) add TestEgressAllowlist TestEgressIPv6 TestEscapeNetwork ;;
 	images/supervisor/*) add TestHealthcheckFollowsTheSession TestCloudRunHealthEndpoint TestFaultClaudeKilled \
 		TestFaultTmuxKilled TestFaultCorruptClaudeState TestFleetHooksAndClaudeCommits TestFleetHeadless ;;
 	images/* | internal/buildkit/* | plugin/build*.go | docker-bake.hcl) add TestBuildEachTarget TestLatestFitsItsBudget \

@@ -19,7 +19,10 @@ type tier struct {
 var tiers = []tier{
 	{"contract", false, []string{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage",
 		"images/supervisor/workqueue", "images/supervisor/agenttoken", "images/supervisor/gatewaypolicy", "images/supervisor/gitrelay", "images/supervisor/protocol"}},
-	{"supervisor", false, []string{"images/supervisor"}},
+	{"parts", true, []string{"images/supervisor/logs", "images/supervisor/atomicfile", "images/supervisor/envvar", "images/supervisor/shellquote",
+		"images/supervisor/gitcmd", "images/supervisor/httprelay", "images/supervisor/agentconn", "images/supervisor/credential"}},
+	{"roles", false, []string{"images/supervisor/agent", "images/supervisor/egress", "images/supervisor/gateway", "images/supervisor/dispatch", "images/supervisor/gitcredential"}},
+	{"supervisor", true, []string{"images/supervisor", "images/supervisor/proxy"}},
 	{"leaves", true, []string{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
 		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest", "internal/fileowner", "internal/cmdref",
 		"internal/dashboard", "internal/auth", "internal/shellout", "internal/k8s"}},

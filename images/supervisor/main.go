@@ -1,9 +1,9 @@
-// Command magents-supervisor is the entrypoint of every docker-magents agent container.
-//
-// It prepares Claude Code's config dir, keeps the agent running in a detached tmux
-// session named "claude", restarts it with backoff when it exits, and reports health.
-// It imports only the standard library so that a Dockerfile stage can build it with
-// nothing but a Go toolchain and no network.
+// Command magents-supervisor is the entrypoint of every docker-magents container: each
+// agent's (package agent: Claude Code in a detached tmux session named "claude", kept
+// running and reported on) and, with `proxy`, the fleet's proxy container's (package
+// proxy: the egress proxy, model gateway, git relay and work queue). This package is only
+// its commands' dispatch. It imports only the standard library so that a Dockerfile stage
+// can build it with nothing but a Go toolchain and no network.
 //
 //	magents-supervisor            supervise the agent (the default; the image's entrypoint)
 //	magents-supervisor health     print the health JSON; exit 1 when unhealthy (HEALTHCHECK)
@@ -19,13 +19,19 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/agent"
+	"github.com/docker-magents/docker-magents/images/supervisor/gateway"
+	"github.com/docker-magents/docker-magents/images/supervisor/gitcredential"
+	"github.com/docker-magents/docker-magents/images/supervisor/logs"
+	"github.com/docker-magents/docker-magents/images/supervisor/proxy"
 )
 
 // version is set with -ldflags "-X main.version=…".
 var version = "dev"
 
 func main() {
-	cfg := configFromEnv()
+	cfg := agent.ConfigFromEnv()
 	args := os.Args[1:]
 	if len(args) == 0 {
 		os.Exit(supervise(cfg))
@@ -34,52 +40,52 @@ func main() {
 	case "run", "supervise":
 		os.Exit(supervise(cfg))
 	case "health":
-		os.Exit(health(cfg, os.Stdout))
+		os.Exit(agent.Health(cfg, os.Stdout))
 	case "auth":
-		os.Exit(authInfo(os.Stdout))
+		os.Exit(agent.AuthInfo(os.Stdout))
 	case "restart":
-		os.Exit(requestRestart(cfg))
+		os.Exit(agent.RequestRestart(cfg))
 	case "task":
-		os.Exit(giveTask(cfg, args[1:]))
+		os.Exit(agent.GiveTask(cfg, args[1:]))
 	case "result":
-		os.Exit(printResult(cfg))
+		os.Exit(agent.PrintResult(cfg))
 	case "proxy":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
-		os.Exit(runProxy(ctx))
+		os.Exit(proxy.Run(ctx))
 	case "proxy-denied":
-		os.Exit(proxyDenied(os.Args[2:], os.Stdout))
+		os.Exit(proxy.Denied(os.Args[2:], os.Stdout))
 	case "usage":
-		os.Exit(askProxy(http.MethodGet, "/magents/usage", nil, os.Stdout))
+		os.Exit(proxy.Ask(http.MethodGet, "/magents/usage", nil, os.Stdout))
 	case "budget":
-		os.Exit(askProxy(http.MethodPost, "/magents/budget", os.Stdin, os.Stdout))
+		os.Exit(proxy.Ask(http.MethodPost, "/magents/budget", os.Stdin, os.Stdout))
 	case "queue":
-		os.Exit(queueCommand(args[1:]))
+		os.Exit(proxy.Queue(args[1:]))
 	case "doctor":
-		os.Exit(doctor(cfg, os.Stdout))
+		os.Exit(agent.Doctor(cfg, os.Stdout))
 	case "config":
 		switch {
 		case len(args) > 1 && args[1] == "apply":
-			os.Exit(configApply(cfg, os.Stdin, os.Stdout))
+			os.Exit(agent.ConfigApply(cfg, os.Stdin, os.Stdout))
 		case len(args) > 1 && args[1] == "show":
-			os.Exit(configShow(cfg, os.Stdout))
+			os.Exit(agent.ConfigShow(cfg, os.Stdout))
 		}
 		fmt.Fprint(os.Stderr, "usage: magents-supervisor config apply|show\n")
 		os.Exit(2)
 	case "git-credential":
-		os.Exit(gitCredential(args[1:], os.Stdin, os.Stdout))
+		os.Exit(gitcredential.Run(args[1:], os.Stdin, os.Stdout))
 	case "git-pre-receive":
-		os.Exit(gitPreReceive(os.Stdin, os.Stderr))
+		os.Exit(gateway.PreReceive(os.Stdin, os.Stderr))
 	case "hook":
-		os.Exit(recordHook(cfg, args[1:], os.Stdin))
+		os.Exit(agent.RecordHook(cfg, args[1:], os.Stdin))
 	case "agent":
-		execAgent(cfg, args[1:])
+		agent.Exec(cfg, args[1:])
 	case "version", "--version":
 		fmt.Println("magents-supervisor", version)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
-		execAgent(cfg, args)
+		agent.Exec(cfg, args)
 	}
 }
 
@@ -112,20 +118,15 @@ Commands:
   CMD [ARG...]  any other command is run like "agent CMD ARG..."
 `
 
-func supervise(cfg config) int {
+func supervise(cfg agent.Config) int {
 	// One P: the supervisor mostly sleeps between looks, and with more, each wake-up also
 	// woke idle threads to look for work; with 64 agents that was a share of a core.
 	runtime.GOMAXPROCS(1)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
-	s := newSupervisor(cfg)
-	if err := s.run(ctx); err != nil {
-		logf("%v", err)
+	if err := agent.Supervise(ctx, cfg); err != nil {
+		logs.Printf("%v", err)
 		return 1
 	}
 	return 0
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "magents-supervisor: "+format+"\n", args...)
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"strings"
 )
 
@@ -39,4 +40,22 @@ func Owner(key []byte, names []string, token string) string {
 		}
 	}
 	return owner
+}
+
+// Presented is the token a request carries: Claude sends ANTHROPIC_AUTH_TOKEN as a bearer
+// token; an API-key client sends x-api-key.
+func Presented(r *http.Request) string {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(tok)
+	}
+	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
+}
+
+// PresentedByGit is the token a git client presents: the password of HTTP basic auth
+// (git's credential helper in the agent gives it), else as Presented.
+func PresentedByGit(r *http.Request) string {
+	if _, pass, ok := r.BasicAuth(); ok {
+		return pass
+	}
+	return Presented(r)
 }

@@ -1,6 +1,8 @@
 package agenttoken
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -20,5 +22,28 @@ func TestTokens(t *testing.T) {
 	names := []string{"agent-1", "agent-2", "agent-3"}
 	if Owner(key, names, two) != "agent-2" || Owner(key, names, "magents-gw-00") != "" || Owner(key, names[:1], two) != "" {
 		t.Error("Owner names the wrong agent")
+	}
+}
+
+func TestPresented(t *testing.T) {
+	for _, c := range []struct {
+		header, value string
+		basic         bool
+		want, byGit   string
+	}{
+		{"Authorization", "Bearer magents-gw-1 ", false, "magents-gw-1", "magents-gw-1"},
+		{"X-Api-Key", "magents-gw-2", false, "magents-gw-2", "magents-gw-2"},
+		{"", "", true, "", "magents-gw-3"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if c.header != "" {
+			r.Header.Set(c.header, c.value)
+		}
+		if c.basic {
+			r.SetBasicAuth("agent", "magents-gw-3")
+		}
+		if got, byGit := Presented(r), PresentedByGit(r); got != c.want || byGit != c.byGit {
+			t.Errorf("%s %q: Presented %q, PresentedByGit %q; want %q, %q", c.header, c.value, got, byGit, c.want, c.byGit)
+		}
 	}
 }

@@ -2,13 +2,15 @@
 // values rather than text: a refusal of the gateway's own port (the work queue, the
 // account, the budgets) is an Error, answered as JSON with its HTTP status, and handed on
 // by the supervisor's command that asked (run through exec) on its standard output with
-// exit code ExitRefused — so the host decodes it, and never parses a message.
+// exit code ExitRefused — so the host decodes it, and never parses a message. A request
+// the egress proxy refused is a Denial, in its report.
 // It imports the standard library alone: the supervisor builds from the image's context.
 package protocol
 
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // Error is a refusal: the HTTP status and what to tell the user.
@@ -41,4 +43,14 @@ func DecodeError(b []byte) (*Error, bool) {
 		return nil, false
 	}
 	return &e, true
+}
+
+// Denial is one request the egress proxy refused, as its report (/magents/denied) lists
+// it: the host reads the report, and an agent's supervisor its own denials for its health.
+type Denial struct {
+	Time   time.Time `json:"time"`
+	Agent  string    `json:"agent"`
+	Client string    `json:"client"` // the agent's address
+	Host   string    `json:"host"`
+	Method string    `json:"method"`
 }
