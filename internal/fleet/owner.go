@@ -7,8 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/compose-spec/compose-go/v2/loader"
+	"strings"
 
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 )
@@ -17,10 +16,23 @@ import (
 // directory's name as compose names a project after it (lowercase letters, digits, "-"
 // and "_"), or DefaultProject when nothing of the name is left.
 func DefaultProjectFor(dir string) string {
-	if p := loader.NormalizeProjectName(filepath.Base(dir)); p != "" {
+	if p := normalizeProjectName(filepath.Base(dir)); p != "" {
 		return p
 	}
 	return DefaultProject
+}
+
+// normalizeProjectName is compose's normalization of a project name (compose-go's
+// loader.NormalizeProjectName, which the tests hold it to), kept here so that the model,
+// and what reads a fleet's status, carries no compose loader.
+func normalizeProjectName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimLeft(b.String(), "_-")
 }
 
 // Owner records which fleet a project's volumes belong to: the compose file whose up
