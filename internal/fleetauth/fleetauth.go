@@ -128,28 +128,55 @@ func FileFlags(dockerCli command.Cli, apiKeyFile, oauthTokenFile string) (*auth.
 // and hands it to them as a file. A later up with no source at all keeps what the agents
 // already have.
 func Share(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) error {
-	eff, err := Effective(dockerCli, f, flag)
-	if errors.Is(err, auth.ErrNoCredential) {
-		f.Credential, f.AuthLogin = "", ""
-		fmt.Fprintf(dockerCli.Err(), "warning: the agents will ask you to /login: %v\n", err)
-		return nil
-	}
+	d, err := Decide(dockerCli, f, flag)
 	if err != nil {
 		return err
 	}
-	if eff.Source == auth.SourceHostLogin {
+	return d.Hand(dockerCli, f)
+}
+
+// Decided is the credential the agents are to share: decided, with f's Credential and
+// AuthLogin set to say it, and not yet handed to them (nothing is written).
+type Decided struct {
+	eff  auth.Effective
+	none error // no source at all: the agents ask for /login
+}
+
+// Decide decides which credential the agents share (auth.Resolve's precedence) and says
+// it in f, writing nothing.
+func Decide(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) (*Decided, error) {
+	eff, err := Effective(dockerCli, f, flag)
+	switch {
+	case errors.Is(err, auth.ErrNoCredential):
+		f.Credential, f.AuthLogin = "", ""
+		return &Decided{none: err}, nil
+	case err != nil:
+		return nil, err
+	case eff.Source == auth.SourceHostLogin:
+		f.Credential, f.AuthLogin = "", eff.LoginDir
+	default:
+		f.Credential, f.AuthLogin = eff.Credential.Var, ""
+	}
+	return &Decided{eff: eff}, nil
+}
+
+// Hand gives the decided credential to f's agents as a file (or takes theirs away for the
+// host's login), and says which it is.
+func (d *Decided) Hand(dockerCli command.Cli, f *fleet.Fleet) error {
+	switch {
+	case d.none != nil:
+		fmt.Fprintf(dockerCli.Err(), "warning: the agents will ask you to /login: %v\n", d.none)
+	case d.eff.Source == auth.SourceHostLogin:
 		if err := f.ClearAgentCredential(); err != nil {
 			return err
 		}
-		f.Credential, f.AuthLogin = "", eff.LoginDir
 		fmt.Fprintln(dockerCli.Err(), auth.HostLoginWarning)
-		return nil
+	default:
+		if err := f.WriteAgentCredential(d.eff.Credential.Var, d.eff.Credential.Value); err != nil {
+			return fmt.Errorf("handing the credential to the agents: %w", err)
+		}
+		fmt.Fprintf(dockerCli.Err(), "Credential: %s\n", d.eff.Describe())
 	}
-	if err := f.WriteAgentCredential(eff.Credential.Var, eff.Credential.Value); err != nil {
-		return fmt.Errorf("handing the credential to the agents: %w", err)
-	}
-	f.Credential, f.AuthLogin = eff.Credential.Var, ""
-	fmt.Fprintf(dockerCli.Err(), "Credential: %s\n", eff.Describe())
 	return nil
 }
 

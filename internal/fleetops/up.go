@@ -69,7 +69,7 @@ func (s *Service) Up(ctx context.Context, req UpRequest) (*UpResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, before, err := s.prepareUp(ctx, req, versions.GreaterThanOrEqualTo(ping.APIVersion, "1.44"))
+	f, before, cred, err := s.prepareUp(ctx, req, versions.GreaterThanOrEqualTo(ping.APIVersion, "1.44"))
 	if err != nil {
 		lock.Abandon()
 		return nil, err
@@ -84,7 +84,7 @@ func (s *Service) Up(ctx context.Context, req UpRequest) (*UpResult, error) {
 		return nil, err
 	}
 	defer lock.Unlock()
-	if err := s.writeUp(ctx, f, req); err != nil {
+	if err := s.writeUp(ctx, f, cred, req); err != nil {
 		return nil, err
 	}
 	if req.BuildMissing != nil {
@@ -117,12 +117,12 @@ func (s *Service) Up(ctx context.Context, req UpRequest) (*UpResult, error) {
 
 // prepareUp is the fleet up writes: the saved one (or a new project's) with the settings
 // applied and validated, its file checked against the record of what docker magents
-// wrote; and the saved fleet's shared config generation (nil for a new project). Nothing
-// is written.
-func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bool) (*fleet.Fleet, *string, error) {
+// wrote, its credential decided; and the saved fleet's shared config generation (nil for
+// a new project). Nothing is written.
+func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bool) (*fleet.Fleet, *string, *fleetauth.Decided, error) {
 	f, saved, err := Open(req.ComposeFile, req.Project)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var generation *string
 	if saved {
@@ -130,15 +130,20 @@ func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bo
 		generation = &g
 	}
 	if err := req.Settings.Apply(f, !saved); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	f.HealthStartInterval = startInterval
 	if err := checkRecord(f, req); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	// Which credential the agents get decides whether the gateway relays the model.
+	cred, err := fleetauth.Decide(s.cli, f, req.Credential)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if f.HasBudgets() {
 		if err := fleetusage.NoGateway(f); err != nil {
-			return nil, nil, fmt.Errorf("--budget-usd and --fleet-budget-usd are enforced by the model gateway, and %w; nothing was written", err)
+			return nil, nil, nil, fmt.Errorf("--budget-usd and --fleet-budget-usd are enforced by the model gateway, and %w; nothing was written", err)
 		}
 	}
 	// A credential file stays where it is: masked from the agents, now and at every later up.
@@ -147,11 +152,11 @@ func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bo
 			f.CredentialFiles = append(f.CredentialFiles, rel)
 		}
 	}
-	return f, generation, nil
+	return f, generation, cred, nil
 }
 
 // writeUp writes what the agents are given, then the compose file and its record.
-func (s *Service) writeUp(ctx context.Context, f *fleet.Fleet, req UpRequest) error {
+func (s *Service) writeUp(ctx context.Context, f *fleet.Fleet, cred *fleetauth.Decided, req UpRequest) error {
 	log := req.Log
 	if f.Docker {
 		fmt.Fprintf(log, "WARNING: the agents get the Docker socket (%s): whoever controls an agent is root on this host\n", fleet.DockerSocket)
@@ -159,7 +164,7 @@ func (s *Service) writeUp(ctx context.Context, f *fleet.Fleet, req UpRequest) er
 	if err := compose.PrepareEnvFile(f.Abs(f.EnvFile)); err != nil {
 		return err
 	}
-	if err := fleetauth.Share(s.cli, f, req.Credential); err != nil {
+	if err := cred.Hand(s.cli, f); err != nil {
 		return err
 	}
 	if err := f.WriteAgentKey(); err != nil {

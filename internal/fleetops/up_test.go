@@ -63,6 +63,8 @@ func TestRefusedUpWritesNothing(t *testing.T) {
 		"bad isolation":  {fakeEngine{}, Settings{Isolation: ptr("sideways")}, "sideways"},
 		"too many":       {fakeEngine{}, Settings{Agents: ptr(fleet.MaxAgents + 1)}, "agents"},
 		"bad permission": {fakeEngine{}, Settings{PermissionMode: ptr("yolo")}, "yolo"},
+		// No credential the gateway relays (none here), so no gateway to enforce a budget.
+		"budget without a gateway": {fakeEngine{}, Settings{BudgetUSD: ptr(5.0)}, "enforced by the model gateway"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -70,6 +72,10 @@ func TestRefusedUpWritesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Chdir(dir)
+			for _, name := range []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"} {
+				t.Setenv(name, "")
+			}
+			t.Setenv("HOME", t.TempDir()) // no host login either
 			engine := c.engine
 			_, err := fakeService(t, &engine).Up(t.Context(), UpRequest{
 				ComposeFile: filepath.Join(dir, fleet.DefaultFile), Settings: c.settings, Log: &bytes.Buffer{},
@@ -117,5 +123,29 @@ func TestDownKeepsClonesItCannotCheck(t *testing.T) {
 	err := fakeService(t, &fakeEngine{}).Down(t.Context(), DownRequest{Fleet: f, Volumes: true, Log: &bytes.Buffer{}})
 	if err == nil || !strings.Contains(err.Error(), "give --force") {
 		t.Fatalf("down --volumes of clones without a repository: %v", err)
+	}
+}
+
+// A budget needs the gateway, which relays an API key: up decides the credential before
+// it judges the budget, and writes nothing to decide either.
+func TestBudgetIsJudgedWithTheCredentialDecided(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-api03-"+strings.Repeat("k", 80))
+	s := fakeService(t, &fakeEngine{})
+	req := UpRequest{ComposeFile: filepath.Join(dir, fleet.DefaultFile), Settings: Settings{BudgetUSD: ptr(5.0)}, Log: &bytes.Buffer{}}
+	f, _, _, err := s.prepareUp(t.Context(), req, true)
+	if err != nil {
+		t.Fatalf("a budget with an API key to relay: %v", err)
+	}
+	if f.Credential != "ANTHROPIC_API_KEY" || !f.ModelGateway() {
+		t.Errorf("the fleet's credential %q, its gateway %v", f.Credential, f.ModelGateway())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("deciding wrote %v", entries)
 	}
 }
