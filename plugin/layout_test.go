@@ -25,7 +25,7 @@ var tiers = []tier{
 	{"supervisor", true, []string{"images/supervisor", "images/supervisor/proxy"}},
 	{"leaves", true, []string{"images", "templates", "internal/atomicfile", "internal/termsafe", "internal/format", "internal/manifest",
 		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest", "internal/fileowner", "internal/cmdref",
-		"internal/dashboard", "internal/auth", "internal/shellout", "internal/k8s"}},
+		"internal/dashboard", "internal/auth", "internal/shellout", "internal/k8s", "internal/devcontainer"}},
 	{"model", true, []string{"internal/fleet", "internal/agentspec"}},
 	{"adapters", false, []string{"compose", "internal/deploy", "internal/workspace", "internal/swarmstack"}},
 	{"operations", true, []string{"internal/fleetauth", "internal/fleetgateway", "internal/fleetstatus", "internal/fleetusage", "internal/fleetqueue",
