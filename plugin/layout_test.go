@@ -27,7 +27,7 @@ var tiers = []tier{
 		"internal/agentexec", "internal/buildkit", "internal/version", "internal/anthropictest", "internal/fileowner", "internal/cmdref",
 		"internal/dashboard", "internal/auth", "internal/shellout", "internal/k8s", "internal/devcontainer"}},
 	{"model", true, []string{"internal/fleet", "internal/agentspec"}},
-	{"adapters", false, []string{"compose", "internal/deploy", "internal/workspace", "internal/swarmstack"}},
+	{"adapters", false, []string{"compose", "internal/deploy", "internal/workspace", "internal/swarmstack", "internal/agentimage"}},
 	{"operations", true, []string{"internal/fleetauth", "internal/fleetgateway", "internal/fleetstatus", "internal/fleetusage", "internal/fleetqueue",
 		"internal/agentclone", "internal/sharedconfig", "internal/doctor", "internal/fleetruntime", "internal/fleetops"}},
 	{"runtimes", false, []string{"internal/fleetruntime/engine", "internal/fleetruntime/swarm", "internal/fleetruntime/kubernetes"}},
