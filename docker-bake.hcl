@@ -13,6 +13,9 @@ variable "BASE_IMAGE" {
 variable "GO_IMAGE" {
   default = "golang:1.26-bookworm"
 }
+variable "FETCH_IMAGE" {
+  default = "debian:bookworm-slim"
+}
 variable "CLAUDE_CODE_VERSION" {
   default = "2.1.332"
 }
@@ -37,6 +40,7 @@ target "_agent" {
   args = {
     BASE_IMAGE          = BASE_IMAGE
     GO_IMAGE            = GO_IMAGE
+    FETCH_IMAGE         = FETCH_IMAGE
     CLAUDE_CODE_VERSION = CLAUDE_CODE_VERSION
     MAGENTS_UID         = MAGENTS_UID
     MAGENTS_GID         = MAGENTS_GID

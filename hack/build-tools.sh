@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the compose v2 and buildx CLI plugins, buildkitd and docker-credential-pass from the Go module proxy
+# Builds the compose v2 and buildx CLI plugins, buildkitd and docker-credential-pass from the Go module proxy,
+# and installs the Dev Containers CLI from the npm registry
 # (go install refuses those modules because of their go.mod directives, so each is built
 # from a throwaway module), caches the binaries under $MAGENTS_CACHE/tools/<name>-<version>,
 # and installs the plugins into $CLI_PLUGINS_DIR. Idempotent: a cached binary is reused.
@@ -57,6 +58,20 @@ if [ "$what" = all ] || [ "$what" = credential-pass ]; then
 		"-X github.com/docker/docker-credential-helpers/credentials.Version=$CREDENTIAL_HELPERS_VERSION")
 	install_file "$bin" /usr/local/bin/docker-credential-pass
 	log "docker-credential-pass: $(docker-credential-pass version)"
+fi
+if [ "$what" = all ] || [ "$what" = devcontainer-cli ]; then
+	# From the npm registry, into the cache: nothing is installed on the host but Node.js
+	# itself when the machine has none (Debian's).
+	dir=$MAGENTS_CACHE/tools/devcontainers-cli-$DEVCONTAINERS_CLI_VERSION
+	if [ ! -f "$dir/node_modules/@devcontainers/cli/devcontainer.js" ]; then
+		if ! command -v npm >/dev/null; then
+			log "installing Node.js and npm (Debian's) for the Dev Containers CLI"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
+		fi
+		mkdir -p "$dir"
+		npm install --no-audit --no-fund --silent --prefix "$dir" "@devcontainers/cli@$DEVCONTAINERS_CLI_VERSION" >&2
+	fi
+	log "devcontainer CLI: $(node "$dir/node_modules/@devcontainers/cli/devcontainer.js" --version)"
 fi
 if [ "$what" = moby ]; then
 	# Not installed on the host: hack/engine-current.sh copies them into its nested image.

@@ -12,6 +12,9 @@ COMPOSE_VERSION=${COMPOSE_VERSION:-v5.6.0}
 BUILDX_VERSION=${BUILDX_VERSION:-v0.38.2}
 BUILDKIT_VERSION=${BUILDKIT_VERSION:-v0.34.2}
 CREDENTIAL_HELPERS_VERSION=${CREDENTIAL_HELPERS_VERSION:-v0.9.13}
+# The Dev Containers CLI, devcontainer.json's reference implementation, which the
+# devcontainer parser's tests are held to (internal/devcontainer: keep its path in step).
+DEVCONTAINERS_CLI_VERSION=${DEVCONTAINERS_CLI_VERSION:-0.89.0}
 # The current Engine of the test matrix (hack/engine-current.sh): moby's dockerd and
 # docker-proxy, containerd v2 and runc, built from the Go module proxy.
 MOBY_VERSION=${MOBY_VERSION:-v2.0.0-beta.24}

@@ -18,13 +18,14 @@ const Repository = "magents/claude-agent"
 var defaultArgs = map[string]string{
 	"BASE_IMAGE":          "debian:bookworm-slim",
 	"GO_IMAGE":            "golang:1.26-bookworm",
+	"FETCH_IMAGE":         "debian:bookworm-slim",
 	"CLAUDE_CODE_VERSION": "2.1.332",
 	"MAGENTS_UID":         "1000",
 	"MAGENTS_GID":         "1000",
 }
 
 // BaseImageArgs are the build arguments that name the Dockerfile's base images.
-var BaseImageArgs = []string{"BASE_IMAGE", "GO_IMAGE"}
+var BaseImageArgs = []string{"BASE_IMAGE", "GO_IMAGE", "FETCH_IMAGE"}
 
 // TargetNames are the image's targets, in the order of docker-bake.hcl's default group.
 var TargetNames = []string{"latest", "dev", "cloudrun"}

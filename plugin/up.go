@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/tonistiigi/fsutil"
 
 	"github.com/docker-magents/docker-magents/images"
+	"github.com/docker-magents/docker-magents/internal/agentimage"
+	"github.com/docker-magents/docker-magents/internal/buildkit"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetauth"
 	"github.com/docker-magents/docker-magents/internal/fleetops"
@@ -21,6 +25,7 @@ import (
 type upOptions struct {
 	agents         int
 	image          string
+	devcontainer   string
 	workspace      string
 	envFile        string
 	user           string
@@ -83,7 +88,8 @@ agent's config volume is kept when it is removed (see 'docker magents ps --volum
 	})
 	flags := cmd.Flags()
 	flags.IntVar(&opts.agents, "agents", 1, fmt.Sprintf("Number of agents (1 to %d)", fleet.MaxAgents))
-	flags.StringVar(&opts.image, "image", fleet.DefaultImage, "Agent image")
+	flags.StringVar(&opts.image, "image", fleet.DefaultImage, "Agent image (instead of one built from the project's devcontainer)")
+	flags.StringVar(&opts.devcontainer, "devcontainer", "", `The project's devcontainer the agents' image is built from: a NAME of .devcontainer/NAME/, a path, or "none" (default: the one the workspace has, for a new project)`)
 	flags.StringVar(&opts.workspace, "workspace", ".", "Directory mounted at /workspace in every agent")
 	flags.StringVar(&opts.envFile, "env-file", fleet.DefaultEnvFile, "Env file shared by the agents (created if missing; no credentials)")
 	flags.StringVarP(&opts.user, "user", "u", "", "UID:GID the agents run as (default: the workspace owner's, or 1000:1000 when that is root)")
@@ -168,6 +174,7 @@ func upSettings(opts upOptions, flags *pflag.FlagSet) (fleetops.Settings, error)
 	}
 	s.Agents = valueIf(given("agents"), opts.agents)
 	s.Image = valueIf(given("image"), opts.image)
+	s.Devcontainer = valueIf(given("devcontainer"), opts.devcontainer)
 	s.Memory = valueIf(given("memory"), opts.memory)
 	s.CPUs = valueIf(given("cpus"), opts.cpus)
 	s.Pids = valueIf(given("pids"), opts.pids)
@@ -224,13 +231,25 @@ func valueIf[T any](given bool, v T) *T {
 // buildMissingImages builds the agent images the fleet needs and the engine lacks, when
 // they are this project's own (magents/claude-agent:TARGET).
 func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, opts upOptions) error {
-	wanted := []string{f.Image}
+	plan, err := agentimage.For(f)
+	if err != nil {
+		return err
+	}
+	var wanted []string
+	switch {
+	case plan == nil:
+		wanted = append(wanted, f.Image)
+	case !imageExists(ctx, dockerCli, plan.Tag):
+		if err := buildDevcontainerImage(ctx, dockerCli, plan, buildOptions{progress: "auto", caCert: opts.caCert}); err != nil {
+			return err
+		}
+	}
 	if f.Dev {
 		wanted = append(wanted, fleet.DefaultDevImage)
 	}
 	var targets []string
 	for _, ref := range wanted {
-		if _, err := dockerCli.Client().ImageInspect(ctx, ref); err == nil {
+		if imageExists(ctx, dockerCli, ref) {
 			continue
 		}
 		target, ok := strings.CutPrefix(ref, images.Repository+":")
@@ -252,4 +271,47 @@ func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fle
 		return err
 	}
 	return buildTargets(ctx, dockerCli, resolved, bopts)
+}
+
+func imageExists(ctx context.Context, dockerCli command.Cli, ref string) bool {
+	_, err := dockerCli.Client().ImageInspect(ctx, ref)
+	return err == nil
+}
+
+// buildDevcontainerImage builds the agents' image from the project's devcontainer: its
+// Dockerfile first, when it has one, then the agent's layer on its base.
+func buildDevcontainerImage(ctx context.Context, dockerCli command.Cli, plan *agentimage.Plan, opts buildOptions) error {
+	fmt.Fprintf(dockerCli.Err(), "Building the agents' image %s from the devcontainer %s…\n", plan.Tag, plan.File)
+	if b := plan.Base; b != nil && !imageExists(ctx, dockerCli, b.Tag) {
+		context, err := fsutil.NewFS(b.Context)
+		if err != nil {
+			return err
+		}
+		dockerfileDir, err := fsutil.NewFS(filepath.Dir(b.Dockerfile))
+		if err != nil {
+			return err
+		}
+		mode, err := buildkit.ParseProgress(opts.progress)
+		if err != nil {
+			return err
+		}
+		builder, err := connectBuilder(ctx, dockerCli, opts)
+		if err != nil {
+			return err
+		}
+		defer builder.Close()
+		req := buildkit.Request{
+			Context: context, DockerfileDir: dockerfileDir, Dockerfile: filepath.Base(b.Dockerfile),
+			Target: b.Target, Args: b.Args, Tags: []string{b.Tag},
+		}
+		withRegistryAuth(dockerCli, &req)
+		if err := builder.Build(ctx, req, mode, dockerCli.Err()); err != nil {
+			return fmt.Errorf("building the devcontainer's Dockerfile %s: %w", b.Dockerfile, err)
+		}
+	}
+	t, err := plan.Target("", "")
+	if err != nil {
+		return err
+	}
+	return buildTargets(ctx, dockerCli, []*images.Target{t}, opts)
 }

@@ -1,6 +1,7 @@
 package buildkit
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,17 +25,20 @@ import (
 
 // Request is one Dockerfile build.
 type Request struct {
-	Context    fsutil.FS // the build context; the Dockerfile is read from it too
-	Dockerfile string    // the Dockerfile's path inside Context
-	Target     string
-	Args       map[string]string
-	Tags       []string
-	Platforms  []string
-	NoCache    bool
-	Pull       bool                 // always resolve base images from their registry
-	BaseImages []string             // images the Dockerfile starts FROM; a standalone daemon gets the engine's copies
-	Secrets    map[string][]byte    // BuildKit secrets (RUN --mount=type=secret,id=…)
-	Session    []session.Attachable // give an auth provider (docker login credentials) to pull or push
+	Context    fsutil.FS // the build context; the Dockerfile is read from it too, unless DockerfileDir
+	Dockerfile string    // the Dockerfile's path inside Context (or DockerfileDir)
+	// DockerfileDir is where the Dockerfile is when it is not in the context (a project's
+	// devcontainer may keep it beside devcontainer.json and build from the repository).
+	DockerfileDir fsutil.FS
+	Target        string
+	Args          map[string]string
+	Tags          []string
+	Platforms     []string
+	NoCache       bool
+	Pull          bool                 // always resolve base images from their registry
+	BaseImages    []string             // images the Dockerfile starts FROM; a standalone daemon gets the engine's copies
+	Secrets       map[string][]byte    // BuildKit secrets (RUN --mount=type=secret,id=…)
+	Session       []session.Attachable // give an auth provider (docker login credentials) to pull or push
 	// Push pushes the image to the registry each tag names, besides loading it into the
 	// engine. RegistryAuth gives the engine's push its credentials (base64 JSON, as the
 	// Engine API takes them) for a tag, when the engine pushes.
@@ -70,7 +74,7 @@ func (b *Builder) Build(ctx context.Context, req Request, mode progressui.Displa
 		FrontendAttrs: attrs,
 		LocalMounts: map[string]fsutil.FS{
 			"context":    req.Context,
-			"dockerfile": req.Context,
+			"dockerfile": cmp.Or(req.DockerfileDir, req.Context),
 		},
 		Session: append([]session.Attachable{secretsprovider.FromMap(maps.Clone(req.Secrets))}, req.Session...),
 	}

@@ -105,6 +105,7 @@ func Unrecorded(rec *Record, composeFile string) (string, error) {
 func (f *Fleet) Privileged() map[string]string {
 	return map[string]string{
 		"image":                f.Image,
+		"devcontainer":         f.Devcontainer,
 		"workspace":            f.Workspace,
 		"env-file":             f.EnvFile,
 		"user":                 f.User,

@@ -1,11 +1,13 @@
 package fleetops
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"time"
 
+	"github.com/docker-magents/docker-magents/internal/devcontainer"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 	"github.com/docker-magents/docker-magents/internal/fleetqueue"
 	"github.com/docker-magents/docker-magents/internal/workspace"
@@ -15,8 +17,12 @@ import (
 // value, or a new project's default. Paths are as given (relative to the current
 // directory); the fleet keeps them relative to its compose file.
 type Settings struct {
-	Agents             *int
-	Image              *string
+	Agents *int
+	Image  *string
+	// Devcontainer is the project's devcontainer to build the agents' image from: a NAME
+	// of .devcontainer/NAME/, a path, devcontainer.None, or "" to look (the default for a
+	// new project, and after --image is dropped).
+	Devcontainer       *string
 	Memory             *string
 	CPUs               *float64
 	Pids               *int
@@ -128,6 +134,9 @@ func (s Settings) Apply(f *fleet.Fleet, newProject bool) error {
 	if err := workspace.SetIsolation(f, ws, want, moved); err != nil {
 		return err
 	}
+	if err := s.applyDevcontainer(f, newProject); err != nil {
+		return err
+	}
 	s.applyConfig(f, newProject)
 	if err := f.Validate(); err != nil {
 		return err
@@ -136,6 +145,37 @@ func (s Settings) Apply(f *fleet.Fleet, newProject bool) error {
 		return err
 	}
 	return workspace.CheckAgentsCanWrite(f, ws)
+}
+
+// applyDevcontainer finds the devcontainer the agents' image is built from: the one asked
+// for, or for a new project the one the workspace has; an image given names the agents'
+// image itself, and no devcontainer is used.
+func (s Settings) applyDevcontainer(f *fleet.Fleet, newProject bool) error {
+	which := ""
+	switch {
+	case s.Devcontainer != nil:
+		which = *s.Devcontainer
+	case s.Image != nil:
+		which = devcontainer.None
+	case !newProject && f.Devcontainer != "":
+		return nil // as saved
+	case !newProject:
+		which = devcontainer.None // saved before devcontainers: as it was
+	}
+	if which != devcontainer.None && s.Image != nil {
+		return errors.New("--image names the agents' image and --devcontainer builds it: give one")
+	}
+	path, err := devcontainer.Find(f.Abs(f.Workspace), which)
+	if err != nil {
+		return err
+	}
+	if path == "" {
+		f.Devcontainer = devcontainer.None
+		return nil
+	}
+	// The agents' image is then the devcontainer's (agentimage), tagged when up plans it.
+	f.Devcontainer = f.Rel(path)
+	return nil
 }
 
 // applyConfig sets the shared agent config's files and the git identity.
@@ -176,7 +216,7 @@ func settingFlags(s Settings) map[string]bool {
 		"pids": s.Pids != nil, "read-only-rootfs": s.ReadOnlyRootfs != nil, "docker": s.Docker != nil,
 		"egress": s.Egress != nil, "allow": s.Allow != nil, "allow-model-endpoint": s.AllowModelEndpoint != nil,
 		"ipv6": s.IPv6 != nil, "dev": s.Dev != nil, "auth-check": s.AuthCheck != nil, "budget-usd": s.BudgetUSD != nil,
-		"fleet-budget-usd": s.FleetBudgetUSD != nil, "gateway-allow": s.GatewayAllow != nil, "headless": s.Headless != nil,
+		"fleet-budget-usd": s.FleetBudgetUSD != nil, "devcontainer": s.Devcontainer != nil, "gateway-allow": s.GatewayAllow != nil, "headless": s.Headless != nil,
 		"agent-cmd": s.AgentCmd != nil, "permission-mode": s.PermissionMode != nil, "base": s.Base != nil,
 		"include": s.Includes != nil, "task": s.Tasks != nil, "tasks": s.Tasks != nil, "env-file": s.EnvFile != nil,
 		"workspace": s.Workspace != nil, "user": s.User != nil, "isolation": s.Isolation != nil,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
+	"github.com/docker-magents/docker-magents/internal/agentimage"
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -134,6 +135,9 @@ func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bo
 	}
 	f.HealthStartInterval = startInterval
 	if err := checkRecord(f, req); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := planImage(f, req.Log); err != nil {
 		return nil, nil, nil, err
 	}
 	// Which credential the agents get decides whether the gateway relays the model.
@@ -302,4 +306,23 @@ func (s *Service) claimVolumes(ctx context.Context, f *fleet.Fleet) error {
 // agent made must not. The empty mask file stands in for it.
 func ComposeArgs(f *fleet.Fleet, args ...string) []string {
 	return append([]string{"--env-file", f.MaskFile()}, args...)
+}
+
+// planImage makes the agents' image the devcontainer's, when the fleet has one: tagged by
+// a digest of all that goes into it, so a changed devcontainer is a new image, said in
+// one line.
+func planImage(f *fleet.Fleet, log io.Writer) error {
+	plan, err := agentimage.For(f)
+	if err != nil || plan == nil {
+		return err
+	}
+	switch {
+	case f.Image == plan.Tag:
+	case strings.HasPrefix(f.Image, agentimage.TagPrefix):
+		fmt.Fprintf(log, "The devcontainer (%s) changed: the agents' image is now %s\n", f.Devcontainer, plan.Tag)
+	default:
+		fmt.Fprintf(log, "Agents' image: %s, from the devcontainer %s\n", plan.Tag, f.Devcontainer)
+	}
+	f.Image = plan.Tag
+	return nil
 }

@@ -149,3 +149,54 @@ func TestBudgetIsJudgedWithTheCredentialDecided(t *testing.T) {
 		t.Errorf("deciding wrote %v", entries)
 	}
 }
+
+// A new project builds its agents' image from the devcontainer its workspace has; --image
+// names the image instead; --devcontainer chooses, or none; a fleet saved before
+// devcontainers keeps its image.
+func TestDevcontainerIsChosen(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, ".devcontainer", "go"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".devcontainer", "go", "devcontainer.json"), []byte(`{"image": "golang:1.26-bookworm"}`), 0o644)
+	apply := func(s Settings, saved *fleet.Fleet) (*fleet.Fleet, error) {
+		f := saved
+		if f == nil {
+			f = fleet.New("dc", filepath.Join(dir, fleet.DefaultFile))
+		}
+		return f, s.Apply(f, saved == nil)
+	}
+	f, err := apply(Settings{}, nil)
+	if err != nil || f.Devcontainer != "./.devcontainer/go/devcontainer.json" {
+		t.Fatalf("a new project: %q %v", f.Devcontainer, err)
+	}
+	if err := planImage(f, &bytes.Buffer{}); err != nil || !strings.HasPrefix(f.Image, "magents/claude-agent:devcontainer-") {
+		t.Errorf("its image: %q %v", f.Image, err)
+	}
+	if f, err := apply(Settings{Image: ptr("example/agent:1")}, nil); err != nil || f.Devcontainer != "none" || f.Image != "example/agent:1" {
+		t.Errorf("--image: %q %q %v", f.Devcontainer, f.Image, err)
+	}
+	if _, err := apply(Settings{Image: ptr("x"), Devcontainer: ptr("go")}, nil); err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Errorf("--image with --devcontainer: %v", err)
+	}
+	if f, err := apply(Settings{Devcontainer: ptr("none")}, nil); err != nil || f.Devcontainer != "none" {
+		t.Errorf("--devcontainer none: %q %v", f.Devcontainer, err)
+	}
+	if _, err := apply(Settings{Devcontainer: ptr("rust")}, nil); err == nil || !strings.Contains(err.Error(), "go") {
+		t.Errorf("--devcontainer rust: %v", err)
+	}
+	old := fleet.New("dc", filepath.Join(dir, fleet.DefaultFile))
+	if f, err := apply(Settings{}, old); err != nil || f.Devcontainer != "none" || f.Image != fleet.DefaultImage {
+		t.Errorf("a fleet saved before devcontainers: %q %q %v", f.Devcontainer, f.Image, err)
+	}
+	var log bytes.Buffer
+	f, _ = apply(Settings{}, nil)
+	_ = planImage(f, &log)
+	was := f.Image
+	os.WriteFile(filepath.Join(dir, ".devcontainer", "go", "devcontainer.json"), []byte(`{"image": "debian:bookworm-slim"}`), 0o644)
+	log.Reset()
+	if err := planImage(f, &log); err != nil || f.Image == was || !strings.Contains(log.String(), "changed") {
+		t.Errorf("a changed devcontainer: %q (was %q), said %q, %v", f.Image, was, log.String(), err)
+	}
+}

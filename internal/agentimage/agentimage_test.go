@@ -1,0 +1,100 @@
+package agentimage
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker-magents/docker-magents/internal/fleet"
+)
+
+// project is a workspace with files, and a fleet of it that uses the devcontainer at rel.
+func project(t *testing.T, rel string, files map[string]string) *fleet.Fleet {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := fleet.New("dc", filepath.Join(dir, fleet.DefaultFile))
+	f.Devcontainer = rel
+	return f
+}
+
+// The tag is a digest of what goes into the image: the same project, the same tag; a
+// changed devcontainer, or a changed file its Dockerfile builds from, another.
+func TestTagFollowsWhatGoesIn(t *testing.T) {
+	f := project(t, ".devcontainer/devcontainer.json", map[string]string{
+		".devcontainer/devcontainer.json": `{"image": "golang:1.26-bookworm"}`,
+	})
+	p, err := For(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := For(f)
+	if p.Base != nil || p.BaseImage != "golang:1.26-bookworm" || !strings.HasPrefix(p.Tag, TagPrefix) || again.Tag != p.Tag {
+		t.Fatalf("an image devcontainer: %+v (again %s)", p, again.Tag)
+	}
+	os.WriteFile(f.Abs(".devcontainer/devcontainer.json"), []byte(`{"image": "debian:bookworm-slim"}`), 0o644)
+	if changed, _ := For(f); changed.Tag == p.Tag {
+		t.Error("a changed devcontainer kept its tag")
+	}
+	if p, _ := For(&fleet.Fleet{Devcontainer: "none"}); p != nil {
+		t.Error("none planned an image")
+	}
+
+	f = project(t, ".devcontainer/devcontainer.json", map[string]string{
+		".devcontainer/devcontainer.json": `{"build": {"dockerfile": "Dockerfile", "context": "..", "args": {"V": "1"}, "target": "dev"}}`,
+		".devcontainer/Dockerfile":        "FROM golang:1.26-bookworm AS dev\nCOPY go.mod /src/\n",
+		"go.mod":                          "module example.test/x\n",
+		"notes/scratch.txt":               "ignored",
+		".dockerignore":                   "notes\n",
+	})
+	p, err = For(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Base == nil || p.Base.Target != "dev" || p.Base.Args["V"] != "1" || p.BaseImage != p.Base.Tag || p.Base.Context != f.Dir() {
+		t.Fatalf("a Dockerfile devcontainer: %+v %+v", p, p.Base)
+	}
+	os.WriteFile(f.Abs("notes/scratch.txt"), []byte("changed, and ignored"), 0o644)
+	if same, _ := For(f); same.Tag != p.Tag {
+		t.Error("a file .dockerignore leaves out changed the tag")
+	}
+	os.WriteFile(f.Abs("go.mod"), []byte("module example.test/y\n"), 0o644)
+	if changed, _ := For(f); changed.Base.Tag == p.Base.Tag || changed.Tag == p.Tag {
+		t.Error("a changed file of the context kept the tags")
+	}
+	target, err := p.Target("", "")
+	if err != nil || *target.Args["BASE_IMAGE"] != p.Base.Tag || target.Tags[0] != p.Tag || target.Target != "latest" {
+		t.Errorf("the agent's layer: %+v %v", target, err)
+	}
+}
+
+// A devcontainer whose build reads outside the project, or one of compose files, is
+// refused with what to do.
+func TestRefusals(t *testing.T) {
+	f := project(t, ".devcontainer/devcontainer.json", map[string]string{
+		".devcontainer/devcontainer.json": `{"build": {"dockerfile": "Dockerfile", "context": "../.."}}`,
+		".devcontainer/Dockerfile":        "FROM debian:bookworm-slim\n",
+	})
+	if _, err := For(f); err == nil || !strings.Contains(err.Error(), "outside the project") {
+		t.Errorf("a context outside the project: %v", err)
+	}
+	f = project(t, ".devcontainer/devcontainer.json", map[string]string{
+		".devcontainer/devcontainer.json": `{"dockerComposeFile": "c.yml", "service": "app"}`,
+	})
+	if _, err := For(f); err == nil || !strings.Contains(err.Error(), "--devcontainer none") {
+		t.Errorf("a compose devcontainer: %v", err)
+	}
+	f = project(t, ".devcontainer/devcontainer.json", map[string]string{".devcontainer/devcontainer.json": `{"image": `})
+	if _, err := For(f); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("a malformed devcontainer: %v", err)
+	}
+}
