@@ -86,3 +86,34 @@ func TestDevcontainerImage(t *testing.T) {
 		t.Errorf("the Go toolchain is still there on the new base: %s", res.Combined())
 	}
 }
+
+// A hostile devcontainer: what would widen what an agent can do is ignored, and the
+// command the spec runs on the host is never run, each said in its line; the agent is
+// as confined as any.
+func TestDevcontainerHostile(t *testing.T) {
+	everyEngine(t, "confinement is the engine's: privileges, capabilities, mounts, networks")
+	parallelSuite(t)
+	e := newFleetEnv(t, "devcontainer-hostile").inProject("dchostile")
+	copyTree(t, "testdata/devcontainer-hostile", e.dir)
+	e.initRepo()
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
+	up := e.magents(append([]string{"up"}, caFlags()...)...)
+	up.Assert(t, icmd.Success)
+	for _, want := range []string{"initializeCommand never run", "runArgs ignored", "privileged ignored", "capAdd ignored",
+		"securityOpt ignored", "mounts ignored", "init ignored"} {
+		if !strings.Contains(up.Stderr(), "devcontainer: "+want) {
+			t.Errorf("up did not say %q:\n%s", want, up.Stderr())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "initialize-ran")); err == nil {
+		t.Error("initializeCommand ran on the host")
+	}
+	agent := e.container("agent-1")
+	inspect := docker("inspect", "-f", "{{.HostConfig.Privileged}} {{.HostConfig.CapAdd}} {{.HostConfig.NetworkMode}} {{range .Mounts}}{{.Destination}} {{end}}", agent).Stdout()
+	if strings.HasPrefix(inspect, "true") || strings.Contains(inspect, "SYS_ADMIN") || strings.Contains(inspect, "NET_ADMIN") || strings.Contains(inspect, "host") {
+		t.Errorf("the agent took the devcontainer's privileges: %s", inspect)
+	}
+	if caps := docker("exec", agent, "grep", "CapEff", "/proc/self/status").Stdout(); !strings.Contains(caps, "0000000000000000") {
+		t.Errorf("the agent has capabilities: %s", caps)
+	}
+}

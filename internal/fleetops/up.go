@@ -324,5 +324,8 @@ func planImage(f *fleet.Fleet, log io.Writer) error {
 		fmt.Fprintf(log, "Agents' image: %s, from the devcontainer %s\n", plan.Tag, f.Devcontainer)
 	}
 	f.Image = plan.Tag
+	for _, note := range plan.Notes() {
+		fmt.Fprintln(log, note)
+	}
 	return nil
 }
