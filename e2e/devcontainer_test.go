@@ -60,6 +60,13 @@ func TestDevcontainerImage(t *testing.T) {
 	if test.ExitCode == 0 || !strings.Contains(test.Combined(), "Sum(1, 2, 3) = 5, want 6") {
 		t.Errorf("the fixture's failing test, run by the agent:\n%s", test.Combined())
 	}
+	// The devcontainer's containerEnv, but for the names the fleet sets.
+	if env := docker("exec", agent, "env").Stdout(); !strings.Contains(env, "GOFLAGS=-count=1") || strings.Contains(env, "elsewhere.example") {
+		t.Errorf("the agent's environment:\n%s", env)
+	}
+	if !strings.Contains(up.Stderr(), "devcontainer: containerEnv ANTHROPIC_BASE_URL ignored") {
+		t.Errorf("up did not say the reserved name was ignored:\n%s", up.Stderr())
+	}
 	if uid := strings.TrimSpace(docker("exec", agent, "id", "-u").Stdout()); uid == "0" {
 		t.Error("the agent runs as root on the devcontainer's base")
 	}

@@ -47,7 +47,7 @@ var Treatments = []Treatment{
 	{"overrideCommand", Ignored, "the supervisor is always the agent's command"},
 	{"features", NotYet, "not installed"},
 	{"overrideFeatureInstallOrder", NotYet, "with features"},
-	{"containerEnv", NotYet, "not set in the agents"},
+	{"containerEnv", Applied, "every agent's environment, but for the names the fleet sets itself (each ignored with its line)"},
 	{"remoteEnv", NotYet, "not set in the agents"},
 	{"containerUser", Ignored, "agents run as the workspace owner's UID (--user)"},
 	{"remoteUser", Ignored, "agents run as the workspace owner's UID (--user)"},
