@@ -60,6 +60,13 @@ func TestDevcontainerImage(t *testing.T) {
 	if test.ExitCode == 0 || !strings.Contains(test.Combined(), "Sum(1, 2, 3) = 5, want 6") {
 		t.Errorf("the fixture's failing test, run by the agent:\n%s", test.Combined())
 	}
+	// The devcontainer's containerEnv, but for the names the fleet sets.
+	if env := docker("exec", agent, "env").Stdout(); !strings.Contains(env, "GOFLAGS=-count=1") || strings.Contains(env, "elsewhere.example") {
+		t.Errorf("the agent's environment:\n%s", env)
+	}
+	if !strings.Contains(up.Stderr(), "devcontainer: containerEnv ANTHROPIC_BASE_URL ignored") {
+		t.Errorf("up did not say the reserved name was ignored:\n%s", up.Stderr())
+	}
 	if uid := strings.TrimSpace(docker("exec", agent, "id", "-u").Stdout()); uid == "0" {
 		t.Error("the agent runs as root on the devcontainer's base")
 	}
@@ -84,5 +91,37 @@ func TestDevcontainerImage(t *testing.T) {
 	})
 	if res := docker("exec", agent, "go", "version"); res.ExitCode == 0 || !strings.Contains(res.Combined(), "not found") {
 		t.Errorf("the Go toolchain is still there on the new base: %s", res.Combined())
+	}
+}
+
+// A hostile devcontainer: what would widen what an agent can do is ignored, and the
+// command the spec runs on the host is never run, each said in its line; the agent is
+// as confined as any.
+func TestDevcontainerHostile(t *testing.T) {
+	everyEngine(t, "confinement is the engine's: privileges, capabilities, mounts, networks")
+	parallelSuite(t)
+	e := newFleetEnv(t, "devcontainer-hostile").inProject("dchostile")
+	copyTree(t, "testdata/devcontainer-hostile", e.dir)
+	e.initRepo()
+	t.Cleanup(func() { e.magents("down", "--volumes", "--force") })
+	up := e.magents(append([]string{"up"}, caFlags()...)...)
+	up.Assert(t, icmd.Success)
+	for _, want := range []string{"initializeCommand never run", "runArgs ignored", "privileged ignored", "capAdd ignored",
+		"securityOpt ignored", "mounts ignored", "init ignored"} {
+		if !strings.Contains(up.Stderr(), "devcontainer: "+want) {
+			t.Errorf("up did not say %q:\n%s", want, up.Stderr())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "initialize-ran")); err == nil {
+		t.Error("initializeCommand ran on the host")
+	}
+	agent := e.container("agent-1")
+	inspect := docker("inspect", "-f", "{{.HostConfig.Privileged}} {{.HostConfig.CapAdd}} {{.HostConfig.NetworkMode}} {{range .Mounts}}{{.Destination}} {{end}}", agent).Stdout()
+	if strings.HasPrefix(inspect, "true") || strings.Contains(inspect, "SYS_ADMIN") || strings.Contains(inspect, "NET_ADMIN") ||
+		strings.Contains(inspect, " host ") || strings.Contains(inspect, " /host ") {
+		t.Errorf("the agent took the devcontainer's privileges: %s", inspect)
+	}
+	if caps := docker("exec", agent, "grep", "CapEff", "/proc/self/status").Stdout(); !strings.Contains(caps, "0000000000000000") {
+		t.Errorf("the agent has capabilities: %s", caps)
 	}
 }

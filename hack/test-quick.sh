@@ -40,6 +40,8 @@ for f in $changed; do
 	compose/* | internal/fleet/* | internal/agentspec/* | plugin/up.go | plugin/down.go | plugin/root.go)
 		add TestFleetUpAttachScaleDown TestUpRefusesBadInput TestLeastPrivilege TestEscapeChangedDefinition ;;
 	plugin/attach.go | plugin/exec.go | plugin/logs.go) add TestFleetUpAttachScaleDown ;;
+	internal/devcontainer/* | internal/agentimage/* | internal/fleetops/*) add TestDevcontainerImage TestDevcontainerHostile TestUpRefusesBadInput ;;
+	internal/fleetruntime/*) add TestFleetUpAttachScaleDown TestDeploySwarm TestDashboard ;;
 	esac
 done
 pattern="^($(printf '%s\n' "${!tests[@]}" | sort | paste -sd'|'))\$"

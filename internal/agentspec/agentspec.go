@@ -8,6 +8,7 @@ package agentspec
 import (
 	"maps"
 	"strconv"
+	"strings"
 
 	"github.com/docker-magents/docker-magents/images/supervisor/agentenv"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -18,6 +19,13 @@ import (
 // command-line scope, fleet.GitConfigEnv).
 func Shared(f *fleet.Fleet) map[string]string {
 	env := map[string]string{}
+	// The project's own first (its devcontainer's containerEnv), never a name the fleet
+	// sets itself.
+	for k, v := range f.ProjectEnv {
+		if !Reserved(k) {
+			env[k] = v
+		}
+	}
 	if f.AuthCheck {
 		env[agentenv.AuthCheck] = "1"
 	}
@@ -196,4 +204,22 @@ func Items(f *fleet.Fleet, n int, remote bool) (map[string]string, error) {
 		items["mount."+m.Name] = m.Path
 	}
 	return items, nil
+}
+
+// Reserved reports whether name is one the fleet sets in an agent itself, or one that
+// reaches its credentials, proxy, supervisor, session or trust store: a project's
+// environment (its devcontainer's containerEnv) never sets it.
+func Reserved(name string) bool {
+	up := strings.ToUpper(name)
+	for _, prefix := range []string{"MAGENTS_", "ANTHROPIC_", "CLAUDE_", "GIT_CONFIG", "TMUX", "TINI_"} {
+		if strings.HasPrefix(up, prefix) {
+			return true
+		}
+	}
+	switch up {
+	case "HOME", "USER", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+		"NODE_EXTRA_CA_CERTS", "DISABLE_AUTOUPDATER", "GIT_ASKPASS", "SSH_AUTH_SOCK":
+		return true
+	}
+	return false
 }

@@ -70,8 +70,9 @@ type Config struct {
 	Secrets          RawMap            `json:"secrets,omitempty"`
 
 	// Unknown are the top-level properties the spec does not define, as the file spells
-	// them (a tool's own, or a typo).
+	// them (a tool's own, or a typo); Present are those it does, that the file sets.
 	Unknown []string `json:"-"`
+	Present []string `json:"-"`
 }
 
 // Build is the build property: a Dockerfile and how to build it.
@@ -156,6 +157,7 @@ func Parse(name string, b []byte) (*Config, error) {
 			c.Unknown = append(c.Unknown, prop)
 			continue
 		}
+		c.Present = append(c.Present, prop)
 		one, err := json.Marshal(map[string]json.RawMessage{prop: m.Value.Pack()})
 		if err != nil {
 			return nil, err
@@ -169,6 +171,7 @@ func Parse(name string, b []byte) (*Config, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	slices.Sort(c.Unknown)
+	slices.Sort(c.Present)
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -246,7 +249,9 @@ func position(b []byte, offset int64) (line, col int) {
 	return line, col
 }
 
-// properties are the top-level properties the spec defines.
+// Properties are the top-level properties the spec defines.
+func Properties() []string { return slices.Clone(properties) }
+
 var properties = []string{
 	"name", "image", "build", "dockerFile", "context", "dockerComposeFile", "service", "runServices",
 	"workspaceFolder", "workspaceMount", "appPort", "runArgs", "shutdownAction", "overrideCommand",

@@ -75,7 +75,7 @@ func (c *Config) Substitute(v Vars) (*Config, []string, error) {
 	if err := json.Unmarshal(b, out); err != nil {
 		return nil, nil, err
 	}
-	out.Unknown = c.Unknown
+	out.Unknown, out.Present = c.Unknown, c.Present
 	slices.Sort(withheld)
 	return out, withheld, nil
 }

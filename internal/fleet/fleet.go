@@ -53,13 +53,17 @@ type Fleet struct {
 	Image  string `yaml:"image"`
 	// Devcontainer is the project's devcontainer.json the agent image is built from
 	// (relative to the compose file's directory), "none" for none; "" until up looks.
-	Devcontainer string  `yaml:"devcontainer,omitempty"`
-	Workspace    string  `yaml:"workspace"` // as written: relative to the compose file's directory, or absolute
-	EnvFile      string  `yaml:"env_file"`  // likewise
-	User         string  `yaml:"user"`      // UID:GID the agents run as
-	Memory       string  `yaml:"memory"`
-	CPUs         float64 `yaml:"cpus,omitempty"`
-	Dev          bool    `yaml:"dev,omitempty"` // also the claude-agent-dev service
+	Devcontainer string `yaml:"devcontainer,omitempty"`
+	// ProjectEnv is the devcontainer's containerEnv as up last read it: every agent's,
+	// under what the fleet sets itself (agentspec.Reserved).
+	ProjectEnv map[string]string `yaml:"project_env,omitempty"`
+
+	Workspace string  `yaml:"workspace"` // as written: relative to the compose file's directory, or absolute
+	EnvFile   string  `yaml:"env_file"`  // likewise
+	User      string  `yaml:"user"`      // UID:GID the agents run as
+	Memory    string  `yaml:"memory"`
+	CPUs      float64 `yaml:"cpus,omitempty"`
+	Dev       bool    `yaml:"dev,omitempty"` // also the claude-agent-dev service
 	// Pids limits each agent's processes: 0 is DefaultPids, -1 none.
 	Pids int `yaml:"pids,omitempty"`
 	// ReadOnlyRootfs makes the agents' root filesystem read-only, with tmpfs for /tmp,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/docker-magents/docker-magents/compose"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/agentimage"
+	"github.com/docker-magents/docker-magents/internal/agentspec"
 	"github.com/docker-magents/docker-magents/internal/atomicfile"
 	"github.com/docker-magents/docker-magents/internal/auth"
 	"github.com/docker-magents/docker-magents/internal/fleet"
@@ -324,5 +326,19 @@ func planImage(f *fleet.Fleet, log io.Writer) error {
 		fmt.Fprintf(log, "Agents' image: %s, from the devcontainer %s\n", plan.Tag, f.Devcontainer)
 	}
 	f.Image = plan.Tag
+	for _, note := range plan.Notes() {
+		fmt.Fprintln(log, note)
+	}
+	f.ProjectEnv = nil
+	for _, name := range slices.Sorted(maps.Keys(plan.Config.ContainerEnv)) {
+		if agentspec.Reserved(name) {
+			fmt.Fprintf(log, "devcontainer: containerEnv %s ignored (the fleet sets it, or it reaches an agent's credentials, proxy or supervisor)\n", name)
+			continue
+		}
+		if f.ProjectEnv == nil {
+			f.ProjectEnv = map[string]string{}
+		}
+		f.ProjectEnv[name] = plan.Config.ContainerEnv[name]
+	}
 	return nil
 }
