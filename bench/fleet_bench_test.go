@@ -82,8 +82,10 @@ func benchUp(b *testing.B, n int, egress string) {
 		file, run := fleetDir(b)
 		up := []string{"magents", "-p", "benchup", "up", "--agents", strconv.Itoa(n), "--egress", egress}
 		for i := 0; i < b.N; i++ {
-			run(up...) // first: volumes, worktrees, the credential file
-			run("magents", "-f", file, "down")
+			if !smoke { // the smoke checks the benchmark works, not its figure
+				run(up...) // first: volumes, worktrees, the credential file
+				run("magents", "-f", file, "down")
+			}
 			magents, _ := run(up...)
 			run("magents", "-f", file, "down")
 			compose, _ := run("compose", "-f", file, "-p", "benchup", "up", "-d", "--wait")
@@ -272,8 +274,10 @@ func BenchmarkLoad(b *testing.B) {
 	up := []string{"magents", "-p", "benchload", "up", "--agents", strconv.Itoa(n), "--agent-cmd", "bash", "--memory", "256m"}
 	idleFor := time.Duration(pick(30, 2)) * time.Second
 	for i := 0; i < b.N; i++ {
-		run(up...)
-		run("magents", "-f", file, "down")
+		if !smoke { // first: volumes and the credential file, as BenchmarkUp
+			run(up...)
+			run("magents", "-f", file, "down")
+		}
 		without := cpuPercent(idleFor) // the machine without the fleet, the same span
 		took, _ := run(up...)
 		var ps, live []time.Duration
