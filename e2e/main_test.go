@@ -118,7 +118,7 @@ func anyEngine(t *testing.T, why string) {
 // parallelSuite marks a suite that may run alongside other parallel suites: its fleet has
 // a project, containers and workspace of its own, and it changes nothing engine-wide (no
 // engine restart, no swarm, no image other suites use). go test runs these after the
-// serial suites, -parallel at a time (hack/test-e2e.sh: E2E_PARALLEL_TESTS, default 2).
+// serial suites, -parallel at a time (hack/test-e2e.sh: E2E_PARALLEL_TESTS, default 3).
 func parallelSuite(t *testing.T) {
 	t.Helper()
 	t.Parallel()
