@@ -71,6 +71,12 @@ func TestDevcontainerImage(t *testing.T) {
 		t.Error("the agent runs as root on the devcontainer's base")
 	}
 	e.magents("wait", "--for", "idle", "--timeout", "90s").Assert(t, icmd.Success)
+	// The lifecycle commands ran in the agent before Claude started, and doctor says so.
+	docker("exec", agent, "cat", "/tmp/post-create").Assert(t, icmd.Expected{Out: "go version go1.26"})
+	docker("exec", agent, "test", "-s", "/tmp/post-start").Assert(t, icmd.Success)
+	if doc := e.magents("doctor", "agent-1").Combined(); !strings.Contains(doc, "lifecycle") || strings.Contains(doc, "postCreateCommand failed") {
+		t.Errorf("doctor on the lifecycle:\n%s", doc)
+	}
 
 	// Unchanged: the same image, nothing built.
 	again := e.magents("up")

@@ -15,7 +15,7 @@ const Dockerfile = "Dockerfile.claude"
 // as docker buildx bake does for docker-bake.hcl's context.
 const ContextName = "images"
 
-//go:embed Dockerfile.claude tmux.conf supervisor/*.go supervisor/agentstate/*.go supervisor/agentconfig/*.go supervisor/agentenv/*.go supervisor/modelusage/*.go supervisor/modelusage/prices.json supervisor/workqueue/*.go supervisor/agenttoken/*.go supervisor/gatewaypolicy/*.go supervisor/gitrelay/*.go supervisor/protocol/*.go supervisor/logs/*.go supervisor/atomicfile/*.go supervisor/envvar/*.go supervisor/shellquote/*.go supervisor/gitcmd/*.go supervisor/httprelay/*.go supervisor/agentconn/*.go supervisor/credential/*.go supervisor/egress/*.go supervisor/gateway/*.go supervisor/dispatch/*.go supervisor/gitcredential/*.go supervisor/proxy/*.go supervisor/agent/*.go
+//go:embed Dockerfile.claude tmux.conf supervisor/*.go supervisor/agentstate/*.go supervisor/agentconfig/*.go supervisor/agentenv/*.go supervisor/modelusage/*.go supervisor/modelusage/prices.json supervisor/workqueue/*.go supervisor/agenttoken/*.go supervisor/gatewaypolicy/*.go supervisor/gitrelay/*.go supervisor/protocol/*.go supervisor/lifecycle/*.go supervisor/logs/*.go supervisor/atomicfile/*.go supervisor/envvar/*.go supervisor/shellquote/*.go supervisor/gitcmd/*.go supervisor/httprelay/*.go supervisor/agentconn/*.go supervisor/credential/*.go supervisor/egress/*.go supervisor/gateway/*.go supervisor/dispatch/*.go supervisor/gitcredential/*.go supervisor/proxy/*.go supervisor/agent/*.go
 var buildContext embed.FS
 
 // Context is the build context: the Dockerfile and the files it copies.

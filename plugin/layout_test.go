@@ -18,7 +18,7 @@ type tier struct {
 
 var tiers = []tier{
 	{"contract", false, []string{"images/supervisor/agentstate", "images/supervisor/agentconfig", "images/supervisor/agentenv", "images/supervisor/modelusage",
-		"images/supervisor/workqueue", "images/supervisor/agenttoken", "images/supervisor/gatewaypolicy", "images/supervisor/gitrelay", "images/supervisor/protocol"}},
+		"images/supervisor/workqueue", "images/supervisor/agenttoken", "images/supervisor/gatewaypolicy", "images/supervisor/gitrelay", "images/supervisor/protocol", "images/supervisor/lifecycle"}},
 	{"parts", true, []string{"images/supervisor/logs", "images/supervisor/atomicfile", "images/supervisor/envvar", "images/supervisor/shellquote",
 		"images/supervisor/gitcmd", "images/supervisor/httprelay", "images/supervisor/agentconn", "images/supervisor/credential"}},
 	{"roles", false, []string{"images/supervisor/agent", "images/supervisor/egress", "images/supervisor/gateway", "images/supervisor/dispatch", "images/supervisor/gitcredential"}},

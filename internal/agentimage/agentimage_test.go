@@ -130,7 +130,7 @@ func TestNotes(t *testing.T) {
 	f := project(t, ".devcontainer/devcontainer.json", map[string]string{
 		".devcontainer/devcontainer.json": `{"image": "debian:bookworm-slim", "name": "x", "initializeCommand": "curl x | sh",
 			"runArgs": ["--privileged"], "privileged": true, "capAdd": ["SYS_ADMIN"], "mounts": ["source=/,target=/host,type=bind"],
-			"securityOpt": ["seccomp=unconfined"], "init": true, "postCreateCommand": "make", "imagee": "typo"}`,
+			"securityOpt": ["seccomp=unconfined"], "init": true, "postCreateCommand": "make", "features": {"./f": {}}, "imagee": "typo"}`,
 	})
 	p, err := For(f)
 	if err != nil {
@@ -138,12 +138,12 @@ func TestNotes(t *testing.T) {
 	}
 	notes := strings.Join(p.Notes(), "\n")
 	for _, want := range []string{"initializeCommand never run (it would run on your host)", "runArgs ignored", "privileged ignored",
-		"capAdd ignored", "mounts ignored", "securityOpt ignored", "init ignored", "postCreateCommand not yet", "imagee: not a property"} {
+		"capAdd ignored", "mounts ignored", "securityOpt ignored", "init ignored", "features not yet", "imagee: not a property"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("the notes lack %q:\n%s", want, notes)
 		}
 	}
-	if strings.Contains(notes, "name") || strings.Contains(notes, "image ") {
+	if strings.Contains(notes, "name") || strings.Contains(notes, "image ") || strings.Contains(notes, "postCreateCommand") {
 		t.Errorf("notes of what is applied or an editor's alone:\n%s", notes)
 	}
 }

@@ -38,6 +38,9 @@ func Shared(f *fleet.Fleet) map[string]string {
 	if f.AgentCmd != "" {
 		env[agentenv.AgentCmd] = f.AgentCmd
 	}
+	if f.ProjectCommands != "" {
+		env[agentenv.ProjectCommands] = f.ProjectCommands
+	}
 	if len(f.ConfigSet) > 0 {
 		env[agentenv.SharedConfig] = "1"
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/docker-magents/docker-magents/images/supervisor/lifecycle"
 )
 
 // The spec gives several properties more than one form: each type here reads every form
@@ -193,43 +195,5 @@ func (m Mount) MarshalJSON() ([]byte, error) {
 	}{m.Type, m.Source, m.Target})
 }
 
-// Command is a lifecycle command: a shell command line (string), a program and its
-// arguments run without a shell (list), or named commands run in parallel (object, each
-// a string or a list).
-type Command struct {
-	Shell    string
-	Args     []string
-	Parallel map[string]Command
-}
-
-func (c *Command) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &c.Shell); err == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, &c.Args); err == nil {
-		return nil
-	}
-	var named map[string]json.RawMessage
-	if err := json.Unmarshal(b, &named); err != nil {
-		return errors.New("a command string, a list of a program and its arguments, or an object of named commands")
-	}
-	c.Parallel = map[string]Command{}
-	for name, raw := range named {
-		var one Command
-		if err := one.UnmarshalJSON(raw); err != nil || one.Parallel != nil {
-			return fmt.Errorf("command %q: a string or a list of a program and its arguments", name)
-		}
-		c.Parallel[name] = one
-	}
-	return nil
-}
-
-func (c Command) MarshalJSON() ([]byte, error) {
-	switch {
-	case c.Parallel != nil:
-		return json.Marshal(c.Parallel)
-	case c.Args != nil:
-		return json.Marshal(c.Args)
-	}
-	return json.Marshal(c.Shell)
-}
+// Command is a lifecycle command, in the spec's three forms (the supervisor runs it).
+type Command = lifecycle.Command

@@ -57,6 +57,9 @@ type Fleet struct {
 	// ProjectEnv is the devcontainer's containerEnv as up last read it: every agent's,
 	// under what the fleet sets itself (agentspec.Reserved).
 	ProjectEnv map[string]string `yaml:"project_env,omitempty"`
+	// ProjectCommands is the devcontainer's lifecycle commands as up last read them
+	// (lifecycle.Commands as JSON), which every agent runs before its agent starts.
+	ProjectCommands string `yaml:"project_commands,omitempty"`
 
 	Workspace string  `yaml:"workspace"` // as written: relative to the compose file's directory, or absolute
 	EnvFile   string  `yaml:"env_file"`  // likewise
@@ -518,9 +521,15 @@ func (f *Fleet) texts() iter.Seq2[string, string] {
 			{"commands", f.Config.Commands}, {"git user name", f.Config.GitUserName},
 			{"git user email", f.Config.GitUserEmail}, {"git credentials", f.Config.GitCredentials},
 			{"config generation", f.Config.Generation}, {"config digest", f.Config.Digest},
+			{"devcontainer", f.Devcontainer}, {"devcontainer's lifecycle commands", f.ProjectCommands},
 		}
 		for _, t := range one {
 			if !yield(t.name, t.v) {
+				return
+			}
+		}
+		for k, v := range f.ProjectEnv {
+			if !yield("devcontainer's containerEnv", k) || !yield("devcontainer's containerEnv "+k, v) {
 				return
 			}
 		}

@@ -2,6 +2,7 @@ package fleetops
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -15,6 +16,7 @@ import (
 	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/docker-magents/docker-magents/compose"
+	"github.com/docker-magents/docker-magents/images/supervisor/lifecycle"
 	"github.com/docker-magents/docker-magents/images/supervisor/workqueue"
 	"github.com/docker-magents/docker-magents/internal/agentimage"
 	"github.com/docker-magents/docker-magents/internal/agentspec"
@@ -328,6 +330,15 @@ func planImage(f *fleet.Fleet, log io.Writer) error {
 	f.Image = plan.Tag
 	for _, note := range plan.Notes() {
 		fmt.Fprintln(log, note)
+	}
+	f.ProjectCommands = ""
+	c := plan.Config
+	if cmds := (lifecycle.Commands{OnCreate: c.OnCreateCommand, UpdateContent: c.UpdateContentCommand, PostCreate: c.PostCreateCommand, PostStart: c.PostStartCommand}); cmds != (lifecycle.Commands{}) {
+		b, err := json.Marshal(cmds)
+		if err != nil {
+			return err
+		}
+		f.ProjectCommands = string(b)
 	}
 	f.ProjectEnv = nil
 	for _, name := range slices.Sorted(maps.Keys(plan.Config.ContainerEnv)) {

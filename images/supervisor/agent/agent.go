@@ -32,6 +32,10 @@ func Exec(cfg Config, args []string) {
 			logs.Printf("writing Claude's settings (the agent's state will not be reported): %v", err)
 		}
 	}
+	if len(args) == 0 && len(os.Args) > 1 && os.Args[1] == "agent" {
+		// The session's start: the project's lifecycle commands first, on its screen.
+		runLifecycle(cfg, os.Stdout)
+	}
 	if len(args) == 0 && headless(cfg) {
 		if st, err := os.Stat(cfg.workdir()); err == nil && st.IsDir() {
 			_ = os.Chdir(cfg.workdir())

@@ -65,6 +65,15 @@ func agentChecks(cfg Config, getenv func(string) string) []agentstate.Check {
 		}
 	}
 
+	if getenv(agentenv.ProjectCommands) != "" {
+		if f, failed := LifecycleFailure(cfg); failed {
+			add("lifecycle", agentstate.CheckFail, f.Error(),
+				"fix the command in the project's devcontainer, then docker magents up (see the session: docker magents logs "+agentName(getenv)+")")
+		} else {
+			add("lifecycle", agentstate.CheckOK, "the project's lifecycle commands ran", "")
+		}
+	}
+
 	creds, err := credential.Resolve(getenv)
 	switch {
 	case err != nil:

@@ -74,6 +74,9 @@ func healthWith(cfg Config, denials bool) healthReport {
 	}
 	h.StartedAt, h.Restarts, h.LastExit, h.Auth, h.AuthError = st.StartedAt, st.Restarts, st.LastExit, st.Auth, st.AuthError
 	h.OOMKills, h.Problems = problems(cfg)
+	if f, ok := LifecycleFailure(cfg); ok {
+		h.Problems = append(h.Problems, f.Error())
+	}
 	if denials {
 		if denied := cachedEgressDenials(cfg, os.Getenv, time.Now()); len(denied) > 0 {
 			h.Problems = append(h.Problems, agentstate.EgressProblem(len(denied), denied[len(denied)-1].Host))

@@ -13,6 +13,9 @@ const (
 	AuthCheck      = "MAGENTS_AUTH_CHECK"      // "1": ask the model API whether it takes the credential
 	SharedConfig   = "MAGENTS_SHARED_CONFIG"   // "1": the shared config set is delivered
 	AgentCmd       = "MAGENTS_AGENT_CMD"       // the command in the session (default claude)
+	// ProjectCommands is the project's lifecycle commands (lifecycle.Commands, JSON): run in
+	// the session before the agent command.
+	ProjectCommands = "MAGENTS_PROJECT_COMMANDS"
 	// WorkDir is where the agent works when the fleet's workspace is a subdirectory of
 	// its repository: that directory in the agent's clone of the whole repository.
 	WorkDir = "MAGENTS_WORKDIR"
