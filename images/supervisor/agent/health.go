@@ -43,7 +43,18 @@ type statusFile struct {
 }
 
 func newStatusFile(cfg Config) *statusFile {
-	return &statusFile{path: filepath.Join(cfg.RunDir, "supervisor.json")}
+	return &statusFile{path: statusPath(cfg)}
+}
+
+func statusPath(cfg Config) string { return filepath.Join(cfg.RunDir, "supervisor.json") }
+
+// readStatus is the supervisor's status as it last recorded it (zero when it has not).
+func readStatus(cfg Config) status {
+	var st status
+	if b, err := os.ReadFile(statusPath(cfg)); err == nil {
+		_ = json.Unmarshal(b, &st)
+	}
+	return st
 }
 
 func (f *statusFile) update(fn func(*status)) {
@@ -68,10 +79,7 @@ func currentHealth(cfg Config) healthReport { return healthWith(cfg, true) }
 func healthWith(cfg Config, denials bool) healthReport {
 	t := tmux{session: cfg.Session}
 	h := healthReport{Session: cfg.Session}
-	var st status
-	if b, err := os.ReadFile(filepath.Join(cfg.RunDir, "supervisor.json")); err == nil {
-		_ = json.Unmarshal(b, &st)
-	}
+	st := readStatus(cfg)
 	h.StartedAt, h.Restarts, h.LastExit, h.Auth, h.AuthError = st.StartedAt, st.Restarts, st.LastExit, st.Auth, st.AuthError
 	h.OOMKills, h.Problems = problems(cfg)
 	if f, ok := LifecycleFailure(cfg); ok {

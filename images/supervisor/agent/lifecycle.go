@@ -47,28 +47,22 @@ func runLifecycle(cfg Config, out io.Writer) {
 		recordFailure(cfg, lifecycle.Failure{Command: agentenv.ProjectCommands, ExitCode: -1, Output: err.Error()})
 		return
 	}
-	home, _ := os.UserHomeDir()
-	created := filepath.Join(home, createdMarker)
-	due := []struct {
+	type step struct {
 		name string
 		cmd  *lifecycle.Command
-	}{}
-	if !fileExists(created) {
-		due = append(due, []struct {
-			name string
-			cmd  *lifecycle.Command
-		}{{"onCreateCommand", cmds.OnCreate}, {"updateContentCommand", cmds.UpdateContent}, {"postCreateCommand", cmds.PostCreate}}...)
+	}
+	var due []step
+	home, _ := os.UserHomeDir()
+	if created := filepath.Join(home, createdMarker); !fileExists(created) {
+		due = append(due, step{"onCreateCommand", cmds.OnCreate}, step{"updateContentCommand", cmds.UpdateContent}, step{"postCreateCommand", cmds.PostCreate})
 		// Once per container, however it went: a failing command is reported, not run again
 		// at every restart of the session.
 		_ = os.WriteFile(created, nil, 0o600)
 	}
-	start := supervisorStart(cfg)
+	start := readStatus(cfg).StartedAt.String() // this run of the supervisor
 	startedFile := filepath.Join(cfg.RunDir, startedMarker)
 	if b, _ := os.ReadFile(startedFile); string(b) != start {
-		due = append(due, struct {
-			name string
-			cmd  *lifecycle.Command
-		}{"postStartCommand", cmds.PostStart})
+		due = append(due, step{"postStartCommand", cmds.PostStart})
 		_ = os.WriteFile(startedFile, []byte(start), 0o600)
 	}
 	for _, step := range due {
@@ -82,15 +76,6 @@ func runLifecycle(cfg Config, out io.Writer) {
 			return
 		}
 	}
-}
-
-// supervisorStart names this run of the supervisor (its start, from its status file).
-func supervisorStart(cfg Config) string {
-	var st status
-	if b, err := os.ReadFile(filepath.Join(cfg.RunDir, "supervisor.json")); err == nil {
-		_ = json.Unmarshal(b, &st)
-	}
-	return st.StartedAt.String()
 }
 
 // runCommand runs one lifecycle command in the workspace, its output to out and kept for
