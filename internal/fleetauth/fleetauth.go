@@ -124,17 +124,6 @@ func FileFlags(dockerCli command.Cli, apiKeyFile, oauthTokenFile string) (*auth.
 	return &c, nil
 }
 
-// Share decides which credential the agents share (auth.Resolve's precedence)
-// and hands it to them as a file. A later up with no source at all keeps what the agents
-// already have.
-func Share(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) error {
-	d, err := Decide(dockerCli, f, flag)
-	if err != nil {
-		return err
-	}
-	return d.Hand(dockerCli, f)
-}
-
 // Decided is the credential the agents are to share: decided, with f's Credential and
 // AuthLogin set to say it, and not yet handed to them (nothing is written).
 type Decided struct {
@@ -143,7 +132,8 @@ type Decided struct {
 }
 
 // Decide decides which credential the agents share (auth.Resolve's precedence) and says
-// it in f, writing nothing.
+// it in f, writing nothing; Hand then gives it to them. A later up with no source at all
+// keeps what the agents already have.
 func Decide(dockerCli command.Cli, f *fleet.Fleet, flag *auth.Credential) (*Decided, error) {
 	eff, err := Effective(dockerCli, f, flag)
 	switch {
