@@ -149,7 +149,9 @@ func runUp(ctx context.Context, dockerCli command.Cli, root *rootOptions, opts u
 		Force: opts.force, Log: dockerCli.Err(),
 	}
 	if !opts.noBuild {
-		req.BuildMissing = func(ctx context.Context, f *fleet.Fleet) error { return buildMissingImages(ctx, dockerCli, f, opts) }
+		req.BuildMissing = func(ctx context.Context, f *fleet.Fleet, plan *agentimage.Plan) error {
+			return buildMissingImages(ctx, dockerCli, f, plan, opts)
+		}
 	}
 	res, err := fleetops.New(dockerCli).Up(ctx, req)
 	if mismatch, ok := errors.AsType[*fleetops.ProjectMismatch](err); ok {
@@ -230,11 +232,7 @@ func valueIf[T any](given bool, v T) *T {
 
 // buildMissingImages builds the agent images the fleet needs and the engine lacks, when
 // they are this project's own (magents/claude-agent:TARGET).
-func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, opts upOptions) error {
-	plan, err := agentimage.For(f)
-	if err != nil {
-		return err
-	}
+func buildMissingImages(ctx context.Context, dockerCli command.Cli, f *fleet.Fleet, plan *agentimage.Plan, opts upOptions) error {
 	var wanted []string
 	switch {
 	case plan == nil:

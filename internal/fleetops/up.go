@@ -43,9 +43,10 @@ type UpRequest struct {
 	CredentialFiles []string
 	// Force writes over a compose file changed behind docker magents' back.
 	Force bool
-	// BuildMissing builds the images the fleet needs and the engine lacks (nil: none is
+	// BuildMissing builds the images the fleet needs and the engine lacks, the agents' from
+	// plan when the project's devcontainer makes it (plan nil: none does) (nil: none is
 	// built; compose pulls what is missing).
-	BuildMissing func(ctx context.Context, f *fleet.Fleet) error
+	BuildMissing func(ctx context.Context, f *fleet.Fleet, plan *agentimage.Plan) error
 	// Log takes up's warnings and notes, as they come (the command's standard error).
 	Log io.Writer
 }
@@ -74,11 +75,12 @@ func (s *Service) Up(ctx context.Context, req UpRequest) (*UpResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, before, cred, err := s.prepareUp(ctx, req, versions.GreaterThanOrEqualTo(ping.APIVersion, "1.44"))
+	p, err := s.prepareUp(ctx, req, versions.GreaterThanOrEqualTo(ping.APIVersion, "1.44"))
 	if err != nil {
 		lock.Abandon()
 		return nil, err
 	}
+	f := p.fleet
 	c, err := shellout.New(s.cli).Compose(ctx)
 	if err != nil {
 		lock.Abandon()
@@ -89,11 +91,11 @@ func (s *Service) Up(ctx context.Context, req UpRequest) (*UpResult, error) {
 		return nil, err
 	}
 	defer lock.Unlock()
-	if err := s.writeUp(ctx, f, cred, req); err != nil {
+	if err := s.writeUp(ctx, f, p.cred, req); err != nil {
 		return nil, err
 	}
 	if req.BuildMissing != nil {
-		if err := req.BuildMissing(ctx, f); err != nil {
+		if err := req.BuildMissing(ctx, f, p.plan); err != nil {
 			return nil, err
 		}
 	}
@@ -102,7 +104,7 @@ func (s *Service) Up(ctx context.Context, req UpRequest) (*UpResult, error) {
 	}
 	// A new shared config is given to running agents, whose containers compose does not
 	// recreate for a config's content.
-	if len(f.ConfigSet) > 0 && before != nil && *before != f.Config.Generation {
+	if len(f.ConfigSet) > 0 && p.generation != nil && *p.generation != f.Config.Generation {
 		if err := sharedconfig.Push(ctx, s.cli.Client(), s.cli.Out(), f, f.AgentNames(), false); err != nil {
 			return nil, fmt.Errorf("giving the running agents the changed shared config: %w\nRun docker magents config sync to try again", err)
 		}
@@ -110,8 +112,8 @@ func (s *Service) Up(ctx context.Context, req UpRequest) (*UpResult, error) {
 	res := &UpResult{Fleet: f}
 	if len(f.Queued) > 0 {
 		tasks := make([]workqueue.NewTask, len(f.Queued))
-		for i, p := range f.Queued {
-			tasks[i] = workqueue.NewTask{Prompt: p}
+		for i, prompt := range f.Queued {
+			tasks[i] = workqueue.NewTask{Prompt: prompt}
 		}
 		if res.Queued, err = fleetqueue.Add(ctx, fleetgateway.Find(ctx, s.cli.Client(), f), f, tasks); err != nil {
 			return nil, fmt.Errorf("queueing the tasks beyond one per agent: %w\nAdd them with docker magents queue add --file", err)
@@ -122,12 +124,11 @@ func (s *Service) Up(ctx context.Context, req UpRequest) (*UpResult, error) {
 
 // prepareUp is the fleet up writes: the saved one (or a new project's) with the settings
 // applied and validated, its file checked against the record of what docker magents
-// wrote, its credential decided; and the saved fleet's shared config generation (nil for
-// a new project). Nothing is written.
-func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bool) (*fleet.Fleet, *string, *fleetauth.Decided, error) {
+// wrote, its image planned, its credential decided. Nothing is written.
+func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bool) (*prepared, error) {
 	f, saved, err := Open(req.ComposeFile, req.Project)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	var generation *string
 	if saved {
@@ -135,23 +136,24 @@ func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bo
 		generation = &g
 	}
 	if err := req.Settings.Apply(f, !saved); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	f.HealthStartInterval = startInterval
 	if err := checkRecord(f, req); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	if err := planImage(f, req.Log); err != nil {
-		return nil, nil, nil, err
+	plan, err := planImage(f, req.Log)
+	if err != nil {
+		return nil, err
 	}
 	// Which credential the agents get decides whether the gateway relays the model.
 	cred, err := fleetauth.Decide(s.cli, f, req.Credential)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if f.HasBudgets() {
 		if err := fleetusage.NoGateway(f); err != nil {
-			return nil, nil, nil, fmt.Errorf("--budget-usd and --fleet-budget-usd are enforced by the model gateway, and %w; nothing was written", err)
+			return nil, fmt.Errorf("--budget-usd and --fleet-budget-usd are enforced by the model gateway, and %w; nothing was written", err)
 		}
 	}
 	// A credential file stays where it is: masked from the agents, now and at every later up.
@@ -160,7 +162,16 @@ func (s *Service) prepareUp(ctx context.Context, req UpRequest, startInterval bo
 			f.CredentialFiles = append(f.CredentialFiles, rel)
 		}
 	}
-	return f, generation, cred, nil
+	return &prepared{fleet: f, generation: generation, plan: plan, cred: cred}, nil
+}
+
+// prepared is the fleet up is to write, and what it found on the way.
+type prepared struct {
+	fleet *fleet.Fleet
+	// generation is the saved fleet's shared config generation (nil for a new project).
+	generation *string
+	plan       *agentimage.Plan // nil: no devcontainer
+	cred       *fleetauth.Decided
 }
 
 // writeUp writes what the agents are given, then the compose file and its record.
@@ -315,10 +326,10 @@ func ComposeArgs(f *fleet.Fleet, args ...string) []string {
 // planImage makes the agents' image the devcontainer's, when the fleet has one: tagged by
 // a digest of all that goes into it, so a changed devcontainer is a new image, said in
 // one line.
-func planImage(f *fleet.Fleet, log io.Writer) error {
+func planImage(f *fleet.Fleet, log io.Writer) (*agentimage.Plan, error) {
 	plan, err := agentimage.For(f)
 	if err != nil || plan == nil {
-		return err
+		return nil, err
 	}
 	switch {
 	case f.Image == plan.Tag:
@@ -336,7 +347,7 @@ func planImage(f *fleet.Fleet, log io.Writer) error {
 	if cmds := (lifecycle.Commands{OnCreate: c.OnCreateCommand, UpdateContent: c.UpdateContentCommand, PostCreate: c.PostCreateCommand, PostStart: c.PostStartCommand}); cmds != (lifecycle.Commands{}) {
 		b, err := json.Marshal(cmds)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		f.ProjectCommands = string(b)
 	}
@@ -351,5 +362,5 @@ func planImage(f *fleet.Fleet, log io.Writer) error {
 		}
 		f.ProjectEnv[name] = plan.Config.ContainerEnv[name]
 	}
-	return nil
+	return plan, nil
 }

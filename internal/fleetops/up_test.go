@@ -138,12 +138,12 @@ func TestBudgetIsJudgedWithTheCredentialDecided(t *testing.T) {
 	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-api03-"+strings.Repeat("k", 80))
 	s := fakeService(t, &fakeEngine{})
 	req := UpRequest{ComposeFile: filepath.Join(dir, fleet.DefaultFile), Settings: Settings{BudgetUSD: ptr(5.0)}, Log: &bytes.Buffer{}}
-	f, _, _, err := s.prepareUp(t.Context(), req, true)
+	p, err := s.prepareUp(t.Context(), req, true)
 	if err != nil {
 		t.Fatalf("a budget with an API key to relay: %v", err)
 	}
-	if f.Credential != "ANTHROPIC_API_KEY" || !f.ModelGateway() {
-		t.Errorf("the fleet's credential %q, its gateway %v", f.Credential, f.ModelGateway())
+	if f := p.fleet; f.Credential != "ANTHROPIC_API_KEY" || !f.ModelGateway() {
+		t.Errorf("the fleet's credential %q, its gateway %v", p.fleet.Credential, p.fleet.ModelGateway())
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("deciding wrote %v", entries)
@@ -171,7 +171,7 @@ func TestDevcontainerIsChosen(t *testing.T) {
 	if err != nil || f.Devcontainer != "./.devcontainer/go/devcontainer.json" {
 		t.Fatalf("a new project: %q %v", f.Devcontainer, err)
 	}
-	if err := planImage(f, &bytes.Buffer{}); err != nil || !strings.HasPrefix(f.Image, "magents/claude-agent:devcontainer-") {
+	if _, err := planImage(f, &bytes.Buffer{}); err != nil || !strings.HasPrefix(f.Image, "magents/claude-agent:devcontainer-") {
 		t.Errorf("its image: %q %v", f.Image, err)
 	}
 	if f, err := apply(Settings{Image: ptr("example/agent:1")}, nil); err != nil || f.Devcontainer != "none" || f.Image != "example/agent:1" {
@@ -192,11 +192,11 @@ func TestDevcontainerIsChosen(t *testing.T) {
 	}
 	var log bytes.Buffer
 	f, _ = apply(Settings{}, nil)
-	_ = planImage(f, &log)
+	_, _ = planImage(f, &log)
 	was := f.Image
 	os.WriteFile(filepath.Join(dir, ".devcontainer", "go", "devcontainer.json"), []byte(`{"image": "debian:bookworm-slim"}`), 0o644)
 	log.Reset()
-	if err := planImage(f, &log); err != nil || f.Image == was || !strings.Contains(log.String(), "changed") {
+	if _, err := planImage(f, &log); err != nil || f.Image == was || !strings.Contains(log.String(), "changed") {
 		t.Errorf("a changed devcontainer: %q (was %q), said %q, %v", f.Image, was, log.String(), err)
 	}
 }
