@@ -55,7 +55,12 @@ func For(f *fleet.Fleet) (*Plan, error) {
 	if f.Devcontainer == "" || f.Devcontainer == devcontainer.None {
 		return nil, nil
 	}
-	file := f.Abs(f.Devcontainer)
+	// The file itself too: a directory on its way may be a link out of the project.
+	real, err := within(f.Abs(f.Workspace), f.Abs(f.Devcontainer))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Devcontainer, err)
+	}
+	file := real[0]
 	c, err := devcontainer.Load(file)
 	if err != nil {
 		return nil, err
@@ -88,9 +93,11 @@ func For(f *fleet.Fleet) (*Plan, error) {
 		if c.Build != nil {
 			b.Args, b.Target = c.Build.Args, c.Build.Target
 		}
-		if err := within(f.Abs(f.Workspace), b.Context, b.Dockerfile); err != nil {
+		real, err := within(f.Abs(f.Workspace), b.Context, b.Dockerfile)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Devcontainer, err)
 		}
+		b.Context, b.Dockerfile = real[0], real[1]
 		bh := sha256.New()
 		fmt.Fprintf(bh, "target %q\n", b.Target)
 		args, _ := json.Marshal(b.Args)
@@ -135,16 +142,28 @@ func (p *Plan) Target(uid, gid string) (*images.Target, error) {
 	return t, nil
 }
 
-// within refuses a build whose context or Dockerfile is outside the project: the file is
-// the repository's, and a path out of it could read anything of the host into an image.
-func within(project string, paths ...string) error {
-	for _, p := range paths {
-		rel, err := filepath.Rel(project, p)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("its build reads %s, outside the project %s: keep the Dockerfile and its context in the project", p, project)
-		}
+// within resolves paths as the kernel will when they are read (links followed) and
+// refuses any that leads outside the project: the file is the repository's, which an
+// agent's branch can change, and a path (or a link) out of it could read anything of the
+// host into the agents' image. It returns the resolved paths, which are what is read.
+func within(project string, paths ...string) ([]string, error) {
+	root, err := filepath.EvalSymlinks(project)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	resolved := make([]string, len(paths))
+	for i, p := range paths {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil, fmt.Errorf("its build reads %s: %w", p, err)
+		}
+		rel, err := filepath.Rel(root, real)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, fmt.Errorf("its build reads %s, which is %s, outside the project %s: keep the Dockerfile and its context in the project", p, real, project)
+		}
+		resolved[i] = real
+	}
+	return resolved, nil
 }
 
 // dockerignore is the context's .dockerignore, as BuildKit will apply it.

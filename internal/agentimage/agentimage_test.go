@@ -90,6 +90,25 @@ func TestRefusals(t *testing.T) {
 	if _, err := For(f); err == nil || !strings.Contains(err.Error(), "outside the project") {
 		t.Errorf("a context outside the project: %v", err)
 	}
+	// A link in the project that leads out of it is outside it too: what the build would
+	// read is where the link goes.
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("the host's"), 0o600)
+	f = project(t, ".devcontainer/devcontainer.json", map[string]string{
+		".devcontainer/devcontainer.json": `{"build": {"dockerfile": "Dockerfile", "context": "../ctx"}}`,
+		".devcontainer/Dockerfile":        "FROM debian:bookworm-slim\nCOPY . /stolen\n",
+	})
+	os.Symlink(outside, f.Abs("ctx"))
+	if _, err := For(f); err == nil || !strings.Contains(err.Error(), "outside the project") {
+		t.Errorf("a context linked out of the project: %v", err)
+	}
+	f = project(t, "linked/devcontainer.json", map[string]string{})
+	os.MkdirAll(filepath.Join(outside, "dc"), 0o755)
+	os.WriteFile(filepath.Join(outside, "dc", "devcontainer.json"), []byte(`{"image": "x"}`), 0o644)
+	os.Symlink(filepath.Join(outside, "dc"), f.Abs("linked"))
+	if _, err := For(f); err == nil || !strings.Contains(err.Error(), "outside the project") {
+		t.Errorf("a devcontainer behind a link out of the project: %v", err)
+	}
 	f = project(t, ".devcontainer/devcontainer.json", map[string]string{
 		".devcontainer/devcontainer.json": `{"dockerComposeFile": "c.yml", "service": "app"}`,
 	})
